@@ -1,0 +1,47 @@
+"""The kernel's errors: one base, one subclass per broken rule.
+
+Every error the kernel raises on purpose is a :class:`LoanFactoryError`. Each subclass names the rule it
+guards and carries the context a caller needs to explain the refusal (the argument or field at fault, the
+offending value). The CLI prints ``str(error)`` and exits 2; the API turns ``field`` into a JSON pointer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LoanFactoryError(Exception):
+    """Base of every deliberate refusal by the kernel.
+
+    Args:
+        message: what went wrong, in words a user can act on.
+        field: the argument, option or JSON field at fault, when there is one.
+        value: the offending value, when it helps the reader.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+
+    def __str__(self) -> str:
+        if self.field and self.field not in self.message:
+            return f"{self.field}: {self.message}"
+        return self.message
+
+
+class InvalidArgumentError(LoanFactoryError, ValueError):
+    """An input is outside what the rule accepts (zero term, negative amount, unknown method...)."""
+
+
+class FloatMoneyError(InvalidArgumentError, TypeError):
+    """A ``float`` was given where money or a rate is expected; floats cannot hold fen exactly."""
+
+
+class CurrencyMismatchError(LoanFactoryError):
+    """Two amounts in different currencies were combined."""
+
+
+class AprNotConvergedError(LoanFactoryError):
+    """The IRR solver found no rate for the cash flows (no sign change, or no convergence)."""

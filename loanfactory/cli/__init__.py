@@ -1,0 +1,47 @@
+"""The ``loanfactory`` command.
+
+Every sub-command turns its options into kernel calls; a :class:`~core.errors.LoanFactoryError` is
+printed as one line naming the argument at fault and the command exits 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from core.errors import LoanFactoryError
+from loanfactory.cli.schedule import schedule
+
+
+class KernelErrors(click.Group):
+    """A click group that reports kernel refusals as usage errors (exit 2)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LoanFactoryError as error:
+            option = OPTION_NAMES.get(error.field or "")
+            prefix = f"{option} ({error.field}) - " if option else ""
+            click.echo(f"Error: {prefix}{error}", err=True)
+            ctx.exit(2)
+
+
+#: kernel argument -> the command-line option a user typed for it
+OPTION_NAMES = {"principal": "--amount", "annual_rate": "--annual-rate", "periods": "--term"}
+
+
+@click.group(cls=KernelErrors)
+@click.version_option(package_name="loanfactory")
+def main() -> None:
+    """Loan Product Factory: products as data, schedules, books and channels."""
+
+
+main.add_command(schedule)
+
+
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Show a demo schedule on the embedded default."""
+    ctx.invoke(schedule, amount="100000", annual_rate="0.12", term=12)
