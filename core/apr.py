@@ -88,7 +88,7 @@ def periodic_irr(flows: Sequence[Decimal], guess: Decimal = Decimal("0.01")) -> 
 def _bisect(flows: Sequence[Decimal]) -> Decimal:
     low, high = Decimal("-0.999999"), Decimal(1)
     npv_low = _npv_and_slope(flows, low)[0]
-    while (npv_high := _npv_and_slope(flows, high)[0]) * npv_low > 0:
+    while _npv_and_slope(flows, high)[0] * npv_low > 0:
         high *= 2
         if high > 10**6:
             raise AprNotConvergedError("no rate between -100% and 10^8% per period makes the flows' NPV zero")
@@ -100,7 +100,7 @@ def _bisect(flows: Sequence[Decimal]) -> Decimal:
         if (npv_mid < 0) == (npv_low < 0):
             low, npv_low = mid, npv_mid
         else:
-            high, npv_high = mid, npv_mid
+            high, _npv_high = mid, npv_mid
     raise AprNotConvergedError("the IRR solver did not converge in 200 bisection steps")
 
 

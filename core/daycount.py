@@ -22,12 +22,12 @@ from __future__ import annotations
 import calendar
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from core.errors import InvalidArgumentError
 
 
-class DayCount(str, Enum):
+class DayCount(StrEnum):
     """A day-count convention; the value is the name used in products and on the command line."""
 
     ACT_360 = "ACT/360"
@@ -36,7 +36,7 @@ class DayCount(str, Enum):
     ACT_ACT = "ACT/ACT"
 
     @classmethod
-    def parse(cls, value: "DayCount | str") -> "DayCount":
+    def parse(cls, value: DayCount | str) -> DayCount:
         """Return the convention named ``value``; raise :class:`InvalidArgumentError` naming ``day_count``."""
         if isinstance(value, DayCount):
             return value

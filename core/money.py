@@ -66,51 +66,51 @@ class Money:
         object.__setattr__(self, "currency", currency)
 
     @classmethod
-    def zero(cls, currency: str = DEFAULT_CURRENCY) -> "Money":
+    def zero(cls, currency: str = DEFAULT_CURRENCY) -> Money:
         return cls(Decimal(0), currency)
 
-    def _same(self, other: "Money") -> None:
+    def _same(self, other: Money) -> None:
         if not isinstance(other, Money):
             raise InvalidArgumentError(f"cannot combine Money with {type(other).__name__}", value=other)
         if other.currency != self.currency:
             raise CurrencyMismatchError(f"cannot combine {self.currency} with {other.currency}")
 
-    def __add__(self, other: "Money") -> "Money":
+    def __add__(self, other: Money) -> Money:
         self._same(other)
         return Money(self.amount + other.amount, self.currency)
 
-    def __sub__(self, other: "Money") -> "Money":
+    def __sub__(self, other: Money) -> Money:
         self._same(other)
         return Money(self.amount - other.amount, self.currency)
 
-    def __mul__(self, factor: Numeric) -> "Money":
+    def __mul__(self, factor: Numeric) -> Money:
         return Money(self.amount * to_decimal(factor, "factor"), self.currency)
 
     __rmul__ = __mul__
 
-    def __neg__(self) -> "Money":
+    def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
 
-    def __lt__(self, other: "Money") -> bool:
+    def __lt__(self, other: Money) -> bool:
         self._same(other)
         return self.amount < other.amount
 
-    def __le__(self, other: "Money") -> bool:
+    def __le__(self, other: Money) -> bool:
         self._same(other)
         return self.amount <= other.amount
 
-    def __gt__(self, other: "Money") -> bool:
+    def __gt__(self, other: Money) -> bool:
         self._same(other)
         return self.amount > other.amount
 
-    def __ge__(self, other: "Money") -> bool:
+    def __ge__(self, other: Money) -> bool:
         self._same(other)
         return self.amount >= other.amount
 
     def __bool__(self) -> bool:
         return bool(self.amount)
 
-    def rounded(self, rounding: Rounding = DEFAULT_ROUNDING) -> "Money":
+    def rounded(self, rounding: Rounding = DEFAULT_ROUNDING) -> Money:
         """This amount rounded to the fen with ``rounding``."""
         return Money(round_money(self.amount, rounding), self.currency)
 

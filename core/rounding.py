@@ -20,14 +20,14 @@ schedule builders, never spread.
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 
 from core.errors import InvalidArgumentError
 
 FEN = Decimal("0.01")
 
 
-class Rounding(str, Enum):
+class Rounding(StrEnum):
     """A rounding mode selectable per product; the value is the name used in product JSON."""
 
     HALF_UP = "half_up"
@@ -41,7 +41,7 @@ class Rounding(str, Enum):
         return _DECIMAL_MODES[self]
 
     @classmethod
-    def parse(cls, value: "Rounding | str") -> "Rounding":
+    def parse(cls, value: Rounding | str) -> Rounding:
         """Return the mode named ``value``; raise :class:`InvalidArgumentError` naming ``rounding``."""
         if isinstance(value, Rounding):
             return value

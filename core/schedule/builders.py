@@ -96,10 +96,10 @@ def amortize(
             interest = regular
         if number == last:
             principal = balance
-        elif method is Method.EQUAL_INSTALLMENT:
-            principal = min(level - regular, balance)  # type: ignore[operator]
-        elif method is Method.EQUAL_PRINCIPAL:
-            principal = min(level, balance)  # type: ignore[type-var]
+        elif level is not None and method is Method.EQUAL_INSTALLMENT:
+            principal = min(level - regular, balance)
+        elif level is not None:
+            principal = min(level, balance)
         else:
             principal = ZERO
         balance -= principal
@@ -109,7 +109,9 @@ def amortize(
     return rows
 
 
-def first_period_interest(terms: LoanTerms, first_due: date, first_regular: bool, stub_end: date | None) -> Decimal | None:
+def first_period_interest(
+    terms: LoanTerms, first_due: date, first_regular: bool, stub_end: date | None
+) -> Decimal | None:
     """Unrounded interest of a broken first period, or ``None`` when the first period is regular."""
     if stub_end is not None:
         extra = terms.day_count.interest(terms.principal, terms.annual_rate, terms.start_date, stub_end)

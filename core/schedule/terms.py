@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TypeVar
 
 from core.daycount import DayCount
@@ -24,7 +24,7 @@ MAX_PERIODS = 600
 MAX_DAYS = 3660
 
 
-class Method(str, Enum):
+class Method(StrEnum):
     """Repayment method."""
 
     EQUAL_INSTALLMENT = "equal_installment"  # 等额本息
@@ -33,7 +33,7 @@ class Method(str, Enum):
     BULLET = "bullet"  # 到期还本付息 / 利随本清
 
 
-class Frequency(str, Enum):
+class Frequency(StrEnum):
     """How often installments fall due; ``daily`` means the term counts days (bullet loans only)."""
 
     DAILY = "daily"
@@ -67,14 +67,14 @@ _PERIODS_PER_YEAR = {
 }
 
 
-class DueDayRule(str, Enum):
+class DueDayRule(StrEnum):
     """``same_day``: the disbursement's day of month (clamped to month end); ``fixed_day``: a set day."""
 
     SAME_DAY = "same_day"
     FIXED_DAY = "fixed_day"
 
 
-class FirstPeriod(str, Enum):
+class FirstPeriod(StrEnum):
     """How a fixed repayment day shapes the irregular first period.
 
     ``actual_days``: the first installment falls due on the first repayment day after disbursement and
@@ -87,7 +87,7 @@ class FirstPeriod(str, Enum):
     EXTRA_DAYS = "extra_days"
 
 
-class GraceType(str, Enum):
+class GraceType(StrEnum):
     """``interest_only``: grace periods pay interest only; ``capitalised``: they pay nothing and their
     interest is added to the principal."""
 
@@ -95,7 +95,7 @@ class GraceType(str, Enum):
     CAPITALISED = "capitalised"
 
 
-class RescheduleMode(str, Enum):
+class RescheduleMode(StrEnum):
     """After a partial prepayment: ``keep_term`` lowers the installment, ``keep_installment`` shortens
     the term."""
 

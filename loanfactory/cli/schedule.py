@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import click
 
 from core.apr import schedule_apr
 from core.daycount import DayCount
 from core.money import to_decimal
+from core.rounding import Rounding
 from core.schedule import DueDayRule, Frequency, LoanTerms, Method, Schedule, build_schedule
 from core.schedule.terms import FirstPeriod, GraceType
 from loanfactory.cli.common import echo_json, json_option, parse_date
 
 
-def _choices(kind: type) -> click.Choice:
+def _choices(kind: type[StrEnum]) -> click.Choice[str]:
     return click.Choice([m.value for m in kind])
 
 
@@ -47,10 +50,11 @@ def schedule(amount: str, annual_rate: str, term: int, method: str, start_date: 
         annual_rate=to_decimal(annual_rate, "annual-rate"),
         periods=term,
         start_date=parse_date(start_date, "start-date") if start_date else date.today(),
-        method=method, frequency=frequency, day_count=day_count, due_day_rule=due_day_rule,
-        repayment_day=repayment_day, first_period=first_period, grace_periods=grace_periods,
-        grace_type=grace_type, fee_per_period=to_decimal(fee_per_period, "fee-per-period"),
-        upfront_fee=to_decimal(upfront_fee, "upfront-fee"), rounding=rounding,
+        method=Method(method), frequency=Frequency(frequency), day_count=DayCount(day_count),
+        due_day_rule=DueDayRule(due_day_rule), repayment_day=repayment_day, first_period=FirstPeriod(first_period),
+        grace_periods=grace_periods, grace_type=GraceType(grace_type),
+        fee_per_period=to_decimal(fee_per_period, "fee-per-period"),
+        upfront_fee=to_decimal(upfront_fee, "upfront-fee"), rounding=Rounding(rounding),
     )
     result = build_schedule(terms)
     if as_json:

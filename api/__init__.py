@@ -1,0 +1,1 @@
+"""The channel API blueprint under /api/v1."""

@@ -1,0 +1,97 @@
+"""Persistence foundations: the declarative base, exact money columns, engines and sessions.
+
+One :class:`Base` holds every table's metadata. Money columns use :class:`Amount`: ``NUMERIC(20, 4)`` on
+PostgreSQL and a canonical decimal string on SQLite (which would otherwise store a float), so values come
+back as the exact ``Decimal`` that went in. The database is chosen by ``DATABASE_URL``; the embedded
+default is a SQLite file. Nothing here commits: callers own the session and its transaction boundary.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import MetaData, Numeric, String, create_engine, event
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from core.money import to_decimal
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/loanfactory.sqlite3"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every kernel table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Amount(TypeDecorator[Decimal]):
+    """An exact decimal: ``NUMERIC(20, 4)`` on PostgreSQL, a decimal string elsewhere.
+
+    Floats are refused on the way in (:class:`~core.errors.FloatMoneyError`).
+    """
+
+    impl = String(40)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(20, 4, asdecimal=True))
+        return dialect.type_descriptor(String(40))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = to_decimal(value)
+        if dialect.name == "postgresql":
+            return amount
+        return format(amount, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def database_url(url: str | None = None) -> str:
+    """``url``, else ``DATABASE_URL``, else the embedded SQLite default."""
+    return url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout, PostgreSQL psycopg 3."""
+    url = database_url(url)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:" and os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": 30})
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Any]:
+    """A session factory bound to ``engine``; sessions do not expire objects on commit."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
