@@ -1,0 +1,40 @@
+"""The app factory: one ``create_app(config=None)``; every subsystem attaches itself with ``init_app``.
+
+Configuration comes, in order, from the defaults below, ``LOANFACTORY_*`` environment variables
+(``LOANFACTORY_CELERY__broker_url`` sets a nested key) and the ``config`` mapping a caller passes (tests).
+``DATABASE_URL`` in the environment chooses the database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from loanfactory import celery_app, database
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": "dev-only-change-me",
+    "DATABASE_URL": None,
+    "AUTO_CREATE_TABLES": True,
+    "CELERY": {},
+    "JSON_SORT_KEYS": False,
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: database, Celery, then the subsystems (plugins, API, admin)."""
+    app = Flask("loanfactory", instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("LOANFACTORY")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    database.init_app(app)
+    celery_app.celery_init_app(app)
+    # subsystems register here, one init_app call each
+    return app

@@ -1,0 +1,53 @@
+"""The app's database: one engine per app, one session per request or task.
+
+``init_app`` builds the engine from ``DATABASE_URL`` (the embedded default is a SQLite file under the
+instance folder), creates missing tables on SQLite when ``AUTO_CREATE_TABLES`` is on, and removes the
+scoped session when the app context ends. Views and tasks own the transaction: they call
+``db_session().commit()`` once, after the kernel calls of the operation succeed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, current_app
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+from core.db import Base, make_engine, make_session_factory
+
+EXTENSION = "loanfactory.db"
+
+
+class Database:
+    """The engine and scoped session of one app."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session = scoped_session(make_session_factory(engine))
+
+
+def init_app(app: Flask) -> Database:
+    """Attach a :class:`Database` to ``app`` and tear its session down with each app context."""
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{os.path.join(app.instance_path, 'loanfactory.sqlite3')}"
+    database = Database(make_engine(url))
+    if app.config.get("AUTO_CREATE_TABLES", True):
+        Base.metadata.create_all(database.engine)
+    app.extensions[EXTENSION] = database
+
+    @app.teardown_appcontext
+    def remove_session(_exc: BaseException | None) -> None:
+        database.session.remove()
+
+    return database
+
+
+def get_db(app: Flask | None = None) -> Database:
+    """The :class:`Database` of ``app`` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def db_session() -> Session:
+    """The session of the current app context."""
+    session: Session = get_db().session()
+    return session
