@@ -1,0 +1,134 @@
+"""Delinquency buckets and the five-tier loan classification (五级分类).
+
+Days past due (DPD) count calendar days from the oldest unpaid due date: a loan whose installment fell
+due on the 10th and is still unpaid at the end of the 11th is 1 day past due.
+
+Buckets follow the industry convention: M0 current, M1 1–30, M2 31–60, M3 61–90, M4 91–120, M5 121–150,
+M6 151–180 and M7 over 180 days (so "M4+" is everything over 90).
+
+The five tiers (正常 normal, 关注 special mention, 次级 substandard, 可疑 doubtful, 损失 loss) follow
+商业银行金融资产风险分类办法 (2023): any overdue at least 关注 (a technical overdue of up to
+``technical_days`` excepted), over 90 days at least 次级, over 270 at least 可疑, over 360 损失. The
+thresholds are dated configuration (:class:`ClassificationPolicy` with ``effective_from`` and
+``source``): the policy in force on the business date classifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from itertools import pairwise
+
+from core.errors import InvalidArgumentError
+
+
+class FiveTier(StrEnum):
+    """A five-tier class; the value is the name stored on the loan and used in reports."""
+
+    NORMAL = "normal"
+    SPECIAL_MENTION = "special_mention"
+    SUBSTANDARD = "substandard"
+    DOUBTFUL = "doubtful"
+    LOSS = "loss"
+
+    @property
+    def label_zh(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def code(self) -> int:
+        """The 征信 code, 1 正常 ... 5 损失."""
+        return list(FiveTier).index(self) + 1
+
+    @property
+    def non_performing(self) -> bool:
+        """次级, 可疑 and 损失 are non-performing (不良)."""
+        return self in (FiveTier.SUBSTANDARD, FiveTier.DOUBTFUL, FiveTier.LOSS)
+
+
+_LABELS = {FiveTier.NORMAL: "正常", FiveTier.SPECIAL_MENTION: "关注", FiveTier.SUBSTANDARD: "次级",
+           FiveTier.DOUBTFUL: "可疑", FiveTier.LOSS: "损失"}
+
+
+def bucket(days_past_due: int) -> str:
+    """The delinquency bucket: ``M0`` current, ``M1`` 1–30 ... ``M7`` over 180.
+
+    >>> [bucket(d) for d in (0, 1, 30, 31, 90, 91, 181, 400)]
+    ['M0', 'M1', 'M1', 'M2', 'M3', 'M4', 'M7', 'M7']
+    """
+    if days_past_due < 0:
+        raise InvalidArgumentError(f"days_past_due: must not be negative (got {days_past_due})",
+                                   field="days_past_due", value=days_past_due)
+    if days_past_due == 0:
+        return "M0"
+    return f"M{min(7, (days_past_due - 1) // 30 + 1)}"
+
+
+@dataclass(frozen=True)
+class ClassificationPolicy:
+    """DPD thresholds of the five tiers, in force from ``effective_from``.
+
+    A loan more than ``technical_days`` overdue is at least 关注; more than ``substandard_after`` at
+    least 次级; more than ``doubtful_after`` at least 可疑; more than ``loss_after`` 损失.
+
+    Raises:
+        InvalidArgumentError: the thresholds are negative or not increasing (field ``classification``).
+    """
+
+    effective_from: date
+    source: str
+    technical_days: int = 0
+    substandard_after: int = 90
+    doubtful_after: int = 270
+    loss_after: int = 360
+
+    def __post_init__(self) -> None:
+        steps = (self.technical_days, self.substandard_after, self.doubtful_after, self.loss_after)
+        if self.technical_days < 0 or any(a >= b for a, b in pairwise(steps)):
+            raise InvalidArgumentError(f"classification: thresholds must be >= 0 and increasing (got {steps})",
+                                       field="classification", value=steps)
+
+    def classify(self, days_past_due: int) -> FiveTier:
+        """The class of a loan ``days_past_due`` days overdue under this policy."""
+        if days_past_due > self.loss_after:
+            return FiveTier.LOSS
+        if days_past_due > self.doubtful_after:
+            return FiveTier.DOUBTFUL
+        if days_past_due > self.substandard_after:
+            return FiveTier.SUBSTANDARD
+        if days_past_due > self.technical_days:
+            return FiveTier.SPECIAL_MENTION
+        return FiveTier.NORMAL
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> ClassificationPolicy:
+        """Build from configuration ``{"effective_from": "2023-07-01", "source": "...", ...}``."""
+        try:
+            effective = date.fromisoformat(str(data["effective_from"]))
+        except (KeyError, ValueError):
+            raise InvalidArgumentError("classification.effective_from: an ISO date is required",
+                                       field="classification.effective_from",
+                                       value=data.get("effective_from")) from None
+        ints = {key: int(str(data[key])) for key in
+                ("technical_days", "substandard_after", "doubtful_after", "loss_after") if key in data}
+        return cls(effective, str(data.get("source", "")), **ints)
+
+
+DEFAULT_CLASSIFICATION = (
+    ClassificationPolicy(date(2023, 7, 1),
+                         "商业银行金融资产风险分类办法 (国家金融监督管理总局、中国人民银行令2023年第1号)"),
+)
+
+
+def policy_on(policies: Sequence[ClassificationPolicy], on: date) -> ClassificationPolicy:
+    """The policy in force on ``on``: the latest ``effective_from`` not after it.
+
+    Raises:
+        InvalidArgumentError: no policy is in force yet on ``on`` (field ``classification``).
+    """
+    in_force = [p for p in policies if p.effective_from <= on]
+    if not in_force:
+        raise InvalidArgumentError(f"classification: no policy in force on {on}", field="classification", value=on)
+    return max(in_force, key=lambda p: p.effective_from)

@@ -1,0 +1,30 @@
+"""The refusals of servicing operations, one subclass per rule.
+
+Each names the field at fault (``amount``, ``loan_id``, ``repayment_id``...) so the API can point at it
+and the CLI can name the option.
+"""
+
+from __future__ import annotations
+
+from core.errors import LoanFactoryError
+
+
+class ServicingError(LoanFactoryError):
+    """Base of the servicing refusals."""
+
+
+class LoanNotServiceableError(ServicingError):
+    """The loan's state does not allow the operation (repaying a written-off loan, disbursing twice...)."""
+
+
+class AmountExceedsOutstandingError(ServicingError):
+    """An amount is larger than what it applies to (a waiver above the penalty owed, a partial prepayment
+    that would repay everything, a refund above the suspense balance)."""
+
+
+class PrepaymentNotAllowedError(ServicingError):
+    """A partial prepayment was asked while installments are overdue, or the product forbids prepayment."""
+
+
+class RepaymentNotReversibleError(ServicingError):
+    """The repayment to reverse does not exist for this loan, or was reversed already."""
