@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from loanfactory import celery_app, database
+from loanfactory import celery_app, database, plugins_host
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": "dev-only-change-me",
@@ -37,4 +37,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
     celery_app.celery_init_app(app)
     # subsystems register here, one init_app call each
+    plugins_host.init_app(app)
     return app

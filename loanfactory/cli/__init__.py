@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from core.errors import LoanFactoryError
+from loanfactory.cli.plugins import plugins
 from loanfactory.cli.schedule import schedule
 
 
@@ -38,6 +39,7 @@ def main() -> None:
 
 
 main.add_command(schedule)
+main.add_command(plugins)
 
 
 @main.command()

@@ -1,0 +1,134 @@
+"""Calling a named plugin: the answer, the record, and the containment of faults and timeouts."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Column, Integer, String, select
+from sqlalchemy.orm import Session
+
+from core.db import Base
+from core.hookspecs import hookimpl
+from core.plugin_manager import PluginCall, PluginManager, PluginSettings
+from core.plugin_types import (
+    ApplicantProfile,
+    ApplicationFacts,
+    NoSessionError,
+    PluginFailure,
+    PluginNotFoundError,
+    ReasonCode,
+    ScoreResult,
+)
+
+
+class ScratchRow(Base):
+    """A row a test plugin writes, to show that a failed call leaves nothing behind."""
+
+    __tablename__ = "test_plugin_scratch"
+    id = Column(Integer, primary_key=True)
+    note = Column(String(40))
+
+
+APPLICATION = ApplicationFacts(product_code="CASH", amount=Decimal("5000"), term_months=12)
+APPLICANT = ApplicantProfile(age=30, monthly_income=Decimal("8000"))
+
+
+def fixed_score(score: int) -> ScoreResult:
+    return ScoreResult(score=score, grade="B", model_version="fixed-1",
+                       reason_codes=(ReasonCode("R1", "age", "young", Decimal(5)),))
+
+
+class FixedScorer:
+    def __init__(self, score: int) -> None:
+        self.score = score
+
+    @hookimpl
+    def score_application(self, context, application):
+        with context.db() as session:
+            session.add(ScratchRow(note=f"scored {self.score}"))
+        return fixed_score(self.score)
+
+
+class RaisingScorer:
+    @hookimpl
+    def score_application(self, context):
+        with context.db() as session:
+            session.add(ScratchRow(note="half-written"))
+            session.flush()
+        raise RuntimeError("model file corrupt")
+
+
+class SlowScorer:
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    @hookimpl
+    def score_application(self, context):
+        self.release.wait(5)
+        with context.db() as session:
+            session.add(ScratchRow(note="too late"))
+        return fixed_score(1)
+
+
+@pytest.fixture
+def manager() -> PluginManager:
+    manager = PluginManager(PluginSettings(load_entrypoints=False, default_timeout=2))
+    manager.load(builtins=())
+    return manager
+
+
+def score(manager: PluginManager, name: str, session: Session | None, **kw):
+    return manager.call(name, "score_application", session=session, subject="application:1",
+                        application=APPLICATION, applicant=APPLICANT, bureau_report=None, **kw)
+
+
+def test_two_scorers_installed_side_by_side__each_product_gets_the_one_it_names(manager, db_session):
+    manager.register(FixedScorer(700), "strict")
+    manager.register(FixedScorer(550), "lenient")
+    assert score(manager, "strict", db_session).score == 700
+    assert score(manager, "lenient", db_session).score == 550
+    calls = db_session.scalars(select(PluginCall).order_by(PluginCall.id)).all()
+    assert [(c.plugin, c.hook, c.outcome, c.subject) for c in calls] == [
+        ("strict", "score_application", "ok", "application:1"), ("lenient", "score_application", "ok", "application:1")]
+    assert all(c.duration_ms >= 0 for c in calls)
+    assert db_session.scalars(select(ScratchRow.note)).all() == ["scored 700", "scored 550"]
+
+
+def test_a_scorer_that_raises__its_writes_are_rolled_back_and_the_error_recorded(manager, db_session):
+    manager.register(RaisingScorer(), "broken")
+    with pytest.raises(PluginFailure) as failure:
+        score(manager, "broken", db_session)
+    assert failure.value.outcome == "error" and failure.value.retryable
+    assert isinstance(failure.value.cause, RuntimeError)
+    db_session.commit()  # the caller commits its reaction (manual review) together with the record
+    assert db_session.scalars(select(ScratchRow)).all() == []
+    call = db_session.scalars(select(PluginCall)).one()
+    assert (call.plugin, call.outcome) == ("broken", "error")
+    assert "model file corrupt" in call.error
+
+
+def test_a_scorer_that_hangs__times_out_and_cannot_write_afterwards(manager, db_session):
+    slow = SlowScorer()
+    manager.register(slow, "slow")
+    with pytest.raises(PluginFailure) as failure:
+        score(manager, "slow", db_session, timeout=0.2)
+    assert failure.value.outcome == "timeout"
+    slow.release.set()
+    db_session.commit()
+    assert db_session.scalars(select(ScratchRow)).all() == []
+    call = db_session.scalars(select(PluginCall)).one()
+    assert call.outcome == "timeout" and "0.2 s" in call.error
+
+
+def test_calling_a_plugin_that_is_not_installed_names_it(manager):
+    with pytest.raises(PluginNotFoundError, match="'nobody' is not installed"):
+        score(manager, "nobody", None)
+
+
+def test_a_plugin_asking_for_the_database_without_a_session_is_refused(manager):
+    manager.register(FixedScorer(600), "needs_db")
+    with pytest.raises(PluginFailure) as failure:
+        score(manager, "needs_db", None)
+    assert failure.value.outcome == "refused" and isinstance(failure.value.cause, NoSessionError)
