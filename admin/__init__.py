@@ -1,1 +1,37 @@
-"""The admin UI (Flask-Admin)."""
+"""The back-office admin (Flask-Admin, Bootstrap 4), in Chinese by default and English on request.
+
+``init_app(app)`` wires the languages (:mod:`admin.i18n`), sign-in and CSRF (:mod:`admin.auth`) and the
+screens (:mod:`admin.views`). Every page requires a signed-in user holding the page's permission
+(:mod:`core.users`); every change is written to the audit log (:mod:`core.audit`) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from admin import auth, i18n
+from admin.views.audit_log import AuditLogView
+from admin.views.cockpit import CockpitView
+from admin.views.users import UsersView
+from core.db import Base
+from loanfactory.database import get_db
+
+EXTENSION = "loanfactory.admin"
+
+
+def init_app(app: Flask) -> Admin:
+    """Attach the admin to ``app`` at ``/admin/``."""
+    if app.config.get("AUTO_CREATE_TABLES", True):
+        Base.metadata.create_all(get_db(app).engine)
+    i18n.init_app(app)
+    auth.init_app(app)
+    admin = Admin(app, name=_l("Loan Product Factory"), theme=Bootstrap4Theme(base_template="lf/master.html",
+                                                                              fluid=True),
+                  index_view=CockpitView(name=_l("Cockpit"), url="/admin", endpoint="admin"))
+    admin.add_view(UsersView(name=_l("Users and roles"), endpoint="users", category=_l("System")))
+    admin.add_view(AuditLogView(name=_l("Audit log"), endpoint="audit", category=_l("System")))
+    app.extensions[EXTENSION] = admin
+    return admin

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask
 
+import admin
 from loanfactory import celery_app, database, plugins_host
 
 DEFAULTS: dict[str, Any] = {
@@ -38,4 +39,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     celery_app.celery_init_app(app)
     # subsystems register here, one init_app call each
     plugins_host.init_app(app)
+    admin.init_app(app)
     return app

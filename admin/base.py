@@ -1,0 +1,67 @@
+"""The base of every admin page: signed in, holding the page's permission, or refused.
+
+Flask-Admin calls :meth:`SecureView.is_accessible` before every method of a view, so a view that sets
+:attr:`permission` is closed to anyone without it: visitors are sent to the sign-in page, signed-in users
+without the role get 403. Actions inside a page check their own permission with :meth:`SecureView.require`
+(403 otherwise) and write an audit event with :meth:`SecureView.audit` in the same transaction as the
+change. The index view (the cockpit) is guarded the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from core import audit
+from core.errors import LoanFactoryError
+from core.users import can
+from loanfactory.database import db_session
+
+
+class Guarded:
+    """The guard shared by :class:`SecureView` and :class:`SecureIndexView`."""
+
+    permission = "cockpit.view"
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated and can(current_user, self.permission))
+
+    def is_visible(self) -> bool:
+        return self.is_accessible()
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
+        if not current_user.is_authenticated:
+            return redirect(url_for("lf_auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+    @staticmethod
+    def require(permission: str) -> None:
+        """Abort with 403 unless the signed-in user holds ``permission``."""
+        if not can(current_user, permission):
+            abort(403)
+
+    @staticmethod
+    def audit(action: str, entity_type: str, entity_id: object, *, before: Any = None, after: Any = None,
+              comment: str = "") -> None:
+        """Record an audit event by the signed-in user in the current transaction."""
+        audit.record(db_session(), actor=current_user.username, action=action, entity_type=entity_type,
+                     entity_id=entity_id, before=before, after=after, comment=comment)
+
+    @staticmethod
+    def refuse(error: LoanFactoryError) -> None:
+        """Roll back the request's transaction and show the kernel's refusal to the user."""
+        db_session().rollback()
+        flash(_("Refused: %(reason)s", reason=str(error)), "error")
+
+
+class SecureView(Guarded, BaseView):
+    """A Flask-Admin page closed to users without :attr:`permission`."""
+
+
+class SecureIndexView(Guarded, AdminIndexView):
+    """The admin's home page, closed like every other page."""
