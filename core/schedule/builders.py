@@ -17,6 +17,7 @@ there and the principal parts add up exactly to the principal.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -26,6 +27,9 @@ from core.schedule.model import Installment, Schedule
 from core.schedule.terms import GraceType, LoanTerms, Method
 
 ZERO = Decimal(0)
+_LEVEL_METHODS = (Method.EQUAL_INSTALLMENT, Method.EQUAL_PRINCIPAL)
+#: builds an :class:`Installment` from a tuple without NamedTuple's Python-level ``__new__`` (hot path)
+_row = tuple.__new__
 
 
 def level_installment(balance: Decimal, rate: Decimal, periods: int, mode: str) -> Decimal:
@@ -49,15 +53,15 @@ def amortize(
     balance: Decimal,
     first_number: int,
     start: date,
-    dues: list[date],
+    dues: Sequence[date],
     first_interest: Decimal | None = None,
     grace: int = 0,
     level: Decimal | None = None,
 ) -> list[Installment]:
-    """Installments for ``balance`` falling due on ``dues``.
+    """Installments for ``balance`` falling due on ``dues``; the last one takes the whole balance left.
 
     Args:
-        terms: rate, method, fee and rounding come from here.
+        terms: rate, method, fee, grace type and rounding come from here.
         balance: principal outstanding at ``start``.
         first_number: the period number of the first row.
         start: when interest starts to run for the first row.
@@ -69,73 +73,77 @@ def amortize(
     mode = terms.rounding.decimal_mode
     rate = terms.period_rate
     fee = terms.fee_per_period
-    capitalise = terms.grace_type is GraceType.CAPITALISED
     rows: list[Installment] = []
+    append = rows.append
     previous = start
     number = first_number
-    count = len(dues)
+    broken = first_interest
     for due in dues[:grace]:
-        raw = first_interest if first_interest is not None and number == first_number else balance * rate
-        interest = raw.quantize(FEN, mode)
-        if capitalise:
+        interest = (balance * rate if broken is None else broken).quantize(FEN, mode)
+        broken = None
+        if terms.grace_type is GraceType.CAPITALISED:
             balance += interest
-            rows.append(Installment(number, previous, due, ZERO, ZERO, ZERO, ZERO, balance))
+            append(_row(Installment, (number, previous, due, ZERO, ZERO, ZERO, ZERO, balance)))
         else:
-            rows.append(Installment(number, previous, due, ZERO, interest, fee, interest + fee, balance))
+            append(_row(Installment, (number, previous, due, ZERO, interest, fee, interest + fee, balance)))
         previous = due
         number += 1
+    amortising = dues[grace:]
     method = terms.method
-    if level is None and method in (Method.EQUAL_INSTALLMENT, Method.EQUAL_PRINCIPAL):
-        level = level_amount(terms, balance, count - grace)
-    last = first_number + count - 1
-    for due in dues[grace:]:
+    if level is None:
+        level = level_amount(terms, balance, len(amortising)) if method in _LEVEL_METHODS else ZERO
+    installment = method is Method.EQUAL_INSTALLMENT
+    last = len(amortising) - 1
+    for index, due in enumerate(amortising):
         regular = (balance * rate).quantize(FEN, mode)
-        if first_interest is not None and number == first_number:
-            interest = first_interest.quantize(FEN, mode)
-        else:
-            interest = regular
-        if number == last:
+        interest = regular if broken is None or index else broken.quantize(FEN, mode)
+        if index == last:
             principal = balance
-        elif level is not None and method is Method.EQUAL_INSTALLMENT:
-            principal = min(level - regular, balance)
-        elif level is not None:
-            principal = min(level, balance)
         else:
-            principal = ZERO
+            principal = level - regular if installment else level
+            if principal > balance:
+                principal = balance
         balance -= principal
-        rows.append(Installment(number, previous, due, principal, interest, fee, principal + interest + fee, balance))
+        total = principal + interest + fee
+        append(_row(Installment, (number, previous, due, principal, interest, fee, total, balance)))
         previous = due
         number += 1
     return rows
 
 
 def first_period_interest(
-    terms: LoanTerms, first_due: date, first_regular: bool, stub_end: date | None
+    terms: LoanTerms, balance: Decimal, first_due: date, first_regular: bool, stub_end: date | None
 ) -> Decimal | None:
-    """Unrounded interest of a broken first period, or ``None`` when the first period is regular."""
+    """Unrounded interest on ``balance`` of a broken first period, or ``None`` when it is regular.
+
+    With ``extra_days`` (``stub_end`` set) it is a whole period's interest plus the extra days' from
+    disbursement to ``stub_end`` by the day count; with ``actual_days`` it is the day count's interest
+    from disbursement to the first due date.
+    """
     if stub_end is not None:
-        extra = terms.day_count.interest(terms.principal, terms.annual_rate, terms.start_date, stub_end)
-        return terms.principal * terms.period_rate + extra
+        extra = terms.day_count.interest(balance, terms.annual_rate, terms.start_date, stub_end)
+        return balance * terms.period_rate + extra
     if first_regular:
         return None
-    return terms.day_count.interest(terms.principal, terms.annual_rate, terms.start_date, first_due)
+    return terms.day_count.interest(balance, terms.annual_rate, terms.start_date, first_due)
+
+
+def bullet_installment(terms: LoanTerms, balance: Decimal, number: int, start: date, maturity: date) -> Installment:
+    """The one installment of a bullet loan: ``balance`` plus its day-count interest from ``start``."""
+    raw = terms.day_count.interest(balance, terms.annual_rate, start, maturity)
+    interest = raw.quantize(FEN, terms.rounding.decimal_mode)
+    fee = terms.fee_per_period
+    return Installment(number, start, maturity, balance, interest, fee, balance + interest + fee, ZERO)
 
 
 def build_schedule(terms: LoanTerms) -> Schedule:
     """The repayment schedule for ``terms``.
 
-    Raises:
-        InvalidArgumentError: only through :class:`LoanTerms`; a valid ``terms`` always builds.
+    A valid :class:`LoanTerms` always builds: every refusal happens when the terms are made.
     """
     dues, first_regular, stub_end = due_dates(terms)
     if terms.method is Method.BULLET:
-        maturity = dues[-1]
-        raw = terms.day_count.interest(terms.principal, terms.annual_rate, terms.start_date, maturity)
-        interest = raw.quantize(FEN, terms.rounding.decimal_mode)
-        fee = terms.fee_per_period
-        row = Installment(1, terms.start_date, maturity, terms.principal, interest, fee,
-                          terms.principal + interest + fee, ZERO)
-        return Schedule(terms, (row,))
-    first = first_period_interest(terms, dues[0], first_regular, stub_end)
+        return Schedule(terms, (bullet_installment(terms, terms.principal, 1, terms.start_date, dues[-1]),))
+    first = first_period_interest(terms, terms.principal, dues[0], first_regular, stub_end)
     rows = amortize(terms, terms.principal, 1, terms.start_date, dues, first, terms.grace_periods)
     return Schedule(terms, tuple(rows))

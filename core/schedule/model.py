@@ -57,7 +57,12 @@ class Schedule:
         return self.installments[-1].due_date
 
     def as_dict(self) -> dict[str, object]:
-        """The schedule as JSON-ready data: money as strings, dates ISO 8601, APR figures included."""
+        """The schedule as JSON-ready data: money as strings with two places, dates ISO 8601, APR included.
+
+        The shape is ``{"installments": [{"period", "due_date", "principal", "interest", "fee", "total",
+        "remaining_principal"}], "total_interest", "total_fees", "apr", "effective_annual_rate"}``; rates
+        are fractions as strings (``"0.049000"`` for 4.9%).
+        """
         from core.apr import schedule_apr  # the APR solver builds on schedules, not the reverse
 
         apr = schedule_apr(self)
@@ -74,10 +79,8 @@ class Schedule:
                 }
                 for i in self.installments
             ],
-            "total_principal": str(self.total_principal),
             "total_interest": str(self.total_interest),
             "total_fees": str(self.total_fees),
-            "total_payable": str(self.total_payable),
             "apr": str(apr.apr),
             "effective_annual_rate": str(apr.effective_annual_rate),
         }

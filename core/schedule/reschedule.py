@@ -1,30 +1,34 @@
 """Re-scheduling after a partial prepayment.
 
 A partial prepayment on date ``on`` pays down principal. The installments that fell due on or before
-``on`` stay as they were; interest accrued from the last due date to ``on`` is settled with the
-prepayment itself (the prepayment quote collects it), so the next installment's interest runs on the
-reduced balance from ``on`` by the day count. Then:
+``on`` stay as they were. Interest accrued on the old balance from the last due date to ``on`` is settled
+with the prepayment itself (the prepayment quote collects it, see servicing), so the next installment's
+interest runs on the reduced balance from ``on`` to its due date by the day count. Prepaying exactly on a
+due date leaves the next period whole (annual / 12 for a month); prepaying on the disbursement day keeps
+the first period's shape. Then:
 
-* ``keep_term``: the same number of remaining installments, each smaller (the level installment or
+* ``keep_term``: the same remaining due dates, each installment smaller (the level installment or
   principal part is recomputed on the reduced balance);
-* ``keep_installment``: the same level installment (等额本息) or principal part (等额本金), fewer
-  installments; the last one takes what remains.
+* ``keep_installment``: the same level installment (等额本息) or principal part (等额本金), so the loan
+  ends sooner; the last installment takes what remains and is usually smaller.
 
-For interest-only and bullet loans only the principal due at maturity shrinks: both modes keep the term.
+Interest-only (先息后本) loans keep their term in both modes: only the principal due at maturity shrinks;
+a bullet loan's single installment is re-priced on the reduced balance from ``on`` to maturity.
+Remaining grace periods stay grace periods.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
-from core.schedule.builders import amortize, build_schedule
+from core.rounding import FEN
+from core.schedule.builders import amortize, bullet_installment, first_period_interest, level_amount
+from core.schedule.dates import due_dates
 from core.schedule.model import Installment, Schedule
-from core.schedule.terms import DueDayRule, Frequency, LoanTerms, Method, RescheduleMode, parse_enum
+from core.schedule.terms import LoanTerms, Method, RescheduleMode, parse_enum
 
 
 def remaining_after(schedule: Schedule, on: date) -> tuple[list[Installment], list[Installment]]:
@@ -34,67 +38,80 @@ def remaining_after(schedule: Schedule, on: date) -> tuple[list[Installment], li
     return done, rows[len(done):]
 
 
-def periods_for_level(balance: Decimal, rate: Decimal, level: Decimal) -> int:
-    """How many level installments of ``level`` repay ``balance`` at ``rate`` per period."""
-    if rate == 0:
-        return max(1, math.ceil(balance / level))
-    ratio = 1 - balance * rate / level
-    if ratio <= 0:
-        raise InvalidArgumentError("the kept installment no longer covers the interest", field="mode")
-    return max(1, math.ceil(-ratio.ln() / (1 + rate).ln() - Decimal("1e-12")))
-
-
 def reschedule(schedule: Schedule, on: date, principal_prepaid: object, mode: RescheduleMode | str) -> Schedule:
     """The schedule after paying ``principal_prepaid`` of principal on ``on``.
 
+    Args:
+        schedule: the schedule in force (built by :func:`build_schedule` or an earlier re-scheduling).
+        on: the prepayment date.
+        principal_prepaid: the principal repaid, whole fen, less than the principal outstanding on ``on``.
+        mode: ``keep_term`` or ``keep_installment``.
+
     Raises:
-        InvalidArgumentError: the amount is not positive or would repay everything (use a full
-            prepayment), ``on`` is outside the loan's life, or ``mode`` is unknown.
+        InvalidArgumentError: the amount is not positive, not whole fen or would repay everything (that is
+            a full prepayment), ``on`` is not a date within the loan's life, or ``mode`` is unknown; the
+            error's ``field`` names the argument.
     """
     mode = parse_enum(RescheduleMode, mode, "mode")
     prepaid = to_decimal(principal_prepaid, "principal_prepaid")
     terms = schedule.terms
+    if on.__class__ is not date:
+        raise InvalidArgumentError(f"on: must be a date (got {on!r})", field="on", value=on)
     done, ahead = remaining_after(schedule, on)
     if on < terms.start_date or not ahead:
-        raise InvalidArgumentError(f"on: {on} is outside the loan's life", field="on", value=on)
-    balance = done[-1].remaining_principal if done else terms.principal
-    if prepaid <= 0 or prepaid >= balance:
         raise InvalidArgumentError(
-            f"principal_prepaid: must be more than 0 and less than the outstanding {balance}",
-            field="principal_prepaid", value=prepaid)
+            f"on: {on} is outside the loan's life ({terms.start_date} to {schedule.maturity_date})",
+            field="on", value=on)
+    balance = done[-1].remaining_principal if done else terms.principal
+    if not 0 < prepaid < balance or prepaid != prepaid.quantize(FEN):
+        raise InvalidArgumentError(
+            f"principal_prepaid: must be whole fen, more than 0 and less than the outstanding {balance} "
+            f"(got {prepaid})", field="principal_prepaid", value=prepaid)
     new_balance = balance - prepaid
-    next_row = ahead[0]
+    head = ahead[0]
     if terms.method is Method.BULLET:
-        rebuilt = build_schedule(_bullet_remainder(terms, new_balance, on, next_row.due_date))
-        rows = [rebuilt.installments[0]._replace(period=next_row.period, start=on)]
-        return Schedule(terms, tuple(done + rows))
-    broken = terms.day_count.interest(new_balance, terms.annual_rate, on, next_row.due_date)
-    grace = sum(1 for row in ahead if row.principal == 0 and row is not ahead[-1])
-    grace = min(grace, terms.grace_periods)
+        row = bullet_installment(terms, new_balance, head.period, on, head.due_date)
+        return Schedule(terms, (*done, row))
+    first = _first_interest(terms, new_balance, on, done, head.due_date)
+    grace = sum(1 for row in ahead if row.period <= terms.grace_periods)
     dues = [row.due_date for row in ahead]
-    level = None
-    if mode is RescheduleMode.KEEP_INSTALLMENT and terms.method is not Method.INTEREST_ONLY:
-        level = _kept_level(schedule, terms)
-        count = _count_for(terms, new_balance, level)
-        dues = dues[:count]
-    rows = amortize(terms, new_balance, next_row.period, on, dues, broken, grace, level)
-    return Schedule(terms, tuple(done + rows))
+    if mode is RescheduleMode.KEEP_TERM or terms.method is Method.INTEREST_ONLY:
+        rows = amortize(terms, new_balance, head.period, on, dues, first, grace)
+    else:
+        level = _level_in_force(terms, done, ahead, balance, grace)
+        rows = amortize(terms, new_balance, head.period, on, dues, first, grace, level)
+        paid_off = next(k for k, row in enumerate(rows) if row.remaining_principal == 0)
+        rows = rows[: paid_off + 1]
+    return Schedule(terms, (*done, *rows))
 
 
-def _kept_level(schedule: Schedule, terms: LoanTerms) -> Decimal:
-    regular = [row for row in schedule.installments if row.principal > 0]
-    if terms.method is Method.EQUAL_INSTALLMENT:
-        # the level installment is the total less the fee of any non-final amortising row
-        return (regular[0] if len(regular) == 1 else regular[1]).total - terms.fee_per_period
-    return regular[0].principal
+def _first_interest(terms: LoanTerms, balance: Decimal, on: date, done: list[Installment],
+                    next_due: date) -> Decimal | None:
+    """Unrounded interest from ``on`` to the next due date, ``None`` when that is a whole period."""
+    if done and on == done[-1].due_date:
+        return None
+    if not done and on == terms.start_date:
+        _dues, first_regular, stub_end = due_dates(terms)
+        return first_period_interest(terms, balance, next_due, first_regular, stub_end)
+    return terms.day_count.interest(balance, terms.annual_rate, on, next_due)
 
 
-def _count_for(terms: LoanTerms, balance: Decimal, level: Decimal) -> int:
-    if terms.method is Method.EQUAL_INSTALLMENT:
-        return periods_for_level(balance, terms.period_rate, level)
-    return max(1, math.ceil(balance / level))
+def _level_in_force(terms: LoanTerms, done: list[Installment], ahead: list[Installment], balance: Decimal,
+                    grace: int) -> Decimal:
+    """The level installment (等额本息) or principal part (等额本金) the borrower pays now.
 
-
-def _bullet_remainder(terms: LoanTerms, balance: Decimal, on: date, maturity: date) -> LoanTerms:
-    return replace(terms, principal=balance, start_date=on, periods=(maturity - on).days,
-                   frequency=Frequency.DAILY, due_day_rule=DueDayRule.SAME_DAY)
+    It is read from a regular amortising row ahead (not a grace row, not the last, and for 等额本息 not a
+    broken first row, whose interest differs); when no such row is left, it is recomputed on the balance
+    before the prepayment over the amortising rows ahead.
+    """
+    amortising = ahead[grace:-1]
+    if terms.method is Method.EQUAL_PRINCIPAL:
+        if amortising:
+            return amortising[0].principal
+    else:
+        regular = amortising[1:]
+        if amortising and done and amortising[0] is ahead[0] and ahead[0].start == done[-1].due_date:
+            regular = amortising
+        if regular:
+            return regular[0].total - regular[0].fee
+    return level_amount(terms, balance, max(1, len(ahead) - grace))

@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum, StrEnum
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from core.daycount import DayCount
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
-from core.rounding import DEFAULT_ROUNDING, Rounding
+from core.rounding import DEFAULT_ROUNDING, FEN, Rounding
 
 E = TypeVar("E", bound=Enum)
 
 MAX_PERIODS = 600
 MAX_DAYS = 3660
+MAX_AMOUNT_DIGITS = 15
 
 
 class Method(StrEnum):
@@ -50,12 +51,12 @@ class Frequency(StrEnum):
     @property
     def months(self) -> int:
         """Months in one period (0 for day-based frequencies)."""
-        return {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}.get(self, 0)
+        return _MONTHS.get(self, 0)
 
     @property
     def days(self) -> int:
         """Days in one period for day-based frequencies (0 for month-based ones)."""
-        return {Frequency.DAILY: 1, Frequency.WEEKLY: 7, Frequency.BIWEEKLY: 14}.get(self, 0)
+        return _DAYS.get(self, 0)
 
 
 _PERIODS_PER_YEAR = {
@@ -65,10 +66,19 @@ _PERIODS_PER_YEAR = {
     Frequency.MONTHLY: 12,
     Frequency.QUARTERLY: 4,
 }
+_MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}
+_DAYS = {Frequency.DAILY: 1, Frequency.WEEKLY: 7, Frequency.BIWEEKLY: 14}
 
 
 class DueDayRule(StrEnum):
-    """``same_day``: the disbursement's day of month (clamped to month end); ``fixed_day``: a set day."""
+    """When installments fall due.
+
+    ``same_day``: monthly and quarterly installments fall on the disbursement's day of month (clamped to
+    the month's last day), weekly and bi-weekly ones every 7 or 14 days from disbursement.
+    ``fixed_day``: on a set ``repayment_day``: a day of month (1-31, clamped) for monthly and quarterly
+    loans, an ISO weekday (1 = Monday ... 7 = Sunday) for weekly and bi-weekly ones; the first period is
+    then irregular and shaped by :class:`FirstPeriod`.
+    """
 
     SAME_DAY = "same_day"
     FIXED_DAY = "fixed_day"
@@ -77,8 +87,10 @@ class DueDayRule(StrEnum):
 class FirstPeriod(StrEnum):
     """How a fixed repayment day shapes the irregular first period.
 
-    ``actual_days``: the first installment falls due on the first repayment day after disbursement and
-    its interest is counted on the actual days by the day-count convention.
+    ``actual_days``: the first installment falls due on the first repayment day after the point one
+    period less one month (one week for weekly terms) after disbursement; for a monthly loan simply the
+    first repayment day after disbursement. Unless that is exactly one whole period, the first period's
+    interest is counted on its actual days by the day-count convention.
     ``extra_days``: the first installment falls due one whole period after the first repayment day on or
     after disbursement; its interest is a regular period's plus the extra days' by the day count.
     """
@@ -104,16 +116,39 @@ class RescheduleMode(StrEnum):
 
 
 def parse_enum(kind: type[E], value: object, field_name: str) -> E:
-    """Return the member of ``kind`` named ``value``, or raise an error naming ``field_name``."""
+    """Return the member of ``kind`` named ``value`` (case aside), or raise an error naming ``field_name``."""
     if isinstance(value, kind):
         return value
     try:
         return kind(value)
     except ValueError:
+        for member in kind:
+            if isinstance(value, str) and str(member.value).lower() == value.strip().lower():
+                return member
         names = ", ".join(str(m.value) for m in kind)
         raise InvalidArgumentError(
             f"{field_name}: unknown value {value!r}; expected one of {names}", field=field_name, value=value
         ) from None
+
+
+def _refuse(name: str, message: str, value: object) -> NoReturn:
+    raise InvalidArgumentError(f"{name}: {message} (got {value})", field=name, value=value)
+
+
+def _whole_fen(value: object, name: str) -> Decimal:
+    """``value`` as a Decimal with exactly two places; refused unless it is whole fen below 10^15."""
+    amount = to_decimal(value, name)
+    if amount.adjusted() >= MAX_AMOUNT_DIGITS:
+        _refuse(name, f"must be less than 10^{MAX_AMOUNT_DIGITS}", amount)
+    fen = amount.quantize(FEN)
+    if fen != amount:
+        _refuse(name, "must be a whole number of fen (0.01)", amount)
+    return fen
+
+
+def _check_count(name: str, value: object, low: int, high: int, what: str = "a whole number") -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        _refuse(name, f"must be {what} from {low} to {high}", value)
 
 
 @dataclass(frozen=True)
@@ -126,10 +161,12 @@ class LoanTerms:
         periods: the number of installments (days for a ``daily`` bullet), >= 1.
         start_date: the disbursement date; interest runs from it.
         method, frequency, day_count, due_day_rule, first_period, grace_type, rounding: see the enums.
-        repayment_day: the fixed day of month (1-31) when ``due_day_rule`` is ``fixed_day``.
+        repayment_day: with ``due_day_rule`` ``fixed_day``: the day of month (1-31) for monthly and
+            quarterly loans, the ISO weekday (1-7) for weekly and bi-weekly ones.
         grace_periods: leading periods without principal (fewer than ``periods``).
-        fee_per_period: a fixed fee added to every installment that has a payment.
-        upfront_fee: paid by the borrower at disbursement (counts toward the APR), never deducted.
+        fee_per_period: a fixed fee (whole fen) added to every installment that has a payment.
+        upfront_fee: paid by the borrower at disbursement (counts toward the APR), never deducted from
+            the principal; whole fen, less than the principal.
 
     Raises:
         InvalidArgumentError: any argument out of range; the error's ``field`` names it.
@@ -153,54 +190,54 @@ class LoanTerms:
 
     def __post_init__(self) -> None:
         put = object.__setattr__
-        put(self, "principal", to_decimal(self.principal, "principal"))
+        for name in _MONEY_FIELDS:
+            put(self, name, _whole_fen(getattr(self, name), name))
         put(self, "annual_rate", to_decimal(self.annual_rate, "annual_rate"))
-        put(self, "fee_per_period", to_decimal(self.fee_per_period, "fee_per_period"))
-        put(self, "upfront_fee", to_decimal(self.upfront_fee, "upfront_fee"))
-        put(self, "method", parse_enum(Method, self.method, "method"))
-        put(self, "frequency", parse_enum(Frequency, self.frequency, "frequency"))
-        put(self, "day_count", DayCount.parse(self.day_count))
-        put(self, "due_day_rule", parse_enum(DueDayRule, self.due_day_rule, "due_day_rule"))
-        put(self, "first_period", parse_enum(FirstPeriod, self.first_period, "first_period"))
-        put(self, "grace_type", parse_enum(GraceType, self.grace_type, "grace_type"))
-        put(self, "rounding", Rounding.parse(self.rounding))
+        for name, kind in _ENUM_FIELDS:
+            value = getattr(self, name)
+            if value.__class__ is not kind:
+                put(self, name, parse_enum(kind, value, name))
         self._check_ranges()
 
     def _check_ranges(self) -> None:
-        def refuse(name: str, message: str, value: object) -> None:
-            raise InvalidArgumentError(f"{name}: {message} (got {value})", field=name, value=value)
-
         if self.principal <= 0:
-            refuse("principal", "must be greater than 0", self.principal)
-        if self.principal != self.principal.quantize(Decimal("0.01")):
-            refuse("principal", "must be a whole number of fen", self.principal)
+            _refuse("principal", "must be greater than 0", self.principal)
         if not 0 <= self.annual_rate <= 1:
-            refuse("annual_rate", "must be between 0 and 1 (0% to 100%)", self.annual_rate)
-        if isinstance(self.periods, bool) or not isinstance(self.periods, int):
-            refuse("periods", "must be a whole number", self.periods)
-        limit = MAX_DAYS if self.frequency is Frequency.DAILY else MAX_PERIODS
-        if not 1 <= self.periods <= limit:
-            refuse("periods", f"must be between 1 and {limit}", self.periods)
-        if not isinstance(self.start_date, date):
-            refuse("start_date", "must be a date", self.start_date)
+            _refuse("annual_rate", "must be between 0 and 1 (0% to 100%)", self.annual_rate)
+        daily = self.frequency is Frequency.DAILY
+        _check_count("periods", self.periods, 1, MAX_DAYS if daily else MAX_PERIODS)
+        if self.start_date.__class__ is not date:
+            _refuse("start_date", "must be a date (not a datetime, not a string)", self.start_date)
         if self.fee_per_period < 0:
-            refuse("fee_per_period", "must not be negative", self.fee_per_period)
-        if self.upfront_fee < 0:
-            refuse("upfront_fee", "must not be negative", self.upfront_fee)
-        if self.frequency is Frequency.DAILY and self.method is not Method.BULLET:
-            refuse("frequency", "daily terms are only for the bullet method", self.frequency.value)
+            _refuse("fee_per_period", "must not be negative", self.fee_per_period)
+        if not 0 <= self.upfront_fee < self.principal:
+            _refuse("upfront_fee", "must be at least 0 and less than the principal", self.upfront_fee)
+        if daily and self.method is not Method.BULLET:
+            _refuse("frequency", "daily terms are only for the bullet method", self.frequency.value)
         if self.due_day_rule is DueDayRule.FIXED_DAY:
-            if not self.frequency.months:
-                refuse("due_day_rule", "a fixed repayment day needs a monthly or quarterly frequency",
-                       self.frequency.value)
-            if self.repayment_day is None or not 1 <= self.repayment_day <= 31:
-                refuse("repayment_day", "must be a day of month from 1 to 31", self.repayment_day)
-        if not 0 <= self.grace_periods < self.periods:
-            refuse("grace_periods", "must be at least 0 and fewer than the periods", self.grace_periods)
+            if daily:
+                _refuse("due_day_rule", "a daily bullet has no repayment day", self.due_day_rule.value)
+            if self.frequency.days:
+                _check_count("repayment_day", self.repayment_day, 1, 7, "an ISO weekday (1 = Monday, 7 = Sunday)")
+            else:
+                _check_count("repayment_day", self.repayment_day, 1, 31, "a day of month")
+        _check_count("grace_periods", self.grace_periods, 0, self.periods - 1)
         if self.grace_periods and self.method in (Method.BULLET, Method.INTEREST_ONLY):
-            refuse("grace_periods", f"make no sense for the {self.method.value} method", self.grace_periods)
+            _refuse("grace_periods", f"make no sense for the {self.method.value} method", self.grace_periods)
 
     @property
     def period_rate(self) -> Decimal:
         """The rate of one whole period: annual / periods per year (annual / 12 for months)."""
-        return self.annual_rate / self.frequency.periods_per_year
+        return self.annual_rate / _PERIODS_PER_YEAR[self.frequency]
+
+
+_MONEY_FIELDS = ("principal", "fee_per_period", "upfront_fee")
+_ENUM_FIELDS: tuple[tuple[str, type[Enum]], ...] = (
+    ("method", Method),
+    ("frequency", Frequency),
+    ("day_count", DayCount),
+    ("due_day_rule", DueDayRule),
+    ("first_period", FirstPeriod),
+    ("grace_type", GraceType),
+    ("rounding", Rounding),
+)
