@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from core.errors import LoanFactoryError
+from loanfactory.cli.ledger import ledger
 from loanfactory.cli.plugins import plugins
 from loanfactory.cli.schedule import schedule
 
@@ -40,6 +41,7 @@ def main() -> None:
 
 main.add_command(schedule)
 main.add_command(plugins)
+main.add_command(ledger)
 
 
 @main.command()

@@ -1,0 +1,55 @@
+"""The application table: a request for a loan, from draft to disbursed.
+
+An :class:`Application` names the product by code and by the id of the product version it was priced
+under (``product_version_id`` is a plain integer: the product tables belong to the products module and
+a version, once published, never changes). Its ``state`` moves only through
+:data:`core.states.APPLICATION_STATES`; ``review_step`` says where an application under review is
+(``eligibility``, ``bureau``, ``scoring``, ``approval``, ``manual_review``). Scoring and the decision are
+kept as the engine produced them: ``score``, ``grade``, ``reason_codes`` and the ``decision`` document
+(approved amount, rate, conditions or refusal reasons).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Amount, Base
+from core.parties import Customer
+
+#: the table an application refers to, imported so that creating the metadata creates it too
+REFERENCED = (Customer,)
+
+
+class Application(Base):
+    """A loan application; create it with ``APPLICATION_STATES.start(session, application, actor=...)``."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_applications_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(60))
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    product_code: Mapped[str] = mapped_column(String(60))
+    product_version_id: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    term: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(40))
+    collateral: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    consents: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(40), default="draft")
+    review_step: Mapped[str | None] = mapped_column(String(40))
+    score: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str | None] = mapped_column(String(20))
+    reason_codes: Mapped[list[str] | None] = mapped_column(JSON)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

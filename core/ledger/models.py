@@ -1,0 +1,180 @@
+"""The journal tables and the per-loan balance projection.
+
+A :class:`JournalEntry` is one business event (a disbursement, a repayment, a day's accrual) identified by
+its idempotency key; its :class:`Posting` rows carry separate, non-negative debit and credit columns, one
+of them zero. Both are facts: the ORM refuses to update or delete them (and PostgreSQL refuses it too,
+with a statement trigger), and the only correction is a reversing entry. :class:`LoanBalance` is a
+projection of the per-loan accounts for fast reads; the journal is the truth and the projection can be
+rebuilt from it (:mod:`core.ledger.projection`).
+
+The balance invariant is held three times: by :func:`core.ledger.post` before anything is written, by a
+``before_flush`` guard for entries built through the ORM, and in PostgreSQL by a deferred constraint
+trigger that sums each touched entry's postings at commit (once per entry per transaction, so a batch
+of a million lines costs one check per entry, not one per line).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    event,
+    func,
+)
+from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, relationship
+
+from core.db import Amount, Base
+from core.ledger.errors import ImmutableLedgerError, UnbalancedEntryError
+from core.loans.models import Loan
+
+#: the table entries refer to, imported so that creating the metadata creates it too
+REFERENCED = (Loan,)
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class JournalEntry(Base):
+    """One business event's entry; ``idempotency_key`` is unique, so each event posts once."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event: Mapped[str] = mapped_column(String(40))
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    memo: Mapped[str | None] = mapped_column(String(200))
+
+    postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.id")
+
+
+_NUM_DEBIT = "CAST(debit AS NUMERIC)"
+_NUM_CREDIT = "CAST(credit AS NUMERIC)"
+
+
+class Posting(Base):
+    """One line of an entry: ``debit`` or ``credit`` (the other is zero) on ``account``, maybe for a loan."""
+
+    __tablename__ = "ledger_postings"
+    __table_args__ = (
+        CheckConstraint(f"{_NUM_DEBIT} >= 0 AND {_NUM_CREDIT} >= 0", name="non_negative"),
+        CheckConstraint(f"{_NUM_DEBIT} = 0 OR {_NUM_CREDIT} = 0", name="one_side"),
+        CheckConstraint(f"{_NUM_DEBIT} + {_NUM_CREDIT} > 0", name="not_empty"),
+        Index("ix_ledger_postings_loan_account", "loan_id", "account"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    account: Mapped[str] = mapped_column(String(60))
+    loan_id: Mapped[int | None] = mapped_column(Integer)
+    debit: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    credit: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+
+
+class LoanBalance(Base):
+    """The projection of one loan's per-loan accounts, kept by every post in the same transaction.
+
+    Receivables are debit minus credit; ``suspense`` (money held for the borrower) is credit minus debit.
+    """
+
+    __tablename__ = "loan_balances"
+
+    loan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    interest: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    fee: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    penalty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    suspense: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+
+
+def _refuse_change(_mapper: Mapper[Any], _connection: Any, target: Any) -> None:
+    raise ImmutableLedgerError(
+        f"{type(target).__name__} {getattr(target, 'id', None)}: ledger facts are immutable; post a reversing entry"
+    )
+
+
+for _model in (JournalEntry, Posting):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)
+
+
+@event.listens_for(Session, "before_flush")
+def _check_new_entries(session: Session, _context: Any, _instances: Any) -> None:
+    """Entries built through the ORM must balance, and postings may only join an entry being created."""
+    new = session.new
+    for obj in new:
+        if isinstance(obj, Posting) and obj.entry is not None and obj.entry not in new:
+            raise ImmutableLedgerError(f"posting: cannot add a line to existing entry {obj.entry.id}",
+                                       field="posting")
+        if isinstance(obj, JournalEntry):
+            residual = sum((p.debit or Decimal(0)) - (p.credit or Decimal(0)) for p in obj.postings)
+            if residual or not obj.postings:
+                raise UnbalancedEntryError(obj.idempotency_key, Decimal(residual))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_change(state: Any) -> None:
+    if state.is_update or state.is_delete:
+        tables = {getattr(m, "local_table", None) for m in state.all_mappers}
+        tables.add(getattr(state.statement, "table", None))
+        if tables & {JournalEntry.__table__, Posting.__table__}:
+            raise ImmutableLedgerError("ledger facts are immutable: bulk UPDATE/DELETE refused; post reversing entries")
+
+
+_PG_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    residual numeric;
+BEGIN
+    -- postings of one entry arrive together: check each entry once per transaction, at commit
+    IF current_setting('loanfactory.ledger_checked_entry', true) = NEW.entry_id::text THEN
+        RETURN NULL;
+    END IF;
+    SELECT COALESCE(SUM(debit) - SUM(credit), 0) INTO residual FROM ledger_postings WHERE entry_id = NEW.entry_id;
+    IF residual <> 0 THEN
+        RAISE EXCEPTION 'ledger entry %% does not balance: debits - credits = %%', NEW.entry_id, residual
+            USING ERRCODE = 'check_violation';
+    END IF;
+    PERFORM set_config('loanfactory.ledger_checked_entry', NEW.entry_id::text, true);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger facts are immutable: %% on %% refused; post a reversing entry', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'object_not_in_prerequisite_state';
+END $$;
+"""
+
+_PG_ENTRY_TRIGGERS = """
+CREATE TRIGGER ledger_entries_immutable BEFORE UPDATE OR DELETE ON ledger_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+"""
+
+_PG_POSTING_TRIGGERS = """
+CREATE CONSTRAINT TRIGGER ledger_postings_balanced AFTER INSERT ON ledger_postings
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_entry_balanced();
+CREATE TRIGGER ledger_postings_immutable BEFORE UPDATE OR DELETE ON ledger_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+"""
+
+# installed when the tables are created (create_all, or a migration that replays these statements)
+_ENTRY_DDL = DDL(_PG_FUNCTIONS + _PG_ENTRY_TRIGGERS)  # type: ignore[no-untyped-call]
+_POSTING_DDL = DDL(_PG_POSTING_TRIGGERS)  # type: ignore[no-untyped-call]
+event.listen(JournalEntry.__table__, "after_create", _ENTRY_DDL.execute_if(dialect="postgresql"))
+event.listen(Posting.__table__, "after_create", _POSTING_DDL.execute_if(dialect="postgresql"))

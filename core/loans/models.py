@@ -1,0 +1,118 @@
+"""The loan and installment tables: the contract as booked, and where each installment stands.
+
+A :class:`Loan` is created at disbursement from an approved application. It keeps a JSON snapshot of the
+terms it was booked under (the schedule parameters, penalty and prepayment rules of the product version)
+so that servicing never reads a product table again. ``state`` moves only through
+:data:`core.states.LOAN_STATES`; ``days_past_due``, ``bucket`` (M0..M4+) and ``five_tier`` (五级分类) are
+maintained by end-of-day. Money lives in the ledger: the amounts on :class:`LoanInstallment` are the
+contractual split and what has been allocated to it, the receivable balances come from
+:func:`core.ledger.loan_balances` or the ``loan_balances`` projection.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, func
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.applications.models import Application
+from core.db import Amount, Base
+from core.parties import Customer
+
+#: the tables a loan refers to, imported so that creating the metadata creates them too
+REFERENCED = (Application, Customer)
+
+
+class Rate(Amount):
+    """An exact rate: ``NUMERIC(20, 10)`` on PostgreSQL (Amount's 4 places would cut 0.04875), text elsewhere."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Numeric(20, 10, asdecimal=True))
+        return super().load_dialect_impl(dialect)
+
+
+class FiveTier(StrEnum):
+    """The regulator's five-tier loan classification (五级分类)."""
+
+    NORMAL = "normal"  # 正常
+    SPECIAL_MENTION = "special_mention"  # 关注
+    SUBSTANDARD = "substandard"  # 次级
+    DOUBTFUL = "doubtful"  # 可疑
+    LOSS = "loss"  # 损失
+
+
+class InstallmentStatus(StrEnum):
+    """Where an installment stands: not yet due, due today, past due, settled, or written off."""
+
+    PENDING = "pending"
+    DUE = "due"
+    OVERDUE = "overdue"
+    PAID = "paid"
+    WRITTEN_OFF = "written_off"
+
+
+class Loan(Base):
+    """A disbursed loan; create it with ``LOAN_STATES.start(session, loan, actor=...)``."""
+
+    __tablename__ = "loans"
+    __table_args__ = (Index("ix_loans_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    product_code: Mapped[str] = mapped_column(String(60))
+    product_version_id: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    principal: Mapped[Decimal] = mapped_column(Amount)
+    annual_rate: Mapped[Decimal] = mapped_column(Rate)
+    method: Mapped[str] = mapped_column(String(40))
+    payment_channel: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(40), default="active")
+    disbursed_on: Mapped[date] = mapped_column(Date)
+    maturity_date: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0)
+    bucket: Mapped[str] = mapped_column(String(8), default="M0")
+    five_tier: Mapped[str] = mapped_column(String(20), default=FiveTier.NORMAL.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LoanInstallment(Base):
+    """One period of a loan's schedule: contractual amounts, what was paid or waived, and its status.
+
+    ``interest_accrued`` carries the daily accrual of the period to 4 places (so the accruals of a period
+    add up exactly to ``interest``); ``penalty`` is the penalty interest charged so far on this installment.
+    """
+
+    __tablename__ = "loan_installments"
+    __table_args__ = (
+        UniqueConstraint("loan_id", "period"),
+        Index("ix_loan_installments_due", "due_date", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    period: Mapped[int] = mapped_column(Integer)
+    start: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    principal: Mapped[Decimal] = mapped_column(Amount)
+    interest: Mapped[Decimal] = mapped_column(Amount)
+    fee: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    penalty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    interest_accrued: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    paid_principal: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    paid_interest: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    paid_fee: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    paid_penalty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    waived_penalty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
+    status: Mapped[str] = mapped_column(String(20), default=InstallmentStatus.PENDING.value)
+    paid_on: Mapped[date | None] = mapped_column(Date)

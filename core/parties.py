@@ -1,0 +1,124 @@
+"""Customers: the borrowers, with their personal data encrypted at rest.
+
+A :class:`Customer` keeps name, resident ID number (居民身份证号) and mobile phone in
+:class:`~core.pii.EncryptedString` columns. The ID number and phone also carry a blind index so a customer
+can be found by them (:func:`find_by_id_number`, :func:`find_by_phone`) without decrypting the table;
+one ID number is one customer (the index is unique). Values are validated and normalised when assigned:
+the ID number with ``stdnum.cn.ric`` (checksum, birth date, region code), the phone with ``phonenumbers``
+as a Chinese number; birth date and region are derived from a valid ID number when not given.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Date, DateTime, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from core.db import Amount, Base
+from core.errors import InvalidArgumentError
+from core.money import to_decimal
+from core.pii import EncryptedString, blind_index
+
+ID_NUMBER_PURPOSE = "customers.id_number"
+PHONE_PURPOSE = "customers.phone"
+
+
+class InvalidCustomerError(InvalidArgumentError):
+    """A customer field is invalid (bad ID number checksum, not a Chinese phone number, empty name...);
+    ``field`` names it."""
+
+
+def normalise_id_number(value: str) -> str:
+    """The canonical 18-character resident ID number (upper-case ``X``), or :class:`InvalidCustomerError`."""
+    try:
+        return str(ric.validate(value))
+    except (ValidationError, TypeError, ValueError):
+        raise InvalidCustomerError(f"id_number: {value!r} is not a valid resident ID number",
+                                   field="id_number", value=value) from None
+
+
+def normalise_phone(value: str) -> str:
+    """The national form of a valid Chinese phone number (``+86 138-1234-5678`` -> ``13812345678``)."""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese phone number", field="phone", value=value)
+    return str(number.national_number)
+
+
+class Customer(Base):
+    """A borrower. PII columns are encrypted; look customers up with :func:`find_by_id_number`."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(EncryptedString("customers.name"))
+    id_number: Mapped[str] = mapped_column(EncryptedString("customers.id_number"))
+    id_number_index: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(EncryptedString("customers.phone"))
+    phone_index: Mapped[str] = mapped_column(String(64), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    region: Mapped[str | None] = mapped_column(String(80))
+    monthly_income: Mapped[Decimal | None] = mapped_column(Amount)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.birth_date is None and getattr(self, "id_number", None):
+            self.birth_date = ric.get_birth_date(self.id_number)
+        if self.region is None and getattr(self, "id_number", None):
+            place = ric.get_birth_place(self.id_number)
+            self.region = place["province"] + place.get("county", "") if place else self.id_number[:6]
+
+    @validates("name")
+    def _check_name(self, _key: str, value: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidCustomerError("name: must not be empty", field="name", value=value)
+        return value.strip()
+
+    @validates("id_number")
+    def _check_id_number(self, _key: str, value: str) -> str:
+        number = normalise_id_number(value)
+        self.id_number_index = blind_index(number, ID_NUMBER_PURPOSE)
+        return number
+
+    @validates("phone")
+    def _check_phone(self, _key: str, value: str) -> str:
+        phone = normalise_phone(value)
+        self.phone_index = blind_index(phone, PHONE_PURPOSE)
+        return phone
+
+    @validates("monthly_income")
+    def _check_income(self, _key: str, value: object) -> Decimal | None:
+        if value is None:
+            return None
+        income = to_decimal(value, "monthly_income")
+        if income < 0:
+            raise InvalidCustomerError("monthly_income: must not be negative", field="monthly_income", value=value)
+        return income
+
+    @validates("birth_date")
+    def _check_birth_date(self, _key: str, value: date | None) -> date | None:
+        if value is not None and value > date.today():
+            raise InvalidCustomerError("birth_date: is in the future", field="birth_date", value=value)
+        return value
+
+
+def find_by_id_number(session: Session, id_number: str) -> Customer | None:
+    """The customer with this resident ID number, through its blind index."""
+    index = blind_index(normalise_id_number(id_number), ID_NUMBER_PURPOSE)
+    return session.scalar(select(Customer).where(Customer.id_number_index == index))
+
+
+def find_by_phone(session: Session, phone: str) -> list[Customer]:
+    """The customers with this phone number (a number may be shared), through its blind index."""
+    index = blind_index(normalise_phone(phone), PHONE_PURPOSE)
+    return list(session.scalars(select(Customer).where(Customer.phone_index == index).order_by(Customer.id)))

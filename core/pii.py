@@ -1,0 +1,189 @@
+"""Personal data at rest: AES-GCM encrypted columns, blind indexes for lookups, masks for display.
+
+An :class:`EncryptedString` column stores ``<key id>:<base64url(nonce || ciphertext || tag)>``. Every
+write draws a fresh random 96-bit nonce, so the same ID number encrypts differently each time; the
+associated data is the ``table.column`` name given to the type, so a ciphertext copied into another
+column does not decrypt. The key id in front of each value lets keys rotate: new writes use the first
+key of the ring, reads find the key by its id.
+
+Keys come from the environment:
+
+* ``LOANFACTORY_PII_KEY``: the key ring, ``kid:base64key,kid:base64key`` (each key 32 bytes, the first
+  one encrypts), or a single base64 key (key id ``k1``).
+* ``LOANFACTORY_BLIND_INDEX_KEY``: base64 of 32 bytes for :func:`blind_index`. It is a separate key so
+  that knowing the lookup key reveals nothing about the ciphertexts. Changing it means recomputing
+  every index column.
+
+When a variable is unset a development key is used whose id is ``dev``: values written with it say so,
+and it must never hold real customers' data. Because equality on ciphertexts is impossible, columns that
+need lookups carry a blind index: :func:`blind_index` is an HMAC-SHA256 of the normalised value and a
+purpose label, so the same ID number gives unrelated indexes for different purposes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from core.errors import LoanFactoryError
+
+PII_KEY_ENV = "LOANFACTORY_PII_KEY"
+BLIND_INDEX_KEY_ENV = "LOANFACTORY_BLIND_INDEX_KEY"
+DEV_KEY_ID = "dev"
+_DEV_PII_KEY = hashlib.sha256(b"loanfactory DEVELOPMENT pii key - never for real data").digest()
+_DEV_INDEX_KEY = hashlib.sha256(b"loanfactory DEVELOPMENT blind index key - never for real data").digest()
+_NONCE_BYTES = 12
+
+
+class PiiKeyError(LoanFactoryError):
+    """``LOANFACTORY_PII_KEY`` or ``LOANFACTORY_BLIND_INDEX_KEY`` is malformed (not base64 of 32 bytes)."""
+
+
+class PiiDecryptionError(LoanFactoryError):
+    """A stored value cannot be decrypted: it was altered, moved from another column, or its key is
+    unknown or wrong. ``field`` is the ``table.column`` of the value."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The PII keys: ``active`` encrypts, ``keys`` (by id) decrypt."""
+
+    active: str
+    keys: dict[str, bytes]
+
+
+def _decode_key(text: str, variable: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise PiiKeyError(f"{variable}: the key is not valid base64", field=variable) from None
+    if len(key) != 32:
+        raise PiiKeyError(f"{variable}: a key must be 32 bytes, got {len(key)}", field=variable)
+    return key
+
+
+@lru_cache(maxsize=8)
+def _parse_ring(spec: str | None) -> KeyRing:
+    if not spec:
+        return KeyRing(DEV_KEY_ID, {DEV_KEY_ID: _DEV_PII_KEY})
+    keys: dict[str, bytes] = {}
+    order: list[str] = []
+    for item in spec.split(","):
+        kid, sep, encoded = item.strip().partition(":")
+        if not sep:
+            kid, encoded = "k1", item
+        if not kid or not kid.isalnum():
+            raise PiiKeyError(f"{PII_KEY_ENV}: key id {kid!r} must be letters and digits", field=PII_KEY_ENV)
+        keys[kid] = _decode_key(encoded, PII_KEY_ENV)
+        order.append(kid)
+    return KeyRing(order[0], keys)
+
+
+def key_ring() -> KeyRing:
+    """The key ring configured in ``LOANFACTORY_PII_KEY`` (the labelled development key when unset)."""
+    return _parse_ring(os.environ.get(PII_KEY_ENV))
+
+
+@lru_cache(maxsize=8)
+def _index_key(spec: str | None) -> bytes:
+    return _decode_key(spec, BLIND_INDEX_KEY_ENV) if spec else _DEV_INDEX_KEY
+
+
+def encrypt(plaintext: str, aad: str) -> str:
+    """Encrypt ``plaintext`` bound to ``aad`` with the active key; returns ``kid:base64url``."""
+    ring = key_ring()
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(ring.keys[ring.active]).encrypt(nonce, plaintext.encode("utf-8"), aad.encode("utf-8"))
+    return f"{ring.active}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+
+
+def decrypt(stored: str, aad: str) -> str:
+    """The plaintext of a value made by :func:`encrypt` for ``aad``.
+
+    Raises:
+        PiiDecryptionError: the value was tampered with, belongs to another column, or its key is
+            not in the ring (or is a different key under the same id).
+    """
+    kid, sep, encoded = stored.partition(":")
+    key = key_ring().keys.get(kid)
+    if not sep or key is None:
+        raise PiiDecryptionError(f"{aad}: no key {kid!r} in {PII_KEY_ENV} for this value", field=aad)
+    try:
+        raw = base64.urlsafe_b64decode(encoded.encode("ascii"))
+        clear = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad.encode("utf-8"))
+    except (InvalidTag, binascii.Error, ValueError):
+        raise PiiDecryptionError(
+            f"{aad}: the stored value does not decrypt (altered, copied from another column, or wrong key)",
+            field=aad,
+        ) from None
+    return clear.decode("utf-8")
+
+
+class EncryptedString(TypeDecorator[str]):
+    """A text column encrypted with AES-GCM; ``aad`` is the column's ``table.column`` name.
+
+    Example: ``id_number: Mapped[str] = mapped_column(EncryptedString("customers.id_number"))``.
+    Only equality through a blind index is possible in queries; never filter on this column.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, aad: str) -> None:
+        super().__init__()
+        self.aad = aad
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return encrypt(str(value), self.aad)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return decrypt(str(value), self.aad)
+
+
+def blind_index(value: str, purpose: str = "default") -> str:
+    """A hex HMAC-SHA256 of ``value`` for equality lookups, keyed by ``LOANFACTORY_BLIND_INDEX_KEY``.
+
+    ``purpose`` separates indexes (``"customers.id_number"`` and ``"customers.phone"`` give unrelated
+    digests for the same text). Normalise ``value`` before calling (upper case, no spaces): the index
+    matches exact text only.
+    """
+    key = _index_key(os.environ.get(BLIND_INDEX_KEY_ENV))
+    message = purpose.encode("utf-8") + b"\x00" + value.encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first 3 and last 4 characters: ``110105194912310021`` -> ``110***********0021``."""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """Keep the first 3 and last 4 digits: ``13812345678`` -> ``138****5678``."""
+    if len(value) <= 7:
+        return "*" * max(len(value) - 2, 0) + value[-2:]
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_name(value: str) -> str:
+    """Keep the first character (the surname in Chinese): ``张三`` -> ``张*``, ``欧阳娜娜`` -> ``欧***``."""
+    if not value:
+        return value
+    return value[0] + "*" * max(len(value) - 1, 1)

@@ -1,0 +1,164 @@
+"""Lifecycles as tables: each state machine is one mapping of the legal transitions.
+
+A :class:`StateMachine` is data: ``{state: frozenset of states it may move to}``. There is no other
+place a rule about states lives, so a test can walk the full cross product of states and check every pair.
+:meth:`StateMachine.transition` moves an entity (any object with ``id`` and ``state``), refusing an
+illegal move with :class:`IllegalTransitionError`, and records the move (entity type, id, from, to, actor,
+time, reason) as a :class:`StateTransition` row in the caller's session. :meth:`StateMachine.start`
+records the birth of an entity in its initial state (from ``None``).
+
+The application machine is the issue's line plus what a Fineract user expects: an application can be
+cancelled (withdrawn by the applicant or by operations) at any step before money moves, drafts and
+pending offers expire, and a failed disbursement can be retried or given up. The loan machine lets a
+paid-off or prepaid loan reopen (a reversed closing repayment puts it back to active or overdue, as
+Fineract's "undo transaction" does); a written-off loan is final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base
+from core.errors import LoanFactoryError
+
+
+class IllegalTransitionError(LoanFactoryError):
+    """A state change that the entity's machine does not list (e.g. a rejected application approved)."""
+
+    def __init__(self, entity: str, entity_id: object, from_state: str | None, to_state: str,
+                 allowed: frozenset[str] = frozenset()) -> None:
+        options = ", ".join(sorted(allowed)) or "none"
+        super().__init__(
+            f"state: {entity} {entity_id} cannot go from {from_state!r} to {to_state!r} (allowed: {options})",
+            field="state",
+            value=to_state,
+        )
+        self.entity = entity
+        self.entity_id = entity_id
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class StateTransition(Base):
+    """One recorded state change; ``from_state`` is ``None`` for the entity's creation."""
+
+    __tablename__ = "state_transitions"
+    __table_args__ = (Index("ix_state_transitions_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int] = mapped_column(BigInteger)
+    from_state: Mapped[str | None] = mapped_column(String(40))
+    to_state: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A lifecycle: ``transitions[state]`` is the set of states reachable in one step.
+
+    Args:
+        entity: the entity type recorded in ``state_transitions`` (``"application"``, ``"loan"``).
+        initial: the state an entity is born in.
+        transitions: every state (terminal ones with an empty set) and its legal next states.
+    """
+
+    entity: str
+    initial: str
+    transitions: Mapping[str, frozenset[str]] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = {t for targets in self.transitions.values() for t in targets} - set(self.transitions)
+        if self.initial not in self.transitions or unknown:
+            raise ValueError(f"{self.entity}: states {sorted(unknown)} or initial {self.initial!r} not in the table")
+
+    @property
+    def states(self) -> frozenset[str]:
+        """Every state of the machine."""
+        return frozenset(self.transitions)
+
+    @property
+    def terminal(self) -> frozenset[str]:
+        """The states with no way out."""
+        return frozenset(s for s, targets in self.transitions.items() if not targets)
+
+    def can(self, from_state: str, to_state: str) -> bool:
+        """Whether ``from_state -> to_state`` is legal."""
+        return to_state in self.transitions.get(from_state, frozenset())
+
+    def check(self, from_state: str, to_state: str, entity_id: object = None) -> None:
+        """Raise :class:`IllegalTransitionError` unless ``from_state -> to_state`` is legal."""
+        if not self.can(from_state, to_state):
+            allowed = self.transitions.get(from_state, frozenset())
+            raise IllegalTransitionError(self.entity, entity_id, from_state, to_state, allowed)
+
+    def start(self, session: Session, obj: Any, *, actor: str, reason: str | None = None,
+              at: datetime | None = None) -> StateTransition:
+        """Put a new ``obj`` in the initial state and record its creation (flushes to get its id)."""
+        obj.state = self.initial
+        return self._record(session, obj, None, self.initial, actor, reason, at)
+
+    def transition(self, session: Session, obj: Any, to_state: str, *, actor: str, reason: str | None = None,
+                   at: datetime | None = None) -> StateTransition:
+        """Move ``obj`` to ``to_state`` and record who did it, when and why.
+
+        Raises:
+            IllegalTransitionError: the move is not in the table; ``obj`` is left unchanged.
+        """
+        from_state = obj.state
+        self.check(from_state, to_state, getattr(obj, "id", None))
+        obj.state = to_state
+        return self._record(session, obj, from_state, to_state, actor, reason, at)
+
+    def _record(self, session: Session, obj: Any, from_state: str | None, to_state: str, actor: str,
+                reason: str | None, at: datetime | None) -> StateTransition:
+        if not actor:
+            raise LoanFactoryError("actor: every state change needs an actor", field="actor")
+        if getattr(obj, "id", None) is None:
+            session.add(obj)
+            session.flush([obj])
+        row = StateTransition(entity_type=self.entity, entity_id=obj.id, from_state=from_state, to_state=to_state,
+                              actor=actor, at=at or datetime.now(UTC), reason=reason)
+        session.add(row)
+        return row
+
+    def history(self, session: Session, entity_id: int) -> list[StateTransition]:
+        """The recorded transitions of one entity, oldest first."""
+        return list(session.query(StateTransition)
+                    .filter_by(entity_type=self.entity, entity_id=entity_id)
+                    .order_by(StateTransition.id))
+
+
+def _table(rows: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
+    return {state: frozenset(targets) for state, targets in rows.items()}
+
+
+APPLICATION_STATES = StateMachine("application", "draft", _table({
+    "draft": ("submitted", "cancelled", "expired"),
+    "submitted": ("under_review", "cancelled", "expired"),
+    "under_review": ("approved", "rejected", "cancelled", "expired"),
+    "approved": ("contract_signed", "cancelled", "expired"),
+    "contract_signed": ("disbursing", "cancelled"),
+    "disbursing": ("disbursed", "disbursement_failed"),
+    "disbursement_failed": ("disbursing", "cancelled"),
+    "rejected": (),
+    "cancelled": (),
+    "expired": (),
+    "disbursed": (),
+}))
+
+LOAN_STATES = StateMachine("loan", "active", _table({
+    "active": ("overdue", "paid_off", "prepaid_closed", "written_off"),
+    "overdue": ("active", "paid_off", "prepaid_closed", "written_off"),
+    "paid_off": ("active", "overdue"),
+    "prepaid_closed": ("active", "overdue"),
+    "written_off": (),
+}))
