@@ -26,7 +26,7 @@ from core.schedule.dates import due_dates
 from core.schedule.model import Installment, Schedule
 from core.schedule.terms import GraceType, LoanTerms, Method
 
-ZERO = Decimal(0)
+ZERO = Decimal("0.00")
 _LEVEL_METHODS = (Method.EQUAL_INSTALLMENT, Method.EQUAL_PRINCIPAL)
 #: builds an :class:`Installment` from a tuple without NamedTuple's Python-level ``__new__`` (hot path)
 _row = tuple.__new__
