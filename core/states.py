@@ -25,7 +25,7 @@ from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
-from core.errors import LoanFactoryError
+from core.errors import InvalidArgumentError, LoanFactoryError
 
 
 class IllegalTransitionError(LoanFactoryError):
@@ -103,6 +103,7 @@ class StateMachine:
     def start(self, session: Session, obj: Any, *, actor: str, reason: str | None = None,
               at: datetime | None = None) -> StateTransition:
         """Put a new ``obj`` in the initial state and record its creation (flushes to get its id)."""
+        _require_actor(actor)
         obj.state = self.initial
         return self._record(session, obj, None, self.initial, actor, reason, at)
 
@@ -114,14 +115,13 @@ class StateMachine:
             IllegalTransitionError: the move is not in the table; ``obj`` is left unchanged.
         """
         from_state = obj.state
+        _require_actor(actor)
         self.check(from_state, to_state, getattr(obj, "id", None))
         obj.state = to_state
         return self._record(session, obj, from_state, to_state, actor, reason, at)
 
     def _record(self, session: Session, obj: Any, from_state: str | None, to_state: str, actor: str,
                 reason: str | None, at: datetime | None) -> StateTransition:
-        if not actor:
-            raise LoanFactoryError("actor: every state change needs an actor", field="actor")
         if getattr(obj, "id", None) is None:
             session.add(obj)
             session.flush([obj])
@@ -135,6 +135,11 @@ class StateMachine:
         return list(session.query(StateTransition)
                     .filter_by(entity_type=self.entity, entity_id=entity_id)
                     .order_by(StateTransition.id))
+
+
+def _require_actor(actor: str) -> None:
+    if not actor or not actor.strip():
+        raise InvalidArgumentError("actor: every state change needs an actor", field="actor", value=actor)
 
 
 def _table(rows: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
