@@ -1,1 +1,64 @@
-"""The channel API blueprint under /api/v1."""
+"""The channel API: a blueprint under ``/api/v1`` generated from the published products.
+
+``init_app(app)`` registers the blueprint and its pieces: problem+json errors (:mod:`api.problems`),
+API-key authentication (:mod:`api.auth`), a per-key rate limit (flask-limiter; ``RATELIMIT_STORAGE_URI``
+is ``memory://`` in the embedded default and ``redis://...`` in production), the OpenAPI documents
+(:mod:`api.openapi`), Swagger UI at ``/api/docs`` from vendored files, and webhook delivery
+(:mod:`api.webhooks`). Routes are generic (``/products/<code>/...``): Flask refuses new routes after the
+first request, so each request looks the published product up instead.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_limiter import Limiter
+
+from api.auth import current_client, rate_limit_key
+from api.blueprint import PUBLIC_ENDPOINTS, make_blueprint
+from api.problems import register_handlers
+from core.db import Base
+from core.errors import LoanFactoryError
+from loanfactory.database import get_db
+
+URL_PREFIX = "/api/v1"
+EXTENSION = "loanfactory.api"
+DEFAULT_RATE_LIMIT = "600/minute"
+
+
+def _client_rate_limit() -> str:
+    try:
+        return current_client().rate_limit or DEFAULT_RATE_LIMIT
+    except LoanFactoryError:
+        return DEFAULT_RATE_LIMIT
+
+
+def _exempt() -> bool:
+    return request.endpoint in PUBLIC_ENDPOINTS
+
+
+def init_app(app: Flask) -> None:
+    """Attach the channel API to ``app``."""
+    from api import docs
+    from api.webhooks import init_webhooks
+
+    bp = make_blueprint()
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("API_RATE_LIMIT_ENABLED", True)
+    limiter = Limiter(rate_limit_key, app=app, enabled=bool(app.config["API_RATE_LIMIT_ENABLED"]),
+                      key_prefix="loanfactory-api")
+    limiter.shared_limit(_client_rate_limit, scope="channel", exempt_when=_exempt)(bp)
+    bp.before_request(_authenticate)
+    register_handlers(app, bp, URL_PREFIX)
+    app.register_blueprint(bp, url_prefix=URL_PREFIX)
+    app.register_blueprint(docs.make_docs_blueprint(), url_prefix="/api")
+    if app.config.get("AUTO_CREATE_TABLES", True):
+        Base.metadata.create_all(get_db(app).engine)
+    init_webhooks(app)
+    app.extensions[EXTENSION] = limiter
+
+
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    g.api_client = current_client()

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask
 
 import admin
+import api
 from loanfactory import celery_app, database, plugins_host
 
 DEFAULTS: dict[str, Any] = {
@@ -40,4 +41,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # subsystems register here, one init_app call each
     plugins_host.init_app(app)
     admin.init_app(app)
+    api.init_app(app)
     return app

@@ -1,0 +1,39 @@
+"""Channel authentication: ``X-API-Key`` (or ``Authorization: Bearer <key>``) on every call but the docs.
+
+The authenticated :class:`~core.origination.channels.ApiClient` is cached on ``flask.g`` for the request,
+so the rate limiter and the views share one lookup.
+"""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from core.origination.channels import ApiClient, authenticate, key_prefix_of
+from loanfactory.database import db_session
+
+
+def presented_key() -> str | None:
+    """The key the caller sent, from ``X-API-Key`` or a bearer token."""
+    key = request.headers.get("X-API-Key")
+    if key:
+        return key.strip()
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def current_client() -> ApiClient:
+    """The channel calling; raises :class:`~core.origination.errors.ChannelAuthError` when unauthenticated."""
+    client: ApiClient | None = g.get("api_client")
+    if client is None:
+        client = authenticate(db_session(), presented_key())
+        g.api_client = client
+    return client
+
+
+def rate_limit_key() -> str:
+    """What the limiter counts by: the key's public prefix, or the caller's address without a key."""
+    key = presented_key()
+    prefix = key_prefix_of(key) if key else None
+    return f"key:{prefix}" if prefix else f"addr:{request.remote_addr}"

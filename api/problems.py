@@ -1,0 +1,135 @@
+"""Errors as ``application/problem+json`` (RFC 9457), every bad field named by a JSON pointer.
+
+A response body looks like::
+
+    {"type": "https://loanfactory.example/problems/invalid-request", "title": "Invalid request",
+     "status": 422, "detail": "2 fields are invalid",
+     "errors": [{"pointer": "/amount", "detail": "must be at least 1000.00"},
+                {"pointer": "/applicant/id_number", "detail": "checksum digit is wrong"}]}
+
+Kernel errors carry ``field`` (dotted for nested fields: ``applicant.id_number``); :func:`pointer_for`
+turns it into a pointer into the request body, translating the kernel's argument names (``principal``,
+``periods``) into the API's (``amount``, ``term``). A header at fault is reported as ``{"header": name}``
+and a query parameter as ``{"parameter": name}`` (fields ``header:<Name>`` and ``query:<name>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from core.errors import InvalidArgumentError, LoanFactoryError
+from core.origination.errors import (
+    ChannelAuthError,
+    ChannelScopeError,
+    NotFoundError,
+    RequestProblems,
+    UnknownProductError,
+    WrongStateError,
+)
+
+PROBLEM_BASE = "https://loanfactory.example/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+#: kernel argument names -> request body fields
+KERNEL_FIELDS = {"principal": "amount", "periods": "term", "annual_rate": "rate"}
+
+
+def pointer_for(field: str | None) -> str:
+    """The JSON pointer of a kernel ``field`` in the request (``""`` = the whole document)."""
+    if not field:
+        return ""
+    if field.startswith(("/", "header:", "query:")):
+        return field
+    parts = [KERNEL_FIELDS.get(part, part) for part in field.split(".")]
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def error_entry(where: str, detail: str) -> dict[str, str]:
+    """One entry of ``errors``: a JSON ``pointer`` into the body, or the ``header`` / query ``parameter``
+    at fault (written ``header:Name`` / ``query:name`` by the code that found it)."""
+    if where.startswith("/header:") or where.startswith("header:"):
+        return {"header": where.split("header:", 1)[1], "detail": detail}
+    if where.startswith("/query:") or where.startswith("query:"):
+        return {"parameter": where.split("query:", 1)[1], "detail": detail}
+    return {"pointer": where, "detail": detail}
+
+
+class ApiProblem(Exception):
+    """An HTTP problem raised by a view; ``errors`` are ``(pointer, detail)`` pairs."""
+
+    def __init__(self, status: int, title: str, detail: str = "", *, slug: str | None = None,
+                 errors: Iterable[tuple[str, str]] = (), headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.slug = slug or title.lower().replace(" ", "-")
+        self.errors = list(errors)
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        body: dict[str, Any] = {"type": PROBLEM_BASE + self.slug, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if self.errors:
+            body["errors"] = [error_entry(p, d) for p, d in self.errors]
+        response = Response(json.dumps(body), status=self.status, mimetype=MEDIA_TYPE)
+        for name, value in self.headers.items():
+            response.headers[name] = value
+        return response
+
+
+def invalid(errors: list[tuple[str, str]]) -> ApiProblem:
+    """A 422 naming every bad field."""
+    count = len(errors)
+    detail = "1 field is invalid" if count == 1 else f"{count} fields are invalid"
+    return ApiProblem(422, "Invalid request", detail, slug="invalid-request", errors=errors)
+
+
+def from_kernel(error: LoanFactoryError) -> ApiProblem:
+    """Translate a kernel refusal into a problem with the right status and the field's pointer."""
+    if isinstance(error, RequestProblems):
+        return invalid([(pointer_for(field), message) for field, message in error.problems])
+    pointer = pointer_for(error.field)
+    errors = [(pointer, error.message)]
+    if isinstance(error, ChannelAuthError):
+        return ApiProblem(401, "Unauthorized", error.message, errors=errors,
+                          headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
+    if isinstance(error, ChannelScopeError):
+        return ApiProblem(403, "Forbidden", error.message, errors=errors)
+    if isinstance(error, (UnknownProductError, NotFoundError)):
+        return ApiProblem(404, "Not found", error.message, slug="not-found")
+    if isinstance(error, WrongStateError):
+        return ApiProblem(409, "Conflict", error.message, slug="wrong-state", errors=errors)
+    if isinstance(error, InvalidArgumentError):
+        return invalid(errors)
+    return ApiProblem(422, "Refused", error.message, slug="refused", errors=errors)
+
+
+def register_handlers(app: Flask, blueprint: Blueprint, url_prefix: str) -> None:
+    """Answer the blueprint's problems and kernel errors, and HTTP errors under ``url_prefix``, as
+    problem+json (other parts of the app, such as the admin, keep their own error pages)."""
+
+    @blueprint.errorhandler(ApiProblem)
+    def _problem(problem: ApiProblem) -> Response:
+        return problem.response()
+
+    @blueprint.errorhandler(LoanFactoryError)
+    def _kernel(error: LoanFactoryError) -> Response:
+        return from_kernel(error).response()
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response | HTTPException:
+        if not request.path.startswith(url_prefix):
+            return error
+        problem = ApiProblem(error.code or 500, error.name, error.description or "",
+                             slug=error.name.lower().replace(" ", "-"))
+        response = problem.response()
+        for name, value in error.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response

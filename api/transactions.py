@@ -1,0 +1,95 @@
+"""Transaction boundaries of API views: one commit per request, and ``Idempotency-Key`` on creating POSTs.
+
+Views never commit. :func:`transactional` commits a successful response and rolls back anything else.
+:func:`idempotent` does the same around an idempotency claim (see :mod:`core.origination.idempotency`):
+a replay of a completed request returns the stored response with ``Idempotent-Replayed: true``; the same
+key with a different request gets a 409; a concurrent duplicate waits for the first request's transaction
+(the unique constraint blocks it) and then answers with the first response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, make_response, request
+
+from api.auth import current_client
+from api.problems import ApiProblem
+from api.webhooks import after_write
+from core.origination import idempotency
+from core.origination.idempotency import IdempotencyRecord
+from loanfactory.database import db_session
+
+View = Callable[..., Any]
+
+
+def transactional(view: View) -> View:
+    """Commit when the view answers below 400, roll back otherwise (errors included)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        session = db_session()
+        try:
+            response = make_response(view(*args, **kwargs))
+        except BaseException:
+            session.rollback()
+            raise
+        if response.status_code < 400:
+            session.commit()
+            after_write()
+        else:
+            session.rollback()
+        return response
+
+    return wrapper
+
+
+def _replay(record: IdempotencyRecord, request_fingerprint: str) -> Response:
+    if record.fingerprint != request_fingerprint:
+        raise ApiProblem(409, "Idempotency key reused",
+                         "this Idempotency-Key was used for a different request; use a new key",
+                         slug="idempotency-key-reused",
+                         errors=[("header:Idempotency-Key", "already used with another request body or path")])
+    response = Response(record.response_body or "", status=record.status_code or 200, mimetype="application/json")
+    if record.location:
+        response.headers["Location"] = record.location
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view: View) -> View:
+    """Require ``Idempotency-Key``, replay stored responses and commit the first one with its record."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        client = current_client()
+        key = idempotency.check_key(request.headers.get("Idempotency-Key"))
+        request_fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
+        session = db_session()
+        existing = idempotency.find(session, client.id, key)
+        if existing is not None:
+            return _replay(existing, request_fingerprint)
+        record = idempotency.claim(session, client.id, key, request_fingerprint)
+        if record is None:
+            existing = idempotency.find(session, client.id, key)
+            if existing is None:  # the holder rolled back between our insert and this read
+                raise ApiProblem(409, "Request in progress", "retry with the same Idempotency-Key",
+                                 slug="idempotency-in-progress", headers={"Retry-After": "1"})
+            return _replay(existing, request_fingerprint)
+        try:
+            response = make_response(view(*args, **kwargs))
+        except BaseException:
+            session.rollback()
+            raise
+        if response.status_code >= 400:
+            session.rollback()
+            return response
+        idempotency.complete(record, response.status_code, response.get_data(as_text=True),
+                             response.headers.get("Location"))
+        session.commit()
+        after_write()
+        return response
+
+    return wrapper

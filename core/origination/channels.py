@@ -1,0 +1,140 @@
+"""Sales channels and their API keys.
+
+A channel (the lender's own app, a partner platform, a 助贷 partner) calls the API with a key of the
+form ``lf_<prefix>_<secret>``. Only the prefix (public, unique, used to find the row and as the rate-limit
+key) and the SHA-256 of the whole key are stored; the plaintext is shown once, when the key is issued.
+A plain SHA-256 is enough here because the secret is 32 random bytes, not a password a person chose:
+there is nothing to guess, and a slow hash (argon2) would cost every API call tens of milliseconds.
+
+A key's ``scopes`` are the product codes it may sell (``*`` for every published product).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base
+from core.errors import InvalidArgumentError
+from core.origination.errors import ChannelAuthError, ChannelScopeError
+
+KEY_PREFIX = "lf"
+CHANNEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,60}")
+ALL_PRODUCTS = "*"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ApiClient(Base):
+    """A channel's API key: prefix, hash, the products it may sell, its rate limit and webhook secret.
+
+    ``channel`` is the channel's code (recorded on its applications, usable in product conditions, owner of
+    its webhook subscriptions); a channel may hold several keys, for rotation.
+    """
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(60), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    key_prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rate_limit: Mapped[str] = mapped_column(String(60), default="600/minute")
+    webhook_secret: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    def may_sell(self, product_code: str) -> bool:
+        """True when this key's scopes include ``product_code`` (or every product)."""
+        return ALL_PRODUCTS in self.scopes or product_code in self.scopes
+
+    def require_scope(self, product_code: str) -> None:
+        """Raise :class:`ChannelScopeError` unless this key may sell ``product_code``."""
+        if not self.may_sell(product_code):
+            raise ChannelScopeError(
+                f"product_code: this API key may not sell product {product_code!r}",
+                field="product_code",
+                value=product_code,
+            )
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_api_key(
+    session: Session, channel: str, scopes: list[str], *, name: str | None = None, rate_limit: str = "600/minute"
+) -> tuple[ApiClient, str]:
+    """Create a key for ``channel`` and return the row and the plaintext key (shown once, never stored).
+
+    Raises:
+        InvalidArgumentError: ``channel`` is not a code of letters, digits, ``-`` and ``_``, or ``scopes``
+            is empty.
+    """
+    if not CHANNEL_CODE.fullmatch(channel or ""):
+        raise InvalidArgumentError("channel: use 1-60 letters, digits, '-' or '_'", field="channel", value=channel)
+    if not scopes:
+        raise InvalidArgumentError("scopes: name at least one product code, or '*'", field="scopes", value=scopes)
+    prefix = secrets.token_hex(4)
+    key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    client = ApiClient(
+        channel=channel,
+        name=(name or channel).strip(),
+        key_prefix=prefix,
+        key_hash=_digest(key),
+        scopes=list(scopes),
+        rate_limit=rate_limit,
+        webhook_secret=secrets.token_hex(32),
+        active=True,
+    )
+    session.add(client)
+    session.flush()
+    return client, key
+
+
+def key_prefix_of(key: str) -> str | None:
+    """The public prefix of a well-formed key, else ``None``."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1]
+
+
+def authenticate(session: Session, key: str | None) -> ApiClient:
+    """The active channel owning ``key``.
+
+    Raises:
+        ChannelAuthError: the key is missing, malformed, unknown, wrong or revoked.
+    """
+    if not key:
+        raise ChannelAuthError("X-API-Key: an API key is required", field="header:X-API-Key")
+    prefix = key_prefix_of(key)
+    if prefix is None:
+        raise ChannelAuthError("X-API-Key: malformed API key", field="header:X-API-Key")
+    client = session.scalars(select(ApiClient).where(ApiClient.key_prefix == prefix)).one_or_none()
+    if client is None or not hmac.compare_digest(client.key_hash, _digest(key)):
+        raise ChannelAuthError("X-API-Key: unknown API key", field="header:X-API-Key")
+    if not client.active:
+        raise ChannelAuthError("X-API-Key: this API key has been revoked", field="header:X-API-Key")
+    return client
+
+
+def revoke(client: ApiClient) -> None:
+    """Revoke ``client``'s key; every later call with it is refused."""
+    client.active = False
+
+
+def describe(client: ApiClient) -> dict[str, Any]:
+    """A channel's public description (never the key or its hash)."""
+    return {"id": client.id, "channel": client.channel, "name": client.name, "key_prefix": client.key_prefix,
+            "scopes": list(client.scopes), "rate_limit": client.rate_limit, "active": client.active}

@@ -1,0 +1,51 @@
+"""Refusals of the origination kernel: channels, quotes, applications and their decisions.
+
+Each error names the field at fault (``field``, dotted for nested request fields such as
+``applicant.id_number``) so the channel API can point at it with a JSON pointer.
+"""
+
+from __future__ import annotations
+
+from core.errors import InvalidArgumentError, LoanFactoryError
+
+
+class UnknownProductError(LoanFactoryError):
+    """No published version exists for the product code asked for (unknown, draft, paused or retired)."""
+
+
+class ProductLimitError(InvalidArgumentError):
+    """A requested amount, term, method or collateral falls outside the published product's limits."""
+
+
+class ApplicantDataError(InvalidArgumentError):
+    """An applicant field is missing or malformed (ID number checksum, phone, birth date, income...)."""
+
+
+class ConsentMissingError(InvalidArgumentError):
+    """A consent the product needs (credit-bureau query, data sharing, contract terms) was not given."""
+
+
+class ChannelAuthError(LoanFactoryError):
+    """An API key is missing, malformed, unknown or revoked."""
+
+
+class ChannelScopeError(LoanFactoryError):
+    """A channel asked for a product its key is not allowed to sell."""
+
+
+class NotFoundError(LoanFactoryError):
+    """An application, loan or subscription does not exist or belongs to another channel."""
+
+
+class WrongStateError(LoanFactoryError):
+    """The operation does not apply in the entity's current state (accepting a rejected offer...)."""
+
+
+class RequestProblems(InvalidArgumentError):
+    """A request has one or more bad fields; ``problems`` lists every one as ``(field, message)``."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        first_field, first_message = problems[0]
+        super().__init__(f"{first_field}: {first_message}" + (f" (and {len(problems) - 1} more)"
+                                                               if len(problems) > 1 else ""), field=first_field)
+        self.problems = list(problems)

@@ -1,0 +1,337 @@
+"""The application pipeline: eligibility -> credit bureau -> scoring -> approval chain -> decision.
+
+:func:`submit_application` takes a checked :class:`~core.origination.requests.ApplicationRequest`, finds or
+creates the customer, records the application (draft -> submitted -> under_review through
+:data:`core.states.APPLICATION_STATES`, each move recorded) and decides it in the caller's transaction:
+
+1. eligibility that needs no outside party: age, regions, debt-to-income, credit limits (live loans and
+   outstanding principal with this lender) and the product's rules that use none of the bureau or score
+   variables;
+2. the credit bureau plugin the product names, under the applicant's consent; the blacklists the product
+   checks are read from the report;
+3. the scoring plugin; then the minimum score and the remaining rules;
+4. the approval chain (:mod:`core.origination.approval`).
+
+The outcome is ``approved`` (priced at the rate of the applicant's risk band, with the schedule's APR),
+``rejected`` with reason codes, or ``under_review`` with a task in the manual queue. A plugin that fails
+(raises, times out, is missing) never rejects anyone: the application goes to manual review with the
+error recorded in its decision. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.applications.models import Application
+from core.errors import LoanFactoryError
+from core.loans.models import Loan, LoanInstallment
+from core.origination.approval import (
+    DEFAULT_REVIEW_ROLE,
+    FAILURE_REVIEW,
+    ApprovalTask,
+    ChainOutcome,
+    open_task,
+    record_decision,
+    run_chain,
+)
+from core.origination.catalog import Offer
+from core.origination.errors import WrongStateError
+from core.origination.quotes import quote
+from core.origination.requests import ApplicationRequest
+from core.parties import Customer, find_by_id_number
+from core.plugin_manager import PluginManager
+from core.plugin_types import (
+    ApplicantProfile,
+    ApplicationFacts,
+    BureauConsent,
+    BureauQuery,
+    BureauReport,
+    PluginFailure,
+    PluginNotFoundError,
+)
+from core.products.expressions import VARIABLES, Type, compile_condition
+from core.states import APPLICATION_STATES
+
+OFFER_VALID_DAYS = 7
+BUREAU_VARIABLES = frozenset({"score", "grade", "bureau_inquiries_3m", "bureau_overdue", "blacklisted"})
+LIVE_LOAN_STATES = ("active", "overdue")
+
+
+def _customer(session: Session, request: ApplicationRequest) -> Customer:
+    applicant = request.applicant
+    customer = find_by_id_number(session, applicant.id_number)
+    if customer is None:
+        customer = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
+                            monthly_income=applicant.monthly_income)
+        session.add(customer)
+        session.flush()
+    else:
+        customer.phone = applicant.phone
+        customer.monthly_income = applicant.monthly_income
+    return customer
+
+
+def _exposure(session: Session, customer_id: int) -> tuple[int, Decimal]:
+    """Live loans of the customer and their outstanding principal."""
+    count = session.scalar(select(func.count()).select_from(Loan).where(
+        Loan.customer_id == customer_id, Loan.state.in_(LIVE_LOAN_STATES))) or 0
+    rows = session.execute(select(LoanInstallment.principal, LoanInstallment.paid_principal).join(
+        Loan, Loan.id == LoanInstallment.loan_id).where(Loan.customer_id == customer_id,
+                                                        Loan.state.in_(LIVE_LOAN_STATES)))
+    outstanding = sum((principal - paid for principal, paid in rows), Decimal(0))
+    return int(count), outstanding
+
+
+def _context(offer: Offer, request: ApplicationRequest, application: Application, today: date,
+             exposure: tuple[int, Decimal], first_installment: Decimal) -> dict[str, object]:
+    applicant = request.applicant
+    income = applicant.monthly_income
+    debts = applicant.monthly_debt_payments + first_installment
+    collateral_value = request.collateral_value
+    return {
+        "amount": request.amount, "term": Decimal(request.term), "method": request.method,
+        "age": Decimal(applicant.age_on(today)),
+        "dti": (debts / income) if income > 0 else Decimal(999),
+        "monthly_income": income, "region": applicant.id_number[:6], "customer_type": offer.product.customer_type,
+        "channel": application.channel,
+        "collateral_type": (request.collateral or {}).get("type") or "",
+        "collateral_value": collateral_value,
+        "ltv": (request.amount / collateral_value) if collateral_value > 0 else Decimal(0),
+        "existing_loans": Decimal(exposure[0]), "outstanding": exposure[1],
+    }
+
+
+def _failed_rules(offer: Offer, context: Mapping[str, object], *, with_bureau: bool) -> list[str]:
+    """Codes of the product's eligibility rules that fail: every rule's condition must hold."""
+    codes = []
+    for rule in offer.eligibility.get("rules", []):
+        condition = compile_condition(rule["condition"])
+        if bool(condition.variables & BUREAU_VARIABLES) == with_bureau and not condition.evaluate(context):
+            codes.append(str(rule["code"]))
+    return codes
+
+
+def _pre_bureau_reasons(offer: Offer, request: ApplicationRequest, context: Mapping[str, object]) -> list[str]:
+    rules = offer.eligibility
+    reasons = []
+    age = rules.get("age")
+    if age and not int(age["min"]) <= int(context["age"]) <= int(age["max"]):  # type: ignore[call-overload]
+        reasons.append("AGE_OUT_OF_RANGE")
+    regions = rules.get("regions") or {}
+    region = str(context["region"])
+    if regions.get("allow") and not any(region.startswith(p) for p in regions["allow"]):
+        reasons.append("REGION_NOT_SERVED")
+    if any(region.startswith(p) for p in regions.get("deny", [])):
+        reasons.append("REGION_NOT_SERVED")
+    if rules.get("max_dti") is not None and Decimal(str(context["dti"])) > Decimal(str(rules["max_dti"])):
+        reasons.append("DTI_TOO_HIGH")
+    limits = offer.document.get("credit_limits") or {}
+    existing, outstanding = int(str(context["existing_loans"])), Decimal(str(context["outstanding"]))
+    if limits.get("max_concurrent_loans") is not None and existing + 1 > int(limits["max_concurrent_loans"]):
+        reasons.append("TOO_MANY_LOANS")
+    if (limits.get("max_outstanding_per_customer") is not None
+            and outstanding + request.amount > Decimal(str(limits["max_outstanding_per_customer"]))):
+        reasons.append("CREDIT_LIMIT_EXCEEDED")
+    reasons += _failed_rules(offer, context, with_bureau=False)
+    return reasons
+
+
+def _blacklist_hits(offer: Offer, report: BureauReport) -> list[str]:
+    lists = set(offer.eligibility.get("blacklists", []))
+    hits = []
+    if "court_enforcement" in lists and any(r.kind == "enforcement" or "enforce" in r.kind
+                                            for r in report.court_records):
+        hits.append("court_enforcement")
+    if "fraud" in lists and any("fraud" in b.source or "fraud" in b.reason for b in report.blacklist):
+        hits.append("fraud")
+    if "bureau_bad_debt" in lists and report.worst_status >= 8:
+        hits.append("bureau_bad_debt")
+    if "internal" in lists and any(b.source == "internal" for b in report.blacklist):
+        hits.append("internal")
+    return hits
+
+
+def _move(session: Session, application: Application, state: str, actor: str, reason: str | None = None) -> None:
+    APPLICATION_STATES.transition(session, application, state, actor=actor, reason=reason)
+
+
+def _reject(session: Session, application: Application, reasons: list[str], decision: dict[str, Any],
+            now: datetime, actor: str) -> Application:
+    application.decision = {**decision, "outcome": "rejected", "reasons": reasons}
+    application.review_step = None
+    application.decided_at = now
+    _move(session, application, "rejected", actor, ", ".join(reasons))
+    return application
+
+
+def approve(session: Session, application: Application, offer: Offer, decision: dict[str, Any], now: datetime,
+            actor: str) -> Application:
+    """Price and approve: the rate of the applicant's risk band, the schedule's APR, an offer deadline."""
+    rate = offer.product.rate_for_score(application.score)
+    priced = quote(offer, application.amount, application.term, application.method, now.date(), rate)
+    first = priced.schedule.installments[0]
+    application.decision = {
+        **decision, "outcome": "approved", "reasons": [],
+        "approved_amount": str(application.amount), "annual_rate": str(rate), "apr": str(priced.apr),
+        "term": application.term, "method": application.method, "first_installment": str(first.total),
+        "total_payable": str(priced.schedule.total_payable),
+        "offer_expires_at": (now + timedelta(days=OFFER_VALID_DAYS)).isoformat(),
+    }
+    application.review_step = None
+    application.decided_at = now
+    _move(session, application, "approved", actor)
+    return application
+
+
+def _manual(session: Session, application: Application, decision: dict[str, Any], outcome: ChainOutcome) -> None:
+    application.review_step = "manual_review"
+    application.decision = {**decision, "outcome": "manual_review",
+                            "task_id": outcome.task.id if outcome.task else None, "step": outcome.step_index}
+
+
+def _failure_review(session: Session, application: Application, decision: dict[str, Any], stage: str,
+                    error: LoanFactoryError, now: datetime) -> Application:
+    errors = [*decision.get("errors", []), {"stage": stage, "error": str(error)}]
+    step = {"name": {"zh": "插件故障人工审核", "en": "Manual review after a plugin failure"},
+            "role": DEFAULT_REVIEW_ROLE}
+    task = open_task(session, application.id, FAILURE_REVIEW, step, four_eyes=False, now=now,
+                     reason=f"{stage}: {error}")
+    application.review_step = "manual_review"
+    application.decision = {**decision, "outcome": "manual_review", "errors": errors, "task_id": task.id,
+                            "step": FAILURE_REVIEW}
+    return application
+
+
+def _encode(context: Mapping[str, object]) -> dict[str, object]:
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in context.items()}
+
+
+def _decode(stored: Mapping[str, Any]) -> dict[str, object]:
+    decoded: dict[str, object] = {}
+    for name, value in stored.items():
+        kind = VARIABLES.get(name, (Type.STRING,))[0]
+        decoded[name] = Decimal(str(value)) if kind is Type.NUMBER and value is not None else value
+    return decoded
+
+
+def submit_application(session: Session, plugins: PluginManager, offer: Offer, request: ApplicationRequest, *,
+                       channel: str, actor: str, now: datetime | None = None) -> Application:
+    """Record an application for ``offer`` and decide it as far as the machines can.
+
+    Returns:
+        The application in ``approved``, ``rejected`` or ``under_review`` (manual queue).
+    """
+    now = now or datetime.now(UTC)
+    today = now.date()
+    customer = _customer(session, request)
+    application = Application(customer_id=customer.id, channel=channel, external_id=request.external_id,
+                              product_code=offer.code, product_version_id=offer.version_id, amount=request.amount,
+                              term=request.term, method=request.method, collateral=request.collateral,
+                              consents=request.consents)
+    APPLICATION_STATES.start(session, application, actor=actor)
+    _move(session, application, "submitted", actor)
+    _move(session, application, "under_review", "system:origination")
+    system = "system:origination"
+    application.review_step = "eligibility"
+    first = quote(offer, request.amount, request.term, request.method, today).schedule.installments[0].total
+    context = _context(offer, request, application, today, _exposure(session, customer.id), first)
+    decision: dict[str, Any] = {"context": _encode(context), "errors": []}
+    reasons = _pre_bureau_reasons(offer, request, context)
+    if reasons:
+        return _reject(session, application, reasons, decision, now, system)
+
+    application.review_step = "bureau"
+    plugin_names = offer.plugins
+    subject = f"application:{application.id}"
+    applicant = request.applicant
+    consent = request.consents["credit_bureau_query"]
+    try:
+        report: BureauReport = plugins.call(
+            plugin_names["credit_bureau"], "bureau_query", session=session, subject=subject,
+            query=BureauQuery(id_number=applicant.id_number, name=applicant.name, reason="02",
+                              consent=BureauConsent(granted_at=datetime.fromisoformat(consent["granted_at"]),
+                                                    purpose=consent["purpose"], channel=channel,
+                                                    reference=consent["reference"])))
+    except (PluginFailure, PluginNotFoundError) as error:
+        return _failure_review(session, application, decision, "bureau", error, now)
+    hits = _blacklist_hits(offer, report)
+    context.update({"bureau_inquiries_3m": Decimal(report.inquiries_within(3)),
+                    "bureau_overdue": report.current_overdue > 0, "blacklisted": bool(hits)})
+    decision["bureau"] = {"report_id": report.report_id, "bureau": report.bureau, "blacklists": hits}
+
+    application.review_step = "scoring"
+    profile = ApplicantProfile(age=applicant.age_on(today), monthly_income=applicant.monthly_income,
+                               region=applicant.id_number[:6], employment_years=applicant.employment_years,
+                               housing=applicant.housing, occupation=applicant.occupation,
+                               dependants=applicant.dependants, customer_id=customer.id)
+    facts = ApplicationFacts(product_code=offer.code, amount=request.amount,
+                             term_months=request.term if offer.product.term_unit == "month" else 1,
+                             channel=channel, monthly_payment=first, application_id=application.id)
+    try:
+        score = plugins.call(plugin_names["scoring"], "score_application", session=session, subject=subject,
+                             application=facts, applicant=profile, bureau_report=report)
+    except (PluginFailure, PluginNotFoundError) as error:
+        decision["context"] = _encode(context)
+        return _failure_review(session, application, decision, "scoring", error, now)
+    application.score = score.score
+    application.grade = score.grade
+    application.reason_codes = [r.code for r in score.reason_codes]
+    context.update({"score": Decimal(score.score), "grade": score.grade})
+    decision["context"] = _encode(context)
+    decision["model_version"] = score.model_version
+
+    reasons = [f"BLACKLIST_{hit.upper()}" for hit in hits]
+    if score.score < int(offer.eligibility.get("min_score", 0)):
+        reasons.append("SCORE_TOO_LOW")
+    reasons += _failed_rules(offer, context, with_bureau=True)
+    if reasons:
+        return _reject(session, application, reasons, decision, now, system)
+
+    application.review_step = "approval"
+    return _finish_chain(session, application, offer, decision, context, 0, now)
+
+
+def _finish_chain(session: Session, application: Application, offer: Offer, decision: dict[str, Any],
+                  context: Mapping[str, object], start: int, now: datetime) -> Application:
+    outcome = run_chain(session, application.id, offer.approval_steps, context, start=start, now=now)
+    system = "system:origination"
+    if outcome.outcome == "approve":
+        return approve(session, application, offer, decision, now, system)
+    if outcome.outcome == "reject":
+        return _reject(session, application, [outcome.reason_code or "AUTO_REJECT"], decision, now, system)
+    _manual(session, application, decision, outcome)
+    return application
+
+
+def decide_task(session: Session, task: ApprovalTask, offer: Offer, *, actor: str, approve_it: bool,
+                note: str | None = None, now: datetime | None = None) -> Application:
+    """A person decides a queued task; an approved manual step lets the rest of the chain run.
+
+    Raises:
+        WrongStateError: the task is decided already, the same person decides twice, or the application
+            is no longer under review.
+    """
+    now = now or datetime.now(UTC)
+    application = session.get(Application, task.application_id, with_for_update=True)
+    if application is None or application.state != "under_review":
+        raise WrongStateError(f"task: application of task {task.id} is not under review", field="task",
+                              value=task.id)
+    state = record_decision(task, actor=actor, approve=approve_it, note=note, now=now)
+    decision = dict(application.decision or {})
+    decision["manual"] = [*decision.get("manual", []), {"task_id": task.id, "actor": actor,
+                                                         "approve": approve_it, "note": note}]
+    if state == "open":
+        application.decision = decision
+        return application
+    if state == "rejected":
+        return _reject(session, application, ["MANUAL_REJECT"], decision, now, actor)
+    if task.step_index == FAILURE_REVIEW:
+        return approve(session, application, offer, decision, now, actor)
+    context = _decode(decision.get("context", {}))
+    return _finish_chain(session, application, offer, decision, context, task.step_index + 1, now)

@@ -1,0 +1,281 @@
+"""An application request, checked whole against its product before anything is written.
+
+:func:`parse_application` reads the request document a channel sent (amount, term, method, applicant,
+collateral, consents) and returns an :class:`ApplicationRequest`, or raises
+:class:`~core.origination.errors.RequestProblems` listing every bad field by its dotted name
+(``applicant.id_number``, ``consents.credit_bureau_query.granted_at``), so the channel can fix them all at
+once. Identity data is checked the way the customer table will store it (ID number checksum and birth
+date, a valid Chinese mobile number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from stdnum.cn import ric
+
+from core.errors import InvalidArgumentError
+from core.origination.catalog import REQUIRED_CONSENTS, Offer, parse_amount
+from core.origination.errors import RequestProblems
+from core.parties import normalise_id_number, normalise_phone
+
+TOP_FIELDS = {"external_id", "amount", "term", "method", "applicant", "collateral", "consents"}
+APPLICANT_FIELDS = {"name", "id_number", "phone", "monthly_income", "monthly_debt_payments", "employment_years",
+                    "housing", "occupation", "dependants", "bank_account"}
+HOUSING = ("own", "rent", "free")
+OCCUPATIONS = ("unemployed", "unskilled", "skilled", "management")
+BANK_FIELDS = ("bank_code", "account_number", "holder_name")
+CONSENT_FIELDS = {"granted_at", "reference", "purpose"}
+COLLATERAL_FIELDS = {"type", "appraised_value", "description"}
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """The applicant as the request gave them, normalised."""
+
+    name: str
+    id_number: str
+    phone: str
+    birth_date: date
+    monthly_income: Decimal
+    bank_account: dict[str, str]
+    monthly_debt_payments: Decimal = Decimal(0)
+    employment_years: Decimal | None = None
+    housing: str | None = None
+    occupation: str | None = None
+    dependants: int | None = None
+
+    def age_on(self, day: date) -> int:
+        """Whole years of age on ``day``."""
+        years = day.year - self.birth_date.year
+        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+@dataclass(frozen=True)
+class ApplicationRequest:
+    """A checked application: the loan asked for, the applicant, collateral and consents."""
+
+    amount: Decimal
+    term: int
+    method: str
+    applicant: Applicant
+    consents: dict[str, dict[str, str]]
+    collateral: dict[str, Any] | None = None
+    external_id: str | None = None
+
+    @property
+    def collateral_value(self) -> Decimal:
+        return Decimal(self.collateral["appraised_value"]) if self.collateral else Decimal(0)
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+
+    def bad(self, name: str, message: str) -> None:
+        self.problems.append((name, message))
+
+    def unknown(self, data: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.bad(f"{prefix}{key}", "unknown field")
+
+    def text(self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool, max_length: int) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.bad(prefix + key, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.bad(prefix + key, "must be a non-empty string")
+            return None
+        if len(value) > max_length:
+            self.bad(prefix + key, f"must be at most {max_length} characters")
+            return None
+        return value.strip()
+
+    def money(self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool,
+              allow_zero: bool = True) -> Decimal | None:
+        if key not in data or data[key] is None:
+            if required:
+                self.bad(prefix + key, "is required")
+            return None
+        raw = data[key]
+        try:
+            if allow_zero and (raw == 0 or raw == "0"):
+                return Decimal(0)
+            return parse_amount(raw)
+        except ValueError as error:
+            self.bad(prefix + key, str(error))
+            return None
+
+    def choice(self, data: Mapping[str, Any], key: str, prefix: str, options: tuple[str, ...]) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if value not in options:
+            self.bad(prefix + key, f"must be one of {', '.join(options)}")
+            return None
+        return str(value)
+
+
+def _applicant(check: _Checker, data: Any, offer: Offer, today: date) -> Applicant | None:
+    prefix = "applicant."
+    if not isinstance(data, Mapping):
+        check.bad("applicant", "is required and must be an object")
+        return None
+    before = len(check.problems)
+    check.unknown(data, APPLICANT_FIELDS, prefix)
+    for required in offer.required_applicant_fields:
+        if data.get(required) is None:
+            check.bad(prefix + required, "is required by this product")
+    name = check.text(data, "name", prefix, required=False, max_length=50)
+    id_number = phone = None
+    birth = None
+    if isinstance(data.get("id_number"), str):
+        try:
+            id_number = normalise_id_number(data["id_number"])
+            birth = ric.get_birth_date(id_number)
+            if birth > today:
+                raise InvalidArgumentError("birth date in the future")
+        except (InvalidArgumentError, ValueError):
+            check.bad(prefix + "id_number", "is not a valid resident ID number (checksum, birth date)")
+    elif data.get("id_number") is not None:
+        check.bad(prefix + "id_number", "must be a string of 18 characters")
+    if isinstance(data.get("phone"), str):
+        try:
+            phone = normalise_phone(data["phone"])
+        except InvalidArgumentError:
+            check.bad(prefix + "phone", "is not a valid Chinese mobile number")
+    elif data.get("phone") is not None:
+        check.bad(prefix + "phone", "must be a string")
+    income = check.money(data, "monthly_income", prefix, required=False)
+    debts = check.money(data, "monthly_debt_payments", prefix, required=False)
+    years = data.get("employment_years")
+    if years is not None and (isinstance(years, bool) or not isinstance(years, (int, Decimal))
+                              or not 0 <= years <= 60):
+        check.bad(prefix + "employment_years", "must be a number from 0 to 60")
+    housing = check.choice(data, "housing", prefix, HOUSING)
+    occupation = check.choice(data, "occupation", prefix, OCCUPATIONS)
+    dependants = data.get("dependants")
+    if dependants is not None and (isinstance(dependants, bool) or not isinstance(dependants, int)
+                                   or not 0 <= dependants <= 20):
+        check.bad(prefix + "dependants", "must be a whole number from 0 to 20")
+    account = _bank_account(check, data.get("bank_account"))
+    if len(check.problems) > before or None in (name, id_number, phone, birth, income, account):
+        return None
+    assert name and id_number and phone and birth and income is not None and account
+    return Applicant(name=name, id_number=id_number, phone=phone, birth_date=birth, monthly_income=income,
+                     bank_account=account, monthly_debt_payments=debts or Decimal(0),
+                     employment_years=Decimal(years) if years is not None else None, housing=housing,
+                     occupation=occupation, dependants=dependants)
+
+
+def _bank_account(check: _Checker, data: Any) -> dict[str, str] | None:
+    prefix = "applicant.bank_account."
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        check.bad("applicant.bank_account", "must be an object")
+        return None
+    check.unknown(data, set(BANK_FIELDS), prefix)
+    values = {}
+    for key in BANK_FIELDS:
+        value = check.text(data, key, prefix, required=True, max_length=50)
+        if value is None:
+            continue
+        if key == "account_number" and not (value.isdigit() and 8 <= len(value) <= 30):
+            check.bad(prefix + key, "must be 8 to 30 digits")
+        elif key == "bank_code" and not ((value.isalnum() and value.isupper()) or value.isdigit()):
+            check.bad(prefix + key, "must be upper-case letters and digits")
+        else:
+            values[key] = value
+    return values if len(values) == len(BANK_FIELDS) else None
+
+
+def _consents(check: _Checker, data: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(data, Mapping):
+        check.bad("consents", "is required and must be an object")
+        return {}
+    check.unknown(data, set(REQUIRED_CONSENTS), "consents.")
+    consents = {}
+    for name in REQUIRED_CONSENTS:
+        prefix = f"consents.{name}."
+        consent = data.get(name)
+        if not isinstance(consent, Mapping):
+            check.bad(f"consents.{name}", "is required: the applicant's consent with its time and reference")
+            continue
+        check.unknown(consent, CONSENT_FIELDS, prefix)
+        granted = check.text(consent, "granted_at", prefix, required=True, max_length=40)
+        reference = check.text(consent, "reference", prefix, required=True, max_length=120)
+        purpose = check.text(consent, "purpose", prefix, required=False, max_length=200)
+        if granted is not None:
+            try:
+                datetime.fromisoformat(granted)
+            except ValueError:
+                check.bad(prefix + "granted_at", "must be an ISO 8601 date-time")
+                granted = None
+        if granted and reference:
+            consents[name] = {"granted_at": granted, "reference": reference, "purpose": purpose or name}
+    return consents
+
+
+def _collateral(check: _Checker, data: Any, offer: Offer, amount: Decimal | None) -> dict[str, Any] | None:
+    if data is None:
+        if offer.collateral_required:
+            check.bad("collateral", "is required by this product")
+        return None
+    if not offer.collateral_types:
+        check.bad("collateral", "this product takes no collateral")
+        return None
+    if not isinstance(data, Mapping):
+        check.bad("collateral", "must be an object")
+        return None
+    check.unknown(data, COLLATERAL_FIELDS, "collateral.")
+    kind = data.get("type")
+    if kind not in offer.collateral_types:
+        check.bad("collateral.type", f"must be one of {', '.join(sorted(offer.collateral_types))}")
+    value = check.money(data, "appraised_value", "collateral.", required=True, allow_zero=False)
+    description = check.text(data, "description", "collateral.", required=False, max_length=500)
+    if kind not in offer.collateral_types or value is None:
+        return None
+    if amount is not None:
+        max_ltv = offer.collateral_types[kind]
+        if amount > value * max_ltv:
+            check.bad("collateral.appraised_value", f"the amount exceeds the maximum loan-to-value {max_ltv} "
+                                                    f"of {kind} collateral")
+        coverage = offer.collateral.get("min_coverage")
+        if coverage is not None and value < amount * Decimal(str(coverage)):
+            check.bad("collateral.appraised_value", f"must cover at least {coverage} times the amount")
+    return {"type": kind, "appraised_value": str(value), "description": description}
+
+
+def parse_application(offer: Offer, data: Mapping[str, Any], today: date) -> ApplicationRequest:
+    """Check a channel's application document against ``offer``.
+
+    Raises:
+        RequestProblems: every bad field, by dotted name.
+    """
+    check = _Checker()
+    check.unknown(data, TOP_FIELDS, "")
+    for name in ("amount", "term", "method"):
+        if name not in data:
+            check.bad(name, "is required")
+    if all(name in data for name in ("amount", "term", "method")):
+        check.problems.extend(offer.check_request(data["amount"], data["term"], data["method"]))
+    amount = None
+    if not any(f == "amount" for f, _ in check.problems):
+        amount = parse_amount(data["amount"])
+    external_id = check.text(data, "external_id", "", required=False, max_length=120)
+    applicant = _applicant(check, data.get("applicant"), offer, today)
+    consents = _consents(check, data.get("consents"))
+    collateral = _collateral(check, data.get("collateral"), offer, amount)
+    if check.problems:
+        raise RequestProblems(check.problems)
+    assert applicant is not None and amount is not None
+    return ApplicationRequest(amount=amount, term=int(data["term"]), method=str(data["method"]), applicant=applicant,
+                              consents=consents, collateral=collateral, external_id=external_id)

@@ -1,0 +1,76 @@
+"""Fixtures of the channel API tests: an app per database, channel keys, a client that speaks as a channel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from core.origination.channels import issue_api_key
+from core.products.validate import read_document
+from loanfactory.app import create_app
+from loanfactory.database import get_db
+
+SAMPLES = Path(__file__).resolve().parents[2] / "product_configs"
+
+
+def sample(name: str) -> dict[str, Any]:
+    """A shipped sample product document (``consumer_installment`` ...)."""
+    document: dict[str, Any] = read_document(SAMPLES / f"{name}.json")
+    return document
+
+
+class Channel:
+    """A test client that sends the channel's API key, and an Idempotency-Key on every POST."""
+
+    def __init__(self, client: FlaskClient, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        return {"X-API-Key": self.key, **(extra or {})}
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.client.get(path, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+
+    def post(self, path: str, json: Any = None, *, idempotency_key: str | None = "auto",
+             headers: dict[str, str] | None = None, **kwargs: Any) -> TestResponse:
+        extra = dict(headers or {})
+        if idempotency_key == "auto":
+            idempotency_key = str(uuid.uuid4())
+        if idempotency_key is not None:
+            extra["Idempotency-Key"] = idempotency_key
+        return self.client.post(path, json=json, headers=self.headers(extra), **kwargs)
+
+    def delete(self, path: str) -> TestResponse:
+        return self.client.delete(path, headers=self.headers())
+
+
+def make_api_app(db_url: str, **config: Any) -> Flask:
+    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "memory://", **config})
+
+
+def new_key(app: Flask, channel: str = "partner-app", scopes: list[str] | None = None, **kwargs: Any) -> str:
+    with app.app_context():
+        session = get_db(app).session()
+        _client, key = issue_api_key(session, channel, scopes or ["*"], **kwargs)
+        session.commit()
+    return key
+
+
+@pytest.fixture
+def api_app(db_url: str) -> Iterator[Flask]:
+    app = make_api_app(db_url)
+    yield app
+    get_db(app).engine.dispose()
+
+
+@pytest.fixture
+def channel(api_app: Flask) -> Channel:
+    return Channel(api_app.test_client(), new_key(api_app))
