@@ -41,7 +41,11 @@ from core.plugin_types import PluginContext, PluginFailure, PluginNotFoundError
 log = logging.getLogger(__name__)
 
 #: built-in plugins, by module path; each registers under its last component ("scorecard")
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "plugins.scorecard",
+    "plugins.sandbox_bureau",
+    "plugins.notifications",
+)
 ENTRYPOINT_GROUP = hookspecs.PROJECT
 DEFAULT_TIMEOUT_SECONDS = 10.0
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -160,8 +164,9 @@ class PluginManager:
             self.pm.set_blocked(name)
         for path in (*builtins, *self.settings.extra):
             name = path.rsplit(".", 1)[-1]
-            if name not in self.settings.disabled:
-                self.register(_import(path), name, source="builtin" if path in builtins else "extra")
+            if name in self.settings.disabled or name in self._sources:
+                continue  # an extra that is also a built-in is loaded once
+            self.register(_import(path), name, source="builtin" if path in builtins else "extra")
         if self.settings.load_entrypoints:
             before = set(self.pm.list_name_plugin())
             try:
@@ -261,16 +266,17 @@ class PluginManager:
 
         Raises:
             PluginNotFoundError: the plugin is absent, disabled or does not implement ``hook``.
-            PluginFailure: the plugin raised, timed out or returned nothing (recorded, rolled back).
+            PluginFailure: the plugin raised, timed out, or returned nothing from a one-answer hook
+                (recorded, its database work rolled back).
         """
-        caller = self._caller(name, hook)
+        caller, one_answer = self._caller(name, hook)
         context = PluginContext(plugin_name=name, hook=hook, config=self.settings.plugin_config.get(name, {}),
                                 now=self.clock(), session=session)
         savepoint = _begin_savepoint(session)
         started, t0 = context.now, time.perf_counter()
         outcome, value = _run_with_timeout(lambda: caller(context=context, **kwargs),
                                            timeout if timeout is not None else self.settings.timeout_for(name, hook))
-        if outcome == "ok" and value is None:
+        if outcome == "ok" and value is None and one_answer:
             outcome, value = "error", LoanFactoryError(f"{name}.{hook} returned nothing")
         if outcome != "ok":
             context.cancel()
@@ -301,7 +307,8 @@ class PluginManager:
                 log.warning("%s", failure)
         return answers
 
-    def _caller(self, name: str, hook: str) -> Callable[..., Any]:
+    def _caller(self, name: str, hook: str) -> tuple[Callable[..., Any], bool]:
+        """The hook caller restricted to plugin ``name``, and whether the hook gives one answer."""
         plugin = self.plugin(name)
         hook_caller = getattr(self.pm.hook, hook, None)
         if hook_caller is None or hook not in self.hooks_of(name):
@@ -310,13 +317,13 @@ class PluginManager:
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         subset = self.pm.subset_hook_caller(hook, remove_plugins=others)
         if hook_caller.spec is not None and hook_caller.spec.opts.get("firstresult"):
-            return subset
+            return subset, True
 
         def single(**kwargs: Any) -> Any:
             answers = subset(**kwargs)
             return answers[0] if answers else None
 
-        return single
+        return single, False
 
     # --- listing ------------------------------------------------------------------------------------
 
