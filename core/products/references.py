@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
+from core.hookspecs import HOOK_FAMILIES
 from core.products.expressions import ExpressionError, compile_condition
 from core.products.problems import Problem, pointer
 
@@ -21,15 +22,34 @@ Document = Mapping[str, Any]
 #: the roles of the admin (issue 7); approval steps may name only these unless told otherwise
 DEFAULT_ROLES = ("admin", "product_manager", "risk_officer", "risk_manager", "finance", "operations", "auditor")
 
-#: product job -> the hooks a plugin doing that job must implement (names from core/hookspecs.py)
-REQUIRED_HOOKS: dict[str, frozenset[str]] = {
-    "scoring": frozenset({"score_application"}),
-    "credit_bureau": frozenset({"bureau_query_report", "bureau_report_account"}),
-    "payment_channel": frozenset({"payment_disburse", "payment_collect", "payment_query"}),
-    "esign": frozenset({"esign_sign_contract", "esign_verify"}),
-    "reports": frozenset({"report_types", "report_generate"}),
-    "notifications": frozenset({"notify_send"}),
+#: product job (key of ``plugins``) -> the hook family of core/hookspecs.py a plugin doing it implements
+JOB_FAMILIES = {
+    "scoring": "scoring",
+    "credit_bureau": "bureau",
+    "payment_channel": "payment",
+    "esign": "esign",
+    "reports": "reporting",
+    "notifications": "notifications",
 }
+
+#: product job -> the hooks a plugin doing that job must implement
+REQUIRED_HOOKS: dict[str, frozenset[str]] = {
+    job: frozenset(HOOK_FAMILIES[family]) for job, family in JOB_FAMILIES.items()
+}
+
+
+class PluginDirectory(Protocol):
+    """What the validator needs of a plugin manager (:class:`core.plugin_manager.PluginManager`)."""
+
+    def names(self) -> list[str]: ...
+
+    def hooks_of(self, name: str) -> tuple[str, ...]: ...
+
+
+def plugin_registry(manager: PluginDirectory) -> dict[str, frozenset[str]]:
+    """Plugin name -> the hooks it implements, for every plugin the manager has loaded."""
+    return {name: frozenset(manager.hooks_of(name)) for name in manager.names()}
+
 
 #: template variables each notification may use
 TEMPLATE_VARIABLES = frozenset({
