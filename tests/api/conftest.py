@@ -74,3 +74,22 @@ def api_app(db_url: str) -> Iterator[Flask]:
 @pytest.fixture
 def channel(api_app: Flask) -> Channel:
     return Channel(api_app.test_client(), new_key(api_app))
+
+
+def publish_sample(app: Flask, name: str, document: dict[str, Any] | None = None) -> int:
+    """Draft, submit (maker) and publish (checker) a sample product; return the version id."""
+    from core.products.versions import create_draft, publish, submit
+
+    with app.app_context():
+        session = get_db(app).session()
+        version = create_draft(session, document or sample(name), actor="maker")
+        submit(session, version, actor="maker")
+        publish(session, version, actor="checker")
+        session.commit()
+        return version.id
+
+
+@pytest.fixture
+def consumer(api_app: Flask) -> int:
+    """CONSUMER_INSTALLMENT published: 1,000-50,000 by 100, 3-24 months, equal installments."""
+    return publish_sample(api_app, "consumer_installment")
