@@ -1,0 +1,173 @@
+"""Reading loans for end-of-day in large chunks, and writing back what :func:`close_day` changed.
+
+:func:`load_loans` reads, for a range of loan ids (or a list), the open loans with their contract
+settings, servicing state and suspense balance, and the installments that matter today (started and not
+settled), in three queries whatever the number of loans. :func:`write_results` writes every change of a
+chunk set-based: entries through :func:`core.ledger.post_many`, installment and loan updates through
+:func:`core.eod.bulk.bulk_update`, state transitions as one multi-row insert, servicing state as upserts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, and_, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core.daycount import DayCount
+from core.eod.bulk import bulk_update
+from core.eod.daily import OPEN_STATES, DayResult, InstallmentRow, LoanRow
+from core.ledger import LoanBalance, post_many
+from core.ledger.posting import NewEntry
+from core.loans.models import Loan, LoanInstallment
+from core.rounding import Rounding
+from core.servicing.allocation import AllocationOrder
+from core.servicing.models import LoanServicingState
+from core.servicing.penalty import PenaltyPolicy
+from core.states import LOAN_STATES, StateTransition
+
+ZERO = Decimal(0)
+LOANS = cast(Table, Loan.__table__)
+INSTALLMENTS = cast(Table, LoanInstallment.__table__)
+TRANSITIONS = cast(Table, StateTransition.__table__)
+SERVICING_STATES = cast(Table, LoanServicingState.__table__)
+
+INSTALLMENT_COLUMNS = ("id", "period", "start", "due_date", "principal", "interest", "fee", "penalty",
+                       "interest_accrued", "paid_principal", "paid_interest", "paid_fee", "paid_penalty",
+                       "waived_penalty", "status", "paid_on")
+MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "paid_principal", "paid_interest", "paid_fee",
+                       "paid_penalty", "paid_on")
+
+
+class _Settings:
+    """Parses each distinct contract setting once per chunk (loans of a product share them)."""
+
+    def __init__(self) -> None:
+        self.penalties: dict[str | None, PenaltyPolicy] = {}
+        self.orders: dict[str | None, AllocationOrder] = {}
+
+    def penalty(self, raw: str | None) -> PenaltyPolicy:
+        if raw not in self.penalties:
+            self.penalties[raw] = PenaltyPolicy.from_mapping(json.loads(raw) if raw else None)
+        return self.penalties[raw]
+
+    def order(self, raw: str | None) -> AllocationOrder:
+        if raw not in self.orders:
+            self.orders[raw] = AllocationOrder.from_mapping(json.loads(raw) if raw else None)
+        return self.orders[raw]
+
+
+def _loan_query(on: date) -> Select[Any]:
+    schedule = Loan.terms["schedule"]
+    return (select(Loan.id, Loan.annual_rate, schedule["day_count"].as_string(), schedule["rounding"].as_string(),
+                   Loan.terms["penalty"].as_string(), Loan.terms["allocation"].as_string(), Loan.state,
+                   Loan.days_past_due, Loan.bucket, Loan.five_tier, Loan.maturity_date,
+                   LoanServicingState.penalty_through, LoanServicingState.penalty_carry,
+                   LoanServicingState.generation, LoanBalance.suspense)
+            .outerjoin(LoanServicingState, LoanServicingState.loan_id == Loan.id)
+            .outerjoin(LoanBalance, LoanBalance.loan_id == Loan.id)
+            .where(Loan.state.in_(OPEN_STATES), Loan.disbursed_on < on)
+            .order_by(Loan.id))
+
+
+def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | None = None,
+               loan_ids: Sequence[int] | None = None,
+               limit: int | None = None) -> list[tuple[LoanRow, int, list[InstallmentRow]]]:
+    """Open loans disbursed before ``on`` with ids in ``lo..hi`` (the first ``limit`` of them) or in
+    ``loan_ids``, each with its replay generation and its started (``start < on``), unsettled installments."""
+    query = _loan_query(on)
+    if loan_ids is not None:
+        query = query.where(Loan.id.in_(list(loan_ids)))
+    else:
+        query = query.where(Loan.id.between(lo, hi))
+    if limit is not None:
+        query = query.limit(limit)
+    settings = _Settings()
+    loans: dict[int, tuple[LoanRow, int, list[InstallmentRow]]] = {}
+    for (loan_id, rate, day_count, rounding, penalty, allocation, state, dpd, bucket_name, tier, maturity,
+         through, carry, generation, suspense) in session.execute(query):
+        row = LoanRow(loan_id, rate, DayCount.parse(day_count or "ACT/360").basis,
+                      Rounding.parse(rounding or "half_up"), settings.penalty(penalty), settings.order(allocation),
+                      state, dpd, bucket_name, tier, maturity, through, carry or ZERO, suspense or ZERO)
+        loans[loan_id] = (row, generation or 0, [])
+    if not loans:
+        return []
+    table = INSTALLMENTS
+    wanted = [table.c[name] for name in INSTALLMENT_COLUMNS]
+    started = and_(table.c.start < on, table.c.status.in_(("pending", "due", "overdue")))
+    if loan_ids is not None:
+        rows_query = select(table.c.loan_id, *wanted).where(table.c.loan_id.in_(list(loans)), started)
+    else:
+        rows_query = select(table.c.loan_id, *wanted).where(table.c.loan_id.between(min(loans), max(loans)), started)
+    for loan_id, *values in session.execute(rows_query):
+        found = loans.get(loan_id)
+        if found is not None:
+            found[2].append(InstallmentRow(*values))
+    return list(loans.values())
+
+
+def write_results(session: Session, on: date, results: Iterable[tuple[DayResult, list[InstallmentRow]]],
+                  *, actor: str = "eod") -> int:
+    """Write a chunk's changes; returns the number of journal entries posted."""
+    entries: list[NewEntry] = []
+    installments: list[dict[str, Any]] = []
+    loans: list[dict[str, Any]] = []
+    closed: list[dict[str, Any]] = []
+    transitions: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
+    for result, rows in results:
+        entries.extend(result.entries)
+        for row in rows:
+            if row.changed:
+                installments.append({name: getattr(row, name) for name in ("id", *MUTABLE_INSTALLMENT)})
+                row.changed.clear()
+        if result.loan_changes:
+            change = {"id": result.loan_id, **result.loan_changes}
+            (closed if "closed_on" in change else loans).append(change)
+        if result.transition is not None:
+            source, target = result.transition
+            LOAN_STATES.check(source, target, result.loan_id)
+            transitions.append({"entity_type": LOAN_STATES.entity, "entity_id": result.loan_id,
+                                "from_state": source, "to_state": target, "actor": actor, "at": now,
+                                "reason": f"end of day {on.isoformat()}"})
+        if result.servicing_state is not None:
+            through, carry = result.servicing_state
+            states.append({"loan_id": result.loan_id, "penalty_through": through, "penalty_carry": carry})
+    posted = post_many(session, entries).inserted if entries else 0
+    bulk_update(session, INSTALLMENTS, installments)
+    _update_loans(session, loans)
+    _update_loans(session, closed)
+    if transitions:
+        session.execute(insert(TRANSITIONS), transitions)
+    upsert_servicing_states(session, states)
+    return posted
+
+
+def _update_loans(session: Session, changes: list[dict[str, Any]]) -> None:
+    """Loan changes grouped by the columns they set (one bulk update per shape)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        shapes.setdefault(tuple(sorted(change)), []).append(change)
+    for rows in shapes.values():
+        bulk_update(session, LOANS, rows)
+
+
+def upsert_servicing_states(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or update ``loan_servicing_states`` rows (penalty_through, penalty_carry) by loan id."""
+    if not rows:
+        return
+    table = SERVICING_STATES
+    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = maker(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.loan_id],
+        set_={"penalty_through": statement.excluded.penalty_through,
+              "penalty_carry": statement.excluded.penalty_carry})
+    session.execute(statement, [{**row, "generation": 0} for row in rows])

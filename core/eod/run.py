@@ -1,0 +1,178 @@
+"""Running end-of-day for a business date: partitions, the run log, catching up, refusing the future.
+
+A business date is closed partition by partition. A partition is a fixed block of loan ids
+(``partition_size`` ids, aligned: 1–50000, 50001–100000, ...), so the plan does not depend on how many
+workers run it. :func:`close_partition` does one partition's work and records ``(date, "close_loans",
+"<lo>-<hi>")`` in ``eod_step_runs`` in the caller's transaction; :func:`finalize` checks every partition
+of the date is there and records ``(date, "finalize", "*")``, which closes the date.
+
+:func:`run_eod` does it all in the caller's session: every date from the day after the last closed one
+up to ``business_date`` in order (catching up missed days), refusing a date past the business calendar.
+Re-running a closed date does nothing. Celery runs the same functions, a partition per task
+(:mod:`loanfactory.tasks.eod`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.calendar import ensure_covered
+from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
+from core.eod.models import EodStepRun
+from core.eod.partition import CloseResult, close_loans
+from core.errors import LoanFactoryError
+from core.loans.models import Loan
+
+CLOSE_LOANS = "close_loans"
+FINALIZE = "finalize"
+WHOLE = "*"
+DEFAULT_PARTITION_SIZE = 50_000
+
+
+class EodOrderError(LoanFactoryError):
+    """A date was asked before the previous business date was closed, or finalized with partitions missing."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A block of loan ids ``lo..hi``."""
+
+    lo: int
+    hi: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.lo}-{self.hi}"
+
+    @classmethod
+    def parse(cls, name: str) -> Partition:
+        lo, hi = name.split("-")
+        return cls(int(lo), int(hi))
+
+
+@dataclass
+class EodReport:
+    """What :func:`run_eod` did: the dates it closed, loans touched, entries posted, partitions skipped."""
+
+    dates: list[date] = field(default_factory=list)
+    loans: int = 0
+    entries: int = 0
+    partitions_run: int = 0
+    partitions_skipped: int = 0
+
+
+def last_closed(session: Session) -> date | None:
+    """The latest finalized business date, or ``None`` before the first end-of-day."""
+    found: date | None = session.scalar(select(func.max(EodStepRun.business_date)).where(EodStepRun.step == FINALIZE))
+    return found
+
+
+def pending_dates(session: Session, business_date: date) -> list[date]:
+    """The dates to close, in order, to bring the books to ``business_date`` (empty when closed already).
+
+    Raises:
+        CalendarNotCoveredError: ``business_date`` is past the business calendar.
+    """
+    ensure_covered(session, business_date)
+    last = last_closed(session)
+    if last is None:
+        return [business_date]
+    return [last + timedelta(days=k) for k in range(1, (business_date - last).days + 1)]
+
+
+def plan_partitions(session: Session, on: date, size: int = DEFAULT_PARTITION_SIZE) -> list[Partition]:
+    """The aligned id blocks that hold loans open on ``on``."""
+    low, high = session.execute(select(func.min(Loan.id), func.max(Loan.id))
+                                .where(Loan.state.in_(("active", "overdue")), Loan.disbursed_on < on)).one()
+    if low is None:
+        return []
+    first, last = (low - 1) // size, (high - 1) // size
+    return [Partition(k * size + 1, (k + 1) * size) for k in range(first, last + 1)]
+
+
+def _claim(session: Session, on: date, step: str, partition: str) -> EodStepRun | None:
+    """Insert the run row in a savepoint; ``None`` when the step already ran (or runs) for this partition."""
+    row = EodStepRun(business_date=on, step=step, partition=partition)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def close_partition(session: Session, on: date, partition: Partition,
+                    policies: Sequence[ClassificationPolicy] = DEFAULT_CLASSIFICATION) -> CloseResult | None:
+    """Close ``on`` for one partition once; ``None`` when it was closed already.
+
+    Raises:
+        EodOrderError: the previous business date is not closed yet.
+        CalendarNotCoveredError: ``on`` is past the business calendar.
+    """
+    ensure_covered(session, on)
+    last = last_closed(session)
+    if last is not None and on <= last:
+        return None
+    if last is not None and on != last + timedelta(days=1):
+        raise EodOrderError(f"business_date: {on} cannot run before {last + timedelta(days=1)} is closed",
+                            field="business_date", value=on)
+    row = _claim(session, on, CLOSE_LOANS, partition.name)
+    if row is None:
+        return None
+    result = close_loans(session, on, lo=partition.lo, hi=partition.hi, policies=policies)
+    row.loans, row.entries = result.loans, result.entries
+    session.flush()
+    return result
+
+
+def finalize(session: Session, on: date, size: int = DEFAULT_PARTITION_SIZE) -> bool:
+    """Close the business date ``on`` once every partition has run; ``False`` if it was closed already.
+
+    Raises:
+        EodOrderError: a partition of ``on`` has not run.
+    """
+    done = set(session.scalars(select(EodStepRun.partition).where(EodStepRun.business_date == on,
+                                                                   EodStepRun.step == CLOSE_LOANS)))
+    missing = [p.name for p in plan_partitions(session, on, size) if p.name not in done]
+    if missing:
+        raise EodOrderError(f"business_date: {on} has partitions not closed yet: {', '.join(missing[:5])}",
+                            field="business_date", value=on)
+    return _claim(session, on, FINALIZE, WHOLE) is not None
+
+
+ProgressCallback = Callable[[date, int, int], None]
+
+
+def run_eod(session: Session, business_date: date, *, partition_size: int = DEFAULT_PARTITION_SIZE,
+            policies: Sequence[ClassificationPolicy] = DEFAULT_CLASSIFICATION,
+            progress: ProgressCallback | None = None) -> EodReport:
+    """Close every pending date up to ``business_date`` in the caller's transaction (no commit).
+
+    Args:
+        progress: called with ``(date, partitions done, partitions of the date)`` after each partition.
+
+    Raises:
+        CalendarNotCoveredError: ``business_date`` is past the business calendar.
+    """
+    report = EodReport()
+    for on in pending_dates(session, business_date):
+        partitions = plan_partitions(session, on, partition_size)
+        for number, partition in enumerate(partitions, 1):
+            result = close_partition(session, on, partition, policies)
+            if result is None:
+                report.partitions_skipped += 1
+            else:
+                report.partitions_run += 1
+                report.loans += result.loans
+                report.entries += result.entries
+            if progress is not None:
+                progress(on, number, len(partitions))
+        if finalize(session, on, partition_size):
+            report.dates.append(on)
+    return report
