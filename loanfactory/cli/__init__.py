@@ -13,6 +13,7 @@ import click
 from core.errors import LoanFactoryError
 from loanfactory.cli.ledger import ledger
 from loanfactory.cli.plugins import plugins
+from loanfactory.cli.products import products
 from loanfactory.cli.schedule import schedule
 
 
@@ -42,6 +43,7 @@ def main() -> None:
 main.add_command(schedule)
 main.add_command(plugins)
 main.add_command(ledger)
+main.add_command(products)
 
 
 @main.command()
