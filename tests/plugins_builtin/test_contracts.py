@@ -1,0 +1,15 @@
+"""The plugin kit's contract tests (plugins.testing) run against the reference plugins."""
+
+from __future__ import annotations
+
+from plugins.testing import EsignContract, PaymentContract
+
+
+class TestSandboxBankIsAPaymentChannel(PaymentContract):
+    plugin_name = "sandbox_bank"
+    plugin_module = "plugins.sandbox_bank"
+
+
+class TestLocalEsignIsAnEsignPlugin(EsignContract):
+    plugin_name = "local_esign"
+    plugin_module = "plugins.local_esign"
