@@ -232,22 +232,6 @@ class PluginManager:
         """Plugins implementing ``hook``, in call order (third parties first, ``trylast`` built-ins last)."""
         return [impl.plugin_name for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls())]
 
-    def missing(self, selection: Mapping[str, str]) -> list[str]:
-        """Problems with a product's ``{family: plugin name}`` selection: unknown family, plugin absent,
-        or a hook of the family it does not implement. Empty when the selection can be used."""
-        problems = []
-        for family, name in selection.items():
-            hooks = hookspecs.HOOK_FAMILIES.get(family)
-            if hooks is None:
-                problems.append(f"{family}: not a hook family ({', '.join(hookspecs.HOOK_FAMILIES)})")
-            elif self.pm.get_plugin(name) is None:
-                problems.append(f"{family}: plugin {name!r} is not installed or is disabled")
-            else:
-                lacking = [hook for hook in hooks if hook not in self.hooks_of(name)]
-                if lacking:
-                    problems.append(f"{family}: plugin {name!r} does not implement {', '.join(lacking)}")
-        return problems
-
     # --- calling ------------------------------------------------------------------------------------
 
     def call(self, name: str, hook: str, *, session: Session | None = None, subject: str | None = None,

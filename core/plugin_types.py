@@ -451,7 +451,12 @@ class ReportFile:
 
 @dataclass(frozen=True, slots=True)
 class NotificationRequest:
-    """A message to send from a template. ``request_id`` makes sending idempotent."""
+    """A message to send from a template. ``request_id`` makes sending idempotent.
+
+    ``template`` names the event (``approved``, ``repayment_due``...): the plugin renders its own text for
+    it, unless ``text`` carries the product's template for this channel and locale, which then wins.
+    Placeholders are ``{variable}``; ``locale`` is ``zh_CN`` or ``en``.
+    """
 
     request_id: str
     channel: Literal["sms", "app", "email"]
@@ -459,6 +464,7 @@ class NotificationRequest:
     template: str
     variables: Mapping[str, str]
     locale: str = "zh_CN"
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -326,9 +326,9 @@ class NotificationsContract(Contract):
     """Any notifications plugin: fully rendered, sent once per request id, missing variables refused."""
 
     covers = ("notification_send",)
-    template = "repayment_reminder"
-    variables: ClassVar[dict[str, str]] = {"name": "王小明", "amount": "1,100.16", "due_date": "2026-02-15",
-                                           "card_tail": "0001"}
+    template = "repayment_due"
+    variables: ClassVar[dict[str, str]] = {"name": "王小明", "installment": "1", "due_amount": "1,100.16",
+                                           "due_date": "2026-02-15"}
 
     def message(self, request_id: str, variables: dict[str, str] | None = None, template: str | None = None
                 ) -> NotificationRequest:
@@ -343,9 +343,9 @@ class NotificationsContract(Contract):
             first.provider_reference
 
     def test_a_missing_variable_is_refused_by_name(self) -> None:
-        variables = {k: v for k, v in self.variables.items() if k != "amount"}
+        variables = {k: v for k, v in self.variables.items() if k != "due_amount"}
         error = self.refusal("notification_send", message=self.message("N-2", variables))
-        assert isinstance(error, TemplateVariableMissingError) and "amount" in str(error)
+        assert isinstance(error, TemplateVariableMissingError) and "due_amount" in str(error)
 
     def test_an_unknown_template_is_refused(self) -> None:
         error = self.refusal("notification_send", message=self.message("N-3", template="no-such-template"))

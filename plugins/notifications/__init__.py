@@ -1,6 +1,7 @@
 """``notifications``: renders templates and delivers to a sandbox gateway's outbox.
 
-``notification_send`` renders the template (:mod:`plugins.notifications.rendering`), checks the
+``notification_send`` renders the product's template text when the request carries one, else the
+shipped template for the event (:mod:`plugins.notifications.rendering`), checks the
 recipient for the channel (an 11-digit mainland mobile number for SMS, an address for e-mail, a user id
 for app push), stores the message in the outbox with a ``sent`` delivery record, then the gateway's
 verdict: ``delivered``, or ``failed`` for recipients listed as unreachable.
@@ -23,7 +24,7 @@ from core.errors import InvalidArgumentError
 from core.hookspecs import hookimpl
 from core.plugin_types import NotificationReceipt, NotificationRequest, PluginContext
 from plugins.notifications.models import DeliveryRecord, OutboxMessage
-from plugins.notifications.rendering import render
+from plugins.notifications.rendering import render, template_text
 
 __version__ = "1.0.0"
 MOBILE = re.compile(r"^(?:\+?86)?1[3-9]\d{9}$")
@@ -37,7 +38,9 @@ class GatewayOutageError(ConnectionError):
 @hookimpl(trylast=True)
 def notification_send(context: PluginContext, message: NotificationRequest) -> NotificationReceipt:
     """Render, check the recipient, and deliver to the outbox once per ``request_id``."""
-    body = render(message.template, message.channel, message.variables, context.config.get("templates"))
+    text = message.text or template_text(message.template, message.locale, message.channel,
+                                         context.config.get("templates"))
+    body = render(text, message.variables, message.template)
     _check_recipient(message.channel, message.recipient)
     with context.db() as session:
         stored = session.scalar(select(OutboxMessage).where(OutboxMessage.request_id == message.request_id))

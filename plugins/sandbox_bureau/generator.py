@@ -87,14 +87,14 @@ def _grid(rng: random.Random, profile: str, age: int, closed_ago: int | None, re
     if profile in ("slip", "trouble") and open_months:
         start = rng.choice(open_months)
         depth = rng.randint(1, 2) if profile == "slip" else rng.randint(3, 7)
-        for step in range(depth):
-            if start + step < len(symbols) and symbols[start + step] in "N*#":
-                symbols[start + step] = str(step + 1)
-        end = start + depth
-        if profile == "trouble" and depth >= 6 and closed_ago is None:
-            symbols[end:] = ["B"] * (len(symbols) - end) if end < len(symbols) else symbols[end:]
-        elif end < len(symbols) and symbols[end] == "C" and profile == "trouble":
-            symbols[end:] = [rng.choice("GDZ")] * (len(symbols) - end)
+        closing = symbols.index("C") if "C" in symbols else len(symbols)
+        end = min(start + depth, closing)
+        for step in range(end - start):
+            symbols[start + step] = str(step + 1)
+        if profile == "trouble" and closing < len(symbols) and end == closing:
+            symbols[closing:] = [rng.choice("GDZ")] * (len(symbols) - closing)  # closed abnormally
+        elif profile == "trouble" and depth >= 6 and closing == len(symbols) and end < len(symbols):
+            symbols[end:] = ["B"] * (len(symbols) - end)  # written off as bad debt
     if profile == "clean" and open_months and rng.random() < 0.15:
         symbols[rng.choice(open_months)] = "M"
     return "".join(symbols)
