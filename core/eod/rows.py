@@ -41,8 +41,8 @@ SERVICING_STATES = cast(Table, LoanServicingState.__table__)
 INSTALLMENT_COLUMNS = ("id", "period", "start", "due_date", "principal", "interest", "fee", "penalty",
                        "interest_accrued", "paid_principal", "paid_interest", "paid_fee", "paid_penalty",
                        "waived_penalty", "status", "paid_on")
-MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "paid_principal", "paid_interest", "paid_fee",
-                       "paid_penalty", "paid_on")
+MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "waived_penalty", "paid_principal", "paid_interest",
+                       "paid_fee", "paid_penalty", "paid_on")
 
 
 class _Settings:
