@@ -15,9 +15,9 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi_all", "api.openapi_product", "api.dis
 
 def make_blueprint() -> Blueprint:
     """A new blueprint with every API route."""
-    from api.views import applications, products, spec, subscriptions
+    from api.views import applications, contracts, loans, products, spec, subscriptions
 
     bp = Blueprint("api", __name__)
-    for module in (products, spec, applications, subscriptions):
+    for module in (products, spec, applications, contracts, loans, subscriptions):
         module.register(bp)
     return bp

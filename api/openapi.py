@@ -94,6 +94,9 @@ def application_request_schema(offer: Offer) -> dict[str, Any]:
         "amount": amount_schema(offer),
         "term": term_schema(offer),
         "method": method_schema(offer),
+        "purpose": {"type": "string", "minLength": 1, "maxLength": 40,
+                    "description": "What the money is for (consumption, appliances, furniture, renovation, car, "
+                                   "used_car, education, training, business, or the Chinese words)."},
         "applicant": {
             "type": "object",
             "additionalProperties": False,

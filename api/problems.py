@@ -30,6 +30,7 @@ from core.origination.errors import (
     UnknownProductError,
     WrongStateError,
 )
+from core.plugin_types import PluginNotFoundError
 
 PROBLEM_BASE = "https://loanfactory.example/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -101,7 +102,7 @@ def from_kernel(error: LoanFactoryError) -> ApiProblem:
                           headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
     if isinstance(error, ChannelScopeError):
         return ApiProblem(403, "Forbidden", error.message, errors=errors)
-    if isinstance(error, (UnknownProductError, NotFoundError)):
+    if isinstance(error, (UnknownProductError, NotFoundError, PluginNotFoundError)):
         return ApiProblem(404, "Not found", error.message, slug="not-found")
     if isinstance(error, WrongStateError):
         return ApiProblem(409, "Conflict", error.message, slug="wrong-state", errors=errors)

@@ -40,6 +40,7 @@ from core.origination.approval import (
     record_decision,
     run_chain,
 )
+from core.origination.booking import save_payout_account
 from core.origination.catalog import Offer
 from core.origination.errors import WrongStateError
 from core.origination.quotes import quote
@@ -235,6 +236,7 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                               term=request.term, method=request.method, collateral=request.collateral,
                               consents=request.consents)
     APPLICATION_STATES.start(session, application, actor=actor)
+    save_payout_account(session, application, request.applicant)
     _move(session, application, "submitted", actor)
     _move(session, application, "under_review", "system:origination")
     system = "system:origination"
@@ -272,7 +274,8 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                                dependants=applicant.dependants, customer_id=customer.id)
     facts = ApplicationFacts(product_code=offer.code, amount=request.amount,
                              term_months=request.term if offer.product.term_unit == "month" else 1,
-                             channel=channel, monthly_payment=first, application_id=application.id)
+                             purpose=request.purpose, channel=channel, monthly_payment=first,
+                             application_id=application.id)
     try:
         score = plugins.call(plugin_names["scoring"], "score_application", session=session, subject=subject,
                              application=facts, applicant=profile, bureau_report=report)

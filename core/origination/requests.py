@@ -23,7 +23,7 @@ from core.origination.catalog import REQUIRED_CONSENTS, Offer, parse_amount
 from core.origination.errors import RequestProblems
 from core.parties import normalise_id_number, normalise_phone
 
-TOP_FIELDS = {"external_id", "amount", "term", "method", "applicant", "collateral", "consents"}
+TOP_FIELDS = {"external_id", "amount", "term", "method", "purpose", "applicant", "collateral", "consents"}
 APPLICANT_FIELDS = {"name", "id_number", "phone", "monthly_income", "monthly_debt_payments", "employment_years",
                     "housing", "occupation", "dependants", "bank_account"}
 HOUSING = ("own", "rent", "free")
@@ -66,6 +66,7 @@ class ApplicationRequest:
     consents: dict[str, dict[str, str]]
     collateral: dict[str, Any] | None = None
     external_id: str | None = None
+    purpose: str | None = None
 
     @property
     def collateral_value(self) -> Decimal:
@@ -271,6 +272,7 @@ def parse_application(offer: Offer, data: Mapping[str, Any], today: date) -> App
     if not any(f == "amount" for f, _ in check.problems):
         amount = parse_amount(data["amount"])
     external_id = check.text(data, "external_id", "", required=False, max_length=120)
+    purpose = check.text(data, "purpose", "", required=False, max_length=40)
     applicant = _applicant(check, data.get("applicant"), offer, today)
     consents = _consents(check, data.get("consents"))
     collateral = _collateral(check, data.get("collateral"), offer, amount)
@@ -278,4 +280,4 @@ def parse_application(offer: Offer, data: Mapping[str, Any], today: date) -> App
         raise RequestProblems(check.problems)
     assert applicant is not None and amount is not None
     return ApplicationRequest(amount=amount, term=int(data["term"]), method=str(data["method"]), applicant=applicant,
-                              consents=consents, collateral=collateral, external_id=external_id)
+                              consents=consents, collateral=collateral, external_id=external_id, purpose=purpose)

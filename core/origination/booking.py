@@ -1,0 +1,365 @@
+"""From an approved application to a booked loan: acceptance, the contract, signing, disbursement.
+
+The borrower accepts the offer (:func:`accept_offer`, before it expires); the contract is rendered once by
+the product's e-signature plugin from the approved terms and kept (:func:`contract_for`); the borrower
+signs the exact document they were shown (the SHA-256 must match), the lender countersigns and the
+signatures are verified (:func:`sign_contract`; approved -> contract_signed). Disbursement
+(:func:`start_disbursement`; -> disbursing) sends a payout order to the product's payment plugin under a
+request id of its own; the channel's signed callback (:func:`complete_disbursement`) books the loan with
+:func:`core.servicing.disburse` on the settlement date (-> disbursed) or records the failure
+(-> disbursement_failed, retryable with a new request id). A plugin that fails leaves the application
+where it was and raises; nothing is half-written because the caller rolls back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.applications.models import Application
+from core.apr import schedule_apr
+from core.db import Amount, Base
+from core.loans.models import Loan
+from core.origination.catalog import Offer
+from core.origination.errors import NotFoundError, WrongStateError
+from core.origination.requests import Applicant
+from core.parties import Customer
+from core.pii import EncryptedString
+from core.plugin_manager import PluginManager
+from core.plugin_types import (
+    BankAccount,
+    ContractDocument,
+    ContractRequest,
+    PaymentRequest,
+    PaymentResult,
+    SignatureEvidence,
+    SignedDocument,
+    Signer,
+)
+from core.servicing.allocation import AllocationOrder
+from core.servicing.contract import PrepaymentRules, ServicingRules
+from core.servicing.disbursement import disburse
+from core.servicing.penalty import PenaltyPolicy
+from core.states import APPLICATION_STATES
+
+LENDER = Signer(role="lender", name="Loan Product Factory 小额贷款有限公司", identifier="91310000MA1FL0AN0X")
+DEFAULT_TEMPLATE = "personal_loan"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PayoutAccount(Base):
+    """The account an application's loan is paid out to (number and holder encrypted at rest)."""
+
+    __tablename__ = "payout_accounts"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    bank_code: Mapped[str] = mapped_column(String(12))
+    account_number: Mapped[str] = mapped_column(EncryptedString("payout_accounts.account_number"))
+    holder_name: Mapped[str] = mapped_column(EncryptedString("payout_accounts.holder_name"))
+
+
+class ContractRecord(Base):
+    """The contract rendered for an application, and the signatures on it."""
+
+    __tablename__ = "application_contracts"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    contract_id: Mapped[str] = mapped_column(String(60), unique=True)
+    media_type: Mapped[str] = mapped_column(String(60))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    def signed_document(self) -> SignedDocument:
+        document = ContractDocument(self.contract_id, self.content, self.media_type, self.sha256)
+        return SignedDocument(document, tuple(_evidence(e) for e in self.signatures))
+
+
+class DisbursementOrder(Base):
+    """One payout order for an application; a failed one is retried under a new request id."""
+
+    __tablename__ = "disbursement_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(80), unique=True)
+    plugin: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    failure: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+def save_payout_account(session: Session, application: Application, applicant: Applicant) -> None:
+    """Keep the applicant's payout account with the application."""
+    account = applicant.bank_account
+    session.add(PayoutAccount(application_id=application.id, bank_code=account["bank_code"],
+                              account_number=account["account_number"], holder_name=account["holder_name"]))
+
+
+def _evidence(data: dict[str, Any]) -> SignatureEvidence:
+    signer = data["signer"]
+    return SignatureEvidence(signer=Signer(signer["role"], signer["name"], signer["identifier"]),
+                             signed_at=datetime.fromisoformat(data["signed_at"]), sha256=data["sha256"],
+                             signature=data["signature"], public_key=data["public_key"], channel=data["channel"],
+                             algorithm=data.get("algorithm", "Ed25519"))
+
+
+def _evidence_json(evidence: SignatureEvidence) -> dict[str, Any]:
+    return {"signer": {"role": evidence.signer.role, "name": evidence.signer.name,
+                       "identifier": evidence.signer.identifier},
+            "signed_at": evidence.signed_at.isoformat(), "sha256": evidence.sha256, "signature": evidence.signature,
+            "public_key": evidence.public_key, "channel": evidence.channel, "algorithm": evidence.algorithm}
+
+
+def servicing_rules(offer: Offer) -> ServicingRules:
+    """The penalty, allocation and prepayment rules a loan of ``offer`` is serviced under."""
+    document = offer.document
+    penalty = document.get("penalty") or {}
+    prepayment = document.get("prepayment") or {}
+    fee_rate = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis != "fixed"), Decimal(0))
+    fixed_fee = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis == "fixed"), Decimal(0))
+    return ServicingRules(
+        penalty=PenaltyPolicy(multiplier=Decimal(str(penalty.get("multiplier", "1.5"))),
+                              daily_rate=(Decimal(str(penalty["daily_rate"])) if penalty.get("mode") == "daily_rate"
+                                          else None),
+                              compound=bool(penalty.get("compound", False)),
+                              grace_days=offer.product.overdue_grace_days),
+        allocation=AllocationOrder.from_mapping({"order": list(offer.product.allocation_order)}),
+        prepayment=PrepaymentRules(allowed=bool(prepayment.get("allowed", True)), fee_rate=fee_rate,
+                                   min_fee=fixed_fee),
+    )
+
+
+def _require(application: Application, *states: str, doing: str) -> None:
+    if application.state not in states:
+        raise WrongStateError(f"state: cannot {doing} an application that is {application.state}",
+                              field="state", value=application.state)
+
+
+def accept_offer(application: Application, *, actor: str, now: datetime | None = None) -> Application:
+    """The borrower accepts the approved offer (again: no change).
+
+    Raises:
+        WrongStateError: not approved, or the offer has expired.
+    """
+    now = now or _now()
+    decision = dict(application.decision or {})
+    if decision.get("accepted_at") and application.state in ("approved", "contract_signed", "disbursing",
+                                                             "disbursed", "disbursement_failed"):
+        return application
+    _require(application, "approved", doing="accept the offer of")
+    expires = decision.get("offer_expires_at")
+    if expires and datetime.fromisoformat(expires) < now:
+        raise WrongStateError("state: the offer expired at " + expires, field="state", value="expired")
+    decision["accepted_at"] = now.isoformat()
+    decision["accepted_by"] = actor
+    application.decision = decision
+    return application
+
+
+def contract_terms(application: Application, offer: Offer, start: date) -> dict[str, Any]:
+    """The terms printed on the contract: the approved rate, the schedule from ``start``."""
+    decision = application.decision or {}
+    rate = Decimal(str(decision.get("annual_rate", offer.product.rate.default)))
+    schedule = offer.product.schedule(application.amount, application.term, application.method, start, rate)
+    return {"amount": application.amount, "annual_rate": rate, "apr": schedule_apr(schedule).apr,
+            "term": application.term, "term_unit": offer.product.term_unit, "method": application.method,
+            "start_date": start, "product_code": offer.code, "product_name": offer.product.name_zh,
+            "maturity_date": schedule.maturity_date, "purpose": (application.decision or {}).get("purpose"),
+            "penalty_rate": _penalty_rate(offer, rate),
+            "schedule": [{"period": i.period, "due_date": i.due_date, "principal": i.principal,
+                          "interest": i.interest, "fee": i.fee, "total": i.total,
+                          "remaining_principal": i.remaining_principal} for i in schedule.installments]}
+
+
+def _penalty_rate(offer: Offer, rate: Decimal) -> Decimal:
+    """The annual penalty rate printed on the contract (a daily rate × 360, or the rate × multiplier)."""
+    penalty = offer.document.get("penalty") or {}
+    if penalty.get("mode") == "daily_rate":
+        return Decimal(str(penalty["daily_rate"])) * 360
+    return rate * Decimal(str(penalty.get("multiplier", "1.5")))
+
+
+def _json_terms(terms: dict[str, Any]) -> dict[str, Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, (Decimal, date)):
+            return str(value) if isinstance(value, Decimal) else value.isoformat()
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return {k: plain(v) for k, v in terms.items()}
+
+
+def contract_for(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
+                 today: date) -> ContractRecord:
+    """The application's contract, rendered by the product's e-signature plugin the first time.
+
+    Raises:
+        WrongStateError: the offer is not accepted yet.
+        PluginFailure: the e-signature plugin failed (nothing is stored).
+    """
+    record = session.get(ContractRecord, application.id)
+    if record is not None:
+        return record
+    if not (application.decision or {}).get("accepted_at"):
+        raise WrongStateError("state: accept the offer before asking for its contract", field="state",
+                              value=application.state)
+    _require(application, "approved", doing="draw up the contract of")
+    customer = session.get(Customer, application.customer_id)
+    assert customer is not None
+    terms = contract_terms(application, offer, today)
+    request = ContractRequest(contract_id=f"LF-{application.id:08d}",
+                              template=str(offer.document.get("contract_template", DEFAULT_TEMPLATE)), terms=terms,
+                              borrower=Signer("borrower", customer.name, customer.id_number), lender=LENDER)
+    document: ContractDocument = plugins.call(offer.plugins["esign"], "esign_render", session=session,
+                                              subject=f"application:{application.id}", request=request)
+    record = ContractRecord(application_id=application.id, contract_id=document.contract_id,
+                            media_type=document.media_type, sha256=document.sha256, content=document.content,
+                            terms=_json_terms(terms), signatures=[])
+    session.add(record)
+    session.flush()
+    return record
+
+
+def sign_contract(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
+                  signer_name: str, sha256: str, channel: str, actor: str) -> ContractRecord:
+    """The borrower signs the document they saw; the lender countersigns; both are verified.
+
+    ``channel`` is how the borrower signed as the e-signature evidence records it (``api`` for a channel's
+    app through this API); the lender signs through ``system``.
+
+    Raises:
+        WrongStateError: no contract yet, or the application is not approved.
+        ContractMismatchError: ``sha256`` is not the contract's, or the name is not the borrower's.
+        PluginFailure: the e-signature plugin failed or the signatures do not verify.
+    """
+    record = session.get(ContractRecord, application.id)
+    if record is None:
+        raise WrongStateError("state: fetch the contract before signing it", field="state", value=application.state)
+    if record.signed_at is not None:
+        return record
+    _require(application, "approved", doing="sign the contract of")
+    customer = session.get(Customer, application.customer_id)
+    assert customer is not None
+    if sha256 != record.sha256:
+        raise ContractMismatchError("sha256: this is not the contract the borrower was shown", field="sha256",
+                                    value=sha256)
+    if signer_name.strip() != customer.name:
+        raise ContractMismatchError("signer_name: must be the borrower's name as on the application",
+                                    field="signer_name", value=signer_name)
+    esign = offer.plugins["esign"]
+    subject = f"application:{application.id}"
+    signed = record.signed_document()
+    signed = plugins.call(esign, "esign_sign", session=session, subject=subject, document=signed,
+                          signer=Signer("borrower", customer.name, customer.id_number), channel=channel)
+    signed = plugins.call(esign, "esign_sign", session=session, subject=subject, document=signed, signer=LENDER,
+                          channel="system")
+    verdict = plugins.call(esign, "esign_verify", session=session, subject=subject, document=signed)
+    if not verdict.valid:
+        raise ContractMismatchError("sha256: the signed contract does not verify: " + "; ".join(verdict.problems),
+                                    field="sha256", value=record.sha256)
+    record.signatures = [_evidence_json(e) for e in signed.signatures]
+    record.signed_at = _now()
+    APPLICATION_STATES.transition(session, application, "contract_signed", actor=actor, reason=record.sha256)
+    return record
+
+
+class ContractMismatchError(WrongStateError):
+    """The borrower signs a document other than the one rendered, or under another name."""
+
+
+def start_disbursement(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
+                       actor: str) -> DisbursementOrder:
+    """Send the payout order (contract_signed or a failed payout -> disbursing).
+
+    A payment plugin that refuses at once leaves the application ``disbursement_failed`` with the reason;
+    one that raises (timeout, outage) raises :class:`~core.plugin_types.PluginFailure` so the caller rolls
+    back and the channel may retry the same request.
+    """
+    current = session.scalar(select(DisbursementOrder).where(
+        DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
+    if application.state in ("disbursing", "disbursed") and current is not None:
+        return current
+    _require(application, "contract_signed", "disbursement_failed", doing="disburse")
+    attempt = session.scalar(select(DisbursementOrder.id).where(
+        DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
+    request_id = f"LF-DISB-{application.id}-{(attempt or 0) + 1}"
+    payout = session.get(PayoutAccount, application.id)
+    if payout is None:
+        raise NotFoundError(f"application {application.id} has no payout account", field="bank_account")
+    plugin = str(offer.plugins["payment_channel"])
+    APPLICATION_STATES.transition(session, application, "disbursing", actor=actor, reason=request_id)
+    order = DisbursementOrder(application_id=application.id, request_id=request_id, plugin=plugin,
+                              amount=application.amount, status="pending")
+    session.add(order)
+    session.flush()
+    result: PaymentResult = plugins.call(
+        plugin, "payment_disburse", session=session, subject=f"application:{application.id}",
+        request=PaymentRequest(request_id=request_id, amount=application.amount,
+                               account=BankAccount(payout.bank_code, payout.account_number, payout.holder_name),
+                               memo=f"loan for application {application.id}"))
+    if result.status == "failed":
+        _fail(session, application, order, result, actor)
+    elif result.status == "succeeded":
+        complete_disbursement(session, offer, order, result, actor=actor)
+    return order
+
+
+def _fail(session: Session, application: Application, order: DisbursementOrder, result: PaymentResult,
+          actor: str) -> None:
+    order.status = "failed"
+    order.failure = f"{result.failure_code}: {result.failure_message}"[:500]
+    APPLICATION_STATES.transition(session, application, "disbursement_failed", actor=actor, reason=order.failure)
+
+
+def order_for(session: Session, request_id: str) -> DisbursementOrder:
+    """The payout order of ``request_id`` (locked), or :class:`NotFoundError`."""
+    order = session.scalars(select(DisbursementOrder).where(DisbursementOrder.request_id == request_id)
+                            .with_for_update()).one_or_none()
+    if order is None:
+        raise NotFoundError(f"request_id: no payout order {request_id!r}", field="request_id", value=request_id)
+    return order
+
+
+def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrder, result: PaymentResult, *,
+                          actor: str) -> Loan | None:
+    """Apply the payment channel's final word on a payout; a repeated callback changes nothing.
+
+    On success the loan is booked on the settlement date (in Asia/Shanghai) at the approved rate.
+    """
+    application = session.get(Application, order.application_id, with_for_update=True)
+    assert application is not None
+    if order.status != "pending" or result.status == "pending":
+        return session.get(Loan, order.loan_id) if order.loan_id else None
+    if result.status == "failed":
+        _fail(session, application, order, result, actor)
+        return None
+    settled = (result.settled_at or _now()).astimezone(ZoneInfo("Asia/Shanghai"))
+    rate = Decimal(str((application.decision or {}).get("annual_rate", offer.product.rate.default)))
+    terms = offer.product.loan_terms(application.amount, application.term, application.method, settled.date(), rate)
+    loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=terms,
+                    channel=order.plugin, actor=actor, product_code=application.product_code,
+                    product_version_id=application.product_version_id, rules=servicing_rules(offer),
+                    application_id=application.id, on=settled.date())
+    order.status = "succeeded"
+    order.settled_at = settled
+    order.loan_id = loan.id
+    APPLICATION_STATES.transition(session, application, "disbursed", actor=actor, reason=result.channel_reference)
+    return loan
