@@ -20,11 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidArgumentError
+from core.ledger import pg_bulk
 from core.ledger.accounts import BUCKET_OF, account
 from core.ledger.errors import IdempotencyConflictError, ReversalError, UnbalancedEntryError
 from core.ledger.models import JournalEntry, Posting
@@ -119,11 +119,16 @@ def _fingerprint(entry: NewEntry) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _insert_entries(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert entry rows, skipping keys that exist; returns key -> id of those inserted."""
+    if _is_postgresql(session):
+        return pg_bulk.insert_entries(session, rows)
     table = _ENTRIES
-    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (maker(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+    statement = (sqlite_insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
                  .returning(table.c.id, table.c.idempotency_key))
     return {key: entry_id for entry_id, key in session.execute(statement, rows)}
 
@@ -161,7 +166,9 @@ def _write(session: Session, entries: Sequence[NewEntry], reverses: int | None =
             postings.append({"entry_id": entry_id, "account": line.account, "loan_id": line.loan_id,
                              "debit": line.debit, "credit": line.credit})
             line_deltas(deltas, line.account, line.loan_id, line.debit, line.credit)
-    if postings:
+    if postings and _is_postgresql(session):
+        pg_bulk.insert_postings(session, postings)
+    elif postings:
         session.execute(insert(_POSTINGS), postings)
     apply_deltas(session, deltas)
     return inserted

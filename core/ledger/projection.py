@@ -17,17 +17,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, Table, bindparam, delete, func, insert, select, type_coerce, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from core.ledger import pg_bulk
 from core.ledger.accounts import BUCKET_OF, CHART, LOAN_BUCKETS, Side
 from core.ledger.models import LoanBalance, Posting
 
 ZERO = Decimal(0)
 _CHUNK = 500
 _BALANCES: Table = LoanBalance.__table__  # type: ignore[assignment]
-_NUMERIC = Numeric(20, 4)
 _SIGN = {code: (1 if CHART[code].normal is Side.DEBIT else -1) for code in BUCKET_OF}
 
 
@@ -77,7 +76,7 @@ def _journal_sums(session: Session, loan_ids: Iterable[int] | None = None) -> De
     statement: Select[tuple[int | None, str, Decimal, Decimal]]
     sums: Deltas = defaultdict(dict)
     codes = list(BUCKET_OF)
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgresql(session):
         statement = (select(Posting.loan_id, Posting.account, func.sum(Posting.debit), func.sum(Posting.credit))
                      .where(Posting.account.in_(codes), Posting.loan_id.is_not(None))
                      .group_by(Posting.loan_id, Posting.account))
@@ -104,22 +103,18 @@ def projected_balances(session: Session, loan_id: int) -> LoanBalances:
     return LoanBalances(**{bucket: getattr(row, bucket) for bucket in LOAN_BUCKETS})
 
 
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def apply_deltas(session: Session, deltas: Mapping[int, Mapping[str, Decimal]]) -> None:
     """Add ``deltas`` (loan -> bucket -> amount) to the projection, creating missing rows."""
     if not deltas:
         return
     rows = [{"loan_id": loan_id, **{b: changes.get(b, ZERO) for b in LOAN_BUCKETS}}
             for loan_id, changes in sorted(deltas.items())]
-    if session.get_bind().dialect.name == "postgresql":
-        table = _BALANCES
-        statement = pg_insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.loan_id],
-            # Amount's Python-side impl is a string type: coerce so that + is numeric addition
-            set_={b: type_coerce(table.c[b], _NUMERIC) + type_coerce(statement.excluded[b], _NUMERIC)
-                  for b in LOAN_BUCKETS},
-        )
-        session.execute(statement, rows)
+    if _is_postgresql(session):
+        pg_bulk.upsert_balances(session, rows)
         return
     for start in range(0, len(rows), _CHUNK):
         _apply_python(session, rows[start:start + _CHUNK])
@@ -146,15 +141,21 @@ def rebuild_projection(session: Session) -> int:
     """Replace every projection row by the balances summed from the journal; returns the rows written."""
     session.flush()
     session.execute(delete(_BALANCES))
-    sums = _journal_sums(session)
-    apply_deltas(session, sums)
+    if _is_postgresql(session):
+        written = pg_bulk.rebuild(session)
+    else:
+        sums = _journal_sums(session)
+        apply_deltas(session, sums)
+        written = len(sums)
     session.expire_all()
-    return len(sums)
+    return written
 
 
 def compare_projection(session: Session) -> list[ProjectionDifference]:
     """Every (loan, bucket) where the projection differs from the journal; empty when they agree."""
     session.flush()
+    if _is_postgresql(session):
+        return [ProjectionDifference(*found) for found in pg_bulk.differences(session)]
     journal = _journal_sums(session)
     projection = {row.loan_id: row for row in session.execute(select(_BALANCES))}
     differences = []
