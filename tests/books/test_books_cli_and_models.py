@@ -1,0 +1,73 @@
+"""The ledger commands, and the application and loan tables on both back ends."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from click.testing import CliRunner
+from sqlalchemy import update
+
+from books.factories import add_customer, add_loan
+from core.applications.models import Application
+from core.ledger import Line, LoanBalance, cash_clearing, post
+from core.ledger import accounts as acc
+from core.loans.models import Loan, LoanInstallment
+from core.states import APPLICATION_STATES
+from loanfactory.cli import main
+
+
+def _books(db_session):
+    loan = add_loan(db_session, add_customer(db_session))
+    post(db_session, key="disbursement:1", event="disbursement", business_date=date(2026, 1, 15), loan_id=loan.id,
+         lines=[Line.dr(acc.PRINCIPAL_RECEIVABLE, "12000.00"), Line.cr(cash_clearing("sandbox_bank"), "12000.00")])
+    db_session.commit()
+    return loan
+
+
+def test_trial_balance_command_prints_accounts_and_balanced(db_session, db_url):
+    _books(db_session)
+    result = CliRunner().invoke(main, ["ledger", "trial-balance", "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    assert "1303" in result.output and "12,000.00" in result.output and "balanced" in result.output
+    as_json = json.loads(CliRunner().invoke(main, ["ledger", "trial-balance", "--database-url", db_url,
+                                                   "--json"]).output)
+    assert as_json["balanced"] is True
+    assert Decimal(as_json["total_debit"]) == Decimal("12000.00")
+
+
+def test_rebuild_projection_check_reports_drift_and_the_rebuild_repairs_it(db_session, db_url):
+    loan = _books(db_session)
+    db_session.execute(update(LoanBalance).values(principal=Decimal("1.00")))
+    db_session.commit()
+    check = CliRunner().invoke(main, ["ledger", "rebuild-projection", "--check", "--database-url", db_url])
+    assert check.exit_code == 1
+    assert f"loan {loan.id} principal: journal 12000" in check.output
+    rebuilt = CliRunner().invoke(main, ["ledger", "rebuild-projection", "--database-url", db_url])
+    assert rebuilt.exit_code == 0 and "1 loans" in rebuilt.output
+    again = CliRunner().invoke(main, ["ledger", "rebuild-projection", "--check", "--database-url", db_url, "--json"])
+    assert again.exit_code == 0 and json.loads(again.output) == {"differences": []}
+
+
+def test_an_application_keeps_its_documents_and_a_loan_its_exact_rate(db_session):
+    customer = add_customer(db_session)
+    application = Application(customer_id=customer.id, channel="wechat", external_id="WX-1", product_code="cash_12m",
+                              product_version_id=4, amount=Decimal("20000.00"), term=12, method="equal_installment",
+                              collateral={"type": "none"}, consents={"credit_bureau": True, "at": "2026-01-10"},
+                              reason_codes=["R01"], decision={"approved_amount": "20000.00", "rate": "0.04875"})
+    APPLICATION_STATES.start(db_session, application, actor="channel:wechat")
+    loan = add_loan(db_session, customer)
+    loan.application_id = application.id
+    loan.annual_rate = Decimal("0.04875")
+    db_session.add(LoanInstallment(loan_id=loan.id, period=1, start=date(2026, 1, 15), due_date=date(2026, 2, 15),
+                                   principal=Decimal("981.84"), interest=Decimal("43.50")))
+    db_session.commit()
+    db_session.expire_all()
+    stored = db_session.get(Application, application.id)
+    assert stored.state == "draft" and stored.consents["credit_bureau"] is True and stored.reason_codes == ["R01"]
+    booked = db_session.get(Loan, loan.id)
+    assert booked.annual_rate == Decimal("0.04875")
+    assert (booked.state, booked.bucket, booked.five_tier, booked.days_past_due) == ("active", "M0", "normal", 0)
+    installment = db_session.query(LoanInstallment).filter_by(loan_id=loan.id).one()
+    assert (installment.status, installment.paid_principal, installment.fee) == ("pending", Decimal(0), Decimal(0))
