@@ -45,6 +45,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.scorecard",
     "plugins.sandbox_bureau",
     "plugins.notifications",
+    "plugins.local_esign",
+    "plugins.sandbox_bank",
 )
 ENTRYPOINT_GROUP = hookspecs.PROJECT
 DEFAULT_TIMEOUT_SECONDS = 10.0

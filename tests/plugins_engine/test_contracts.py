@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from plugins.testing import BureauContract, LifecycleContract, NotificationsContract, ScoringContract
+from plugins.testing import (
+    BureauContract,
+    EsignContract,
+    LifecycleContract,
+    NotificationsContract,
+    PaymentContract,
+    ScoringContract,
+)
 
 
 class TestScorecardIsAScoringPlugin(ScoringContract):
@@ -17,6 +24,14 @@ class TestSandboxBureauIsABureau(BureauContract):
 
 class TestNotificationsIsANotificationsPlugin(NotificationsContract):
     plugin_name = "notifications"
+
+
+class TestLocalEsignIsAnEsignPlugin(EsignContract):
+    plugin_name = "local_esign"
+
+
+class TestSandboxBankIsAPaymentChannel(PaymentContract):
+    plugin_name = "sandbox_bank"
 
 
 class TestExamplePackageIsAScoringPlugin(ScoringContract):
