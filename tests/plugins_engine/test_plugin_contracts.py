@@ -1,4 +1,7 @@
-"""The contract kit run against every built-in plugin and the example package (installed by ./dev)."""
+"""The contract kit run against the engine's built-ins and the example package (installed by ./dev).
+
+local_esign and sandbox_bank run it in tests/plugins_builtin/test_contracts.py.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,8 @@ from typing import Any, ClassVar
 
 from plugins.testing import (
     BureauContract,
-    EsignContract,
     LifecycleContract,
     NotificationsContract,
-    PaymentContract,
     ScoringContract,
 )
 
@@ -24,14 +25,6 @@ class TestSandboxBureauIsABureau(BureauContract):
 
 class TestNotificationsIsANotificationsPlugin(NotificationsContract):
     plugin_name = "notifications"
-
-
-class TestLocalEsignIsAnEsignPlugin(EsignContract):
-    plugin_name = "local_esign"
-
-
-class TestSandboxBankIsAPaymentChannel(PaymentContract):
-    plugin_name = "sandbox_bank"
 
 
 class TestExamplePackageIsAScoringPlugin(ScoringContract):
