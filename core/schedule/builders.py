@@ -93,21 +93,28 @@ def amortize(
     if level is None:
         level = level_amount(terms, balance, len(amortising)) if method in _LEVEL_METHODS else ZERO
     installment = method is Method.EQUAL_INSTALLMENT
-    last = len(amortising) - 1
-    for index, due in enumerate(amortising):
-        regular = (balance * rate).quantize(FEN, mode)
-        interest = regular if broken is None or index else broken.quantize(FEN, mode)
-        if index == last:
-            principal = balance
+    paid = level + fee  # a regular 等额本息 installment: principal + interest is the level amount
+    for due in amortising[:-1]:
+        interest = regular = (balance * rate).quantize(FEN, mode)
+        if broken is not None:
+            interest, broken = broken.quantize(FEN, mode), None
+        if installment:
+            principal = level - regular
+            total = paid if interest is regular else principal + interest + fee
         else:
-            principal = level - regular if installment else level
-            if principal > balance:
-                principal = balance
+            principal = level
+            total = level + interest + fee
+        if principal > balance:  # a tiny loan whose rounded level overpays is repaid early
+            principal = balance
+            total = principal + interest + fee
         balance -= principal
-        total = principal + interest + fee
         append(_row(Installment, (number, previous, due, principal, interest, fee, total, balance)))
         previous = due
         number += 1
+    # the last installment takes the whole balance left, so the rounding residue (尾差) lands here
+    interest = (balance * rate if broken is None else broken).quantize(FEN, mode)
+    total = balance + interest + fee
+    append(_row(Installment, (number, previous, amortising[-1], balance, interest, fee, total, ZERO)))
     return rows
 
 

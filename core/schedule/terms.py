@@ -7,7 +7,7 @@ The enums' values are the names used in product JSON, the API and the CLI.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -23,6 +23,7 @@ E = TypeVar("E", bound=Enum)
 MAX_PERIODS = 600
 MAX_DAYS = 3660
 MAX_AMOUNT_DIGITS = 15
+NO_FEE = Decimal("0.00")
 
 
 class Method(StrEnum):
@@ -184,14 +185,16 @@ class LoanTerms:
     first_period: FirstPeriod = FirstPeriod.ACTUAL_DAYS
     grace_periods: int = 0
     grace_type: GraceType = GraceType.INTEREST_ONLY
-    fee_per_period: Decimal = field(default=Decimal(0))
-    upfront_fee: Decimal = field(default=Decimal(0))
+    fee_per_period: Decimal = NO_FEE
+    upfront_fee: Decimal = NO_FEE
     rounding: Rounding = DEFAULT_ROUNDING
 
     def __post_init__(self) -> None:
         put = object.__setattr__
         for name in _MONEY_FIELDS:
-            put(self, name, _whole_fen(getattr(self, name), name))
+            value = getattr(self, name)
+            if value is not NO_FEE:  # the default needs no checking (saves time on the hot path)
+                put(self, name, _whole_fen(value, name))
         put(self, "annual_rate", to_decimal(self.annual_rate, "annual_rate"))
         for name, kind in _ENUM_FIELDS:
             value = getattr(self, name)
