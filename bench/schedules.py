@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 import warnings
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import mortgagemath as mm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.schedule import LoanTerms, build_schedule  # noqa: E402
-from core.schedule.dates import month_series  # noqa: E402
+from core.schedule import LoanTerms, build_schedule
+from core.schedule.dates import month_series
 
 PERIODS = 36
 Loan = tuple[Decimal, Decimal, date]
