@@ -92,6 +92,7 @@ def test_an_unbalanced_entry_is_refused_naming_the_residual_and_writes_nothing(d
     ([(acc.FEE_INCOME, "0", "0"), (BANK, "0", "0")], "lines"),
     ([(acc.FEE_INCOME, "0.00001", 0), (BANK, 0, "0.00001")], "lines"),
     ([(acc.FEE_INCOME, "1", 0)], "lines"),
+    ([(acc.FEE_INCOME, "1e30", 0), (BANK, 0, "1e30")], "lines"),
     ([(acc.FEE_INCOME, 1.5, 0), (BANK, 0, "1.5")], "debit"),
 ])
 def test_malformed_lines_are_refused_naming_the_field(lines, field):
