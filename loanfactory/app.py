@@ -15,7 +15,7 @@ from flask import Flask
 
 import admin
 import api
-from loanfactory import celery_app, database, plugins_host
+from loanfactory import celery_app, database, plugins_host, tasks
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": "dev-only-change-me",
@@ -42,4 +42,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     plugins_host.init_app(app)
     admin.init_app(app)
     api.init_app(app)
+    tasks.init_app(app)
     return app

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from core.errors import LoanFactoryError
+from loanfactory.cli.eod import eod
 from loanfactory.cli.ledger import ledger
 from loanfactory.cli.plugins import plugins
 from loanfactory.cli.products import products
@@ -44,6 +45,7 @@ main.add_command(schedule)
 main.add_command(plugins)
 main.add_command(ledger)
 main.add_command(products)
+main.add_command(eod)
 
 
 @main.command()
