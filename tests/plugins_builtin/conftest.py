@@ -15,7 +15,7 @@ from core.schedule import LoanTerms, Method, build_schedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIGNING_TIME = datetime(2026, 1, 15, 10, 30, tzinfo=SHANGHAI)
-BUILTINS = ("plugins.local_esign", "plugins.sandbox_bank")
+BUILTINS = ("plugins.local_esign", "plugins.sandbox_bank", "plugins.reports")
 
 
 def make_manager(config: dict | None = None, clock=lambda: SIGNING_TIME) -> PluginManager:

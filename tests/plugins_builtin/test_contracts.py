@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugins.testing import EsignContract, PaymentContract
+from plugins.testing import EsignContract, PaymentContract, ReportingContract
 
 
 class TestSandboxBankIsAPaymentChannel(PaymentContract):
@@ -13,3 +13,8 @@ class TestSandboxBankIsAPaymentChannel(PaymentContract):
 class TestLocalEsignIsAnEsignPlugin(EsignContract):
     plugin_name = "local_esign"
     plugin_module = "plugins.local_esign"
+
+
+class TestReportsIsAReportingPlugin(ReportingContract):
+    plugin_name = "reports"
+    plugin_module = "plugins.reports"
