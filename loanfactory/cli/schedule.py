@@ -125,13 +125,16 @@ def render_table(result: Schedule, apr: AprResult) -> str:
     ]
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-    lines += [
-        "",
-        f"total principal    {_money(result.total_principal)}",
-        f"total interest     {_money(result.total_interest)}",
-        f"total fees         {_money(result.total_fees)}",
-        f"total payable      {_money(result.total_payable)}",
-        f"APR                {apr.apr * 100:.4f}%  (periodic IRR x {_periods_per_year(apr)})",
-        f"effective annual   {apr.effective_annual_rate * 100:.4f}%",
+    summary = [
+        ("total principal", _money(result.total_principal)),
+        ("total interest", _money(result.total_interest)),
+        ("total fees", _money(result.total_fees)),
+        ("total payable", _money(result.total_payable)),
+        ("APR", f"{apr.apr * 100:.4f}%"),
+        ("effective annual", f"{apr.effective_annual_rate * 100:.4f}%"),
     ]
+    width = max(len(value) for _label, value in summary)
+    lines.append("")
+    lines += [f"{label:<18}{value:>{width}}" for label, value in summary]
+    lines[-2] += f"  (periodic IRR x {_periods_per_year(apr)})"
     return "\n".join(lines)
