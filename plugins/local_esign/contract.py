@@ -15,7 +15,8 @@ public and printed in full.
 ``schedule`` (a list of mappings with ``period``, ``due_date``, ``principal``, ``interest``, ``fee``,
 ``total``, ``remaining_principal``); optional ``maturity_date`` (default: the last due date),
 ``penalty_rate`` (default: the annual rate × 1.5), ``purpose`` (default 个人消费), ``signed_on``
-(default: ``start_date``).
+(default: ``start_date``), ``term_unit`` (``month``, ``week`` or ``day``; default: the term counts
+periods) and ``product_name`` (printed among the key terms when given).
 """
 
 from __future__ import annotations
@@ -43,10 +44,12 @@ METHOD_NAMES = {
     "bullet": "到期还本付息",
 }
 
+TERM_UNITS = {"month": "个月", "week": "周", "day": "天", "period": "期"}
+
 #: the placeholders a template may use
 TEMPLATE_VARIABLES = (
     "contract_id", "lender_name", "borrower_name", "amount", "amount_words", "annual_rate", "apr",
-    "penalty_rate", "term", "method", "start_date", "maturity_date", "purpose", "total_interest",
+    "penalty_rate", "term", "periods", "method", "start_date", "maturity_date", "purpose", "total_interest",
     "total_interest_words", "total_fees", "total_fees_words",
 )
 
@@ -216,6 +219,10 @@ def build_contract(request: ContractRequest) -> ContractContent:
     penalty = terms.get("penalty_rate")
     penalty_rate = annual_rate * Decimal("1.5") if penalty is None else to_decimal(penalty, "terms.penalty_rate")
     term = int(_required(terms, "term"))
+    unit = TERM_UNITS.get(str(terms.get("term_unit") or "period"))
+    if unit is None:
+        raise ContractTermsError(f"terms.term_unit: {terms.get('term_unit')!r} is not month, week or day",
+                                 field="terms.term_unit")
     method = str(_required(terms, "method"))
     if method not in METHOD_NAMES:
         raise ContractTermsError(f"terms.method: unknown repayment method {method!r}", field="terms.method",
@@ -229,7 +236,8 @@ def build_contract(request: ContractRequest) -> ContractContent:
         "contract_id": request.contract_id, "lender_name": request.lender.name,
         "borrower_name": request.borrower.name, "amount": yuan(amount), "amount_words": capitals(amount),
         "annual_rate": percent(annual_rate), "apr": percent(apr), "penalty_rate": percent(penalty_rate),
-        "term": str(term), "method": METHOD_NAMES[method], "start_date": start.isoformat(),
+        "term": f"{term}{unit}", "periods": str(len(lines)), "method": METHOD_NAMES[method],
+        "start_date": start.isoformat(),
         "maturity_date": maturity.isoformat(), "purpose": str(terms.get("purpose") or "个人消费"),
         "total_interest": yuan(total_interest), "total_interest_words": capitals(total_interest),
         "total_fees": yuan(total_fees), "total_fees_words": capitals(total_fees),
@@ -239,9 +247,11 @@ def build_contract(request: ContractRequest) -> ContractContent:
                                                                f"template.clauses[{i}]"))
         for i, c in enumerate(template["clauses"])
     )
+    product = (("产品名称", str(terms["product_name"])),) if terms.get("product_name") else ()
     key_terms = (
+        *product,
         ("借款本金", f"人民币{capitals(amount)}（{yuan(amount)}）"),
-        ("借款期限", f"{term}期，{start.isoformat()} 至 {maturity.isoformat()}"),
+        ("借款期限", f"{term}{unit}，分{len(lines)}期，{start.isoformat()} 至 {maturity.isoformat()}"),
         ("还款方式", METHOD_NAMES[method]),
         ("年利率（单利）", percent(annual_rate)),
         ("年化利率（IRR）", percent(apr)),

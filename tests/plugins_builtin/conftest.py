@@ -51,5 +51,6 @@ def contract_request(contract_id: str = "LF-2026-000123") -> ContractRequest:
     return ContractRequest(
         contract_id=contract_id, template="personal_loan",
         terms={"amount": Decimal("12000"), "annual_rate": Decimal("0.18"), "apr": schedule_apr(schedule).apr,
-               "term": 12, "method": "equal_installment", "start_date": date(2026, 1, 15), "schedule": rows},
+               "term": 12, "term_unit": "month", "method": "equal_installment", "start_date": date(2026, 1, 15),
+               "product_name": "随借随还消费贷", "schedule": rows},
         borrower=BORROWER, lender=LENDER)

@@ -6,7 +6,7 @@ import base64
 import io
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pypdf
@@ -42,7 +42,9 @@ def test_amounts_are_written_in_chinese_capitals(amount, words):
 def test_contract_for_12000_at_18pct_over_12_months_states_amount_interest_and_schedule():
     content = build_contract(contract_request())
     terms = dict(content.key_terms)
+    assert terms["产品名称"] == "随借随还消费贷"
     assert terms["借款本金"] == "人民币壹万贰仟元整（¥12,000.00）"
+    assert terms["借款期限"] == "12个月，分12期，2026-01-15 至 2027-01-15"
     assert terms["年利率（单利）"] == "18.00%"
     assert terms["年化利率（IRR）"] == "18.00%"
     assert terms["逾期罚息年利率"] == "27.00%"  # default: contract rate + 50%
@@ -51,6 +53,24 @@ def test_contract_for_12000_at_18pct_over_12_months_states_amount_interest_and_s
     assert content.schedule[0].total == "1,100.16"
     assert content.schedule[-1].remaining_principal == "0.00"
     assert content.schedule_totals.principal == "12,000.00"
+
+
+def test_a_30_day_bullet_loan_reads_30_days_in_one_installment():
+    """5,000 at 18% for 30 days, ACT/360: interest 5000 × 0.18 × 30 / 360 = 75.00, repaid with the principal."""
+    request = contract_request()
+    row = {"period": 1, "due_date": date(2026, 2, 14), "principal": Decimal("5000.00"), "interest": Decimal("75.00"),
+           "fee": Decimal(0), "total": Decimal("5075.00"), "remaining_principal": Decimal(0)}
+    terms = {**request.terms, "amount": Decimal(5000), "term": 30, "term_unit": "day", "method": "bullet",
+             "schedule": [row]}
+    content = build_contract(replace(request, terms=terms))
+    key_terms = dict(content.key_terms)
+    assert key_terms["借款期限"] == "30天，分1期，2026-01-15 至 2026-02-14"
+    assert key_terms["还款方式"] == "到期还本付息"
+    assert key_terms["总利息"] == "人民币柒拾伍元整（¥75.00）"
+    assert "借款期限为30天" in content.clauses[1].text
+    with pytest.raises(ContractTermsError) as unit:
+        build_contract(replace(request, terms={**terms, "term_unit": "fortnight"}))
+    assert unit.value.field == "terms.term_unit"
 
 
 def test_contract_masks_the_borrowers_id_number_and_prints_the_lenders_code():
