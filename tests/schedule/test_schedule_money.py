@@ -56,3 +56,18 @@ def test_rounding_modes_to_the_fen(amount, mode, expected):
 def test_unknown_rounding_mode_names_the_field():
     with pytest.raises(InvalidArgumentError, match="rounding"):
         Rounding.parse("bankers")
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        (Rounding.HALF_UP, ["10.01", "10.02", "10.00", "10.01"]),
+        (Rounding.HALF_EVEN, ["10.00", "10.02", "10.00", "10.01"]),
+        (Rounding.DOWN, ["10.00", "10.01", "10.00", "10.00"]),
+        (Rounding.UP, ["10.01", "10.02", "10.01", "10.01"]),
+    ],
+)
+def test_rounding_table_of_the_user_guide(mode, expected):
+    """docs/schedules.md: 10.005, 10.015, 10.001 and 10.009 in each mode."""
+    amounts = ["10.005", "10.015", "10.001", "10.009"]
+    assert [str(round_money(Decimal(a), mode)) for a in amounts] == expected
