@@ -343,11 +343,6 @@ def make_plugin_manager(config: Mapping[str, Any] | None = None, *, recorder: Re
     return manager
 
 
-def plugin_for(manager: PluginManager, name: str) -> object:
-    """The plugin a product names (see :meth:`PluginManager.plugin`)."""
-    return manager.plugin(name)
-
-
 def _import(path: str) -> ModuleType:
     try:
         return importlib.import_module(path)

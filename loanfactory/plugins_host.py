@@ -10,18 +10,33 @@ loading, when ``AUTO_CREATE_TABLES`` is on.
 A call made without a session (a CLI listing, a broadcast outside a request) is recorded in a session of
 its own, committed at once; calls with the caller's session are recorded in it (see
 :mod:`core.plugin_manager`).
+
+Lifecycle events: every application or loan state change the kernel records (a
+:class:`core.states.StateTransition` row) in a session of the app is broadcast to the ``lifecycle_event``
+listeners just before that session commits, in the same transaction, so a listener's writes (a webhook
+outbox row, an audit line) commit or roll back with the change itself and a rolled-back change is never
+announced.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import Base, make_session_factory
 from core.plugin_manager import CallRecord, PluginManager, make_plugin_manager, record_in_session
+from core.plugin_types import LifecycleEvent
+from core.states import StateTransition
 from loanfactory.database import get_db
 
 EXTENSION = "loanfactory.plugins"
+PENDING_EVENTS = "loanfactory.lifecycle_events"
+ENTITIES = ("application", "loan")
+#: a listener that changes states itself causes more events; deliver at most this many rounds per commit
+MAX_ROUNDS = 5
 
 
 def init_app(app: Flask) -> PluginManager:
@@ -40,8 +55,41 @@ def init_app(app: Flask) -> PluginManager:
     manager = make_plugin_manager(app.config, recorder=recorder)
     if app.config.get("AUTO_CREATE_TABLES", True):
         Base.metadata.create_all(database.engine)
+    deliver_lifecycle_events(manager, database.session.session_factory)
     app.extensions[EXTENSION] = manager
     return manager
+
+
+def deliver_lifecycle_events(manager: PluginManager, factory: sessionmaker[Any]) -> None:
+    """Broadcast the state changes flushed in ``factory``'s sessions to ``lifecycle_event`` before commit."""
+
+    @event.listens_for(factory, "after_flush")
+    def collect(session: Session, _context: Any) -> None:
+        transitions = [obj for obj in session.new
+                       if isinstance(obj, StateTransition) and obj.entity_type in ENTITIES]
+        if transitions and manager.implementers("lifecycle_event"):
+            session.info.setdefault(PENDING_EVENTS, []).extend(_event(t) for t in transitions)
+
+    @event.listens_for(factory, "before_commit")
+    def deliver(session: Session) -> None:
+        for _round in range(MAX_ROUNDS):
+            session.flush()
+            events: list[LifecycleEvent] = session.info.pop(PENDING_EVENTS, [])
+            if not events:
+                return
+            for change in events:
+                manager.broadcast("lifecycle_event", session=session, subject=f"{change.entity}:{change.entity_id}",
+                                  event=change)
+
+    @event.listens_for(factory, "after_rollback")
+    def forget(session: Session) -> None:
+        session.info.pop(PENDING_EVENTS, None)
+
+
+def _event(transition: StateTransition) -> LifecycleEvent:
+    return LifecycleEvent(entity=transition.entity_type, entity_id=transition.entity_id,  # type: ignore[arg-type]
+                          from_state=transition.from_state, to_state=transition.to_state, at=transition.at,
+                          actor=transition.actor, reason=transition.reason or "")
 
 
 def get_plugins(app: Flask | None = None) -> PluginManager:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from decimal import Decimal
 from importlib.metadata import version
@@ -20,6 +22,7 @@ from core.plugin_manager import (
     make_plugin_manager,
 )
 from core.plugin_types import ApplicantProfile, ApplicationFacts, LifecycleEvent, PluginNotFoundError
+from core.states import APPLICATION_STATES
 from loanfactory.app import create_app
 from loanfactory.cli import main
 from loanfactory.database import get_db
@@ -167,3 +170,49 @@ def test_loanfactory_plugins_prints_each_plugin_with_its_hooks(tmp_path):
 def test_loanfactory_plugins_refuses_an_unknown_hook_naming_the_option(tmp_path):
     result = CliRunner().invoke(main, ["plugins", "--hook", "score"])
     assert result.exit_code == 2 and "--hook" in result.output and "score_application" in result.output
+
+
+class Thing:
+    """Any entity the state machines move: an id and a state."""
+
+    def __init__(self, entity_id: int) -> None:
+        self.id = entity_id
+        self.state: str | None = None
+
+
+def lifecycle_app(tmp_path):
+    outbox = tmp_path / "webhooks.jsonl"
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/app.sqlite3",
+                      "PLUGIN_CONFIG": {"example_rules": {"webhook_outbox": str(outbox), "webhook_secret": "s3"}}})
+    return app, outbox
+
+
+def test_state_changes_reach_lifecycle_listeners_when_the_change_commits(tmp_path):
+    app, outbox = lifecycle_app(tmp_path)
+    with app.app_context():
+        session = get_db(app).session()
+        application = Thing(41)
+        APPLICATION_STATES.start(session, application, actor="channel:partner")
+        APPLICATION_STATES.transition(session, application, "submitted", actor="channel:partner")
+        session.flush()
+        assert not outbox.exists()  # nothing is announced before the commit
+        session.commit()
+        hooks = session.scalars(select(PluginCall.subject).where(PluginCall.hook == "lifecycle_event")).all()
+    deliveries = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+    bodies = [json.loads(d["body"]) for d in deliveries]
+    assert [(b["entity"], b["id"], b["from"], b["to"]) for b in bodies] == [
+        ("application", 41, None, "draft"), ("application", 41, "draft", "submitted")]
+    signature = hmac.new(b"s3", deliveries[1]["body"].encode("utf-8"), hashlib.sha256).hexdigest()
+    assert deliveries[1]["headers"]["X-Signature"] == signature
+    assert hooks == ["application:41", "application:41"]
+
+
+def test_a_rolled_back_state_change_is_never_announced(tmp_path):
+    app, outbox = lifecycle_app(tmp_path)
+    with app.app_context():
+        session = get_db(app).session()
+        APPLICATION_STATES.start(session, Thing(42), actor="channel:partner")
+        session.flush()
+        session.rollback()
+        session.commit()
+    assert not outbox.exists()
