@@ -132,3 +132,46 @@ def test_a_plugin_asking_for_the_database_without_a_session_is_refused(manager):
     with pytest.raises(PluginFailure) as failure:
         score(manager, "needs_db", None)
     assert failure.value.outcome == "refused" and isinstance(failure.value.cause, NoSessionError)
+
+
+def test_a_successful_call_commits_nothing_the_caller_later_rolls_back(manager, db_session):
+    """The plugin's SAVEPOINT is released into the caller's transaction, even when the plugin writes first
+    (pysqlite would otherwise make that SAVEPOINT the outermost transaction and commit on release)."""
+    manager.register(FixedScorer(640), "first_writer")
+    assert score(manager, "first_writer", db_session).score == 640
+    db_session.rollback()
+    assert db_session.scalars(select(ScratchRow)).all() == []
+    assert db_session.scalars(select(PluginCall)).all() == []
+
+
+def test_the_callers_earlier_work_survives_a_failed_plugin_call(manager, db_session):
+    db_session.add(ScratchRow(note="application row"))
+    db_session.flush()
+    manager.register(RaisingScorer(), "broken")
+    with pytest.raises(PluginFailure):
+        score(manager, "broken", db_session)
+    db_session.commit()
+    assert db_session.scalars(select(ScratchRow.note)).all() == ["application row"]
+
+
+class NoDatabaseScorer:
+    @hookimpl
+    def score_application(self, context):
+        return fixed_score(710)
+
+
+def test_register_plugin_fixture_adds_a_plugin_for_one_test(plugin_manager, register_plugin):
+    register_plugin(NoDatabaseScorer(), "one_test_only")
+    assert score(plugin_manager, "one_test_only", None).score == 710
+
+
+class NoAnswer:
+    @hookimpl
+    def score_application(self, context):
+        return None
+
+
+def test_a_one_answer_hook_that_returns_nothing_is_a_failure(manager):
+    manager.register(NoAnswer(), "silent")
+    with pytest.raises(PluginFailure, match="returned nothing"):
+        score(manager, "silent", None)
