@@ -19,12 +19,20 @@ schedule builders, never spread.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+import functools
+from collections.abc import Callable
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, getcontext, localcontext
 from enum import StrEnum
+from typing import ParamSpec, TypeVar
 
 from core.errors import InvalidArgumentError
 
 FEN = Decimal("0.01")
+#: significant digits money arithmetic needs: a 10^15 balance times a rate, still exact far below the fen
+MONEY_PRECISION = 28
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Rounding(StrEnum):
@@ -75,3 +83,20 @@ def round_money(amount: Decimal, rounding: Rounding = DEFAULT_ROUNDING) -> Decim
     Decimal('0.12')
     """
     return amount.quantize(FEN, rounding=_DECIMAL_MODES[rounding])
+
+
+def money_precision(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` with at least :data:`MONEY_PRECISION` significant digits.
+
+    Decimal arithmetic follows the calling thread's context; a caller who lowered its precision would
+    otherwise shift interest by fen. The check costs a lookup when the context is already fine.
+    """
+
+    @functools.wraps(func)
+    def with_precision(*args: P.args, **kwargs: P.kwargs) -> R:
+        if getcontext().prec >= MONEY_PRECISION:
+            return func(*args, **kwargs)
+        with localcontext(prec=MONEY_PRECISION):
+            return func(*args, **kwargs)
+
+    return with_precision

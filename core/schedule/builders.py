@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from core.rounding import FEN
+from core.rounding import FEN, money_precision
 from core.schedule.dates import due_dates
 from core.schedule.model import Installment, Schedule
 from core.schedule.terms import GraceType, LoanTerms, Method
@@ -143,6 +143,7 @@ def bullet_installment(terms: LoanTerms, balance: Decimal, number: int, start: d
     return Installment(number, start, maturity, balance, interest, fee, balance + interest + fee, ZERO)
 
 
+@money_precision
 def build_schedule(terms: LoanTerms) -> Schedule:
     """The repayment schedule for ``terms``.
 

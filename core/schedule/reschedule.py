@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
-from core.rounding import FEN
+from core.rounding import FEN, money_precision
 from core.schedule.builders import amortize, bullet_installment, first_period_interest, level_amount
 from core.schedule.dates import due_dates
 from core.schedule.model import Installment, Schedule
@@ -38,6 +38,7 @@ def remaining_after(schedule: Schedule, on: date) -> tuple[list[Installment], li
     return done, rows[len(done):]
 
 
+@money_precision
 def reschedule(schedule: Schedule, on: date, principal_prepaid: object, mode: RescheduleMode | str) -> Schedule:
     """The schedule after paying ``principal_prepaid`` of principal on ``on``.
 

@@ -16,7 +16,7 @@ from typing import NoReturn, TypeVar
 from core.daycount import DayCount
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
-from core.rounding import DEFAULT_ROUNDING, FEN, Rounding
+from core.rounding import DEFAULT_ROUNDING, FEN, Rounding, money_precision
 
 E = TypeVar("E", bound=Enum)
 
@@ -189,6 +189,7 @@ class LoanTerms:
     upfront_fee: Decimal = NO_FEE
     rounding: Rounding = DEFAULT_ROUNDING
 
+    @money_precision
     def __post_init__(self) -> None:
         put = object.__setattr__
         for name in _MONEY_FIELDS:

@@ -9,7 +9,7 @@ interest may differ from the unrounded totals by at most half a fen per installm
 """
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import mortgagemath as mm
 
@@ -51,3 +51,11 @@ def test_equal_installment__1m_at_4_9pct_matches_mortgagemath_row_for_row():
     assert [(r.principal, r.interest, r.remaining_principal) for r in ours] == [
         (r.principal, r.interest, r.balance) for r in theirs]
     assert (ours[-1].principal, ours[-1].interest, ours[-1].total) == (D("5283.62"), D("21.57"), D("5305.19"))
+
+
+def test_a_caller_with_low_decimal_precision_gets_the_same_figures():
+    """Decimal follows the caller's context; six digits would shift interest by fen without the guard."""
+    with localcontext(prec=6):
+        schedule = build_schedule(LoanTerms(D(1000000), D("0.049"), 360, date(2026, 1, 15)))
+    assert {row.total for row in schedule.installments[:-1]} == {D("5307.27")}
+    assert schedule.installments[-1].total == D("5305.19")
