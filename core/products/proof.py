@@ -20,7 +20,7 @@ version and shown to an auditor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -94,13 +94,19 @@ def rates_to_price(product: Product) -> list[Decimal]:
 
 
 def start_dates(product: Product) -> list[date]:
-    """Disbursement dates that give a regular, the shortest and the longest first period."""
+    """Disbursement dates that produce every possible first period.
+
+    With the same-day rule every period is regular and one date suffices. With a fixed repayment day the
+    first period depends on the disbursement day, so every day of one cycle is tried: each day of a
+    31-day month (the longest stubs) for monthly and quarterly terms, each day of a week or fortnight
+    for weekly and bi-weekly ones.
+    """
     year, month = REFERENCE_MONTH
     repayment = product.document["repayment"]
-    if repayment["due_day_rule"] != DueDayRule.FIXED_DAY.value:
+    if repayment["due_day_rule"] != DueDayRule.FIXED_DAY.value or product.frequency is Frequency.DAILY:
         return [date(year, month, 15)]
-    day = int(repayment["repayment_day"])
-    return sorted({date(year, month, d) for d in (day, min(day + 1, 28), max(day - 1, 1))})
+    cycle = product.frequency.days or 31
+    return [date(year, month, 1) + timedelta(days=offset) for offset in range(cycle)]
 
 
 def _annualise(result: AprResult, basis: str) -> Decimal:
@@ -171,11 +177,7 @@ def prove_apr_cap(product: Product) -> AprProof:
     count = 0
     for method in product.methods:
         for term in product.terms():
-            if method is Method.BULLET and product.frequency is Frequency.DAILY:
-                starts = [start_dates(product)[0]]
-            else:
-                starts = start_dates(product)
-            for start in starts:
+            for start in start_dates(product):
                 for amount in amount_extremes(product):
                     for rate in rates_to_price(product):
                         for prepay_at in {None, prepayment_point(product, term, method)}:

@@ -127,10 +127,13 @@ def check_repayment(document: Document) -> Iterator[Problem]:
         if "repayment_day" not in repayment:
             yield Problem(pointer("repayment", "repayment_day"), "repayment.repayment_day_missing",
                           "固定还款日规则须设置还款日", "due_day_rule fixed_day needs a repayment_day")
-        if not frequency.months:
+        if frequency is Frequency.DAILY:
             yield Problem(pointer("repayment", "due_day_rule"), "repayment.fixed_day_frequency",
-                          "固定还款日仅适用于按月或按季还款",
-                          "a fixed repayment day needs a monthly or quarterly frequency")
+                          "按天计的期限不能使用固定还款日", "a term in days cannot have a fixed repayment day")
+        elif frequency.days and repayment.get("repayment_day", 1) > 7:
+            yield Problem(pointer("repayment", "repayment_day"), "repayment.repayment_day_out_of_range",
+                          "按周还款的固定还款日须为星期几（1–7）",
+                          "with a weekly frequency the repayment day is an ISO weekday from 1 to 7")
     if unit == "day":
         for i, method in enumerate(methods):
             if method != Method.BULLET.value:

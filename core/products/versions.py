@@ -129,7 +129,8 @@ def publish(session: Session, version: ProductVersion, *, actor: str, roles: Col
             at: datetime | None = None) -> ProductVersion | None:
     """Approve and publish a version under review; returns the version it superseded, if any.
 
-    The document is validated again (plugins or roles may have changed since submission). The code's
+    The document is validated again (plugins or roles may have changed since submission), except for
+    the APR proof, which depends on the frozen document alone and was stored at submission. The code's
     previously published or paused version is retired in the same transaction.
 
     Raises:
@@ -141,7 +142,8 @@ def publish(session: Session, version: ProductVersion, *, actor: str, roles: Col
     if actor == version.submitted_by:
         raise MakerCheckerError(f"approved_by: {actor} submitted {version.label} and cannot also approve it",
                                 field="approved_by", value=actor)
-    problems = check_product(version.document, roles=roles, plugins=plugins, chart=chart).problems
+    # the document is frozen since submission and its proof stored then: re-check everything but the proof
+    problems = check_product(version.document, roles=roles, plugins=plugins, chart=chart, prove=False).problems
     if problems:
         raise InvalidProductError(problems, version.label)
     superseded = session.scalar(select(ProductVersion).where(

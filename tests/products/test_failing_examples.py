@@ -153,6 +153,16 @@ def test_semantic_problems(edit, expected):
     assert problems_of(document) == expected
 
 
+def test_fixed_repayment_day_must_fit_the_frequency():
+    weekly = sample("home_improvement.json")
+    weekly["term"] = {"unit": "week", "values": [8, 12], "default": 8}
+    weekly["repayment"]["frequency"] = "weekly"
+    assert problems_of(weekly) == [("/repayment/repayment_day", "repayment.repayment_day_out_of_range")]
+    daily = sample("short_term_bridge.json")
+    daily["repayment"].update({"due_day_rule": "fixed_day", "repayment_day": 5})
+    assert problems_of(daily) == [("/repayment/due_day_rule", "repayment.fixed_day_frequency")]
+
+
 def test_gl_accounts_checked_against_a_chart_when_one_is_given():
     document = sample("short_term_bridge.json")
     chart = set(document["gl_accounts"].values()) - {"670101"}

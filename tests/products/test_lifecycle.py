@@ -30,49 +30,50 @@ from tests.products.helpers import REGISTRY, sample
 
 
 @pytest.fixture
-def draft(db_session):
-    return create_draft(db_session, sample("sme_business.json"), actor="maker")
+def draft(sqlite_session):
+    return create_draft(sqlite_session, sample("consumer_installment.json"), actor="maker")
 
 
 def published(session, actor_maker="maker", actor_checker="checker"):
-    version = create_draft(session, sample("sme_business.json"), actor=actor_maker)
+    version = create_draft(session, sample("consumer_installment.json"), actor=actor_maker)
     submit(session, version, actor=actor_maker, plugins=REGISTRY)
     publish(session, version, actor=actor_checker, plugins=REGISTRY)
     return version
 
 
-def test_a_draft_is_submitted_then_published_by_a_second_person_with_its_proof(db_session, draft):
-    assert (draft.code, draft.version, draft.status) == ("SME_BUSINESS", 1, "draft")
+def test_a_draft_is_submitted_then_published_by_a_second_person_with_its_proof(db_session):
+    draft = create_draft(db_session, sample("consumer_installment.json"), actor="maker")
+    assert (draft.code, draft.version, draft.status) == ("CONSUMER_INSTALLMENT", 1, "draft")
     submit(db_session, draft, actor="maker", plugins=REGISTRY)
     assert draft.status == "in_review" and draft.proof["passed"] is True
-    assert draft.proof["worst"]["apr"] == "0.204486"
+    assert draft.proof["worst"]["apr"] == "0.213059"
     publish(db_session, draft, actor="checker", plugins=REGISTRY)
     db_session.commit()
     assert (draft.status, draft.submitted_by, draft.approved_by) == ("published", "maker", "checker")
-    assert published_version(db_session, "SME_BUSINESS").id == draft.id
+    assert published_version(db_session, "CONSUMER_INSTALLMENT").id == draft.id
     moves = [(t.from_state, t.to_state, t.actor) for t in PRODUCT_VERSION_STATES.history(db_session, draft.id)]
     assert moves == [(None, "draft", "maker"), ("draft", "in_review", "maker"), ("in_review", "published", "checker")]
 
 
-def test_the_submitter_may_not_approve_even_if_someone_else_wrote_it(db_session, draft):
-    submit(db_session, draft, actor="maker", plugins=REGISTRY)
+def test_the_submitter_may_not_approve_even_if_someone_else_wrote_it(sqlite_session, draft):
+    submit(sqlite_session, draft, actor="maker", plugins=REGISTRY)
     with pytest.raises(MakerCheckerError, match="maker submitted"):
-        publish(db_session, draft, actor="maker", plugins=REGISTRY)
+        publish(sqlite_session, draft, actor="maker", plugins=REGISTRY)
     assert draft.status == "in_review"
 
 
-def test_an_unsound_draft_cannot_be_submitted(db_session):
-    document = sample("sme_business.json")
+def test_an_unsound_draft_cannot_be_submitted(sqlite_session):
+    document = sample("consumer_installment.json")
     document["amount"]["default"] = "2000000.00"
-    version = create_draft(db_session, document, actor="maker")
+    version = create_draft(sqlite_session, document, actor="maker")
     with pytest.raises(InvalidProductError) as caught:
-        submit(db_session, version, actor="maker", plugins=REGISTRY)
+        submit(sqlite_session, version, actor="maker", plugins=REGISTRY)
     assert [(p.pointer, p.code) for p in caught.value.problems] == [("/amount/default", "range.default_out_of_range")]
     assert version.status == "draft"
 
 
 @pytest.mark.parametrize(("source", "target"), [
-    pair for pair in itertools.product(PRODUCT_VERSION_STATES.states, repeat=2)
+    pair for pair in itertools.product(sorted(PRODUCT_VERSION_STATES.states), repeat=2)
     if not PRODUCT_VERSION_STATES.can(*pair)
 ])
 def test_every_illegal_transition_is_refused(source, target):
@@ -87,47 +88,47 @@ def test_the_lifecycle_table_is_the_documented_one():
     }
 
 
-def test_publishing_a_new_version_retires_the_old_one(db_session):
-    first = published(db_session)
-    second = clone(db_session, first, actor="maker")
+def test_publishing_a_new_version_retires_the_old_one(sqlite_session):
+    first = published(sqlite_session)
+    second = clone(sqlite_session, first, actor="maker")
     assert (second.version, second.status, second.based_on_id) == (2, "draft", first.id)
-    submit(db_session, second, actor="maker", plugins=REGISTRY)
-    superseded = publish(db_session, second, actor="checker", plugins=REGISTRY)
-    db_session.commit()
+    submit(sqlite_session, second, actor="maker", plugins=REGISTRY)
+    superseded = publish(sqlite_session, second, actor="checker", plugins=REGISTRY)
+    sqlite_session.commit()
     assert superseded is first and first.status == "retired" and first.retired_at is not None
-    assert published_version(db_session, "SME_BUSINESS") is second
+    assert published_version(sqlite_session, "CONSUMER_INSTALLMENT") is second
 
 
-def test_pause_resume_and_retire(db_session):
-    version = published(db_session)
-    pause(db_session, version, actor="ops", reason="channel incident")
-    assert published_version(db_session, "SME_BUSINESS") is None
-    resume(db_session, version, actor="ops")
-    assert published_version(db_session, "SME_BUSINESS") is version
-    retire(db_session, version, actor="ops", reason="end of campaign")
+def test_pause_resume_and_retire(sqlite_session):
+    version = published(sqlite_session)
+    pause(sqlite_session, version, actor="ops", reason="channel incident")
+    assert published_version(sqlite_session, "CONSUMER_INSTALLMENT") is None
+    resume(sqlite_session, version, actor="ops")
+    assert published_version(sqlite_session, "CONSUMER_INSTALLMENT") is version
+    retire(sqlite_session, version, actor="ops", reason="end of campaign")
     with pytest.raises(IllegalTransitionError):
-        resume(db_session, version, actor="ops")
+        resume(sqlite_session, version, actor="ops")
 
 
-def test_a_returned_version_goes_back_to_its_maker_without_its_proof(db_session, draft):
-    submit(db_session, draft, actor="maker", plugins=REGISTRY)
-    return_to_draft(db_session, draft, actor="checker", reason="lower the rate")
+def test_a_returned_version_goes_back_to_its_maker_without_its_proof(sqlite_session, draft):
+    submit(sqlite_session, draft, actor="maker", plugins=REGISTRY)
+    return_to_draft(sqlite_session, draft, actor="checker", reason="lower the rate")
     assert (draft.status, draft.proof, draft.submitted_by) == ("draft", None, None)
-    document = sample("sme_business.json")
+    document = sample("consumer_installment.json")
     document["rate"]["annual"]["max"] = "0.1500"
-    update_draft(db_session, draft, document, actor="maker")
+    update_draft(sqlite_session, draft, document, actor="maker")
     assert draft.document["rate"]["annual"]["max"] == "0.1500"
 
 
-def test_a_paused_version_cannot_resume_over_another_published_one(db_session):
-    first = published(db_session)
-    pause(db_session, first, actor="ops", reason="review")
+def test_a_paused_version_cannot_resume_over_another_published_one(sqlite_session):
+    first = published(sqlite_session)
+    pause(sqlite_session, first, actor="ops", reason="review")
     # force a second published row past the lifecycle, as a rogue script would
-    second = create_draft(db_session, sample("sme_business.json"), actor="maker")
-    db_session.execute(update(ProductVersion).where(ProductVersion.id == second.id).values(status="published"))
-    db_session.expire_all()
+    second = create_draft(sqlite_session, sample("consumer_installment.json"), actor="maker")
+    sqlite_session.execute(update(ProductVersion).where(ProductVersion.id == second.id).values(status="published"))
+    sqlite_session.expire_all()
     with pytest.raises(AlreadyPublishedError):
-        resume(db_session, first, actor="ops")
+        resume(sqlite_session, first, actor="ops")
 
 
 def test_a_published_version_cannot_be_modified_through_the_orm(db_session):
@@ -146,7 +147,7 @@ def test_a_published_version_cannot_be_modified_through_the_orm(db_session):
         db_session.flush()
     db_session.rollback()
     with pytest.raises(FrozenVersionError):
-        update_draft(db_session, version, sample("sme_business.json"), actor="maker")
+        update_draft(db_session, version, sample("consumer_installment.json"), actor="maker")
 
 
 def test_a_published_version_cannot_be_modified_with_plain_sql(db_session):
@@ -165,7 +166,7 @@ def test_a_published_version_cannot_be_modified_with_plain_sql(db_session):
 def test_the_database_allows_one_published_version_per_code(db_session):
     published(db_session)
     db_session.commit()
-    rogue = create_draft(db_session, sample("sme_business.json"), actor="maker")
+    rogue = create_draft(db_session, sample("consumer_installment.json"), actor="maker")
     db_session.commit()
     with pytest.raises(IntegrityError):
         db_session.execute(update(ProductVersion).where(ProductVersion.id == rogue.id).values(status="published"))
