@@ -47,6 +47,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.notifications",
     "plugins.local_esign",
     "plugins.sandbox_bank",
+    "plugins.reports",
 )
 ENTRYPOINT_GROUP = hookspecs.PROJECT
 DEFAULT_TIMEOUT_SECONDS = 10.0
