@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
@@ -124,7 +124,7 @@ class StateMachine:
                 reason: str | None, at: datetime | None) -> StateTransition:
         if getattr(obj, "id", None) is None:
             session.add(obj)
-            session.flush([obj])
+            session.flush()
         row = StateTransition(entity_type=self.entity, entity_id=obj.id, from_state=from_state, to_state=to_state,
                               actor=actor, at=at or datetime.now(UTC), reason=reason)
         session.add(row)
@@ -132,9 +132,10 @@ class StateMachine:
 
     def history(self, session: Session, entity_id: int) -> list[StateTransition]:
         """The recorded transitions of one entity, oldest first."""
-        return list(session.query(StateTransition)
-                    .filter_by(entity_type=self.entity, entity_id=entity_id)
-                    .order_by(StateTransition.id))
+        return list(session.scalars(select(StateTransition)
+                                    .where(StateTransition.entity_type == self.entity,
+                                           StateTransition.entity_id == entity_id)
+                                    .order_by(StateTransition.id)))
 
 
 def _require_actor(actor: str) -> None:

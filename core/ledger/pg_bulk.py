@@ -24,7 +24,7 @@ INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, reve
 SELECT * FROM unnest(CAST(:keys AS varchar[]), CAST(:events AS varchar[]), CAST(:loans AS integer[]),
                      CAST(:dates AS date[]), CAST(:reverses AS bigint[]), CAST(:fingerprints AS varchar[]),
                      CAST(:memos AS varchar[]))
-ON CONFLICT (idempotency_key) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING id, idempotency_key
 """)
 

@@ -5,7 +5,7 @@ one positive side with at most 4 decimal places, per-loan accounts name their lo
 credits (:class:`UnbalancedEntryError` names the residual). The idempotency key makes a post happen once:
 a key that already posted returns the existing entry when the event, loan, date and lines are the same
 (compared by a fingerprint stored with the entry) and raises :class:`IdempotencyConflictError` when they
-differ. The insert is ``INSERT .. ON CONFLICT (idempotency_key) DO NOTHING``: under concurrent posts of one
+differ. The insert is ``INSERT .. ON CONFLICT DO NOTHING``: under concurrent posts of one
 key, PostgreSQL makes the later transactions wait for the first and then find its entry, so exactly one
 entry exists whoever wins. Every post updates the ``loan_balances`` projection in the same transaction.
 """
@@ -137,7 +137,7 @@ def _insert_entries(session: Session, rows: list[dict[str, Any]]) -> dict[str, i
     if _is_postgresql(session):
         return pg_bulk.insert_entries(session, rows)
     table = _ENTRIES
-    statement = (sqlite_insert(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key])
+    statement = (sqlite_insert(table).on_conflict_do_nothing()
                  .returning(table.c.id, table.c.idempotency_key))
     return {key: entry_id for entry_id, key in session.execute(statement, rows)}
 
@@ -161,6 +161,7 @@ def _write(session: Session, entries: Sequence[NewEntry], reverses: int | None =
     """Insert ``entries`` (unique keys) with their postings and projection deltas; key -> id of new ones."""
     rows = [{"idempotency_key": e.key, "event": e.event, "loan_id": e.loan_id, "business_date": e.business_date,
              "reverses_entry_id": reverses, "fingerprint": e.fingerprint, "memo": e.memo} for e in entries]
+    rows.sort(key=lambda row: str(row["idempotency_key"]))  # one lock order for concurrent batches
     inserted = _insert_entries(session, rows)
     skipped = [e for e in entries if e.key not in inserted]
     if skipped:
@@ -214,7 +215,9 @@ def _post_entry(session: Session, entry: NewEntry, reverses: int | None = None) 
             assert created is not None
             return created
         existing = session.scalar(select(JournalEntry).where(JournalEntry.idempotency_key == entry.key))
-        assert existing is not None
+        if existing is None:  # the insert met another unique rule: a concurrent reversal of the same entry
+            raise ReversalError(f"entry: {reverses} was reversed concurrently under another key", field="entry",
+                                value=reverses)
     if existing.fingerprint != entry.fingerprint:
         raise IdempotencyConflictError(
             f"key: {entry.key!r} already posted a different entry (event, loan, date or lines differ)",

@@ -16,11 +16,15 @@ from core.ledger import (
     JournalEntry,
     Line,
     LoanBalances,
+    NewEntry,
     Posting,
+    ReversalError,
     cash_clearing,
     compare_projection,
     loan_balances,
     post,
+    post_many,
+    reverse,
 )
 from core.ledger import accounts as acc
 
@@ -131,4 +135,61 @@ def test_concurrent_posts_to_one_loan_keep_the_projection_exact(pg):
     assert errors == []
     with sessions() as session:
         assert loan_balances(session, loan_id).principal == Decimal("10000.00")
+        assert compare_projection(session) == []
+
+
+def _race(count, action):
+    """Run ``action(n)`` in ``count`` threads released together; returns (results, errors)."""
+    start = threading.Barrier(count)
+    results, errors = [], []
+
+    def worker(n: int) -> None:
+        try:
+            start.wait()
+            results.append(action(n))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+def test_concurrent_reversals_of_one_entry_under_different_keys_let_one_win(pg):
+    _, sessions, loan_id = pg
+
+    def reverse_it(n: int) -> int:
+        with sessions() as session:
+            mirror = reverse(session, session.scalar(select(JournalEntry.id)), key=f"reversal:{n}")
+            session.commit()
+            return mirror.id
+
+    results, errors = _race(8, reverse_it)
+    assert len(results) == 1 and len(errors) == 7
+    assert all(isinstance(error, ReversalError) for error in errors)
+    with sessions() as session:
+        assert loan_balances(session, loan_id) == LoanBalances()
+
+
+def test_two_concurrent_batches_of_the_same_accruals_post_them_once(pg):
+    """Two workers post the same 300 daily accruals of 0.5000: interest receivable ends at 150.0000."""
+    _, sessions, loan_id = pg
+    batch = [NewEntry(f"accrual:{loan_id}:{day}", "accrual", date(2026, 2, 1), (
+        Line.dr(acc.INTEREST_RECEIVABLE, "0.5000"), Line.cr(acc.INTEREST_INCOME, "0.5000")), loan_id)
+        for day in range(300)]
+
+    def post_batch(_n: int) -> tuple[int, int]:
+        with sessions() as session:
+            result = post_many(session, batch)
+            session.commit()
+            return result.inserted, result.skipped
+
+    results, errors = _race(2, post_batch)
+    assert errors == []
+    assert sorted(results) == [(0, 300), (300, 0)]
+    with sessions() as session:
+        assert loan_balances(session, loan_id).interest == Decimal("150.0000")
         assert compare_projection(session) == []
