@@ -11,12 +11,18 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from admin import auth, i18n
 from admin.views.audit_log import AuditLogView
+from admin.views.calendar import CalendarView
 from admin.views.cockpit import CockpitView
+from admin.views.loans import LoansView
+from admin.views.plugins import PluginsView
+from admin.views.products import ProductsView
 from admin.views.users import UsersView
 from core.db import Base
+from core.users import can
 from loanfactory.database import get_db
 
 EXTENSION = "loanfactory.admin"
@@ -28,9 +34,14 @@ def init_app(app: Flask) -> Admin:
         Base.metadata.create_all(get_db(app).engine)
     i18n.init_app(app)
     auth.init_app(app)
+    app.jinja_env.filters["lf_can"] = lambda permission: can(current_user, permission)
     admin = Admin(app, name=_l("Loan Product Factory"), theme=Bootstrap4Theme(base_template="lf/master.html",
                                                                               fluid=True),
                   index_view=CockpitView(name=_l("Cockpit"), url="/admin", endpoint="admin"))
+    admin.add_view(ProductsView(name=_l("Product factory"), endpoint="products"))
+    admin.add_view(LoansView(name=_l("Loans"), endpoint="loans"))
+    admin.add_view(CalendarView(name=_l("Business calendar"), endpoint="calendar", category=_l("System")))
+    admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))
     admin.add_view(UsersView(name=_l("Users and roles"), endpoint="users", category=_l("System")))
     admin.add_view(AuditLogView(name=_l("Audit log"), endpoint="audit", category=_l("System")))
     app.extensions[EXTENSION] = admin

@@ -6,7 +6,9 @@ from typing import Any
 
 from flask_admin import expose
 
+from admin import kpis, todos
 from admin.base import SecureIndexView
+from loanfactory.database import db_session
 
 
 class CockpitView(SecureIndexView):
@@ -14,4 +16,7 @@ class CockpitView(SecureIndexView):
 
     @expose("/")
     def index(self) -> Any:
-        return self.render("lf/cockpit.html")
+        db = db_session()
+        figures = kpis.compute(db)
+        return self.render("lf/cockpit.html", kpis=figures, todos=todos.for_current_user(db),
+                           chart_data=figures.chart_data())

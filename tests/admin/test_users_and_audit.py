@@ -23,20 +23,20 @@ from core.users import (
 )
 
 
-def test_password_is_stored_as_an_argon2id_hash_and_checked(db_session):
-    user = create_user(db_session, username="li.na", password="long enough pw", roles=["risk_officer"])
+def test_password_is_stored_as_an_argon2id_hash_and_checked(sqlite_session):
+    user = create_user(sqlite_session, username="li.na", password="long enough pw", roles=["risk_officer"])
     assert user.password_hash.startswith("$argon2id$")
     assert "long enough pw" not in user.password_hash
-    assert authenticate(db_session, "li.na", "long enough pw") is user
+    assert authenticate(sqlite_session, "li.na", "long enough pw") is user
     assert user.last_login_at is not None
-    assert authenticate(db_session, "li.na", "wrong password") is None
-    assert authenticate(db_session, "nobody", "long enough pw") is None
+    assert authenticate(sqlite_session, "li.na", "wrong password") is None
+    assert authenticate(sqlite_session, "nobody", "long enough pw") is None
 
 
-def test_a_deactivated_user_cannot_sign_in_or_act(db_session):
-    user = create_user(db_session, username="wang", password="long enough pw", roles=["admin"])
+def test_a_deactivated_user_cannot_sign_in_or_act(sqlite_session):
+    user = create_user(sqlite_session, username="wang", password="long enough pw", roles=["admin"])
     user.active = False
-    assert authenticate(db_session, "wang", "long enough pw") is None
+    assert authenticate(sqlite_session, "wang", "long enough pw") is None
     assert not can(user, "user.manage")
 
 
@@ -46,16 +46,16 @@ def test_a_deactivated_user_cannot_sign_in_or_act(db_session):
     ({"username": "a", "password": "long enough pw", "roles": ["superuser"]}, "roles"),
     ({"username": "a", "password": "long enough pw", "roles": []}, "roles"),
 ])
-def test_create_user_refuses_bad_input_naming_the_field(db_session, kwargs, field):
+def test_create_user_refuses_bad_input_naming_the_field(sqlite_session, kwargs, field):
     with pytest.raises(InvalidArgumentError) as caught:
-        create_user(db_session, **kwargs)
+        create_user(sqlite_session, **kwargs)
     assert caught.value.field == field
 
 
-def test_a_username_is_taken_once(db_session):
-    create_user(db_session, username="zhao", password="long enough pw", roles=["finance"])
+def test_a_username_is_taken_once(sqlite_session):
+    create_user(sqlite_session, username="zhao", password="long enough pw", roles=["finance"])
     with pytest.raises(InvalidArgumentError, match="taken"):
-        create_user(db_session, username="zhao", password="long enough pw", roles=["finance"])
+        create_user(sqlite_session, username="zhao", password="long enough pw", roles=["finance"])
 
 
 def test_the_auditor_holds_only_view_permissions():
@@ -113,9 +113,9 @@ def test_an_audit_event_rolls_back_with_the_change_it_describes(db_session):
     assert db_session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_an_audit_event_needs_an_actor(db_session):
+def test_an_audit_event_needs_an_actor(sqlite_session):
     with pytest.raises(InvalidArgumentError):
-        record(db_session, actor="", action="x", entity_type="y", entity_id=1)
+        record(sqlite_session, actor="", action="x", entity_type="y", entity_id=1)
 
 
 def test_jsonable_turns_datetimes_into_iso_text():

@@ -1,0 +1,58 @@
+"""What waits for the signed-in user: one count per queue their roles may work on.
+
+Each queue names the permission needed to work it; the cockpit shows only the queues the user holds, so a
+product manager sees reviews, a risk officer the approval inbox, finance the waivers to approve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.audit import CHANGE_KINDS, count_pending
+from core.products.models import ProductVersion
+from core.users import can
+
+
+@dataclass(frozen=True)
+class Todo:
+    key: str
+    label: str
+    count: int
+    url: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    label: object
+    permission: str
+    count: Callable[[Session], int]
+    endpoint: str
+
+
+def _products_in_review(session: Session) -> int:
+    return session.scalar(select(func.count(ProductVersion.id)).where(ProductVersion.status == "in_review")) or 0
+
+
+QUEUES: list[Queue] = [
+    Queue("product_reviews", _l("Product versions to review"), "product.publish", _products_in_review,
+          "products.index"),
+    Queue("waivers", _l("Penalty waivers to approve"), CHANGE_KINDS["penalty_waiver"][1],
+          lambda s: count_pending(s, ("penalty_waiver",)), "loans.requests"),
+    Queue("write_offs", _l("Write-offs to approve"), CHANGE_KINDS["write_off"][1],
+          lambda s: count_pending(s, ("write_off",)), "loans.requests"),
+]
+
+
+
+def for_current_user(session: Session) -> list[Todo]:
+    """The queues the user's roles may work on, with their counts (empty queues included)."""
+    return [Todo(q.key, str(q.label), q.count(session), url_for(q.endpoint)) for q in QUEUES
+            if can(current_user, q.permission)]

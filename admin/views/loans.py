@@ -1,0 +1,214 @@
+"""Loans: search, detail (schedule, ledger, events, repayments) and the servicing actions.
+
+Operations and finance record offline repayments and prepayments directly (each with an idempotency key
+drawn when the form is shown, so a double click posts once). Penalty waivers and write-offs are dual
+control: one user files the request here, a second user holding the approving permission decides it on
+the requests page, and an approval carries the operation out in the same transaction
+(:mod:`core.audit` change requests, :mod:`core.servicing` operations).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from admin.base import SecureView
+from admin.pii import masked, reveal
+from core.audit import CHANGE_KINDS, ChangeRequest, decide_change, pending_changes, request_change
+from core.errors import InvalidArgumentError, LoanFactoryError
+from core.ledger.models import JournalEntry
+from core.loans.models import Loan, LoanInstallment
+from core.parties import Customer, find_by_id_number, find_by_phone
+from core.pii import mask_id_number, mask_phone
+from core.servicing import prepay, repay, waive_penalty, write_off
+from core.servicing.models import ServicingEvent
+from core.states import LOAN_STATES
+from core.users import can
+from loanfactory.database import db_session
+
+PAGE_SIZE = 50
+OFFLINE_CHANNEL = "offline"
+
+
+def _business_date(text: str | None) -> date:
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        raise InvalidArgumentError(f"business_date: {text!r} is not a date (YYYY-MM-DD)",
+                                   field="business_date") from None
+
+
+def _snapshot(loan: Loan) -> dict[str, Any]:
+    return {"state": loan.state, "bucket": loan.bucket, "five_tier": loan.five_tier,
+            "days_past_due": loan.days_past_due}
+
+
+class LoansView(SecureView):
+    permission = "loan.view"
+
+    @expose("/")
+    def index(self) -> Any:
+        db = db_session()
+        query = select(Loan)
+        term = (request.args.get("q") or "").strip()
+        if term.isdigit() and len(term) < 11:
+            query = query.where(Loan.id == int(term))
+        elif term:
+            query = query.where(Loan.customer_id.in_(_customers_matching(db, term)))
+        for key in ("state", "bucket", "product_code"):
+            if request.args.get(key):
+                query = query.where(getattr(Loan, key) == request.args[key])
+        page = max(request.args.get("page", 1, type=int), 1)
+        loans = list(db.scalars(query.order_by(Loan.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+        customers = {c.id: masked(c) for c in db.scalars(select(Customer).where(
+            Customer.id.in_({loan.customer_id for loan in loans})))}
+        shown = term if len(term) < 11 else (mask_phone(term) if len(term) == 11 else mask_id_number(term))
+        following = None
+        if len(loans) == PAGE_SIZE:
+            following = {**request.args, "page": page + 1}
+            if shown != term:
+                following.pop("q")
+        return self.render("lf/loans/list.html", loans=loans, customers=customers, q=shown, following=following,
+                           states=sorted(LOAN_STATES.states), args=request.args)
+
+    @expose("/<int:loan_id>")
+    def detail(self, loan_id: int) -> Any:
+        db = db_session()
+        loan = db.get(Loan, loan_id)
+        if loan is None:
+            abort(404)
+        installments = list(db.scalars(select(LoanInstallment).where(LoanInstallment.loan_id == loan_id)
+                                       .order_by(LoanInstallment.period)))
+        entries = list(db.scalars(select(JournalEntry).where(JournalEntry.loan_id == loan_id)
+                                  .order_by(JournalEntry.id)))
+        events = list(db.scalars(select(ServicingEvent).where(ServicingEvent.loan_id == loan_id)
+                                 .order_by(ServicingEvent.id)))
+        requests = list(db.scalars(select(ChangeRequest).where(ChangeRequest.entity_type == "loan",
+                                                               ChangeRequest.entity_id == str(loan_id))
+                                   .order_by(ChangeRequest.id)))
+        return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
+                           events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
+                           customer=masked(db.get(Customer, loan.customer_id)), today=date.today().isoformat(),
+                           form_key=uuid.uuid4().hex, revealed=None)
+
+    @expose("/<int:loan_id>/reveal", methods=["POST"])
+    def reveal_customer(self, loan_id: int) -> Any:
+        self.require("pii.reveal")
+        db = db_session()
+        loan = db.get(Loan, loan_id) or abort(404)
+        customer = db.get(Customer, loan.customer_id) or abort(404)
+        reason = (request.form.get("reason") or "").strip()
+        if not reason:
+            flash(_("Say why you need to see the personal data."), "error")
+            return redirect(url_for(".detail", loan_id=loan_id))
+        clear = reveal(db, customer, actor=current_user.username, reason=reason, context=f"loan {loan_id}")
+        db.commit()
+        return self.render("lf/loans/revealed.html", loan=loan, customer=clear)
+
+    def _operate(self, loan_id: int, permission: str, action: str, run: Any) -> Any:
+        self.require(permission)
+        db = db_session()
+        loan = db.get(Loan, loan_id) or abort(404)
+        before = _snapshot(loan)
+        try:
+            event = run(db, loan)
+            self.audit(action, "loan", loan_id, before=before,
+                       after={**_snapshot(loan), "event": event.id, "amount": event.amount, "result": event.result},
+                       comment=request.form.get("comment", ""))
+            db.commit()
+            flash(_("Done: %(action)s.", action=action), "success")
+        except LoanFactoryError as error:
+            self.refuse(error)
+        return redirect(url_for(".detail", loan_id=loan_id))
+
+    @expose("/<int:loan_id>/repay", methods=["POST"])
+    def record_repayment(self, loan_id: int) -> Any:
+        def run(db: Any, loan: Loan) -> ServicingEvent:
+            return repay(db, loan_id=loan.id, amount=request.form.get("amount", ""),
+                         on=_business_date(request.form.get("business_date")), channel=OFFLINE_CHANNEL,
+                         key=f"admin:repay:{request.form.get('key', '')}", actor=current_user.username)
+        return self._operate(loan_id, "loan.repay", "loan.repay_offline", run)
+
+    @expose("/<int:loan_id>/prepay", methods=["POST"])
+    def record_prepayment(self, loan_id: int) -> Any:
+        def run(db: Any, loan: Loan) -> ServicingEvent:
+            on = _business_date(request.form.get("business_date"))
+            principal = request.form.get("principal") or None
+            return prepay(db, loan_id=loan.id, amount=request.form.get("amount", ""), on=on, channel=OFFLINE_CHANNEL,
+                          principal=principal,
+                          key=f"admin:prepay:{request.form.get('key', '')}", actor=current_user.username,
+                          mode=request.form.get("mode") or "keep_term")
+        return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
+
+    @expose("/<int:loan_id>/request/<kind>", methods=["POST"])
+    def file_request(self, loan_id: int, kind: str) -> Any:
+        if kind not in CHANGE_KINDS:
+            abort(404)
+        self.require(CHANGE_KINDS[kind][0])
+        db = db_session()
+        db.get(Loan, loan_id) or abort(404)
+        try:
+            params: dict[str, Any] = {"business_date": _business_date(request.form.get("business_date"))}
+            if kind == "penalty_waiver":
+                params["amount"] = request.form.get("amount", "")
+            request_change(db, maker=current_user, kind=kind, entity_type="loan", entity_id=loan_id, params=params,
+                           reason=request.form.get("reason", ""))
+            db.commit()
+            flash(_("Request filed; a second person must approve it."), "success")
+        except LoanFactoryError as error:
+            self.refuse(error)
+        return redirect(url_for(".detail", loan_id=loan_id))
+
+    @expose("/requests")
+    def requests(self) -> Any:
+        kinds = tuple(k for k, (_maker, checker) in CHANGE_KINDS.items() if can(current_user, checker))
+        return self.render("lf/loans/requests.html", requests=pending_changes(db_session(), kinds),
+                           mine=pending_changes(db_session()))
+
+    @expose("/requests/<int:request_id>", methods=["POST"])
+    def decide(self, request_id: int) -> Any:
+        db = db_session()
+        change = db.get(ChangeRequest, request_id) or abort(404)
+        self.require(CHANGE_KINDS[change.kind][1])
+        approve = request.form.get("decision") == "approve"
+        comment = request.form.get("comment", "")
+        try:
+            decide_change(db, change, checker=current_user, approve=approve, comment=comment)
+            if approve:
+                _carry_out(db, change)
+            db.commit()
+            flash(_("Request %(id)s %(state)s.", id=change.id, state=change.state), "success")
+        except LoanFactoryError as error:
+            self.refuse(error)
+        return redirect(url_for(".requests"))
+
+
+def _carry_out(db: Any, change: ChangeRequest) -> None:
+    """Run the approved operation under the maker's request key (a retry cannot run it twice)."""
+    on = date.fromisoformat(change.params["business_date"])
+    key = f"admin:change:{change.id}"
+    if change.kind == "penalty_waiver":
+        waive_penalty(db, loan_id=int(change.entity_id), amount=change.params["amount"], on=on, key=key,
+                      actor=change.checker or "", reason=change.reason)
+    elif change.kind == "write_off":
+        write_off(db, loan_id=int(change.entity_id), on=on, key=key, actor=change.checker or "", reason=change.reason)
+    change.state = "executed"
+
+
+def _customers_matching(db: Any, text: str) -> list[int]:
+    """Customers whose phone or ID number is ``text`` (through the blind indexes; junk matches nobody)."""
+    found: list[int] = []
+    for finder in (find_by_phone, find_by_id_number):
+        try:
+            result = finder(db, text)
+        except LoanFactoryError:
+            continue
+        found += [c.id for c in (result if isinstance(result, list) else [result] if result else [])]
+    return found

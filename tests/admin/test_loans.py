@@ -1,0 +1,117 @@
+"""Loans in the admin: masked personal data, offline repayment, prepayment, dual-control waiver and write-off.
+
+The loan: 10,000 CNY over 12 months at 14% (等额本息), disbursed 2026-01-15, first due 2026-02-15. By
+2026-03-01 the first installment is 14 days overdue and has accrued 0.45 CNY of penalty interest.
+"""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from core.audit import AuditEvent, ChangeRequest
+from core.loans.models import Loan
+from core.servicing.models import ServicingEvent
+from core.users import Role, User
+from loanfactory.database import db_session
+
+ID_NUMBER = "11010519491231002X"
+
+
+def test_the_loan_page_masks_personal_data_and_a_reveal_is_audited(app, login, loan_id):
+    officer = login("risk_officer")
+    page = officer.get(f"/admin/loans/{loan_id}")
+    assert page.status_code == 200
+    assert "110***********002X" in page.text and "138****5678" in page.text and "张**" in page.text
+    assert ID_NUMBER not in page.text and "13812345678" not in page.text
+    assert officer.post(f"/admin/loans/{loan_id}/reveal", {"reason": ""}).status_code == 302
+    shown = officer.post(f"/admin/loans/{loan_id}/reveal", {"reason": "核实客户身份"})
+    assert ID_NUMBER in shown.text and "张三丰" in shown.text
+    with app.app_context():
+        events = db_session().scalars(select(AuditEvent).where(AuditEvent.action == "pii.reveal")).all()
+    assert [(e.actor, e.comment) for e in events] == [("risk_officer", "核实客户身份")]
+
+
+def test_the_loan_list_finds_a_loan_by_phone_through_the_blind_index(app, login, loan_id):
+    page = login("auditor").get("/admin/loans/?q=13812345678")
+    assert f"#{loan_id}" in page.text and "13812345678" not in page.text
+    assert f"#{loan_id}" not in login("auditor").get("/admin/loans/?q=13900000000").text
+
+
+def test_operations_records_an_offline_repayment_once_even_if_posted_twice(app, login, loan_id):
+    ops = login("operations")
+    page = ops.get(f"/admin/loans/{loan_id}")
+    key = page.text.split('name="key" value="')[1].split('"')[0]
+    for _ in range(2):
+        ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "500.00", "business_date": "2026-02-10", "key": key})
+    with app.app_context():
+        db = db_session()
+        repayments = db.scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all()
+        audited = db.scalars(select(AuditEvent).where(AuditEvent.action == "loan.repay_offline")).all()
+    assert [r.amount for r in repayments] == [Decimal("500.00")]
+    assert len(audited) >= 1 and audited[0].after["amount"] == "500.00"
+    detail = ops.get(f"/admin/loans/{loan_id}")
+    assert "500.00" in detail.text
+
+
+def test_a_penalty_waiver_needs_a_second_person_and_then_takes_effect(app, login, loan_id):
+    ops = login("operations")
+    ops.get(f"/admin/loans/{loan_id}")
+    ops.post(f"/admin/loans/{loan_id}/request/penalty_waiver",
+             {"amount": "0.40", "business_date": "2026-03-01", "reason": "客户投诉"})
+    with app.app_context():
+        request_id = db_session().scalar(select(ChangeRequest.id))
+    finance = login("finance")
+    assert "0.40" in finance.get("/admin/loans/requests").text
+    finance.post(f"/admin/loans/requests/{request_id}", {"decision": "approve", "comment": "同意"})
+    with app.app_context():
+        db = db_session()
+        change = db.get(ChangeRequest, request_id)
+        waiver = db.scalar(select(ServicingEvent).where(ServicingEvent.kind == "penalty_waiver"))
+    assert change.state == "executed" and change.checker == "finance"
+    assert waiver.amount == Decimal("0.40") and waiver.actor == "finance"
+
+
+def test_a_waiver_larger_than_the_penalty_is_refused_and_stays_pending(app, login, loan_id):
+    ops = login("operations")
+    ops.get(f"/admin/loans/{loan_id}")
+    ops.post(f"/admin/loans/{loan_id}/request/penalty_waiver", {"amount": "5.00", "business_date": "2026-03-01"})
+    finance = login("finance")
+    finance.get("/admin/loans/requests")
+    response = finance.post("/admin/loans/requests/1", {"decision": "approve"}, follow_redirects=True)
+    assert "0.45" in response.text
+    with app.app_context():
+        assert db_session().get(ChangeRequest, 1).state == "pending"
+
+
+def test_the_maker_of_a_write_off_cannot_approve_it_a_second_person_can(app, login, loan_id):
+    with app.app_context():
+        db = db_session()
+        both = db.scalar(select(User).where(User.username == "risk_manager"))
+        both.roles = [Role.RISK_MANAGER, Role.FINANCE]
+        db.commit()
+    maker = login("risk_manager")
+    maker.get(f"/admin/loans/{loan_id}")
+    maker.post(f"/admin/loans/{loan_id}/request/write_off", {"business_date": "2026-06-30", "reason": "无法联系"})
+    maker.get("/admin/loans/requests")
+    refused = maker.post("/admin/loans/requests/1", {"decision": "approve"}, follow_redirects=True)
+    assert "risk_manager" in refused.text
+    with app.app_context():
+        assert db_session().get(Loan, loan_id).state == "active"
+    checker = login("finance")
+    checker.get("/admin/loans/requests")
+    checker.post("/admin/loans/requests/1", {"decision": "approve"})
+    with app.app_context():
+        assert db_session().get(Loan, loan_id).state == "written_off"
+
+
+def test_a_full_prepayment_paying_the_quote_closes_the_loan(app, login, loan_id):
+    """On the first due date, 2026-02-15, paying off costs the whole principal plus one regular month of
+    interest: 10,000 + 10,000 × 14% / 12 = 10,000 + 116.67 = 10,116.67 (no prepayment fee on this loan)."""
+    ops = login("operations")
+    ops.get(f"/admin/loans/{loan_id}")
+    short = ops.post(f"/admin/loans/{loan_id}/prepay", {"business_date": "2026-02-15", "key": "p0",
+                                                        "amount": "9000.00"}, follow_redirects=True)
+    assert "9000.00" in short.text
+    ops.post(f"/admin/loans/{loan_id}/prepay", {"business_date": "2026-02-15", "key": "p1", "amount": "10116.67"})
+    with app.app_context():
+        assert db_session().get(Loan, loan_id).state == "prepaid_closed"
