@@ -176,6 +176,9 @@ class PluginManager:
                 self.pm.load_setuptools_entrypoints(ENTRYPOINT_GROUP)
             except pluggy.PluginValidationError as error:
                 raise PluginLoadError(f"{error.plugin}: {error}", field="plugins") from error
+            except ImportError as error:
+                raise PluginLoadError(f"a plugin of the {ENTRYPOINT_GROUP!r} entry-point group cannot be imported: "
+                                      f"{error}", field="plugins") from error
             for name, _plugin in set(self.pm.list_name_plugin()) - before:
                 self._sources[name] = "entrypoint"
         self.check_pending()

@@ -99,6 +99,17 @@ def test_a_module_that_does_not_import_is_named():
         manager.load(builtins=())
 
 
+def test_a_third_party_that_does_not_import_stops_start_up_with_a_named_error(monkeypatch):
+    manager = PluginManager(PluginSettings())
+
+    def broken_distribution(group):
+        raise ModuleNotFoundError("No module named 'acme_bureau_sdk'")
+
+    monkeypatch.setattr(manager.pm, "load_setuptools_entrypoints", broken_distribution)
+    with pytest.raises(PluginLoadError, match="acme_bureau_sdk"):
+        manager.load(builtins=())
+
+
 def test_timeouts_resolve_from_plugin_hook_to_plugin_to_default():
     settings = PluginSettings.from_config({"PLUGINS_TIMEOUT": 4, "PLUGINS_TIMEOUTS": {
         "sandbox_bank": 20, "sandbox_bank.payment_query": 2}})
