@@ -12,6 +12,7 @@ from sqlalchemy import select
 from books.factories import add_customer
 from core.applications.models import Application
 from core.errors import InvalidArgumentError
+from core.loans.models import Loan
 from core.parties import Customer
 from core.states import APPLICATION_STATES, LOAN_STATES, IllegalTransitionError, StateMachine, StateTransition
 
@@ -88,21 +89,24 @@ def _application(session) -> Application:
     return application
 
 
-def test_every_legal_application_move_is_recorded_with_actor_and_reason(db_session):
+@pytest.mark.parametrize("name", MACHINES)
+def test_every_legal_move_is_recorded_with_actor_and_reason(db_session, make_loan, name):
+    machine = MACHINES[name]
+    model = Application if name == "application" else Loan
     at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-    for from_state, to_state in sorted(EXPECTED["application"]):
-        application = _application(db_session)
-        application.state = from_state
-        APPLICATION_STATES.transition(db_session, application, to_state, actor="officer:li",
-                                      reason=f"{from_state}->{to_state}", at=at)
+    for from_state, to_state in sorted(EXPECTED[name]):
+        entity = _application(db_session) if name == "application" else make_loan()
+        entity.state = from_state
+        machine.transition(db_session, entity, to_state, actor="officer:li", reason=f"{from_state}->{to_state}",
+                           at=at)
         db_session.commit()
-        rows = APPLICATION_STATES.history(db_session, application.id)
-        assert [(r.from_state, r.to_state) for r in rows] == [(None, "draft"), (from_state, to_state)]
+        rows = machine.history(db_session, entity.id)
+        assert [(r.from_state, r.to_state) for r in rows] == [(None, machine.initial), (from_state, to_state)]
         last = rows[-1]
         assert (last.entity_type, last.entity_id, last.actor, last.reason) == (
-            "application", application.id, "officer:li", f"{from_state}->{to_state}")
+            name, entity.id, "officer:li", f"{from_state}->{to_state}")
         assert last.at.replace(tzinfo=UTC) == at
-        assert db_session.get(Application, application.id).state == to_state
+        assert db_session.get(model, entity.id).state == to_state
 
 
 def test_a_loan_lifecycle_is_recorded_in_order(db_session, make_loan):
