@@ -89,9 +89,9 @@ class FirstPeriod(StrEnum):
     """How a fixed repayment day shapes the irregular first period.
 
     ``actual_days``: the first installment falls due on the first repayment day after the point one
-    period less one month (one week for weekly terms) after disbursement; for a monthly loan simply the
-    first repayment day after disbursement. Unless that is exactly one whole period, the first period's
-    interest is counted on its actual days by the day-count convention.
+    period less one month (one week for weekly and bi-weekly terms) after disbursement; for a monthly
+    loan simply the first repayment day after disbursement. Unless that is exactly one whole period, the
+    first period's interest is counted on its actual days by the day-count convention.
     ``extra_days``: the first installment falls due one whole period after the first repayment day on or
     after disbursement; its interest is a regular period's plus the extra days' by the day count.
     """
