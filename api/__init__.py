@@ -16,9 +16,8 @@ from flask_limiter import Limiter
 from api.auth import current_client, rate_limit_key
 from api.blueprint import PUBLIC_ENDPOINTS, make_blueprint
 from api.problems import register_handlers
-from core.db import Base
 from core.errors import LoanFactoryError
-from loanfactory.database import get_db
+from core.origination import approval, booking, channels, idempotency, webhooks  # noqa: F401  (their tables)
 
 URL_PREFIX = "/api/v1"
 EXTENSION = "loanfactory.api"
@@ -52,8 +51,6 @@ def init_app(app: Flask) -> None:
     register_handlers(app, bp, URL_PREFIX)
     app.register_blueprint(bp, url_prefix=URL_PREFIX)
     app.register_blueprint(docs.make_docs_blueprint(), url_prefix="/api")
-    if app.config.get("AUTO_CREATE_TABLES", True):
-        Base.metadata.create_all(get_db(app).engine)
     init_webhooks(app)
     app.extensions[EXTENSION] = limiter
 

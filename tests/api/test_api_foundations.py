@@ -59,48 +59,48 @@ def test_unknown_routes_and_methods_answer_problem_json(channel: Channel) -> Non
     assert wrong_method.status_code == 405 and wrong_method.mimetype == "application/problem+json"
 
 
-def test_a_creating_post_without_idempotency_key_is_refused_and_writes_nothing(api_app: Flask,
-                                                                                channel: Channel) -> None:
-    response = channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}, idempotency_key=None)
+def test_a_creating_post_without_idempotency_key_is_refused_and_writes_nothing(db_app: Flask,
+                                                                                db_channel: Channel) -> None:
+    response = db_channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}, idempotency_key=None)
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["header"] == "Idempotency-Key"
-    assert count(api_app, WebhookSubscription) == 0
+    assert count(db_app, WebhookSubscription) == 0
 
 
-def test_a_replay_returns_the_first_response_and_creates_nothing_more(api_app: Flask, channel: Channel) -> None:
+def test_a_replay_returns_the_first_response_and_creates_nothing_more(db_app: Flask, db_channel: Channel) -> None:
     body = {"url": "http://127.0.0.1:9/hook", "events": ["application.*"]}
-    first = channel.post("/api/v1/webhooks", body, idempotency_key="sub-1")
-    again = channel.post("/api/v1/webhooks", body, idempotency_key="sub-1")
+    first = db_channel.post("/api/v1/webhooks", body, idempotency_key="sub-1")
+    again = db_channel.post("/api/v1/webhooks", body, idempotency_key="sub-1")
     assert first.status_code == again.status_code == 201
     assert again.get_json() == first.get_json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["Location"] == first.headers["Location"]
-    assert count(api_app, WebhookSubscription) == 1
+    assert count(db_app, WebhookSubscription) == 1
 
 
-def test_the_same_key_with_another_body_is_a_409(api_app: Flask, channel: Channel) -> None:
-    channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/a"}, idempotency_key="k")
-    response = channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/b"}, idempotency_key="k")
+def test_the_same_key_with_another_body_is_a_409(db_app: Flask, db_channel: Channel) -> None:
+    db_channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/a"}, idempotency_key="k")
+    response = db_channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/b"}, idempotency_key="k")
     assert response.status_code == 409
     assert response.get_json()["errors"][0]["header"] == "Idempotency-Key"
-    assert count(api_app, WebhookSubscription) == 1
+    assert count(db_app, WebhookSubscription) == 1
 
 
-def test_idempotency_keys_belong_to_one_channel(api_app: Flask, channel: Channel) -> None:
-    other = Channel(api_app.test_client(), new_key(api_app, channel="other-partner"))
+def test_idempotency_keys_belong_to_one_channel(db_app: Flask, db_channel: Channel) -> None:
+    other = Channel(db_app.test_client(), new_key(db_app, channel="other-partner"))
     body = {"url": "http://127.0.0.1:9/hook"}
-    assert channel.post("/api/v1/webhooks", body, idempotency_key="shared").status_code == 201
+    assert db_channel.post("/api/v1/webhooks", body, idempotency_key="shared").status_code == 201
     assert other.post("/api/v1/webhooks", body, idempotency_key="shared").status_code == 201
-    assert count(api_app, WebhookSubscription) == 2
+    assert count(db_app, WebhookSubscription) == 2
 
 
-def test_a_refused_request_is_not_stored_so_the_key_can_be_retried_corrected(api_app: Flask,
-                                                                              channel: Channel) -> None:
-    bad = channel.post("/api/v1/webhooks", {"url": "ftp://x"}, idempotency_key="retry")
+def test_a_refused_request_is_not_stored_so_the_key_can_be_retried_corrected(db_app: Flask,
+                                                                              db_channel: Channel) -> None:
+    bad = db_channel.post("/api/v1/webhooks", {"url": "ftp://x"}, idempotency_key="retry")
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["pointer"] == "/url"
-    good = channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/x"}, idempotency_key="retry")
+    good = db_channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/x"}, idempotency_key="retry")
     assert good.status_code == 201
-    assert count(api_app, IdempotencyRecord) == 1
+    assert count(db_app, IdempotencyRecord) == 1
 
 
 def test_every_bad_field_is_named_by_its_pointer(channel: Channel) -> None:
@@ -119,14 +119,14 @@ def test_malformed_json_and_wrong_media_type_are_problems(channel: Channel) -> N
     assert form.status_code == 415
 
 
-def test_lists_are_paginated_with_links(channel: Channel) -> None:
+def test_lists_are_paginated_with_links(db_channel: Channel) -> None:
     for n in range(5):
-        assert channel.post("/api/v1/webhooks", {"url": f"http://127.0.0.1:9/{n}"}).status_code == 201
-    page = channel.get("/api/v1/webhooks?per_page=2&page=2").get_json()
+        assert db_channel.post("/api/v1/webhooks", {"url": f"http://127.0.0.1:9/{n}"}).status_code == 201
+    page = db_channel.get("/api/v1/webhooks?per_page=2&page=2").get_json()
     assert [item["url"] for item in page["items"]] == ["http://127.0.0.1:9/2", "http://127.0.0.1:9/3"]
     assert page["page"]["total"] == 5
     assert "page=3" in page["page"]["next"] and "page=1" in page["page"]["prev"]
-    bad = channel.get("/api/v1/webhooks?per_page=1000")
+    bad = db_channel.get("/api/v1/webhooks?per_page=1000")
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["parameter"] == "per_page"
 
 

@@ -1,0 +1,184 @@
+"""Applying for a loan: the decision pipeline through the API, bad input, manual review, plugin failure."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from core.applications.models import Application
+from core.hookspecs import hookimpl
+from core.origination.approval import ApprovalTask, open_tasks
+from core.origination.pipeline import decide_task
+from core.origination.published import offer_of_version
+from core.parties import Customer
+from core.states import StateTransition
+from loanfactory.database import get_db
+from loanfactory.plugins_host import get_plugins
+from tests.api.conftest import APPLY, Channel, application_body, calibrated_consumer, id_number, publish_sample
+
+
+def rows(app: Flask, model: type) -> int:
+    query = select(func.count()).select_from(model)
+    if model is StateTransition:
+        query = query.where(StateTransition.entity_type == "application")
+    with app.app_context():
+        return int(get_db(app).session().scalar(query) or 0)
+
+
+def test_a_good_small_application_is_approved_automatically_and_priced_by_risk_band(seller: Channel) -> None:
+    response = seller.post(APPLY, application_body("12000.00", 6))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["state"] == "approved" and body["review_step"] is None
+    assert body["decision"]["outcome"] == "approved"
+    assert body["score"] >= 470 and body["grade"]
+    assert body["reason_codes"], "the scorecard explains the points it withheld"
+    # risk bands start at 600, so this score gets the default rate
+    assert body["decision"]["annual_rate"] == "0.1400"
+    assert body["decision"]["approved_amount"] == "12000.00"
+    assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
+    status = seller.get(f"/api/v1/applications/{body['id']}").get_json()
+    assert status["state"] == "approved" and status["links"]["acceptance"]
+
+
+def test_every_state_change_is_recorded_with_its_actor(selling_app: Flask, seller: Channel) -> None:
+    app_id = seller.post(APPLY, application_body()).get_json()["id"]
+    with selling_app.app_context():
+        moves = get_db(selling_app).session().scalars(select(StateTransition).where(
+            StateTransition.entity_type == "application", StateTransition.entity_id == app_id)
+            .order_by(StateTransition.id)).all()
+        assert [(m.from_state, m.to_state) for m in moves] == [
+            (None, "draft"), ("draft", "submitted"), ("submitted", "under_review"), ("under_review", "approved")]
+        assert moves[0].actor == "channel:partner-app" and moves[-1].actor == "system:origination"
+
+
+def test_a_failed_eligibility_rule_rejects_with_its_code_before_any_bureau_query(seller: Channel) -> None:
+    body = seller.post(APPLY, application_body(monthly_income="2500.00", monthly_debt_payments="0")).get_json()
+    assert body["state"] == "rejected"
+    assert "INCOME_TOO_LOW" in body["decision"]["reasons"]
+    assert body["score"] is None and "bureau" not in body["decision"]
+
+
+def test_a_region_the_product_denies_is_rejected(seller: Channel) -> None:
+    xinjiang = id_number("19900101", 7, region="650102")
+    body = seller.post(APPLY, application_body(id_no=xinjiang)).get_json()
+    assert body["state"] == "rejected" and body["decision"]["reasons"] == ["REGION_NOT_SERVED"]
+
+
+def test_a_larger_amount_waits_for_a_credit_officer_then_approves(selling_app: Flask, seller: Channel) -> None:
+    body = seller.post(APPLY, application_body("30000.00", 6)).get_json()
+    assert body["state"] == "under_review" and body["review_step"] == "manual_review"
+    with selling_app.app_context():
+        session = get_db(selling_app).session()
+        (task,) = open_tasks(session, "risk_officer")
+        assert task.application_id == body["id"] and not task.four_eyes
+        offer = offer_of_version(session, body["product_version"])
+        decide_task(session, task, offer, actor="officer-li", approve_it=True, note="income verified")
+        session.commit()
+    assert seller.get(f"/api/v1/applications/{body['id']}").get_json()["state"] == "approved"
+
+
+def test_four_eyes_need_two_different_people(selling_app: Flask, seller: Channel) -> None:
+    body = seller.post(APPLY, application_body("45000.00", 6, monthly_income="40000.00")).get_json()
+    assert body["state"] == "under_review"
+    with selling_app.app_context():
+        session = get_db(selling_app).session()
+        (task,) = open_tasks(session)
+        assert task.four_eyes
+        offer = offer_of_version(session, body["product_version"])
+        decide_task(session, task, offer, actor="officer-li", approve_it=True)
+        session.commit()
+        assert session.get(Application, body["id"]).state == "under_review"
+        with pytest.raises(Exception, match="four eyes"):
+            decide_task(session, task, offer, actor="officer-li", approve_it=True)
+        session.rollback()
+        task = session.get(ApprovalTask, task.id)
+        decide_task(session, task, offer, actor="manager-wang", approve_it=True)
+        session.commit()
+        assert session.get(Application, body["id"]).state == "approved"
+
+
+class BrokenScorer:
+    """A scoring plugin whose model server is down."""
+
+    @hookimpl
+    def score_application(self, context: Any, application: Any, applicant: Any, bureau_report: Any) -> Any:
+        raise ConnectionError("model server unreachable")
+
+
+def test_a_failing_scoring_plugin_sends_the_application_to_manual_review_with_the_error(
+        selling_app: Flask, seller: Channel) -> None:
+    document = copy.deepcopy(calibrated_consumer())
+    document["code"] = "CONSUMER_BROKEN"
+    document["plugins"]["scoring"] = "broken_scorer"
+    get_plugins(selling_app).register(BrokenScorer(), "broken_scorer")
+    publish_sample(selling_app, "consumer_installment", document)
+    body = seller.post("/api/v1/products/CONSUMER_BROKEN/applications", application_body()).get_json()
+    assert body["state"] == "under_review" and body["review_step"] == "manual_review"
+    assert body["score"] is None
+    (error,) = body["decision"]["errors"]
+    assert error["stage"] == "scoring" and "model server unreachable" in error["error"]
+    with selling_app.app_context():
+        (task,) = open_tasks(get_db(selling_app).session())
+        assert task.step_index == -1 and "model server unreachable" in (task.reason or "")
+
+
+def test_a_replayed_application_returns_the_first_decision_and_writes_nothing_more(selling_app: Flask,
+                                                                                   seller: Channel) -> None:
+    first = seller.post(APPLY, application_body(), idempotency_key="app-42")
+    again = seller.post(APPLY, application_body(), idempotency_key="app-42")
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    assert rows(selling_app, Application) == 1
+    changed = seller.post(APPLY, application_body("13000.00"), idempotency_key="app-42")
+    assert changed.status_code == 409
+    assert rows(selling_app, Application) == 1
+
+
+def _set(document: dict[str, Any], pointer: str, value: Any) -> None:
+    *parents, last = pointer.strip("/").split("/")
+    for part in parents:
+        document = document[part]
+    if value is DELETE:
+        del document[last]
+    else:
+        document[last] = value
+
+
+DELETE = object()
+
+#: (pointer, bad value): every field of the application wrong in turn
+BAD_FIELDS = [
+    ("/amount", "abc"), ("/amount", "0"), ("/amount", "1050.00"), ("/amount", "90000.00"), ("/amount", 12.5),
+    ("/amount", DELETE), ("/term", 7), ("/term", "6"), ("/term", DELETE), ("/method", "bullet"),
+    ("/method", DELETE), ("/purpose", "x" * 41), ("/external_id", 12), ("/colour", "red"),
+    ("/applicant/name", ""), ("/applicant/name", DELETE), ("/applicant/id_number", "110101199001010051"),
+    ("/applicant/id_number", 110101), ("/applicant/id_number", DELETE), ("/applicant/phone", "12345"),
+    ("/applicant/phone", DELETE), ("/applicant/monthly_income", "-1"), ("/applicant/monthly_income", DELETE),
+    ("/applicant/monthly_debt_payments", "lots"), ("/applicant/monthly_debt_payments", DELETE),
+    ("/applicant/employment_years", -3), ("/applicant/housing", "castle"), ("/applicant/occupation", "pirate"),
+    ("/applicant/dependants", 99), ("/applicant/nickname", "Sanzi"), ("/applicant/bank_account", DELETE),
+    ("/applicant/bank_account/account_number", "12"), ("/applicant/bank_account/bank_code", "icbc bank"),
+    ("/applicant/bank_account/holder_name", DELETE), ("/applicant", "张三"), ("/consents", DELETE),
+    ("/consents/credit_bureau_query", DELETE), ("/consents/personal_information/granted_at", "yesterday"),
+    ("/consents/personal_information/reference", DELETE), ("/collateral", {"type": "vehicle",
+                                                                          "appraised_value": "1"}),
+]
+
+
+def test_each_field_wrong_in_turn_is_a_422_naming_it_and_nothing_is_written(selling_app: Flask,
+                                                                            seller: Channel) -> None:
+    wrong = []
+    for pointer, value in BAD_FIELDS:
+        body = application_body()
+        _set(body, pointer, value)
+        response = seller.post(APPLY, body)
+        named = [e.get("pointer") for e in (response.get_json() or {}).get("errors", [])]
+        if response.status_code != 422 or response.mimetype != "application/problem+json" or named != [pointer]:
+            wrong.append((pointer, value, response.status_code, named))
+    assert wrong == []
+    for model in (Application, Customer, StateTransition):
+        assert rows(selling_app, model) == 0
