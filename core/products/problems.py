@@ -13,7 +13,7 @@ speaks English only; :func:`schema_problems` writes the Chinese message from the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "product_configs" / "schema" / "product.schema.json"
 
@@ -59,6 +61,22 @@ def load_json(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
+def exact_numbers(value: Any) -> Any:
+    """``value`` with every ``float`` replaced by the ``Decimal`` of its shortest text (``0.1`` -> ``'0.1'``).
+
+    A document parsed without ``parse_float=Decimal`` (a web framework's JSON body) holds floats; the
+    shortest repr of a float parsed from JSON text is that text, so this recovers the decimal the author
+    wrote. Nothing else is converted.
+    """
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {key: exact_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [exact_numbers(item) for item in value]
+    return value
+
+
 @lru_cache(maxsize=1)
 def product_schema() -> dict[str, Any]:
     """The product JSON Schema (draft 2020-12), loaded once."""
@@ -67,11 +85,25 @@ def product_schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
+def schema_registry() -> Registry[Any]:
+    """A :class:`referencing.Registry` holding the product schema under its ``$id``.
+
+    Other schemas (the channel API's request schemas, an editor's) can ``$ref`` the product schema or
+    its ``$defs`` by that URI and validate against this registry.
+    """
+    schema = product_schema()
+    resource: Resource[Any] = Resource.from_contents(schema, default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(schema["$id"], resource)
+    return registry
+
+
+@lru_cache(maxsize=1)
 def schema_validator() -> Draft202012Validator:
     """The compiled validator of :func:`product_schema`, with format checking on, built once."""
     schema = product_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(schema, registry=schema_registry(),
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _zh(error: ValidationError) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from core.daycount import DayCount
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
+from core.products.problems import exact_numbers
 from core.rounding import Rounding, round_money
 from core.schedule import (
     DueDayRule,
@@ -80,7 +81,7 @@ class Product:
     """Typed, read-only access to a schema-valid product document."""
 
     def __init__(self, document: Mapping[str, Any]) -> None:
-        self.document = document
+        self.document: Mapping[str, Any] = exact_numbers(document)
 
     # -- identity ----------------------------------------------------------------------------------
     @property

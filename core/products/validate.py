@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import AprNotConvergedError, InvalidArgumentError, LoanFactoryError
-from core.products.problems import Problem, load_json, schema_problems, sort_problems
+from core.products.problems import Problem, exact_numbers, load_json, schema_problems, sort_problems
 from core.products.product import Product
 from core.products.proof import AprProof, prove_apr_cap
 from core.products.references import (
@@ -65,12 +65,13 @@ def check_product(document: object, *, roles: Collection[str] = DEFAULT_ROLES, p
     """Validate ``document`` in three stages and return every problem plus the proof.
 
     Args:
-        document: the product as parsed JSON (numbers preferably as ``Decimal``).
+        document: the product as parsed JSON; floats are read as the decimal they print as.
         roles: the roles manual approval steps may name.
         plugins: plugin name -> hook names it implements; ``None`` skips the plugin check.
         chart: the GL account codes that exist; ``None`` skips the chart check.
         prove: run the APR cap proof when nothing else is wrong.
     """
+    document = exact_numbers(document)
     problems = schema_problems(document)
     if not isinstance(document, Mapping):
         return Report(problems, None)
@@ -151,7 +152,7 @@ def load_product(source: str | Path | Mapping[str, Any], *, roles: Collection[st
     Raises:
         InvalidProductError: the definition has problems; all of them are attached.
     """
-    document = source if isinstance(source, Mapping) else read_document(source)
+    document = exact_numbers(source) if isinstance(source, Mapping) else read_document(source)
     problems = validate_product(document, roles=roles, plugins=plugins, chart=chart)
     if problems:
         raise InvalidProductError(problems, str(source) if not isinstance(source, Mapping) else "product")

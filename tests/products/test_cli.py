@@ -12,16 +12,26 @@ from loanfactory.cli import main
 from tests.products.helpers import SAMPLES_DIR, sample
 
 
-@pytest.fixture
-def run(db_url, db_engine):
-    """Invoke ``loanfactory products ...`` on a fresh database whose tables exist (as after migrations)."""
+def invoker(database_url):
     runner = CliRunner()
 
     def invoke(*args: str):
-        extra = ["--database-url", db_url] if args[0] not in ("validate", "docs") else []
+        extra = ["--database-url", database_url] if args[0] not in ("validate", "docs") else []
         return runner.invoke(main, ["products", *args, *extra])
 
     return invoke
+
+
+@pytest.fixture
+def run(db_url, db_engine):
+    """Invoke ``loanfactory products ...`` on a fresh database whose tables exist (as after migrations)."""
+    return invoker(db_url)
+
+
+@pytest.fixture
+def run_sqlite(tmp_path):
+    """The same on an embedded SQLite file, whose tables the command creates itself."""
+    return invoker(f"sqlite:///{tmp_path}/cli.sqlite3")
 
 
 def write(tmp_path, name, document):
@@ -86,7 +96,8 @@ def test_import_submit_publish_list_export_and_diff(run, tmp_path):
     assert table[1].split() == ["SME_BUSINESS", "1", "published", "maker", "checker", "0.204486", "0", "0"]
 
 
-def test_a_published_version_cannot_be_changed_from_the_cli(run):
+def test_a_published_version_cannot_be_changed_from_the_cli(run_sqlite):
+    run = run_sqlite
     path = str(SAMPLES_DIR / "short_term_bridge.json")
     run("import", path, "--actor", "maker", "--submit", "--no-plugin-check")
     run("publish", "SHORT_TERM_BRIDGE", "1", "--actor", "checker", "--no-plugin-check")

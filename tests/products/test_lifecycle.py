@@ -171,3 +171,18 @@ def test_the_database_allows_one_published_version_per_code(db_session):
     with pytest.raises(IntegrityError):
         db_session.execute(update(ProductVersion).where(ProductVersion.id == rogue.id).values(status="published"))
         db_session.flush()
+
+
+def test_lifecycle_functions_refuse_to_skip_a_step(sqlite_session, draft):
+    with pytest.raises(IllegalTransitionError):
+        publish(sqlite_session, draft, actor="checker", plugins=REGISTRY)
+    with pytest.raises(IllegalTransitionError):
+        pause(sqlite_session, draft, actor="ops", reason="x")
+    with pytest.raises(IllegalTransitionError):
+        retire(sqlite_session, draft, actor="ops", reason="x")
+    submit(sqlite_session, draft, actor="maker", plugins=REGISTRY)
+    with pytest.raises(IllegalTransitionError):
+        submit(sqlite_session, draft, actor="maker", plugins=REGISTRY)
+    with pytest.raises(FrozenVersionError):
+        update_draft(sqlite_session, draft, sample("consumer_installment.json"), actor="maker")
+    assert draft.status == "in_review"
