@@ -16,6 +16,8 @@ from loanfactory.cli.ledger import ledger
 from loanfactory.cli.plugins import plugins
 from loanfactory.cli.products import products
 from loanfactory.cli.schedule import schedule
+from plugins.reports.cli import reports
+from plugins.sandbox_bank.cli import sandbox_bank
 
 
 class KernelErrors(click.Group):
@@ -46,6 +48,8 @@ main.add_command(plugins)
 main.add_command(ledger)
 main.add_command(products)
 main.add_command(eod)
+main.add_command(reports)
+main.add_command(sandbox_bank)
 
 
 @main.command()

@@ -248,12 +248,16 @@ class SandboxBank:
                              retryable=RETRYABLE.get(order.failure_code, False), settled_at=settled)
 
     def undelivered_callbacks(self) -> list[BankCallback]:
-        """Callbacks not yet delivered, oldest first; mark each with :meth:`delivered` once sent."""
+        """Callbacks not yet delivered, oldest first; mark each with :meth:`mark_delivered` once accepted."""
         return list(self.session.scalars(select(BankCallback).where(BankCallback.delivered_at.is_(None))
                                          .order_by(BankCallback.id)))
 
-    def delivered(self, callback: BankCallback) -> None:
-        callback.delivered_at = self.now
+    def mark_delivered(self, callback_id: int) -> None:
+        """The merchant accepted callback ``callback_id``; it leaves the outbox."""
+        callback = self.session.get(BankCallback, callback_id)
+        if callback is not None:
+            callback.delivered_at = self.now
+            self.session.flush()
 
     # --- the daily reconciliation file --------------------------------------------------------------
 

@@ -34,7 +34,7 @@ def settle(session, config=None, at=NOW):
         bank.settle_due()
         sent = [(dict(c.headers), c.body.encode("utf-8")) for c in bank.undelivered_callbacks()]
         for c in bank.undelivered_callbacks():
-            bank.delivered(c)
+            bank.mark_delivered(c.id)
     return sent
 
 
