@@ -1,0 +1,246 @@
+"""The whole path as a channel walks it, on PostgreSQL: quote, apply, automatic approval, contract and
+signature, disbursement completed by the bank's signed callback, three months of end-of-day with one late
+installment, repayments, a partial prepayment and the pay-off; the ledger and the webhooks checked at
+each step.
+
+The loan: 12,000.00 over 6 months, equal installments at 14% a year (monthly rate 14%/12), plus a service
+fee of 0.20% of the principal (24.00) per installment, disbursed on 2026-03-02. numpy-financial's
+``pmt(0.14/12, 6, -12000)`` is 2,082.46, so each installment is 2,106.46 with the fee, and installment 1
+is due on 2026-04-02.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy_financial as npf
+import pytest
+from flask import Flask
+
+from api.webhooks import dispatch_webhooks
+from core.calendar import seed_calendar
+from core.eod.run import run_eod
+from core.ledger.projection import loan_balances
+from core.ledger.reports import trial_balance
+from core.origination.webhooks import verify_signature
+from loanfactory.database import get_db
+from loanfactory.plugins_host import get_plugins
+from plugins.sandbox_bank.bank import open_bank
+from tests.api.conftest import (
+    APPLY,
+    PAYMENT_PLUGINS,
+    Channel,
+    application_body,
+    calibrated_consumer,
+    make_api_app,
+    new_key,
+    publish_sample,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DISBURSED = date(2026, 3, 2)
+
+
+class Receiver:
+    """A channel's webhook endpoint on 127.0.0.1: keeps every delivery (headers and raw body)."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[dict[str, str], bytes]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _headers, body in self.deliveries]
+
+    def types(self) -> list[str]:
+        return [event["type"] for event in self.events()]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def bank_app(postgres_url: str) -> Iterator[Flask]:
+    app = make_api_app(postgres_url, **PAYMENT_PLUGINS)
+    publish_sample(app, "consumer_installment", calibrated_consumer())
+    with app.app_context():
+        session = get_db(app).session()
+        seed_calendar(session, date(2026, 1, 1), date(2026, 12, 31))
+        session.commit()
+    get_plugins(app).clock = lambda: datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+    yield app
+    get_db(app).engine.dispose()
+
+
+def close_days(app: Flask, through: date) -> None:
+    """Run end-of-day up to ``through`` and let the webhook dispatcher pick up what it changed."""
+    with app.app_context():
+        session = get_db(app).session()
+        run_eod(session, through)
+        session.commit()
+        dispatch_webhooks()
+
+
+def books(app: Flask, loan_id: int) -> tuple[Decimal, dict[str, Decimal]]:
+    with app.app_context():
+        session = get_db(app).session()
+        balance = trial_balance(session)
+        return balance.difference, loan_balances(session, loan_id).as_dict()
+
+
+def settle_and_call_back(app: Flask) -> list[Any]:
+    """The bank settles its orders and sends its signed callbacks to our endpoint, as the bank would."""
+    with app.app_context():
+        session = get_db(app).session()
+        with open_bank({}, datetime(2026, 3, 2, 10, 5, tzinfo=SHANGHAI), session) as bank:
+            bank.settle_due()
+            callbacks = [(dict(cb.headers), cb.body.encode()) for cb in bank.undelivered_callbacks()]
+        session.commit()
+    return [app.test_client().post("/api/v1/callbacks/payments/sandbox_bank", data=body, headers=headers)
+            for headers, body in callbacks]
+
+
+@pytest.mark.postgres
+def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, receiver: Receiver) -> None:
+    channel = Channel(bank_app.test_client(), new_key(bank_app))
+    hook = channel.post("/api/v1/webhooks", {"url": receiver.url, "events": ["application.*", "loan.*"]}).get_json()
+
+    quote = channel.post("/api/v1/products/CONSUMER_INSTALLMENT/quotes",
+                         {"amount": "12000.00", "term": 6, "method": "equal_installment",
+                          "start_date": DISBURSED.isoformat()}).get_json()
+    installment = Decimal(str(round(npf.pmt(0.14 / 12, 6, -12000), 2))) + Decimal("24.00")
+    assert installment == Decimal("2106.46")
+    assert {i["total"] for i in quote["installments"][:-1]} == {"2106.46"}
+
+    applied = channel.post(APPLY, application_body("12000.00", 6))
+    assert applied.status_code == 201
+    application = applied.get_json()
+    assert application["state"] == "approved"
+    assert receiver.types()[-1] == "application.approved"
+
+    app_url = f"/api/v1/applications/{application['id']}"
+    assert channel.post(app_url + "/acceptance").get_json()["decision"]["accepted_at"]
+    contract = channel.get(app_url + "/contract").get_json()
+    assert contract["media_type"] == "application/pdf" and not contract["signed"]
+    signed = channel.post(app_url + "/contract/signature", {"signer_name": "张三", "sha256": contract["sha256"]})
+    assert signed.status_code == 200 and [s["role"] for s in signed.get_json()["signatures"]] == ["borrower",
+                                                                                                 "lender"]
+    payout = channel.post(app_url + "/disbursement")
+    assert payout.status_code == 202 and payout.get_json()["state"] == "disbursing"
+    (callback,) = settle_and_call_back(bank_app)
+    assert callback.status_code == 200 and callback.get_json()["status"] == "succeeded"
+    loan_id = channel.get(app_url).get_json()["loan_id"]
+    loan_url = f"/api/v1/loans/{loan_id}"
+    loan = channel.get(loan_url).get_json()
+    assert loan["state"] == "active" and loan["disbursed_on"] == "2026-03-02" and loan["principal"] == "12000.00"
+    assert receiver.types()[-4:] == ["application.contract_signed", "application.disbursing", "loan.active",
+                                     "application.disbursed"]
+    difference, balances = books(bank_app, loan_id)
+    assert difference == 0 and balances["principal"] == Decimal("12000.00")
+
+    schedule = channel.get(loan_url + "/schedule").get_json()["installments"]
+    assert schedule[0]["due_date"] == "2026-04-02" and Decimal(schedule[0]["principal"]) + Decimal(
+        schedule[0]["interest"]) + Decimal(schedule[0]["fee"]) == installment
+
+    # month 1: paid on the due date
+    close_days(bank_app, date(2026, 4, 1))
+    first = channel.post(loan_url + "/repayments", {"amount": "2106.46", "paid_on": "2026-04-02"})
+    assert first.status_code == 201, first.get_json()
+    close_days(bank_app, date(2026, 5, 1))
+    assert channel.get(loan_url + "/schedule").get_json()["installments"][0]["status"] == "paid"
+
+    # month 2: installment 2 (due 2026-05-02) is paid 18 days late, after the 3 grace days
+    close_days(bank_app, date(2026, 5, 20))
+    late = channel.get(loan_url).get_json()
+    assert late["state"] == "overdue" and late["days_past_due"] == 18 and late["bucket"] == "M1"
+    assert "loan.overdue" in receiver.types()
+    owed = channel.get(loan_url + "/balances").get_json()
+    assert Decimal(owed["penalty"]) > 0, "penalty interest runs on the overdue principal"
+    difference, balances = books(bank_app, loan_id)
+    assert difference == 0 and balances["penalty"] == Decimal(owed["penalty"])
+    due_now = Decimal(owed["interest"]) + Decimal(owed["fee"]) + Decimal(owed["penalty"]) + Decimal(
+        schedule[1]["principal"])
+    repaid = channel.post(loan_url + "/repayments", {"amount": str(due_now), "paid_on": "2026-05-21"})
+    assert repaid.status_code == 201 and repaid.get_json()["loan_state"] == "active", repaid.get_json()
+    dispatch_webhooks_in(bank_app)
+    assert "loan.active" in receiver.types()
+
+    # month 3: on time again, then a partial prepayment of 2,000.00 keeping the term
+    close_days(bank_app, date(2026, 6, 1))
+    assert channel.post(loan_url + "/repayments", {"amount": "2106.46", "paid_on": "2026-06-02"}).status_code == 201
+    close_days(bank_app, date(2026, 6, 9))
+    quoted = channel.post(loan_url + "/prepayment-quotes", {"amount": "2000.00", "on": "2026-06-10"},
+                          idempotency_key=None).get_json()
+    assert quoted["principal"] == "2000.00" and Decimal(quoted["fee"]) == Decimal("10.00")  # 0.5% of 2,000
+    before = due_of(channel.get(loan_url + "/schedule").get_json()["installments"][4])
+    partial = channel.post(loan_url + "/prepayments", {"amount": "2000.00", "on": "2026-06-10", "mode": "keep_term"})
+    assert partial.status_code == 201 and partial.get_json()["loan_state"] == "active", partial.get_json()
+    after = due_of(channel.get(loan_url + "/schedule").get_json()["installments"][4])
+    assert after < before, "keep_term lowers the installments left"
+    difference, balances = books(bank_app, loan_id)
+    assert difference == 0
+
+    # pay off the rest
+    close_days(bank_app, date(2026, 6, 19))
+    payoff = channel.post(loan_url + "/prepayments", {"on": "2026-06-20"})
+    assert payoff.status_code == 201 and payoff.get_json()["loan_state"] == "prepaid_closed", payoff.get_json()
+    difference, balances = books(bank_app, loan_id)
+    assert difference == 0
+    assert all(balances[bucket] == 0 for bucket in ("principal", "interest", "fee", "penalty"))
+    final = channel.get(loan_url + "/balances").get_json()
+    assert final["total"] == "0.00"
+    dispatch_webhooks_in(bank_app)
+    assert receiver.types()[-1] == "loan.prepaid_closed"
+
+    assert receiver.types() == [
+        "application.draft", "application.submitted", "application.under_review", "application.approved",
+        "application.contract_signed", "application.disbursing", "loan.active", "application.disbursed",
+        "loan.overdue", "loan.active", "loan.prepaid_closed"]
+    # every delivery is signed with the subscription's secret and names its delivery id
+    for headers, body in receiver.deliveries:
+        assert verify_signature(hook["secret"], headers["loanfactory-signature"], body)
+        assert headers["loanfactory-event"] == json.loads(body)["type"]
+    events = channel.get(f"/api/v1/webhooks/{hook['id']}/events?per_page=100").get_json()["items"]
+    assert {e["status"] for e in events} == {"delivered"}
+    assert len(events) == len(receiver.deliveries)
+
+
+def due_of(row: dict[str, str]) -> Decimal:
+    return Decimal(row["principal"]) + Decimal(row["interest"]) + Decimal(row["fee"])
+
+
+def dispatch_webhooks_in(app: Flask) -> None:
+    with app.app_context():
+        dispatch_webhooks()
