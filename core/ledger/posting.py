@@ -256,7 +256,7 @@ class PostManyResult:
 
 
 def post_many(session: Session, entries: Iterable[NewEntry]) -> PostManyResult:
-    """Post many entries set-based: multi-row INSERTs, one projection upsert per batch of 5,000 entries.
+    """Post many entries set-based, 5,000 per batch: one entry insert, one posting write, one projection upsert.
 
     Each :class:`NewEntry` was validated (balanced) when built. Keys that already posted are skipped (a
     repeated key within ``entries`` too); a key that posted different content raises

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from core.ledger import pg_bulk
 from core.ledger.accounts import BUCKET_OF, CHART, LOAN_BUCKETS, Side
@@ -97,7 +98,7 @@ def loan_balances(session: Session, loan_id: int) -> LoanBalances:
 
 def projected_balances(session: Session, loan_id: int) -> LoanBalances:
     """The balances of ``loan_id`` as the ``loan_balances`` projection holds them (zero when absent)."""
-    row = session.get(LoanBalance, loan_id)
+    row = session.execute(select(_BALANCES).where(_BALANCES.c.loan_id == loan_id)).first()
     if row is None:
         return LoanBalances()
     return LoanBalances(**{bucket: getattr(row, bucket) for bucket in LOAN_BUCKETS})
@@ -113,11 +114,23 @@ def apply_deltas(session: Session, deltas: Mapping[int, Mapping[str, Decimal]]) 
         return
     rows = [{"loan_id": loan_id, **{b: changes.get(b, ZERO) for b in LOAN_BUCKETS}}
             for loan_id, changes in sorted(deltas.items())]
+    _expire_loaded(session, deltas)
     if _is_postgresql(session):
         pg_bulk.upsert_balances(session, rows)
         return
     for start in range(0, len(rows), _CHUNK):
         _apply_python(session, rows[start:start + _CHUNK])
+
+
+def _expire_loaded(session: Session, loan_ids: Iterable[int]) -> None:
+    """The rows change behind the ORM's back: expire any :class:`LoanBalance` the session has loaded."""
+    identities = session.identity_map
+    if not len(identities):
+        return
+    for loan_id in loan_ids:
+        loaded = identities.get(identity_key(LoanBalance, (loan_id,)))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def _apply_python(session: Session, rows: list[dict[str, Any]]) -> None:

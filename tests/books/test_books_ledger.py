@@ -228,6 +228,16 @@ def test_post_many_refuses_a_key_reused_with_other_content(db_session, make_loan
         post_many(db_session, [accrual(loan.id, 2), accrual(loan.id, 2, "2.0000")])
 
 
+def test_a_loaded_projection_row_is_refreshed_by_later_posts(db_session, make_loan):
+    loan = make_loan()
+    disburse(db_session, loan, amount="5000.00")
+    row = db_session.get(LoanBalance, loan.id)
+    assert row.principal == D("5000.00")
+    post(db_session, key="repayment:P9", event="repayment", business_date=DAY, loan_id=loan.id,
+         lines=[Line.dr(BANK, "200.00"), Line.cr(acc.PRINCIPAL_RECEIVABLE, "200.00")])
+    assert db_session.get(LoanBalance, loan.id).principal == D("4800.00")
+
+
 def test_one_entry_may_carry_lines_of_many_loans(db_session, make_loan):
     """A day's accrual batch as one entry: 0.5000 on loan A and 0.2500 on loan B, 0.7500 of income."""
     a, b = make_loan(), make_loan()
