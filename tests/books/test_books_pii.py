@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from books.factories import ID_NUMBER, add_customer
-from core.parties import find_by_id_number, find_by_phone
+from core.parties import find_by_id_number, find_by_phone, reencrypt_customers
 from core.pii import (
     BLIND_INDEX_KEY_ENV,
     PII_KEY_ENV,
@@ -128,3 +128,18 @@ def test_customer_pii_is_ciphertext_in_the_table_and_found_by_blind_index(db_ses
     assert found.name == "张三" and found.id_number == ID_NUMBER
     assert [c.id for c in find_by_phone(db_session, "+86 138 1234 5678")] == [customer.id]
     assert find_by_id_number(db_session, "440304198506123017") is None
+
+
+def test_rotation_reencrypts_customers_still_on_the_old_key(db_session, monkeypatch):
+    monkeypatch.setenv(PII_KEY_ENV, f"old:{KEY_A}")
+    customer = add_customer(db_session)
+    db_session.commit()
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B},old:{KEY_A}")
+    assert reencrypt_customers(db_session, batch=1) == 1
+    db_session.commit()
+    raw = db_session.execute(text("SELECT name, id_number, phone FROM customers")).one()
+    assert all(value.startswith("new:") for value in raw)
+    assert reencrypt_customers(db_session) == 0
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B}")
+    db_session.expire_all()
+    assert db_session.get(type(customer), customer.id).id_number == ID_NUMBER
