@@ -119,8 +119,8 @@ def _check_new_entries(session: Session, _context: Any, _instances: Any) -> None
     """Entries built through the ORM must balance, and postings may only join an entry being created."""
     new = session.new
     for obj in new:
-        if isinstance(obj, Posting) and obj.entry is not None and obj.entry not in new:
-            raise ImmutableLedgerError(f"posting: cannot add a line to existing entry {obj.entry.id}",
+        if isinstance(obj, Posting) and (obj.entry is None or obj.entry not in new):
+            raise ImmutableLedgerError(f"posting: a line may only be added with its new entry (entry {obj.entry_id})",
                                        field="posting")
         if isinstance(obj, JournalEntry):
             residual = sum((p.debit or Decimal(0)) - (p.credit or Decimal(0)) for p in obj.postings)

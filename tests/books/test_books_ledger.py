@@ -154,6 +154,10 @@ def test_entries_and_postings_cannot_be_changed_or_deleted_through_the_orm(db_se
     db_session.add(Posting(entry=entry, account=BANK, debit=D(1), credit=D(0)))
     with pytest.raises(ImmutableLedgerError):
         db_session.flush()
+    db_session.rollback()
+    db_session.add(Posting(entry_id=entry.id, account=BANK, debit=D(1), credit=D(0)))
+    with pytest.raises(ImmutableLedgerError):
+        db_session.flush()
 
 
 def test_an_entry_built_through_the_orm_must_balance(db_session):
