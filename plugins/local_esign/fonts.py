@@ -99,10 +99,11 @@ def document_fonts(text: str) -> Iterator[DocumentFonts]:
     characters = "".join(sorted(set(text) | {chr(c) for c in range(0x20, 0x7F)}))
     options = subset.Options()
     options.layout_features = []  # fpdf2 lays CJK out glyph by glyph; merging GSUB/GPOS would triple the time
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE"]
     options.hinting = False
     options.notdef_outline = True
     options.name_IDs = ["*"]
-    font = TTFont(font_path(), recalcTimestamp=False)
+    font = TTFont(font_path(), recalcTimestamp=False, lazy=True)
     try:
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=characters)

@@ -9,6 +9,7 @@ contract can be re-rendered and its hash compared. Pages carry the contract numb
 from __future__ import annotations
 
 from datetime import datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import cn2an
@@ -89,8 +90,13 @@ def _signature_block(pdf: FPDF, content: ContractContent) -> None:
     pdf.cell(0, 7, SIGNED_ON.format(signed_on=content.signed_on.isoformat()), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
+@lru_cache(maxsize=32)
 def render_pdf(content: ContractContent) -> bytes:
-    """The contract as PDF bytes (A4, Noto Sans SC embedded as a subset)."""
+    """The contract as PDF bytes (A4, Noto Sans SC embedded as a subset).
+
+    Rendering is deterministic, so the last few documents are kept: asking again for the same contract
+    (the borrower reopening it) returns the same bytes at once.
+    """
     with document_fonts(content.all_text() + LAYOUT_TEXT) as fonts:
         pdf = _ContractPdf(content.contract_id)
         pdf.set_creation_date(datetime.combine(content.signed_on, time(0), tzinfo=SHANGHAI))
