@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from admin import auth, i18n
+from admin.views.approvals import ApprovalsView
 from admin.views.audit_log import AuditLogView
 from admin.views.calendar import CalendarView
 from admin.views.cockpit import CockpitView
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> Admin:
                                                                               fluid=True),
                   index_view=CockpitView(name=_l("Cockpit"), url="/admin", endpoint="admin"))
     admin.add_view(ProductsView(name=_l("Product factory"), endpoint="products"))
+    admin.add_view(ApprovalsView(name=_l("Approval inbox"), endpoint="approvals"))
     admin.add_view(LoansView(name=_l("Loans"), endpoint="loans"))
     admin.add_view(CalendarView(name=_l("Business calendar"), endpoint="calendar", category=_l("System")))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))

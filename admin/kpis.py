@@ -4,8 +4,7 @@ Definitions, so a risk manager can check them:
 
 - applications: every application past draft; decided: those with a decision time.
 - approval rate: decided applications approved (approved or any later step up to disbursed) / decided.
-- share decided automatically: decided applications that never waited in the manual queue
-  (no ``manual_review`` review step recorded) / decided.
+- share decided automatically: decided applications that never had a manual approval task / decided.
 - average time to decision: mean of decided_at − created_at over decided applications, in minutes.
 - disbursed: loans booked, count and principal.
 - outstanding: contractual principal not yet paid on loans that are not closed or written off.
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.applications.models import Application
 from core.loans.models import FiveTier, Loan, LoanInstallment
+from core.origination.approval import ApprovalTask
 
 APPROVED_STATES = ("approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed")
 CLOSED_LOAN_STATES = ("paid_off", "prepaid_closed", "written_off")
@@ -89,7 +89,7 @@ def compute(session: Session) -> Kpis:
                                           Application.decided_at).where(Application.decided_at.is_not(None))))
     kpis.decided = len(decided)
     kpis.approved = sum(1 for row in decided if row.state in APPROVED_STATES)
-    manual = set(session.scalars(select(Application.id).where(Application.review_step == "manual_review")))
+    manual = set(session.scalars(select(ApprovalTask.application_id).distinct()))
     kpis.automatic = sum(1 for row in decided if row.id not in manual)
     if decided:
         seconds = sum((_aware(row.decided_at) - _aware(row.created_at)).total_seconds() for row in decided)

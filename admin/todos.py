@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import CHANGE_KINDS, count_pending
+from core.origination.approval import ApprovalTask
 from core.products.models import ProductVersion
 from core.users import can
 
@@ -41,7 +42,14 @@ def _products_in_review(session: Session) -> int:
     return session.scalar(select(func.count(ProductVersion.id)).where(ProductVersion.status == "in_review")) or 0
 
 
+def _tasks_for_my_roles(session: Session) -> int:
+    roles = [role.value for role in current_user.roles]
+    return session.scalar(select(func.count(ApprovalTask.id)).where(ApprovalTask.state == "open",
+                                                                    ApprovalTask.role.in_(roles))) or 0
+
+
 QUEUES: list[Queue] = [
+    Queue("approvals", _l("Applications to approve"), "approval.decide", _tasks_for_my_roles, "approvals.index"),
     Queue("product_reviews", _l("Product versions to review"), "product.publish", _products_in_review,
           "products.index"),
     Queue("waivers", _l("Penalty waivers to approve"), CHANGE_KINDS["penalty_waiver"][1],

@@ -19,6 +19,7 @@ from admin.schema_form import build, flatten
 from core.db import Base
 from core.parties import Customer, find_by_id_number
 from core.products import product_schema
+from core.products.models import ProductVersion
 from core.products.problems import load_json
 from core.schedule import LoanTerms
 from core.servicing import disburse
@@ -135,3 +136,22 @@ def submitted_version(app: Flask, code: str = "CASH_TEST") -> int:
                                                           "csrf_token": csrf_token(page.text)})
     assert response.status_code == 302, response.text
     return int(response.location.rstrip("/").split("/")[-1])
+
+
+def queue_application(app: Flask, amount: str = "30000.00", **applicant: object) -> int:
+    """Publish the calibrated consumer product (once) and apply through the channel API for ``amount``.
+
+    With the shipped scorecard, 30,000 CNY waits for a risk officer; above 40,000 two must approve.
+    Returns the application id.
+    """
+    from tests.api.conftest import APPLY, Channel, application_body, calibrated_consumer, new_key, publish_sample
+
+    with app.app_context():
+        published = db_session().scalar(select(func.count()).select_from(ProductVersion).where(
+            ProductVersion.status == "published"))
+    if not published:
+        publish_sample(app, "consumer_installment", calibrated_consumer())
+    seller = Channel(app.test_client(), new_key(app))
+    body = seller.post(APPLY, application_body(amount, 6, **applicant)).get_json()
+    assert body["state"] == "under_review", body
+    return int(body["id"])

@@ -5,10 +5,20 @@ tries every action it lacks. A role holding the permission is not tried here (th
 """
 
 import pytest
-from admin_helpers import Client, book_loan, fingerprint, make_admin_app, sample_form, sign_in, submitted_version
+from admin_helpers import (
+    Client,
+    book_loan,
+    fingerprint,
+    make_admin_app,
+    queue_application,
+    sample_form,
+    sign_in,
+    submitted_version,
+)
 from sqlalchemy import select
 
 from core.audit import request_change
+from core.origination.approval import ApprovalTask
 from core.users import Role, User, can
 from loanfactory.database import db_session
 
@@ -29,11 +39,14 @@ ACTIONS = [
     ("loan.writeoff.request", "/admin/loans/{loan}/request/write_off", {"business_date": "2026-06-30"}),
     ("loan.waive.approve", "/admin/loans/requests/{request}", {"decision": "approve"}),
     ("pii.reveal", "/admin/loans/{loan}/reveal", {"reason": "好奇"}),
+    ("pii.reveal", "/admin/approvals/{task}/reveal", {"reason": "好奇"}),
+    ("approval.decide", "/admin/approvals/{task}/decide", {"decision": "approve", "comment": "ok"}),
 ]
 
 PAGES = [
     ("user.view", "/admin/users/"),
     ("audit.view", "/admin/audit/"),
+    ("approval.view", "/admin/approvals/"),
 ]
 
 
@@ -48,14 +61,17 @@ def world(shared_app):
     app = shared_app
     loan_id = book_loan(app)
     version_in_review = submitted_version(app)
+    application_id = queue_application(app)
     with app.app_context():
         db = db_session()
         operations = db.scalar(select(User).where(User.username == "operations"))
         change = request_change(db, maker=operations, kind="penalty_waiver", entity_type="loan", entity_id=loan_id,
                                 params={"amount": "0.40", "business_date": "2026-03-01"})
         auditor_id = db.scalar(select(User.id).where(User.username == "auditor"))
+        task_id = db.scalar(select(ApprovalTask.id).where(ApprovalTask.application_id == application_id))
         db.commit()
-        return {"loan": loan_id, "version": version_in_review, "request": change.id, "user": auditor_id}
+        return {"loan": loan_id, "version": version_in_review, "request": change.id, "user": auditor_id,
+                "task": task_id}
 
 
 @pytest.mark.parametrize("role", list(Role))

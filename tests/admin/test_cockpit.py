@@ -1,0 +1,57 @@
+"""The cockpit: to-dos per role and the KPIs, checked against figures worked out by hand."""
+
+from decimal import Decimal
+
+from admin_helpers import book_loan, queue_application
+from sqlalchemy import select
+
+from admin.kpis import compute
+from core.loans.models import Loan
+from core.origination.approval import ApprovalTask
+from loanfactory.database import db_session
+
+
+def test_kpis_of_a_small_book(app):
+    """Two loans of 10,000 (disbursed 2026-01-15, nothing repaid), the second 20 days past due in M1:
+    disbursed 20,000.00, outstanding 20,000.00, delinquent 10,000.00, coincident delinquency 50%.
+    One application waits for a risk officer: 1 application, none decided."""
+    first, second = book_loan(app, "k1"), book_loan(app, "k2")
+    queue_application(app)
+    with app.app_context():
+        db = db_session()
+        late = db.get(Loan, second)
+        late.days_past_due, late.bucket, late.five_tier = 20, "M1", "special_mention"
+        db.commit()
+        kpis = compute(db)
+    assert first != second
+    assert (kpis.disbursed_count, kpis.disbursed_amount) == (2, Decimal("20000.00"))
+    assert kpis.outstanding == Decimal("20000.00") and kpis.delinquent_outstanding == Decimal("10000.00")
+    assert kpis.delinquency_rate == Decimal("0.5000")
+    assert kpis.buckets == {"M0": Decimal("10000.00"), "M1": Decimal("10000.00"), "M2": 0, "M3+": 0}
+    assert kpis.five_tier["special_mention"] == Decimal("10000.00") and kpis.five_tier["normal"] == Decimal("10000.00")
+    assert kpis.applications == 1 and kpis.decided == 0 and kpis.approval_rate is None
+
+
+def test_a_decided_application_counts_as_manual_and_approved(app, login):
+    application_id = queue_application(app)
+    officer = login("risk_officer")
+    with app.app_context():
+        task_id = db_session().scalar(select(ApprovalTask.id).where(ApprovalTask.application_id == application_id))
+    officer.get(f"/admin/approvals/{task_id}")
+    officer.post(f"/admin/approvals/{task_id}/decide", {"decision": "approve"})
+    with app.app_context():
+        kpis = compute(db_session())
+    assert (kpis.decided, kpis.approved, kpis.automatic) == (1, 1, 0)
+    assert kpis.approval_rate == Decimal("1.0000") and kpis.automatic_share == Decimal("0.0000")
+    assert kpis.average_minutes_to_decision is not None
+
+
+def test_each_role_sees_its_own_queues_with_their_counts(app, login):
+    queue_application(app)
+    officer = login("risk_officer").get("/admin/")
+    assert 'data-todo="approvals"' in officer.text and 'data-todo="product_reviews"' not in officer.text
+    assert "时点逾期率" in officer.text and 'id="chart-buckets"' in officer.text
+    finance = login("finance").get("/admin/")
+    assert 'data-todo="waivers"' in finance.text and 'data-todo="approvals"' not in finance.text
+    auditor = login("auditor").get("/admin/")
+    assert "data-todo=" not in auditor.text and 'data-kpi="outstanding"' in auditor.text
