@@ -57,14 +57,15 @@ def test_unknown_template_locale_or_channel_is_refused():
         template_text("approved", "fr_FR", "sms")
 
 
-def test_the_products_own_text_wins_over_the_shipped_template(db_session):
-    receipt = send(gateway(), db_session, text="{name}，您的第{installment}期还款{due_amount}元将于{due_date}到期。")
+def test_the_products_own_text_wins_over_the_shipped_template(sqlite_session):
+    text = "{name}，您的第{installment}期还款{due_amount}元将于{due_date}到期。"
+    receipt = send(gateway(), sqlite_session, text=text)
     assert receipt.rendered == "王小明，您的第2期还款1,100.16元将于2026-02-15到期。"
 
 
-def test_configured_templates_add_events(db_session):
+def test_configured_templates_add_events(sqlite_session):
     manager = gateway(templates={"otp": {"zh": {"sms": "验证码{code}，5分钟内有效。"}}})
-    receipt = send(manager, db_session, template="otp", variables={"code": "663012"})
+    receipt = send(manager, sqlite_session, template="otp", variables={"code": "663012"})
     assert receipt.rendered == "验证码663012，5分钟内有效。"
 
 
@@ -93,17 +94,17 @@ def test_an_unreachable_recipient_gets_a_failed_delivery_record(db_session):
 
 @pytest.mark.parametrize(("channel", "recipient"), [("sms", "0755-1234567"), ("email", "not-an-address"),
                                                     ("app", " ")])
-def test_a_bad_recipient_is_refused_and_nothing_stored(db_session, channel, recipient):
+def test_a_bad_recipient_is_refused_and_nothing_stored(sqlite_session, channel, recipient):
     with pytest.raises(PluginFailure) as failure:
-        send(gateway(), db_session, channel=channel, recipient=recipient, template="approved",
+        send(gateway(), sqlite_session, channel=channel, recipient=recipient, template="approved",
              variables={"name": "王", "product": "随借随还", "amount": "5000", "apr": "18%", "term": "12"})
     assert failure.value.outcome == "refused" and failure.value.cause.field == "recipient"
-    assert db_session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert sqlite_session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
-def test_an_email_address_is_masked_to_its_first_letter(db_session):
-    send(gateway(), db_session, channel="email", recipient="wang.xiaoming@example.com", locale="en")
-    assert db_session.scalars(select(OutboxMessage.recipient_masked)).one() == "w***@example.com"
+def test_an_email_address_is_masked_to_its_first_letter(sqlite_session):
+    send(gateway(), sqlite_session, channel="email", recipient="wang.xiaoming@example.com", locale="en")
+    assert sqlite_session.scalars(select(OutboxMessage.recipient_masked)).one() == "w***@example.com"
 
 
 def test_a_gateway_outage_fails_retryably_with_nothing_stored(db_session):

@@ -85,12 +85,12 @@ def test_inquiries_in_the_last_1_3_6_months_count_loan_and_card_queries_only():
      "consent.granted_at"),
     (BureauConsent(granted_at=NOW, purpose=" ", channel="app", reference="C"), "consent.purpose"),
 ])
-def test_no_report_without_a_valid_consent(db_session, consent, field):
+def test_no_report_without_a_valid_consent(sqlite_session, consent, field):
     with pytest.raises(PluginFailure) as failure:
-        query(bureau(), db_session, consent=consent)
+        query(bureau(), sqlite_session, consent=consent)
     assert failure.value.outcome == "refused" and not failure.value.retryable
     assert isinstance(failure.value.cause, ConsentRequiredError) and failure.value.cause.field == field
-    assert db_session.scalar(select(func.count()).select_from(SandboxBureauQuery)) == 0
+    assert sqlite_session.scalar(select(func.count()).select_from(SandboxBureauQuery)) == 0
 
 
 def test_a_query_is_logged_with_its_consent_and_without_the_id_number(db_session):
@@ -121,11 +121,11 @@ def test_reported_events_are_stored_once_each(db_session):
 @pytest.mark.parametrize(("changes", "field"), [
     ({"kind": "close"}, "balance"), ({"status_symbol": "X"}, "status_symbol"), ({"five_tier": 6}, "five_tier"),
     ({"account_type": "C1"}, "account_type")])
-def test_a_malformed_event_is_refused_and_nothing_stored(db_session, changes, field):
+def test_a_malformed_event_is_refused_and_nothing_stored(sqlite_session, changes, field):
     with pytest.raises(PluginFailure) as failure:
-        bureau().call("sandbox_bureau", "bureau_report_account", session=db_session, event=event(**changes))
+        bureau().call("sandbox_bureau", "bureau_report_account", session=sqlite_session, event=event(**changes))
     assert failure.value.outcome == "refused" and failure.value.cause.field == field
-    assert db_session.scalar(select(func.count()).select_from(SandboxBureauSubmission)) == 0
+    assert sqlite_session.scalar(select(func.count()).select_from(SandboxBureauSubmission)) == 0
 
 
 def test_reporting_needs_the_callers_session():
