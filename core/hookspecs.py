@@ -200,7 +200,7 @@ def payment_query(context: PluginContext, request_id: str) -> PaymentResult:
     firstresult: yes; called on the payment plugin the product names.
 
     Raises:
-        PluginNotFoundError-like refusals (a ``LoanFactoryError``): the channel never saw ``request_id``.
+        LoanFactoryError: refused: the channel never saw ``request_id``.
         Anything else: the status is unknown; the caller asks again later.
     """
 
