@@ -21,6 +21,8 @@ REFUND_EXCEEDED    no        refunds would exceed what the debit collected
 Faults are planned in ``sandbox_bank_faults`` (:meth:`SandboxBank.plan_fault`): ``reject`` refuses at
 once, ``fail`` fails at settlement, ``timeout`` accepts and commits the order but answers late, as a
 bank whose response is lost does (the caller times out; a retry with the same request id finds the order).
+A lost answer needs the bank's own database (``database_url``): embedded in the caller's transaction, the
+order and the spent fault are rolled back with the caller's timed-out call.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from core.plugin_manager import PluginCall
 from core.plugin_types import BankAccount, CallbackSignatureError, PaymentRequest, PluginFailure, RefundRequest
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.bank import RefundRefusedError, RequestIdConflictError, UnknownRequestError, open_bank
@@ -98,17 +99,21 @@ def test_the_same_request_id_never_moves_money_twice(manager, db_session):
         assert bank.statement(NOW.date()).decode().count("D-1") == 1
 
 
-def test_a_lost_answer_times_out_and_the_retry_with_the_same_request_id_finds_the_order(tmp_path):
-    """The bank (its own database) commits the order, then answers too late; we give up at 0.3 s."""
+def test_a_lost_answer_times_out_and_the_retry_with_the_same_request_id_finds_the_order(db_session, tmp_path):
+    """The bank (its own database) commits the order, then answers too late; we give up at 0.3 s. Our side
+    keeps nothing half-written, only the record of the failed call; the retry finds the bank's order."""
     config = {"database_url": f"sqlite:///{tmp_path}/bank.sqlite3"}
     manager = make_manager({"sandbox_bank": config})
     manager.settings.timeouts["sandbox_bank"] = 0.3  # type: ignore[index]
     with open_bank(config, NOW, None) as bank:
         bank.plan_fault("timeout", operation="payout", delay_seconds=5)
     with pytest.raises(PluginFailure) as timeout:
-        manager.call("sandbox_bank", "payment_disburse", request=payout("D-9"))
+        call(manager, db_session, "payment_disburse", request=payout("D-9"))
     assert (timeout.value.outcome, timeout.value.retryable) == ("timeout", True)
-    retry = manager.call("sandbox_bank", "payment_disburse", request=payout("D-9"))
+    [record] = db_session.scalars(select(PluginCall)).all()
+    assert (record.plugin, record.hook, record.outcome) == ("sandbox_bank", "payment_disburse", "timeout")
+    assert db_session.scalar(select(func.count()).select_from(BankOrder)) == 0  # the bank's books are its own
+    retry = call(manager, db_session, "payment_disburse", request=payout("D-9"))
     assert retry.status == "pending"
     with open_bank(config, NOW, None) as bank:
         bank.settle_due()
