@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pluggy
-from sqlalchemy import DateTime, Float, Integer, String, Text
+from sqlalchemy import DateTime, Float, Integer, String, Text, case, func, select
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core import hookspecs
@@ -336,6 +336,27 @@ class PluginManager:
         """The JSON body of the plugins endpoint: the listing and the hook families."""
         return {"plugins": [info.as_json() for info in self.listing(hook)],
                 "families": {family: list(hooks) for family, hooks in hookspecs.HOOK_FAMILIES.items()}}
+
+
+OUTCOMES = ("ok", "refused", "error", "timeout")
+
+
+def call_summary(session: Session, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Recorded calls per plugin and hook: count, count per outcome, mean and longest duration (ms).
+
+    Args:
+        session: a session on the database holding ``plugin_calls``.
+        since: only calls started at or after this moment.
+    """
+    counts = [func.sum(case((PluginCall.outcome == outcome, 1), else_=0)) for outcome in OUTCOMES]
+    query = (select(PluginCall.plugin, PluginCall.hook, func.count(), *counts, func.avg(PluginCall.duration_ms),
+                    func.max(PluginCall.duration_ms))
+             .group_by(PluginCall.plugin, PluginCall.hook).order_by(PluginCall.plugin, PluginCall.hook))
+    if since is not None:
+        query = query.where(PluginCall.started_at >= since)
+    return [{"plugin": plugin, "hook": hook, "calls": total, **dict(zip(OUTCOMES, map(int, by_outcome), strict=True)),
+             "mean_ms": round(float(mean), 1), "max_ms": round(float(longest), 1)}
+            for plugin, hook, total, *by_outcome, mean, longest in session.execute(query)]
 
 
 def make_plugin_manager(config: Mapping[str, Any] | None = None, *, recorder: Recorder = record_in_session,

@@ -1,13 +1,22 @@
-"""``loanfactory plugins [--hook NAME] [--json]``: which plugins are installed, their versions and hooks."""
+"""``loanfactory plugins``: which plugins are installed (name, version, source, hooks), and how their calls went.
+
+``--hook NAME`` keeps the plugins implementing one hook; ``--calls`` prints the recorded calls per plugin and
+hook instead (count, outcomes, mean and longest duration), ``--since DATE`` limiting them; ``--json`` for
+machines.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime, time
 
 import click
 
 from core.errors import InvalidArgumentError
 from core.hookspecs import HOOK_FAMILIES
+from core.plugin_manager import OUTCOMES, SHANGHAI, PluginManager, call_summary
 from loanfactory.app import create_app
-from loanfactory.cli.common import echo_json, json_option
+from loanfactory.cli.common import echo_json, json_option, parse_date
+from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 
 ALL_HOOKS = sorted(hook for hooks in HOOK_FAMILIES.values() for hook in hooks)
@@ -15,13 +24,25 @@ ALL_HOOKS = sorted(hook for hooks in HOOK_FAMILIES.values() for hook in hooks)
 
 @click.command()
 @click.option("--hook", default=None, help="Only plugins implementing this hook.")
+@click.option("--calls", is_flag=True, help="Show the recorded calls per plugin and hook instead.")
+@click.option("--since", default=None, help="With --calls: only calls from this date on (YYYY-MM-DD).")
 @json_option
-def plugins(hook: str | None, as_json: bool) -> None:
+def plugins(hook: str | None, calls: bool, since: str | None, as_json: bool) -> None:
     """List installed plugins: name, version, where they come from, and the hooks they implement."""
     if hook is not None and hook not in ALL_HOOKS:
         raise InvalidArgumentError(f"--hook: {hook!r} is not a hook; hooks: {', '.join(ALL_HOOKS)}",
                                    field="--hook", value=hook)
-    manager = get_plugins(create_app())
+    start = datetime.combine(parse_date(since, "--since"), time(), SHANGHAI) if since else None
+    app = create_app()
+    if calls:
+        with get_db(app).session() as session:
+            summary = [row for row in call_summary(session, start) if hook is None or row["hook"] == hook]
+        _print_calls(summary, as_json)
+        return
+    _print_plugins(get_plugins(app), hook, as_json)
+
+
+def _print_plugins(manager: PluginManager, hook: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(manager.as_json(hook)["plugins"])
         return
@@ -30,3 +51,15 @@ def plugins(hook: str | None, as_json: bool) -> None:
         click.echo(f"{info.name} {info.version}  [{info.source}] {info.module}{state}")
         for name in info.hooks:
             click.echo(f"    {name}")
+
+
+def _print_calls(summary: list[dict[str, object]], as_json: bool) -> None:
+    if as_json:
+        echo_json(summary)
+        return
+    header = ["plugin", "hook", "calls", *OUTCOMES, "mean_ms", "max_ms"]
+    rows = [[str(row[column]) for column in header] for row in summary]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    for line in (header, *rows):
+        click.echo("  ".join(cell.ljust(width) if i < 2 else cell.rjust(width)
+                             for i, (cell, width) in enumerate(zip(line, widths, strict=True))).rstrip())

@@ -227,3 +227,25 @@ def test_a_rolled_back_state_change_is_never_announced(tmp_path):
         session.rollback()
         session.commit()
     assert not outbox.exists()
+
+
+def test_loanfactory_plugins_calls_sums_the_recorded_calls_per_plugin_and_hook(tmp_path):
+    url = f"sqlite:///{tmp_path}/calls.sqlite3"
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        session = get_db(app).session()
+        for outcome, duration in (("ok", 12.0), ("ok", 30.0), ("timeout", 5000.0)):
+            session.add(PluginCall(plugin="sandbox_bureau", hook="bureau_query", subject=None, outcome=outcome,
+                                   started_at=PLUGIN_TEST_TIME, duration_ms=duration, error=None))
+        session.add(PluginCall(plugin="scorecard", hook="score_application", subject=None, outcome="error",
+                               started_at=PLUGIN_TEST_TIME.replace(year=2025), duration_ms=1.0, error="boom"))
+        session.commit()
+    result = CliRunner().invoke(main, ["plugins", "--calls", "--since", "2026-01-01", "--json"],
+                                env={"DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [{"plugin": "sandbox_bureau", "hook": "bureau_query", "calls": 3, "ok": 2,
+                                          "refused": 0, "error": 0, "timeout": 1, "mean_ms": 1680.7,
+                                          "max_ms": 5000.0}]
+    table = CliRunner().invoke(main, ["plugins", "--calls"], env={"DATABASE_URL": url}).output.splitlines()
+    assert table[0].split() == ["plugin", "hook", "calls", "ok", "refused", "error", "timeout", "mean_ms", "max_ms"]
+    assert table[2].split() == ["scorecard", "score_application", "1", "0", "0", "1", "0", "1.0", "1.0"]
