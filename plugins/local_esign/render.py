@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import cn2an
 from fpdf import FPDF, FontFace
-from fpdf.enums import WrapMode, XPos, YPos
+from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 from plugins.local_esign.contract import ContractContent
 from plugins.local_esign.fonts import document_fonts
@@ -54,8 +54,30 @@ def _heading(pdf: FPDF, text: str) -> None:
     pdf.set_font(FAMILY, "", 10)
 
 
+#: marks a Chinese line must not start with (禁则): they hang at the end of the line before instead
+NO_LINE_START = frozenset("，。、；：？！）」』》】…%,.;:?!)")
+
+
+def wrap_lines(lines: list[str]) -> list[str]:
+    """Move closing punctuation that fpdf2's character wrapping put at a line's start to the line before.
+
+    >>> wrap_lines(["不得用于其他用途", "。下一句"])
+    ['不得用于其他用途。', '下一句']
+    """
+    out: list[str] = []
+    for line in lines:
+        while out and line and line[0] in NO_LINE_START:
+            out[-1] += line[0]
+            line = line[1:]
+        if line or not out:
+            out.append(line)
+    return out
+
+
 def _paragraph(pdf: FPDF, text: str) -> None:
-    pdf.multi_cell(0, 6, text, wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    lines = pdf.multi_cell(0, 6, text, wrapmode=WrapMode.CHAR, dry_run=True, output=MethodReturnValue.LINES)
+    for line in wrap_lines(list(lines)):  # type: ignore[arg-type]
+        pdf.cell(0, 6, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _pairs(pdf: FPDF, rows: tuple[tuple[str, str], ...]) -> None:

@@ -24,7 +24,7 @@ from plugins.local_esign.contract import (
     capitals,
 )
 from plugins.local_esign.models import SignatureRecord, SignerKey
-from plugins.local_esign.render import render_pdf
+from plugins.local_esign.render import render_pdf, wrap_lines
 from tests.plugins_builtin.conftest import BORROWER, LENDER, SIGNING_TIME, contract_request, make_manager
 
 
@@ -225,3 +225,9 @@ def test_private_keys_are_encrypted_at_rest_and_each_signer_has_their_own(manage
     assert all(BORROWER.identifier not in value for value in ids)
     assert {r.signer_identifier for r in db_session.scalars(select(SignatureRecord))} == {
         BORROWER.identifier, LENDER.identifier}
+
+
+def test_closing_punctuation_never_starts_a_line():
+    assert wrap_lines(["借款人承诺借款用于个人消费，不得用于其他用途", "。下一句", "x"]) == [
+        "借款人承诺借款用于个人消费，不得用于其他用途。", "下一句", "x"]
+    assert wrap_lines(["金额（人民币", "）、利率", "。"]) == ["金额（人民币）、", "利率。"]
