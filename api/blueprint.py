@@ -6,7 +6,11 @@ gets a fresh blueprint. Every view function lives in a view module; this module 
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, abort
+
+from api.openapi_common import MAX_ID
 
 #: endpoints reachable without an API key: the OpenAPI documents and the payment channel's callback
 #: (which carries its own HMAC signature instead)
@@ -20,4 +24,11 @@ def make_blueprint() -> Blueprint:
     bp = Blueprint("api", __name__)
     for module in (products, spec, applications, contracts, loans, subscriptions):
         module.register(bp)
+    bp.url_value_preprocessor(_refuse_huge_ids)
     return bp
+
+
+def _refuse_huge_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id beyond a 32-bit key names nothing: answer 404 before it reaches the database driver."""
+    if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        abort(404)

@@ -14,6 +14,10 @@ NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 
 
+#: the largest id a path accepts (a 32-bit integer key); larger ones are simply not found
+MAX_ID = 2**31 - 1
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -46,14 +50,16 @@ IDEMPOTENCY_HEADER: dict[str, Any] = {
 }
 
 PAGE_PARAMETERS: list[dict[str, Any]] = [
-    {"name": "page", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {"name": "page", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": 1000000, "default": 1}},
     {"name": "per_page", "in": "query", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
 ]
 
 
 def _id_parameter(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    return {"name": name, "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 
 def _list_of(item: str) -> dict[str, Any]:
@@ -63,9 +69,13 @@ def _list_of(item: str) -> dict[str, Any]:
 
 COMMON_SCHEMAS: dict[str, Any] = {
     "Money": MONEY,
-    "MoneyInput": {"anyOf": [{"type": "number", "minimum": 0},
+    "MoneyInput": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 9999999999999, "multipleOf": 0.01},
                              {"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,2})?$"}],
                    "description": "Yuan: a JSON number (read exactly) or a decimal string, at most 2 decimals."},
+    "PositiveMoneyInput": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 9999999999999,
+                                      "multipleOf": 0.01},
+                                     {"type": "string", "pattern": r"^(?!0+(\.0+)?$)[0-9]{1,13}(\.[0-9]{1,2})?$"}],
+                           "description": "Yuan, more than zero: a JSON number (read exactly) or a decimal string."},
     "Problem": {
         "type": "object", "required": ["type", "title", "status"],
         "properties": {
@@ -165,14 +175,14 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
                  "properties": {"loan_id": {"type": "integer"}, "principal": MONEY, "interest": MONEY,
                                 "fee": MONEY, "penalty": MONEY, "total": MONEY, "overpayment": MONEY}},
     "RepaymentRequest": {"type": "object", "additionalProperties": False, "required": ["amount"],
-                         "properties": {"amount": ref("MoneyInput"), "paid_on": DATE,
+                         "properties": {"amount": ref("PositiveMoneyInput"), "paid_on": DATE,
                                         "reference": {"type": "string", "maxLength": 120}}},
     "Repayment": {"type": "object", "required": ["id", "loan_id", "amount", "paid_on", "loan_state"],
                   "properties": {"id": {"type": "integer"}, "loan_id": {"type": "integer"}, "amount": MONEY,
                                  "paid_on": DATE, "kind": {"type": "string"}, "allocated": {"type": "object"},
                                  "loan_state": {"type": "string"}}},
     "PrepaymentRequest": {"type": "object", "additionalProperties": False,
-                          "properties": {"amount": ref("MoneyInput"), "on": DATE,
+                          "properties": {"amount": ref("PositiveMoneyInput"), "on": DATE,
                                          "mode": {"type": "string", "enum": ["keep_term", "keep_installment"]}},
                           "description": "Without `amount` (principal to prepay), the whole loan is prepaid."},
     "PrepaymentQuote": {"type": "object", "required": ["loan_id", "on", "principal", "total", "full"],

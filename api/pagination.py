@@ -12,21 +12,21 @@ from api.problems import invalid
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
+MAX_PAGE = 1_000_000
 
 
 def page_args() -> tuple[int, int]:
     """``(page, per_page)`` from the query string; a 422 naming the parameter when out of range."""
     errors = []
     values = {}
-    for name, default, upper in (("page", 1, None), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
+    for name, default, upper in (("page", 1, MAX_PAGE), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
         raw = request.args.get(name, str(default))
         try:
             value = int(raw)
         except ValueError:
             value = 0
-        if value < 1 or (upper is not None and value > upper):
-            limit = f"1 to {upper}" if upper else "1 or more"
-            errors.append((f"query:{name}", f"must be a whole number, {limit}"))
+        if not 1 <= value <= upper:
+            errors.append((f"query:{name}", f"must be a whole number from 1 to {upper}"))
         values[name] = value
     if errors:
         raise invalid(errors)
