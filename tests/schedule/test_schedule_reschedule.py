@@ -125,3 +125,22 @@ def test_bad_prepayment_is_refused_naming_the_argument(on, amount, mode, field):
 def test_a_float_prepayment_is_refused():
     with pytest.raises(InvalidArgumentError, match="principal_prepaid"):
         reschedule(loan(), date(2026, 4, 1), 100.0, "keep_term")
+
+
+def test_second_prepayment_keeps_the_installment_then_in_force(rows):
+    """After the keep_term re-scheduling above (749.44 a month, 5042.36 left after 06-15), 1,000.00 more
+    is prepaid on the 06-15 due date with keep_installment: 4042.36 left, whole months, 749.44 kept.
+    07-15: 4042.36 × 1% = 40.42, principal 709.02, left 3333.34; 08-15: 33.33, 716.11, left 2617.23;
+    09-15: 26.17, 723.27, left 1893.96; 10-15: 18.94, 730.50, left 1163.46; 11-15: 11.63, 737.81, left
+    425.65; 12-15: the last, 425.65 + 4.26 = 429.91, a month before the original maturity."""
+    first = reschedule(loan(), date(2026, 4, 1), D("3000.00"), "keep_term")
+    second = rows(reschedule(first, date(2026, 6, 15), D("1000.00"), "keep_installment"))
+    assert second[:5] == rows(first)[:5]
+    assert second[5:] == [
+        ("2026-07-15", "709.02", "40.42", "749.44", "3333.34"),
+        ("2026-08-15", "716.11", "33.33", "749.44", "2617.23"),
+        ("2026-09-15", "723.27", "26.17", "749.44", "1893.96"),
+        ("2026-10-15", "730.50", "18.94", "749.44", "1163.46"),
+        ("2026-11-15", "737.81", "11.63", "749.44", "425.65"),
+        ("2026-12-15", "425.65", "4.26", "429.91", "0.00"),
+    ]

@@ -112,3 +112,22 @@ def test_rounding_modes__1000_50_at_12pct_two_months_residue_in_the_last(rows, m
     schedule = build_schedule(terms(principal=D("1000.50"), periods=2, rounding=mode))
     assert [row[1:] for row in rows(schedule)] == expected
     assert schedule.total_principal == D("1000.50")
+
+
+@pytest.mark.parametrize("first_period", ["actual_days", "extra_days"])
+def test_disbursed_on_the_repayment_day__the_first_period_is_a_whole_month(rows, first_period):
+    """Disbursed 2026-01-20 with repayment day 20: no extra days, first due 02-20, interest 30.00 as in
+    any whole month, A(3000, 2) = 1522.54."""
+    schedule = build_schedule(terms(periods=2, start_date=date(2026, 1, 20), due_day_rule="fixed_day",
+                                    repayment_day=20, first_period=first_period))
+    assert rows(schedule) == [("2026-02-20", "1492.54", "30.00", "1522.54", "1507.46"),
+                              ("2026-03-20", "1507.46", "15.07", "1522.53", "0.00")]
+
+
+def test_weekly_repayment_on_the_disbursement_weekday__the_first_week_is_whole():
+    """Disbursed Thursday 2026-01-15, repayment day Thursday (4): due 01-22 and 01-29, interest
+    3000 × 5.2%/52 = 3.00 for the first, whole, week."""
+    schedule = build_schedule(terms(periods=2, annual_rate=D("0.052"), frequency="weekly",
+                                    due_day_rule="fixed_day", repayment_day=4))
+    assert [(row.due_date, row.interest) for row in schedule.installments] == [
+        (date(2026, 1, 22), D("3.00")), (date(2026, 1, 29), D("1.50"))]
