@@ -97,7 +97,7 @@ class Token:
 
 
 _TOKEN = re.compile(
-    r"(?P<space>\s+)|(?P<number>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?P<space>\s+)|(?P<number>[0-9]+(?:\.[0-9]+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<string>'[^'\\]*'|\"[^\"\\]*\")|(?P<op>==|!=|<=|>=|[<>()\[\],+\-*/])"
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false"}

@@ -264,6 +264,12 @@ class Product:
         return replace(built, installments=tuple(rows))
 
     @property
+    def credit_limits(self) -> tuple[Decimal, int]:
+        """The largest outstanding principal per customer and the most live loans per customer."""
+        limits = self.document["credit_limits"]
+        return _dec(limits["max_outstanding_per_customer"]), int(limits["max_concurrent_loans"])
+
+    @property
     def apr_cap(self) -> tuple[Decimal, str]:
         """The APR cap and its basis (``nominal_irr`` or ``effective_irr``)."""
         cap = self.document.get("compliance", {}).get("apr_cap", {})

@@ -53,6 +53,8 @@ def test_load_product_returns_typed_accessors_or_every_problem():
     assert [product.rate_for_score(s) for s in (800, 700, 650, 500, None)] == [
         Decimal("0.0800"), Decimal("0.1100"), Decimal("0.1700"), Decimal("0.1400"), Decimal("0.1400")]
     assert product.amount.contains(Decimal("10100")) and not product.amount.contains(Decimal("10150"))
+    assert product.credit_limits == (Decimal("200000.00"), 3)
+    assert product.apr_cap == (Decimal("0.24"), "nominal_irr")
     broken = sample("consumer_installment.json")
     broken["amount"]["default"] = "1"
     broken["plugins"]["esign"] = "nobody"
