@@ -16,6 +16,7 @@ from loanfactory.cli.ledger import ledger
 from loanfactory.cli.plugins import plugins
 from loanfactory.cli.products import products
 from loanfactory.cli.schedule import schedule
+from loanfactory.cli.serve import serve
 from plugins.reports.cli import reports
 from plugins.sandbox_bank.cli import sandbox_bank
 
@@ -44,6 +45,7 @@ def main() -> None:
 
 
 main.add_command(schedule)
+main.add_command(serve)
 main.add_command(plugins)
 main.add_command(ledger)
 main.add_command(products)
