@@ -110,9 +110,9 @@ def _level_in_force(terms: LoanTerms, done: list[Installment], ahead: list[Insta
         if amortising:
             return amortising[0].principal
     else:
-        regular = amortising[1:]
-        if amortising and done and amortising[0] is ahead[0] and ahead[0].start == done[-1].due_date:
-            regular = amortising
+        after_grace = grace > 0  # the row after a grace period is a whole period: its total is the level
+        whole = after_grace or (done and ahead[0].start == done[-1].due_date)
+        regular = amortising if whole else amortising[1:]
         if regular:
             return regular[0].total - regular[0].fee
     return level_amount(terms, balance, max(1, len(ahead) - grace))

@@ -144,3 +144,16 @@ def test_second_prepayment_keeps_the_installment_then_in_force(rows):
         ("2026-11-15", "737.81", "11.63", "749.44", "425.65"),
         ("2026-12-15", "425.65", "4.26", "429.91", "0.00"),
     ]
+
+
+def test_keep_installment_within_a_capitalised_grace_period(rows):
+    """3,000 over 3 months, first month capitalised grace (A = 1537.76 afterwards, see the rules tests).
+    1,000 prepaid on 02-01 leaves 2,000; 02-15 capitalises 2000 × 12% × 14/360 = 9.33 → 2009.33; 03-15
+    keeps 1537.76: interest 20.09, principal 1517.67, left 491.66; 04-15: 491.66 + 4.92 = 496.58."""
+    schedule = build_schedule(LoanTerms(D("3000.00"), D("0.12"), 3, START, grace_periods=1,
+                                        grace_type="capitalised"))
+    assert rows(reschedule(schedule, date(2026, 2, 1), D("1000.00"), "keep_installment")) == [
+        ("2026-02-15", "0.00", "0.00", "0.00", "2009.33"),
+        ("2026-03-15", "1517.67", "20.09", "1537.76", "491.66"),
+        ("2026-04-15", "491.66", "4.92", "496.58", "0.00"),
+    ]
