@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -260,8 +260,8 @@ class PluginManager:
                 (recorded, its database work rolled back).
         """
         caller, one_answer = self._caller(name, hook)
-        context = PluginContext(plugin_name=name, hook=hook, config=self.settings.plugin_config.get(name, {}),
-                                now=self.clock(), session=session)
+        context = PluginContext(plugin_name=name, hook=hook, now=self.clock(), session=session,
+                                config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
         savepoint = _begin_savepoint(session)
         started, t0 = context.now, time.perf_counter()
         outcome, value = _run_with_timeout(lambda: caller(context=context, **kwargs),
