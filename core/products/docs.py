@@ -34,7 +34,7 @@ def _resolve(node: Schema) -> dict[str, Any]:
 
 def _kind(node: Schema) -> str:
     if "enum" in node:
-        return " \\| ".join(f"`{v}`" for v in node["enum"])
+        return " | ".join(f"`{v}`" for v in node["enum"])
     kinds = node.get("type", "any")
     text = " or ".join(kinds) if isinstance(kinds, list) else str(kinds)
     if text == "array":

@@ -171,5 +171,5 @@ def schema_problems(document: object) -> list[Problem]:
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
-    """``problems`` without duplicates, in document order of their pointers then codes."""
+    """``problems`` without duplicates, ordered by pointer then code."""
     return sorted(set(problems))

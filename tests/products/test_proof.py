@@ -149,3 +149,15 @@ def test_no_loan_inside_a_proven_product_costs_more_than_the_cap(document, data)
             prepay_at = data.draw(st.integers(earliest, periods - 1))
         apr = independent_apr(product, amount, term, method, rate, start, prepay_at)
         assert apr <= cap + 1e-9, (amount, term, method, rate, start, prepay_at, apr, report.proof.as_dict())
+
+
+def test_a_per_installment_fee_weighs_more_on_weekly_installments():
+    """0.2% of the principal per installment is 2.4% a year monthly but 10.4% weekly: over the cap."""
+    monthly = sample("consumer_installment.json")
+    weekly = sample("consumer_installment.json")
+    weekly["term"] = {"unit": "week", "values": [8, 12, 26], "default": 8}
+    weekly["repayment"]["frequency"] = "weekly"
+    assert check_product(monthly, plugins=REGISTRY).ok
+    report = check_product(weekly, plugins=REGISTRY)
+    assert [p.code for p in report.problems] == ["apr.over_cap"]
+    assert report.proof.worst.apr > Decimal("0.30")
