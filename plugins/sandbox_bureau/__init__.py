@@ -1,14 +1,16 @@
 """``sandbox_bureau``: a deterministic synthetic credit bureau standing where 征信 would be.
 
 It refuses a query without consent, answers with a report generated from the ID number
-(:mod:`plugins.sandbox_bureau.generator`), logs each query with its consent, and keeps every account
-event we report (:mod:`plugins.sandbox_bureau.models`), idempotently.
+(:mod:`plugins.sandbox_bureau.generator`), logs each query with its consent, lists our earlier queries
+(before today) among the report's inquiries as a real bureau does, and keeps every account event we
+report (:mod:`plugins.sandbox_bureau.models`), idempotently.
 
 Settings (``PLUGIN_CONFIG["sandbox_bureau"]``), to rehearse an unreliable bureau:
 
 - ``latency_seconds``: sleep this long before answering (with the manager's timeout: a timeout);
 - ``failure_rate``: the share of calls that fail as an outage (0 to 1, drawn at random);
-- ``failing_ids``: ID numbers whose queries always fail (deterministic failures for tests and demos).
+- ``failing_ids``: ID numbers whose queries always fail (deterministic failures for tests and demos);
+- ``institution``: the name our queries appear under in later reports (default ``本机构``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import json
 import random
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -26,6 +29,7 @@ from core.hookspecs import hookimpl
 from core.plugin_types import (
     BureauAccountEvent,
     BureauAck,
+    BureauInquiry,
     BureauQuery,
     BureauReport,
     ConsentRequiredError,
@@ -63,13 +67,23 @@ def bureau_query(context: PluginContext, query: BureauQuery) -> BureauReport:
     if not consent.purpose.strip():
         raise ConsentRequiredError("bureau query refused: consent names no purpose", field="consent.purpose")
     _outside_party(context, query.id_number)
-    report = generate_report(query.id_number, context.now.date(), bureau=context.plugin_name)
-    if context.has_session:
-        with context.db() as session:
-            session.add(SandboxBureauQuery(subject_hash=subject_hash(query.id_number), report_id=report.report_id,
-                                           reason=query.reason, consent_reference=consent.reference,
-                                           consent_purpose=consent.purpose, queried_at=context.now))
-    return report
+    today, subject = context.now.date(), subject_hash(query.id_number)
+    report = generate_report(query.id_number, today, bureau=context.plugin_name)
+    if not context.has_session:
+        return report
+    institution = str(context.config.get("institution", "本机构"))
+    with context.db() as session:
+        ours = session.execute(select(SandboxBureauQuery.queried_on, SandboxBureauQuery.institution,
+                                      SandboxBureauQuery.reason)
+                               .where(SandboxBureauQuery.subject_hash == subject,
+                                      SandboxBureauQuery.queried_on < today,
+                                      SandboxBureauQuery.queried_on >= today - timedelta(days=730))).all()
+        session.add(SandboxBureauQuery(subject_hash=subject, report_id=report.report_id, reason=query.reason,
+                                       consent_reference=consent.reference, consent_purpose=consent.purpose,
+                                       queried_at=context.now, queried_on=today, institution=institution))
+    earlier = tuple(BureauInquiry(queried_on=day, institution=name, reason=reason) for day, name, reason in ours)
+    return dataclasses.replace(report, inquiries=tuple(sorted(report.inquiries + earlier,
+                                                              key=lambda q: q.queried_on)))
 
 
 @hookimpl(trylast=True)

@@ -1,5 +1,8 @@
 """The sandbox bureau's own records: the queries it answered and the account events we reported.
 
+Our own queries show up, as a real bureau's would, among the inquiries of the subject's later reports
+(from the next day on, so a report stays the same all day).
+
 Keys are SHA-256 hashes of ID numbers: the sandbox, like a real bureau's test environment, is no place
 for plain ID numbers. An account event is unique per (account, kind, report date): resending it is
 answered with the first receipt and stores nothing new.
@@ -28,6 +31,8 @@ class SandboxBureauQuery(Base):
     consent_reference: Mapped[str] = mapped_column(String(120))
     consent_purpose: Mapped[str] = mapped_column(String(200))
     queried_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    queried_on: Mapped[date] = mapped_column(Date, index=True)
+    institution: Mapped[str] = mapped_column(String(80))
 
 
 class SandboxBureauSubmission(Base):

@@ -142,3 +142,15 @@ def test_an_injected_outage_for_one_subject_fails_retryably_and_is_recorded(db_s
     call = db_session.scalars(select(PluginCall)).one()
     assert call.outcome == "error" and "injected outage" in call.error
     assert query(bureau(failing_ids=[ID]), db_session, id_number="110105199001010000").report_id
+
+
+def test_our_query_shows_up_among_the_inquiries_from_the_next_day_on(db_session):
+    first = query(bureau(institution="示例小贷"), db_session)
+    assert query(bureau(institution="示例小贷"), db_session) == first  # the same all day
+    next_day = PluginManager(PluginSettings(load_entrypoints=False), clock=lambda: NOW + timedelta(days=1))
+    next_day.load(("plugins.sandbox_bureau",))
+    later = query(next_day, db_session)
+    ours = [q for q in later.inquiries if q.institution == "示例小贷"]
+    assert [(q.queried_on, q.reason) for q in ours] == [(date(2026, 1, 15), "02")] * 2
+    generated = generate_report(ID, date(2026, 1, 16))
+    assert later.inquiries_within(1) == generated.inquiries_within(1) + 2
