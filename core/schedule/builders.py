@@ -92,25 +92,39 @@ def amortize(
     method = terms.method
     if level is None:
         level = level_amount(terms, balance, len(amortising)) if method in _LEVEL_METHODS else ZERO
-    installment = method is Method.EQUAL_INSTALLMENT
-    paid = level + fee  # a regular 等额本息 installment: principal + interest is the level amount
-    for due in amortising[:-1]:
-        interest = regular = (balance * rate).quantize(FEN, mode)
-        if broken is not None:
-            interest, broken = broken.quantize(FEN, mode), None
-        if installment:
-            principal = level - regular
-            total = paid if interest is regular else principal + interest + fee
-        else:
-            principal = level
-            total = level + interest + fee
-        if principal > balance:  # a tiny loan whose rounded level overpays is repaid early
-            principal = balance
-            total = principal + interest + fee
+    body = amortising[:-1]
+    if broken is not None and body:
+        # a broken first period: its interest follows the day count, its principal part a whole period's
+        regular = (balance * rate).quantize(FEN, mode)
+        interest, broken = broken.quantize(FEN, mode), None
+        principal = min(level - regular if method is Method.EQUAL_INSTALLMENT else level, balance)
         balance -= principal
-        append(_row(Installment, (number, previous, due, principal, interest, fee, total, balance)))
-        previous = due
-        number += 1
+        total = principal + interest + fee
+        append(_row(Installment, (number, previous, body[0], principal, interest, fee, total, balance)))
+        previous, number, body = body[0], number + 1, body[1:]
+    # whole periods; the loops are the hot path of every schedule, hence one per method
+    if method is Method.EQUAL_INSTALLMENT:
+        paid = level + fee
+        for due in body:
+            interest = (balance * rate).quantize(FEN, mode)
+            principal = level - interest
+            total = paid
+            if principal > balance:  # a tiny loan whose rounded installment overpays is repaid early
+                principal = balance
+                total = principal + interest + fee
+            balance -= principal
+            append(_row(Installment, (number, previous, due, principal, interest, fee, total, balance)))
+            previous = due
+            number += 1
+    else:
+        for due in body:
+            interest = (balance * rate).quantize(FEN, mode)
+            principal = level if level < balance else balance
+            balance -= principal
+            total = principal + interest + fee
+            append(_row(Installment, (number, previous, due, principal, interest, fee, total, balance)))
+            previous = due
+            number += 1
     # the last installment takes the whole balance left, so the rounding residue (尾差) lands here
     interest = (balance * rate if broken is None else broken).quantize(FEN, mode)
     total = balance + interest + fee
