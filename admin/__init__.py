@@ -22,17 +22,13 @@ from admin.views.loans import LoansView
 from admin.views.plugins import PluginsView
 from admin.views.products import ProductsView
 from admin.views.users import UsersView
-from core.db import Base
 from core.users import can
-from loanfactory.database import get_db
 
 EXTENSION = "loanfactory.admin"
 
 
 def init_app(app: Flask) -> Admin:
     """Attach the admin to ``app`` at ``/admin/``."""
-    if app.config.get("AUTO_CREATE_TABLES", True):
-        Base.metadata.create_all(get_db(app).engine)
     i18n.init_app(app)
     auth.init_app(app)
     app.jinja_env.filters["lf_can"] = lambda permission: can(current_user, permission)
