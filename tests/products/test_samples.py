@@ -77,3 +77,12 @@ def test_a_schedule_from_the_product_carries_its_fees():
     schedule = product.schedule("10000", 12, "equal_installment", date(2026, 3, 10), "0.14")
     assert {row.fee for row in schedule.installments} == {20}
     assert schedule.installments[0].total == schedule.installments[0].principal + schedule.installments[0].interest + 20
+
+
+def test_the_samples_name_plugins_the_real_plugin_manager_loads_with_every_hook_their_jobs_need():
+    from core.plugin_manager import make_plugin_manager
+    from core.products.references import plugin_registry
+
+    registry = plugin_registry(make_plugin_manager())
+    for name in SAMPLES:
+        assert check_product(sample(name), plugins=registry, prove=False).problems == [], name
