@@ -39,7 +39,7 @@ def fen(value: float) -> set[Decimal]:
     return rounded
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(principals, rates, terms_in_months)
 def test_equal_installment_is_numpy_pmt_rounded_to_the_fen(principal, rate, periods):
     schedule = build_schedule(LoanTerms(principal, rate, periods, START))
@@ -51,7 +51,7 @@ def test_equal_installment_is_numpy_pmt_rounded_to_the_fen(principal, rate, peri
     assert len({row.total for row in rows[:-1] if row.remaining_principal > 0} | {rows[0].total}) == 1
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(principals, rates, terms_in_months, methods)
 def test_principal_parts_add_up_exactly_and_nothing_goes_negative(principal, rate, periods, method):
     rows = build_schedule(LoanTerms(principal, rate, periods, START, method)).installments
@@ -77,7 +77,7 @@ def test_equal_installment_matches_mortgagemath_row_for_row(principal, rate, per
     assert all(row.total == 0 for row in ours[len(theirs):])
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(principals, rates, terms_in_months, methods, st.integers(0, 100), st.integers(0, 300))
 def test_apr_agrees_with_numpy_irr_times_12(principal, rate, periods, method, fee_bp, upfront_bp):
     """Fees included: a per-period fee of up to 1% and an upfront fee of up to 3% of the principal."""
