@@ -13,6 +13,7 @@ callers (:class:`PluginFailure`, :class:`PluginNotFoundError`).
 
 from __future__ import annotations
 
+import calendar
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -266,9 +267,9 @@ class BureauReport:
 
 
 def _months_before(day: date, months: int) -> date:
-    month_index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(month_index, 12)
-    return date(year, month + 1, min(day.day, 28))
+    """The same day ``months`` months earlier, or that month's last day (2026-03-31 -> 2026-02-28)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ from core.plugin_manager import PluginCall, PluginManager, PluginSettings
 from core.plugin_types import (
     BureauAccountEvent,
     BureauConsent,
+    BureauInquiry,
     BureauQuery,
     ConsentRequiredError,
     NoSessionError,
@@ -154,3 +156,12 @@ def test_our_query_shows_up_among_the_inquiries_from_the_next_day_on(db_session)
     assert [(q.queried_on, q.reason) for q in ours] == [(date(2026, 1, 15), "02")] * 2
     generated = generate_report(ID, date(2026, 1, 16))
     assert later.inquiries_within(1) == generated.inquiries_within(1) + 2
+
+
+def test_inquiry_windows_end_on_the_same_day_of_the_month_or_its_last_day():
+    """As of 2026-03-31, "the last month" starts after 2026-02-28 and "the last 6 months" after 2025-09-30."""
+    report = dataclasses.replace(generate_report(ID, date(2026, 3, 31)), as_of=date(2026, 3, 31), inquiries=(
+        BureauInquiry(date(2026, 2, 28), "甲", "02"), BureauInquiry(date(2026, 3, 1), "乙", "02"),
+        BureauInquiry(date(2025, 9, 30), "丙", "03"), BureauInquiry(date(2025, 10, 1), "丁", "03"),
+        BureauInquiry(date(2026, 3, 20), "戊", "01")))
+    assert (report.inquiries_within(1), report.inquiries_within(6)) == (1, 3)
