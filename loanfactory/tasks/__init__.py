@@ -7,6 +7,9 @@ when the task modules are imported, after the database was set up).
 
 from __future__ import annotations
 
+from typing import Any
+
+from celery.signals import worker_process_init
 from flask import Flask
 
 from core.db import Base
@@ -19,5 +22,12 @@ def init_app(app: Flask) -> None:
     from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks, imports the EOD tables)
 
     app.config.setdefault("EOD_PARTITION_SIZE", DEFAULT_PARTITION_SIZE)
+    engine = get_db(app).engine
     if app.config.get("AUTO_CREATE_TABLES", True):
-        Base.metadata.create_all(get_db(app).engine)
+        Base.metadata.create_all(engine)
+
+    def fresh_connections(**_: Any) -> None:
+        # a prefork child must not share the parent's pooled connections (one socket, two processes)
+        engine.dispose(close=False)
+
+    worker_process_init.connect(fresh_connections, weak=False)

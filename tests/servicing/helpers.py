@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -93,3 +93,40 @@ def check_books(session: Session) -> None:
         mine = expected[balance.loan_id]
         got = {b: getattr(balance, b) for b in ("principal", "interest", "fee", "penalty")}
         assert got == {b: mine[b] for b in got}, (balance.loan_id, got, dict(mine))
+
+
+METHODS = ("equal_installment", "equal_principal", "interest_only", "bullet")
+
+
+def seed_portfolio(session: Session, count: int) -> list[int]:
+    """``count`` loans of mixed methods, amounts and start dates (the same loans for the same count);
+    every third one pays its first installment, so the others fall overdue."""
+    from core.servicing import repay
+
+    ids = []
+    for k in range(count):
+        start = date(2026, 1, 1) + timedelta(days=k % 28)
+        loan = book(session, principal=f"{1000 + 37 * k}.00", rate=("0.12", "0.18", "0.0435")[k % 3],
+                    periods=12 if k % 4 != 3 else 90, start=start, method=METHODS[k % 4],
+                    key=f"seed-{k}")
+        ids.append(loan.id)
+        if k % 3 == 0 and METHODS[k % 4] != "bullet":
+            first = installments(session, loan.id)[0]
+            repay(session, loan_id=loan.id, amount=str(first.principal + first.interest), on=first.due_date,
+                  channel="sandbox_bank", key=f"seed-pay-{k}", actor="tests")
+    session.flush()
+    return ids
+
+
+def books_picture(session: Session) -> list[tuple[object, ...]]:
+    """Everything end-of-day changes, loan by loan, for comparing two databases."""
+    session.expire_all()
+    picture: list[tuple[object, ...]] = []
+    for loan in session.scalars(select(Loan).order_by(Loan.id)):
+        balance = session.get(LoanBalance, loan.id)
+        rows = tuple((r.period, r.status, r.interest_accrued, r.penalty, r.paid_principal, r.paid_interest)
+                     for r in installments(session, loan.id))
+        picture.append((loan.id, loan.state, loan.days_past_due, loan.bucket, loan.five_tier,
+                        tuple(getattr(balance, b) for b in ("principal", "interest", "fee", "penalty", "suspense")),
+                        rows))
+    return picture

@@ -1,0 +1,211 @@
+"""End-of-day through Celery: the embedded (eager) default, a real worker on Redis, and a worker killed
+with SIGKILL half-way. Each compares the books with the same end-of-day run inline on an identical
+database; the worker tests need Redis at 127.0.0.1:6379 (they skip outside CI without it)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from click.testing import CliRunner
+from conftest import PG_ADMIN_URL, require_service
+from servicing.helpers import books_picture, seed_calendar, seed_portfolio
+from sqlalchemy import create_engine, func, select, text
+
+from core.db import Base, make_engine, make_session_factory
+from core.eod import EodStepRun, run_eod
+from loanfactory.app import create_app
+from loanfactory.cli import main
+from loanfactory.tasks.eod import run_with_celery
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRST, LAST = date(2026, 3, 1), date(2026, 3, 4)
+
+
+def redis_url() -> str | None:
+    try:
+        import redis
+
+        number = random.randint(8, 15)
+        redis.Redis(host="127.0.0.1", port=6379, db=number, socket_timeout=1).ping()
+        return f"redis://127.0.0.1:6379/{number}"
+    except Exception:
+        return None
+
+
+def prepare(url: str, loans: int) -> None:
+    """Seed the calendar and ``loans`` loans, and close the first business date inline."""
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with make_session_factory(engine)() as session:
+        seed_calendar(session)
+        seed_portfolio(session, loans)
+        run_eod(session, FIRST)
+        session.commit()
+    engine.dispose()
+
+
+def picture(url: str) -> list[tuple[object, ...]]:
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        result = books_picture(session)
+    engine.dispose()
+    return result
+
+
+def inline(url: str, loans: int) -> list[tuple[object, ...]]:
+    prepare(url, loans)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        run_eod(session, LAST)
+        session.commit()
+    engine.dispose()
+    return picture(url)
+
+
+@pytest.fixture
+def second_postgres_url(postgres_url):
+    """Another fresh PostgreSQL database beside ``postgres_url``, dropped afterwards."""
+    name = f"lf_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_eod_run_command_on_the_embedded_default_equals_eod_inline(tmp_path, monkeypatch):
+    inline_url = f"sqlite:///{tmp_path}/inline.sqlite3"
+    expected = inline(inline_url, 12)
+    url = f"sqlite:///{tmp_path}/cli.sqlite3"
+    prepare(url, 12)
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["eod", "run", "--date", LAST.isoformat(), "--partition-size", "5"])
+    assert result.exit_code == 0, result.output
+    assert "closed 2026-03-02..2026-03-04" in result.output
+    assert picture(url) == expected
+    again = CliRunner().invoke(main, ["eod", "run", "--date", LAST.isoformat()])
+    assert "nothing to do" in again.output
+    refused = CliRunner().invoke(main, ["eod", "run", "--date", "2031-01-01"])
+    assert refused.exit_code == 2 and "business_date" in refused.output
+
+
+@pytest.mark.postgres
+def test_eod_with_two_local_worker_processes_equals_eod_inline(postgres_url, second_postgres_url, monkeypatch):
+    expected = inline(second_postgres_url, 30)
+    prepare(postgres_url, 30)
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    result = CliRunner().invoke(main, ["eod", "run", "--date", LAST.isoformat(), "--workers", "2",
+                                       "--partition-size", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    assert picture(postgres_url) == expected
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_eod_through_a_real_worker_on_redis_equals_eod_inline(postgres_url, second_postgres_url):
+    broker = redis_url()
+    require_service(broker is not None, "Redis is not reachable at 127.0.0.1:6379")
+    expected = inline(second_postgres_url, 30)
+    prepare(postgres_url, 30)
+    queue = f"eod-test-{uuid.uuid4().hex[:8]}"
+    app = create_app({"DATABASE_URL": postgres_url, "EOD_PARTITION_SIZE": 4,
+                      "CELERY": {"broker_url": broker, "result_backend": broker, "task_always_eager": False,
+                                 "task_default_queue": queue}})
+    celery = app.extensions["celery"]
+    with start_worker(celery, pool="threads", concurrency=2, perform_ping_check=False, queues=[queue],
+                      shutdown_timeout=30), app.app_context():
+        report = run_with_celery(LAST, timeout=120)
+    assert report.dates == [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)]
+    assert picture(postgres_url) == expected
+
+
+def _worker(env: dict[str, str], queue: str, name: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "loanfactory.worker", "worker", "-Q", queue,
+                             "-n", name, "-c", "2", "--pool", "prefork", "--loglevel", "WARNING",
+                             "--without-mingle", "--without-gossip", "--without-heartbeat"],
+                            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _wait_for(celery, name: str, timeout: float = 180) -> None:
+    """Wait until worker ``name`` answers a ping (starting the app takes a while on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if celery.control.ping(destination=[name], timeout=1):
+            return
+    raise AssertionError(f"worker {name} did not start in {timeout} s")
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_worker_killed_mid_run_and_a_rerun_leave_the_books_of_an_uninterrupted_run(postgres_url,
+                                                                                    second_postgres_url):
+    """A worker (its whole process group) is killed with SIGKILL after three partitions of the first date;
+    a new worker and a re-run of the same end-of-day finish the job: the books equal an uninterrupted run."""
+    broker = redis_url()
+    require_service(broker is not None, "Redis is not reachable at 127.0.0.1:6379")
+    queue = f"eod-kill-{uuid.uuid4().hex[:8]}"
+    settings = {"DATABASE_URL": postgres_url, "EOD_PARTITION_SIZE": 2,
+                "CELERY": {"broker_url": broker, "result_backend": broker, "task_always_eager": False,
+                           "task_default_queue": queue, "broker_transport_options": {"visibility_timeout": 5}}}
+    env = {**os.environ, "DATABASE_URL": postgres_url, "LOANFACTORY_EOD_PARTITION_SIZE": "2",
+           "LOANFACTORY_CELERY__broker_url": broker, "LOANFACTORY_CELERY__result_backend": broker,
+           "LOANFACTORY_CELERY__task_always_eager": "false", "LOANFACTORY_CELERY__task_default_queue": queue,
+           "LOANFACTORY_CELERY__broker_transport_options": '{"visibility_timeout": 5}',
+           "PYTHONPATH": str(ROOT)}
+    names = [f"{queue}-{k}@localhost" for k in (1, 2)]
+    first = _worker(env, queue, names[0])
+    second: subprocess.Popen[bytes] | None = None
+    engine = make_engine(postgres_url)
+    try:
+        expected = inline(second_postgres_url, 60)
+        prepare(postgres_url, 60)
+        app = create_app(settings)
+        celery = app.extensions["celery"]
+        _wait_for(celery, names[0])
+
+        def closed_partitions() -> int:
+            with engine.connect() as conn:
+                return int(conn.scalar(select(func.count()).select_from(EodStepRun)) or 0)
+
+        before = closed_partitions()
+
+        def first_run() -> None:
+            with contextlib.suppress(Exception), app.app_context():
+                run_with_celery(LAST, timeout=20)
+
+        runner = threading.Thread(target=first_run, daemon=True)
+        runner.start()
+        deadline = time.monotonic() + 120
+        while closed_partitions() < before + 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        assert before + 3 <= closed_partitions() < before + 30, "the worker was not killed mid-run"
+        second = _worker(env, queue, names[1])
+        _wait_for(celery, names[1])
+        with app.app_context():
+            report = run_with_celery(LAST, timeout=180)
+        assert report.dates[-1] == LAST
+        runner.join(30)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        engine.dispose()
+    assert picture(postgres_url) == expected
