@@ -110,8 +110,8 @@ def _level_in_force(terms: LoanTerms, done: list[Installment], ahead: list[Insta
         if amortising:
             return amortising[0].principal
     else:
-        after_grace = grace > 0  # the row after a grace period is a whole period: its total is the level
-        whole = after_grace or (done and ahead[0].start == done[-1].due_date)
+        # the row after a grace period, or after a prepayment on a due date, is a whole period
+        whole = grace > 0 or (bool(done) and ahead[0].start == done[-1].due_date)
         regular = amortising if whole else amortising[1:]
         if regular:
             return regular[0].total - regular[0].fee
