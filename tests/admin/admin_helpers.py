@@ -22,8 +22,8 @@ from admin.schema_form import build, flatten
 from core.db import Base
 from core.parties import Customer, find_by_id_number
 from core.products import product_schema
-from core.products.models import ProductVersion
 from core.products.problems import load_json
+from core.products.versions import published_version
 from core.schedule import LoanTerms
 from core.servicing import disburse
 from core.users import Role, User, hash_password
@@ -178,9 +178,8 @@ def queue_application(app: Flask, amount: str = "30000.00", **applicant: object)
     from tests.api.conftest import APPLY, Channel, application_body, calibrated_consumer, new_key, publish_sample
 
     with app.app_context():
-        published = db_session().scalar(select(func.count()).select_from(ProductVersion).where(
-            ProductVersion.status == "published"))
-    if not published:
+        published = published_version(db_session(), "CONSUMER_INSTALLMENT")
+    if published is None:
         publish_sample(app, "consumer_installment", calibrated_consumer())
     seller = Channel(app.test_client(), new_key(app))
     body = seller.post(APPLY, application_body(amount, 6, **applicant)).get_json()
