@@ -191,6 +191,12 @@ def check_fees(document: Document) -> Iterator[Problem]:
         if fee["basis"] != "fixed" and _dec(fee["value"]) > 1:
             yield Problem(pointer("fees", i, "value"), "fee.percent_over_one", "百分比费用不得超过 1（100%）",
                           f"a {fee['basis']} fee is a fraction of at most 1, got {fee['value']}")
+        partial = document["prepayment"].get("partial_allowed", True)
+        if fee["when"] == "on_prepayment" and fee["basis"] != "percent_of_outstanding" and partial:
+            yield Problem(pointer("fees", i, "basis"), "fee.prepayment_fee_per_partial",
+                          "允许部分提前还款时，提前还款费用须按提前还款本金的比例收取，否则借款人每次小额还款都要支付该费用",
+                          "with partial prepayment allowed the prepayment fee must be a percentage of the principal "
+                          "prepaid; a fixed or principal-based fee would be paid again on every small prepayment")
         if fee["when"] == "on_prepayment" and not document["prepayment"]["allowed"]:
             yield Problem(pointer("fees", i, "when"), "fee.prepayment_not_allowed",
                           "产品不允许提前还款，却设置了提前还款费用",

@@ -117,6 +117,8 @@ def test_a_document_that_is_not_an_object():
      [("/rate/risk_bands/1", "rate.band_overlap"), ("/rate/risk_bands/1/annual_rate", "rate.band_out_of_range")]),
     (lambda d: d["fees"][1].update({"code": "service", "value": "1.5"}),
      [("/fees/1/code", "fee.duplicate_code"), ("/fees/1/value", "fee.percent_over_one")]),
+    (lambda d: d["fees"][1].update({"basis": "fixed", "value": "50.00"}),
+     [("/fees/1/basis", "fee.prepayment_fee_per_partial")]),
     (lambda d: d["prepayment"].update({"allowed": False}),
      [("/fees/1/when", "fee.prepayment_not_allowed")]),
     (lambda d: d["penalty"].update({"mode": "daily_rate"}),
@@ -151,6 +153,13 @@ def test_semantic_problems(edit, expected):
     document = sample("consumer_installment.json")
     edit(document)
     assert problems_of(document) == expected
+
+
+def test_a_fixed_prepayment_fee_is_fine_when_only_full_prepayment_is_allowed():
+    document = sample("consumer_installment.json")
+    document["fees"][1].update({"basis": "fixed", "value": "2.00"})
+    document["prepayment"]["partial_allowed"] = False
+    assert problems_of(document) == []
 
 
 def test_fixed_repayment_day_must_fit_the_frequency():

@@ -97,7 +97,8 @@ def products(draw):
         fees.append({"code": f"{when}_{basis}"[:40], "name": {"zh": "费", "en": "fee"}, "when": when,
                      "basis": basis, "value": value})
     document["fees"] = fees
-    document["prepayment"] = {"allowed": draw(st.booleans()), "earliest_period": draw(st.integers(1, 3))}
+    document["prepayment"] = {"allowed": draw(st.booleans()), "earliest_period": draw(st.integers(1, 3)),
+                              "partial_allowed": draw(st.booleans())}
     return document
 
 
