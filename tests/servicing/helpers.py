@@ -46,10 +46,11 @@ def seed_calendar(session: Session, until: date = date(2028, 12, 31)) -> None:
 
 def book(session: Session, *, principal: str = "12000.00", rate: str = "0.12", periods: int = 12,
          start: date = date(2026, 1, 15), method: str = "equal_installment", rules: ServicingRules | None = None,
-         upfront_fee: str = "0", fee_per_period: str = "0", key: str | None = None) -> Loan:
+         upfront_fee: str = "0", fee_per_period: str = "0", key: str | None = None,
+         frequency: str = "monthly") -> Loan:
     """Disburse a loan through the sandbox bank."""
     terms = LoanTerms(D(principal), D(rate), periods, start, method=method, upfront_fee=D(upfront_fee),
-                      fee_per_period=D(fee_per_period))
+                      fee_per_period=D(fee_per_period), frequency=frequency)
     return disburse(session, key=key or f"disb-{next(_ids)}", customer_id=customer(session), terms=terms,
                     channel="sandbox_bank", actor="tests", product_code="cash", product_version_id=1, rules=rules)
 
