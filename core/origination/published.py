@@ -1,8 +1,9 @@
 """The catalogue: the published version of each product, as :class:`~core.origination.catalog.Offer`\\ s.
 
-Reads the product versions table of :mod:`core.products` on every call (one small query), so publishing
-or pausing a product changes what channels can quote and apply for at once. A published version never
-changes, so the parsed :class:`Offer` of a version is cached by its id (per database: ``scope``).
+Reads the product versions table of :mod:`core.products` on every call (one small query for the published
+version ids), so publishing or pausing a product changes what channels can quote and apply for at once.
+A released version never changes (the products module freezes it), so the parsed :class:`Offer` of a
+version is cached by its id, per database; its document is read only the first time.
 """
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ from sqlalchemy.orm import Session
 from core.origination.catalog import Offer
 from core.origination.errors import UnknownProductError
 from core.products.models import ProductVersion
-from core.products.versions import published_version
 
 _OFFERS: dict[tuple[str, int], Offer] = {}
 CACHE_SIZE = 256
 
 
-def _offer(scope: str, version_id: int, document: Mapping[str, Any]) -> Offer:
-    key = (scope, version_id)
+def _offer(session: Session, version_id: int, document: Mapping[str, Any] | None = None) -> Offer:
+    """The offer of ``version_id``, parsed once per database; the document is read only on a miss."""
+    key = (_scope(session), version_id)
     offer = _OFFERS.get(key)
     if offer is None:
+        if document is None:
+            document = session.scalar(select(ProductVersion.document).where(ProductVersion.id == version_id))
+            if document is None:
+                raise UnknownProductError(f"product version {version_id} does not exist", field="product_version",
+                                          value=version_id)
         if len(_OFFERS) >= CACHE_SIZE:
             _OFFERS.clear()
         offer = _OFFERS[key] = Offer.of(version_id, document)
@@ -38,10 +44,9 @@ def _scope(session: Session) -> str:
 
 def published_offers(session: Session) -> list[Offer]:
     """Every product with a published version, by code."""
-    scope = _scope(session)
-    rows = session.execute(select(ProductVersion.id, ProductVersion.document).where(
-        ProductVersion.status == "published").order_by(ProductVersion.code))
-    return [_offer(scope, version_id, document) for version_id, document in rows]
+    ids = session.scalars(select(ProductVersion.id).where(ProductVersion.status == "published")
+                          .order_by(ProductVersion.code))
+    return [_offer(session, version_id) for version_id in ids]
 
 
 def published_offer(session: Session, code: str) -> Offer:
@@ -50,16 +55,13 @@ def published_offer(session: Session, code: str) -> Offer:
     Raises:
         UnknownProductError: ``code`` has no published version (unknown, draft, paused or retired).
     """
-    version = published_version(session, code)
-    if version is None:
+    version_id = session.scalar(select(ProductVersion.id).where(ProductVersion.code == code,
+                                                                ProductVersion.status == "published"))
+    if version_id is None:
         raise UnknownProductError(f"product {code!r} is not published", field="code", value=code)
-    return _offer(_scope(session), version.id, version.document)
+    return _offer(session, version_id)
 
 
 def offer_of_version(session: Session, version_id: int) -> Offer:
     """The offer of a version an application was priced under (it may no longer be the published one)."""
-    version = session.get(ProductVersion, version_id)
-    if version is None:
-        raise UnknownProductError(f"product version {version_id} does not exist", field="product_version",
-                                  value=version_id)
-    return _offer(_scope(session), version.id, version.document)
+    return _offer(session, version_id)
