@@ -21,6 +21,7 @@ from admin.views.cockpit import CockpitView
 from admin.views.loans import LoansView
 from admin.views.plugins import PluginsView
 from admin.views.products import ProductsView
+from admin.views.reports import ReportsView
 from admin.views.users import UsersView
 from core.users import can
 
@@ -38,6 +39,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ProductsView(name=_l("Product factory"), endpoint="products"))
     admin.add_view(ApprovalsView(name=_l("Approval inbox"), endpoint="approvals"))
     admin.add_view(LoansView(name=_l("Loans"), endpoint="loans"))
+    admin.add_view(ReportsView(name=_l("Reports"), endpoint="reports"))
     admin.add_view(CalendarView(name=_l("Business calendar"), endpoint="calendar", category=_l("System")))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))
     admin.add_view(UsersView(name=_l("Users and roles"), endpoint="users", category=_l("System")))

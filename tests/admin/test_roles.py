@@ -41,12 +41,15 @@ ACTIONS = [
     ("pii.reveal", "/admin/loans/{loan}/reveal", {"reason": "好奇"}),
     ("pii.reveal", "/admin/approvals/{task}/reveal", {"reason": "好奇"}),
     ("approval.decide", "/admin/approvals/{task}/decide", {"decision": "approve", "comment": "ok"}),
+    ("report.generate", "/admin/reports/generate", {"plugin": "reports", "report_type": "monthly_statistics",
+                                                    "period_start": "2026-01-01", "period_end": "2026-01-31"}),
 ]
 
 PAGES = [
     ("user.view", "/admin/users/"),
     ("audit.view", "/admin/audit/"),
     ("approval.view", "/admin/approvals/"),
+    ("report.view", "/admin/reports/"),
 ]
 
 
