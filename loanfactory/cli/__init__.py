@@ -10,13 +10,14 @@ from typing import Any
 
 import click
 
+from admin.cli import users
 from core.errors import LoanFactoryError
 from loanfactory.cli.eod import eod
 from loanfactory.cli.ledger import ledger
 from loanfactory.cli.plugins import plugins
 from loanfactory.cli.products import products
 from loanfactory.cli.schedule import schedule
-from loanfactory.cli.serve import serve
+from loanfactory.cli.serve import api_keys, serve
 from plugins.reports.cli import reports
 from plugins.sandbox_bank.cli import sandbox_bank
 
@@ -46,12 +47,14 @@ def main() -> None:
 
 main.add_command(schedule)
 main.add_command(serve)
+main.add_command(api_keys)
 main.add_command(plugins)
 main.add_command(ledger)
 main.add_command(products)
 main.add_command(eod)
 main.add_command(reports)
 main.add_command(sandbox_bank)
+main.add_command(users)
 
 
 @main.command()

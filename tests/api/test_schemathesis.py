@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from loanfactory.database import get_db
 from tests.api.conftest import PAYMENT_PLUGINS, calibrated_consumer, make_api_app, new_key, publish_sample
