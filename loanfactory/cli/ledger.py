@@ -11,15 +11,23 @@ import sys
 from decimal import Decimal
 
 import click
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from core.db import database_url as resolve_database_url
 from core.db import make_engine, make_session_factory
-from core.ledger import compare_projection, rebuild_projection, trial_balance
+from core.ledger import JournalEntry, compare_projection, rebuild_projection, trial_balance
 from loanfactory.cli.common import echo_json, json_option
 
 
-def _session(database_url: str | None) -> Session:
-    session: Session = make_session_factory(make_engine(database_url))()
+def _session(url: str | None) -> Session:
+    """A session on the database, refusing (exit 1) one without the ledger tables."""
+    engine = make_engine(url)
+    if not inspect(engine).has_table(JournalEntry.__tablename__):
+        engine.dispose()
+        raise click.ClickException(f"{resolve_database_url(url)} has no ledger tables: start the app once "
+                                   "(it creates them) or run the migrations")
+    session: Session = make_session_factory(engine)()
     return session
 
 

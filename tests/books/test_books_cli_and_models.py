@@ -50,6 +50,13 @@ def test_rebuild_projection_check_reports_drift_and_the_rebuild_repairs_it(db_se
     assert again.exit_code == 0 and json.loads(again.output) == {"differences": []}
 
 
+def test_a_database_without_ledger_tables_is_reported_in_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path}/empty.sqlite3"
+    result = CliRunner().invoke(main, ["ledger", "trial-balance", "--database-url", url])
+    assert result.exit_code == 1
+    assert "has no ledger tables" in result.output and "Traceback" not in result.output
+
+
 def test_an_application_keeps_its_documents_and_a_loan_its_exact_rate(db_session):
     customer = add_customer(db_session)
     application = Application(customer_id=customer.id, channel="wechat", external_id="WX-1", product_code="cash_12m",
