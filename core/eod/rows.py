@@ -9,7 +9,6 @@ chunk set-based: entries through :func:`core.ledger.post_many`, installment and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -49,27 +48,33 @@ class _Settings:
     """Parses each distinct contract setting once per chunk (loans of a product share them)."""
 
     def __init__(self) -> None:
-        self.penalties: dict[str | None, PenaltyPolicy] = {}
-        self.orders: dict[str | None, AllocationOrder] = {}
+        self.penalties: dict[object, PenaltyPolicy] = {}
+        self.orders: dict[object, AllocationOrder] = {}
+        self.bases: dict[object, int] = {}
+        self.roundings: dict[object, Rounding] = {}
 
-    def penalty(self, raw: str | None) -> PenaltyPolicy:
-        if raw not in self.penalties:
-            self.penalties[raw] = PenaltyPolicy.from_mapping(json.loads(raw) if raw else None)
-        return self.penalties[raw]
-
-    def order(self, raw: str | None) -> AllocationOrder:
-        if raw not in self.orders:
-            self.orders[raw] = AllocationOrder.from_mapping(json.loads(raw) if raw else None)
-        return self.orders[raw]
+    def read(self, terms: dict[str, Any] | None) -> tuple[int, Rounding, PenaltyPolicy, AllocationOrder]:
+        terms = terms or {}
+        schedule = terms.get("schedule") or {}
+        day_count, rounding = schedule.get("day_count", "ACT/360"), schedule.get("rounding", "half_up")
+        penalty, allocation = terms.get("penalty") or {}, terms.get("allocation") or {}
+        if day_count not in self.bases:
+            self.bases[day_count] = DayCount.parse(day_count).basis
+        if rounding not in self.roundings:
+            self.roundings[rounding] = Rounding.parse(rounding)
+        penalty_key = tuple(sorted(penalty.items()))
+        if penalty_key not in self.penalties:
+            self.penalties[penalty_key] = PenaltyPolicy.from_mapping(penalty)
+        order_key = (tuple(allocation.get("order") or ()), allocation.get("basis"))
+        if order_key not in self.orders:
+            self.orders[order_key] = AllocationOrder.from_mapping(allocation)
+        return self.bases[day_count], self.roundings[rounding], self.penalties[penalty_key], self.orders[order_key]
 
 
 def _loan_query(on: date) -> Select[Any]:
-    schedule = Loan.terms["schedule"]
-    return (select(Loan.id, Loan.annual_rate, schedule["day_count"].as_string(), schedule["rounding"].as_string(),
-                   Loan.terms["penalty"].as_string(), Loan.terms["allocation"].as_string(), Loan.state,
-                   Loan.days_past_due, Loan.bucket, Loan.five_tier, Loan.maturity_date,
-                   LoanServicingState.penalty_through, LoanServicingState.penalty_carry,
-                   LoanServicingState.generation, LoanBalance.suspense)
+    return (select(Loan.id, Loan.annual_rate, Loan.terms, Loan.state, Loan.days_past_due, Loan.bucket,
+                   Loan.five_tier, Loan.maturity_date, LoanServicingState.penalty_through,
+                   LoanServicingState.penalty_carry, LoanServicingState.generation, LoanBalance.suspense)
             .outerjoin(LoanServicingState, LoanServicingState.loan_id == Loan.id)
             .outerjoin(LoanBalance, LoanBalance.loan_id == Loan.id)
             .where(Loan.state.in_(OPEN_STATES), Loan.disbursed_on < on)
@@ -90,11 +95,11 @@ def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | N
         query = query.limit(limit)
     settings = _Settings()
     loans: dict[int, tuple[LoanRow, int, list[InstallmentRow]]] = {}
-    for (loan_id, rate, day_count, rounding, penalty, allocation, state, dpd, bucket_name, tier, maturity,
-         through, carry, generation, suspense) in session.execute(query):
-        row = LoanRow(loan_id, rate, DayCount.parse(day_count or "ACT/360").basis,
-                      Rounding.parse(rounding or "half_up"), settings.penalty(penalty), settings.order(allocation),
-                      state, dpd, bucket_name, tier, maturity, through, carry or ZERO, suspense or ZERO)
+    for (loan_id, rate, terms, state, dpd, bucket_name, tier, maturity, through, carry, generation,
+         suspense) in session.execute(query):
+        basis, rounding, penalty, order = settings.read(terms)
+        row = LoanRow(loan_id, rate, basis, rounding, penalty, order, state, dpd, bucket_name, tier, maturity,
+                      through, carry or ZERO, suspense or ZERO)
         loans[loan_id] = (row, generation or 0, [])
     if not loans:
         return []

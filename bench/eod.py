@@ -1,0 +1,192 @@
+"""Benchmark: one end-of-day over N active loans on PostgreSQL, with 1 and 2 workers.
+
+Seeds a fresh PostgreSQL database with ``--loans`` loans (default 1,000,000) by ``COPY``: mixed
+methods (等额本息, 等额本金, 先息后本, 到期还本付息), amounts and disbursement dates in the 28 days before the
+business date, and about 5% of them with an installment left unpaid (overdue, so the run charges
+penalty, moves them to ``overdue`` and classifies them). Each loan has its disbursement entry in the
+journal and its row in the balance projection, so the tables are the size a real book would have.
+
+Then it closes business date D with one worker process and D+1 with two (the same book, one day later;
+each a full end-of-day of every loan: interest accrual, due installments, penalty, delinquency) and prints
+loans/s and ledger rows/s (entries + postings written), beside the time of a raw-SQL lower bound measured
+in the same run: one set-based ``INSERT .. SELECT`` writing an accrual row per loan. The database is
+dropped at the end unless ``--keep``. Usage::
+
+    .venv/bin/python bench/eod.py [--loans 1000000] [--partition-size 50000] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.calendar import seed_calendar
+from core.db import Base, make_engine, make_session_factory
+from core.ledger import JournalEntry, Posting
+from core.ledger.accounts import PRINCIPAL_RECEIVABLE, cash_clearing
+from core.parties import Customer
+from core.schedule import LoanTerms, build_schedule
+from core.servicing.contract import ServicingRules, contract_json
+from loanfactory.app import create_app
+from loanfactory.tasks.eod import run_locally
+
+ADMIN = os.environ.get("LOANFACTORY_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BUSINESS_DATE = date(2026, 6, 30)
+METHODS = ("equal_installment", "equal_principal", "interest_only", "bullet")
+INSTALLMENT_COLUMNS = ("loan_id", "period", "start", "due_date", "principal", "interest", "fee", "penalty",
+                       "interest_accrued", "paid_principal", "paid_interest", "paid_fee", "paid_penalty",
+                       "waived_penalty", "status")
+
+
+def templates() -> list[tuple[LoanTerms, Any, bool]]:
+    """Loan shapes: every method × 8 amounts × 28 start days; overdue ones start 45 days earlier."""
+    shapes = []
+    for overdue in (False, True):
+        for k, method in enumerate(METHODS):
+            for amount in range(8):
+                for day in range(28):
+                    start = BUSINESS_DATE - timedelta(days=1 + day + (45 if overdue else 0))
+                    periods = {"bullet": 90, "interest_only": 6}.get(method, 12)
+                    terms = LoanTerms(Decimal(5000 + 3700 * amount), Decimal(("0.0435", "0.12", "0.18", "0.24")[k]),
+                                      periods, start, method=method,
+                                      frequency="daily" if method == "bullet" else "monthly")
+                    shapes.append((terms, build_schedule(terms), overdue))
+    return shapes
+
+
+def seed(url: str, count: int) -> float:
+    """COPY ``count`` loans with schedules, disbursement entries and projection rows; returns seconds."""
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    began = time.perf_counter()
+    with make_session_factory(engine)() as session:
+        seed_calendar(session, date(2026, 1, 1), date(2026, 12, 31))
+        person = Customer(name="基准", id_number="11010519491231002X", phone="13812345678")
+        session.add(person)
+        session.commit()
+        customer_id = person.id
+    shapes = templates()
+    current = [s for s in shapes if not s[2]]
+    late = [s for s in shapes if s[2]]
+    rules = ServicingRules()
+    contracts = {id(terms): contract_json(terms, rules) for terms, _, _ in shapes}
+    import json
+
+    texts = {key: json.dumps(value) for key, value in contracts.items()}
+    clearing = cash_clearing("sandbox_bank")
+    raw = engine.raw_connection()
+    cursor = raw.cursor()
+    with cursor.copy("COPY loans (id, customer_id, product_code, product_version_id, terms, currency, principal, "
+                     "annual_rate, method, payment_channel, state, disbursed_on, maturity_date, days_past_due, "
+                     "bucket, five_tier) FROM STDIN") as copy:
+        for loan_id in range(1, count + 1):
+            terms, schedule, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
+            copy.write_row((loan_id, customer_id, "bench", 1, texts[id(terms)], "CNY", terms.principal,
+                            terms.annual_rate, terms.method.value, "sandbox_bank", "active", terms.start_date,
+                            schedule.maturity_date, 0, "M0", "normal"))
+    with cursor.copy(f"COPY loan_installments ({', '.join(INSTALLMENT_COLUMNS)}) FROM STDIN") as copy:
+        zero = Decimal(0)
+        for loan_id in range(1, count + 1):
+            _, schedule, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
+            for row in schedule.installments:
+                copy.write_row((loan_id, row.period, row.start, row.due_date, row.principal, row.interest, row.fee,
+                                zero, zero, zero, zero, zero, zero, zero, "pending"))
+    with cursor.copy("COPY ledger_entries (id, idempotency_key, event, loan_id, business_date, fingerprint) "
+                     "FROM STDIN") as copy:
+        for loan_id in range(1, count + 1):
+            terms, _, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
+            copy.write_row((loan_id, f"bench-disbursement-{loan_id}", "disbursement", loan_id, terms.start_date,
+                            uuid.uuid4().hex))
+    with cursor.copy("COPY ledger_postings (entry_id, account, loan_id, debit, credit) FROM STDIN") as copy:
+        for loan_id in range(1, count + 1):
+            terms, _, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
+            copy.write_row((loan_id, PRINCIPAL_RECEIVABLE, loan_id, terms.principal, 0))
+            copy.write_row((loan_id, clearing, None, 0, terms.principal))
+    with cursor.copy("COPY loan_balances (loan_id, principal, interest, fee, penalty, suspense) FROM STDIN") as copy:
+        for loan_id in range(1, count + 1):
+            terms, _, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
+            copy.write_row((loan_id, terms.principal, 0, 0, 0, 0))
+    for table in ("loans", "ledger_entries"):
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})")
+    raw.commit()
+    cursor.execute("ANALYZE")
+    raw.commit()
+    raw.close()
+    engine.dispose()
+    return time.perf_counter() - began
+
+
+def ledger_rows(url: str) -> int:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        rows = conn.scalar(select(func.count()).select_from(JournalEntry)) or 0
+        rows += conn.scalar(select(func.count()).select_from(Posting)) or 0
+    engine.dispose()
+    return int(rows)
+
+
+def lower_bound(url: str, on: date) -> float:
+    """One set-based INSERT .. SELECT of an accrual row per open loan (the floor any EOD must pay)."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_accrual_floor (loan_id integer, business_date date, amount numeric)"))
+    began = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO bench_accrual_floor SELECT id, :on, round(principal * annual_rate / 360, 2) "
+                          "FROM loans WHERE state IN ('active', 'overdue')"), {"on": on})
+    elapsed = time.perf_counter() - began
+    engine.dispose()
+    return elapsed
+
+
+def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int]:
+    app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
+    before = ledger_rows(url)
+    began = time.perf_counter()
+    report = run_locally(app, on, workers=workers, size=size)
+    elapsed = time.perf_counter() - began
+    return elapsed, report.loans, ledger_rows(url) - before
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--partition-size", type=int, default=50_000)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    name = f"lf_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        seconds = seed(url, args.loans)
+        print(f"seeded {args.loans:,} loans in {seconds:.1f} s ({name})")
+        floor = lower_bound(url, BUSINESS_DATE)
+        print(f"raw-SQL lower bound (INSERT .. SELECT, one accrual row per loan): {floor:.2f} s "
+              f"({args.loans / floor:,.0f} loans/s)")
+        for workers, on in ((1, BUSINESS_DATE), (2, BUSINESS_DATE + timedelta(days=1))):
+            elapsed, loans, rows = run(url, on, workers, args.partition_size)
+            print(f"EOD {on} with {workers} worker{'s' if workers > 1 else ''}: {elapsed:.1f} s for {loans:,} loans: "
+                  f"{loans / elapsed:,.0f} loans/s, {rows / elapsed:,.0f} ledger rows/s ({rows:,} rows), "
+                  f"{elapsed / floor:.1f}x the lower bound")
+    finally:
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
