@@ -141,18 +141,21 @@ _BALANCE_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     residual numeric;
+    last_id bigint;
+    checked text := current_setting('loanfactory.ledger_checked', true);
 BEGIN
-    -- the postings of one entry are written together, so the queue holds them in a row: check each entry
-    -- once per transaction (the last entry checked is remembered in a transaction-local setting)
-    IF current_setting('loanfactory.ledger_checked_entry', true) = NEW.entry_id::text THEN
+    -- the postings of one entry are queued together: once an entry is checked, skip the queued rows the
+    -- check already saw (id up to the largest it summed), remembered in a transaction-local setting
+    IF checked LIKE NEW.entry_id::text || ':%' AND NEW.id <= split_part(checked, ':', 2)::bigint THEN
         RETURN NULL;
     END IF;
-    SELECT COALESCE(SUM(debit) - SUM(credit), 0) INTO residual FROM ledger_postings WHERE entry_id = NEW.entry_id;
+    SELECT COALESCE(SUM(debit) - SUM(credit), 0), MAX(id) INTO residual, last_id
+        FROM ledger_postings WHERE entry_id = NEW.entry_id;
     IF residual <> 0 THEN
         RAISE EXCEPTION 'ledger entry % does not balance: debits - credits = %', NEW.entry_id, residual
             USING ERRCODE = 'check_violation';
     END IF;
-    PERFORM set_config('loanfactory.ledger_checked_entry', NEW.entry_id::text, true);
+    PERFORM set_config('loanfactory.ledger_checked', NEW.entry_id::text || ':' || last_id::text, true);
     RETURN NULL;
 END $$
 """

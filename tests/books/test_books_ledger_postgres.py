@@ -61,10 +61,19 @@ def test_the_deferred_trigger_refuses_an_unbalanced_entry_written_in_raw_sql(pg)
 
 
 def test_the_trigger_also_catches_a_line_added_to_an_old_entry(pg):
-    engine, _, loan_id = pg
+    engine, sessions, loan_id = pg
+    add_line = text("INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit) "
+                    "SELECT MAX(id), '1303', :loan, 1, 0 FROM ledger_entries")
     with pytest.raises(DBAPIError, match="does not balance"), engine.begin() as conn:
-        conn.execute(text("INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit) "
-                          "SELECT id, '1303', :loan, 1, 0 FROM ledger_entries"), {"loan": loan_id})
+        conn.execute(add_line, {"loan": loan_id})
+    # ... and one added after the entry was already checked in the same transaction
+    with pytest.raises(DBAPIError, match="does not balance"), sessions() as session:
+        post(session, key="fee:1", event="fee", business_date=date(2026, 2, 1), loan_id=loan_id,
+             lines=[Line.dr(acc.FEE_RECEIVABLE, "30.00"), Line.cr(acc.FEE_INCOME, "30.00")])
+        session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+        session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+        session.execute(add_line, {"loan": loan_id})
+        session.commit()
 
 
 def test_raw_updates_and_deletes_of_ledger_facts_are_refused(pg):
