@@ -18,38 +18,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from itertools import pairwise
 
 from core.errors import InvalidArgumentError
+from core.loans.models import FiveTier
+
+LABELS_ZH = {FiveTier.NORMAL: "正常", FiveTier.SPECIAL_MENTION: "关注", FiveTier.SUBSTANDARD: "次级",
+             FiveTier.DOUBTFUL: "可疑", FiveTier.LOSS: "损失"}
+NON_PERFORMING = frozenset({FiveTier.SUBSTANDARD, FiveTier.DOUBTFUL, FiveTier.LOSS})  # 不良
 
 
-class FiveTier(StrEnum):
-    """A five-tier class; the value is the name stored on the loan and used in reports."""
-
-    NORMAL = "normal"
-    SPECIAL_MENTION = "special_mention"
-    SUBSTANDARD = "substandard"
-    DOUBTFUL = "doubtful"
-    LOSS = "loss"
-
-    @property
-    def label_zh(self) -> str:
-        return _LABELS[self]
-
-    @property
-    def code(self) -> int:
-        """The 征信 code, 1 正常 ... 5 损失."""
-        return list(FiveTier).index(self) + 1
-
-    @property
-    def non_performing(self) -> bool:
-        """次级, 可疑 and 损失 are non-performing (不良)."""
-        return self in (FiveTier.SUBSTANDARD, FiveTier.DOUBTFUL, FiveTier.LOSS)
-
-
-_LABELS = {FiveTier.NORMAL: "正常", FiveTier.SPECIAL_MENTION: "关注", FiveTier.SUBSTANDARD: "次级",
-           FiveTier.DOUBTFUL: "可疑", FiveTier.LOSS: "损失"}
+def tier_code(tier: FiveTier) -> int:
+    """The 征信 code of a class, 1 正常 ... 5 损失."""
+    return list(FiveTier).index(tier) + 1
 
 
 def bucket(days_past_due: int) -> str:

@@ -8,7 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.eod.accrual import accrual_for, accrued_target
-from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, FiveTier, bucket, policy_on
+from core.eod.delinquency import (
+    DEFAULT_CLASSIFICATION,
+    LABELS_ZH,
+    NON_PERFORMING,
+    ClassificationPolicy,
+    FiveTier,
+    bucket,
+    policy_on,
+    tier_code,
+)
 from core.errors import InvalidArgumentError
 from core.rounding import Rounding
 
@@ -80,8 +89,9 @@ def test_five_tier_defaults_of_the_2023_rules(dpd, tier):
 
 
 def test_five_tier_labels_and_codes():
-    assert [(t.label_zh, t.code) for t in FiveTier] == [("正常", 1), ("关注", 2), ("次级", 3), ("可疑", 4), ("损失", 5)]
-    assert [t for t in FiveTier if t.non_performing] == [FiveTier.SUBSTANDARD, FiveTier.DOUBTFUL, FiveTier.LOSS]
+    assert [(LABELS_ZH[t], tier_code(t)) for t in FiveTier] == [("正常", 1), ("关注", 2), ("次级", 3), ("可疑", 4),
+                                                                ("损失", 5)]
+    assert [t for t in FiveTier if t in NON_PERFORMING] == [FiveTier.SUBSTANDARD, FiveTier.DOUBTFUL, FiveTier.LOSS]
 
 
 def test_a_later_dated_policy_with_a_7_day_technical_overdue_applies_from_its_date():
