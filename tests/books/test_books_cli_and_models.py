@@ -50,9 +50,8 @@ def test_rebuild_projection_check_reports_drift_and_the_rebuild_repairs_it(db_se
     assert again.exit_code == 0 and json.loads(again.output) == {"differences": []}
 
 
-def test_a_database_without_ledger_tables_is_reported_in_one_line(tmp_path):
-    url = f"sqlite:///{tmp_path}/empty.sqlite3"
-    result = CliRunner().invoke(main, ["ledger", "trial-balance", "--database-url", url])
+def test_a_database_without_ledger_tables_is_reported_in_one_line(db_url):
+    result = CliRunner().invoke(main, ["ledger", "trial-balance", "--database-url", db_url])
     assert result.exit_code == 1
     assert "has no ledger tables" in result.output and "Traceback" not in result.output
 
