@@ -32,7 +32,8 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import ClassificationPolicy, FiveTier
+from core.eod.delinquency import ClassificationPolicy, tier_code
+from core.loans.models import FiveTier
 from core.parties import Customer
 from core.pii import mask_id_number, mask_name
 from plugins.reports.books import cash_received, iter_loans, last_receipts, principal_balances
@@ -123,7 +124,7 @@ def credit_rows(session: Session, start: date, end: date, policies: tuple[Classi
                 loan.disbursed_on, loan.maturity_date, loan.principal, "CNY", "03",
                 sum(1 for d in loan.installments if d.period > 0),
                 _status(loan, end, at_end.days_past_due),
-                FiveTier.LOSS.code if at_end.written_off else at_end.five_tier.code, at_end.balance,
+                tier_code(FiveTier.LOSS if at_end.written_off else at_end.five_tier), at_end.balance,
                 loan.remaining_periods(end),
                 sum((d.amount for d in loan.installments if start <= d.due_date <= end), ZERO),
                 paid.get(loan.id, ZERO), last_day, last_amount, len(overdue),

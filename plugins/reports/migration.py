@@ -17,7 +17,8 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import ClassificationPolicy, FiveTier
+from core.eod.delinquency import LABELS_ZH, ClassificationPolicy
+from core.loans.models import FiveTier
 from plugins.reports.books import iter_loans, principal_balances
 from plugins.reports.positions import position
 from plugins.reports.statistics import ratio
@@ -29,7 +30,7 @@ CLOSED = "closed"
 WRITTEN_OFF = "written_off"
 ROWS = (*(t.value for t in FiveTier), NEW)
 COLUMNS = (*(t.value for t in FiveTier), CLOSED, WRITTEN_OFF)
-LABELS = {**{t.value: t.label_zh for t in FiveTier}, NEW: "新发放", CLOSED: "结清", WRITTEN_OFF: "核销"}
+LABELS = {**{t.value: LABELS_ZH[t] for t in FiveTier}, NEW: "新发放", CLOSED: "结清", WRITTEN_OFF: "核销"}
 RANK = {t.value: i for i, t in enumerate(FiveTier)}
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from core.eod.delinquency import ClassificationPolicy, FiveTier, bucket, policy_on
+from core.eod.delinquency import ClassificationPolicy, bucket, policy_on
+from core.loans.models import FiveTier
 
 ZERO = Decimal(0)
 CLOSED_STATES = ("paid_off", "prepaid_closed", "written_off")

@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import ClassificationPolicy, FiveTier
+from core.eod.delinquency import LABELS_ZH, NON_PERFORMING, ClassificationPolicy
+from core.loans.models import FiveTier
 from core.states import StateTransition
 from plugins.reports.books import iter_loans, principal_balances
 from plugins.reports.positions import position
@@ -94,8 +95,8 @@ def monthly_statistics(session: Session, start: date, end: date,
                  ratio(overdue, total)))
     for tier in FiveTier:
         amount = balances.get(tier.value, ZERO)
-        rows.append(("five_tier", tier.value, tier.label_zh, counts[tier.value], amount, ratio(amount, total)))
-    bad = [t.value for t in FiveTier if t.non_performing]
+        rows.append(("five_tier", tier.value, LABELS_ZH[tier], counts[tier.value], amount, ratio(amount, total)))
+    bad = [t.value for t in FiveTier if t in NON_PERFORMING]
     npl = sum((balances.get(t, ZERO) for t in bad), ZERO)
     rows.append(("five_tier", "non_performing", "不良 (次级+可疑+损失, 不良率)", sum(counts[t] for t in bad), npl,
                  ratio(npl, total)))
