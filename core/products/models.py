@@ -8,7 +8,9 @@ whatever code path tries to change it:
   status is not ``draft`` and any change to its ``proof`` once published, and any delete of such a row
   (:class:`FrozenVersionError`);
 * database triggers (PostgreSQL and SQLite) refuse the same ``UPDATE`` or ``DELETE`` issued as plain SQL;
-* a partial unique index allows one ``published`` row per code.
+* a partial unique index allows one ``published`` row per code, and a check constraint holds the
+  maker-checker rule for every released row (approved by someone other than its submitter);
+* the ORM also refuses a status change the lifecycle table :data:`LIFECYCLE` does not list.
 
 Documents are stored in canonical form (:func:`canonical`): every ``Decimal`` as its exact string, which
 the schema accepts wherever a decimal may appear, so JSON columns never meet a float.
@@ -24,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     DDL,
     JSON,
+    CheckConstraint,
     DateTime,
     Index,
     Integer,
@@ -44,6 +47,15 @@ FROZEN_COLUMNS = ("code", "version", "document")
 FROZEN_AFTER_PUBLISH = ("proof",)
 EDITABLE_STATUS = "draft"
 RELEASED_STATUSES = ("published", "paused", "retired")
+
+#: the lifecycle: status -> the statuses it may move to (the one table; versions.py builds its machine on it)
+LIFECYCLE: dict[str, frozenset[str]] = {
+    "draft": frozenset({"in_review"}),
+    "in_review": frozenset({"draft", "published"}),
+    "published": frozenset({"paused", "retired"}),
+    "paused": frozenset({"published", "retired"}),
+    "retired": frozenset(),
+}
 
 JsonColumn = JSON().with_variant(JSONB(), "postgresql")
 
@@ -72,6 +84,9 @@ class ProductVersion(Base):
     __tablename__ = "product_versions"
     __table_args__ = (
         UniqueConstraint("code", "version", name="uq_product_versions_code_version"),
+        CheckConstraint("status IN ('draft', 'in_review', 'published', 'paused', 'retired')", name="status"),
+        CheckConstraint("status IN ('draft', 'in_review') OR (submitted_by IS NOT NULL AND approved_by IS NOT NULL "
+                        "AND approved_by <> submitted_by)", name="maker_checker"),
         Index("uq_product_versions_one_published", "code", unique=True,
               postgresql_where=text("status = 'published'"), sqlite_where=text("status = 'published'")),
     )
@@ -117,6 +132,9 @@ def _refuse_frozen_changes(session: Session, _context: object, _instances: objec
         if not isinstance(obj, ProductVersion) or not session.is_modified(obj):
             continue
         stored = _stored_status(obj)
+        if obj.status != stored and obj.status not in LIFECYCLE.get(stored, frozenset()):
+            raise FrozenVersionError(f"{obj.label} cannot go from {stored} to {obj.status}; use core.products.versions",
+                                     field="status", value=obj.status)
         state = inspect(obj)
         frozen: tuple[str, ...] = FROZEN_COLUMNS if stored != EDITABLE_STATUS else ()
         if stored in RELEASED_STATUSES:

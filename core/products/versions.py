@@ -19,18 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidArgumentError, LoanFactoryError
-from core.products.models import FrozenVersionError, ProductVersion, canonical
+from core.products.models import LIFECYCLE, FrozenVersionError, ProductVersion, canonical
 from core.products.references import DEFAULT_ROLES
 from core.products.validate import InvalidProductError, PluginRegistry, check_product
 from core.states import StateMachine
 
-PRODUCT_VERSION_STATES = StateMachine("product_version", "draft", {
-    "draft": frozenset({"in_review"}),
-    "in_review": frozenset({"draft", "published"}),
-    "published": frozenset({"paused", "retired"}),
-    "paused": frozenset({"published", "retired"}),
-    "retired": frozenset(),
-})
+PRODUCT_VERSION_STATES = StateMachine("product_version", "draft", LIFECYCLE)
 
 
 class MakerCheckerError(LoanFactoryError):

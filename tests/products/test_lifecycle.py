@@ -125,7 +125,8 @@ def test_a_paused_version_cannot_resume_over_another_published_one(sqlite_sessio
     pause(sqlite_session, first, actor="ops", reason="review")
     # force a second published row past the lifecycle, as a rogue script would
     second = create_draft(sqlite_session, sample("consumer_installment.json"), actor="maker")
-    sqlite_session.execute(update(ProductVersion).where(ProductVersion.id == second.id).values(status="published"))
+    sqlite_session.execute(update(ProductVersion).where(ProductVersion.id == second.id).values(
+        status="published", submitted_by="rogue", approved_by="accomplice"))
     sqlite_session.expire_all()
     with pytest.raises(AlreadyPublishedError):
         resume(sqlite_session, first, actor="ops")
@@ -168,9 +169,25 @@ def test_the_database_allows_one_published_version_per_code(db_session):
     db_session.commit()
     rogue = create_draft(db_session, sample("consumer_installment.json"), actor="maker")
     db_session.commit()
-    with pytest.raises(IntegrityError):
-        db_session.execute(update(ProductVersion).where(ProductVersion.id == rogue.id).values(status="published"))
-        db_session.flush()
+    with pytest.raises(IntegrityError, match=r"uq_product_versions_one_published|UNIQUE"):
+        db_session.execute(update(ProductVersion).where(ProductVersion.id == rogue.id).values(
+            status="published", submitted_by="rogue", approved_by="accomplice"))
+
+
+def test_the_database_refuses_a_release_approved_by_its_submitter(db_session):
+    rogue = create_draft(db_session, sample("consumer_installment.json"), actor="maker")
+    db_session.commit()
+    with pytest.raises(IntegrityError, match="maker_checker"):
+        db_session.execute(update(ProductVersion).where(ProductVersion.id == rogue.id).values(
+            status="published", submitted_by="maker", approved_by="maker"))
+
+
+def test_the_orm_refuses_a_status_jump_past_the_lifecycle(sqlite_session, draft):
+    sqlite_session.commit()
+    draft.status = "published"
+    draft.submitted_by, draft.approved_by = "maker", "checker"
+    with pytest.raises(FrozenVersionError, match="cannot go from draft to published"):
+        sqlite_session.flush()
 
 
 def test_lifecycle_functions_refuse_to_skip_a_step(sqlite_session, draft):
