@@ -225,14 +225,17 @@ def check_prepayment(document: Document) -> Iterator[Problem]:
         return
     product = Product(document)
     try:
-        longest = max(product.periods(t) if product.term_unit != "day" else t for t in product.terms())
+        terms = product.terms()
+        # a bullet loan is prepaid at a point of its term (in term units), others after an installment
+        longest = max(t if method is Method.BULLET else product.periods(t)
+                      for t in terms for method in product.methods)
     except InvalidArgumentError:
         return
     earliest = int(prepayment["earliest_period"])
-    if earliest >= longest and Method.BULLET not in product.methods:
+    if earliest >= longest:
         yield Problem(pointer("prepayment", "earliest_period"), "prepayment.never_possible",
                       f"最早提前还款期次 {earliest} 不早于最长期限的最后一期 {longest}",
-                      f"earliest_period {earliest} is not before the last period ({longest}) of the longest term")
+                      f"earliest_period {earliest} is not before the end ({longest}) of the longest term")
 
 
 def check_collateral(document: Document) -> Iterator[Problem]:

@@ -172,6 +172,14 @@ def test_fixed_repayment_day_must_fit_the_frequency():
     assert problems_of(daily) == [("/repayment/due_day_rule", "repayment.fixed_day_frequency")]
 
 
+def test_prepayment_of_a_bullet_loan_must_be_possible_before_its_longest_term_ends():
+    document = sample("short_term_bridge.json")
+    document["prepayment"]["earliest_period"] = 90
+    assert problems_of(document) == [("/prepayment/earliest_period", "prepayment.never_possible")]
+    document["prepayment"]["earliest_period"] = 89
+    assert problems_of(document) == []
+
+
 def test_gl_accounts_checked_against_a_chart_when_one_is_given():
     document = sample("short_term_bridge.json")
     chart = set(document["gl_accounts"].values()) - {"670101"}
