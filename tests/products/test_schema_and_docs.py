@@ -61,3 +61,19 @@ def test_rendering_replaces_only_the_generated_part():
     rendered = render_reference(page)
     assert rendered.startswith("# Intro\n\n" + BEGIN) and rendered.endswith(END + "\n\n## After\n")
     assert "STALE TABLE" not in rendered and "### `amount`: Loan amount (贷款金额)" in rendered
+
+
+def test_every_problem_code_the_validator_can_emit_is_documented():
+    import re
+    from pathlib import Path
+
+    import core.products
+
+    families = ("range", "money", "term", "rate", "repayment", "fee", "penalty", "prepayment", "collateral",
+                "limits", "eligibility", "approval", "plugin", "gl", "notification", "expression", "apr", "json")
+    pattern = re.compile(r'"((?:' + "|".join(families) + r')\.[a-z_]+)"')
+    source = "".join(p.read_text(encoding="utf-8") for p in Path(core.products.__file__).parent.glob("*.py"))
+    codes = set(pattern.findall(source)) | {"penalty.multiplier_missing", "penalty.daily_rate_missing"}
+    assert len(codes) > 35
+    page = DOCS_PATH.read_text(encoding="utf-8")
+    assert sorted(code for code in codes if f"`{code}`" not in page) == []
