@@ -3,8 +3,9 @@
 The font comes from the PyPI package ``justmytype-intl-cjk`` (SIL Open Font License 1.1), a project
 dependency, so ``pip install`` is the whole set-up. It is a variable TrueType font (weight axis 100-900)
 of 17 MB; instancing the whole font at a weight takes close to a minute, so :func:`document_fonts`
-first subsets it to the characters the document uses (under a second), then instantiates that small
-font at the regular and the bold weight and writes both as static TTF files that fpdf2 embeds. Layout
+first subsets it to the characters the document uses (about a second), then instantiates that small
+font at the regular weight and writes it as a static TTF file that fpdf2 embeds; the bold font holds
+only the characters of the headings, which come from the template, so its cut is reused. Layout
 tables are dropped: fpdf2 sets CJK text glyph by glyph without shaping, and merging them triples the
 time.
 
@@ -14,6 +15,7 @@ refuses it with :class:`MissingGlyphError` naming the characters instead.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,22 +83,9 @@ def missing_characters(text: str) -> str:
     return "".join(seen)
 
 
-@contextmanager
-def document_fonts(text: str) -> Iterator[DocumentFonts]:
-    """Regular and bold static fonts holding exactly the characters of ``text`` (and ASCII).
-
-    The files live in a temporary directory removed when the ``with`` block ends; fpdf2 reads them
-    when the font is added, so the PDF must be output inside the block.
-
-    Raises:
-        MissingGlyphError: ``text`` uses characters the font lacks.
-        FontUnavailableError: the font package is not installed.
-    """
-    missing = missing_characters(text)
-    if missing:
-        raise MissingGlyphError(f"contract text: the font has no glyph for {missing!r}", field="contract",
-                                value=missing)
-    characters = "".join(sorted(set(text) | {chr(c) for c in range(0x20, 0x7F)}))
+@lru_cache(maxsize=16)
+def _cut(characters: frozenset[str], weight: int) -> bytes:
+    """A static TTF of the font at ``weight`` holding ``characters`` and printable ASCII."""
     options = subset.Options()
     options.layout_features = []  # fpdf2 lays CJK out glyph by glyph; merging GSUB/GPOS would triple the time
     options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE"]
@@ -106,13 +95,38 @@ def document_fonts(text: str) -> Iterator[DocumentFonts]:
     font = TTFont(font_path(), recalcTimestamp=False, lazy=True)
     try:
         subsetter = subset.Subsetter(options)
-        subsetter.populate(text=characters)
+        subsetter.populate(text="".join(sorted(characters | ASCII)))
         subsetter.subset(font)
-        with tempfile.TemporaryDirectory(prefix="lf-esign-fonts-") as directory:
-            paths = {}
-            for style, weight in (("regular", REGULAR_WEIGHT), ("bold", BOLD_WEIGHT)):
-                paths[style] = Path(directory) / f"NotoSansSC-{style}.ttf"
-                instancer.instantiateVariableFont(font, {"wght": weight}).save(paths[style])
-            yield DocumentFonts(regular=paths["regular"], bold=paths["bold"])
+        static = instancer.instantiateVariableFont(font, {"wght": weight}, inplace=True)
+        out = io.BytesIO()
+        static.save(out)
+        return out.getvalue()
     finally:
         font.close()
+
+
+ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
+
+
+@contextmanager
+def document_fonts(text: str, bold_text: str) -> Iterator[DocumentFonts]:
+    """A regular font holding the characters of ``text`` and a bold one holding those of ``bold_text``.
+
+    The bold text of a contract (title, headings) comes from its template, so its cut is nearly always one
+    already made: the last cuts are kept in memory. The files live in a temporary directory removed when
+    the ``with`` block ends; fpdf2 reads them when the font is added, so the PDF must be output inside.
+
+    Raises:
+        MissingGlyphError: the text uses characters the font lacks.
+        FontUnavailableError: the font package is not installed.
+    """
+    missing = missing_characters(text + bold_text)
+    if missing:
+        raise MissingGlyphError(f"contract text: the font has no glyph for {missing!r}", field="contract",
+                                value=missing)
+    with tempfile.TemporaryDirectory(prefix="lf-esign-fonts-") as directory:
+        paths = {}
+        for style, chars, weight in (("regular", text, REGULAR_WEIGHT), ("bold", bold_text, BOLD_WEIGHT)):
+            paths[style] = Path(directory) / f"NotoSansSC-{style}.ttf"
+            paths[style].write_bytes(_cut(frozenset(chars), weight))
+        yield DocumentFonts(regular=paths["regular"], bold=paths["bold"])

@@ -112,6 +112,13 @@ def _signature_block(pdf: FPDF, content: ContractContent) -> None:
     pdf.cell(0, 7, SIGNED_ON.format(signed_on=content.signed_on.isoformat()), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
+def bold_text(content: ContractContent) -> str:
+    """Every character set in bold: the title, the section and clause headings, the schedule's headings."""
+    headings = (content.title, PARTIES_HEADING, TERMS_HEADING, SCHEDULE_HEADING, *SCHEDULE_HEADINGS,
+                *(clause.heading for clause in content.clauses), CLAUSE_HEADING, "0123456789零一二三四五六七八九十")
+    return "".join(headings)
+
+
 @lru_cache(maxsize=32)
 def render_pdf(content: ContractContent) -> bytes:
     """The contract as PDF bytes (A4, Noto Sans SC embedded as a subset).
@@ -119,7 +126,7 @@ def render_pdf(content: ContractContent) -> bytes:
     Rendering is deterministic, so the last few documents are kept: asking again for the same contract
     (the borrower reopening it) returns the same bytes at once.
     """
-    with document_fonts(content.all_text() + LAYOUT_TEXT) as fonts:
+    with document_fonts(content.all_text() + LAYOUT_TEXT, bold_text(content)) as fonts:
         pdf = _ContractPdf(content.contract_id)
         pdf.set_creation_date(datetime.combine(content.signed_on, time(0), tzinfo=SHANGHAI))
         pdf.set_title(f"{content.title} {content.contract_id}")
