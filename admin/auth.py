@@ -109,6 +109,8 @@ def _exempt_api(csrf: CSRFProtect) -> Any:
 
 def init_app(app: Flask) -> None:
     """Login manager, CSRF protection (API blueprint exempt) and the sign-in pages."""
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     manager = LoginManager()
     manager.login_view = "lf_auth.login"
     manager.login_message = ""

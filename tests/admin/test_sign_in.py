@@ -96,3 +96,11 @@ def test_an_admin_creates_a_user_and_the_audit_log_shows_it(app, sign_in, login)
     assert "argon2" not in log.text
     fresh = app.test_client()
     assert sign_in(fresh, "chen.jing", "long enough pw").status_code == 302
+
+
+def test_only_the_token_authenticated_api_is_exempt_from_csrf(app):
+    client = app.test_client()
+    api = client.post("/api/v1/products/CONSUMER_INSTALLMENT/applications", json={})
+    assert api.status_code == 401 and b"CSRF" not in api.data
+    admin = client.post("/admin/login", data={"username": "admin", "password": PASSWORD})
+    assert admin.status_code == 400 and b"CSRF" in admin.data
