@@ -39,10 +39,11 @@ class Base(DeclarativeBase):
 class Amount(TypeDecorator[Decimal]):
     """An exact decimal: ``NUMERIC(20, 4)`` on PostgreSQL, a decimal string elsewhere.
 
-    Floats are refused on the way in (:class:`~core.errors.FloatMoneyError`).
+    Floats are refused on the way in (:class:`~core.errors.FloatMoneyError`). The expression type is
+    ``NUMERIC``, so ``+`` in SQL adds (on a string type PostgreSQL would concatenate).
     """
 
-    impl = String(40)
+    impl = Numeric(20, 4, asdecimal=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:

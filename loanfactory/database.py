@@ -1,7 +1,8 @@
 """The app's database: one engine per app, one session per request or task.
 
 ``init_app`` builds the engine from ``DATABASE_URL`` (the embedded default is a SQLite file under the
-instance folder), creates missing tables on SQLite when ``AUTO_CREATE_TABLES`` is on, and removes the
+instance folder), creates missing tables when ``AUTO_CREATE_TABLES`` is on (production turns it off and
+runs ``loanfactory db upgrade``), and removes the
 scoped session when the app context ends. Views and tasks own the transaction: they call
 ``db_session().commit()`` once, after the kernel calls of the operation succeed.
 """
@@ -14,7 +15,8 @@ from flask import Flask, current_app
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
-from core.db import Base, make_engine, make_session_factory
+from core.db import make_engine, make_session_factory
+from loanfactory.models import load_models
 
 EXTENSION = "loanfactory.db"
 
@@ -32,7 +34,7 @@ def init_app(app: Flask) -> Database:
     url = app.config.get("DATABASE_URL") or f"sqlite:///{os.path.join(app.instance_path, 'loanfactory.sqlite3')}"
     database = Database(make_engine(url))
     if app.config.get("AUTO_CREATE_TABLES", True):
-        Base.metadata.create_all(database.engine)
+        load_models().create_all(database.engine)
     app.extensions[EXTENSION] = database
 
     @app.teardown_appcontext

@@ -12,6 +12,7 @@ import click
 
 from admin.cli import users
 from core.errors import LoanFactoryError
+from loanfactory.cli.db import db
 from loanfactory.cli.eod import eod
 from loanfactory.cli.ledger import ledger
 from loanfactory.cli.plugins import plugins
@@ -46,6 +47,7 @@ def main() -> None:
 
 
 main.add_command(schedule)
+main.add_command(db)
 main.add_command(serve)
 main.add_command(api_keys)
 main.add_command(plugins)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the app's schema (``loanfactory db upgrade``)."""
