@@ -71,8 +71,8 @@ def run_command(business_date: str, workers: int, partition_size: int | None, as
                 report = run_with_celery(on, size=partition_size, progress=bars)
     finally:
         bars.close()
-    summary: dict[str, Any] = {"closed": [d.isoformat() for d in report.dates], "loans": report.loans, "entries": report.entries,
-               "partitions": report.partitions_run}
+    summary: dict[str, Any] = {"closed": [d.isoformat() for d in report.dates], "loans": report.loans,
+                               "entries": report.entries, "partitions": report.partitions_run}
     if as_json:
         echo_json(summary)
     elif report.dates:
