@@ -68,7 +68,7 @@ class PluginCall(Base):
     plugin: Mapped[str] = mapped_column(String(80), index=True)
     hook: Mapped[str] = mapped_column(String(80))
     subject: Mapped[str | None] = mapped_column(String(120), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     duration_ms: Mapped[float] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
