@@ -24,7 +24,9 @@ from api.transactions import idempotent, transactional
 from core.applications.models import Application
 from core.ledger.projection import loan_balances
 from core.loans.models import Loan, LoanInstallment
+from core.origination.booking import check_prepayment_window
 from core.origination.errors import NotFoundError
+from core.origination.published import offer_of_version
 from core.servicing.models import ServicingEvent
 from core.servicing.prepayment import prepay, prepayment_quote
 from core.servicing.repayment import repay
@@ -158,6 +160,7 @@ def register(bp: Blueprint) -> None:
         if problems:
             raise invalid(problems)
         loan = channel_loan(loan_id)
+        check_prepayment_window(db_session(), loan, offer_of_version(db_session(), loan.product_version_id), on)
         quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, principal=principal)
         return jsonify({"loan_id": loan.id, **quote.as_dict()})
 
@@ -176,6 +179,7 @@ def register(bp: Blueprint) -> None:
             raise invalid(problems)
         loan = channel_loan(loan_id)
         session = db_session()
+        check_prepayment_window(session, loan, offer_of_version(session, loan.product_version_id), on)
         quote = prepayment_quote(session, loan_id=loan.id, on=on, principal=principal)
         event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, channel=loan.payment_channel or "api",
                        key=_key("prepayment"), actor=f"channel:{current_client().channel}", principal=principal,

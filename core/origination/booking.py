@@ -18,13 +18,14 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
 from core.apr import schedule_apr
 from core.db import Amount, Base
-from core.loans.models import Loan
+from core.loans.models import Loan, LoanInstallment
 from core.origination.catalog import Offer
 from core.origination.errors import NotFoundError, WrongStateError
 from core.origination.requests import Applicant
@@ -363,3 +364,35 @@ def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrd
     order.loan_id = loan.id
     APPLICATION_STATES.transition(session, application, "disbursed", actor=actor, reason=result.channel_reference)
     return loan
+
+
+class PrepaymentTooEarlyError(WrongStateError):
+    """A prepayment before the product's earliest prepayment period (``prepayment.earliest_period``)."""
+
+
+def prepayment_opens_on(session: Session, loan: Loan, offer: Offer) -> date:
+    """The first day ``loan`` may be prepaid under its product version's ``earliest_period``.
+
+    Installment loans: the due date of installment ``earliest_period`` (the first day when it is 1).
+    A bullet loan counts ``earliest_period`` in the product's term unit from disbursement.
+    """
+    earliest = int((offer.document.get("prepayment") or {}).get("earliest_period", 1))
+    if earliest <= 1 and loan.method != "bullet":
+        return loan.disbursed_on
+    if loan.method == "bullet":
+        unit = offer.product.term_unit
+        step = {"day": relativedelta(days=earliest), "week": relativedelta(weeks=earliest)}.get(
+            unit, relativedelta(months=earliest))
+        opens: date = loan.disbursed_on + step
+        return opens
+    due: date | None = session.scalar(select(LoanInstallment.due_date).where(LoanInstallment.loan_id == loan.id,
+                                                                LoanInstallment.period == earliest))
+    return due or loan.maturity_date
+
+
+def check_prepayment_window(session: Session, loan: Loan, offer: Offer, on: date) -> None:
+    """Raise :class:`PrepaymentTooEarlyError` (field ``on``) before the product allows prepayment."""
+    opens: date = prepayment_opens_on(session, loan, offer)
+    if on < opens:
+        raise PrepaymentTooEarlyError(f"on: this product accepts prepayment from {opens.isoformat()}",
+                                      field="on", value=on.isoformat())

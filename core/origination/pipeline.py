@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
@@ -42,7 +43,7 @@ from core.origination.approval import (
 )
 from core.origination.booking import save_payout_account
 from core.origination.catalog import Offer
-from core.origination.errors import WrongStateError
+from core.origination.errors import RequestProblems, WrongStateError
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
 from core.parties import Customer, find_by_id_number
@@ -65,13 +66,21 @@ LIVE_LOAN_STATES = ("active", "overdue")
 
 
 def _customer(session: Session, request: ApplicationRequest) -> Customer:
+    """The applicant's customer row, created the first time (two first applications at once meet at the
+    unique ID-number index: the second waits for the first, then uses its row)."""
     applicant = request.applicant
     customer = find_by_id_number(session, applicant.id_number)
     if customer is None:
         customer = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
                             monthly_income=applicant.monthly_income)
-        session.add(customer)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(customer)
+        except IntegrityError:
+            found = find_by_id_number(session, applicant.id_number)
+            if found is None:
+                raise
+            customer = found
     else:
         customer.phone = applicant.phone
         customer.monthly_income = applicant.monthly_income
@@ -230,6 +239,11 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     """
     now = now or datetime.now(UTC)
     today = now.date()
+    if request.external_id is not None:
+        taken = session.scalar(select(Application.id).where(Application.channel == channel,
+                                                            Application.external_id == request.external_id))
+        if taken is not None:
+            raise RequestProblems([("external_id", f"already names application {taken} of this channel")])
     customer = _customer(session, request)
     application = Application(customer_id=customer.id, channel=channel, external_id=request.external_id,
                               product_code=offer.code, product_version_id=offer.version_id, amount=request.amount,

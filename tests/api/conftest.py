@@ -109,7 +109,9 @@ def consumer(api_app: Flask) -> int:
     return publish_sample(api_app, "consumer_installment")
 
 
-PAYMENT_PLUGINS = {"PLUGINS_EXTRA": ["plugins.sandbox_bank", "plugins.local_esign"]}
+#: the sandboxes; a generous plugin timeout, so a loaded test machine cannot turn a slow PDF into a failure
+PAYMENT_PLUGINS: dict[str, Any] = {"PLUGINS_EXTRA": ["plugins.sandbox_bank", "plugins.local_esign"],
+                                   "PLUGINS_TIMEOUT": 60}
 APPLY = "/api/v1/products/CONSUMER_INSTALLMENT/applications"
 
 

@@ -153,6 +153,7 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
     app_url = f"/api/v1/applications/{application['id']}"
     assert channel.post(app_url + "/acceptance").get_json()["decision"]["accepted_at"]
     contract = channel.get(app_url + "/contract").get_json()
+    assert "media_type" in contract, contract
     assert contract["media_type"] == "application/pdf" and not contract["signed"]
     signed = channel.post(app_url + "/contract/signature", {"signer_name": "张三", "sha256": contract["sha256"]})
     assert signed.status_code == 200 and [s["role"] for s in signed.get_json()["signatures"]] == ["borrower",
@@ -173,6 +174,10 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
     schedule = channel.get(loan_url + "/schedule").get_json()["installments"]
     assert schedule[0]["due_date"] == "2026-04-02" and Decimal(schedule[0]["principal"]) + Decimal(
         schedule[0]["interest"]) + Decimal(schedule[0]["fee"]) == installment
+
+    # the product accepts prepayment from installment 3's due date (2026-06-02) on
+    early = channel.post(loan_url + "/prepayment-quotes", {"on": "2026-03-10"}, idempotency_key=None)
+    assert early.status_code == 409 and early.get_json()["errors"][0]["pointer"] == "/on"
 
     # month 1: paid on the due date
     close_days(bank_app, date(2026, 4, 1))

@@ -1,0 +1,129 @@
+"""Webhook delivery: signatures, retries with backoff after a failing receiver, and the outbox rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from api.webhooks import dispatch_webhooks
+from core.origination import webhooks
+from core.origination.webhooks import WebhookEvent, backoff_seconds, signature_header, verify_signature
+from loanfactory.database import get_db
+from tests.api.conftest import (
+    APPLY,
+    PAYMENT_PLUGINS,
+    Channel,
+    application_body,
+    calibrated_consumer,
+    make_api_app,
+    new_key,
+    publish_sample,
+)
+from tests.api.test_whole_path import Receiver
+
+
+class FlakyReceiver(Receiver):
+    """Answers 503 to the first ``failures`` deliveries, then 204."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        handler = self.server.RequestHandlerClass
+        outer = self
+        original = handler.do_POST
+
+        def do_post(request: Any) -> None:
+            if outer.failures > 0:
+                outer.failures -= 1
+                request.rfile.read(int(request.headers["Content-Length"]))
+                request.send_response(503)
+                request.end_headers()
+                return
+            original(request)
+
+        handler.do_POST = do_post  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def hook_app(tmp_path: Path) -> Iterator[Flask]:
+    app = make_api_app(f"sqlite:///{tmp_path}/hooks.sqlite3", **PAYMENT_PLUGINS)
+    publish_sample(app, "consumer_installment", calibrated_consumer())
+    yield app
+    get_db(app).engine.dispose()
+
+
+def test_a_failing_receiver_gets_the_event_again_after_the_backoff(hook_app: Flask) -> None:
+    receiver = FlakyReceiver(failures=1)
+    try:
+        channel = Channel(hook_app.test_client(), new_key(hook_app))
+        channel.post("/api/v1/webhooks", {"url": receiver.url, "events": ["application.approved"]})
+        assert channel.post(APPLY, application_body()).get_json()["state"] == "approved"
+        assert receiver.deliveries == []
+        with hook_app.app_context():
+            session = get_db(hook_app).session()
+            (event,) = session.scalars(select(WebhookEvent)).all()
+            assert event.status == "pending" and event.attempts == 1 and "HTTP 503" in (event.last_error or "")
+            assert event.next_attempt_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(seconds=5)
+            dispatch_webhooks()  # not due yet: nothing is sent
+        assert receiver.deliveries == []
+        with hook_app.app_context():
+            session = get_db(hook_app).session()
+            event = session.scalars(select(WebhookEvent)).one()
+            event.next_attempt_at = datetime.now(UTC) - timedelta(seconds=1)
+            session.commit()
+            dispatch_webhooks()
+        (delivered,) = receiver.events()
+        assert delivered["type"] == "application.approved" and delivered["data"]["to"] == "approved"
+        with hook_app.app_context():
+            event = get_db(hook_app).session().scalars(select(WebhookEvent)).one()
+            assert event.status == "delivered" and event.attempts == 2
+    finally:
+        receiver.close()
+
+
+def test_only_the_subscribed_channels_events_are_sent(hook_app: Flask) -> None:
+    receiver = Receiver()
+    try:
+        mine = Channel(hook_app.test_client(), new_key(hook_app))
+        other = Channel(hook_app.test_client(), new_key(hook_app, channel="other-shop"))
+        mine.post("/api/v1/webhooks", {"url": receiver.url})
+        other.post(APPLY, application_body())
+        assert receiver.deliveries == []
+        mine.post(APPLY, application_body())
+        assert [e["type"] for e in receiver.events()] == ["application.draft", "application.submitted",
+                                                          "application.under_review", "application.approved"]
+    finally:
+        receiver.close()
+
+
+def test_a_signature_checks_the_body_and_the_secret() -> None:
+    body = json.dumps({"id": 1}).encode()
+    header = signature_header("s3cret", 1_795_000_000, body)
+    assert verify_signature("s3cret", header, body)
+    assert not verify_signature("s3cret", header, body + b" ")
+    assert not verify_signature("other", header, body)
+    assert not verify_signature("s3cret", "t=x,v1=00", body)
+
+
+def test_backoff_doubles_from_ten_seconds_to_an_hour_and_gives_up_after_ten_attempts() -> None:
+    assert [backoff_seconds(n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
+    assert backoff_seconds(20) == 3600
+    event = WebhookEvent(attempts=0, status="pending")
+    delays = [webhooks.mark_failed(event, "HTTP 500") for _ in range(webhooks.MAX_ATTEMPTS)]
+    assert delays[-1] is None and event.status == "failed" and event.attempts == webhooks.MAX_ATTEMPTS
+
+
+def test_a_subscription_needs_an_http_url_and_events(hook_app: Flask) -> None:
+    channel = Channel(hook_app.test_client(), new_key(hook_app))
+    bad = channel.post("/api/v1/webhooks", {"url": "javascript:alert(1)", "events": []})
+    assert bad.status_code == 422
+    assert {e["pointer"] for e in bad.get_json()["errors"]} == {"/events"}
+    bad_url = channel.post("/api/v1/webhooks", {"url": "file:///etc/passwd"})
+    assert bad_url.status_code == 422 and bad_url.get_json()["errors"][0]["pointer"] == "/url"
