@@ -2,7 +2,9 @@
 
 :func:`load_loans` reads, for a range of loan ids (or a list), the open loans with their contract
 settings, servicing state and suspense balance, and the installments that matter today (started and not
-settled), in three queries whatever the number of loans. :func:`write_results` writes every change of a
+settled), in three queries whatever the number of loans. The loans read are locked (``FOR UPDATE`` on
+PostgreSQL) until the chunk commits, so a servicing operation on one of them waits for the end-of-day
+(or the end-of-day for it) instead of both posting the same day's accrual. :func:`write_results` writes every change of a
 chunk set-based: entries through :func:`core.ledger.post_many`, installment and loan updates through
 :func:`core.eod.bulk.bulk_update`, state transitions as one multi-row insert, servicing state as upserts.
 """
@@ -78,7 +80,8 @@ def _loan_query(on: date) -> Select[Any]:
             .outerjoin(LoanServicingState, LoanServicingState.loan_id == Loan.id)
             .outerjoin(LoanBalance, LoanBalance.loan_id == Loan.id)
             .where(Loan.state.in_(OPEN_STATES), Loan.disbursed_on < on)
-            .order_by(Loan.id))
+            .order_by(Loan.id)
+            .with_for_update(of=Loan))
 
 
 def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | None = None,
