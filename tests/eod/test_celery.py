@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from celery.contrib.testing.worker import start_worker
 from click.testing import CliRunner
-from conftest import PG_ADMIN_URL, require_service
 from servicing.helpers import books_picture, seed_calendar, seed_portfolio
 from sqlalchemy import create_engine, func, select, text
 
@@ -28,6 +27,7 @@ from core.eod import EodStepRun, run_eod
 from loanfactory.app import create_app
 from loanfactory.cli import main
 from loanfactory.tasks.eod import run_with_celery
+from tests.conftest import PG_ADMIN_URL, require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST, LAST = date(2026, 3, 1), date(2026, 3, 4)
