@@ -138,6 +138,14 @@ def test_a_replayed_application_returns_the_first_decision_and_writes_nothing_mo
     assert rows(selling_app, Application) == 1
 
 
+def test_a_channels_external_id_names_one_application(selling_app: Flask, seller: Channel) -> None:
+    body = application_body() | {"external_id": "order-2026-0001"}
+    assert seller.post(APPLY, body).status_code == 201
+    again = seller.post(APPLY, body)
+    assert again.status_code == 422 and again.get_json()["errors"][0]["pointer"] == "/external_id"
+    assert rows(selling_app, Application) == 1
+
+
 def _set(document: dict[str, Any], pointer: str, value: Any) -> None:
     *parents, last = pointer.strip("/").split("/")
     for part in parents:
