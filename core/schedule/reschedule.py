@@ -28,7 +28,7 @@ from core.rounding import FEN, money_precision
 from core.schedule.builders import amortize, bullet_installment, first_period_interest, level_amount
 from core.schedule.dates import due_dates
 from core.schedule.model import Installment, Schedule
-from core.schedule.terms import LoanTerms, Method, RescheduleMode, parse_enum
+from core.schedule.terms import GraceType, LoanTerms, Method, RescheduleMode, parse_enum
 
 
 def remaining_after(schedule: Schedule, on: date) -> tuple[list[Installment], list[Installment]]:
@@ -63,7 +63,7 @@ def reschedule(schedule: Schedule, on: date, principal_prepaid: object, mode: Re
         raise InvalidArgumentError(
             f"on: {on} is outside the loan's life ({terms.start_date} to {schedule.maturity_date})",
             field="on", value=on)
-    balance = done[-1].remaining_principal if done else terms.principal
+    balance = _outstanding(terms, done, ahead[0])
     if not 0 < prepaid < balance or prepaid != prepaid.quantize(FEN):
         raise InvalidArgumentError(
             f"principal_prepaid: must be whole fen, more than 0 and less than the outstanding {balance} "
@@ -84,6 +84,22 @@ def reschedule(schedule: Schedule, on: date, principal_prepaid: object, mode: Re
         paid_off = next(k for k, row in enumerate(rows) if row.remaining_principal == 0)
         rows = rows[: paid_off + 1]
     return Schedule(terms, (*done, *rows))
+
+
+def _outstanding(terms: LoanTerms, done: list[Installment], first: Installment) -> Decimal:
+    """The principal owed just before ``first``, the first installment ahead (earlier prepayments included).
+
+    A row repays its principal part, so the balance before it is what remains after it plus that part. A
+    capitalised grace row instead adds interest it does not show; the balance before it is read from the
+    row before (or the terms), which is only known while no re-scheduling happened since.
+    """
+    if terms.grace_type is not GraceType.CAPITALISED or first.period > terms.grace_periods:
+        return first.remaining_principal + first.principal
+    if first.start != (done[-1].due_date if done else terms.start_date):
+        raise InvalidArgumentError(
+            "on: a second prepayment within one capitalised grace period cannot be re-scheduled",
+            field="on", value=first.start)
+    return done[-1].remaining_principal if done else terms.principal
 
 
 def _first_interest(terms: LoanTerms, balance: Decimal, on: date, done: list[Installment],

@@ -157,3 +157,21 @@ def test_keep_installment_within_a_capitalised_grace_period(rows):
         ("2026-03-15", "1517.67", "20.09", "1537.76", "491.66"),
         ("2026-04-15", "491.66", "4.92", "496.58", "0.00"),
     ]
+
+
+def test_bullet_prepaid_twice__the_second_starts_from_what_the_first_left(rows):
+    """12,000 bullet: 2,000 prepaid on 07-15 leaves 10,000; 1,000 more on 2026-09-15 leaves 9,000, priced
+    for the 122 days to 2027-01-15: 9000 × 12% × 122/360 = 366.00."""
+    once = reschedule(loan("bullet"), date(2026, 7, 15), D("2000.00"), "keep_term")
+    assert rows(reschedule(once, date(2026, 9, 15), D("1000.00"), "keep_term")) == [
+        ("2027-01-15", "9000.00", "366.00", "9366.00", "0.00")]
+
+
+def test_two_prepayments_on_the_same_due_date_add_up():
+    """3,000 then 1,000 prepaid on the 03-15 due date leave 10098.16 − 4000 = 6098.16 for the 10 months
+    ahead, the same as 4,000 at once."""
+    once = reschedule(loan(), date(2026, 3, 15), D("3000.00"), "keep_term")
+    twice = reschedule(once, date(2026, 3, 15), D("1000.00"), "keep_term")
+    at_once = reschedule(loan(), date(2026, 3, 15), D("4000.00"), "keep_term")
+    assert twice.installments == at_once.installments
+    assert sum(row.principal for row in twice.installments[2:]) == D("6098.16")
