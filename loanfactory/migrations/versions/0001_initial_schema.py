@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 06:16:47.717384
+Create Date: 2026-11-23 06:42:50.311350
 """
 
 from collections.abc import Sequence
@@ -165,6 +165,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plugin_calls")),
     )
     op.create_index(op.f("ix_plugin_calls_plugin"), "plugin_calls", ["plugin"], unique=False)
+    op.create_index(op.f("ix_plugin_calls_started_at"), "plugin_calls", ["started_at"], unique=False)
     op.create_index(op.f("ix_plugin_calls_subject"), "plugin_calls", ["subject"], unique=False)
     op.create_table(
         "product_versions",
@@ -187,6 +188,14 @@ def upgrade() -> None:
         sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('draft', 'in_review') OR (submitted_by IS NOT NULL AND approved_by IS NOT NULL AND approved_by <> submitted_by)",
+            name=op.f("ck_product_versions_maker_checker"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('draft', 'in_review', 'published', 'paused', 'retired')",
+            name=op.f("ck_product_versions_status"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_versions")),
         sa.UniqueConstraint("code", "version", name="uq_product_versions_code_version"),
     )
@@ -751,6 +760,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_product_versions_code"), table_name="product_versions")
     op.drop_table("product_versions")
     op.drop_index(op.f("ix_plugin_calls_subject"), table_name="plugin_calls")
+    op.drop_index(op.f("ix_plugin_calls_started_at"), table_name="plugin_calls")
     op.drop_index(op.f("ix_plugin_calls_plugin"), table_name="plugin_calls")
     op.drop_table("plugin_calls")
     op.drop_table("loan_balances")
