@@ -60,9 +60,9 @@ class Kpis:
         return _ratio(self.delinquent_outstanding, self.outstanding)
 
     def chart_data(self) -> dict[str, Any]:
-        """The two charts' series, as strings (exact) for the page's script."""
-        return {"buckets": {k: format(v, "f") for k, v in self.buckets.items()},
-                "five_tier": {k: format(v, "f") for k, v in self.five_tier.items()}}
+        """The two charts' series in display order, as ``[label, exact amount text]`` pairs."""
+        return {"buckets": [[k, format(v, "f")] for k, v in self.buckets.items()],
+                "five_tier": [[k, format(v, "f")] for k, v in self.five_tier.items()]}
 
 
 def _ratio(part: Decimal | int, whole: Decimal | int) -> Decimal | None:

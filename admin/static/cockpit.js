@@ -1,14 +1,13 @@
-// Draws the cockpit's two bar charts from the JSON the page carries (amounts are exact decimal strings).
+// Draws the cockpit's two bar charts from the JSON the page carries: ordered [label, amount text] pairs.
 (function () {
   const data = JSON.parse(document.getElementById("cockpit-data").textContent);
   const labels = JSON.parse(document.getElementById("cockpit-labels").textContent);
   function bars(canvasId, series, names) {
-    const keys = Object.keys(series);
     new Chart(document.getElementById(canvasId), {
       type: "bar",
       data: {
-        labels: keys.map((k) => names[k] || k),
-        datasets: [{ label: labels.amount, data: keys.map((k) => Number(series[k])), backgroundColor: "#4e79a7" }],
+        labels: series.map(([k]) => names[k] || k),
+        datasets: [{ label: labels.amount, data: series.map(([, v]) => Number(v)), backgroundColor: "#4e79a7" }],
       },
       options: { animation: false, plugins: { legend: { display: false } } },
     });
