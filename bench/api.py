@@ -99,15 +99,17 @@ def drive(port: int, key: str, rate: float, seconds: float, results: Queue[Any])
         while (job := jobs.get()) is not None:
             kind, path, body, headers = job
             started = time.perf_counter()
-            try:
-                connection.request("POST", path, body=body, headers=headers)
-                response = connection.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                status = 0
+            status = 0
+            for _attempt in range(2):  # a keep-alive connection the server closed while idle is opened again
+                try:
+                    connection.request("POST", path, body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    status = response.status
+                    break
+                except (OSError, http.client.HTTPException):
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             with lock:
                 samples.append((kind, (time.perf_counter() - started) * 1000, status))
 
@@ -181,8 +183,8 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false"}
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers), "--worker-class", "gthread",
-             "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-             "loanfactory.app:create_app()"], cwd=ROOT, env=env, start_new_session=True)
+             "--threads", str(args.threads), "--keep-alive", "30", "--bind", f"127.0.0.1:{port}",
+             "--log-level", "warning", "loanfactory.app:create_app()"], cwd=ROOT, env=env, start_new_session=True)
         wait_until_up(port)
         warm: Queue[Any] = Queue()
         warmup = Process(target=drive, args=(port, key, 20.0, 3.0, warm))
@@ -213,6 +215,10 @@ def main() -> None:
               f"{percentile(latencies, 0.95):>9.1f}{percentile(latencies, 0.99):>9.1f}"
               f"{statistics.fmean(latencies):>9.1f}")
     print(f"throughput: {len(samples) / elapsed:.1f} req/s completed ({len(samples)} in {elapsed:.1f} s)")
+    statuses: dict[tuple[str, int], int] = {}
+    for kind, _ms, status in samples:
+        statuses[(kind, status)] = statuses.get((kind, status), 0) + 1
+    print("statuses: " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(statuses.items())))
 
 
 if __name__ == "__main__":
