@@ -57,10 +57,3 @@ main.add_command(eod)
 main.add_command(reports)
 main.add_command(sandbox_bank)
 main.add_command(users)
-
-
-@main.command()
-@click.pass_context
-def demo(ctx: click.Context) -> None:
-    """Show a demo schedule on the embedded default."""
-    ctx.invoke(schedule, amount="100000", annual_rate="0.12", term=12)
