@@ -19,7 +19,7 @@ or its reversal), so the receivable collected is exactly what was booked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -208,15 +208,17 @@ def _close_schedule(session: Session, loan: Loan, current: InstallmentRow, quote
 
 
 def _schedule_of(loan: Loan, rows: list[InstallmentRow]) -> Schedule:
-    """The loan's current schedule as :func:`core.schedule.reschedule` reads it."""
+    """The loan's current schedule as :func:`core.schedule.reschedule` reads it: its installments, and its
+    terms with the principal they add up to (an earlier partial prepayment made it smaller)."""
     regular = [row for row in rows if row.period > 0]
     remaining = sum((row.principal for row in regular), ZERO)
+    terms = replace(loan_terms(loan.terms), principal=remaining)
     items = []
     for row in regular:
         remaining -= row.principal
         items.append(Installment(row.period, row.start, row.due_date, row.principal, row.interest, row.fee,
                                  row.principal + row.interest + row.fee, remaining))
-    return Schedule(loan_terms(loan.terms), tuple(items))
+    return Schedule(terms, tuple(items))
 
 
 def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: PrepaymentQuote,
