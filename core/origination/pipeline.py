@@ -255,7 +255,7 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     _move(session, application, "under_review", "system:origination")
     system = "system:origination"
     application.review_step = "eligibility"
-    first = quote(offer, request.amount, request.term, request.method, today).schedule.installments[0].total
+    first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total
     context = _context(offer, request, application, today, _exposure(session, customer.id), first)
     decision: dict[str, Any] = {"context": _encode(context), "errors": []}
     reasons = _pre_bureau_reasons(offer, request, context)
