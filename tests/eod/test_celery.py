@@ -168,12 +168,12 @@ def test_a_worker_killed_mid_run_and_a_rerun_leave_the_books_of_an_uninterrupted
            "LOANFACTORY_CELERY__broker_transport_options": '{"visibility_timeout": 5}',
            "PYTHONPATH": str(ROOT)}
     names = [f"{queue}-{k}@localhost" for k in (1, 2)]
+    prepare(postgres_url, 60)  # tables first: the worker's app would create them concurrently otherwise
     first = _worker(env, queue, names[0])
     second: subprocess.Popen[bytes] | None = None
     engine = make_engine(postgres_url)
     try:
         expected = inline(second_postgres_url, 60)
-        prepare(postgres_url, 60)
         app = create_app(settings)
         celery = app.extensions["celery"]
         _wait_for(celery, names[0])
