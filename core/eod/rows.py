@@ -4,8 +4,8 @@
 settings, servicing state and suspense balance, and the installments that matter today (started and not
 settled), in three queries whatever the number of loans. The loans read are locked (``FOR UPDATE`` on
 PostgreSQL) until the chunk commits, so a servicing operation on one of them waits for the end-of-day
-(or the end-of-day for it) instead of both posting the same day's accrual. :func:`write_results` writes every change of a
-chunk set-based: entries through :func:`core.ledger.post_many`, installment and loan updates through
+(or the end-of-day for it) instead of both posting the same day's accrual. :func:`write_results` writes
+every change of a chunk set-based: entries through :func:`core.ledger.post_many`, installment and loan updates through
 :func:`core.eod.bulk.bulk_update`, state transitions as one multi-row insert, servicing state as upserts.
 """
 
