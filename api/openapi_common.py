@@ -210,6 +210,13 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
                                     "last_error": {"type": ["string", "null"]}, "data": {"type": "object"},
                                     "delivered_at": NULLABLE_DATETIME}},
     "WebhookEventList": _list_of("WebhookEvent"),
+    "PluginList": {"type": "object", "required": ["plugins", "families"], "properties": {
+        "plugins": {"type": "array", "items": {
+            "type": "object", "required": ["name", "version", "source", "hooks", "enabled"],
+            "properties": {"name": {"type": "string"}, "version": {"type": "string"}, "source": {"type": "string"},
+                           "module": {"type": "string"}, "hooks": {"type": "array", "items": {"type": "string"}},
+                           "enabled": {"type": "boolean"}}}},
+        "families": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}},
 }
 
 
@@ -289,6 +296,10 @@ COMMON_PATHS: dict[str, Any] = {
         "post": _op("subscribe", "Receive HMAC-signed events at a URL", ("201", "Webhook", "Subscribed."),
                     body="WebhookRequest", idempotent=True, tag="webhooks"),
     },
+    "/plugins": {"get": _op("listPlugins", "Installed plugins: name, version, source and hooks",
+                            ("200", "PluginList", "The plugins."), tag="plugins",
+                            params=[{"name": "hook", "in": "query", "required": False, "schema": {"type": "string"},
+                                     "description": "Only the plugins implementing this hook."}])},
     "/webhooks/{subscription_id}": {"delete": _op("unsubscribe", "Stop a subscription",
                                                   ("204", "", "Stopped."), params=[SUBSCRIPTION_ID], tag="webhooks")},
     "/webhooks/{subscription_id}/events": {"get": _op(
