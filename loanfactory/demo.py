@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 from core.calendar import seed_calendar
 from core.origination.channels import issue_api_key
 from core.products.models import ProductVersion
+from core.products.references import plugin_registry
 from core.products.validate import read_document
 from core.products.versions import create_draft, publish, submit
 from core.users import Role, User, create_user
 from loanfactory.database import get_db
+from loanfactory.plugins_host import get_plugins
 
 SAMPLES = Path(__file__).resolve().parent.parent / "product_configs"
 DEMO_CHANNEL = "demo-app"
@@ -43,7 +45,7 @@ class DemoSeed:
     problems: list[str] = field(default_factory=list)
 
 
-def _publish_samples(session: Session, seed: DemoSeed) -> None:
+def _publish_samples(session: Session, seed: DemoSeed, plugins: dict[str, frozenset[str]]) -> None:
     published = set(session.scalars(select(ProductVersion.code).where(ProductVersion.status == "published")))
     for path in sorted(SAMPLES.glob("*.json")):
         document = read_document(path)
@@ -51,7 +53,7 @@ def _publish_samples(session: Session, seed: DemoSeed) -> None:
         if code not in published:
             try:
                 version = create_draft(session, document, actor=MAKER, note="demo sample")
-                submit(session, version, actor=MAKER)
+                submit(session, version, actor=MAKER, plugins=plugins)
                 publish(session, version, actor=CHECKER)
                 session.commit()
             except Exception as error:  # a sample that no longer validates is reported, not fatal
@@ -81,7 +83,7 @@ def seed_demo(app: Flask, today: date | None = None) -> DemoSeed:
         session = get_db(app).session()
         seed_calendar(session, date(today.year, 1, 1), date(today.year + 1, 12, 31))
         session.commit()
-        _publish_samples(session, seed)
+        _publish_samples(session, seed, plugin_registry(get_plugins(app)))
         _users(session, seed)
         _client, seed.api_key = issue_api_key(session, DEMO_CHANNEL, ["*"], name="Demo channel",
                                               rate_limit="6000/minute")
