@@ -104,6 +104,20 @@ def event_json(event: ServicingEvent, loan: Loan) -> dict[str, Any]:
             "kind": event.kind, "allocated": event.result, "loan_state": loan.state}
 
 
+def prepayment_request(data: dict[str, Any]) -> tuple[Decimal | None, date, str]:
+    """``(principal or None for all, on, mode)`` of a prepayment quote or execution; a 422 naming every bad
+    field, ``mode`` included, as the document's ``PrepaymentRequest`` says."""
+    problems = unknown_fields(data, {"amount", "on", "mode"})
+    principal = _amount(data, "amount", problems, required=False)
+    on = _date(data, "on", problems)
+    mode = data.get("mode", "keep_term")
+    if mode not in ("keep_term", "keep_installment"):
+        problems.append(("/mode", "must be keep_term or keep_installment"))
+    if problems:
+        raise invalid(problems)
+    return principal, on, mode
+
+
 def register(bp: Blueprint) -> None:
     @bp.get("/loans")
     def list_loans() -> Response:
@@ -153,12 +167,7 @@ def register(bp: Blueprint) -> None:
     @transactional
     def quote_prepayment(loan_id: int) -> Response:
         """What prepaying all (no ``amount``) or ``amount`` of the principal costs on a date."""
-        data = json_body()
-        problems = unknown_fields(data, {"amount", "on", "mode"})
-        principal = _amount(data, "amount", problems, required=False)
-        on = _date(data, "on", problems)
-        if problems:
-            raise invalid(problems)
+        principal, on, _mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
         check_prepayment_window(db_session(), loan, offer_of_version(db_session(), loan.product_version_id), on)
         quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, principal=principal)
@@ -168,15 +177,7 @@ def register(bp: Blueprint) -> None:
     @idempotent
     def prepay_loan(loan_id: int) -> tuple[Response, int]:
         """Prepay all or ``amount`` of the principal, paying the quoted total on ``on``."""
-        data = json_body()
-        problems = unknown_fields(data, {"amount", "on", "mode"})
-        principal = _amount(data, "amount", problems, required=False)
-        on = _date(data, "on", problems)
-        mode = data.get("mode", "keep_term")
-        if mode not in ("keep_term", "keep_installment"):
-            problems.append(("/mode", "must be keep_term or keep_installment"))
-        if problems:
-            raise invalid(problems)
+        principal, on, mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
         session = db_session()
         check_prepayment_window(session, loan, offer_of_version(session, loan.product_version_id), on)
