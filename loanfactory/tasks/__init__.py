@@ -1,8 +1,7 @@
 """Celery tasks of the app; ``init_app`` registers them (importing the modules binds the shared tasks).
 
-Configuration: ``EOD_PARTITION_SIZE`` (loan ids per partition, default 50,000). With
-``AUTO_CREATE_TABLES`` the end-of-day and servicing tables are created here too (they are registered
-when the task modules are imported, after the database was set up).
+Configuration: ``EOD_PARTITION_SIZE`` (loan ids per partition, default 50,000). The end-of-day and
+servicing tables are part of :mod:`loanfactory.models`, so the database's ``init_app`` creates them.
 """
 
 from __future__ import annotations
@@ -12,19 +11,16 @@ from typing import Any
 from celery.signals import worker_process_init
 from flask import Flask
 
-from core.db import Base
 from core.eod.run import DEFAULT_PARTITION_SIZE
 from loanfactory.database import get_db
 
 
 def init_app(app: Flask) -> None:
     """Register the task modules and the EOD defaults on ``app``."""
-    from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks, imports the EOD tables)
+    from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks)
 
     app.config.setdefault("EOD_PARTITION_SIZE", DEFAULT_PARTITION_SIZE)
     engine = get_db(app).engine
-    if app.config.get("AUTO_CREATE_TABLES", True):
-        Base.metadata.create_all(engine)
 
     def fresh_connections(**_: Any) -> None:
         # a prefork child must not share the parent's pooled connections (one socket, two processes)
