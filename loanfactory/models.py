@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "core.loans.models",
     "core.origination.approval",
     "core.origination.booking",
+    "core.origination.bureau_reports",
     "core.origination.channels",
     "core.origination.idempotency",
     "core.origination.webhooks",

@@ -42,6 +42,7 @@ from core.origination.approval import (
     run_chain,
 )
 from core.origination.booking import save_payout_account
+from core.origination.bureau_reports import record_bureau_report
 from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
 from core.origination.quotes import quote
@@ -276,6 +277,7 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                                                     reference=consent["reference"])))
     except (PluginFailure, PluginNotFoundError) as error:
         return _failure_review(session, application, decision, "bureau", error, now)
+    record_bureau_report(session, application.id, report, now)
     hits = _blacklist_hits(offer, report)
     context.update({"bureau_inquiries_3m": Decimal(report.inquiries_within(3)),
                     "bureau_overdue": report.current_overdue > 0, "blacklisted": bool(hits)})

@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 from core.applications.models import Application
 from core.hookspecs import hookimpl
 from core.origination.approval import ApprovalTask, open_tasks
+from core.origination.bureau_reports import BureauReportRecord, bureau_report_for
 from core.origination.pipeline import decide_task
 from core.origination.published import offer_of_version
 from core.parties import Customer
 from core.states import StateTransition
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
+from plugins.sandbox_bureau.generator import generate_report
 from tests.api.conftest import APPLY, Channel, application_body, calibrated_consumer, id_number, publish_sample
 
 
@@ -190,3 +192,19 @@ def test_each_field_wrong_in_turn_is_a_422_naming_it_and_nothing_is_written(sell
     assert wrong == []
     for model in (Application, Customer, StateTransition):
         assert rows(selling_app, model) == 0
+
+
+def test_the_bureau_report_is_kept_whole_and_encrypted(selling_app: Flask, seller: Channel) -> None:
+    """The reviewer later sees the very report the scorecard saw; at rest it is ciphertext."""
+    body = application_body("12000.00", 6)
+    app_id = seller.post(APPLY, body).get_json()["id"]
+    with selling_app.app_context():
+        session = get_db(selling_app).session()
+        kept = bureau_report_for(session, app_id)
+        assert kept is not None
+        fresh = generate_report(body["applicant"]["id_number"], kept.as_of, bureau=kept.bureau)
+        assert kept.accounts == fresh.accounts and kept.court_records == fresh.court_records
+        assert kept.blacklist == fresh.blacklist and kept.report_id == fresh.report_id
+        raw = session.connection().exec_driver_sql("SELECT body FROM bureau_reports").scalar_one()
+        assert kept.report_id not in raw and "lender" not in raw
+        assert session.scalar(select(func.count()).select_from(BureauReportRecord)) == 1

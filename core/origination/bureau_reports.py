@@ -1,0 +1,98 @@
+"""The credit reports pulled for applications, kept whole so a reviewer sees what the machine saw.
+
+A report is personal credit information (征信业管理条例; JR/T 0171-2020 class C2), so its body is stored
+encrypted with the PII key ring (:class:`core.pii.EncryptedString`); only the bureau, the report id and
+the dates are in the clear. :func:`record_bureau_report` stores the report a pipeline run received;
+:func:`bureau_report_for` gives back the newest one for an application as the same
+:class:`~core.plugin_types.BureauReport` the scoring plugins were given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base
+from core.pii import EncryptedString
+from core.plugin_types import BureauReport
+
+
+class BureauReportRecord(Base):
+    """One report received for one application (a re-run of the pipeline adds another)."""
+
+    __tablename__ = "bureau_reports"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    bureau: Mapped[str] = mapped_column(String(60))
+    report_id: Mapped[str] = mapped_column(String(80))
+    as_of: Mapped[date] = mapped_column(Date)
+    pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[str] = mapped_column(EncryptedString("bureau_report"))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready form of a report field: Decimal as its exact text, dates in ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a bureau report")
+
+
+def report_to_json(report: BureauReport) -> str:
+    """The report as JSON text (exact decimals, ISO dates); :func:`report_from_json` reverses it."""
+    return json.dumps(dataclasses.asdict(report), default=_plain, ensure_ascii=False, sort_keys=True)
+
+
+def _build(kind: Any, value: Any) -> Any:
+    """``value`` read from JSON, turned into ``kind`` (a report dataclass, tuple, Decimal, date, str...)."""
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        (kind,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return _build(kind, value)
+    if origin is tuple:
+        item = typing.get_args(kind)[0]
+        return tuple(_build(item, element) for element in value)
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _build(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)})
+    if kind is Decimal:
+        return Decimal(value)
+    if kind is date:
+        return date.fromisoformat(value)
+    return value
+
+
+def report_from_json(text: str) -> BureauReport:
+    """The :class:`BureauReport` that :func:`report_to_json` wrote."""
+    report: BureauReport = _build(BureauReport, json.loads(text))
+    return report
+
+
+def record_bureau_report(session: Session, application_id: int, report: BureauReport,
+                         pulled_at: datetime) -> BureauReportRecord:
+    """Keep ``report`` as received for ``application_id`` (in the caller's transaction)."""
+    record = BureauReportRecord(application_id=application_id, bureau=report.bureau, report_id=report.report_id,
+                                as_of=report.as_of, pulled_at=pulled_at, body=report_to_json(report))
+    session.add(record)
+    return record
+
+
+def bureau_report_for(session: Session, application_id: int) -> BureauReport | None:
+    """The newest report pulled for ``application_id``, or ``None`` when no bureau was queried."""
+    body = session.scalars(
+        select(BureauReportRecord.body).where(BureauReportRecord.application_id == application_id)
+        .order_by(BureauReportRecord.id.desc()).limit(1)
+    ).first()
+    return None if body is None else report_from_json(body)
