@@ -64,7 +64,7 @@ def _build(kind: Any, value: Any) -> Any:
     if origin is tuple:
         item = typing.get_args(kind)[0]
         return tuple(_build(item, element) for element in value)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         return kind(**{f.name: _build(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)})
     if kind is Decimal:
