@@ -16,11 +16,9 @@ so it is kept when the caller commits its own response to the failure (manual re
 
 from __future__ import annotations
 
-import contextvars
 import importlib
 import importlib.metadata
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ import pluggy
 from sqlalchemy import DateTime, Float, Integer, String, Text, case, func, select
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
-from core import hookspecs
+from core import hookspecs, plugin_runner
 from core.db import Base
 from core.errors import LoanFactoryError
 from core.plugin_types import PluginContext, PluginFailure, PluginNotFoundError
@@ -158,6 +156,8 @@ class PluginManager:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._sources: dict[str, str] = {}
+        #: (plugin, hook) -> the hook caller restricted to that plugin; emptied whenever plugins change
+        self._callers: dict[tuple[str, str], tuple[Callable[..., Any], bool]] = {}
 
     # --- loading ------------------------------------------------------------------------------------
 
@@ -196,15 +196,18 @@ class PluginManager:
         if registered is None:
             raise PluginLoadError(f"plugin {name!r} is disabled by configuration", field=name)
         self._sources[name] = source
+        self._callers.clear()
         return registered
 
     def unregister(self, name: str) -> None:
         """Remove the plugin registered as ``name``."""
         self.pm.unregister(name=name)
         self._sources.pop(name, None)
+        self._callers.clear()
 
     def check_pending(self) -> None:
         """Refuse any hookimpl whose hook has no spec (a typo in a hook name would otherwise be silent)."""
+        self._callers.clear()  # the end of loading: entry points may have registered plugins
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as error:
@@ -264,8 +267,11 @@ class PluginManager:
                                 config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
         savepoint = _begin_savepoint(session)
         started, t0 = context.now, time.perf_counter()
-        outcome, value = _run_with_timeout(lambda: caller(context=context, **kwargs),
-                                           timeout if timeout is not None else self.settings.timeout_for(name, hook))
+        outcome, value = plugin_runner.run(lambda: caller(context=context, **kwargs),
+                                           timeout if timeout is not None else self.settings.timeout_for(name, hook),
+                                           on_timeout=context.cancel)
+        if outcome == "error" and isinstance(value, LoanFactoryError):
+            outcome = "refused"
         if outcome == "ok" and value is None and one_answer:
             outcome, value = "error", LoanFactoryError(f"{name}.{hook} returned nothing")
         if outcome != "ok":
@@ -298,7 +304,14 @@ class PluginManager:
         return answers
 
     def _caller(self, name: str, hook: str) -> tuple[Callable[..., Any], bool]:
-        """The hook caller restricted to plugin ``name``, and whether the hook gives one answer."""
+        """The hook caller restricted to plugin ``name``, and whether the hook gives one answer (built once
+        per plugin and hook while the registered plugins stay the same)."""
+        cached = self._callers.get((name, hook))
+        if cached is None:
+            cached = self._callers[(name, hook)] = self._restricted_caller(name, hook)
+        return cached
+
+    def _restricted_caller(self, name: str, hook: str) -> tuple[Callable[..., Any], bool]:
         plugin = self.plugin(name)
         hook_caller = getattr(self.pm.hook, hook, None)
         if hook_caller is None or hook not in self.hooks_of(name):
@@ -390,28 +403,6 @@ def _begin_savepoint(session: Session | None) -> SessionTransaction | None:
         if dbapi is not None and not dbapi.in_transaction:
             connection.exec_driver_sql("BEGIN")
     return session.begin_nested()
-
-
-def _run_with_timeout(func: Callable[[], Any], timeout: float) -> tuple[str, Any]:
-    """Run ``func`` in a daemon thread; ``("ok", value)``, ``("error"|"refused", exc)`` or ``("timeout", s)``."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-    context = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            box["value"] = context.run(func)
-        except BaseException as error:  # contained: any plugin fault becomes a recorded PluginFailure
-            box["error"] = error
-        finally:
-            done.set()
-
-    threading.Thread(target=target, name="loanfactory-plugin-call", daemon=True).start()
-    if not done.wait(timeout):
-        return "timeout", timeout
-    if "error" in box:
-        return ("refused" if isinstance(box["error"], LoanFactoryError) else "error"), box["error"]
-    return "ok", box["value"]
 
 
 def _describe(outcome: str, value: Any) -> str:

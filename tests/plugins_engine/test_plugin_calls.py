@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Column, Integer, String, select
 from sqlalchemy.orm import Session
 
+from core import plugin_runner
 from core.db import Base
 from core.hookspecs import hookimpl
 from core.plugin_manager import PluginCall, PluginManager, PluginSettings
@@ -120,6 +121,59 @@ def test_a_scorer_that_hangs__times_out_and_cannot_write_afterwards(manager, db_
     assert db_session.scalars(select(ScratchRow)).all() == []
     call = db_session.scalars(select(PluginCall)).one()
     assert call.outcome == "timeout" and "0.2 s" in call.error
+
+
+class SpinningScorer:
+    """Writes a row, then loops in Python without ever looking at ``context.cancelled``; ``inside_db`` keeps
+    the loop inside the ``db()`` block."""
+
+    def __init__(self, *, inside_db: bool) -> None:
+        self.inside_db = inside_db
+        self.stopped = threading.Event()
+        self.spins = 0
+
+    @hookimpl
+    def score_application(self, context):
+        try:
+            with context.db() as session:
+                session.add(ScratchRow(note="before the spin"))
+                session.flush()
+                if self.inside_db:
+                    self._spin()
+            self._spin()
+        finally:
+            self.stopped.set()
+
+    def _spin(self) -> None:
+        while True:
+            self.spins += 1
+
+
+@pytest.mark.parametrize("inside_db", [False, True], ids=["between-db-blocks", "inside-a-db-block"])
+def test_a_call_that_times_out_is_stopped_and_its_rows_rolled_back(manager, db_session, inside_db):
+    db_session.add(ScratchRow(note="the caller's own"))
+    spinner = SpinningScorer(inside_db=inside_db)
+    manager.register(spinner, "spinner")
+    with pytest.raises(PluginFailure) as failure:
+        score(manager, "spinner", db_session, timeout=0.3)
+    assert failure.value.outcome == "timeout"
+    assert spinner.stopped.wait(2), "the timed-out call is still running"
+    spins = spinner.spins
+    threading.Event().wait(0.1)
+    assert spinner.spins == spins
+    db_session.commit()
+    assert db_session.scalars(select(ScratchRow.note)).all() == ["the caller's own"]
+    assert db_session.scalars(select(PluginCall.outcome)).all() == ["timeout"]
+
+
+def test_the_worker_of_a_stopped_call_serves_the_next_calls(manager, db_session):
+    manager.register(SpinningScorer(inside_db=False), "spinner")
+    manager.register(FixedScorer(640), "fixed")
+    with pytest.raises(PluginFailure):
+        score(manager, "spinner", db_session, timeout=0.2)
+    assert [score(manager, "fixed", db_session).score for _ in range(50)] == [640] * 50
+    workers = [t for t in threading.enumerate() if t.name == "loanfactory-plugin-call"]
+    assert len(workers) <= plugin_runner.IDLE_WORKERS
 
 
 def test_calling_a_plugin_that_is_not_installed_names_it(manager):
