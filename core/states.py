@@ -9,7 +9,9 @@ records the birth of an entity in its initial state (from ``None``).
 
 The application machine is the issue's line plus what a Fineract user expects: an application can be
 cancelled (withdrawn by the applicant or by operations) at any step before money moves, drafts and
-pending offers expire, and a failed disbursement can be retried or given up. The loan machine lets a
+pending offers expire, and a failed disbursement can be retried or given up. A reviewer may return an
+application for supplement (退回补件, Mambu's "set incomplete"): ``returned`` goes back to
+``under_review`` when the channel resubmits, and expires when it does not in time. The loan machine lets a
 paid-off or prepaid loan reopen (a reversed closing repayment puts it back to active or overdue, as
 Fineract's "undo transaction" does); a written-off loan is final.
 """
@@ -150,7 +152,8 @@ def _table(rows: Mapping[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
 APPLICATION_STATES = StateMachine("application", "draft", _table({
     "draft": ("submitted", "cancelled", "expired"),
     "submitted": ("under_review", "cancelled", "expired"),
-    "under_review": ("approved", "rejected", "cancelled", "expired"),
+    "under_review": ("approved", "rejected", "returned", "cancelled", "expired"),
+    "returned": ("under_review", "cancelled", "expired"),
     "approved": ("contract_signed", "cancelled", "expired"),
     "contract_signed": ("disbursing", "cancelled"),
     "disbursing": ("disbursed", "disbursement_failed"),

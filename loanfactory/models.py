@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "core.origination.bureau_reports",
     "core.origination.channels",
     "core.origination.idempotency",
+    "core.origination.returns",
     "core.origination.webhooks",
     "core.parties",
     "core.plugin_manager",

@@ -9,6 +9,11 @@ different people must approve. Reaching the end approves.
 :func:`run_chain` evaluates from a step on; :func:`decide_task` records a person's decision and, once a
 manual step is approved, runs the rest of the chain. A task opened because a plugin failed
 (``step_index`` = :data:`FAILURE_REVIEW`) is the whole decision: the reviewer underwrites the application.
+
+Besides approve and reject, a reviewer may return the application for supplement
+(:mod:`core.origination.returns`). In a four-eyes step the second reviewer may instead :func:`send_back`
+the first approval: it no longer counts and the task waits for its author (:func:`awaiting`); each
+send-back starts a new round of decisions (:func:`current_round`).
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
+from core.errors import InvalidArgumentError
 from core.origination.errors import NotFoundError, WrongStateError
 from core.products.expressions import compile_condition
 
 FAILURE_REVIEW = -1
 DEFAULT_REVIEW_ROLE = "risk_officer"
 DEFAULT_SLA_HOURS = 24
+MAX_COMMENT = 1000
 
 
 def _now() -> datetime:
@@ -118,21 +125,45 @@ def open_tasks(session: Session, role: str | None = None) -> list[ApprovalTask]:
     return list(session.scalars(query.order_by(ApprovalTask.due_at, ApprovalTask.id)))
 
 
+def current_round(task: ApprovalTask) -> list[dict[str, Any]]:
+    """The task's entries since it was last sent back (all of them when it never was)."""
+    entries = list(task.approvals)
+    starts = [i for i, entry in enumerate(entries) if entry.get("action") == "send_back"]
+    return entries[starts[-1] + 1:] if starts else entries
+
+
+def awaiting(task: ApprovalTask) -> str | None:
+    """The reviewer a four-eyes task was sent back to, while they have not acted again."""
+    entries = list(task.approvals)
+    if entries and entries[-1].get("action") == "send_back":
+        return str(entries[-1]["to"])
+    return None
+
+
+def check_turn(task: ApprovalTask, actor: str) -> None:
+    """Raise :class:`WrongStateError` unless ``task`` is open and ``actor`` may act on it now."""
+    if task.state != "open":
+        raise WrongStateError(f"task: approval task {task.id} is already {task.state}", field="task", value=task.id)
+    waiting_for = awaiting(task)
+    if waiting_for is not None and waiting_for != actor:
+        raise WrongStateError(f"actor: task {task.id} was sent back to {waiting_for}, who decides next",
+                              field="actor", value=actor)
+
+
 def record_decision(task: ApprovalTask, *, actor: str, approve: bool, note: str | None,
                     now: datetime | None = None) -> str:
     """Add ``actor``'s decision to ``task``; return the task's state afterwards.
 
     A rejection closes the task at once; an approval closes it once ``approvals_needed`` different
-    people approved.
+    people approved in the current round (a send-back starts a new one).
 
     Raises:
-        NotFoundError: (never for a loaded task) kept for symmetry with the loaders.
-        WrongStateError: the task is already decided, or ``actor`` already approved it (four eyes).
+        WrongStateError: the task is already decided, waits for the reviewer it was sent back to, or
+            ``actor`` already decided it in this round (four eyes).
     """
     now = now or _now()
-    if task.state != "open":
-        raise WrongStateError(f"task: approval task {task.id} is already {task.state}", field="task", value=task.id)
-    if any(entry["actor"] == actor for entry in task.approvals):
+    check_turn(task, actor)
+    if any(entry["actor"] == actor for entry in current_round(task)):
         raise WrongStateError(f"actor: {actor} already decided task {task.id}; four eyes need another person",
                               field="actor", value=actor)
     entry = {"actor": actor, "approve": approve, "note": note, "at": now.isoformat()}
@@ -140,10 +171,45 @@ def record_decision(task: ApprovalTask, *, actor: str, approve: bool, note: str 
     if not approve:
         task.state = "rejected"
         task.decided_at = now
-    elif sum(1 for e in task.approvals if e["approve"]) >= task.approvals_needed:
+    elif sum(1 for e in current_round(task) if e["approve"]) >= task.approvals_needed:
         task.state = "approved"
         task.decided_at = now
     return task.state
+
+
+def require_comment(comment: str | None, what: str) -> str:
+    """``comment`` stripped, or :class:`InvalidArgumentError` when empty or longer than :data:`MAX_COMMENT`."""
+    text = (comment or "").strip()
+    if not text or len(text) > MAX_COMMENT:
+        raise InvalidArgumentError(f"comment: {what} needs a comment of 1 to {MAX_COMMENT} characters",
+                                   field="comment", value=comment)
+    return text
+
+
+def send_back(task: ApprovalTask, *, actor: str, comment: str | None, now: datetime | None = None) -> str:
+    """The second reviewer of a four-eyes task sends the first approval back to its author.
+
+    The first approval stops counting; the task waits for that reviewer, who may approve again (then
+    another person must still approve), reject, or return the application. Returns the reviewer it went to.
+
+    Raises:
+        InvalidArgumentError: no comment (the first reviewer must learn why).
+        WrongStateError: not a four-eyes task, nobody approved it yet in this round, ``actor`` is the
+            approver, or it is not ``actor``'s turn.
+    """
+    now = now or _now()
+    text = require_comment(comment, "sending an approval back")
+    check_turn(task, actor)
+    approvers = [e["actor"] for e in current_round(task) if e["approve"]]
+    if not task.four_eyes or not approvers:
+        raise WrongStateError(f"task: task {task.id} has no first approval to send back", field="task",
+                              value=task.id)
+    if actor in approvers:
+        raise WrongStateError(f"actor: {actor} cannot send back their own approval", field="actor", value=actor)
+    entry = {"actor": actor, "approve": False, "action": "send_back", "to": approvers[0], "note": text,
+             "at": now.isoformat()}
+    task.approvals = [*task.approvals, entry]
+    return str(approvers[0])
 
 
 def task_by_id(session: Session, task_id: int) -> ApprovalTask:
@@ -152,3 +218,4 @@ def task_by_id(session: Session, task_id: int) -> ApprovalTask:
     if task is None:
         raise NotFoundError(f"task: approval task {task_id} not found", field="task", value=task_id)
     return task
+

@@ -83,9 +83,14 @@ def _template_database() -> str:
     app = create_app(_config(f"sqlite:///{path}"))
     _add_people(app)
     engine = get_db(app).engine
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    raw = engine.raw_connection()  # outside any transaction: the journal mode cannot change inside one
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.execute("PRAGMA journal_mode=DELETE")
+        cursor.close()
+    finally:
+        raw.close()
     engine.dispose()
     return path
 

@@ -27,6 +27,7 @@ EXPECTED = {
         ("draft", "cancelled"), ("submitted", "cancelled"), ("under_review", "cancelled"), ("approved", "cancelled"),
         ("contract_signed", "cancelled"), ("disbursement_failed", "cancelled"),
         ("draft", "expired"), ("submitted", "expired"), ("under_review", "expired"), ("approved", "expired"),
+        ("under_review", "returned"), ("returned", "under_review"), ("returned", "cancelled"), ("returned", "expired"),
     },
     "loan": {
         ("active", "overdue"), ("overdue", "active"),
