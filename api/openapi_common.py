@@ -194,6 +194,35 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
                                   "broken_interest": MONEY, "fee": MONEY, "owed_now": MONEY, "total": MONEY,
                                   "full": {"type": "boolean"}, "event_id": {"type": "integer"},
                                   "loan_state": {"type": "string"}}},
+    "ResubmissionRequest": {
+        "type": "object", "additionalProperties": False, "minProperties": 1,
+        "description": "The answer to a return for supplement: at least one of comment, documents, applicant. "
+                       "Identity, the loan asked for and the bank account cannot change here.",
+        "properties": {
+            "comment": {"type": "string", "minLength": 1, "maxLength": 1000,
+                        "description": "The channel's answer to the reviewer's comment."},
+            "documents": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
+                "type": "object", "additionalProperties": False, "required": ["type", "reference"],
+                "properties": {"type": {"type": "string", "minLength": 1, "maxLength": 40,
+                                        "description": "What it is: income_proof, bank_statement..."},
+                               "reference": {"type": "string", "minLength": 1, "maxLength": 200,
+                                             "description": "Where the channel keeps the document."},
+                               "description": {"type": "string", "minLength": 1, "maxLength": 500}}}},
+            "applicant": {
+                "type": "object", "additionalProperties": False, "minProperties": 1,
+                "description": "Corrected finances; income and debt payments come together (the DTI is "
+                               "recomputed).",
+                "dependentRequired": {"monthly_income": ["monthly_debt_payments"],
+                                      "monthly_debt_payments": ["monthly_income"]},
+                "properties": {"monthly_income": ref("PositiveMoneyInput"),
+                               "monthly_debt_payments": ref("MoneyInput"),
+                               "employment_years": {"type": "number", "minimum": 0, "maximum": 60},
+                               "housing": {"type": "string", "enum": ["own", "rent", "free"]},
+                               "occupation": {"type": "string",
+                                              "enum": ["unemployed", "unskilled", "skilled", "management"]},
+                               "dependants": {"type": "integer", "minimum": 0, "maximum": 20}}},
+        },
+    },
     "WebhookRequest": {"type": "object", "additionalProperties": False, "required": ["url"],
                        "properties": {"url": {"type": "string", "format": "uri", "maxLength": 500},
                                       "events": {"type": "array", "minItems": 1,
@@ -255,6 +284,10 @@ COMMON_PATHS: dict[str, Any] = {
                                                   tag="applications")},
     "/applications/{application_id}/acceptance": {"post": _op(
         "acceptOffer", "Accept the approved offer", ("200", "Application", "The accepted application."),
+        params=[APP_ID], idempotent=True, tag="applications")},
+    "/applications/{application_id}/resubmission": {"post": _op(
+        "resubmitApplication", "Answer a return for supplement (退回补件): back to the reviewer with the data",
+        ("200", "Application", "The application, under review again."), body="ResubmissionRequest",
         params=[APP_ID], idempotent=True, tag="applications")},
     "/applications/{application_id}/contract": {"get": _op(
         "getContract", "The contract to show the borrower (rendered by the e-signature plugin)",

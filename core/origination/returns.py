@@ -26,6 +26,7 @@ from core.applications.models import Application
 from core.db import Base
 from core.errors import InvalidArgumentError
 from core.origination.approval import MAX_COMMENT, ApprovalTask, check_turn, require_comment
+from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
 from core.parties import Customer
 from core.states import APPLICATION_STATES
@@ -257,14 +258,14 @@ def waiting_return(session: Session, application_id: int) -> ApplicationReturn |
                            .order_by(ApplicationReturn.id.desc()).limit(1)).first()
 
 
-def resubmit(session: Session, application: Application, supplement: Supplement, *, actor: str,
-             first_installment: Decimal, now: datetime | None = None) -> ApprovalTask:
+def resubmit(session: Session, application: Application, offer: Offer, supplement: Supplement, *, actor: str,
+             now: datetime | None = None) -> ApprovalTask:
     """The channel answers a return: the application goes back to the step it was returned from.
 
-    A new task opens for that step (same step, role and four eyes; a fresh SLA of the same length);
-    income and debt payments, when supplied, replace the rule facts (DTI recomputed with
-    ``first_installment``) and the customer's income. The score is not recomputed: the reviewer judges
-    the supplement.
+    A new task opens for that step (same step, role and four eyes; a fresh SLA of the same length).
+    Income and debt payments, when supplied, replace the rule facts (the DTI is recomputed with the first
+    installment of ``offer``'s schedule as at application) and the customer's income. The score is not
+    recomputed and eligibility is not re-run: the reviewer judges the supplement.
 
     Raises:
         WrongStateError: the application is not returned, or the deadline to resubmit has passed.
@@ -288,7 +289,9 @@ def resubmit(session: Session, application: Application, supplement: Supplement,
     record.supplement, record.reopened_task_id = supplement.as_json(), task.id
     APPLICATION_STATES.transition(session, application, "under_review", actor=actor, reason="resubmitted", at=now)
     application.review_step = "manual_review"
-    _update_facts(session, application, supplement, first_installment)
+    first = offer.product.schedule(application.amount, application.term, application.method,
+                                   _aware(application.created_at).date()).installments[0].total
+    _update_facts(session, application, supplement, first)
     application.decision = {**(application.decision or {}), "outcome": "manual_review", "task_id": task.id}
     _publish_returns(session, application)
     return task
