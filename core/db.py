@@ -4,6 +4,14 @@ One :class:`Base` holds every table's metadata. Money columns use :class:`Amount
 PostgreSQL and a canonical decimal string on SQLite (which would otherwise store a float), so values come
 back as the exact ``Decimal`` that went in. The database is chosen by ``DATABASE_URL``; the embedded
 default is a SQLite file. Nothing here commits: callers own the session and its transaction boundary.
+
+SQLite runs with SQLAlchemy's documented pysqlite fix ("Serializable isolation / Savepoints / Transactional
+DDL"): the driver's own transaction handling is switched off (``isolation_level = None``) and SQLAlchemy
+emits ``BEGIN`` when its transaction begins. Left alone, pysqlite opens a transaction only at the first
+write, so a ``SAVEPOINT`` issued before it becomes the outermost transaction (its ``RELEASE`` commits and
+its ``ROLLBACK TO`` undoes writes it should not), and reads before the first write are not isolated.
+The kernel's sessions rely on savepoints (the end-of-day claims a step in one, origination creates a
+customer in one, every plugin call runs in one), so the fix is applied to every SQLite engine.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import MetaData, Numeric, String, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -82,15 +90,22 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Pragmas, and pysqlite's implicit transactions off (SQLAlchemy's ``begin`` event emits ``BEGIN``)."""
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:

@@ -8,8 +8,9 @@
 2. interest accrual: each started period is brought to its cumulative target (:mod:`core.eod.accrual`);
 3. suspense: money held for the borrower settles what is due, by the contract's allocation order;
 4. penalty: each overdue installment's unpaid principal (and interest, with 复利) bears the day's penalty
-   (:mod:`core.servicing.penalty`); whole fen are posted to the oldest overdue installment and the
-   fraction is carried to the next day; charged at most once per loan per date (``penalty_through``);
+   on that installment, whole fen booked on it and the fraction carried on it to its next day
+   (:func:`core.servicing.penalty.charge_penalties`); charged at most once per loan per date
+   (``penalty_through``);
 5. classification: days past due from the oldest unsettled due date, bucket, five-tier class, and the
    loan's state ``active`` ⇄ ``overdue`` (``paid_off`` when the suspense settled everything).
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from core.eod.accrual import accrued_target
 from core.eod.delinquency import ClassificationPolicy, bucket
@@ -37,10 +38,10 @@ from core.ledger.accounts import (
     PENALTY_RECEIVABLE,
 )
 from core.ledger.posting import Line, NewEntry
-from core.rounding import FEN, Rounding
+from core.rounding import Rounding
 from core.servicing.allocation import AllocationOrder, Due, allocate
 from core.servicing.ledger_lines import settlement_lines
-from core.servicing.penalty import PenaltyPolicy, daily_penalty
+from core.servicing.penalty import PenaltyPolicy, charge_penalties
 
 ZERO = Decimal(0)
 OPEN_STATES = ("active", "overdue")
@@ -66,6 +67,7 @@ class InstallmentRow:
     waived_penalty: Decimal
     status: str
     paid_on: date | None = None
+    penalty_carry: Decimal = ZERO
     changed: set[str] = field(default_factory=set)
 
     def set(self, name: str, value: object) -> None:
@@ -127,7 +129,6 @@ class LoanRow:
     five_tier: str
     maturity_date: date
     penalty_through: date | None = None
-    penalty_carry: Decimal = ZERO
     suspense: Decimal = ZERO
 
 
@@ -139,7 +140,7 @@ class DayResult:
     entries: list[NewEntry] = field(default_factory=list)
     loan_changes: dict[str, object] = field(default_factory=dict)
     transition: tuple[str, str] | None = None
-    servicing_state: tuple[date, Decimal] | None = None
+    penalty_through: date | None = None
 
 
 KeyMaker = Callable[[str], str]
@@ -216,20 +217,12 @@ def _apply_suspense(loan: LoanRow, rows: list[InstallmentRow], on: date, key: Ke
 def _charge_penalty(loan: LoanRow, rows: list[InstallmentRow], on: date, key: KeyMaker, result: DayResult) -> None:
     if loan.penalty_through is not None and loan.penalty_through >= on:
         return
-    overdue = [row for row in rows if row.due_date < on and row.status == "overdue" and not row.settled]
-    if not overdue and not loan.penalty_carry:
+    charges = charge_penalties(loan.penalty, rows, on, annual_rate=loan.annual_rate, basis=loan.basis)
+    if not charges:
         return
-    exact = loan.penalty_carry
-    for row in overdue:
-        exact += daily_penalty(loan.penalty, annual_rate=loan.annual_rate, basis=loan.basis,
-                               overdue_principal=row.unpaid_principal, overdue_interest=row.unpaid_interest,
-                               days_past_due=(on - row.due_date).days)
-    posted = exact.quantize(FEN, ROUND_DOWN) if overdue else ZERO
-    loan.penalty_carry = exact - posted if overdue else ZERO
-    loan.penalty_through = on
-    result.servicing_state = (on, loan.penalty_carry)
+    loan.penalty_through = result.penalty_through = on
+    posted = sum((charge.posted for charge in charges), ZERO)
     if posted > 0:
-        overdue[0].set("penalty", overdue[0].penalty + posted)
         result.entries.append(_entry(loan.id, key("penalty"), "eod_penalty", on,
                                      [Line.dr(PENALTY_RECEIVABLE, posted), Line.cr(PENALTY_INCOME, posted)]))
 

@@ -41,9 +41,9 @@ SERVICING_STATES = cast(Table, LoanServicingState.__table__)
 
 INSTALLMENT_COLUMNS = ("id", "period", "start", "due_date", "principal", "interest", "fee", "penalty",
                        "interest_accrued", "paid_principal", "paid_interest", "paid_fee", "paid_penalty",
-                       "waived_penalty", "status", "paid_on")
+                       "waived_penalty", "status", "paid_on", "penalty_carry")
 MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "waived_penalty", "paid_principal", "paid_interest",
-                       "paid_fee", "paid_penalty", "paid_on")
+                       "paid_fee", "paid_penalty", "paid_on", "penalty_carry")
 
 
 class _Settings:
@@ -76,7 +76,7 @@ class _Settings:
 def _loan_query(on: date) -> Select[Any]:
     return (select(Loan.id, Loan.annual_rate, Loan.terms, Loan.state, Loan.days_past_due, Loan.bucket,
                    Loan.five_tier, Loan.maturity_date, LoanServicingState.penalty_through,
-                   LoanServicingState.penalty_carry, LoanServicingState.generation, LoanBalance.suspense)
+                   LoanServicingState.generation, LoanBalance.suspense)
             .outerjoin(LoanServicingState, LoanServicingState.loan_id == Loan.id)
             .outerjoin(LoanBalance, LoanBalance.loan_id == Loan.id)
             .where(Loan.state.in_(OPEN_STATES), Loan.disbursed_on < on)
@@ -98,11 +98,11 @@ def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | N
         query = query.limit(limit)
     settings = _Settings()
     loans: dict[int, tuple[LoanRow, int, list[InstallmentRow]]] = {}
-    for (loan_id, rate, terms, state, dpd, bucket_name, tier, maturity, through, carry, generation,
+    for (loan_id, rate, terms, state, dpd, bucket_name, tier, maturity, through, generation,
          suspense) in session.execute(query):
         basis, rounding, penalty, order = settings.read(terms)
         row = LoanRow(loan_id, rate, basis, rounding, penalty, order, state, dpd, bucket_name, tier, maturity,
-                      through, carry or ZERO, suspense or ZERO)
+                      through, suspense or ZERO)
         loans[loan_id] = (row, generation or 0, [])
     if not loans:
         return []
@@ -145,9 +145,8 @@ def write_results(session: Session, on: date, results: Iterable[tuple[DayResult,
             transitions.append({"entity_type": LOAN_STATES.entity, "entity_id": result.loan_id,
                                 "from_state": source, "to_state": target, "actor": actor, "at": now,
                                 "reason": f"end of day {on.isoformat()}"})
-        if result.servicing_state is not None:
-            through, carry = result.servicing_state
-            states.append({"loan_id": result.loan_id, "penalty_through": through, "penalty_carry": carry})
+        if result.penalty_through is not None:
+            states.append({"loan_id": result.loan_id, "penalty_through": result.penalty_through})
     posted = post_many(session, entries).inserted if entries else 0
     bulk_update(session, INSTALLMENTS, installments)
     _update_loans(session, loans)
@@ -168,7 +167,7 @@ def _update_loans(session: Session, changes: list[dict[str, Any]]) -> None:
 
 
 def upsert_servicing_states(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert or update ``loan_servicing_states`` rows (penalty_through, penalty_carry) by loan id."""
+    """Insert or update ``loan_servicing_states`` rows (penalty_through) by loan id."""
     if not rows:
         return
     table = SERVICING_STATES
@@ -176,6 +175,5 @@ def upsert_servicing_states(session: Session, rows: list[dict[str, Any]]) -> Non
     statement = maker(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.loan_id],
-        set_={"penalty_through": statement.excluded.penalty_through,
-              "penalty_carry": statement.excluded.penalty_carry})
+        set_={"penalty_through": statement.excluded.penalty_through})
     session.execute(statement, [{**row, "generation": 0} for row in rows])

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.applications.models import Application
 from core.db import Amount, Base
 from core.parties import Customer
+from core.servicing.models import Fraction
 
 #: the tables a loan refers to, imported so that creating the metadata creates them too
 REFERENCED = (Application, Customer)
@@ -90,7 +91,8 @@ class LoanInstallment(Base):
     """One period of a loan's schedule: contractual amounts, what was paid or waived, and its status.
 
     ``interest_accrued`` carries the daily accrual of the period to 4 places (so the accruals of a period
-    add up exactly to ``interest``); ``penalty`` is the penalty interest charged so far on this installment.
+    add up exactly to ``interest``); ``penalty`` is the penalty interest charged so far on this installment,
+    in whole fen, and ``penalty_carry`` the fraction of a fen of it carried to the next end-of-day.
     """
 
     __tablename__ = "loan_installments"
@@ -116,3 +118,4 @@ class LoanInstallment(Base):
     waived_penalty: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0))
     status: Mapped[str] = mapped_column(String(20), default=InstallmentStatus.PENDING.value)
     paid_on: Mapped[date | None] = mapped_column(Date)
+    penalty_carry: Mapped[Decimal] = mapped_column(Fraction, default=Decimal(0), server_default="0")

@@ -1,7 +1,8 @@
 """Penalty waivers (罚息减免) and write-offs (核销).
 
 A waiver forgives penalty interest: it reduces the penalty receivable and the penalty income (Dr 6012 /
-Cr 1134), spread over the installments oldest first (``waived_penalty``). A write-off takes everything
+Cr 1134) and the installments' penalty (``waived_penalty``) — of one installment when a ``period`` is
+named, else spread over the installments oldest first. A write-off takes everything
 the borrower still owes off the books as a loss (Dr 6702 / Cr each receivable), marks the unsettled
 installments ``written_off`` and closes the loan as ``written_off``, a final state. Money held in suspense
 stays the borrower's and can still be refunded.
@@ -14,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidArgumentError
 from core.ledger import loan_balances
 from core.ledger.accounts import (
     FEE_RECEIVABLE,
@@ -49,9 +51,13 @@ def execute_waiver(session: Session, loan: Loan, event: ServicingEvent, since: d
     on = event.business_date
     bring_to(session, loan, on, event, since)
     rows = installment_rows(session, loan.id)
+    period = event.params.get("period")
+    if period is not None:
+        rows = [row for row in rows if row.period == period]
     owed = sum((row.unpaid_penalty for row in rows), ZERO)
     if event.amount > owed:
-        raise AmountExceedsOutstandingError(f"amount: {event.amount} is more than the penalty owed ({owed})",
+        where = "" if period is None else f" on installment {period}"
+        raise AmountExceedsOutstandingError(f"amount: {event.amount} is more than the penalty owed{where} ({owed})",
                                             field="amount", value=event.amount)
     left = event.amount
     for row in rows:
@@ -69,18 +75,23 @@ def execute_waiver(session: Session, loan: Loan, event: ServicingEvent, since: d
 
 
 def waive_penalty(session: Session, *, loan_id: int, amount: object, on: date, key: str, actor: str,
-                  reason: str = "") -> ServicingEvent:
-    """Waive ``amount`` of the penalty interest owed.
+                  reason: str = "", period: int | None = None) -> ServicingEvent:
+    """Waive ``amount`` of the penalty interest owed: on installment ``period``, or (``None``) on the
+    whole loan, oldest installment first.
 
     Raises:
-        AmountExceedsOutstandingError: more than the penalty owed (field ``amount``).
+        AmountExceedsOutstandingError: more than the penalty owed (on that installment) (field ``amount``).
+        InvalidArgumentError: the loan has no installment ``period`` (field ``period``).
         LoanNotServiceableError: the loan is not active or overdue.
         ServicingDateError: ``on`` is a closed business date.
     """
     money = positive_fen(amount)
     loan = locked_loan(session, loan_id)
+    if period is not None and period not in {row.period for row in installment_rows(session, loan_id)}:
+        raise InvalidArgumentError(f"period: loan {loan_id} has no installment {period}", field="period",
+                                   value=period)
     event, new = open_event(session, loan=loan, kind="penalty_waiver", key=key, on=on, actor=actor, amount=money,
-                            params={"reason": reason})
+                            params={"reason": reason, "period": period})
     if new:
         require_state(loan, "a penalty waiver")
         check_open_date(session, on)

@@ -185,8 +185,7 @@ def snapshot(session: Session, loan: Loan) -> dict[str, Any]:
                  "five_tier": loan.five_tier, "closed_on": _iso(loan.closed_on),
                  "maturity_date": loan.maturity_date.isoformat()},
         "installments": [_row_json(row) for row in installment_rows(session, loan.id)],
-        "servicing": None if state is None else {"penalty_through": _iso(state.penalty_through),
-                                                 "penalty_carry": str(state.penalty_carry)},
+        "servicing": None if state is None else {"penalty_through": _iso(state.penalty_through)},
     }
 
 
@@ -222,9 +221,7 @@ def restore(session: Session, loan: Loan, saved: Mapping[str, Any]) -> None:
     loan.days_past_due, loan.bucket, loan.five_tier = values["days_past_due"], values["bucket"], values["five_tier"]
     loan.closed_on = date.fromisoformat(values["closed_on"]) if values["closed_on"] else None
     loan.maturity_date = date.fromisoformat(values["maturity_date"])
-    servicing = saved.get("servicing") or {"penalty_through": None, "penalty_carry": "0"}
-    through = servicing["penalty_through"]
+    through = (saved.get("servicing") or {}).get("penalty_through")
     upsert_servicing_states(session, [{"loan_id": loan.id,
-                                       "penalty_through": date.fromisoformat(through) if through else None,
-                                       "penalty_carry": Decimal(servicing["penalty_carry"])}])
+                                       "penalty_through": date.fromisoformat(through) if through else None}])
     session.flush()

@@ -8,8 +8,8 @@ where the replay starts from. ``generation`` counts how many times the event has
 replayed postings get idempotency keys of their own.
 
 :class:`LoanServicingState` holds, per loan, what end-of-day needs beyond the installments: the last day
-penalty was charged for, the fraction of a fen of penalty carried to the next day, and the replay
-generation of the loan's end-of-day postings.
+penalty was charged for and the replay generation of the loan's end-of-day postings (the fraction of a fen
+of penalty carried to the next day is kept per installment, in ``LoanInstallment.penalty_carry``).
 """
 
 from __future__ import annotations
@@ -66,5 +66,4 @@ class LoanServicingState(Base):
 
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), primary_key=True)
     penalty_through: Mapped[date | None] = mapped_column(Date)
-    penalty_carry: Mapped[Decimal] = mapped_column(Fraction, default=Decimal(0))
     generation: Mapped[int] = mapped_column(Integer, default=0)

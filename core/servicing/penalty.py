@@ -1,27 +1,42 @@
-"""Penalty interest (罚息) and compound interest (复利) on overdue amounts.
+"""Penalty interest (罚息) and compound interest (复利) on overdue amounts, installment by installment.
 
-Once an installment is past due, its unpaid principal bears penalty interest every day at the penalty
-rate: the contract rate × ``multiplier`` (default 1.5, i.e. the contract rate + 50%, the ceiling of
-银发〔2003〕251号) divided by the loan's day-count basis, or a fixed ``daily_rate`` (e.g. 0.05% a day)
-when the product sets one. With ``compound`` on, unpaid overdue interest bears the same rate (复利).
+Each installment past its due date accrues its own penalty, on its own unpaid principal, from its own due
+date: two installments overdue at once are two penalties, each with its own grace and its own days, and
+each is settled (by the allocation order, oldest installment first) or waived on its own. The unpaid
+principal bears penalty interest every day at the penalty rate: the contract rate × ``multiplier``
+(default 1.5, i.e. the contract rate + 50%, the ceiling of 银发〔2003〕251号) divided by the loan's
+day-count basis, or a fixed ``daily_rate`` (e.g. 0.05% a day) when the product sets one. With
+``compound`` on, the installment's unpaid interest bears the same rate (复利).
 
-A grace period (宽限期) of ``grace_days`` days after the due date charges nothing. When a loan is still
-overdue after the grace, ``grace_retroactive`` (the default) charges the grace days too, on the first
+A grace period (宽限期) of ``grace_days`` days after the due date charges nothing. When an installment is
+still unpaid after the grace, ``grace_retroactive`` (the default) charges the grace days too, on the first
 day after it (the usual contract wording "逾期超过宽限期的, 自应还款日起计收罚息"); otherwise the
 penalty runs only from the day after the grace.
 
-The daily amount is unrounded: end-of-day carries the fraction of a fen from day to day and posts only
-whole fen, so nothing is lost to rounding over the life of the delinquency.
+The daily amount is unrounded: :func:`charge_penalties` adds it to the fraction of a fen the installment
+carries (``penalty_carry``), books the whole fen on the installment (``penalty``) and carries the rest to its
+next day, so each installment's penalty posted by a date is its exact cumulative penalty rounded down to
+the fen, and nothing is lost to rounding over the life of the delinquency.
+
+These are the settings of the product's ``penalty`` section (``mode`` ``multiplier`` with ``multiplier``, or
+``mode`` ``daily_rate`` with ``daily_rate``; ``compound``) and of its ``overdue_grace_days``, copied into the
+loan's contract at booking.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
+from core.rounding import FEN
+
+if TYPE_CHECKING:
+    from core.eod.daily import InstallmentRow
 
 ZERO = Decimal(0)
 
@@ -108,15 +123,15 @@ class PenaltyPolicy:
 
 def daily_penalty(policy: PenaltyPolicy, *, annual_rate: Decimal, basis: int, overdue_principal: Decimal,
                   overdue_interest: Decimal, days_past_due: int) -> Decimal:
-    """The unrounded penalty one end-of-day charges.
+    """The unrounded penalty one end-of-day charges on one overdue installment.
 
     Args:
         policy: the product's penalty policy.
         annual_rate: the contract annual rate.
         basis: the day-count basis (360 or 365).
-        overdue_principal: principal of past-due installments still unpaid.
-        overdue_interest: interest of past-due installments still unpaid (charged only when compounding).
-        days_past_due: days since the oldest unpaid due date.
+        overdue_principal: the installment's principal still unpaid.
+        overdue_interest: the installment's interest still unpaid (charged only when compounding).
+        days_past_due: days since the installment's due date.
 
     >>> daily_penalty(PenaltyPolicy(), annual_rate=Decimal("0.12"), basis=360,
     ...               overdue_principal=Decimal("10000"), overdue_interest=Decimal("100"), days_past_due=3)
@@ -127,3 +142,57 @@ def daily_penalty(policy: PenaltyPolicy, *, annual_rate: Decimal, basis: int, ov
         return ZERO
     base = overdue_principal + (overdue_interest if policy.compound else ZERO)
     return base * policy.rate_per_day(annual_rate, basis) * days
+
+
+@dataclass(frozen=True)
+class PenaltyCharge:
+    """The penalty one end-of-day charged on one installment.
+
+    ``exact`` is the day's unrounded penalty plus the fraction carried from the day before; ``posted`` is
+    its whole fen (booked on the installment), ``carry`` the rest, carried to the installment's next day.
+    """
+
+    period: int
+    days_past_due: int
+    base: Decimal
+    exact: Decimal
+    posted: Decimal
+
+    @property
+    def carry(self) -> Decimal:
+        return self.exact - self.posted
+
+
+def is_overdue(row: InstallmentRow, on: date) -> bool:
+    """Whether ``row`` bears penalty on ``on``: ``overdue``, due before ``on`` and not settled."""
+    return row.status == "overdue" and row.due_date < on and not row.settled
+
+
+def charge_penalties(policy: PenaltyPolicy, rows: Iterable[InstallmentRow], on: date, *, annual_rate: Decimal,
+                     basis: int) -> list[PenaltyCharge]:
+    """Charge the penalty of business date ``on`` on each overdue installment of ``rows`` (changed in place).
+
+    Each overdue installment (:func:`is_overdue`) gets :func:`daily_penalty` on its own unpaid principal
+    (and interest, with 复利) for its own days past due, plus its carried fraction; the whole fen are added
+    to its ``penalty`` and the rest kept in its ``penalty_carry``. The caller charges a date once
+    (end-of-day keeps ``penalty_through``) and posts the sum of ``posted`` (Dr penalty receivable / Cr
+    penalty income).
+
+    Returns:
+        One :class:`PenaltyCharge` per overdue installment, oldest first; empty when none is overdue.
+    """
+    charges = []
+    for row in sorted(rows, key=lambda r: r.period):
+        if not is_overdue(row, on):
+            continue
+        days = (on - row.due_date).days
+        base = row.unpaid_principal + (row.unpaid_interest if policy.compound else ZERO)
+        exact = row.penalty_carry + daily_penalty(policy, annual_rate=annual_rate, basis=basis,
+                                                  overdue_principal=row.unpaid_principal,
+                                                  overdue_interest=row.unpaid_interest, days_past_due=days)
+        posted = exact.quantize(FEN, ROUND_DOWN)
+        row.set("penalty_carry", exact - posted)
+        if posted:
+            row.set("penalty", row.penalty + posted)
+        charges.append(PenaltyCharge(row.period, days, base, exact, posted))
+    return charges

@@ -232,7 +232,8 @@ def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: Pr
         {"loan_id": loan.id, "period": row.period, "start": row.start, "due_date": row.due_date,
          "principal": row.principal, "interest": row.interest, "fee": row.fee, "penalty": ZERO,
          "interest_accrued": ZERO, "paid_principal": ZERO, "paid_interest": ZERO, "paid_fee": ZERO,
-         "paid_penalty": ZERO, "waived_penalty": ZERO, "status": "pending"} for row in ahead])
+         "paid_penalty": ZERO, "waived_penalty": ZERO, "penalty_carry": ZERO, "status": "pending"}
+        for row in ahead])
     loan.maturity_date = rebuilt.maturity_date
     session.flush()
 

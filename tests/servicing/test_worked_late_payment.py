@@ -8,10 +8,13 @@
 Installments 1 and 2 are paid on their due dates. Installment 3 (due 2026-04-15) and installment 4 (due
 2026-05-15) are paid together on 2026-05-20, 35 days after installment 3 fell due.
 
-Penalty (罚息): contract rate 12% × 1.5 = 18% a year, ACT/360: 0.05% a day on overdue principal:
-965.21 × 0.0005 = 0.482605 a day from 04-16, plus 974.86 × 0.0005 = 0.48743 a day from 05-16. Whole fen are
-posted each day and the fraction carried, so by the end of day k the penalty posted is the cumulative
-exact amount rounded down to the fen: 35 × 0.482605 + 5 × 0.48743 = 19.328325 → 19.32 on 05-20.
+Penalty (罚息): contract rate 12% × 1.5 = 18% a year, ACT/360: 0.05% a day on each installment's overdue
+principal: installment 3 bears 965.21 × 0.0005 = 0.482605 a day from 04-16, installment 4 bears
+974.86 × 0.0005 = 0.48743 a day from 05-16, each on its own. Whole fen are posted each day and each
+installment carries its own fraction, so by the end of a day each installment's penalty is its cumulative
+exact amount rounded down to the fen. On 05-19: 34 × 0.482605 = 16.40857 → 16.40 plus 4 × 0.48743 =
+1.94972 → 1.94, 18.34 in all; on 05-20: 35 × 0.482605 = 16.891175 → 16.89 plus 5 × 0.48743 = 2.43715 →
+2.43, 19.32 in all.
 
 Days past due: 1 on 04-16 … 30 on 05-15 (bucket M1), 31 on 05-16 (M2) … 34 on 05-19; class 关注
 (special mention) from 04-16; state ``overdue`` from 04-16 and back to ``active`` once paid on 05-20.
@@ -33,11 +36,11 @@ from servicing.helpers import book, check_books, close, installments
 
 
 def expected_penalty(on: date) -> D:
-    """Cumulative penalty posted by the end of ``on``, from the docstring's formula."""
+    """Cumulative penalty posted by the end of ``on``, installment by installment, from the docstring."""
     days3 = max(0, (on - date(2026, 4, 15)).days)
     days4 = max(0, (on - date(2026, 5, 15)).days)
-    exact = days3 * D("965.21") * D("0.0005") + days4 * D("974.86") * D("0.0005")
-    return exact.quantize(D("0.01"), ROUND_DOWN)
+    return ((days3 * D("965.21") * D("0.0005")).quantize(D("0.01"), ROUND_DOWN)
+            + (days4 * D("974.86") * D("0.0005")).quantize(D("0.01"), ROUND_DOWN))
 
 
 def test_12m_loan_paid_35_days_late_on_period_3__penalty_dpd_bucket_class_each_day(books):
@@ -59,7 +62,7 @@ def test_12m_loan_paid_35_days_late_on_period_3__penalty_dpd_bucket_class_each_d
             event = repay(session, loan_id=loan.id, amount="2151.70", on=day, channel="sandbox_bank",
                           key="pay-late", actor="tests")
             assert event.result["excess"] == "0.00"
-            assert due.penalty == expected_penalty(date(2026, 5, 19))
+            assert due.penalty == expected_penalty(date(2026, 5, 19)) == D("18.34")
         close(session, day)
         session.commit()
         current = session.get(Loan, loan.id)
@@ -77,6 +80,7 @@ def test_12m_loan_paid_35_days_late_on_period_3__penalty_dpd_bucket_class_each_d
         assert penalty == expected_penalty(min(on, date(2026, 5, 20))), on
     assert observed[date(2026, 5, 20)][4] == D("19.32")
     rows = installments(session, loan.id)
+    assert (rows[2].penalty, rows[3].penalty) == (D("16.89"), D("2.43"))
     assert [r.status for r in rows[:5]] == ["paid", "paid", "paid", "paid", "pending"]
     assert rows[2].paid_on == date(2026, 5, 20)
     transitions = session.scalars(select(StateTransition).where(StateTransition.entity_id == loan.id,
