@@ -1,0 +1,108 @@
+"""The cockpit's SQL aggregates on SQLite and PostgreSQL, against figures worked out by hand.
+
+The seeded portfolio:
+
+- applications: a draft (not counted); approved automatically in 30 minutes; rejected by a person after
+  60 minutes; disbursed, decided automatically in 6 minutes; one still under review with a task. So 4
+  applications, 3 decided, 2 approved (approved, disbursed), 2 automatic, average (30 + 60 + 6) / 3 = 32.0
+  minutes; approval rate and automatic share 2/3 = 0.6667.
+- loans of 10,000.00 each (four): A current with 500.25 of its first installment's principal paid; B 20
+  days past due (M1, 关注); C 75 days past due (M3, 次级); D paid off (not outstanding). Disbursed 4 for
+  40,000.00; outstanding 9,499.75 + 10,000.00 + 10,000.00 = 29,499.75; delinquent 20,000.00; rate
+  20,000.00 / 29,499.75 = 0.6780; buckets M0 9,499.75, M1 10,000.00, M3+ 10,000.00; five-tier
+  normal 9,499.75, special_mention 10,000.00, substandard 10,000.00.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from admin.kpis import compute
+from core.applications.models import Application
+from core.db import make_session_factory
+from core.loans.models import Loan, LoanInstallment
+from core.origination.approval import ApprovalTask
+from core.parties import Customer
+from core.schedule import LoanTerms
+from core.servicing import disburse
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    db = make_session_factory(db_engine)()
+    yield db
+    db.close()
+
+
+def _application(db: Session, customer: Customer, state: str, created: datetime,
+                 minutes: int | None, manual: bool = False) -> None:
+    application = Application(customer_id=customer.id, channel="shop", product_code="CONSUMER_INSTALLMENT",
+                              product_version_id=1, amount=Decimal("10000.00"), term=12, method="equal_installment",
+                              state=state, created_at=created,
+                              decided_at=created + timedelta(minutes=minutes) if minutes is not None else None)
+    db.add(application)
+    db.flush()
+    if manual:
+        db.add(ApprovalTask(application_id=application.id, step_index=0, step_name={"en": "review"},
+                            role="risk_officer", four_eyes=False, due_at=created + timedelta(hours=24),
+                            state="open", approvals=[]))
+
+
+def _loan(db: Session, customer: Customer, key: str, *, dpd: int = 0, bucket: str = "M0",
+          tier: str = "normal", state: str = "active") -> Loan:
+    terms = LoanTerms(principal=Decimal("10000"), annual_rate=Decimal("0.14"), periods=12,
+                      start_date=date(2026, 1, 15))
+    loan = disburse(db, key=key, customer_id=customer.id, terms=terms, channel="offline", actor="system",
+                    product_code="CONSUMER_INSTALLMENT", product_version_id=1)
+    loan.days_past_due, loan.bucket, loan.five_tier, loan.state = dpd, bucket, tier, state
+    return loan
+
+
+def test_the_cockpit_figures_of_a_seeded_portfolio(session: Session) -> None:
+    db = session
+    customer = Customer(name="张三丰", id_number="11010519491231002X", phone="13812345678",
+                        monthly_income=Decimal("20000"))
+    db.add(customer)
+    db.flush()
+    _application(db, customer, "draft", T0, None)
+    _application(db, customer, "approved", T0 + timedelta(hours=1), 30)
+    _application(db, customer, "rejected", T0 + timedelta(hours=1), 60, manual=True)
+    _application(db, customer, "disbursed", T0, 6)
+    _application(db, customer, "under_review", T0, None, manual=True)
+    a = _loan(db, customer, "a")
+    _loan(db, customer, "b", dpd=20, bucket="M1", tier="special_mention")
+    _loan(db, customer, "c", dpd=75, bucket="M3", tier="substandard")
+    _loan(db, customer, "d", state="paid_off")
+    first = db.scalars(select(LoanInstallment).where(LoanInstallment.loan_id == a.id)
+                       .order_by(LoanInstallment.period)).first()
+    assert first is not None
+    first.paid_principal = Decimal("500.25")
+    db.commit()
+
+    kpis = compute(db)
+    assert (kpis.applications, kpis.decided, kpis.approved, kpis.automatic) == (4, 3, 2, 2)
+    assert kpis.average_minutes_to_decision == Decimal("32.0")
+    assert kpis.approval_rate == kpis.automatic_share == Decimal("0.6667")
+    assert (kpis.disbursed_count, kpis.disbursed_amount) == (4, Decimal("40000.00"))
+    assert kpis.outstanding == Decimal("29499.75") and kpis.delinquent_outstanding == Decimal("20000.00")
+    assert kpis.delinquency_rate == Decimal("0.6780")
+    assert kpis.buckets == {"M0": Decimal("9499.75"), "M1": Decimal("10000.00"), "M2": 0,
+                            "M3+": Decimal("10000.00")}
+    assert kpis.five_tier == {"normal": Decimal("9499.75"), "special_mention": Decimal("10000.00"),
+                              "substandard": Decimal("10000.00"), "doubtful": 0, "loss": 0}
+    assert kpis.chart_data()["buckets"][0][0] == "M0"
+
+
+def test_an_empty_book_has_no_rates(session: Session) -> None:
+    kpis = compute(session)
+    assert (kpis.applications, kpis.disbursed_count, kpis.outstanding) == (0, 0, Decimal(0))
+    assert kpis.approval_rate is None and kpis.delinquency_rate is None and kpis.average_minutes_to_decision is None
