@@ -1,10 +1,14 @@
 """Loans: search, detail (schedule, ledger, events, repayments) and the servicing actions.
 
 Operations and finance record offline repayments and prepayments directly (each with an idempotency key
-drawn when the form is shown, so a double click posts once). Penalty waivers and write-offs are dual
-control: one user files the request here, a second user holding the approving permission decides it on
-the requests page, and an approval carries the operation out in the same transaction
-(:mod:`core.audit` change requests, :mod:`core.servicing` operations).
+drawn when the form is shown, so a double click posts once). A prepayment is quoted first
+(:func:`core.servicing.prepayment.prepayment_quote`: full or partial, broken interest, fee, re-scheduling
+mode, the loan brought to the date) and the operator confirms exactly that total; if the quote changed in
+between (an end-of-day ran, a repayment arrived) the confirmation is refused and the operator quotes again.
+
+Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
+the approving permission decides it on the requests page, and an approval carries the operation out in the
+same transaction (:mod:`core.audit` change requests, :mod:`core.servicing` operations).
 """
 
 from __future__ import annotations
@@ -27,8 +31,12 @@ from core.ledger.models import JournalEntry
 from core.loans.models import Loan, LoanInstallment
 from core.parties import Customer, find_by_id_number, find_by_phone
 from core.pii import mask_id_number, mask_phone
+from core.schedule import RescheduleMode
+from core.schedule.terms import parse_enum
 from core.servicing import prepay, repay, waive_penalty, write_off
 from core.servicing.models import ServicingEvent
+from core.servicing.prepayment import prepayment_quote
+from core.servicing.repayment import fen
 from core.states import LOAN_STATES
 from core.users import can
 from loanfactory.database import db_session
@@ -136,15 +144,39 @@ class LoansView(SecureView):
                          key=f"admin:repay:{request.form.get('key', '')}", actor=current_user.username)
         return self._operate(loan_id, "loan.repay", "loan.repay_offline", run)
 
+    @expose("/<int:loan_id>/prepay/quote")
+    def prepayment_quote_page(self, loan_id: int) -> Any:
+        """The quote (full or partial, fee, re-scheduling mode) the operator confirms; nothing is written."""
+        self.require("loan.prepay")
+        db = db_session()
+        loan = db.get(Loan, loan_id) or abort(404)
+        principal = (request.args.get("principal") or "").strip() or None
+        try:
+            on = _business_date(request.args.get("business_date"))
+            mode = parse_enum(RescheduleMode, request.args.get("mode") or RescheduleMode.KEEP_TERM, "mode")
+            quote = prepayment_quote(db, loan_id=loan_id, on=on, principal=principal)
+        except LoanFactoryError as error:
+            self.refuse(error)
+            return redirect(url_for(".detail", loan_id=loan_id))
+        db.rollback()  # the quote locked the loan to read it consistently; release it
+        return self.render("lf/loans/prepay_quote.html", loan=loan, quote=quote, figures=quote.as_dict(),
+                           mode=mode.value, principal=principal or "", form_key=uuid.uuid4().hex)
+
     @expose("/<int:loan_id>/prepay", methods=["POST"])
     def record_prepayment(self, loan_id: int) -> Any:
+        """Execute the quote the operator saw: refused if the loan's quote changed since (quote again)."""
         def run(db: Any, loan: Loan) -> ServicingEvent:
             on = _business_date(request.form.get("business_date"))
             principal = request.form.get("principal") or None
-            return prepay(db, loan_id=loan.id, amount=request.form.get("amount", ""), on=on, channel=OFFLINE_CHANNEL,
-                          principal=principal,
-                          key=f"admin:prepay:{request.form.get('key', '')}", actor=current_user.username,
-                          mode=request.form.get("mode") or "keep_term")
+            key = f"admin:prepay:{request.form.get('key', '')}"
+            quoted = request.form.get("quoted_total", "")
+            if db.scalar(select(ServicingEvent.id).where(ServicingEvent.request_key == key)) is None:
+                now = fen(prepayment_quote(db, loan_id=loan.id, on=on, principal=principal).total)
+                if now != quoted:
+                    raise InvalidArgumentError(f"quoted_total: the quote is now {now}, not {quoted}; quote again",
+                                               field="quoted_total", value=quoted)
+            return prepay(db, loan_id=loan.id, amount=quoted, on=on, channel=OFFLINE_CHANNEL, principal=principal,
+                          key=key, actor=current_user.username, mode=request.form.get("mode") or "keep_term")
         return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
 
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])

@@ -104,14 +104,39 @@ def test_the_maker_of_a_write_off_cannot_approve_it_a_second_person_can(app, log
         assert db_session().get(Loan, loan_id).state == "written_off"
 
 
-def test_a_full_prepayment_paying_the_quote_closes_the_loan(app, login, loan_id):
+def test_a_full_prepayment_is_quoted_first_and_executes_what_was_quoted(app, login, loan_id):
     """On the first due date, 2026-02-15, paying off costs the whole principal plus one regular month of
     interest: 10,000 + 10,000 × 14% / 12 = 10,000 + 116.67 = 10,116.67 (no prepayment fee on this loan)."""
     ops = login("operations")
-    ops.get(f"/admin/loans/{loan_id}")
-    short = ops.post(f"/admin/loans/{loan_id}/prepay", {"business_date": "2026-02-15", "key": "p0",
-                                                        "amount": "9000.00"}, follow_redirects=True)
-    assert "9000.00" in short.text
-    ops.post(f"/admin/loans/{loan_id}/prepay", {"business_date": "2026-02-15", "key": "p1", "amount": "10116.67"})
+    assert 'id="quote-prepayment"' in ops.get(f"/admin/loans/{loan_id}").text
+    quote = ops.get(f"/admin/loans/{loan_id}/prepay/quote", query_string={"business_date": "2026-02-15"})
+    assert 'id="quote-total">10116.67<' in quote.text and "提前结清" in quote.text
+    ops.get(f"/admin/loans/{loan_id}/prepay/quote", query_string={"business_date": "2026-02-15"})
+    form = {"business_date": "2026-02-15", "key": "p1", "principal": "", "mode": "keep_term"}
+    stale = ops.post(f"/admin/loans/{loan_id}/prepay", {**form, "key": "p0", "quoted_total": "9000.00"},
+                     follow_redirects=True)
+    assert "10116.67" in stale.text
+    with app.app_context():
+        assert db_session().get(Loan, loan_id).state == "active"
+    ops.post(f"/admin/loans/{loan_id}/prepay", {**form, "quoted_total": "10116.67"})
+    ops.post(f"/admin/loans/{loan_id}/prepay", {**form, "quoted_total": "10116.67"})
     with app.app_context():
         assert db_session().get(Loan, loan_id).state == "prepaid_closed"
+        (event,) = db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "prepayment")).all()
+        assert event.amount == Decimal("10116.67")
+
+
+def test_a_partial_prepayment_quote_shows_the_broken_interest_and_the_rescheduling_mode(app, login, loan_id):
+    """Ten days into the first period (2026-01-25), prepaying 2,000.00 of principal costs the interest of
+    those days on the whole principal, ACT/360: 10,000 × 14% × 10 / 360 = 38.888… → 38.89; total 2,038.89."""
+    finance = login("finance")
+    args = {"business_date": "2026-01-25", "principal": "2000.00", "mode": "keep_installment"}
+    quote = finance.get(f"/admin/loans/{loan_id}/prepay/quote", query_string=args)
+    assert ">38.89<" in quote.text and 'id="quote-total">2038.89<' in quote.text
+    assert 'id="quote-mode">保持月供不变，缩短期限<' in quote.text
+    finance.post(f"/admin/loans/{loan_id}/prepay", {**args, "key": "pp", "quoted_total": "2038.89"})
+    with app.app_context():
+        loan = db_session().get(Loan, loan_id)
+        event = db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "prepayment")).one()
+        assert loan.state == "active" and event.params["mode"] == "keep_installment"
+        assert event.amount == Decimal("2038.89")

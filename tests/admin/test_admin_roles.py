@@ -33,7 +33,8 @@ ACTIONS = [
     ("product.publish", "/admin/products/{version}/return", {"reason": "不同意"}),
     ("product.lifecycle", "/admin/products/{version}/retire", {"reason": "下架"}),
     ("loan.repay", "/admin/loans/{loan}/repay", {"amount": "100.00", "business_date": "2026-02-10", "key": "r"}),
-    ("loan.prepay", "/admin/loans/{loan}/prepay", {"amount": "10116.67", "business_date": "2026-02-15", "key": "p"}),
+    ("loan.prepay", "/admin/loans/{loan}/prepay", {"quoted_total": "10116.67", "business_date": "2026-02-15",
+                                                   "key": "p"}),
     ("loan.waive.request", "/admin/loans/{loan}/request/penalty_waiver", {"amount": "0.40",
                                                                             "business_date": "2026-03-01"}),
     ("loan.writeoff.request", "/admin/loans/{loan}/request/write_off", {"business_date": "2026-06-30"}),
@@ -41,6 +42,9 @@ ACTIONS = [
     ("pii.reveal", "/admin/loans/{loan}/reveal", {"reason": "好奇"}),
     ("pii.reveal", "/admin/approvals/{task}/reveal", {"reason": "好奇"}),
     ("approval.decide", "/admin/approvals/{task}/decide", {"decision": "approve", "comment": "ok"}),
+    ("approval.decide", "/admin/approvals/{task}/return", {"comment": "请补充收入证明"}),
+    ("approval.decide", "/admin/approvals/{task}/send-back", {"comment": "请再核"}),
+    ("pii.reveal", "/admin/approvals/{task}/reveal-bureau", {"reason": "好奇"}),
     ("report.generate", "/admin/reports/generate", {"plugin": "reports", "report_type": "monthly_statistics",
                                                     "period_start": "2026-01-01", "period_end": "2026-01-31"}),
 ]
@@ -50,6 +54,7 @@ PAGES = [
     ("audit.view", "/admin/audit/"),
     ("approval.view", "/admin/approvals/"),
     ("report.view", "/admin/reports/"),
+    ("loan.prepay", "/admin/loans/{loan}/prepay/quote?business_date=2026-02-15"),
 ]
 
 
@@ -96,7 +101,7 @@ def test_each_role_is_refused_what_it_may_not_do_and_nothing_changes(shared_app,
         assert response.status_code == 403, (role, permission, url)
     for permission, url in PAGES:
         if not can(person, permission):
-            assert client.get(url).status_code == 403, (role, url)
+            assert client.get(url.format(**world)).status_code == 403, (role, url)
     assert fingerprint(app) == before
     if role is not Role.ADMIN:
         assert refused
