@@ -4,7 +4,8 @@ A product manager signs in, starts a product from the consumer sample in the gen
 field a bad value and sees the error at that field, fixes it, watches the live schedule preview (chart,
 APR, cap proof) and submits. A second product manager reviews the field-level diff and publishes; the
 product then appears in the channel API's OpenAPI document. A risk officer approves an application the
-machines queued. Each step leaves a screenshot under ``test-output/admin/``.
+machines queued; another returns one for supplement, sees the channel's resubmission in the review history
+with the credit report and approves it. Each step leaves a screenshot under ``test-output/admin/``.
 
 Debian's ``chromium`` is driven through Playwright's Python package (``playwright install`` cannot
 download browsers here); the app is served from a thread on 127.0.0.1.
@@ -19,6 +20,7 @@ import shutil
 import threading
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from core.applications.models import Application
+from core.origination.bureau_reports import record_bureau_report
 from core.products.models import ProductVersion
 from loanfactory.database import db_session
 from tests.conftest import require_service
@@ -132,6 +135,64 @@ def test_a_product_goes_from_form_to_api_and_a_queued_application_is_approved(se
             page.click("#approve")
             page.wait_for_url(f"{base}/admin/approvals/")
             page.screenshot(path=SHOTS / "09-approved.png")
+        finally:
+            browser.close()
+    with app.app_context():
+        assert db_session().get(Application, application_id).state == "approved"
+
+
+def test_a_risk_officer_returns_an_application_and_approves_the_resubmission(served) -> None:
+    """Return for supplement in the browser: the comment, the channel's resubmission through the API, the
+    review history and the credit report (revealed, audited), then the approval."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_admin_returns import REPORT
+
+    from tests.api.conftest import new_key
+
+    base, app = served
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    application_id = queue_application(app)
+    with app.app_context():  # a report with accounts, court records and a blacklist hit, to see them all
+        record_bureau_report(db_session(), application_id, REPORT, datetime.now(UTC))
+        db_session().commit()
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(15000)
+        try:
+            sign_in(page, base, "risk_officer")
+            page.goto(f"{base}/admin/approvals/")
+            page.click("#approval-tasks a.btn-primary")
+            expect(page.locator("#bureau")).to_be_visible()
+            page.fill("#decision-form textarea[name=comment]", "请补充近六个月银行流水")
+            page.screenshot(path=SHOTS / "10-return-comment.png")
+            page.click("#return")
+            page.wait_for_url(f"{base}/admin/approvals/")
+            expect(page.locator(f"#returned tr[data-returned='{application_id}']")).to_contain_text("银行流水")
+            expect(page.locator("#returned .lf-sla").first).not_to_be_empty()
+            page.screenshot(path=SHOTS / "11-returned-waiting.png")
+
+            body = json.dumps({"comment": "流水已上传", "documents": [
+                {"type": "bank_statement", "reference": "oss://partner/statement.pdf"}]}).encode()
+            request = urllib.request.Request(
+                f"{base}/api/v1/applications/{application_id}/resubmission", data=body, method="POST",
+                headers={"X-API-Key": new_key(app), "Content-Type": "application/json",
+                         "Idempotency-Key": f"resubmit-{application_id}"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert json.load(response)["state"] == "under_review"
+
+            page.goto(f"{base}/admin/approvals/")
+            page.click("#approval-tasks a.btn-primary")
+            expect(page.locator("#approvals li[data-kind='return']")).to_contain_text("银行流水")
+            expect(page.locator("#approvals li[data-kind='resubmit']")).to_contain_text("oss://partner/statement.pdf")
+            page.fill("#reveal-bureau input[name=reason]", "核实负债")
+            page.click("#reveal-bureau button")
+            expect(page.locator("#bureau")).to_contain_text("审计日志")
+            expect(page.locator("#bureau-accounts")).to_contain_text("6222020200112233445")
+            page.screenshot(path=SHOTS / "12-resubmitted-history.png", full_page=True)
+            page.click("#approve")
+            page.wait_for_url(f"{base}/admin/approvals/")
+            page.screenshot(path=SHOTS / "13-approved-after-resubmission.png")
         finally:
             browser.close()
     with app.app_context():
