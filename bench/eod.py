@@ -150,6 +150,11 @@ def lower_bound(url: str, on: date) -> float:
     return elapsed
 
 
+def load() -> str:
+    """The 1-minute load average (other processes on the machine skew every figure)."""
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
 def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int]:
     app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
     before = ledger_rows(url)
@@ -175,12 +180,12 @@ def main() -> None:
         print(f"seeded {args.loans:,} loans in {seconds:.1f} s ({name})")
         floor = lower_bound(url, BUSINESS_DATE)
         print(f"raw-SQL lower bound (INSERT .. SELECT, one accrual row per loan): {floor:.2f} s "
-              f"({args.loans / floor:,.0f} loans/s)")
+              f"({args.loans / floor:,.0f} loans/s; {load()})")
         for workers, on in ((1, BUSINESS_DATE), (2, BUSINESS_DATE + timedelta(days=1))):
             elapsed, loans, rows = run(url, on, workers, args.partition_size)
             print(f"EOD {on} with {workers} worker{'s' if workers > 1 else ''}: {elapsed:.1f} s for {loans:,} loans: "
                   f"{loans / elapsed:,.0f} loans/s, {rows / elapsed:,.0f} ledger rows/s ({rows:,} rows), "
-                  f"{elapsed / floor:.1f}x the lower bound")
+                  f"{elapsed / floor:.1f}x the lower bound ({load()})")
     finally:
         if not args.keep:
             with admin.connect() as conn:

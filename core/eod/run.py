@@ -108,8 +108,13 @@ def _claim(session: Session, on: date, step: str, partition: str) -> EodStepRun 
 
 
 def close_partition(session: Session, on: date, partition: Partition,
-                    policies: Sequence[ClassificationPolicy] = DEFAULT_CLASSIFICATION) -> CloseResult | None:
+                    policies: Sequence[ClassificationPolicy] = DEFAULT_CLASSIFICATION,
+                    set_based: bool | None = None) -> CloseResult | None:
     """Close ``on`` for one partition once; ``None`` when it was closed already.
+
+    Args:
+        set_based: passed to :func:`core.eod.partition.close_loans` (default: SQL for the quiet loans on
+            PostgreSQL).
 
     Raises:
         EodOrderError: the previous business date is not closed yet.
@@ -125,7 +130,7 @@ def close_partition(session: Session, on: date, partition: Partition,
     row = _claim(session, on, CLOSE_LOANS, partition.name)
     if row is None:
         return None
-    result = close_loans(session, on, lo=partition.lo, hi=partition.hi, policies=policies)
+    result = close_loans(session, on, lo=partition.lo, hi=partition.hi, policies=policies, set_based=set_based)
     row.loans, row.entries = result.loans, result.entries
     session.flush()
     return result
@@ -151,11 +156,12 @@ ProgressCallback = Callable[[date, int, int], None]
 
 def run_eod(session: Session, business_date: date, *, partition_size: int = DEFAULT_PARTITION_SIZE,
             policies: Sequence[ClassificationPolicy] = DEFAULT_CLASSIFICATION,
-            progress: ProgressCallback | None = None) -> EodReport:
+            progress: ProgressCallback | None = None, set_based: bool | None = None) -> EodReport:
     """Close every pending date up to ``business_date`` in the caller's transaction (no commit).
 
     Args:
         progress: called with ``(date, partitions done, partitions of the date)`` after each partition.
+        set_based: see :func:`close_partition`.
 
     Raises:
         CalendarNotCoveredError: ``business_date`` is past the business calendar.
@@ -164,7 +170,7 @@ def run_eod(session: Session, business_date: date, *, partition_size: int = DEFA
     for on in pending_dates(session, business_date):
         partitions = plan_partitions(session, on, partition_size)
         for number, partition in enumerate(partitions, 1):
-            result = close_partition(session, on, partition, policies)
+            result = close_partition(session, on, partition, policies, set_based)
             if result is None:
                 report.partitions_skipped += 1
             else:

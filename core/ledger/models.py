@@ -9,8 +9,10 @@ rebuilt from it (:mod:`core.ledger.projection`).
 
 The balance invariant is held three times: by :func:`core.ledger.post` before anything is written, by a
 ``before_flush`` guard for entries built through the ORM, and in PostgreSQL by a deferred constraint
-trigger that sums each touched entry's postings at commit (once per entry per transaction, so a batch
-of a million lines costs one check per entry, not one per line).
+trigger that sums each touched entry's postings at commit. The trigger is queued per posting row, but the
+first row of a transaction checks every entry the transaction touched in one set-based statement and the
+other rows only compare their id with the range it checked, so a batch of a million lines costs one
+statement, not one query per entry.
 """
 
 from __future__ import annotations
@@ -140,22 +142,30 @@ def _refuse_bulk_change(state: Any) -> None:
 _BALANCE_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    residual numeric;
+    bad record;
     last_id bigint;
     checked text := current_setting('loanfactory.ledger_checked', true);
 BEGIN
-    -- the postings of one entry are queued together: once an entry is checked, skip the queued rows the
-    -- check already saw (id up to the largest it summed), remembered in a transaction-local setting
-    IF checked LIKE NEW.entry_id::text || ':%' AND NEW.id <= split_part(checked, ':', 2)::bigint THEN
+    -- Rows are queued in insertion order, so the first queued row of a transaction has its smallest
+    -- posting id. That row checks, in one statement, every entry with a posting from its id to the largest
+    -- id there is now (each such entry's postings summed whole), and remembers the range in a
+    -- transaction-local setting; the queued rows inside the range skip. A row outside it (inserted after a
+    -- SET CONSTRAINTS .. IMMEDIATE, or with an explicit lower id) checks again from its own id.
+    IF checked LIKE '%:%' AND NEW.id BETWEEN split_part(checked, ':', 1)::bigint
+                                         AND split_part(checked, ':', 2)::bigint THEN
         RETURN NULL;
     END IF;
-    SELECT COALESCE(SUM(debit) - SUM(credit), 0), MAX(id) INTO residual, last_id
-        FROM ledger_postings WHERE entry_id = NEW.entry_id;
-    IF residual <> 0 THEN
-        RAISE EXCEPTION 'ledger entry % does not balance: debits - credits = %', NEW.entry_id, residual
+    SELECT max(id) INTO last_id FROM ledger_postings WHERE id >= NEW.id;
+    SELECT t.entry_id, s.residual INTO bad
+        FROM (SELECT DISTINCT entry_id FROM ledger_postings WHERE id BETWEEN NEW.id AND last_id) AS t
+        CROSS JOIN LATERAL (SELECT COALESCE(SUM(debit) - SUM(credit), 0) AS residual
+                            FROM ledger_postings p WHERE p.entry_id = t.entry_id) AS s
+        WHERE s.residual <> 0 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'ledger entry % does not balance: debits - credits = %', bad.entry_id, bad.residual
             USING ERRCODE = 'check_violation';
     END IF;
-    PERFORM set_config('loanfactory.ledger_checked', NEW.entry_id::text || ':' || last_id::text, true);
+    PERFORM set_config('loanfactory.ledger_checked', NEW.id::text || ':' || last_id::text, true);
     RETURN NULL;
 END $$
 """

@@ -20,14 +20,14 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from click.testing import CliRunner
 from servicing.helpers import books_picture, seed_calendar, seed_portfolio
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from core.db import Base, make_engine, make_session_factory
 from core.eod import EodStepRun, run_eod
 from loanfactory.app import create_app
 from loanfactory.cli import main
 from loanfactory.tasks.eod import run_with_celery
-from tests.conftest import PG_ADMIN_URL, require_service
+from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST, LAST = date(2026, 3, 1), date(2026, 3, 4)
@@ -72,19 +72,6 @@ def inline(url: str, loans: int) -> list[tuple[object, ...]]:
         session.commit()
     engine.dispose()
     return picture(url)
-
-
-@pytest.fixture
-def second_postgres_url(postgres_url):
-    """Another fresh PostgreSQL database beside ``postgres_url``, dropped afterwards."""
-    name = f"lf_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_eod_run_command_on_the_embedded_default_equals_eod_inline(tmp_path, monkeypatch):

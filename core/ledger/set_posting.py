@@ -1,0 +1,130 @@
+"""Posting from SQL on PostgreSQL: two-line entries whose amounts the database computed.
+
+:func:`post_pairs` posts, for every row of a source table ``(loan_id, key, amount)``, the entry
+``Dr debit / Cr credit amount`` on the row's loan, in three statements whatever the number of rows, with
+no row passing through Python. It keeps every rule of :func:`core.ledger.post_many`:
+
+- the idempotency key posts once: keys that already posted are skipped, and a key that posted different
+  content raises :class:`IdempotencyConflictError` (the fingerprint is computed in SQL exactly as
+  :class:`core.ledger.NewEntry` computes it, so the two paths agree byte for byte);
+- every entry balances: both lines carry the same amount by construction, the amount must be positive,
+  at most 4 decimal places and under 10^16 (checked set-based before anything is written, raising
+  :class:`UnbalancedEntryError` / :class:`InvalidArgumentError`), the postings written are summed per
+  entry in the same statement, and the deferred PostgreSQL trigger checks them again at commit;
+- the ``loan_balances`` projection gets the amounts in the same transaction.
+
+Nothing commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidArgumentError
+from core.ledger.accounts import BUCKET_OF, CHART, LOAN_BUCKETS, Side
+from core.ledger.errors import IdempotencyConflictError, UnbalancedEntryError
+
+_IDENTIFIER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class PairsResult:
+    """How many entries the source asked for, and how many were inserted (the rest had posted)."""
+
+    wanted: int
+    inserted: int
+
+
+def _canonical(debit: str, credit: str) -> str:
+    """The SQL of :func:`core.ledger.posting._fingerprint`'s text for a two-line entry of ``s.amount``."""
+    amount = "CAST(s.amount AS numeric(20, 4))"
+    parts = sorted([(f"{debit}|", 1, amount), (f"{credit}|", 0, f"'-' || {amount}")])
+    lines = " || E'\\n' || ".join(f"'{code}' || s.loan_id || '|' || {value}" for code, _, value in parts)
+    return f"CAST(:event AS text) || E'\\n' || s.loan_id || E'\\n' || CAST(:day AS text) || E'\\n' || {lines}"
+
+
+def _projection(debit: str, credit: str) -> tuple[str, str]:
+    """The ``loan_balances`` columns and their deltas (``s.amount`` times each side's sign)."""
+    deltas = dict.fromkeys(LOAN_BUCKETS, "0")
+    for code, side in ((debit, Side.DEBIT), (credit, Side.CREDIT)):
+        bucket = BUCKET_OF.get(code)
+        if bucket is not None:
+            deltas[bucket] = "s.amount" if CHART[code].normal is side else "-s.amount"
+    return ", ".join(LOAN_BUCKETS), ", ".join(deltas[b] for b in LOAN_BUCKETS)
+
+
+def post_pairs(session: Session, source: str, *, event: str, business_date: date, debit: str,
+               credit: str) -> PairsResult:
+    """Post ``Dr debit / Cr credit amount`` for each row of the table ``source`` (columns ``loan_id``,
+    ``key``, ``amount``; one row per key), skipping keys that posted before.
+
+    Args:
+        source: the name of a (temporary) table; a plain SQL identifier.
+        debit, credit: account codes of the chart (per-loan accounts take the row's loan).
+
+    Raises:
+        InvalidArgumentError: an amount is not positive, has more than 4 places or is 10^16 or more;
+            an account is not in the chart; ``source`` is not an identifier.
+        UnbalancedEntryError: a written entry does not balance (cannot happen unless the SQL is broken).
+        IdempotencyConflictError: a key already posted a different entry.
+    """
+    if not source or not set(source) <= _IDENTIFIER:
+        raise InvalidArgumentError(f"source: {source!r} is not a table name", field="source", value=source)
+    for code in (debit, credit):
+        if code not in CHART:
+            raise InvalidArgumentError(f"account: {code!r} is not in the chart of accounts", field="account",
+                                       value=code)
+    params = {"event": event, "day": business_date.isoformat(), "on": business_date, "debit": debit,
+              "credit": credit}
+    bad = session.execute(text(
+        f"SELECT key, amount FROM {source} WHERE amount IS NULL OR amount <= 0 OR amount >= 1e16 "
+        f"OR amount <> round(amount, 4) OR key IS NULL OR length(key) > 200 LIMIT 1")).first()
+    if bad is not None:
+        raise InvalidArgumentError(f"lines: entry {bad[0]!r} needs a positive amount under 10^16 with at most 4 "
+                                   f"places, got {bad[1]}", field="lines", value=bad[1])
+    columns, deltas = _projection(debit, credit)
+    row = session.execute(text(f"""
+WITH s AS (SELECT loan_id, key, amount, encode(sha256(convert_to({_canonical(debit, credit)}, 'UTF8')), 'hex')
+                  AS fingerprint FROM {source} s),
+entries AS (INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, fingerprint)
+            SELECT key, :event, loan_id, :on, fingerprint FROM s ORDER BY key
+            ON CONFLICT DO NOTHING RETURNING id, idempotency_key),
+new AS (SELECT e.id, s.* FROM entries e JOIN s ON s.key = e.idempotency_key),
+postings AS (INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit)
+             SELECT n.id, v.account, n.loan_id, v.debit, v.credit FROM new n
+             CROSS JOIN LATERAL (VALUES (CAST(:debit AS varchar), n.amount, CAST(0 AS numeric)),
+                                        (CAST(:credit AS varchar), CAST(0 AS numeric), n.amount))
+                   AS v (account, debit, credit)
+             RETURNING entry_id, debit, credit),
+balances AS (INSERT INTO loan_balances (loan_id, {columns})
+             SELECT s.loan_id, {deltas} FROM new s ORDER BY s.loan_id
+             ON CONFLICT (loan_id) DO UPDATE SET
+             {", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)}
+             RETURNING loan_id)
+SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries), (SELECT count(*) FROM balances),
+       (SELECT min(entry_id) FROM (SELECT entry_id FROM postings GROUP BY entry_id
+                                   HAVING sum(debit) <> sum(credit) OR count(*) <> 2) AS u)
+"""), params).one()
+    wanted, inserted, _, unbalanced = row
+    if unbalanced is not None:
+        raise UnbalancedEntryError(str(unbalanced), Decimal(0))
+    if inserted < wanted:
+        _check_skipped(session, source, params, debit, credit)
+    return PairsResult(int(wanted), int(inserted))
+
+
+def _check_skipped(session: Session, source: str, params: dict[str, object], debit: str, credit: str) -> None:
+    """Raise if a key of ``source`` that had posted before posted something else."""
+    clash = session.execute(text(f"""
+SELECT s.key FROM {source} s JOIN ledger_entries e ON e.idempotency_key = s.key
+WHERE e.fingerprint <> encode(sha256(convert_to({_canonical(debit, credit)}, 'UTF8')), 'hex') LIMIT 1
+"""), params).scalar()
+    if clash is not None:
+        raise IdempotencyConflictError(
+            f"key: {clash!r} already posted a different entry (event, loan, date or lines differ)",
+            field="key", value=clash)

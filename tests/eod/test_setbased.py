@@ -1,0 +1,139 @@
+"""The SQL path of end-of-day (quiet loans, PostgreSQL) against the Python rule, to the fen and to the byte.
+
+The same portfolio (every method, every rounding mode, loans paid on time and loans left overdue) is
+booked in three databases and closed over the same 15 days (first installments falling due, some paid,
+some left overdue): PostgreSQL with the SQL path for the quiet
+loans, PostgreSQL with the Python rule for every loan, and SQLite (always the Python rule). The journals
+(keys, events, dates, fingerprints, every posting) and the books (installments, balances, states,
+buckets, classes) must be identical.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from servicing.helpers import books_picture, check_books, customer, seed_calendar, seed_portfolio
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+import core.eod.partition
+from core.db import Base, make_engine, make_session_factory
+from core.eod import run_eod
+from core.eod.setbased import accrue_quiet_loans
+from core.errors import InvalidArgumentError
+from core.ledger import (
+    IdempotencyConflictError,
+    JournalEntry,
+    Posting,
+    compare_projection,
+    loan_balances,
+    trial_balance,
+)
+from core.ledger.accounts import INTEREST_INCOME, INTEREST_RECEIVABLE
+from core.ledger.set_posting import post_pairs
+from core.rounding import Rounding
+from core.schedule import LoanTerms
+from core.servicing import disburse
+
+pytestmark = pytest.mark.postgres
+DAYS = (date(2026, 1, 29), date(2026, 2, 12))
+
+
+def book_roundings(session: Session) -> None:
+    """One 3,333.33 loan at 13.33% per rounding mode, so the day's fraction of a fen is often a half."""
+    for k, mode in enumerate(Rounding):
+        terms = LoanTerms(D("3333.33"), D("0.1333"), 6, date(2026, 1, 3 + k), rounding=mode)
+        disburse(session, key=f"round-{mode.value}", customer_id=customer(session), terms=terms,
+                 channel="sandbox_bank", actor="tests", product_code="cash", product_version_id=1)
+
+
+def journal(session: Session) -> list[tuple[object, ...]]:
+    lines: dict[int, list[tuple[object, ...]]] = {}
+    for posting in session.scalars(select(Posting)):
+        lines.setdefault(posting.entry_id, []).append((posting.account, posting.loan_id, posting.debit, posting.credit))
+    return sorted((e.idempotency_key, e.event, e.loan_id, e.business_date, e.fingerprint, sorted(lines[e.id]))
+                  for e in session.scalars(select(JournalEntry)))
+
+
+def close_books(url: str, set_based: bool | None) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with make_session_factory(engine)() as session:
+        seed_calendar(session)
+        seed_portfolio(session, 16)
+        book_roundings(session)
+        session.commit()
+        for day in DAYS:
+            run_eod(session, day, partition_size=10, set_based=set_based)
+            session.commit()
+        check_books(session)
+        result = journal(session), books_picture(session)
+    engine.dispose()
+    return result
+
+
+def test_the_sql_path_posts_the_same_journal_and_books_as_the_python_rule(postgres_url, second_postgres_url,
+                                                                         tmp_path, monkeypatch):
+    handled: list[int] = []
+
+    def counting(*args, **kwargs):
+        result = accrue_quiet_loans(*args, **kwargs)
+        handled.append(result.loans)
+        return result
+
+    monkeypatch.setattr(core.eod.partition, "accrue_quiet_loans", counting)
+    set_based = close_books(postgres_url, None)
+    assert sum(handled) > 16 * 10  # most loan-days were quiet ...
+    python = close_books(second_postgres_url, False)
+    assert sum(handled) < 20 * 15  # ... not all of them (due dates, overdue loans), and the flag was obeyed
+    embedded = close_books(f"sqlite:///{tmp_path}/books.sqlite3", None)
+    assert set_based[0] == python[0] == embedded[0]
+    assert set_based[1] == python[1] == embedded[1]
+    accruals = [entry for entry in set_based[0] if entry[1] == "eod_accrual"]
+    assert len(accruals) > 200
+
+
+@pytest.fixture
+def pg_session(postgres_url):
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    with make_session_factory(engine)() as session:
+        seed_calendar(session)
+        yield session
+    engine.dispose()
+
+
+def amounts(session: Session, rows: list[tuple[int, str, str]]) -> str:
+    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS t_amounts (loan_id integer, key varchar, amount numeric)"))
+    session.execute(text("DELETE FROM t_amounts"))
+    session.execute(text("INSERT INTO t_amounts VALUES (:loan, :key, CAST(:amount AS numeric))"),
+                    [{"loan": loan, "key": key, "amount": amount} for loan, key, amount in rows])
+    return "t_amounts"
+
+
+def test_post_pairs_posts_once_per_key_and_refuses_a_different_entry_under_a_posted_key(pg_session):
+    """12,000.00 at 12% from 01-15: accruals of 3.33 posted twice post once; 3.34 under the same key conflicts."""
+    session = pg_session
+    terms = LoanTerms(D("12000.00"), D("0.12"), 12, date(2026, 1, 15))
+    loan = disburse(session, key="d1", customer_id=customer(session), terms=terms, channel="sandbox_bank",
+                    actor="tests", product_code="cash", product_version_id=1)
+    source = amounts(session, [(loan.id, "acc:1", "3.33")])
+    first = post_pairs(session, source, event="eod_accrual", business_date=date(2026, 1, 16),
+                       debit=INTEREST_RECEIVABLE, credit=INTEREST_INCOME)
+    again = post_pairs(session, source, event="eod_accrual", business_date=date(2026, 1, 16),
+                       debit=INTEREST_RECEIVABLE, credit=INTEREST_INCOME)
+    assert (first.wanted, first.inserted, again.inserted) == (1, 1, 0)
+    assert loan_balances(session, loan.id).interest == D("3.33")
+    session.commit()
+    assert trial_balance(session).difference == 0 and compare_projection(session) == []
+    with pytest.raises(IdempotencyConflictError):
+        post_pairs(session, amounts(session, [(loan.id, "acc:1", "3.34")]), event="eod_accrual",
+                   business_date=date(2026, 1, 16), debit=INTEREST_RECEIVABLE, credit=INTEREST_INCOME)
+    session.rollback()
+    for bad in ("0", "-1.00", "0.00001"):
+        with pytest.raises(InvalidArgumentError):
+            post_pairs(session, amounts(session, [(loan.id, "acc:2", bad)]), event="eod_accrual",
+                       business_date=date(2026, 1, 17), debit=INTEREST_RECEIVABLE, credit=INTEREST_INCOME)
+        session.rollback()
