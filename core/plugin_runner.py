@@ -10,8 +10,9 @@ calls the ``on_timeout`` callback (the plugin manager cancels the call's :class:
 which waits for a database block in progress to end and refuses every later one). Code blocked inside a C
 call (a ``sleep``, a socket read) is stopped when the call returns; until then it cannot touch the
 database and whatever it returns is discarded. The stop is aimed only while the worker runs the call
-(both sides hold the job's lock), and the worker clears a stop that arrives as the call ends, so a worker
-always goes back to the pool clean.
+(both sides hold the job's lock), and a stop that arrives as the call ends is taken by the worker before
+it goes back to the pool, so a worker always returns clean. (Never "clear" a pending exception by passing
+``NULL``: on CPython 3.11 that leaves the interpreter's asynchronous-exception flag raised for good.)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class CallStopped(BaseException):
 class _Job:
     """One call: the function, its outcome, and whether a worker is running it."""
 
-    __slots__ = ("context", "done", "error", "func", "lock", "running", "thread_id", "value")
+    __slots__ = ("context", "done", "error", "func", "lock", "running", "stop_aimed", "thread_id", "value")
 
     def __init__(self, func: Callable[[], Any]) -> None:
         self.func = func
@@ -42,6 +43,7 @@ class _Job:
         self.done = threading.Event()
         self.lock = threading.Lock()
         self.running = False
+        self.stop_aimed = False
         self.thread_id: int | None = None
         self.value: Any = None
         self.error: BaseException | None = None
@@ -52,6 +54,7 @@ class _Job:
             if not self.running or self.thread_id is None:
                 return False
             _async_raise(self.thread_id, CallStopped)
+            self.stop_aimed = True
             return True
 
 
@@ -76,8 +79,15 @@ class _Worker:
                 job, self.job = self.job, None
             try:
                 _execute(job)
-            except CallStopped:  # landed in _execute's own handlers; the job is finished all the same
-                pass
+            except CallStopped as stopped:  # landed in _execute's own handler, after the plugin
+                job.error = stopped
+            while True:
+                try:
+                    _settle(job)
+                    break
+                except CallStopped:
+                    continue
+            job.done.set()
             if not _park(self):
                 return
 
@@ -96,37 +106,33 @@ def _park(worker: _Worker) -> bool:
 
 
 def _execute(job: _Job) -> None:
-    """Run ``job`` in this worker and record its outcome; never lets a stop escape into the worker loop."""
+    """Run ``job`` in this worker and record its outcome."""
     try:
         with job.lock:
             job.thread_id = threading.get_ident()
             job.running = True
-        try:
-            job.value = job.context.run(job.func)
-        except BaseException as error:  # contained: any plugin fault becomes a recorded PluginFailure
-            job.error = error
-    except CallStopped as stopped:  # the stop landed between the lines above, outside the plugin
-        job.error = stopped
-    finally:
-        _finish(job)
+        job.value = job.context.run(job.func)
+    except BaseException as error:  # contained: any plugin fault becomes a recorded PluginFailure
+        job.error = error
 
 
-def _finish(job: _Job) -> None:
-    """Mark ``job`` finished under its lock and drop a stop that may still be pending for this thread."""
-    while True:
-        try:
-            with job.lock:
-                job.running = False
-                _async_raise(threading.get_ident(), None)
-            break
-        except CallStopped:  # delivered while taking the lock: try again, nothing can be aimed any more
-            continue
-    job.done.set()
+def _settle(job: _Job) -> None:
+    """Mark ``job`` finished under its lock (no stop can be aimed any more) and, when one was aimed, take
+    it here: a pending asynchronous exception is raised at the next Python call, so the calls below
+    receive it instead of the worker's loop. Callers retry on :class:`CallStopped` until this returns."""
+    with job.lock:
+        job.running = False
+    if job.stop_aimed:
+        for _ in range(3):
+            _checkpoint()
 
 
-def _async_raise(thread_id: int, exception: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
-                                               ctypes.py_object(exception) if exception else None)
+def _checkpoint() -> None:
+    """A Python call: the interpreter raises a pending asynchronous exception on entering it."""
+
+
+def _async_raise(thread_id: int, exception: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))
 
 
 def run(func: Callable[[], Any], timeout: float, on_timeout: Callable[[], None]) -> tuple[str, Any]:
