@@ -205,3 +205,44 @@ def test_the_operation_is_in_the_openapi_document_and_expiry_is_scheduled(tmp_pa
     beat = app.extensions["celery"].conf.beat_schedule["loanfactory-expire-returns"]
     assert beat["task"] == "loanfactory.api.expire_returned_applications"
     get_db(app).engine.dispose()
+
+
+def test_the_return_rules_the_reviewer_meets(tmp_path) -> None:
+    """A comment is required and at most 1,000 characters; at least one day to answer; a decided task
+    cannot be returned; after a send-back only the first reviewer may return it; an application may be
+    returned again after a resubmission, each return kept in the history the channel reads."""
+    from core.errors import InvalidArgumentError
+    from core.origination.approval import send_back
+    from core.origination.errors import WrongStateError
+
+    app = make_api_app(f"sqlite:///{tmp_path}/rules.sqlite3", **PAYMENT_PLUGINS)
+    publish_sample(app, "consumer_installment", calibrated_consumer())
+    channel = Channel(app.test_client(), new_key(app))
+    application_id = queued(app, channel)
+    with app.app_context():
+        session = get_db(app).session()
+        task = session.scalars(select(ApprovalTask).where(ApprovalTask.application_id == application_id)).one()
+        for comment, days in (("", 7), ("x" * 1001, 7), (COMMENT, 0)):
+            with pytest.raises(InvalidArgumentError):
+                return_for_supplement(session, task, actor="risk_officer", comment=comment, resubmit_days=days)
+        with pytest.raises(WrongStateError):  # one approval needed: nothing to send back
+            send_back(task, actor="risk_officer2", comment="再核")
+        task.four_eyes = True
+        task.approvals = [{"actor": "risk_officer", "approve": True, "note": None, "at": T_APPROVED}]
+        assert send_back(task, actor="risk_officer2", comment="再核") == "risk_officer"
+        with pytest.raises(WrongStateError):
+            return_for_supplement(session, task, actor="risk_officer2", comment=COMMENT)
+        return_for_supplement(session, task, actor="risk_officer", comment=COMMENT)
+        with pytest.raises(WrongStateError):
+            return_for_supplement(session, task, actor="risk_officer", comment=COMMENT)
+        session.commit()
+    assert post_resubmission(channel, application_id, {"comment": "补充完毕"}).status_code == 200
+    return_it(app, application_id, comment="第二次：请补充社保记录")
+    returns = channel.get(f"/api/v1/applications/{application_id}").get_json()["decision"]["returns"]
+    assert [(r["comment"], r["state"]) for r in returns] == [(COMMENT, "resubmitted"),
+                                                             ("第二次：请补充社保记录", "waiting")]
+    assert [t.state for t in tasks_of(app, application_id)] == ["returned", "returned"]
+    get_db(app).engine.dispose()
+
+
+T_APPROVED = "2026-11-23T09:00:00+00:00"
