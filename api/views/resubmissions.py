@@ -10,8 +10,9 @@ application is returned).
 from __future__ import annotations
 
 from celery import shared_task
-from flask import Blueprint, Flask, Response, jsonify
+from flask import Blueprint, Response, jsonify
 from flask.blueprints import BlueprintSetupState
+from flask.sansio.app import App
 
 from api import clock
 from api.auth import current_client
@@ -38,7 +39,7 @@ def expire_returned_applications() -> int:
     return len(expired)
 
 
-def schedule_expiry(app: Flask) -> None:
+def schedule_expiry(app: App) -> None:
     """Add the expiry to Celery beat's schedule."""
     celery = app.extensions["celery"]
     schedule = dict(celery.conf.beat_schedule or {})
