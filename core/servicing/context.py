@@ -6,11 +6,18 @@ also makes the request idempotent and snapshots the loan for a later replay), br
 business date with the end-of-day rule (:func:`bring_to`: interest accrued to date, what fell due, the
 day's penalty), read its installments as :class:`~core.eod.daily.InstallmentRow`, change them, post the
 entry, write the rows back, and let the end-of-day rule classify the loan again (:func:`reclassify`).
+
+Entries are booked on the date they are posted on, and the books of a closed business date never change.
+An operation is dated on an open day, so its entries and the end-of-day entries of the days it closes are
+booked on their own dates. A replay after a reversal executes an event again with the value date it had
+(its allocation, penalty and states are computed as of then) but books what it posts on the reversal's
+date: the event's ``params["booked_on"]``; such an entry's memo names its value date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -19,10 +26,10 @@ from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.eod.bulk import bulk_update
-from core.eod.daily import InstallmentRow
+from core.eod.daily import InstallmentRow, KeyMaker, close_day
+from core.eod.delinquency import DEFAULT_CLASSIFICATION, policy_on
 from core.eod.models import EodStepRun
-from core.eod.partition import close_loans
-from core.eod.rows import INSTALLMENT_COLUMNS, MUTABLE_INSTALLMENT, upsert_servicing_states
+from core.eod.rows import INSTALLMENT_COLUMNS, MUTABLE_INSTALLMENT, load_loans, upsert_servicing_states, write_results
 from core.errors import InvalidArgumentError
 from core.ledger import JournalEntry, LoanBalance, post
 from core.ledger.posting import Line
@@ -117,11 +124,48 @@ def key_maker(event: ServicingEvent, part: str) -> Callable[[str], str]:
     return lambda step: f"svc:{event.id}:g{event.generation}:{part}:{step}"
 
 
+def booked_on(event: ServicingEvent) -> date | None:
+    """The date a replay of ``event`` books its entries on (``None``: the event's own dates)."""
+    booked = (event.params or {}).get("booked_on")
+    return date.fromisoformat(booked) if booked else None
+
+
+def value_memo(value_date: date) -> str:
+    """The memo of an entry booked later than the date its amounts belong to."""
+    return f"value date {value_date.isoformat()}"
+
+
 def post_lines(session: Session, event: ServicingEvent, step: str, event_name: str, on: date,
                lines: list[Line]) -> JournalEntry:
-    """Post one entry of ``event`` for its loan."""
-    return post(session, key=key_maker(event, "op")(step), event=event_name, business_date=on, lines=lines,
-                loan_id=event.loan_id)
+    """Post one entry of ``event`` for its loan, with value date ``on``: booked on ``on``, or on the replay's
+    date (:func:`booked_on`) when that is later."""
+    book = max(on, booked_on(event) or on)
+    return post(session, key=key_maker(event, "op")(step), event=event_name, business_date=book, lines=lines,
+                loan_id=event.loan_id, memo=value_memo(on) if book != on else None)
+
+
+def close_loan(session: Session, loan_id: int, day: date, keys: KeyMaker, actor: str,
+               book_on: date | None = None) -> None:
+    """Close ``day`` for one loan by the end-of-day rule, its entries booked on ``book_on`` when later.
+
+    The rule (:func:`core.eod.daily.close_day`) and the writes (:func:`core.eod.rows.write_results`) are the
+    end-of-day's own; only the booking date of the entries differs in a replay.
+    """
+    book = max(day, book_on or day)
+    results = []
+    for loan, _, rows in load_loans(session, day, loan_ids=[loan_id]):
+        result = close_day(loan, rows, day, policy_on(DEFAULT_CLASSIFICATION, day), keys)
+        if book != day:
+            result.entries[:] = [replace(entry, business_date=book, memo=value_memo(day))
+                                 for entry in result.entries]
+        results.append((result, rows))
+    write_results(session, day, results, actor=actor)
+
+
+def _first_open_day(session: Session, on: date) -> date:
+    """The first day :func:`bring_to` closes for ``on``: the day after the last closed one (``on`` at most)."""
+    last = last_closed_date(session)
+    return on if last is None or last >= on else last + timedelta(days=1)
 
 
 def bring_to(session: Session, loan: Loan, on: date, event: ServicingEvent, since: date | None = None) -> None:
@@ -131,21 +175,37 @@ def bring_to(session: Session, loan: Loan, on: date, event: ServicingEvent, sinc
     interest accrued to date, what fell due and the penalty of the day; the later end-of-day of those
     dates finds nothing left to do for this loan.
     """
-    if since is None:
-        last = last_closed_date(session)
-        since = on if last is None or last >= on else last + timedelta(days=1)
-    day = since
+    day = _first_open_day(session, on) if since is None else since
     while day <= on:
-        close_loans(session, day, loan_ids=[loan.id], keys=key_maker(event, f"pre{day.isoformat()}"),
-                    actor=event.actor)
+        close_loan(session, loan.id, day, key_maker(event, f"pre{day.isoformat()}"), event.actor, booked_on(event))
         day += timedelta(days=1)
     refresh(session, loan)
 
 
 def reclassify(session: Session, loan: Loan, on: date, event: ServicingEvent) -> None:
     """Days past due, bucket, class and state after the operation, by the end-of-day rule."""
-    close_loans(session, on, loan_ids=[loan.id], keys=key_maker(event, "post"), actor=event.actor)
+    close_loan(session, loan.id, on, key_maker(event, "post"), event.actor, booked_on(event))
     refresh(session, loan)
+
+
+def projected_rows(session: Session, loan_id: int, on: date) -> list[InstallmentRow]:
+    """Every installment of the loan as :func:`bring_to` would leave it on ``on``, computed in memory.
+
+    The same end-of-day rule closes the same days (what fell due, interest accrued to date, suspense
+    applied, each overdue installment's penalty), but on copies of the rows: nothing is written or posted,
+    so a quote can show what an operation on ``on`` will find.
+    """
+    rows = installment_rows(session, loan_id)
+    loaded = load_loans(session, on, loan_ids=[loan_id])
+    if not loaded:
+        return rows
+    loan = loaded[0][0]
+    live = [row for row in rows if row.status in ("pending", "due", "overdue")]
+    day = _first_open_day(session, on)
+    while day <= on:
+        close_day(loan, live, day, policy_on(DEFAULT_CLASSIFICATION, day), lambda step: step)
+        day += timedelta(days=1)
+    return rows
 
 
 def refresh(session: Session, loan: Loan) -> None:

@@ -50,6 +50,7 @@ from core.servicing.context import (
     locked_loan,
     open_event,
     post_lines,
+    projected_rows,
     reclassify,
     require_state,
     rules_of,
@@ -126,7 +127,9 @@ def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal 
 def prepayment_quote(session: Session, *, loan_id: int, on: date, principal: object | None = None) -> PrepaymentQuote:
     """Quote a full prepayment (``principal=None``) or a partial one of ``principal`` on ``on``.
 
-    The quote reads the loan as it stands (it posts nothing); an operation on a later date may differ.
+    The quote sees the loan brought to ``on`` as the prepayment itself would (:func:`projected_rows`: the
+    installments fallen due since the last end-of-day, interest to date, each overdue installment's
+    penalty to ``on``), and posts nothing: a prepayment of the quoted total on ``on`` settles the loan.
 
     Raises:
         PrepaymentNotAllowedError: the contract forbids it, nothing is left to prepay, or (partial) something
@@ -136,7 +139,7 @@ def prepayment_quote(session: Session, *, loan_id: int, on: date, principal: obj
     loan = locked_loan(session, loan_id)
     require_state(loan, "a prepayment")
     wanted = None if principal is None else positive_fen(principal, "principal")
-    return _quote(loan, installment_rows(session, loan.id), on, wanted)
+    return _quote(loan, projected_rows(session, loan.id, on), on, wanted)
 
 
 def _true_up(session: Session, event: ServicingEvent, current: InstallmentRow, broken: Decimal, on: date) -> None:

@@ -19,9 +19,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.eod.daily import close_day
-from core.eod.delinquency import DEFAULT_CLASSIFICATION, policy_on
-from core.eod.rows import load_loans
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import OVERPAYMENT_SUSPENSE, cash_clearing
 from core.ledger.posting import Line
@@ -36,6 +33,7 @@ from core.servicing.context import (
     locked_loan,
     open_event,
     post_lines,
+    projected_rows,
     reclassify,
     require_state,
     rules_of,
@@ -184,12 +182,7 @@ def refund_suspense(session: Session, *, loan_id: int, amount: object, on: date,
 
 
 def amount_due(session: Session, *, loan_id: int, on: date) -> Decimal:
-    """What the borrower owes on ``on`` if the loan were brought to that date (penalty of the day
-    included), without posting anything: the exact amount a repayment must bring to settle all that is due.
-    """
-    loaded = load_loans(session, on, loan_ids=[loan_id])
-    if not loaded:
-        return sum((row.due().total for row in installment_rows(session, loan_id) if row.open), ZERO)
-    loan, _, rows = loaded[0]
-    close_day(loan, rows, on, policy_on(DEFAULT_CLASSIFICATION, on), lambda step: step)
-    return sum((row.due().total for row in rows if row.open), ZERO)
+    """What the borrower owes on ``on`` once the loan is brought to that date (every day not yet closed,
+    penalty of each included), without posting anything: the amount a repayment on ``on`` must bring to
+    settle all that is due."""
+    return sum((row.due().total for row in projected_rows(session, loan_id, on) if row.open), ZERO)

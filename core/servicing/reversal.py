@@ -9,6 +9,13 @@ since. The result is exactly the loan as if the repayment had never been taken: 
 allocated again (so they may now settle penalty they did not before), penalty is charged on the days
 the loan is now overdue. Replayed entries carry keys of a new generation, so they post beside the
 reversed ones. A later write-off cannot be replayed (a written-off loan is final): the reversal is refused.
+
+The books of a closed day never change: every entry of a reversal — the mirror entries (each referencing
+the entry it reverses, its memo naming that entry and its value date) and everything the replay posts —
+is booked on the business date the reversal is performed on. The replay still runs each event and each
+end-of-day as of its own value date (the reversal records the repayment's value date, each replayed event
+its booking date in ``params["booked_on"]``), so the loan's installments and balances are exactly those of
+a history without the repayment, and the trial balance of any earlier day is what it was.
 """
 
 from __future__ import annotations
@@ -19,19 +26,21 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from core.eod.partition import close_loans, eod_keys
+from core.eod.partition import eod_keys
 from core.errors import LoanFactoryError
 from core.ledger import JournalEntry, reverse
 from core.loans.models import Loan
 from core.servicing.adjustments import execute_waiver, execute_write_off
 from core.servicing.context import (
     check_open_date,
+    close_loan,
     last_closed_date,
     locked_loan,
     open_event,
     refresh,
     restore,
     start,
+    value_memo,
 )
 from core.servicing.errors import RepaymentNotReversibleError
 from core.servicing.models import LoanServicingState, ServicingEvent
@@ -64,6 +73,7 @@ def _target(session: Session, loan_id: int, repayment_id: int) -> ServicingEvent
 
 
 def _reverse_entries(session: Session, loan_id: int, first_entry_id: int, reversal: ServicingEvent) -> int:
+    """Mirror every entry of the loan from ``first_entry_id`` not reversed yet, booked on the reversal's date."""
     mirror = aliased(JournalEntry)
     entries = session.scalars(
         select(JournalEntry).where(JournalEntry.loan_id == loan_id, JournalEntry.id >= first_entry_id,
@@ -71,13 +81,16 @@ def _reverse_entries(session: Session, loan_id: int, first_entry_id: int, revers
                                    ~select(mirror.id).where(mirror.reverses_entry_id == JournalEntry.id).exists())
         .order_by(JournalEntry.id)).all()
     for entry in entries:
-        reverse(session, entry, key=f"rev:{reversal.id}:{entry.id}", event="reversal")
+        reverse(session, entry, key=f"rev:{reversal.id}:{entry.id}", event="reversal",
+                business_date=reversal.business_date,
+                memo=f"reverses {entry.idempotency_key}; {value_memo(entry.business_date)}"[:200])
     return len(entries)
 
 
-def _replay(session: Session, loan: Loan, event: ServicingEvent, since: date | None) -> None:
+def _replay(session: Session, loan: Loan, event: ServicingEvent, since: date | None, book_on: date) -> None:
     event.generation += 1
     start(session, loan, event)
+    event.params = {**event.params, "booked_on": book_on.isoformat()}
     try:
         EXECUTORS[event.kind](session, loan, event, since)
     except LoanFactoryError as error:
@@ -88,14 +101,16 @@ def _replay(session: Session, loan: Loan, event: ServicingEvent, since: date | N
 
 def reverse_repayment(session: Session, *, loan_id: int, repayment_id: int, on: date, key: str, actor: str,
                       reason: str = "") -> ServicingEvent:
-    """Reverse repayment (or prepayment) ``repayment_id`` and replay the loan's later events.
+    """Reverse repayment (or prepayment) ``repayment_id`` and replay the loan's later events, booking it all
+    on business date ``on`` (module docstring).
 
     Returns:
         The reversal event; ``result`` says how many entries were reversed and which events replayed.
 
     Raises:
         RepaymentNotReversibleError: no such repayment on this loan, already reversed, a later write-off,
-            or a later event that cannot be replayed without it (field ``repayment_id``).
+            or a later event that cannot be replayed without it (field ``repayment_id``); ``on`` before the
+            repayment's date (field ``on``).
         ServicingDateError: ``on`` is a closed business date.
     """
     loan = locked_loan(session, loan_id)
@@ -105,6 +120,10 @@ def reverse_repayment(session: Session, *, loan_id: int, repayment_id: int, on: 
         return reversal
     check_open_date(session, on)
     target = _target(session, loan_id, repayment_id)
+    if on < target.business_date:
+        raise RepaymentNotReversibleError(f"on: {on} is before the repayment's date {target.business_date}",
+                                          field="on", value=on)
+    reversal.params = {**reversal.params, "value_date": target.business_date.isoformat()}
     later = list(session.scalars(select(ServicingEvent).where(
         ServicingEvent.loan_id == loan_id, ServicingEvent.id > target.id, ServicingEvent.id != reversal.id,
         ServicingEvent.status == "posted", ServicingEvent.kind.in_(list(EXECUTORS))).order_by(ServicingEvent.id)))
@@ -123,7 +142,7 @@ def reverse_repayment(session: Session, *, loan_id: int, repayment_id: int, on: 
     assert state is not None
     state.generation += 1
     session.flush()
-    _replay_history(session, loan, target, later, state.generation)
+    _replay_history(session, loan, target, later, state.generation, on)
     refresh(session, loan)
     reversal.result = {"reversed": repayment_id, "entries_reversed": reversed_count,
                        "replayed": [event.id for event in later]}
@@ -131,18 +150,19 @@ def reverse_repayment(session: Session, *, loan_id: int, repayment_id: int, on: 
 
 
 def _replay_history(session: Session, loan: Loan, target: ServicingEvent, later: list[ServicingEvent],
-                    generation: int) -> None:
-    """Execute ``later`` again in order, closing each business date closed since ``target``'s time."""
+                    generation: int, book_on: date) -> None:
+    """Execute ``later`` again in order, closing each business date closed since ``target``'s time, booking
+    everything on ``book_on``."""
     closed_then = target.params.get("closed_through")
     day = date.fromisoformat(closed_then) + timedelta(days=1) if closed_then else target.business_date
     last = last_closed_date(session)
     pending = list(later)
     while last is not None and day <= last:
         while pending and pending[0].business_date <= day:
-            _replay(session, loan, pending.pop(0), day)
+            _replay(session, loan, pending.pop(0), day, book_on)
         if loan.state in ("active", "overdue"):
-            close_loans(session, day, loan_ids=[loan.id], keys=eod_keys(day, loan.id, generation))
+            close_loan(session, loan.id, day, eod_keys(day, loan.id, generation), "eod", book_on)
             refresh(session, loan)
         day += timedelta(days=1)
     for event in pending:
-        _replay(session, loan, event, None)
+        _replay(session, loan, event, None, book_on)

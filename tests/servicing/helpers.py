@@ -15,7 +15,7 @@ import core.calendar
 import core.eod.models
 import core.servicing.models
 from core.eod import run_eod
-from core.ledger import LoanBalance, compare_projection, trial_balance
+from core.ledger import JournalEntry, LoanBalance, Posting, compare_projection, trial_balance
 from core.loans.models import Loan, LoanInstallment
 from core.parties import Customer
 from core.schedule import LoanTerms
@@ -63,6 +63,17 @@ def installments(session: Session, loan_id: int) -> list[LoanInstallment]:
     session.expire_all()
     return list(session.scalars(select(LoanInstallment).where(LoanInstallment.loan_id == loan_id)
                                 .order_by(LoanInstallment.period)))
+
+
+def trial_balance_through(session: Session, day: date) -> dict[str, tuple[Decimal, Decimal]]:
+    """Debit and credit per account of the entries booked on or before ``day``."""
+    totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    rows = session.execute(select(Posting.account, Posting.debit, Posting.credit).join(JournalEntry)
+                           .where(JournalEntry.business_date <= day))
+    for account, debit, credit in rows:
+        totals[account][0] += debit
+        totals[account][1] += credit
+    return {account: (pair[0], pair[1]) for account, pair in totals.items()}
 
 
 def check_books(session: Session) -> None:

@@ -3,10 +3,13 @@
 Random loans (weekly or monthly, every method, upfront and per-period fees, compound penalty or not,
 grace days) go through random sequences of: disbursement, partial / exact / over-payments, full and
 partial prepayments under both re-scheduling modes, skipped payments while end-of-day runs for random
-spans of days, reversal of a repayment (with the replay of what followed), penalty waivers and
-write-offs. After every step: the trial balance is zero, every loan's balances from the journal equal
-the projection, nothing is negative, and the installments agree with the ledger. On SQLite and on
-PostgreSQL; the PostgreSQL database is emptied between examples.
+spans of days, reversal of a repayment or a prepayment (with the replay of what followed), penalty
+waivers on the whole loan or on one installment, and write-offs. A prepayment is quoted first and paid
+with exactly the quote, which must be accepted with nothing over. After every step: the trial balance is
+zero, every loan's balances from the journal equal the projection, nothing is negative, the
+installments agree with the ledger, and the books of the last closed business date are what they were
+when it closed (a reversal books on its own date). On SQLite and on PostgreSQL; the PostgreSQL database
+is emptied between examples.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from core.servicing import (
     waive_penalty,
     write_off,
 )
+from core.servicing.context import last_closed_date
 from core.servicing.models import ServicingEvent
 from core.servicing.repayment import amount_due
-from servicing.helpers import book, check_books, seed_calendar
+from servicing.helpers import book, check_books, installments, seed_calendar, trial_balance_through
 
 START = date(2026, 3, 2)
 
@@ -64,6 +68,7 @@ def machine_for(engine):
             self.session.commit()
             self.today = START
             self.counter = 0
+            self.closed_books = {}
 
         def teardown(self):
             self.session.rollback()
@@ -115,19 +120,21 @@ def machine_for(engine):
             if not self.open_loan(loan_id):
                 return
 
-            def run():
-                if mode == "full":
-                    quote = prepayment_quote(self.session, loan_id=loan_id, on=self.today)
-                    prepay(self.session, loan_id=loan_id, amount=quote.total + D("1.00"), on=self.today,
-                           channel="sandbox_bank", key=self.key("prepay"), actor="hypothesis")
-                    return
+            principal = None
+            if mode != "full":
                 outstanding = loan_balances(self.session, loan_id).principal
                 principal = max(D("1.00"), (outstanding * share / 100).quantize(D("0.01")))
+            try:
                 quote = prepayment_quote(self.session, loan_id=loan_id, on=self.today, principal=principal)
-                prepay(self.session, loan_id=loan_id, amount=quote.total, on=self.today, channel="sandbox_bank",
-                       key=self.key("prepay"), actor="hypothesis", principal=principal, mode=mode)
-
-            self.attempt(run)
+            except LoanFactoryError:
+                self.session.rollback()
+                return
+            event = prepay(self.session, loan_id=loan_id, amount=quote.total, on=self.today, channel="sandbox_bank",
+                           key=self.key("prepay"), actor="hypothesis", principal=principal,
+                           mode="keep_term" if mode == "full" else mode)
+            assert event.result["total"] == str(quote.total.quantize(D("0.01")))
+            assert event.result["excess"] == "0.00"
+            self.session.commit()
 
         @rule(days=st.integers(1, 12))
         def end_of_day(self, days):
@@ -139,7 +146,7 @@ def machine_for(engine):
         @rule(loan_id=loans, pick=st.integers(0, 10))
         def reverse(self, loan_id, pick):
             payments = self.session.scalars(select(ServicingEvent.id).where(
-                ServicingEvent.loan_id == loan_id, ServicingEvent.kind == "repayment",
+                ServicingEvent.loan_id == loan_id, ServicingEvent.kind.in_(["repayment", "prepayment"]),
                 ServicingEvent.status == "posted")).all()
             if not payments:
                 return
@@ -147,14 +154,19 @@ def machine_for(engine):
             self.attempt(lambda: reverse_repayment(self.session, loan_id=loan_id, repayment_id=chosen, on=self.today,
                                                    key=self.key("rev"), actor="hypothesis"))
 
-        @rule(loan_id=loans)
-        def waive(self, loan_id):
+        @rule(loan_id=loans, one_installment=st.booleans())
+        def waive(self, loan_id, one_installment):
             if not self.open_loan(loan_id):
                 return
-            owed = loan_balances(self.session, loan_id).penalty
+            owed, period = loan_balances(self.session, loan_id).penalty, None
+            if one_installment:
+                rows = installments(self.session, loan_id)
+                most = max(rows, key=lambda r: r.penalty - r.paid_penalty - r.waived_penalty)
+                owed, period = most.penalty - most.paid_penalty - most.waived_penalty, most.period
             if owed > D("0.01"):
                 self.attempt(lambda: waive_penalty(self.session, loan_id=loan_id, amount=(owed / 2).quantize(D("0.01")),
-                                                   on=self.today, key=self.key("waive"), actor="hypothesis"))
+                                                   on=self.today, key=self.key("waive"), actor="hypothesis",
+                                                   period=period))
 
         @precondition(lambda self: self.counter > 3)
         @rule(loan_id=loans)
@@ -167,6 +179,15 @@ def machine_for(engine):
         def books_are_right(self):
             if hasattr(self, "session"):
                 check_books(self.session)
+
+        @invariant()
+        def closed_days_keep_their_books(self):
+            if not hasattr(self, "session"):
+                return
+            closed = last_closed_date(self.session)
+            if closed is not None:
+                books = trial_balance_through(self.session, closed)
+                assert self.closed_books.setdefault(closed, books) == books, closed
 
     return BooksMachine
 
