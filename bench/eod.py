@@ -18,6 +18,7 @@ dropped at the end unless ``--keep``. Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -65,8 +66,44 @@ def templates() -> list[tuple[LoanTerms, Any, bool]]:
     return shapes
 
 
+_SEED = """
+CREATE TEMP TABLE bench_loan_shape AS
+    SELECT g AS loan_id,
+           CASE WHEN mod(g, 20) = 0 THEN %(current)s + mod(g, %(late)s) ELSE mod(g, %(current)s) END AS shape
+    FROM generate_series(1, %(count)s) AS g;
+INSERT INTO loans (id, customer_id, product_code, product_version_id, terms, currency, principal, annual_rate,
+                   method, payment_channel, state, disbursed_on, maturity_date, days_past_due, bucket, five_tier)
+    SELECT m.loan_id, %(customer)s, 'bench', 1, CAST(s.terms AS json), 'CNY', s.principal, s.annual_rate, s.method,
+           'sandbox_bank', 'active', s.start, s.maturity, 0, 'M0', 'normal'
+    FROM bench_loan_shape m JOIN bench_shapes s USING (shape) ORDER BY m.loan_id;
+INSERT INTO loan_installments ({installment_columns})
+    SELECT m.loan_id, r.period, r.start, r.due_date, r.principal, r.interest, r.fee, 0, 0, 0, 0, 0, 0, 0, 'pending'
+    FROM bench_loan_shape m JOIN bench_rows r USING (shape) ORDER BY m.loan_id, r.period;
+INSERT INTO ledger_entries (id, idempotency_key, event, loan_id, business_date, fingerprint)
+    SELECT m.loan_id, 'bench-disbursement-' || m.loan_id, 'disbursement', m.loan_id, s.start,
+           md5(CAST(m.loan_id AS text))
+    FROM bench_loan_shape m JOIN bench_shapes s USING (shape) ORDER BY m.loan_id;
+INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit)
+    SELECT m.loan_id, v.account, v.loan_id, v.debit, v.credit
+    FROM bench_loan_shape m JOIN bench_shapes s USING (shape)
+    CROSS JOIN LATERAL (VALUES (%(principal_account)s, m.loan_id, s.principal, 0),
+                               (%(clearing)s, NULL, 0, s.principal)) AS v (account, loan_id, debit, credit)
+    ORDER BY m.loan_id;
+INSERT INTO loan_balances (loan_id, principal, interest, fee, penalty, suspense)
+    SELECT m.loan_id, s.principal, 0, 0, 0, 0 FROM bench_loan_shape m JOIN bench_shapes s USING (shape)
+    ORDER BY m.loan_id;
+SELECT setval(pg_get_serial_sequence('loans', 'id'), %(count)s);
+SELECT setval(pg_get_serial_sequence('ledger_entries', 'id'), %(count)s)
+"""
+
+
 def seed(url: str, count: int) -> float:
-    """COPY ``count`` loans with schedules, disbursement entries and projection rows; returns seconds."""
+    """Seed ``count`` loans with schedules, disbursement entries and projection rows; returns seconds.
+
+    The loan shapes (:func:`templates`) are copied to two small tables; every other row is generated in
+    SQL (``generate_series``): loan ``n`` has shape ``n mod 896``, or an overdue one when ``n`` is a multiple
+    of 20.
+    """
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     began = time.perf_counter()
@@ -77,48 +114,27 @@ def seed(url: str, count: int) -> float:
         session.commit()
         customer_id = person.id
     shapes = templates()
-    current = [s for s in shapes if not s[2]]
-    late = [s for s in shapes if s[2]]
-    rules = ServicingRules()
-    contracts = {id(terms): contract_json(terms, rules) for terms, _, _ in shapes}
-    import json
-
-    texts = {key: json.dumps(value) for key, value in contracts.items()}
-    clearing = cash_clearing("sandbox_bank")
+    current = sum(1 for shape in shapes if not shape[2])
     raw = engine.raw_connection()
     cursor = raw.cursor()
-    with cursor.copy("COPY loans (id, customer_id, product_code, product_version_id, terms, currency, principal, "
-                     "annual_rate, method, payment_channel, state, disbursed_on, maturity_date, days_past_due, "
-                     "bucket, five_tier) FROM STDIN") as copy:
-        for loan_id in range(1, count + 1):
-            terms, schedule, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
-            copy.write_row((loan_id, customer_id, "bench", 1, texts[id(terms)], "CNY", terms.principal,
-                            terms.annual_rate, terms.method.value, "sandbox_bank", "active", terms.start_date,
-                            schedule.maturity_date, 0, "M0", "normal"))
-    with cursor.copy(f"COPY loan_installments ({', '.join(INSTALLMENT_COLUMNS)}) FROM STDIN") as copy:
-        zero = Decimal(0)
-        for loan_id in range(1, count + 1):
-            _, schedule, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
+    cursor.execute("CREATE TEMP TABLE bench_shapes (shape integer, terms text, principal numeric, "
+                   "annual_rate numeric, method varchar, start date, maturity date)")
+    cursor.execute("CREATE TEMP TABLE bench_rows (shape integer, period integer, start date, due_date date, "
+                   "principal numeric, interest numeric, fee numeric)")
+    rules = ServicingRules()
+    with cursor.copy("COPY bench_shapes FROM STDIN") as copy:
+        for number, (terms, schedule, _) in enumerate(shapes):
+            copy.write_row((number, json.dumps(contract_json(terms, rules)), terms.principal, terms.annual_rate,
+                            terms.method.value, terms.start_date, schedule.maturity_date))
+    with cursor.copy("COPY bench_rows FROM STDIN") as copy:
+        for number, (_, schedule, _) in enumerate(shapes):
             for row in schedule.installments:
-                copy.write_row((loan_id, row.period, row.start, row.due_date, row.principal, row.interest, row.fee,
-                                zero, zero, zero, zero, zero, zero, zero, "pending"))
-    with cursor.copy("COPY ledger_entries (id, idempotency_key, event, loan_id, business_date, fingerprint) "
-                     "FROM STDIN") as copy:
-        for loan_id in range(1, count + 1):
-            terms, _, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
-            copy.write_row((loan_id, f"bench-disbursement-{loan_id}", "disbursement", loan_id, terms.start_date,
-                            uuid.uuid4().hex))
-    with cursor.copy("COPY ledger_postings (entry_id, account, loan_id, debit, credit) FROM STDIN") as copy:
-        for loan_id in range(1, count + 1):
-            terms, _, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
-            copy.write_row((loan_id, PRINCIPAL_RECEIVABLE, loan_id, terms.principal, 0))
-            copy.write_row((loan_id, clearing, None, 0, terms.principal))
-    with cursor.copy("COPY loan_balances (loan_id, principal, interest, fee, penalty, suspense) FROM STDIN") as copy:
-        for loan_id in range(1, count + 1):
-            terms, _, _ = late[loan_id % len(late)] if loan_id % 20 == 0 else current[loan_id % len(current)]
-            copy.write_row((loan_id, terms.principal, 0, 0, 0, 0))
-    for table in ("loans", "ledger_entries"):
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {count})")
+                copy.write_row((number, row.period, row.start, row.due_date, row.principal, row.interest, row.fee))
+    statements = _SEED.format(installment_columns=", ".join(INSTALLMENT_COLUMNS))
+    params = {"count": count, "current": current, "late": len(shapes) - current, "customer": customer_id,
+              "principal_account": PRINCIPAL_RECEIVABLE, "clearing": cash_clearing("sandbox_bank")}
+    for statement in statements.split(";\n"):
+        cursor.execute(statement, params)
     raw.commit()
     cursor.execute("ANALYZE")
     raw.commit()

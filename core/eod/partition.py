@@ -9,15 +9,15 @@ closed in a few set-based statements (:mod:`core.eod.setbased`); the others are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Table, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import DropTable
 
-from core.eod.daily import OPEN_STATES, InstallmentRow, KeyMaker, LoanRow, close_day
+from core.eod.daily import OPEN_STATES, DayResult, InstallmentRow, KeyMaker, LoanRow, close_day
 from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, policy_on
 from core.eod.rows import load_loans, write_results
 from core.eod.setbased import accrue_quiet_loans
@@ -26,15 +26,33 @@ from core.loans.models import Loan
 DEFAULT_CHUNK = 20_000
 
 
+#: the sub-steps of closing a day (:func:`core.eod.daily.close_day`), in order
+SUB_STEPS = ("fall_due", "accrual", "suspense", "penalty", "classify")
+_STEP_OF_EVENT = {"eod_fee": "fall_due", "eod_accrual": "accrual", "suspense_applied": "suspense",
+                  "eod_penalty": "penalty"}
+
+
 @dataclass(frozen=True)
 class CloseResult:
-    """How many loans a close touched and how many journal entries it posted."""
+    """How many loans a close touched and how many journal entries it posted, in all and per sub-step.
+
+    ``steps`` maps a sub-step (:data:`SUB_STEPS`) to ``(loans it changed, entries it posted)``.
+    """
 
     loans: int = 0
     entries: int = 0
+    steps: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
     def __add__(self, other: CloseResult) -> CloseResult:
-        return CloseResult(self.loans + other.loans, self.entries + other.entries)
+        steps = {}
+        for step in SUB_STEPS:
+            (loans, entries), (more_loans, more_entries) = self.step(step), other.step(step)
+            steps[step] = (loans + more_loans, entries + more_entries)
+        return CloseResult(self.loans + other.loans, self.entries + other.entries, steps)
+
+    def step(self, name: str) -> tuple[int, int]:
+        """``(loans changed, entries posted)`` by sub-step ``name``."""
+        return self.steps.get(name, (0, 0))
 
 
 def eod_keys(on: date, loan_id: int, generation: int) -> KeyMaker:
@@ -70,7 +88,7 @@ def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | 
     if set_based:
         assert lo is not None and hi is not None, "the SQL path closes an id range"
         quiet = accrue_quiet_loans(session, on, lo, hi)
-        total += CloseResult(quiet.loans, quiet.entries)
+        total += CloseResult(quiet.loans, quiet.entries, {"accrual": (quiet.accrued, quiet.entries)})
         loan_ids = _other_loans(session, on, lo, hi, quiet.table)
         session.execute(DropTable(quiet.table))
     if loan_ids is not None:
@@ -91,4 +109,21 @@ def _close_chunk(session: Session, on: date, loaded: list[tuple[LoanRow, int, li
                  policy: ClassificationPolicy, keys: KeyMaker | None, actor: str) -> CloseResult:
     results = [(close_day(loan, rows, on, policy, keys or eod_keys(on, loan.id, generation)), rows)
                for loan, generation, rows in loaded]
-    return CloseResult(len(loaded), write_results(session, on, results, actor=actor))
+    steps = _step_counts(results)
+    return CloseResult(len(loaded), write_results(session, on, results, actor=actor), steps)
+
+
+def _step_counts(results: list[tuple[DayResult, list[InstallmentRow]]]) -> dict[str, tuple[int, int]]:
+    """Per sub-step, the loans it changed and the entries it built (read before the rows are written)."""
+    loans, entries = dict.fromkeys(SUB_STEPS, 0), dict.fromkeys(SUB_STEPS, 0)
+    for result, rows in results:
+        touched = {_STEP_OF_EVENT[entry.event] for entry in result.entries}
+        for entry in result.entries:
+            entries[_STEP_OF_EVENT[entry.event]] += 1
+        if any("status" in row.changed and row.status in ("due", "overdue") for row in rows):
+            touched.add("fall_due")
+        if result.loan_changes or result.transition:
+            touched.add("classify")
+        for step in touched:
+            loans[step] += 1
+    return {step: (loans[step], entries[step]) for step in SUB_STEPS}

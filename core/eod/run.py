@@ -2,9 +2,12 @@
 
 A business date is closed partition by partition. A partition is a fixed block of loan ids
 (``partition_size`` ids, aligned: 1–50000, 50001–100000, ...), so the plan does not depend on how many
-workers run it. :func:`close_partition` does one partition's work and records ``(date, "close_loans",
-"<lo>-<hi>")`` in ``eod_step_runs`` in the caller's transaction; :func:`finalize` checks every partition
-of the date is there and records ``(date, "finalize", "*")``, which closes the date.
+workers run it. :func:`close_partition` does one partition's work and records, in the caller's
+transaction, one row per sub-step of the day's rule (``fall_due``, ``accrual``, ``suspense``,
+``penalty``, ``classify``: :data:`core.eod.partition.SUB_STEPS`) as ``(date, step, "<lo>-<hi>")`` in
+``eod_step_runs``, each with the loans it changed and the entries it posted; the sub-steps of a loan run
+in order in one pass, so a partition's rows are claimed and committed together. :func:`finalize` checks
+every partition of the date is there and records ``(date, "finalize", "*")``, which closes the date.
 
 :func:`run_eod` does it all in the caller's session: every date from the day after the last closed one
 up to ``business_date`` in order (catching up missed days), refusing a date past the business calendar.
@@ -25,11 +28,12 @@ from sqlalchemy.orm import Session
 from core.calendar import ensure_covered
 from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
 from core.eod.models import EodStepRun
-from core.eod.partition import CloseResult, close_loans
+from core.eod.partition import SUB_STEPS, CloseResult, close_loans
 from core.errors import LoanFactoryError
 from core.loans.models import Loan
 
-CLOSE_LOANS = "close_loans"
+#: a partition is closed once its last sub-step is recorded (all are recorded together)
+DONE_STEP = SUB_STEPS[-1]
 FINALIZE = "finalize"
 WHOLE = "*"
 DEFAULT_PARTITION_SIZE = 50_000
@@ -96,15 +100,16 @@ def plan_partitions(session: Session, on: date, size: int = DEFAULT_PARTITION_SI
     return [Partition(k * size + 1, (k + 1) * size) for k in range(first, last + 1)]
 
 
-def _claim(session: Session, on: date, step: str, partition: str) -> EodStepRun | None:
-    """Insert the run row in a savepoint; ``None`` when the step already ran (or runs) for this partition."""
-    row = EodStepRun(business_date=on, step=step, partition=partition)
+def _claim(session: Session, on: date, steps: Sequence[str], partition: str) -> list[EodStepRun] | None:
+    """Insert the run rows of ``steps`` in one savepoint; ``None`` when they already ran (or run) for this
+    partition."""
+    rows = [EodStepRun(business_date=on, step=step, partition=partition) for step in steps]
     try:
         with session.begin_nested():
-            session.add(row)
+            session.add_all(rows)
     except IntegrityError:
         return None
-    return row
+    return rows
 
 
 def close_partition(session: Session, on: date, partition: Partition,
@@ -127,11 +132,12 @@ def close_partition(session: Session, on: date, partition: Partition,
     if last is not None and on != last + timedelta(days=1):
         raise EodOrderError(f"business_date: {on} cannot run before {last + timedelta(days=1)} is closed",
                             field="business_date", value=on)
-    row = _claim(session, on, CLOSE_LOANS, partition.name)
-    if row is None:
+    rows = _claim(session, on, SUB_STEPS, partition.name)
+    if rows is None:
         return None
     result = close_loans(session, on, lo=partition.lo, hi=partition.hi, policies=policies, set_based=set_based)
-    row.loans, row.entries = result.loans, result.entries
+    for row in rows:
+        row.loans, row.entries = result.step(row.step)
     session.flush()
     return result
 
@@ -142,13 +148,15 @@ def finalize(session: Session, on: date, size: int = DEFAULT_PARTITION_SIZE) -> 
     Raises:
         EodOrderError: a partition of ``on`` has not run.
     """
-    done = set(session.scalars(select(EodStepRun.partition).where(EodStepRun.business_date == on,
-                                                                   EodStepRun.step == CLOSE_LOANS)))
+    done = {partition for partition, steps in session.execute(
+        select(EodStepRun.partition, func.count()).where(EodStepRun.business_date == on,
+                                                         EodStepRun.step.in_(SUB_STEPS))
+        .group_by(EodStepRun.partition)) if steps == len(SUB_STEPS)}
     missing = [p.name for p in plan_partitions(session, on, size) if p.name not in done]
     if missing:
         raise EodOrderError(f"business_date: {on} has partitions not closed yet: {', '.join(missing[:5])}",
                             field="business_date", value=on)
-    return _claim(session, on, FINALIZE, WHOLE) is not None
+    return _claim(session, on, [FINALIZE], WHOLE) is not None
 
 
 ProgressCallback = Callable[[date, int, int], None]

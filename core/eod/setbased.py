@@ -93,10 +93,11 @@ FROM moved GROUP BY loan_id, generation
 
 @dataclass(frozen=True)
 class QuietResult:
-    """The quiet loans of a range (their ids are in ``table``) and the accrual entries posted for them."""
+    """The quiet loans of a range (their ids are in ``table``), how many accrued, the entries posted."""
 
     table: Table
     loans: int
+    accrued: int
     entries: int
 
 
@@ -120,4 +121,5 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int) -> QuietRes
     posted = post_pairs(session, amounts, event=ACCRUAL_EVENT, business_date=on, debit=INTEREST_RECEIVABLE,
                         credit=INTEREST_INCOME)
     session.execute(text(f"DROP TABLE {amounts}"))
-    return QuietResult(quiet_table(quiet), int(selected.rowcount), posted.inserted)  # type: ignore[attr-defined]
+    return QuietResult(quiet_table(quiet), int(selected.rowcount),  # type: ignore[attr-defined]
+                       posted.wanted, posted.inserted)

@@ -1,7 +1,7 @@
 """End-of-day on Celery: a chord of partitions per business date, then ``finalize``.
 
 ``close_partition_task`` closes one block of loan ids in its own transaction and commits; its
-``(date, close_loans, partition)`` row commits with the work, so a task delivered twice (``acks_late``:
+``(date, sub-step, partition)`` rows commit with the work, so a task delivered twice (``acks_late``:
 a worker killed mid-task gets its message redelivered, ``reject_on_worker_lost`` requeues it) does the
 work once. ``finalize_task`` closes the date when every partition is in. :func:`run_with_celery` sends one
 chord per pending date and waits for it; more workers on more machines take partitions in parallel.
@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.db import make_engine, make_session_factory
 from core.eod.models import EodStepRun
-from core.eod.run import CLOSE_LOANS, EodReport, Partition, close_partition, finalize, pending_dates, plan_partitions
+from core.eod.run import DONE_STEP, EodReport, Partition, close_partition, finalize, pending_dates, plan_partitions
 from loanfactory.database import db_session, get_db
 
 Progress = Callable[[date, int, int], None]
@@ -71,7 +71,7 @@ def finalize_task(results: list[dict[str, Any]], business_date: str, size: int) 
 def _done(on: date) -> int:
     session = db_session()
     count = session.scalar(select(func.count()).select_from(EodStepRun)
-                           .where(EodStepRun.business_date == on, EodStepRun.step == CLOSE_LOANS))
+                           .where(EodStepRun.business_date == on, EodStepRun.step == DONE_STEP))
     session.rollback()
     return int(count or 0)
 

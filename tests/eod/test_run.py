@@ -12,6 +12,7 @@ from core.calendar import CalendarNotCoveredError, covered_until, ensure_covered
 from core.calendar import seed_calendar as seed
 from core.db import Base, make_engine, make_session_factory
 from core.eod import EodOrderError, EodStepRun, Partition, finalize, last_closed, run_eod
+from core.eod.partition import SUB_STEPS
 from core.eod.run import close_partition
 from core.errors import InvalidArgumentError
 from core.ledger import JournalEntry, loan_balances
@@ -40,7 +41,7 @@ def test_rerunning_a_closed_date_changes_nothing(books):
     count = entries(books)
     again = run_eod(books, date(2026, 1, 20))
     assert first.dates == [date(2026, 1, 20)] and again.dates == [] and entries(books) == count
-    assert books.scalar(select(func.count()).select_from(EodStepRun)) == 2
+    assert books.scalar(select(func.count()).select_from(EodStepRun)) == len(SUB_STEPS) + 1
 
 
 def test_missed_days_are_caught_up_in_order(books):
@@ -106,7 +107,7 @@ def test_small_partitions_give_the_same_books_as_one(books):
     run_eod(books, date(2026, 2, 20), partition_size=2)
     runs = books.scalar(select(func.count()).select_from(EodStepRun)
                         .where(EodStepRun.business_date == date(2026, 2, 1)))
-    assert runs == 3  # two partitions and the finalize
+    assert runs == 2 * len(SUB_STEPS) + 1  # the sub-steps of two partitions and the finalize
     assert [loan_balances(books, loan.id).interest for loan in loans] == [D("11.64"), D("23.29"), D("34.93")]
     books.expire_all()
     assert {books.get(Loan, loan.id).bucket for loan in loans} == {"M1"}
@@ -145,9 +146,34 @@ def test_two_concurrent_runs_for_one_date_give_one_result(postgres_url):
     with factory() as session:
         per_date = session.execute(select(EodStepRun.business_date, EodStepRun.step, func.count())
                                    .group_by(EodStepRun.business_date, EodStepRun.step)).all()
-        assert all(count == 1 for _, _, count in per_date) and len(per_date) == 2 * 10
+        assert all(count == 1 for _, _, count in per_date) and len(per_date) == (len(SUB_STEPS) + 1) * 10
         accruals = session.scalar(select(func.count()).select_from(JournalEntry)
                                   .where(JournalEntry.event == "eod_accrual"))
         assert accruals == 20 * 10
         check_books(session)
     engine.dispose()
+
+
+def test_the_run_log_records_each_sub_step_of_a_partition_with_what_it_did(books):
+    """Two 12,000.00 loans at 1% a month from 01-15, nothing paid. On 02-15 period 1 (interest 120.00,
+    principal 946.19) falls due and accrues its last day; on 02-16 it is overdue: the status moves, day 1 of
+    penalty is 946.19 × 0.12 × 1.5 / 360 = 0.4731 (0.47 posted), period 2 accrues and both loans turn
+    overdue (M1, 关注)."""
+    book(books)
+    book(books)
+    run_eod(books, date(2026, 1, 16))
+    run_eod(books, date(2026, 2, 16))
+
+    def log(day):
+        return {step: (loans, entries) for step, loans, entries in books.execute(
+            select(EodStepRun.step, EodStepRun.loans, EodStepRun.entries)
+            .where(EodStepRun.business_date == day, EodStepRun.partition == "1-50000"))}
+
+    assert log(date(2026, 2, 15)) == {"fall_due": (2, 0), "accrual": (2, 2), "suspense": (0, 0),
+                                      "penalty": (0, 0), "classify": (0, 0)}
+    assert log(date(2026, 2, 16)) == {"fall_due": (2, 0), "accrual": (2, 2), "suspense": (0, 0),
+                                      "penalty": (2, 2), "classify": (2, 0)}
+    books.expire_all()
+    loans = books.scalars(select(Loan)).all()
+    assert [loan_balances(books, loan.id).penalty for loan in loans] == [D("0.47"), D("0.47")]
+    assert {(loan.bucket, loan.five_tier) for loan in loans} == {("M1", "special_mention")}
