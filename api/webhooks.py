@@ -98,6 +98,8 @@ def deliver_webhook(self: Any, event_id: int) -> None:
 def dispatch_webhooks() -> int:
     """Collect new events from the state transitions and deliver the due ones; return how many were due."""
     with _own_session() as session:
+        if not webhooks.has_work(session):
+            return 0
         webhooks.collect_events(session)
         session.commit()
         due = [event.id for event in webhooks.due_events(session)]

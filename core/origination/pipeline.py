@@ -89,9 +89,11 @@ def _customer(session: Session, request: ApplicationRequest) -> Customer:
 
 
 def _exposure(session: Session, customer_id: int) -> tuple[int, Decimal]:
-    """Live loans of the customer and their outstanding principal."""
+    """Live loans of the customer and their outstanding principal (a new customer costs one query)."""
     count = session.scalar(select(func.count()).select_from(Loan).where(
         Loan.customer_id == customer_id, Loan.state.in_(LIVE_LOAN_STATES))) or 0
+    if not count:
+        return 0, Decimal(0)
     rows = session.execute(select(LoanInstallment.principal, LoanInstallment.paid_principal).join(
         Loan, Loan.id == LoanInstallment.loan_id).where(Loan.customer_id == customer_id,
                                                         Loan.state.in_(LIVE_LOAN_STATES)))
@@ -255,7 +257,6 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     _move(session, application, "submitted", actor)
     _move(session, application, "under_review", "system:origination")
     system = "system:origination"
-    application.review_step = "eligibility"
     first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total
     context = _context(offer, request, application, today, _exposure(session, customer.id), first)
     decision: dict[str, Any] = {"context": _encode(context), "errors": []}
@@ -263,7 +264,6 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     if reasons:
         return _reject(session, application, reasons, decision, now, system)
 
-    application.review_step = "bureau"
     plugin_names = offer.plugins
     subject = f"application:{application.id}"
     applicant = request.applicant
@@ -283,7 +283,6 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                     "bureau_overdue": report.current_overdue > 0, "blacklisted": bool(hits)})
     decision["bureau"] = {"report_id": report.report_id, "bureau": report.bureau, "blacklists": hits}
 
-    application.review_step = "scoring"
     profile = ApplicantProfile(age=applicant.age_on(today), monthly_income=applicant.monthly_income,
                                region=applicant.id_number[:6], employment_years=applicant.employment_years,
                                housing=applicant.housing, occupation=applicant.occupation,
@@ -312,7 +311,6 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     if reasons:
         return _reject(session, application, reasons, decision, now, system)
 
-    application.review_step = "approval"
     return _finish_chain(session, application, offer, decision, context, 0, now)
 
 

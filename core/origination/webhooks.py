@@ -24,7 +24,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
@@ -185,6 +197,15 @@ def collect_events(session: Session, now: datetime | None = None) -> list[Webhoo
     cursor.last_transition_id = new_cursor
     session.flush()
     return created
+
+
+def has_work(session: Session, now: datetime | None = None) -> bool:
+    """Whether a dispatch has anything to do: an active subscription (transitions may become events) or a
+    pending event that is due. One query; a dispatcher with nothing to do stops there."""
+    now = now or _now()
+    subscribed = select(WebhookSubscription.id).where(WebhookSubscription.active).exists()
+    due = select(WebhookEvent.id).where(WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).exists()
+    return bool(session.scalar(select(or_(subscribed, due))))
 
 
 def due_events(session: Session, now: datetime | None = None, limit: int = 100) -> list[WebhookEvent]:
