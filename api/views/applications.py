@@ -29,6 +29,8 @@ def application_json(application: Application, loan_id: int | None = None) -> di
     links = {"self": url_for("api.get_application", application_id=application.id)}
     if application.state == "approved":
         links["acceptance"] = url_for("api.accept_offer", application_id=application.id)
+    if application.state == "returned":
+        links["resubmission"] = url_for("api.resubmit_application", application_id=application.id)
     if application.state in ("approved", "contract_signed"):
         links["contract"] = url_for("api.get_contract", application_id=application.id)
     if loan_id is not None:

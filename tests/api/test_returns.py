@@ -28,7 +28,6 @@ from tests.api.conftest import (
     PAYMENT_PLUGINS,
     Channel,
     application_body,
-    calibrated_consumer,
     make_api_app,
     new_key,
     publish_sample,
@@ -45,7 +44,7 @@ SUPPLEMENT = {"comment": "已上传收入证明", "documents": [
 @pytest.fixture
 def shop(db_url: str) -> Iterator[Flask]:
     app = make_api_app(db_url, **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     yield app
     get_db(app).engine.dispose()
 
@@ -84,6 +83,7 @@ def test_a_returned_application_is_resubmitted_back_to_the_step_it_came_from(sho
         record = return_it(shop, application_id)
         returned = channel.get(f"/api/v1/applications/{application_id}").get_json()
         assert returned["state"] == "returned" and returned["decision"]["outcome"] == "returned"
+        assert returned["links"]["resubmission"] == f"/api/v1/applications/{application_id}/resubmission"
         (shown,) = returned["decision"]["returns"]
         assert shown["comment"] == COMMENT and shown["state"] == "waiting" and "risk_officer" not in str(shown)
         deadline = datetime.fromisoformat(shown["resubmit_by"]) - datetime.fromisoformat(shown["returned_at"])
@@ -137,7 +137,7 @@ def post_resubmission(channel: Channel, application_id: int, body: Any, **kwargs
 
 def test_bad_resubmissions_are_refused_naming_every_field(tmp_path) -> None:
     app = make_api_app(f"sqlite:///{tmp_path}/returns.sqlite3", **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     channel = Channel(app.test_client(), new_key(app))
     application_id = queued(app, channel)
 
@@ -171,7 +171,7 @@ def test_bad_resubmissions_are_refused_naming_every_field(tmp_path) -> None:
 
 def test_an_application_not_resubmitted_in_time_expires(tmp_path) -> None:
     app = make_api_app(f"sqlite:///{tmp_path}/expiry.sqlite3", **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     channel = Channel(app.test_client(), new_key(app))
     application_id = queued(app, channel)
     record = return_it(app, application_id, days=3)
@@ -216,7 +216,7 @@ def test_the_return_rules_the_reviewer_meets(tmp_path) -> None:
     from core.origination.errors import WrongStateError
 
     app = make_api_app(f"sqlite:///{tmp_path}/rules.sqlite3", **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     channel = Channel(app.test_client(), new_key(app))
     application_id = queued(app, channel)
     with app.app_context():
