@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 import core.eod.partition
 from core.db import Base, make_engine, make_session_factory
 from core.eod import run_eod
+from core.eod.partition import close_loans
 from core.eod.setbased import accrue_quiet_loans
 from core.errors import InvalidArgumentError
 from core.ledger import (
@@ -36,6 +37,8 @@ from core.ledger.set_posting import post_pairs
 from core.rounding import Rounding
 from core.schedule import LoanTerms
 from core.servicing import disburse
+from core.servicing.models import LoanServicingState, ServicingEvent
+from core.servicing.reversal import reverse_repayment
 
 pytestmark = pytest.mark.postgres
 DAYS = (date(2026, 1, 29), date(2026, 2, 12))
@@ -68,6 +71,11 @@ def close_books(url: str, set_based: bool | None) -> tuple[list[tuple[object, ..
         for day in DAYS:
             run_eod(session, day, partition_size=10, set_based=set_based)
             session.commit()
+            if day == DAYS[0]:  # the first seed loan's repayment reversed: its later accruals carry :g1 keys
+                paid = session.scalars(select(ServicingEvent).where(ServicingEvent.request_key == "seed-pay-0")).one()
+                reverse_repayment(session, loan_id=paid.loan_id, repayment_id=paid.id, on=date(2026, 2, 1),
+                                  key="rev-0", actor="tests")
+                session.commit()
         check_books(session)
         result = journal(session), books_picture(session)
     engine.dispose()
@@ -92,7 +100,7 @@ def test_the_sql_path_posts_the_same_journal_and_books_as_the_python_rule(postgr
     assert set_based[0] == python[0] == embedded[0]
     assert set_based[1] == python[1] == embedded[1]
     accruals = [entry for entry in set_based[0] if entry[1] == "eod_accrual"]
-    assert len(accruals) > 200
+    assert len(accruals) > 200 and any(str(entry[0]).endswith(":g1") for entry in accruals)
 
 
 @pytest.fixture
@@ -137,3 +145,19 @@ def test_post_pairs_posts_once_per_key_and_refuses_a_different_entry_under_a_pos
             post_pairs(session, amounts(session, [(loan.id, "acc:2", bad)]), event="eod_accrual",
                        business_date=date(2026, 1, 17), debit=INTEREST_RECEIVABLE, credit=INTEREST_INCOME)
         session.rollback()
+
+
+def test_a_replayed_loan_accrues_in_sql_under_its_generation_key(pg_session):
+    """A loan whose events were replayed twice (generation 2) posts ``eod:<date>:accrual:<loan>:g2``:
+    12,000.00 at 12% from 01-15, period 1 of 31 days earns 120.00, day 1 is round(120 / 31) = 3.87."""
+    session = pg_session
+    terms = LoanTerms(D("12000.00"), D("0.12"), 12, date(2026, 1, 15))
+    loan = disburse(session, key="d1", customer_id=customer(session), terms=terms, channel="sandbox_bank",
+                    actor="tests", product_code="cash", product_version_id=1)
+    session.add(LoanServicingState(loan_id=loan.id, generation=2))
+    session.flush()
+    result = close_loans(session, date(2026, 1, 16), lo=1, hi=100)
+    assert (result.loans, result.entries, result.step("accrual")) == (1, 1, (1, 1))
+    entry = session.scalars(select(JournalEntry).where(JournalEntry.event == "eod_accrual")).one()
+    assert entry.idempotency_key == f"eod:2026-01-16:accrual:{loan.id}:g2"
+    assert loan_balances(session, loan.id).interest == D("3.87")
