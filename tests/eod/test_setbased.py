@@ -10,7 +10,8 @@ buckets, classes) must be identical.
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -21,8 +22,9 @@ from sqlalchemy.orm import Session
 import core.eod.partition
 from core.db import Base, make_engine, make_session_factory
 from core.eod import run_eod
+from core.eod.accrual import accrued_target
 from core.eod.partition import close_loans
-from core.eod.setbased import accrue_quiet_loans
+from core.eod.setbased import _TARGET, accrue_quiet_loans
 from core.errors import InvalidArgumentError
 from core.ledger import (
     IdempotencyConflictError,
@@ -161,3 +163,33 @@ def test_a_replayed_loan_accrues_in_sql_under_its_generation_key(pg_session):
     entry = session.scalars(select(JournalEntry).where(JournalEntry.event == "eod_accrual")).one()
     assert entry.idempotency_key == f"eod:2026-01-16:accrual:{loan.id}:g2"
     assert loan_balances(session, loan.id).interest == D("3.87")
+
+
+def test_the_sql_target_rounds_exactly_like_the_python_one_in_every_mode(pg_session):
+    """4,000 periods (interest up to 10^8 with 4 places, 1 to 400 days, every elapsed day, every mode),
+    half of them with interest × elapsed / days exactly on a half fen, evaluated by the SQL of the
+    set-based accrual and by :func:`core.eod.accrual.accrued_target`."""
+    rng = random.Random(20260630)
+    cases = []
+    for k in range(4000):
+        days = rng.randint(2, 400)
+        if k % 2:  # a tie: elapsed divides days × 50, interest = (2m + 1) × days × 50 / elapsed × 10^-4
+            elapsed = rng.choice([e for e in range(1, days) if days * 50 % e == 0])
+            units = (2 * rng.randint(0, 10**5) + 1) * days * 50 // elapsed
+            assert D(units) / 10000 * elapsed / days % D("0.01") == D("0.005")
+        else:
+            elapsed, units = rng.randint(1, days - 1), rng.randint(0, 10**12)
+        cases.append({"k": k, "rounding": list(Rounding)[k % 4].value, "interest": D(units) / 10000,
+                      "elapsed": elapsed, "days": days})
+    session = pg_session
+    session.execute(text("CREATE TEMP TABLE t_cases (k integer, rounding text, interest numeric(20, 4), "
+                         "elapsed integer, days integer)"))
+    session.execute(text("INSERT INTO t_cases VALUES (:k, :rounding, :interest, :elapsed, :days)"), cases)
+    got = dict(session.execute(text(
+        f"SELECT q.k, ({_TARGET}) * 0.01 FROM t_cases q "
+        "CROSS JOIN LATERAL (SELECT q.interest * 10000 * q.elapsed AS n, q.days * 100 AS d) f")).all())
+    start = date(2026, 1, 1)
+    for case in cases:
+        expected = accrued_target(case["interest"], start, start + timedelta(days=case["days"]),
+                                  start + timedelta(days=case["elapsed"]), Rounding(case["rounding"]))
+        assert got[case["k"]] == expected, case
