@@ -4,12 +4,12 @@ Random loans (weekly or monthly, every method, upfront and per-period fees, comp
 grace days) go through random sequences of: disbursement, partial / exact / over-payments, full and
 partial prepayments under both re-scheduling modes, skipped payments while end-of-day runs for random
 spans of days, reversal of a repayment or a prepayment (with the replay of what followed), penalty
-waivers on the whole loan or on one installment, and write-offs. A prepayment is quoted first and paid
-with exactly the quote, which must be accepted with nothing over. After every step: the trial balance is
-zero, every loan's balances from the journal equal the projection, nothing is negative, the
-installments agree with the ledger, and the books of the last closed business date are what they were
-when it closed (a reversal books on its own date). On SQLite and on PostgreSQL; the PostgreSQL database
-is emptied between examples.
+waivers on the whole loan or on one installment, suspense applied or refunded, and write-offs. A
+prepayment is quoted first and paid with exactly the quote, which must be accepted with nothing over.
+After every step: the trial balance is zero, every loan's balances from the journal equal the
+projection, nothing is negative, the installments agree with the ledger, and the books of the last
+closed business date are what they were when it closed (a reversal books on its own date). On SQLite
+and on PostgreSQL; the PostgreSQL database is emptied between examples.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from core.loans.models import Loan
 from core.servicing import (
     PenaltyPolicy,
     ServicingRules,
+    apply_suspense,
     prepay,
     prepayment_quote,
+    refund_suspense,
     repay,
     reverse_repayment,
     waive_penalty,
@@ -167,6 +169,17 @@ def machine_for(engine):
                 self.attempt(lambda: waive_penalty(self.session, loan_id=loan_id, amount=(owed / 2).quantize(D("0.01")),
                                                    on=self.today, key=self.key("waive"), actor="hypothesis",
                                                    period=period))
+
+        @rule(loan_id=loans, refund=st.booleans())
+        def suspense(self, loan_id, refund):
+            held = loan_balances(self.session, loan_id).suspense
+            if refund and held > 0:
+                self.attempt(lambda: refund_suspense(self.session, loan_id=loan_id, amount=held, on=self.today,
+                                                     channel="sandbox_bank", key=self.key("refund"),
+                                                     actor="hypothesis"))
+            elif not refund and self.open_loan(loan_id):
+                self.attempt(lambda: apply_suspense(self.session, loan_id=loan_id, on=self.today,
+                                                    key=self.key("apply"), actor="hypothesis"))
 
         @precondition(lambda self: self.counter > 3)
         @rule(loan_id=loans)
