@@ -175,17 +175,17 @@ def submitted_version(app: Flask, code: str = "CASH_TEST") -> int:
 
 
 def queue_application(app: Flask, amount: str = "30000.00", **applicant: object) -> int:
-    """Publish the calibrated consumer product (once) and apply through the channel API for ``amount``.
+    """Publish the consumer sample (once) and apply through the channel API for ``amount``.
 
     With the shipped scorecard, 30,000 CNY waits for a risk officer; above 40,000 two must approve.
     Returns the application id.
     """
-    from tests.api.conftest import APPLY, Channel, application_body, calibrated_consumer, new_key, publish_sample
+    from tests.api.conftest import APPLY, Channel, application_body, new_key, publish_sample
 
     with app.app_context():
         published = published_version(db_session(), "CONSUMER_INSTALLMENT")
     if published is None:
-        publish_sample(app, "consumer_installment", calibrated_consumer())
+        publish_sample(app, "consumer_installment")
     seller = Channel(app.test_client(), new_key(app))
     body = seller.post(APPLY, application_body(amount, 6, **applicant)).get_json()
     assert body["state"] == "under_review", body

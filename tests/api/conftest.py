@@ -123,19 +123,8 @@ def id_number(birth: str = "19900101", sequence: int = 5, region: str = "110101"
     return first + ric.calc_check_digit(first + "0")
 
 
-#: an applicant the sandbox bureau and the scorecard treat well (score 598 in the calibrated product)
+#: an applicant the sandbox bureau and the scorecard treat well (score 570, grade B: risk band 551-572)
 GOOD_ID = id_number("19900101", 5)
-
-
-def calibrated_consumer() -> dict[str, Any]:
-    """CONSUMER_INSTALLMENT with score thresholds on the scale of the shipped scorecard (600 = 50:1 odds,
-    best reachable about 690): reject below 460 or with a current overdue, approve up to 20,000 from 470,
-    otherwise a credit officer; four eyes above 40,000."""
-    document = sample("consumer_installment")
-    document["eligibility"]["min_score"] = 450
-    document["approval"][0]["condition"] = "score < 460 or bureau_overdue"
-    document["approval"][1]["condition"] = "amount <= 20000 and score >= 470"
-    return document
 
 
 def application_body(amount: str = "12000.00", term: int = 6, *, id_no: str = GOOD_ID,
@@ -155,9 +144,9 @@ def application_body(amount: str = "12000.00", term: int = 6, *, id_no: str = GO
 
 @pytest.fixture
 def selling_app(db_url: str) -> Iterator[Flask]:
-    """An app with the payment and e-signature sandboxes and the calibrated consumer product published."""
+    """An app with the payment and e-signature sandboxes and the consumer sample published."""
     app = make_api_app(db_url, **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     yield app
     get_db(app).engine.dispose()
 

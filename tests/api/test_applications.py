@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from core.states import StateTransition
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from plugins.sandbox_bureau.generator import generate_report
-from tests.api.conftest import APPLY, Channel, application_body, calibrated_consumer, id_number, publish_sample
+from tests.api.conftest import APPLY, Channel, application_body, id_number, publish_sample, sample
 
 
 def rows(app: Flask, model: type) -> int:
@@ -39,8 +38,10 @@ def test_a_good_small_application_is_approved_automatically_and_priced_by_risk_b
     assert body["decision"]["outcome"] == "approved"
     assert body["score"] >= 470 and body["grade"]
     assert body["reason_codes"], "the scorecard explains the points it withheld"
-    # risk bands start at 600, so this score gets the default rate
-    assert body["decision"]["annual_rate"] == "0.1400"
+    # the sample's risk bands follow the scorecard's grades: 551-572 (grade B) borrow at 11%
+    assert (body["score"], body["grade"]) == (570, "B")
+    assert body["decision"]["annual_rate"] == "0.1100"
+    assert body["decision"]["first_installment"] == "2088.65"  # numpy_financial.pmt(0.11 / 12, 6, -12000) + 24 fee
     assert body["decision"]["approved_amount"] == "12000.00"
     assert response.headers["Location"] == f"/api/v1/applications/{body['id']}"
     status = seller.get(f"/api/v1/applications/{body['id']}").get_json()
@@ -114,7 +115,7 @@ class BrokenScorer:
 
 def test_a_failing_scoring_plugin_sends_the_application_to_manual_review_with_the_error(
         selling_app: Flask, seller: Channel) -> None:
-    document = copy.deepcopy(calibrated_consumer())
+    document = sample("consumer_installment")
     document["code"] = "CONSUMER_BROKEN"
     document["plugins"]["scoring"] = "broken_scorer"
     get_plugins(selling_app).register(BrokenScorer(), "broken_scorer")

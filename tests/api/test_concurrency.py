@@ -29,7 +29,6 @@ from tests.api.conftest import (
     PAYMENT_PLUGINS,
     Channel,
     application_body,
-    calibrated_consumer,
     make_api_app,
     new_key,
     publish_sample,
@@ -42,7 +41,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 def pg_app(postgres_url: str) -> Iterator[Flask]:
     app = make_api_app(postgres_url, **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     yield app
     get_db(app).engine.dispose()
 

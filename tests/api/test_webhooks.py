@@ -21,7 +21,6 @@ from tests.api.conftest import (
     PAYMENT_PLUGINS,
     Channel,
     application_body,
-    calibrated_consumer,
     make_api_app,
     new_key,
     publish_sample,
@@ -54,7 +53,7 @@ class FlakyReceiver(Receiver):
 @pytest.fixture
 def hook_app(tmp_path: Path) -> Iterator[Flask]:
     app = make_api_app(f"sqlite:///{tmp_path}/hooks.sqlite3", **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     yield app
     get_db(app).engine.dispose()
 

@@ -38,7 +38,6 @@ from tests.api.conftest import (
     PAYMENT_PLUGINS,
     Channel,
     application_body,
-    calibrated_consumer,
     make_api_app,
     new_key,
     publish_sample,
@@ -94,7 +93,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def bank_app(postgres_url: str) -> Iterator[Flask]:
     app = make_api_app(postgres_url, **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment", calibrated_consumer())
+    publish_sample(app, "consumer_installment")
     with app.app_context():
         session = get_db(app).session()
         seed_calendar(session, date(2026, 1, 1), date(2026, 12, 31))
@@ -140,9 +139,12 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
     quote = channel.post("/api/v1/products/CONSUMER_INSTALLMENT/quotes",
                          {"amount": "12000.00", "term": 6, "method": "equal_installment",
                           "start_date": DISBURSED.isoformat()}).get_json()
-    installment = Decimal(str(round(npf.pmt(0.14 / 12, 6, -12000), 2))) + Decimal("24.00")
-    assert installment == Decimal("2106.46")
+    quoted_installment = Decimal(str(round(npf.pmt(0.14 / 12, 6, -12000), 2))) + Decimal("24.00")
+    assert quoted_installment == Decimal("2106.46")  # a quote is priced at the product's default rate
     assert {i["total"] for i in quote["installments"][:-1]} == {"2106.46"}
+    # the decision prices by risk band: the applicant scores 570 (grade B), whose band borrows at 11%
+    installment = Decimal(str(round(npf.pmt(0.11 / 12, 6, -12000), 2))) + Decimal("24.00")
+    assert installment == Decimal("2088.65")
 
     applied = channel.post(APPLY, application_body("12000.00", 6))
     assert applied.status_code == 201
@@ -181,7 +183,7 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
 
     # month 1: paid on the due date
     close_days(bank_app, date(2026, 4, 1))
-    first = channel.post(loan_url + "/repayments", {"amount": "2106.46", "paid_on": "2026-04-02"})
+    first = channel.post(loan_url + "/repayments", {"amount": "2088.65", "paid_on": "2026-04-02"})
     assert first.status_code == 201, first.get_json()
     close_days(bank_app, date(2026, 5, 1))
     assert channel.get(loan_url + "/schedule").get_json()["installments"][0]["status"] == "paid"
@@ -204,7 +206,7 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
 
     # month 3: on time again, then a partial prepayment of 2,000.00 keeping the term
     close_days(bank_app, date(2026, 6, 1))
-    assert channel.post(loan_url + "/repayments", {"amount": "2106.46", "paid_on": "2026-06-02"}).status_code == 201
+    assert channel.post(loan_url + "/repayments", {"amount": "2088.65", "paid_on": "2026-06-02"}).status_code == 201
     close_days(bank_app, date(2026, 6, 9))
     quoted = channel.post(loan_url + "/prepayment-quotes", {"amount": "2000.00", "on": "2026-06-10"},
                           idempotency_key=None).get_json()

@@ -50,8 +50,8 @@ def test_load_product_returns_typed_accessors_or_every_problem():
     product = load_product(SAMPLES_DIR / "consumer_installment.json", plugins=REGISTRY)
     assert (product.code, product.name_zh, product.term_default) == ("CONSUMER_INSTALLMENT", "消费分期贷", 12)
     assert product.terms() == [3, 6, 9, 12, 18, 24]
-    assert [product.rate_for_score(s) for s in (800, 700, 650, 500, None)] == [
-        Decimal("0.0800"), Decimal("0.1100"), Decimal("0.1700"), Decimal("0.1400"), Decimal("0.1400")]
+    assert [product.rate_for_score(s) for s in (600, 560, 540, 500, 400, None)] == [
+        Decimal(r) for r in ("0.0800", "0.1100", "0.1400", "0.1700", "0.1400", "0.1400")]
     assert product.amount.contains(Decimal("10100")) and not product.amount.contains(Decimal("10150"))
     assert product.credit_limits == (Decimal("200000.00"), 3)
     assert product.apr_cap == (Decimal("0.24"), "nominal_irr")
