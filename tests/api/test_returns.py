@@ -1,6 +1,6 @@
 """Return for supplement (退回补件) seen from the channel: the webhook, the comment, the resubmission, expiry.
 
-A reviewer returns a queued 30,000 CNY application (the calibrated consumer product sends it to a risk
+A reviewer returns a queued 30,000 CNY application (the consumer sample sends it to a risk
 officer) with a comment; the channel hears ``application.returned`` with the comment, reads the deadline
 in the application, and resubmits with documents and corrected finances through
 ``POST /applications/{id}/resubmission``: the application is under review again, on a new task for the
