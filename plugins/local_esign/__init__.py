@@ -8,6 +8,9 @@ keys, the documents and the evidence live in this system's database (tables in :
 
 Configuration (``PLUGIN_CONFIG["local_esign"]``): ``required_roles`` (default ``["borrower",
 "lender"]``), the roles whose signatures ``esign_verify`` demands. See docs/esign.md.
+
+Importing the plugin starts a background thread that makes the contract font's common cut if this
+machine has not kept one yet (:func:`.fonts.warm_up`), so the first contract does not pay for it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ from core.plugin_types import (
 )
 from plugins.local_esign import signing
 from plugins.local_esign.contract import build_contract
-from plugins.local_esign.render import render_pdf
+from plugins.local_esign.fonts import warm_up
+from plugins.local_esign.render import LAYOUT_TEXT, render_pdf
 
 __version__ = "1.0.0"
 
 MEDIA_TYPE = "application/pdf"
+
+warm_up(LAYOUT_TEXT)  # the common font cut, made once per machine in the background (see .fonts)
 
 
 @hookimpl(trylast=True)

@@ -20,6 +20,8 @@ from plugins.local_esign.contract import ContractContent
 from plugins.local_esign.fonts import document_fonts
 
 FAMILY = "NotoSansSC"
+#: the fallback family: the document's characters outside the common cut (see plugins.local_esign.fonts)
+EXTRA_FAMILY = "NotoSansSCExtra"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULE_HEADINGS = ("期数", "应还日期", "应还本金", "应还利息", "应还费用", "应还合计", "剩余本金")
 FOOTER_TEXT = "合同编号 {contract_id}    第 {page} 页 / 共 {{nb}} 页"
@@ -121,12 +123,12 @@ def bold_text(content: ContractContent) -> str:
 
 @lru_cache(maxsize=32)
 def render_pdf(content: ContractContent) -> bytes:
-    """The contract as PDF bytes (A4, Noto Sans SC embedded as a subset).
+    """The contract as PDF bytes (A4, Noto Sans SC embedded as a subset of the glyphs it uses).
 
     Rendering is deterministic, so the last few documents are kept: asking again for the same contract
     (the borrower reopening it) returns the same bytes at once.
     """
-    with document_fonts(content.all_text() + LAYOUT_TEXT, bold_text(content)) as fonts:
+    with document_fonts(content.all_text(), bold_text(content), LAYOUT_TEXT) as fonts:
         pdf = _ContractPdf(content.contract_id)
         pdf.set_creation_date(datetime.combine(content.signed_on, time(0), tzinfo=SHANGHAI))
         pdf.set_title(f"{content.title} {content.contract_id}")
@@ -134,6 +136,9 @@ def render_pdf(content: ContractContent) -> bytes:
         pdf.set_creator("loanfactory local_esign")
         pdf.add_font(FAMILY, "", str(fonts.regular))
         pdf.add_font(FAMILY, "B", str(fonts.bold))
+        if fonts.extra is not None:
+            pdf.add_font(EXTRA_FAMILY, "", str(fonts.extra))
+            pdf.set_fallback_fonts([EXTRA_FAMILY], exact_match=False)
         pdf.set_auto_page_break(auto=True, margin=16)
         pdf.set_margins(15, 15, 15)
         pdf.add_page()

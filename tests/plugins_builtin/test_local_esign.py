@@ -118,6 +118,19 @@ def test_rendered_pdf_holds_the_chinese_text_and_is_reproducible(manager, render
     assert again == document.content
 
 
+def test_a_name_outside_the_common_font_cut_is_drawn_from_the_documents_extra_cut():
+    """刘䶮 (䶮, U+4DAE, is in CJK Extension A, outside GB 2312 and so outside the common cut)."""
+    from plugins.local_esign.fonts import common_characters
+    from plugins.local_esign.render import LAYOUT_TEXT
+
+    assert "䶮" not in common_characters(LAYOUT_TEXT) and "刘" in common_characters(LAYOUT_TEXT)
+    request = replace(contract_request("LF-2026-000124"), borrower=replace(BORROWER, name="刘䶮"))
+    content = render_pdf.__wrapped__(build_contract(request))
+    text_ = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+    assert "借款人（乙方）" in text_ and "刘䶮" in text_
+    assert render_pdf.__wrapped__(build_contract(request)) == content
+
+
 def sign_both(manager, session, document) -> SignedDocument:
     signed = SignedDocument(document=document, signatures=())
     signed = manager.call("local_esign", "esign_sign", session=session, document=signed, signer=BORROWER,
