@@ -109,10 +109,19 @@ def _cut(characters: frozenset[str], weight: int) -> bytes:
         font.close()
 
 
+@lru_cache(maxsize=1)
 def cache_dir() -> Path:
-    """Where kept cuts live: ``$XDG_CACHE_HOME/loanfactory/fonts`` (``~/.cache/...`` by default)."""
+    """Where kept cuts live: ``$XDG_CACHE_HOME/loanfactory/fonts`` (``~/.cache/...`` by default), or a
+    directory under the system's temporary directory when that one cannot be created."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "loanfactory" / "fonts"
+    for directory in (Path(base) / "loanfactory" / "fonts", Path(tempfile.gettempdir()) / "loanfactory-fonts"):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(directory, os.W_OK):
+            return directory
+    raise OSError("no writable directory to keep the contract font in")
 
 
 def _kept_path(characters: frozenset[str], weight: int) -> Path:
@@ -143,7 +152,6 @@ def kept_cut(characters: frozenset[str], weight: int) -> Path:
         lock = _kept_locks.setdefault(path, threading.Lock())
     with lock:
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as part:
                 part.write(_cut(characters, weight))
             os.replace(part.name, path)
