@@ -16,12 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.applications.models import Application
 from core.origination.approval import ApprovalTask
-from core.origination.returns import ApplicationReturn, returns_of
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+from core.origination.returns import ApplicationReturn, aware, returns_of
 
 
 def seconds_until(moment: datetime) -> int:

@@ -27,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from admin.approval_history import aware, history, seconds_until, waiting_returns
+from admin.approval_history import history, seconds_until, waiting_returns
 from admin.base import SecureView
 from admin.bureau import report_view, reveal_report
 from admin.pii import masked, reveal
@@ -37,7 +37,7 @@ from core.origination.approval import ApprovalTask, awaiting, current_round, ope
 from core.origination.bureau_reports import bureau_report_for
 from core.origination.pipeline import decide_task
 from core.origination.published import offer_of_version
-from core.origination.returns import DEFAULT_RESUBMIT_DAYS, return_for_supplement
+from core.origination.returns import DEFAULT_RESUBMIT_DAYS, aware, return_for_supplement
 from core.parties import Customer
 from loanfactory.database import db_session
 

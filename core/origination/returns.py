@@ -28,6 +28,7 @@ from core.errors import InvalidArgumentError
 from core.origination.approval import MAX_COMMENT, ApprovalTask, check_turn, require_comment
 from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
+from core.origination.requests import HOUSING, OCCUPATIONS
 from core.parties import Customer
 from core.states import APPLICATION_STATES
 
@@ -63,8 +64,8 @@ class ApplicationReturn(Base):
     reopened_task_id: Mapped[int | None] = mapped_column(ForeignKey("approval_tasks.id"), nullable=True)
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
+def aware(moment: datetime) -> datetime:
+    """``moment`` with its time zone: SQLite hands datetimes back naive, and they were stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -76,9 +77,9 @@ def returns_of(session: Session, application_id: int) -> list[ApplicationReturn]
 
 def _channel_view(record: ApplicationReturn) -> dict[str, Any]:
     """What the channel sees of a return (the reviewer's name stays inside)."""
-    return {"comment": record.comment, "returned_at": _aware(record.returned_at).isoformat(),
-            "resubmit_by": _aware(record.resubmit_by).isoformat(), "state": record.state,
-            "resubmitted_at": _aware(record.resubmitted_at).isoformat() if record.resubmitted_at else None}
+    return {"comment": record.comment, "returned_at": aware(record.returned_at).isoformat(),
+            "resubmit_by": aware(record.resubmit_by).isoformat(), "state": record.state,
+            "resubmitted_at": aware(record.resubmitted_at).isoformat() if record.resubmitted_at else None}
 
 
 def _publish_returns(session: Session, application: Application) -> None:
@@ -129,8 +130,7 @@ SUPPLEMENT_FIELDS = ("comment", "documents", "applicant")
 DOCUMENT_FIELDS = ("type", "reference", "description")
 DOCUMENT_LIMITS = {"type": 40, "reference": 200, "description": 500}
 MAX_DOCUMENTS = 20
-SUPPLEMENT_CHOICES = {"housing": ("own", "rent", "free"),
-                      "occupation": ("unemployed", "unskilled", "skilled", "management")}
+SUPPLEMENT_CHOICES = {"housing": HOUSING, "occupation": OCCUPATIONS}
 SUPPLEMENT_NUMBERS = {"employment_years": (0, 60), "dependants": (0, 20)}
 
 
@@ -275,13 +275,13 @@ def resubmit(session: Session, application: Application, offer: Offer, supplemen
     if record is None:
         raise WrongStateError(f"state: application {application.id} is {application.state}, not returned",
                               field="state", value=application.state)
-    if now > _aware(record.resubmit_by):
-        raise WrongStateError(f"state: the time to resubmit ended at {_aware(record.resubmit_by).isoformat()}",
+    if now > aware(record.resubmit_by):
+        raise WrongStateError(f"state: the time to resubmit ended at {aware(record.resubmit_by).isoformat()}",
                               field="state", value="expired")
     old = session.get(ApprovalTask, record.task_id)
     assert old is not None
     task = ApprovalTask(application_id=application.id, step_index=old.step_index, step_name=dict(old.step_name),
-                        role=old.role, four_eyes=old.four_eyes, due_at=now + (_aware(old.due_at) - _aware(
+                        role=old.role, four_eyes=old.four_eyes, due_at=now + (aware(old.due_at) - aware(
                             old.created_at)), state="open", approvals=[], reason=old.reason, created_at=now)
     session.add(task)
     session.flush()
@@ -290,7 +290,7 @@ def resubmit(session: Session, application: Application, offer: Offer, supplemen
     APPLICATION_STATES.transition(session, application, "under_review", actor=actor, reason="resubmitted", at=now)
     application.review_step = "manual_review"
     first = offer.product.schedule(application.amount, application.term, application.method,
-                                   _aware(application.created_at).date()).installments[0].total
+                                   aware(application.created_at).date()).installments[0].total
     _update_facts(session, application, supplement, first)
     application.decision = {**(application.decision or {}), "outcome": "manual_review", "task_id": task.id}
     _publish_returns(session, application)
@@ -315,7 +315,7 @@ def expire_returns(session: Session, now: datetime | None = None) -> list[int]:
             continue
         record.state = "expired"
         APPLICATION_STATES.transition(session, application, "expired", actor="system:returns",
-                                      reason=f"not resubmitted by {_aware(record.resubmit_by).isoformat()}", at=now)
+                                      reason=f"not resubmitted by {aware(record.resubmit_by).isoformat()}", at=now)
         application.decision = {**(application.decision or {}), "outcome": "expired"}
         _publish_returns(session, application)
         expired.append(application.id)
