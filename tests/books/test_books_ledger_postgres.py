@@ -76,6 +76,30 @@ def test_the_trigger_also_catches_a_line_added_to_an_old_entry(pg):
         session.commit()
 
 
+def test_one_check_covers_a_transactions_entries_and_a_line_with_a_lower_id_is_checked_too(pg):
+    """The first queued posting checks every entry from its id on in one statement; a posting written
+    later with an explicit lower id falls outside that range and is checked by itself."""
+    engine, _, loan_id = pg
+    entry = text("INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, fingerprint) "
+                 "VALUES (:key, 'fee', :loan, DATE '2026-02-01', '-') RETURNING id")
+    with engine.begin() as conn:  # 200 balanced entries in one transaction commit
+        for k in range(200):
+            entry_id = conn.execute(entry, {"key": f"ok-{k}", "loan": loan_id}).scalar_one()
+            conn.execute(text("INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit) "
+                              "VALUES (:e, '1133', :loan, 1, 0), (:e, '6021', :loan, 0, 1)"),
+                         {"e": entry_id, "loan": loan_id})
+    with pytest.raises(DBAPIError, match="does not balance: debits - credits = 2"), engine.begin() as conn:
+        entry_id = conn.execute(entry, {"key": "late", "loan": loan_id}).scalar_one()
+        conn.execute(text("INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit) "
+                          "VALUES (:e, '1133', :loan, 3, 0), (:e, '6021', :loan, 0, 3)"),
+                     {"e": entry_id, "loan": loan_id})
+        bad = conn.execute(entry, {"key": "bad", "loan": loan_id}).scalar_one()
+        conn.execute(text("INSERT INTO ledger_postings (id, entry_id, account, loan_id, debit, credit) "
+                          "VALUES (-1, :e, '1133', :loan, 2, 0)"), {"e": bad, "loan": loan_id})
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM ledger_entries")) == 201
+
+
 def test_raw_updates_and_deletes_of_ledger_facts_are_refused(pg):
     engine, _, _ = pg
     for statement in ("UPDATE ledger_postings SET debit = debit", "DELETE FROM ledger_postings",
