@@ -9,7 +9,6 @@ same step. Not answering in time expires it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -42,14 +41,6 @@ SUPPLEMENT = {"comment": "已上传收入证明", "documents": [
     "applicant": {"monthly_income": "30000.00", "monthly_debt_payments": "500.00", "housing": "rent"}}
 
 
-@pytest.fixture
-def shop(db_url: str) -> Iterator[Flask]:
-    app = make_api_app(db_url, **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment")
-    yield app
-    get_db(app).engine.dispose()
-
-
 def queued(app: Flask, channel: Channel) -> int:
     body = channel.post(APPLY, application_body("30000.00")).get_json()
     assert body["state"] == "under_review", body
@@ -73,15 +64,15 @@ def tasks_of(app: Flask, application_id: int) -> list[ApprovalTask]:
             ApprovalTask.application_id == application_id).order_by(ApprovalTask.id)))
 
 
-def test_a_returned_application_is_resubmitted_back_to_the_step_it_came_from(shop: Flask) -> None:
+def test_a_returned_application_is_resubmitted_back_to_the_step_it_came_from(selling_app: Flask) -> None:
     receiver = Receiver()
     try:
-        channel = Channel(shop.test_client(), new_key(shop))
+        channel = Channel(selling_app.test_client(), new_key(selling_app))
         channel.post("/api/v1/webhooks", {"url": receiver.url, "events": ["application.returned",
                                                                           "application.under_review"]})
-        application_id = queued(shop, channel)
+        application_id = queued(selling_app, channel)
         before = channel.get(f"/api/v1/applications/{application_id}").get_json()
-        record = return_it(shop, application_id)
+        record = return_it(selling_app, application_id)
         returned = channel.get(f"/api/v1/applications/{application_id}").get_json()
         assert returned["state"] == "returned" and returned["decision"]["outcome"] == "returned"
         assert returned["links"]["resubmission"] == f"/api/v1/applications/{application_id}/resubmission"
@@ -89,7 +80,7 @@ def test_a_returned_application_is_resubmitted_back_to_the_step_it_came_from(sho
         assert shown["comment"] == COMMENT and shown["state"] == "waiting" and "risk_officer" not in str(shown)
         deadline = datetime.fromisoformat(shown["resubmit_by"]) - datetime.fromisoformat(shown["returned_at"])
         assert deadline == timedelta(days=7)
-        with shop.app_context():  # the admin's writes are dispatched by Celery beat; here, at once
+        with selling_app.app_context():  # the admin's writes are dispatched by Celery beat; here, at once
             dispatch_webhooks()
         heard = [e for e in receiver.events() if e["type"] == "application.returned"]
         assert heard and heard[0]["data"]["reason"] == COMMENT and heard[0]["data"]["from"] == "under_review"
@@ -102,31 +93,31 @@ def test_a_returned_application_is_resubmitted_back_to_the_step_it_came_from(sho
         assert receiver.types()[-1] == "application.under_review"
     finally:
         receiver.close()
-    first, second = tasks_of(shop, application_id)
+    first, second = tasks_of(selling_app, application_id)
     assert (first.state, second.state) == ("returned", "open") and first.id == record.task_id
     assert (second.step_index, second.role, second.four_eyes) == (first.step_index, first.role, first.four_eyes)
     sla = first.due_at - first.created_at
     assert second.due_at - second.created_at == sla
     old, new = before["decision"], body["decision"]
     assert "context" not in new  # the facts the rules saw stay inside
-    with shop.app_context():
-        saved = get_db(shop).session().get(ApplicationReturn, record.id)
+    with selling_app.app_context():
+        saved = get_db(selling_app).session().get(ApplicationReturn, record.id)
         assert saved.supplement["documents"][1]["reference"] == "oss://partner/42/statement.pdf"
         assert saved.resubmitted_by == "channel:partner-app" and saved.reopened_task_id == second.id
     assert old["outcome"] == "manual_review"
 
 
-def test_the_new_finances_replace_the_facts_the_rules_saw(shop: Flask) -> None:
+def test_the_new_finances_replace_the_facts_the_rules_saw(selling_app: Flask) -> None:
     """DTI = (debt payments + first installment) / income: 20,000 income and 1,000 debts at application,
     30,000 and 500 after; the first installment is the same, so new DTI = (old DTI x 20,000 - 500) / 30,000."""
-    channel = Channel(shop.test_client(), new_key(shop))
-    application_id = queued(shop, channel)
-    with shop.app_context():
-        old = Decimal(get_db(shop).session().get(Application, application_id).decision["context"]["dti"])
-    return_it(shop, application_id)
+    channel = Channel(selling_app.test_client(), new_key(selling_app))
+    application_id = queued(selling_app, channel)
+    with selling_app.app_context():
+        old = Decimal(get_db(selling_app).session().get(Application, application_id).decision["context"]["dti"])
+    return_it(selling_app, application_id)
     assert channel.post(f"/api/v1/applications/{application_id}/resubmission", SUPPLEMENT).status_code == 200
-    with shop.app_context():
-        application = get_db(shop).session().get(Application, application_id)
+    with selling_app.app_context():
+        application = get_db(selling_app).session().get(Application, application_id)
         context = application.decision["context"]
     assert context["monthly_income"] == "30000.00"
     assert abs(Decimal(context["dti"]) - (old * 20000 - 500) / 30000) < Decimal("1e-20")
@@ -170,20 +161,20 @@ def test_bad_resubmissions_are_refused_naming_every_field(tmp_path) -> None:
     get_db(app).engine.dispose()
 
 
-def test_an_application_not_resubmitted_in_time_expires(shop: Flask) -> None:
-    channel = Channel(shop.test_client(), new_key(shop))
-    application_id = queued(shop, channel)
-    record = return_it(shop, application_id, days=3)
+def test_an_application_not_resubmitted_in_time_expires(selling_app: Flask) -> None:
+    channel = Channel(selling_app.test_client(), new_key(selling_app))
+    application_id = queued(selling_app, channel)
+    record = return_it(selling_app, application_id, days=3)
     deadline = record.resubmit_by if record.resubmit_by.tzinfo else record.resubmit_by.replace(tzinfo=UTC)
-    with shop.app_context():
-        session = get_db(shop).session()
+    with selling_app.app_context():
+        session = get_db(selling_app).session()
         assert expire_returns(session, deadline - timedelta(seconds=1)) == []
         session.commit()
         session.get(ApplicationReturn, record.id).resubmit_by = datetime.now(UTC) - timedelta(seconds=1)
         session.commit()
     late = post_resubmission(channel, application_id, SUPPLEMENT)
     assert late.status_code == 409 and "time to resubmit ended" in late.get_json()["detail"]
-    with shop.app_context():  # what Celery beat runs
+    with selling_app.app_context():  # what Celery beat runs
         assert expire_returned_applications() == 1
         assert expire_returned_applications() == 0
     body = channel.get(f"/api/v1/applications/{application_id}").get_json()
