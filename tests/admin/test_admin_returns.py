@@ -144,16 +144,14 @@ def test_the_whole_credit_report_is_shown_masked_and_revealing_it_is_audited(app
 def test_auditors_and_other_roles_cannot_return_send_back_or_reveal(app, login, fingerprint):
     application_id = queue_application(app)
     task_id = open_task(app, application_id)
+    clients = {role: login(role) for role in ("auditor", "risk_manager", "finance", "operations", "product_manager",
+                                              "admin")}
     before = fingerprint(app)
-    for role in ("auditor", "risk_manager", "finance", "operations", "product_manager", "admin"):
-        client = login(role)
+    for role, client in clients.items():
         for action, data in (("return", {"comment": COMMENT}), ("send-back", {"comment": COMMENT}),
                              ("decide", {"decision": "approve"}), ("reveal-bureau", {"reason": "x"})):
             if role == "risk_manager" and action == "reveal-bureau":
                 continue  # a risk manager may reveal (the task's role only limits deciding)
             assert client.post(f"/admin/approvals/{task_id}/{action}", data).status_code == 403, (role, action)
-    after = fingerprint(app)
-    assert {k: v for k, v in after.items() if k != "audit_events"} == {
-        k: v for k, v in before.items() if k != "audit_events"}
-    assert audit_of(app, "approval.return") == audit_of(app, "bureau_report.reveal") == []
+    assert fingerprint(app) == before
     assert state_of(app, application_id) == "under_review"
