@@ -52,6 +52,11 @@ def postgres_available() -> bool:
 def postgres_url(postgres_available: bool) -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
     require_service(postgres_available, "PostgreSQL is not reachable at 127.0.0.1:5432 (run ../shared/services.sh)")
+    yield from fresh_postgres_database()
+
+
+def fresh_postgres_database() -> Iterator[str]:
+    """Create a PostgreSQL database, yield its URL, drop it (the body of a fixture)."""
     name = f"lf_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
