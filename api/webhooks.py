@@ -97,9 +97,10 @@ def deliver_webhook(self: Any, event_id: int) -> None:
 @shared_task(name="loanfactory.api.dispatch_webhooks")  # type: ignore[untyped-decorator]
 def dispatch_webhooks() -> int:
     """Collect new events from the state transitions and deliver the due ones; return how many were due."""
-    with _own_session() as session:
-        if not webhooks.has_work(session):
+    with get_db().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        if not webhooks.has_work(connection):  # one statement, no transaction around it
             return 0
+    with _own_session() as session:
         webhooks.collect_events(session)
         session.commit()
         due = [event.id for event in webhooks.due_events(session)]

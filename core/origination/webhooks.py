@@ -37,6 +37,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
@@ -199,9 +200,10 @@ def collect_events(session: Session, now: datetime | None = None) -> list[Webhoo
     return created
 
 
-def has_work(session: Session, now: datetime | None = None) -> bool:
+def has_work(session: Session | Connection, now: datetime | None = None) -> bool:
     """Whether a dispatch has anything to do: an active subscription (transitions may become events) or a
-    pending event that is due. One query; a dispatcher with nothing to do stops there."""
+    pending event that is due. One query (a session's, or a bare connection's outside any transaction); a
+    dispatcher with nothing to do stops there."""
     now = now or _now()
     subscribed = select(WebhookSubscription.id).where(WebhookSubscription.active).exists()
     due = select(WebhookEvent.id).where(WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).exists()
