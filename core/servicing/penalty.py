@@ -47,7 +47,9 @@ class PenaltyPolicy:
 
     Args:
         multiplier: penalty annual rate / contract annual rate, 1 to 2 (default 1.5).
-        daily_rate: a fixed daily penalty rate used instead of the multiplier (0 to 0.01), or ``None``.
+        daily_rate: a fixed daily penalty rate used instead of the multiplier, or ``None``; 0 to 1, the
+            range the product schema's ``penalty.daily_rate`` allows, so a published product always books
+            (what the rate may cost the borrower is the product's cost check, not this one's).
         compound: whether overdue interest bears penalty interest too (复利).
         grace_days: days after the due date without penalty, 0 to 30.
         grace_retroactive: once the grace is exceeded, charge its days as well.
@@ -70,8 +72,8 @@ class PenaltyPolicy:
         object.__setattr__(self, "multiplier", multiplier)
         if self.daily_rate is not None:
             daily = to_decimal(self.daily_rate, "penalty.daily_rate")
-            if not 0 <= daily <= Decimal("0.01"):
-                raise InvalidArgumentError(f"penalty.daily_rate: must be between 0 and 0.01 (got {daily})",
+            if not 0 <= daily <= 1:
+                raise InvalidArgumentError(f"penalty.daily_rate: must be between 0 and 1 (got {daily})",
                                            field="penalty.daily_rate", value=daily)
             object.__setattr__(self, "daily_rate", daily)
         if isinstance(self.grace_days, bool) or not isinstance(self.grace_days, int) \

@@ -31,6 +31,11 @@ def test_a_fixed_daily_rate_of_0_05pct_replaces_the_multiplier():
     assert charge(PenaltyPolicy(daily_rate=D("0.0005")), 2) == D("5.0000")
 
 
+def test_any_daily_rate_the_product_schema_allows_is_accepted__2pct_of_10000_is_200_a_day():
+    """The schema's ``penalty.daily_rate`` is a fraction from 0 to 1; a product published with 0.02 books."""
+    assert charge(PenaltyPolicy.from_mapping({"daily_rate": "0.02"}), 1) == D("200.00")
+
+
 def test_three_grace_days__charge_nothing_then_four_days_at_once_then_one_a_day():
     policy = PenaltyPolicy(grace_days=3)
     assert [charge(policy, d) for d in (1, 2, 3, 4, 5)] == [0, 0, 0, D(20), D(5)]
@@ -52,7 +57,7 @@ def test_policy_from_product_json_round_trips():
 
 
 @pytest.mark.parametrize(("data", "field"), [({"multiplier": "3"}, "penalty.multiplier"),
-                                             ({"daily_rate": "0.5"}, "penalty.daily_rate"),
+                                             ({"daily_rate": "1.5"}, "penalty.daily_rate"),
                                              ({"grace_days": 99}, "penalty.grace_days"),
                                              ({"grace_days": "x"}, "penalty.grace_days"),
                                              ({"multiplier": 1.5}, "penalty.multiplier")])
