@@ -8,11 +8,11 @@ from the ``loanfactory`` entry-point group, then ``PLUGINS_EXTRA`` module paths,
 
 Calls go through :meth:`PluginManager.call` (one named plugin) or :meth:`PluginManager.broadcast` (every
 implementer of a contribute-hook). Each call runs on a reused worker thread with a timeout that stops it
-(:mod:`core.plugin_runner`), inside a SAVEPOINT
-of the caller's session when there is one, and is recorded in ``plugin_calls`` (plugin, hook, duration,
-outcome, error). If the plugin raises or times out, its database work is rolled back and the caller gets
-:class:`~core.plugin_types.PluginFailure`; the record is added to the caller's session after the rollback,
-so it is kept when the caller commits its own response to the failure (manual review, failed payment).
+(:mod:`core.plugin_runner`), inside a SAVEPOINT of the caller's session when there is one, and is recorded
+in ``plugin_calls`` (plugin, hook, duration, outcome, error). If the plugin raises or times out, its
+database work is rolled back and the caller gets :class:`~core.plugin_types.PluginFailure`; the record is
+added to the caller's session after the rollback, so it is kept when the caller commits its own response
+to the failure (manual review, failed payment).
 """
 
 from __future__ import annotations
