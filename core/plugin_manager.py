@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 import pluggy
 from sqlalchemy import DateTime, Float, Integer, String, Text, case, func, select
-from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import hookspecs, plugin_runner
 from core.db import Base
@@ -266,7 +266,7 @@ class PluginManager:
         caller, one_answer = self._caller(name, hook)
         context = PluginContext(plugin_name=name, hook=hook, now=self.clock(), session=session,
                                 config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
-        savepoint = _begin_savepoint(session)
+        savepoint = None if session is None else session.begin_nested()
         started, t0 = context.now, time.perf_counter()
         outcome, value = plugin_runner.run(lambda: caller(context=context, **kwargs),
                                            timeout if timeout is not None else self.settings.timeout_for(name, hook),
@@ -388,22 +388,6 @@ def _import(path: str) -> ModuleType:
     except ImportError as error:
         raise PluginLoadError(f"plugin module {path!r} cannot be imported: {error}", field="plugins",
                               value=path) from error
-
-
-def _begin_savepoint(session: Session | None) -> SessionTransaction | None:
-    """A SAVEPOINT in the caller's transaction.
-
-    pysqlite opens its transaction lazily, at the first write, so a SAVEPOINT issued first would become
-    the outermost transaction and its RELEASE would commit; BEGIN is issued explicitly in that case.
-    """
-    if session is None:
-        return None
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        dbapi = connection.connection.dbapi_connection
-        if dbapi is not None and not dbapi.in_transaction:
-            connection.exec_driver_sql("BEGIN")
-    return session.begin_nested()
 
 
 def _describe(outcome: str, value: Any) -> str:
