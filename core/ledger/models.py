@@ -205,5 +205,8 @@ def _install(*statements: str) -> Any:
     return ddl.execute_if(dialect="postgresql")
 
 
+#: the balance-check function alone, for a migration that changes it on a database made earlier
+BALANCE_FUNCTION_DDL = _install(_BALANCE_FUNCTION)
+
 event.listen(JournalEntry.__table__, "after_create", _install(_BALANCE_FUNCTION, _REFUSE_FUNCTION, _ENTRIES_IMMUTABLE))
 event.listen(Posting.__table__, "after_create", _install(_POSTINGS_BALANCED, _POSTINGS_IMMUTABLE))

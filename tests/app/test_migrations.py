@@ -15,6 +15,8 @@ from sqlalchemy import text
 
 from core.db import make_engine
 from loanfactory.migrate import upgrade
+from loanfactory.models import load_models
+from tests.conftest import fresh_postgres_database
 
 
 def loanfactory_db(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -43,3 +45,24 @@ def test_migrated_postgresql_refuses_an_unbalanced_entry_at_commit(postgres_url)
         conn.execute(text("INSERT INTO ledger_postings (entry_id, account, debit, credit) VALUES (:e, 'a', :x, 0)"),
                      {"e": entry, "x": Decimal("1.00")})
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_upgrading_a_released_database_installs_the_current_balance_check(postgres_url):
+    """0001's databases got the balance function of their day; 0002 replaces it with today's."""
+    definition = text("SELECT pg_get_functiondef('ledger_check_entry_balanced'::regproc)")
+    upgrade(postgres_url, "0001")
+    engine = make_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger "
+                             "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+    upgrade(postgres_url)
+    with engine.connect() as conn:
+        migrated = conn.execute(definition).scalar_one()
+    engine.dispose()
+    for other_url in fresh_postgres_database():
+        made = make_engine(other_url)
+        load_models().create_all(made)
+        with made.connect() as conn:
+            assert migrated == conn.execute(definition).scalar_one()
+        made.dispose()

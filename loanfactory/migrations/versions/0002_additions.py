@@ -13,6 +13,7 @@ from alembic import op
 import core.db
 import core.pii
 import core.servicing.models
+from core.ledger.models import BALANCE_FUNCTION_DDL
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -72,8 +73,18 @@ def upgrade() -> None:
         "loan_installments",
         sa.Column("penalty_carry", core.servicing.models.Fraction(), server_default="0", nullable=False),
     )
+    # penalty is now carried per installment: the loan's carry goes to the installment it was charged on
+    # (the oldest overdue one), so no fraction of a fen is lost
+    op.execute(
+        "UPDATE loan_installments SET penalty_carry = (SELECT s.penalty_carry FROM loan_servicing_states s "
+        "WHERE s.loan_id = loan_installments.loan_id) "
+        "WHERE id IN (SELECT min(i.id) FROM loan_installments i WHERE i.status = 'overdue' GROUP BY i.loan_id)"
+    )
     op.drop_column("loan_servicing_states", "penalty_carry")
     # ### end Alembic commands ###
+    # the balance check now covers a transaction's entries in one statement (core.ledger.models)
+    if op.get_bind().dialect.name == "postgresql":
+        op.get_bind().execute(BALANCE_FUNCTION_DDL)
 
 
 def downgrade() -> None:
