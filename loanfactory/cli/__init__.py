@@ -12,6 +12,7 @@ import click
 
 from admin.cli import users
 from core.errors import LoanFactoryError
+from loanfactory.cli.applications import applications
 from loanfactory.cli.db import db
 from loanfactory.cli.eod import eod
 from loanfactory.cli.ledger import ledger
@@ -54,6 +55,7 @@ main.add_command(plugins)
 main.add_command(ledger)
 main.add_command(products)
 main.add_command(eod)
+main.add_command(applications)
 main.add_command(reports)
 main.add_command(sandbox_bank)
 main.add_command(users)

@@ -1,6 +1,7 @@
 """Celery tasks of the app; ``init_app`` registers them (importing the modules binds the shared tasks).
 
-Configuration: ``EOD_PARTITION_SIZE`` (loan ids per partition, default 50,000). The end-of-day and
+Configuration: ``EOD_PARTITION_SIZE`` (loan ids per partition, default 50,000), ``EXPIRY_SECONDS`` (how often
+beat sweeps lapsed offers and returns, default 600). The end-of-day and
 servicing tables are part of :mod:`loanfactory.models`, so the database's ``init_app`` creates them.
 """
 
@@ -18,8 +19,11 @@ from loanfactory.database import get_db
 def init_app(app: Flask) -> None:
     """Register the task modules and the EOD defaults on ``app``."""
     from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks)
+    from loanfactory.tasks.expiry import schedule_expiry
 
     app.config.setdefault("EOD_PARTITION_SIZE", DEFAULT_PARTITION_SIZE)
+    if "celery" in app.extensions:
+        schedule_expiry(app)
     engine = get_db(app).engine
 
     def fresh_connections(**_: Any) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -12,10 +15,12 @@ from core.applications.models import Application
 from core.hookspecs import hookimpl
 from core.origination.approval import ApprovalTask, open_tasks
 from core.origination.bureau_reports import BureauReportRecord, bureau_report_for
+from core.origination.expiry import expire_offers
 from core.origination.pipeline import decide_task
 from core.origination.published import offer_of_version
 from core.parties import Customer
 from core.states import StateTransition
+from loanfactory.cli import main
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from plugins.sandbox_bureau.generator import generate_report
@@ -209,3 +214,33 @@ def test_the_bureau_report_is_kept_whole_and_encrypted(selling_app: Flask, selle
         raw = session.connection().exec_driver_sql("SELECT body FROM bureau_reports").scalar_one()
         assert kept.report_id not in raw and "lender" not in raw
         assert session.scalar(select(func.count()).select_from(BureauReportRecord)) == 1
+
+
+def test_an_offer_not_accepted_in_time_expires_and_an_accepted_one_does_not(selling_app: Flask,
+                                                                            seller: Channel) -> None:
+    lapsing = seller.post(APPLY, application_body("12000.00", 6)).get_json()
+    kept = seller.post(APPLY, application_body("12000.00", 6, id_no=id_number("19880202", 7))).get_json()
+    assert lapsing["state"] == kept["state"] == "approved"
+    assert seller.post(f"/api/v1/applications/{kept['id']}/acceptance").status_code == 200
+    with selling_app.app_context():
+        session = get_db(selling_app).session()
+        expires = datetime.fromisoformat(session.get(Application, lapsing["id"]).decision["offer_expires_at"])
+        assert expire_offers(session, expires) == [], "an offer is good until its expiry instant"
+        assert expire_offers(session, expires + timedelta(seconds=1)) == [lapsing["id"]]
+        session.commit()
+        move = session.scalars(select(StateTransition).where(StateTransition.entity_id == lapsing["id"])
+                               .order_by(StateTransition.id.desc())).first()
+        assert (move.from_state, move.to_state, move.actor) == ("approved", "expired", "system:expiry")
+    assert seller.get(f"/api/v1/applications/{lapsing['id']}").get_json()["state"] == "expired"
+    assert seller.get(f"/api/v1/applications/{kept['id']}").get_json()["state"] == "approved"
+    refused = seller.post(f"/api/v1/applications/{lapsing['id']}/acceptance")
+    assert refused.status_code == 409, refused.get_json()
+
+
+def test_the_expiry_command_runs_the_sweep(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/expiry.sqlite3")
+    result = CliRunner().invoke(main, ["applications", "expire", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"offers": [], "returns": []}
+    plain = CliRunner().invoke(main, ["applications", "expire"])
+    assert plain.output.splitlines() == ["offers not accepted: 0", "returns not resubmitted: 0"]

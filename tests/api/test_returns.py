@@ -17,12 +17,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from api.views.resubmissions import expire_returned_applications
 from api.webhooks import dispatch_webhooks
 from core.applications.models import Application
 from core.origination.approval import ApprovalTask
 from core.origination.returns import ApplicationReturn, expire_returns, return_for_supplement
 from loanfactory.database import get_db
+from loanfactory.tasks.expiry import expire_applications
 from tests.api.conftest import (
     APPLY,
     PAYMENT_PLUGINS,
@@ -175,8 +175,8 @@ def test_an_application_not_resubmitted_in_time_expires(selling_app: Flask) -> N
     late = post_resubmission(channel, application_id, SUPPLEMENT)
     assert late.status_code == 409 and "time to resubmit ended" in late.get_json()["detail"]
     with selling_app.app_context():  # what Celery beat runs
-        assert expire_returned_applications() == 1
-        assert expire_returned_applications() == 0
+        assert expire_applications() == {"offers": [], "returns": [application_id]}
+        assert expire_applications() == {"offers": [], "returns": []}
     body = channel.get(f"/api/v1/applications/{application_id}").get_json()
     assert body["state"] == "expired" and body["decision"]["returns"][0]["state"] == "expired"
     assert "resubmission" not in body["links"]
@@ -190,8 +190,8 @@ def test_the_operation_is_in_the_openapi_document_and_expiry_is_scheduled(tmp_pa
     assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
     schema = document["components"]["schemas"]["ResubmissionRequest"]
     assert set(schema["properties"]) == {"comment", "documents", "applicant"}
-    beat = app.extensions["celery"].conf.beat_schedule["loanfactory-expire-returns"]
-    assert beat["task"] == "loanfactory.api.expire_returned_applications"
+    beat = app.extensions["celery"].conf.beat_schedule["loanfactory-expire-applications"]
+    assert beat["task"] == "loanfactory.expire_applications" and beat["schedule"] == 600
     get_db(app).engine.dispose()
 
 

@@ -1,0 +1,54 @@
+"""What lapses with time: offers nobody accepted and returns nobody answered.
+
+An approved application carries ``offer_expires_at`` (the pipeline sets it, :data:`OFFER_VALID_DAYS`
+after the decision); :func:`accept_offer <core.origination.booking.accept_offer>` refuses after it, and
+:func:`expire_offers` moves such an application to ``expired`` so the queue, the cockpit and the channel
+(the transition's webhook) see it ended. A returned application that passed its deadline expires through
+:func:`core.origination.returns.expire_returns`. :func:`expire_applications` runs both; Celery beat
+runs it every few minutes and ``loanfactory applications expire`` on demand. Idempotent: a second run
+in the same instant finds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.applications.models import Application
+from core.origination.returns import expire_returns
+from core.states import APPLICATION_STATES
+
+ACTOR = "system:expiry"
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    """The ids of the applications expired, by why."""
+
+    offers: tuple[int, ...]
+    returns: tuple[int, ...]
+
+
+def expire_offers(session: Session, now: datetime) -> list[int]:
+    """Expire the approved applications whose offer was not accepted before ``offer_expires_at``."""
+    expired = []
+    approved = session.scalars(select(Application).where(Application.state == "approved")
+                               .order_by(Application.id).with_for_update())
+    for application in list(approved):
+        decision = dict(application.decision or {})
+        expires = decision.get("offer_expires_at")
+        if decision.get("accepted_at") or not expires or datetime.fromisoformat(expires) >= now:
+            continue
+        APPLICATION_STATES.transition(session, application, "expired", actor=ACTOR,
+                                      reason=f"offer not accepted by {expires}", at=now)
+        expired.append(application.id)
+    return expired
+
+
+def expire_applications(session: Session, now: datetime | None = None) -> ExpiryResult:
+    """Expire lapsed offers and unanswered returns in the caller's transaction."""
+    now = now or datetime.now(UTC)
+    return ExpiryResult(offers=tuple(expire_offers(session, now)), returns=tuple(expire_returns(session, now)))

@@ -1,0 +1,39 @@
+"""The expiry sweep as a Celery task, and its place on Celery beat's schedule.
+
+``EXPIRY_SECONDS`` (config, default 600) is how often beat runs :func:`expire_applications`; the
+deadlines themselves are fixed when an offer is made or an application returned, so the interval only
+bounds how late the expiry is seen.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask import Flask
+
+from core.db import make_session_factory
+from core.origination.expiry import expire_applications as expire
+from loanfactory.database import get_db
+
+TASK = "loanfactory.expire_applications"
+DEFAULT_EXPIRY_SECONDS = 600
+
+
+@shared_task(name=TASK)  # type: ignore[untyped-decorator]
+def expire_applications() -> dict[str, list[int]]:
+    """Expire lapsed offers and unanswered returns in one transaction; the ids expired, by why."""
+    session = make_session_factory(get_db().engine)()
+    try:
+        result = expire(session)
+        session.commit()
+    finally:
+        session.close()
+    return {"offers": list(result.offers), "returns": list(result.returns)}
+
+
+def schedule_expiry(app: Flask) -> None:
+    """Put the sweep on Celery beat's schedule every ``EXPIRY_SECONDS``."""
+    celery = app.extensions["celery"]
+    schedule = dict(celery.conf.beat_schedule or {})
+    schedule["loanfactory-expire-applications"] = {
+        "task": TASK, "schedule": float(app.config.get("EXPIRY_SECONDS", DEFAULT_EXPIRY_SECONDS))}
+    celery.conf.beat_schedule = schedule
