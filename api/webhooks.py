@@ -114,8 +114,16 @@ def dispatch_webhooks() -> int:
 
 
 def after_write() -> None:
-    """Called by the API after it commits a write: hand the new transitions to the dispatcher."""
-    if current_app.config.get("API_WEBHOOKS_ENABLED", True):
+    """Called by the API after it commits a write: hand the new transitions to the dispatcher.
+
+    Eager Celery (the embedded default) runs the dispatcher's body in the request's own app context: going
+    through ``delay()`` would only add Celery's tracing and a second app context around the same call.
+    """
+    if not current_app.config.get("API_WEBHOOKS_ENABLED", True):
+        return
+    if _eager():
+        dispatch_webhooks.run()
+    else:
         dispatch_webhooks.delay()
 
 

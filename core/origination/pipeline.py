@@ -23,10 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
@@ -66,26 +67,31 @@ BUREAU_VARIABLES = frozenset({"score", "grade", "bureau_inquiries_3m", "bureau_o
 LIVE_LOAN_STATES = ("active", "overdue")
 
 
-def _customer(session: Session, request: ApplicationRequest) -> Customer:
-    """The applicant's customer row, created the first time (two first applications at once meet at the
-    unique ID-number index: the second waits for the first, then uses its row)."""
+def _customer(session: Session, request: ApplicationRequest) -> tuple[int, bool]:
+    """The applicant's customer id, and whether this call created the row.
+
+    A known applicant's phone and income are brought up to date. A new one is inserted with ``ON CONFLICT
+    DO NOTHING`` on the unique ID-number index (no savepoint): two first applications at once meet there,
+    the second's insert waits for the first transaction and inserts nothing, and the second then reads the
+    first's row.
+    """
     applicant = request.applicant
     customer = find_by_id_number(session, applicant.id_number)
     if customer is None:
-        customer = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
-                            monthly_income=applicant.monthly_income)
-        try:
-            with session.begin_nested():
-                session.add(customer)
-        except IntegrityError:
-            found = find_by_id_number(session, applicant.id_number)
-            if found is None:
-                raise
-            customer = found
-    else:
-        customer.phone = applicant.phone
-        customer.monthly_income = applicant.monthly_income
-    return customer
+        new = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
+                       monthly_income=applicant.monthly_income)
+        columns = cast(Table, Customer.__table__).columns
+        values = {c.key: getattr(new, c.key) for c in columns if c.key in new.__dict__}
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        created = session.scalar(insert(Customer).values(values)
+                                 .on_conflict_do_nothing(index_elements=[Customer.id_number_index])
+                                 .returning(Customer.id))
+        if created is not None:
+            return int(created), True
+        customer = session.scalars(select(Customer).where(Customer.id_number_index == new.id_number_index)).one()
+    customer.phone = applicant.phone
+    customer.monthly_income = applicant.monthly_income
+    return customer.id, False
 
 
 def _exposure(session: Session, customer_id: int) -> tuple[int, Decimal]:
@@ -247,8 +253,8 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                                                             Application.external_id == request.external_id))
         if taken is not None:
             raise RequestProblems([("external_id", f"already names application {taken} of this channel")])
-    customer = _customer(session, request)
-    application = Application(customer_id=customer.id, channel=channel, external_id=request.external_id,
+    customer_id, new_customer = _customer(session, request)
+    application = Application(customer_id=customer_id, channel=channel, external_id=request.external_id,
                               product_code=offer.code, product_version_id=offer.version_id, amount=request.amount,
                               term=request.term, method=request.method, collateral=request.collateral,
                               consents=request.consents)
@@ -258,7 +264,8 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     _move(session, application, "under_review", "system:origination")
     system = "system:origination"
     first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total
-    context = _context(offer, request, application, today, _exposure(session, customer.id), first)
+    exposure = (0, Decimal(0)) if new_customer else _exposure(session, customer_id)
+    context = _context(offer, request, application, today, exposure, first)
     decision: dict[str, Any] = {"context": _encode(context), "errors": []}
     reasons = _pre_bureau_reasons(offer, request, context)
     if reasons:
@@ -286,7 +293,7 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     profile = ApplicantProfile(age=applicant.age_on(today), monthly_income=applicant.monthly_income,
                                region=applicant.id_number[:6], employment_years=applicant.employment_years,
                                housing=applicant.housing, occupation=applicant.occupation,
-                               dependants=applicant.dependants, customer_id=customer.id)
+                               dependants=applicant.dependants, customer_id=customer_id)
     facts = ApplicationFacts(product_code=offer.code, amount=request.amount,
                              term_months=request.term if offer.product.term_unit == "month" else 1,
                              purpose=request.purpose, channel=channel, monthly_payment=first,
