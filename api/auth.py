@@ -1,6 +1,6 @@
 """Channel authentication: ``X-API-Key`` (or ``Authorization: Bearer <key>``) on every call but the docs.
 
-The authenticated :class:`~core.origination.channels.ApiClient` is cached on ``flask.g`` for the request,
+The authenticated :class:`~core.origination.channels.ChannelKey` is cached on ``flask.g`` for the request,
 so the rate limiter and the views share one lookup.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from core.origination.channels import ApiClient, authenticate, key_prefix_of
+from core.origination.channels import ChannelKey, authenticate, key_prefix_of
 from loanfactory.database import db_session
 
 
@@ -23,9 +23,9 @@ def presented_key() -> str | None:
     return None
 
 
-def current_client() -> ApiClient:
+def current_client() -> ChannelKey:
     """The channel calling; raises :class:`~core.origination.errors.ChannelAuthError` when unauthenticated."""
-    client: ApiClient | None = g.get("api_client")
+    client: ChannelKey | None = g.get("api_client")
     if client is None:
         client = authenticate(db_session(), presented_key())
         g.api_client = client

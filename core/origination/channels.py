@@ -7,6 +7,10 @@ A plain SHA-256 is enough here because the secret is 32 random bytes, not a pass
 there is nothing to guess, and a slow hash (argon2) would cost every API call tens of milliseconds.
 
 A key's ``scopes`` are the product codes it may sell (``*`` for every published product).
+
+Every API call authenticates, so :func:`authenticate` reads the key's row with one prepared Core
+statement (built once, no ORM loading) into a :class:`ChannelKey`, a read-only snapshot of the row for
+the request. It reads the row every time: a revoked key is refused at once, in every process.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, select
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Table, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
@@ -54,6 +59,16 @@ class ApiClient(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
+
+@dataclass(frozen=True)
+class ChannelKey:
+    """An authenticated key as a request sees it: its id, channel, scopes and rate limit."""
+
+    id: int
+    channel: str
+    scopes: tuple[str, ...]
+    rate_limit: str
+
     def may_sell(self, product_code: str) -> bool:
         """True when this key's scopes include ``product_code`` (or every product)."""
         return ALL_PRODUCTS in self.scopes or product_code in self.scopes
@@ -66,6 +81,12 @@ class ApiClient(Base):
                 field="product_code",
                 value=product_code,
             )
+
+
+_CLIENTS = cast(Table, ApiClient.__table__)
+#: a Core statement on the table, built once: the ORM's per-statement work would cost more than the query
+_KEY_ROW = select(_CLIENTS.c.id, _CLIENTS.c.channel, _CLIENTS.c.scopes, _CLIENTS.c.rate_limit, _CLIENTS.c.key_hash,
+                  _CLIENTS.c.active).where(_CLIENTS.c.key_prefix == bindparam("prefix"))
 
 
 def _digest(key: str) -> str:
@@ -110,7 +131,7 @@ def key_prefix_of(key: str) -> str | None:
     return parts[1]
 
 
-def authenticate(session: Session, key: str | None) -> ApiClient:
+def authenticate(session: Session, key: str | None) -> ChannelKey:
     """The active channel owning ``key``.
 
     Raises:
@@ -121,12 +142,12 @@ def authenticate(session: Session, key: str | None) -> ApiClient:
     prefix = key_prefix_of(key)
     if prefix is None:
         raise ChannelAuthError("X-API-Key: malformed API key", field="header:X-API-Key")
-    client = session.scalars(select(ApiClient).where(ApiClient.key_prefix == prefix)).one_or_none()
-    if client is None or not hmac.compare_digest(client.key_hash, _digest(key)):
+    row = session.execute(_KEY_ROW, {"prefix": prefix}).one_or_none()
+    if row is None or not hmac.compare_digest(row.key_hash, _digest(key)):
         raise ChannelAuthError("X-API-Key: unknown API key", field="header:X-API-Key")
-    if not client.active:
+    if not row.active:
         raise ChannelAuthError("X-API-Key: this API key has been revoked", field="header:X-API-Key")
-    return client
+    return ChannelKey(id=row.id, channel=row.channel, scopes=tuple(row.scopes), rate_limit=row.rate_limit)
 
 
 def revoke(client: ApiClient) -> None:
