@@ -69,8 +69,8 @@ def idempotent(view: View) -> View:
         key = idempotency.check_key(request.headers.get("Idempotency-Key"))
         request_fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())
         session = db_session()
-        record = idempotency.claim(session, client.id, key, request_fingerprint)
-        if record is None:
+        record_id = idempotency.claim(session, client.id, key, request_fingerprint)
+        if record_id is None:
             existing = idempotency.find(session, client.id, key)
             if existing is None:  # the holder rolled back between our insert and this read
                 raise ApiProblem(409, "Request in progress", "retry with the same Idempotency-Key",
@@ -84,7 +84,7 @@ def idempotent(view: View) -> View:
         if response.status_code >= 400:
             session.rollback()
             return response
-        idempotency.complete(record, response.status_code, response.get_data(as_text=True),
+        idempotency.complete(session, record_id, response.status_code, response.get_data(as_text=True),
                              response.headers.get("Location"))
         session.commit()
         after_write()

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, select
@@ -29,7 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base
 from core.errors import InvalidArgumentError
 from core.origination.errors import NotFoundError, WrongStateError
-from core.products.expressions import compile_condition
+from core.products.expressions import Condition, compile_condition
 
 FAILURE_REVIEW = -1
 DEFAULT_REVIEW_ROLE = "risk_officer"
@@ -74,9 +75,16 @@ class ChainOutcome:
     task: ApprovalTask | None = None
 
 
+@lru_cache(maxsize=1024)
+def compiled(condition: str) -> Condition:
+    """``condition`` (a rule's or a step's text) compiled once per process: a compiled condition is
+    immutable, and the texts come from published versions, which never change."""
+    return compile_condition(condition)
+
+
 def holds(condition: str | None, context: Mapping[str, object]) -> bool:
     """Whether a step condition holds; an absent condition holds."""
-    return True if not condition else compile_condition(condition).evaluate(context)
+    return True if not condition else compiled(condition).evaluate(context)
 
 
 def open_task(session: Session, application_id: int, step_index: int, step: Mapping[str, Any], *,

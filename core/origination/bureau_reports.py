@@ -40,7 +40,10 @@ class BureauReportRecord(Base):
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready form of a report field: Decimal as its exact text, dates in ISO 8601."""
+    """JSON-ready form of a report field: a nested report record as its fields (one level at a time, so
+    nothing is copied the way ``dataclasses.asdict`` copies), Decimal as its exact text, dates in ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date):
@@ -50,7 +53,7 @@ def _plain(value: Any) -> Any:
 
 def report_to_json(report: BureauReport) -> str:
     """The report as JSON text (exact decimals, ISO dates); :func:`report_from_json` reverses it."""
-    return json.dumps(dataclasses.asdict(report), default=_plain, ensure_ascii=False, sort_keys=True)
+    return json.dumps(report, default=_plain, ensure_ascii=False, sort_keys=True)
 
 
 def _build(kind: Any, value: Any) -> Any:

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,6 +38,7 @@ from core.origination.approval import (
     FAILURE_REVIEW,
     ApprovalTask,
     ChainOutcome,
+    compiled,
     open_task,
     record_decision,
     run_chain,
@@ -48,7 +49,8 @@ from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
-from core.parties import Customer, find_by_id_number
+from core.parties import ID_NUMBER_PURPOSE, Customer
+from core.pii import blind_index
 from core.plugin_manager import PluginManager
 from core.plugin_types import (
     ApplicantProfile,
@@ -59,7 +61,7 @@ from core.plugin_types import (
     PluginFailure,
     PluginNotFoundError,
 )
-from core.products.expressions import VARIABLES, Type, compile_condition
+from core.products.expressions import VARIABLES, Type
 from core.states import APPLICATION_STATES
 
 OFFER_VALID_DAYS = 7
@@ -67,28 +69,34 @@ BUREAU_VARIABLES = frozenset({"score", "grade", "bureau_inquiries_3m", "bureau_o
 LIVE_LOAN_STATES = ("active", "overdue")
 
 
+_CUSTOMERS = cast(Table, Customer.__table__)
+#: the statements of the customer step, built once: per application they would cost more to build than to run
+_CUSTOMER_BY_INDEX = select(Customer).where(Customer.id_number_index == bindparam("index"))
+_NEW_CUSTOMER = {dialect: insert(_CUSTOMERS).on_conflict_do_nothing(index_elements=[_CUSTOMERS.c.id_number_index])
+                 .returning(_CUSTOMERS.c.id)
+                 for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+
+
 def _customer(session: Session, request: ApplicationRequest) -> tuple[int, bool]:
     """The applicant's customer id, and whether this call created the row.
 
-    A known applicant's phone and income are brought up to date. A new one is inserted with ``ON CONFLICT
-    DO NOTHING`` on the unique ID-number index (no savepoint): two first applications at once meet there,
-    the second's insert waits for the first transaction and inserts nothing, and the second then reads the
-    first's row.
+    The customer is found by the blind index of the request's ID number (normalised when the request was
+    checked). A known applicant's phone and income are brought up to date. A new one is inserted with
+    ``ON CONFLICT DO NOTHING`` on the unique index (no savepoint): two first applications at once meet
+    there, the second's insert waits for the first transaction and inserts nothing, and the second then
+    reads the first's row.
     """
     applicant = request.applicant
-    customer = find_by_id_number(session, applicant.id_number)
+    index = {"index": blind_index(applicant.id_number, ID_NUMBER_PURPOSE)}
+    customer = session.scalars(_CUSTOMER_BY_INDEX, index).one_or_none()
     if customer is None:
         new = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
                        monthly_income=applicant.monthly_income)
-        columns = cast(Table, Customer.__table__).columns
-        values = {c.key: getattr(new, c.key) for c in columns if c.key in new.__dict__}
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        created = session.scalar(insert(Customer).values(values)
-                                 .on_conflict_do_nothing(index_elements=[Customer.id_number_index])
-                                 .returning(Customer.id))
+        values = {c.key: getattr(new, c.key) for c in _CUSTOMERS.columns if c.key in new.__dict__}
+        created = session.execute(_NEW_CUSTOMER[session.get_bind().dialect.name], values).scalar()
         if created is not None:
             return int(created), True
-        customer = session.scalars(select(Customer).where(Customer.id_number_index == new.id_number_index)).one()
+        customer = session.scalars(_CUSTOMER_BY_INDEX, index).one()
     customer.phone = applicant.phone
     customer.monthly_income = applicant.monthly_income
     return customer.id, False
@@ -130,7 +138,7 @@ def _failed_rules(offer: Offer, context: Mapping[str, object], *, with_bureau: b
     """Codes of the product's eligibility rules that fail: every rule's condition must hold."""
     codes = []
     for rule in offer.eligibility.get("rules", []):
-        condition = compile_condition(rule["condition"])
+        condition = compiled(rule["condition"])
         if bool(condition.variables & BUREAU_VARIABLES) == with_bureau and not condition.evaluate(context):
             codes.append(str(rule["code"]))
     return codes
