@@ -25,9 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
@@ -70,11 +68,17 @@ LIVE_LOAN_STATES = ("active", "overdue")
 
 
 _CUSTOMERS = cast(Table, Customer.__table__)
-#: the statements of the customer step, built once: per application they would cost more to build than to run
+_NEW_CUSTOMER_COLUMNS = ("name", "id_number", "id_number_index", "phone", "phone_index", "birth_date", "region",
+                         "monthly_income")
+#: the statements of the customer step, built once: per application they would cost more to build than to run.
+#: The insert is text (PostgreSQL and SQLite spell ON CONFLICT alike) with the columns' own types, so the PII
+#: is encrypted on the way in: the dialects' insert constructs with ON CONFLICT are compiled again on every call.
 _CUSTOMER_BY_INDEX = select(Customer).where(Customer.id_number_index == bindparam("index"))
-_NEW_CUSTOMER = {dialect: insert(_CUSTOMERS).on_conflict_do_nothing(index_elements=[_CUSTOMERS.c.id_number_index])
-                 .returning(_CUSTOMERS.c.id)
-                 for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_NEW_CUSTOMER = text(
+    f"INSERT INTO customers ({', '.join(_NEW_CUSTOMER_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + name for name in _NEW_CUSTOMER_COLUMNS)}) "
+    "ON CONFLICT (id_number_index) DO NOTHING RETURNING id"
+).bindparams(*(bindparam(name, type_=_CUSTOMERS.c[name].type) for name in _NEW_CUSTOMER_COLUMNS))
 
 
 def _customer(session: Session, request: ApplicationRequest) -> tuple[int, bool]:
@@ -92,8 +96,7 @@ def _customer(session: Session, request: ApplicationRequest) -> tuple[int, bool]
     if customer is None:
         new = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
                        monthly_income=applicant.monthly_income)
-        values = {c.key: getattr(new, c.key) for c in _CUSTOMERS.columns if c.key in new.__dict__}
-        created = session.execute(_NEW_CUSTOMER[session.get_bind().dialect.name], values).scalar()
+        created = session.execute(_NEW_CUSTOMER, {name: getattr(new, name) for name in _NEW_CUSTOMER_COLUMNS}).scalar()
         if created is not None:
             return int(created), True
         customer = session.scalars(_CUSTOMER_BY_INDEX, index).one()
