@@ -15,15 +15,24 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, make_response, request
+from sqlalchemy.orm import Session
 
 from api.auth import current_client
 from api.problems import ApiProblem
-from api.webhooks import after_write
+from api.webhooks import after_write, dispatch_wanted
 from core.origination import idempotency
 from core.origination.idempotency import IdempotencyRecord
 from loanfactory.database import db_session
 
 View = Callable[..., Any]
+
+
+def _commit(session: Session) -> None:
+    """Commit the request's write, then run the webhook dispatcher if it has work."""
+    dispatch = dispatch_wanted(session)
+    session.commit()
+    if dispatch:
+        after_write()
 
 
 def transactional(view: View) -> View:
@@ -38,8 +47,7 @@ def transactional(view: View) -> View:
             session.rollback()
             raise
         if response.status_code < 400:
-            session.commit()
-            after_write()
+            _commit(session)
         else:
             session.rollback()
         return response
@@ -86,8 +94,7 @@ def idempotent(view: View) -> View:
             return response
         idempotency.complete(session, record_id, response.status_code, response.get_data(as_text=True),
                              response.headers.get("Location"))
-        session.commit()
-        after_write()
+        _commit(session)
         return response
 
     return wrapper

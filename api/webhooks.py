@@ -1,7 +1,8 @@
 """Webhook delivery: Celery tasks that turn state transitions into signed HTTP POSTs, with retries.
 
 :func:`dispatch_webhooks` collects the outbox events (:func:`core.origination.webhooks.collect_events`)
-and delivers the due ones; the API runs it after every write it commits, and Celery beat runs it every
+and delivers the due ones; the API runs it after a write it commits when there is work (an active
+subscription or a due event, asked inside the write's transaction), and Celery beat runs it every
 :data:`BEAT_SECONDS` so changes made elsewhere (the admin, end-of-day) are heard too. :func:`deliver_webhook`
 POSTs one event with ``LoanFactory-Signature: t=<unix time>,v1=<HMAC-SHA256>``; a non-2xx answer or a
 network error schedules a retry with exponential backoff (``countdown``) until the event is given up.
@@ -113,14 +114,20 @@ def dispatch_webhooks() -> int:
     return len(due)
 
 
+def dispatch_wanted(session: Session) -> bool:
+    """Whether to run the dispatcher once this write commits: webhooks are on and
+    :func:`~core.origination.webhooks.has_work` says yes. Asked in the write's own transaction, just before
+    its commit, on the connection it holds already (the write's own new subscription counts)."""
+    return bool(current_app.config.get("API_WEBHOOKS_ENABLED", True)) and webhooks.has_work(session)
+
+
 def after_write() -> None:
-    """Called by the API after it commits a write: hand the new transitions to the dispatcher.
+    """Called by the API after it commits a write that :func:`dispatch_wanted`: hand the new transitions to
+    the dispatcher.
 
     Eager Celery (the embedded default) runs the dispatcher's body in the request's own app context: going
     through ``delay()`` would only add Celery's tracing and a second app context around the same call.
     """
-    if not current_app.config.get("API_WEBHOOKS_ENABLED", True):
-        return
     if _eager():
         dispatch_webhooks.run()
     else:
