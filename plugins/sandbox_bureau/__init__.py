@@ -21,8 +21,9 @@ import json
 import random
 import time
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from core.errors import InvalidArgumentError
 from core.hookspecs import hookimpl
@@ -40,6 +41,12 @@ from plugins.sandbox_bureau.models import SandboxBureauQuery, SandboxBureauSubmi
 
 __version__ = "1.0.0"
 GRID_SYMBOLS = set("N1234567CGDZBM*#/")
+_QUERIES = cast(Table, SandboxBureauQuery.__table__)
+#: our earlier queries of a subject (two years, before today), read on every bureau query: a Core statement built
+#: once, as building it costs more than running it
+_EARLIER_QUERIES = (select(_QUERIES.c.queried_on, _QUERIES.c.institution, _QUERIES.c.reason)
+                    .where(_QUERIES.c.subject_hash == bindparam("subject"), _QUERIES.c.queried_on < bindparam("today"),
+                           _QUERIES.c.queried_on >= bindparam("since")))
 
 
 class BureauOutageError(ConnectionError):
@@ -73,11 +80,8 @@ def bureau_query(context: PluginContext, query: BureauQuery) -> BureauReport:
         return report
     institution = str(context.config.get("institution", "本机构"))
     with context.db() as session:
-        ours = session.execute(select(SandboxBureauQuery.queried_on, SandboxBureauQuery.institution,
-                                      SandboxBureauQuery.reason)
-                               .where(SandboxBureauQuery.subject_hash == subject,
-                                      SandboxBureauQuery.queried_on < today,
-                                      SandboxBureauQuery.queried_on >= today - timedelta(days=730))).all()
+        ours = session.execute(_EARLIER_QUERIES, {"subject": subject, "today": today,
+                                                  "since": today - timedelta(days=730)}).all()
         session.add(SandboxBureauQuery(subject_hash=subject, report_id=report.report_id, reason=query.reason,
                                        consent_reference=consent.reference, consent_purpose=consent.purpose,
                                        queried_at=context.now, queried_on=today, institution=institution))
