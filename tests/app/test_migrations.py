@@ -66,3 +66,24 @@ def test_upgrading_a_released_database_installs_the_current_balance_check(postgr
         with made.connect() as conn:
             assert migrated == conn.execute(definition).scalar_one()
         made.dispose()
+
+
+def _fillfactors(url: str) -> dict[str, list[str] | None]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(text("SELECT relname, reloptions FROM pg_class WHERE relname IN "
+                                       "('loan_balances', 'loan_installments', 'loans')")).all())
+    engine.dispose()
+    return found
+
+
+@pytest.mark.postgres
+def test_migrated_and_created_databases_leave_the_same_room_in_daily_rewritten_pages(postgres_url):
+    upgrade(postgres_url)
+    migrated = _fillfactors(postgres_url)
+    assert migrated == {"loan_balances": ["fillfactor=50"], "loan_installments": ["fillfactor=70"], "loans": None}
+    for other_url in fresh_postgres_database():
+        made = make_engine(other_url)
+        load_models().create_all(made)
+        made.dispose()
+        assert _fillfactors(other_url) == migrated
