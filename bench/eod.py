@@ -197,6 +197,19 @@ def lower_bound(url: str, on: date) -> float:
     return elapsed
 
 
+#: the server settings that move the figures (shared memory, checkpoints, vacuum), printed with them
+SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout", "autovacuum",
+            "synchronous_commit")
+
+
+def server_settings(url: str) -> str:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        shown = [f"{name}={conn.exec_driver_sql(f'SHOW {name}').scalar()}" for name in SETTINGS]
+    engine.dispose()
+    return " ".join(shown)
+
+
 def load() -> str:
     """The 1-minute load average (other processes on the machine skew every figure)."""
     return f"load {os.getloadavg()[0]:.2f}"
@@ -227,6 +240,7 @@ def main() -> None:
     try:
         seconds = seed(url, args.loans)
         print(f"seeded {args.loans:,} loans in {seconds:.1f} s ({name})")
+        print(f"PostgreSQL: {server_settings(url)}")
         floor = lower_bound(url, BUSINESS_DATE)
         print(f"raw-SQL lower bound (INSERT .. SELECT, one accrual row per loan): {floor:.2f} s "
               f"({args.loans / floor:,.0f} loans/s; {load()})")
