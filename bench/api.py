@@ -9,8 +9,10 @@ parties' entry points are not loaded (``./dev`` installs the docs' example plugi
 environment, whose ``lifecycle_event`` listener would otherwise hear every state change; ``--entry-points``
 loads them). A second process sends requests open-loop at ``--rate`` per second for ``--seconds``: half
 quotes, half applications (a new applicant, ID number and Idempotency-Key each, decided by eligibility,
-the sandbox bureau, the scorecard and the approval chain). It prints p50/p95/p99 latency per kind and the
-throughput achieved. Goal: p99 <= 50 ms for both at 200 requests/s.
+the sandbox bureau, the scorecard and the approval chain). It prints p50/p95/p99 latency per kind, the
+throughput achieved, and the CPU the server spent per request (gunicorn's processes, and the PostgreSQL
+backends serving the benchmark's database, read from ``/proc``): on a shared machine latency moves with
+the other load, CPU per request much less. Goal: p99 <= 50 ms for both at 200 requests/s.
 """
 
 from __future__ import annotations
@@ -134,6 +136,29 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of the processes ``pids`` so far (those that have gone are left out)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(server: subprocess.Popen[bytes], admin: Any, database: str) -> tuple[list[int], list[int]]:
+    """gunicorn's processes (the arbiter and its workers) and the PostgreSQL backends of ``database``."""
+    from sqlalchemy import text
+
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    with admin.connect() as conn:
+        backends = list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                                     {"name": database}))
+    return [server.pid, *map(int, children)], backends
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -185,11 +210,15 @@ def main() -> None:
         warmup.start()
         warm.get()
         warmup.join()
+        workers, backends = server_pids(server, admin, name)
+        before = cpu_seconds(workers), cpu_seconds(backends)
         results: Queue[Any] = Queue()
         driver = Process(target=drive, args=(port, key, args.rate, args.seconds, results))
         driver.start()
         samples, elapsed = results.get()
         driver.join()
+        workers, backends = server_pids(server, admin, name)
+        spent = cpu_seconds(workers) - before[0], cpu_seconds(backends) - before[1]
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -209,6 +238,8 @@ def main() -> None:
               f"{percentile(latencies, 0.95):>9.1f}{percentile(latencies, 0.99):>9.1f}"
               f"{statistics.fmean(latencies):>9.1f}")
     print(f"throughput: {len(samples) / elapsed:.1f} req/s completed ({len(samples)} in {elapsed:.1f} s)")
+    print(f"server CPU per request: {1000 * spent[0] / len(samples):.2f} ms gunicorn, "
+          f"{1000 * spent[1] / len(samples):.2f} ms PostgreSQL (both kinds together)")
     statuses: dict[tuple[str, int], int] = {}
     for kind, _ms, status in samples:
         statuses[(kind, status)] = statuses.get((kind, status), 0) + 1
