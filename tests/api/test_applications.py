@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -62,6 +63,17 @@ def test_every_state_change_is_recorded_with_its_actor(selling_app: Flask, selle
         assert [(m.from_state, m.to_state) for m in moves] == [
             (None, "draft"), ("draft", "submitted"), ("submitted", "under_review"), ("under_review", "approved")]
         assert moves[0].actor == "channel:partner-app" and moves[-1].actor == "system:origination"
+
+
+def test_a_returning_applicant_is_one_customer_with_the_phone_and_income_of_the_newest_application(
+        selling_app: Flask, seller: Channel) -> None:
+    first = seller.post(APPLY, application_body()).get_json()
+    second = seller.post(APPLY, application_body(phone="13987654321", monthly_income="30000.00")).get_json()
+    with selling_app.app_context():
+        session = get_db(selling_app).session()
+        (customer,) = session.scalars(select(Customer)).all()
+        assert (customer.phone, customer.monthly_income) == ("13987654321", Decimal("30000.0000"))
+        assert {session.get(Application, a["id"]).customer_id for a in (first, second)} == {customer.id}
 
 
 def test_a_failed_eligibility_rule_rejects_with_its_code_before_any_bureau_query(seller: Channel) -> None:

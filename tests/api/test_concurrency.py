@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 from core.applications.models import Application
 from core.calendar import seed_calendar
 from core.ledger.models import JournalEntry
+from core.parties import Customer
 from core.servicing.models import ServicingEvent
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
@@ -68,6 +69,17 @@ def test_fifty_identical_applications_under_one_key_make_one_application(pg_app:
     assert len({r.get_json()["id"] for r in responses}) == 1
     assert sum(1 for r in responses if r.headers.get("Idempotent-Replayed") == "true") == THREADS - 1
     assert count(pg_app, select(func.count()).select_from(Application)) == 1
+
+
+@pytest.mark.postgres
+def test_fifty_first_applications_of_one_applicant_at_once_make_one_customer(pg_app: Flask) -> None:
+    key = new_key(pg_app)
+    body = application_body()
+    responses = in_parallel(pg_app, key, lambda c: c.post(APPLY, body))  # a new Idempotency-Key each
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.get_json()["id"] for r in responses}) == THREADS
+    assert count(pg_app, select(func.count()).select_from(Customer)) == 1
+    assert count(pg_app, select(func.count(func.distinct(Application.customer_id)))) == 1
 
 
 def book_loan(app: Flask, channel: Channel) -> int:
