@@ -10,8 +10,8 @@ DDL"): the driver's own transaction handling is switched off (``isolation_level 
 emits ``BEGIN`` when its transaction begins. Left alone, pysqlite opens a transaction only at the first
 write, so a ``SAVEPOINT`` issued before it becomes the outermost transaction (its ``RELEASE`` commits and
 its ``ROLLBACK TO`` undoes writes it should not), and reads before the first write are not isolated.
-The kernel's sessions rely on savepoints (the end-of-day claims a step in one, origination creates a
-customer in one, every plugin call runs in one), so the fix is applied to every SQLite engine.
+The kernel's sessions rely on savepoints (the end-of-day claims a step in one, every plugin call runs in
+one), so the fix is applied to every SQLite engine.
 
 Tables whose rows the end-of-day rewrites every day (a loan's balance projection, its current
 installment) keep free room in each PostgreSQL page (:func:`keep_pages_free`), so the new row version
