@@ -8,11 +8,12 @@ from the ``loanfactory`` entry-point group, then ``PLUGINS_EXTRA`` module paths,
 
 Calls go through :meth:`PluginManager.call` (one named plugin) or :meth:`PluginManager.broadcast` (every
 implementer of a contribute-hook). Each call runs on a reused worker thread with a timeout that stops it
-(:mod:`core.plugin_runner`), inside a SAVEPOINT of the caller's session when there is one, and is recorded
-in ``plugin_calls`` (plugin, hook, duration, outcome, error). If the plugin raises or times out, its
-database work is rolled back and the caller gets :class:`~core.plugin_types.PluginFailure`; the record is
-added to the caller's session after the rollback, so it is kept when the caller commits its own response
-to the failure (manual review, failed payment).
+(:mod:`core.plugin_runner`), inside a SAVEPOINT of the caller's session that the call's first database
+block opens (a call that never touches the database, such as a scorecard, costs no SAVEPOINT and no
+flush), and is recorded in ``plugin_calls`` (plugin, hook, duration, outcome, error). If the plugin raises
+or times out, its database work is rolled back and the caller gets :class:`~core.plugin_types.PluginFailure`;
+the record is added to the caller's session after the rollback, so it is kept when the caller commits its
+own response to the failure (manual review, failed payment).
 """
 
 from __future__ import annotations
@@ -266,7 +267,6 @@ class PluginManager:
         caller, one_answer = self._caller(name, hook)
         context = PluginContext(plugin_name=name, hook=hook, now=self.clock(), session=session,
                                 config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
-        savepoint = None if session is None else session.begin_nested()
         started, t0 = context.now, time.perf_counter()
         outcome, value = plugin_runner.run(lambda: caller(context=context, **kwargs),
                                            timeout if timeout is not None else self.settings.timeout_for(name, hook),
@@ -277,8 +277,7 @@ class PluginManager:
             outcome, value = "error", LoanFactoryError(f"{name}.{hook} returned nothing")
         if outcome != "ok":
             context.cancel()
-        if savepoint is not None:
-            (savepoint.commit if outcome == "ok" else savepoint.rollback)()
+        context.finish(keep=outcome == "ok")
         error = None if outcome == "ok" else _describe(outcome, value)
         self.recorder(CallRecord(plugin=name, hook=hook, subject=subject, started_at=started,
                                  duration_ms=(time.perf_counter() - t0) * 1000, outcome=outcome, error=error),

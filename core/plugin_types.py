@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.errors import LoanFactoryError
 
@@ -47,10 +47,12 @@ class PluginContext:
         now: the caller's clock for this call (timezone-aware, Asia/Shanghai by default).
 
     The database session is the caller's, reachable only through ``with context.db() as session:``. The
-    manager runs each call inside a SAVEPOINT and in a worker thread with a timeout; ``db()`` holds a lock
-    so that a call that times out is cut off between two ``db()`` blocks, never inside one. Do the slow
-    part (the network call to the outside party) outside ``db()`` blocks, and keep no ORM object past
-    the block it was loaded in.
+    manager runs each call in a worker thread with a timeout; the first ``db()`` block of a call opens its
+    SAVEPOINT (a call that never touches the database costs none), which the manager releases when the
+    call succeeds and rolls back when it fails (:meth:`finish`). ``db()`` holds a lock so that a call that
+    times out is cut off between two ``db()`` blocks, never inside one; once the call is over, ``db()`` is
+    refused. Do the slow part (the network call to the outside party) outside ``db()`` blocks, and keep no
+    ORM object past the block it was loaded in.
     """
 
     def __init__(self, *, plugin_name: str, hook: str, config: Mapping[str, Any], now: datetime,
@@ -62,6 +64,8 @@ class PluginContext:
         self._session = session
         self._lock = threading.Lock()
         self._cancelled = False
+        self._over = False
+        self._savepoint: SessionTransaction | None = None
 
     @property
     def has_session(self) -> bool:
@@ -74,7 +78,8 @@ class PluginContext:
 
         Raises:
             NoSessionError: the caller passed no session.
-            PluginCancelledError: the call already timed out; the caller has rolled its work back.
+            PluginCancelledError: the call already timed out (the caller has rolled its work back), or it
+                is over (a plugin kept its context past the call).
         """
         if self._session is None:
             raise NoSessionError(f"{self.plugin_name}.{self.hook}: the caller passed no database session",
@@ -84,12 +89,27 @@ class PluginContext:
                 raise PluginCancelledError(
                     f"{self.plugin_name}.{self.hook}: the call timed out; its database work is discarded",
                     field=self.hook)
+            if self._over:
+                raise PluginCancelledError(
+                    f"{self.plugin_name}.{self.hook}: the call is over; use the database only during it",
+                    field=self.hook)
+            if self._savepoint is None:
+                self._savepoint = self._session.begin_nested()
             yield self._session
 
     def cancel(self) -> None:
         """Cut the call off: waits for a running ``db()`` block to end, then refuses every later one."""
         with self._lock:
             self._cancelled = True
+
+    def finish(self, *, keep: bool) -> None:
+        """End the call (the manager does, once it has the outcome): refuse every later ``db()`` block, then
+        release the call's SAVEPOINT into the caller's transaction when ``keep``, roll it back otherwise."""
+        with self._lock:
+            self._over = True
+            savepoint, self._savepoint = self._savepoint, None
+        if savepoint is not None:
+            (savepoint.commit if keep else savepoint.rollback)()
 
     @property
     def cancelled(self) -> bool:

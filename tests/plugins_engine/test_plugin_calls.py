@@ -6,7 +6,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Column, Integer, String, select
+from sqlalchemy import Column, Integer, String, event, select
 from sqlalchemy.orm import Session
 
 from core import plugin_runner
@@ -17,6 +17,7 @@ from core.plugin_types import (
     ApplicantProfile,
     ApplicationFacts,
     NoSessionError,
+    PluginCancelledError,
     PluginFailure,
     PluginNotFoundError,
     ReasonCode,
@@ -212,6 +213,41 @@ class NoDatabaseScorer:
     @hookimpl
     def score_application(self, context):
         return fixed_score(710)
+
+
+def test_a_call_that_never_touches_the_database_opens_no_savepoint_and_leaves_the_callers_work_pending(
+        manager, db_session):
+    db_session.add(ScratchRow(note="the caller's own"))
+    sent: list[str] = []
+    event.listen(db_session.get_bind(), "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_rest: sent.append(statement))
+    manager.register(NoDatabaseScorer(), "pure")
+    assert score(manager, "pure", db_session).score == 710
+    assert sent == []
+    db_session.commit()
+    assert not any("SAVEPOINT" in statement for statement in sent)
+    assert db_session.scalars(select(ScratchRow.note)).all() == ["the caller's own"]
+    assert db_session.scalars(select(PluginCall.plugin)).all() == ["pure"]
+
+
+class KeepingScorer:
+    """Keeps its context past the call, as a plugin must not."""
+
+    def __init__(self) -> None:
+        self.context = None
+
+    @hookimpl
+    def score_application(self, context):
+        self.context = context
+        return fixed_score(600)
+
+
+def test_a_plugin_that_keeps_its_context_cannot_reach_the_database_after_its_call(manager, db_session):
+    keeper = KeepingScorer()
+    manager.register(keeper, "keeper")
+    score(manager, "keeper", db_session)
+    with pytest.raises(PluginCancelledError, match="the call is over"), keeper.context.db():
+        pass
 
 
 def test_register_plugin_fixture_adds_a_plugin_for_one_test(plugin_manager, register_plugin):
