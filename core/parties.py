@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, cast
 
 import phonenumbers
@@ -48,10 +49,31 @@ class InvalidCustomerError(InvalidArgumentError):
     ``field`` names it."""
 
 
+#: checked values kept per process: an application checks the same ID number and phone more than once (the
+#: request, then the customer row), and a check reads stdnum's region table or phonenumbers' metadata
+CHECKED_VALUES = 4096
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def _valid_id_number(value: str) -> str:
+    return str(ric.validate(value))
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def _national_phone(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        return None
+    return str(number.national_number)
+
+
 def normalise_id_number(value: str) -> str:
     """The canonical 18-character resident ID number (upper-case ``X``), or :class:`InvalidCustomerError`."""
     try:
-        return str(ric.validate(value))
+        return _valid_id_number(value)
     except (ValidationError, TypeError, ValueError):
         raise InvalidCustomerError(f"id_number: {value!r} is not a valid resident ID number",
                                    field="id_number", value=value) from None
@@ -59,13 +81,24 @@ def normalise_id_number(value: str) -> str:
 
 def normalise_phone(value: str) -> str:
     """The national form of a valid Chinese phone number (``+86 138-1234-5678`` -> ``13812345678``)."""
-    try:
-        number = phonenumbers.parse(value, "CN")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or number.country_code != 86 or not phonenumbers.is_valid_number(number):
+    national = _national_phone(value) if isinstance(value, str) else _national_phone.__wrapped__(value)
+    if national is None:
         raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese phone number", field="phone", value=value)
-    return str(number.national_number)
+    return national
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def birth_date_of(id_number: str) -> date:
+    """The birth date a valid, normalised ID number carries."""
+    return ric.get_birth_date(id_number)
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def region_of(id_number: str) -> str:
+    """The birth place a valid, normalised ID number carries (province and county), or its first six digits
+    when the region table does not know them."""
+    place = ric.get_birth_place(id_number)
+    return place["province"] + place.get("county", "") if place else id_number[:6]
 
 
 class Customer(Base):
@@ -87,10 +120,9 @@ class Customer(Base):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if self.birth_date is None and getattr(self, "id_number", None):
-            self.birth_date = ric.get_birth_date(self.id_number)
+            self.birth_date = birth_date_of(self.id_number)
         if self.region is None and getattr(self, "id_number", None):
-            place = ric.get_birth_place(self.id_number)
-            self.region = place["province"] + place.get("county", "") if place else self.id_number[:6]
+            self.region = region_of(self.id_number)
 
     @validates("name")
     def _check_name(self, _key: str, value: str) -> str:

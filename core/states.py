@@ -18,7 +18,7 @@ Fineract's "undo transaction" does); a written-off loan is final.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -103,11 +103,31 @@ class StateMachine:
             raise IllegalTransitionError(self.entity, entity_id, from_state, to_state, allowed)
 
     def start(self, session: Session, obj: Any, *, actor: str, reason: str | None = None,
-              at: datetime | None = None) -> StateTransition:
-        """Put a new ``obj`` in the initial state and record its creation (flushes to get its id)."""
+              at: datetime | None = None, then: Sequence[tuple[str, str]] = ()) -> StateTransition:
+        """Put a new ``obj`` in the initial state and record its creation (flushes to get its id).
+
+        Args:
+            then: moves made at once, ``(state, actor)`` after ``(state, actor)``, each checked and recorded as
+                :meth:`transition` does; the flush then inserts ``obj`` already in its last state, so no
+                UPDATE follows for the moves.
+
+        Returns:
+            The record of the creation.
+
+        Raises:
+            IllegalTransitionError: a move of ``then`` is not in the table; ``obj`` is left unchanged.
+        """
         _require_actor(actor)
-        obj.state = self.initial
-        return self._record(session, obj, None, self.initial, actor, reason, at)
+        path = [self.initial]
+        for to_state, mover in then:
+            _require_actor(mover)
+            self.check(path[-1], to_state, getattr(obj, "id", None))
+            path.append(to_state)
+        obj.state = path[-1]
+        created = self._record(session, obj, None, self.initial, actor, reason, at)
+        for (to_state, mover), from_state in zip(then, path, strict=False):
+            self._record(session, obj, from_state, to_state, mover, None, at)
+        return created
 
     def transition(self, session: Session, obj: Any, to_state: str, *, actor: str, reason: str | None = None,
                    at: datetime | None = None) -> StateTransition:

@@ -47,8 +47,7 @@ from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
-from core.parties import ID_NUMBER_PURPOSE, Customer
-from core.pii import blind_index
+from core.parties import Customer
 from core.plugin_manager import PluginManager
 from core.plugin_types import (
     ApplicantProfile,
@@ -84,22 +83,19 @@ _NEW_CUSTOMER = text(
 def _customer(session: Session, request: ApplicationRequest) -> tuple[int, bool]:
     """The applicant's customer id, and whether this call created the row.
 
-    The customer is found by the blind index of the request's ID number (normalised when the request was
-    checked). A known applicant's phone and income are brought up to date. A new one is inserted with
-    ``ON CONFLICT DO NOTHING`` on the unique index (no savepoint): two first applications at once meet
-    there, the second's insert waits for the first transaction and inserts nothing, and the second then
-    reads the first's row.
+    The insert comes first, with ``ON CONFLICT DO NOTHING`` on the unique blind index of the ID number
+    (normalised when the request was checked; no savepoint): a first application costs that one statement.
+    When the ID number is known the insert does nothing, and the customer is read by the index and has
+    phone and income brought up to date. Two first applications at once meet at the index: the second's
+    insert waits for the first transaction and inserts nothing, and the second then reads the first's row.
     """
     applicant = request.applicant
-    index = {"index": blind_index(applicant.id_number, ID_NUMBER_PURPOSE)}
-    customer = session.scalars(_CUSTOMER_BY_INDEX, index).one_or_none()
-    if customer is None:
-        new = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
-                       monthly_income=applicant.monthly_income)
-        created = session.execute(_NEW_CUSTOMER, {name: getattr(new, name) for name in _NEW_CUSTOMER_COLUMNS}).scalar()
-        if created is not None:
-            return int(created), True
-        customer = session.scalars(_CUSTOMER_BY_INDEX, index).one()
+    new = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
+                   monthly_income=applicant.monthly_income)
+    created = session.execute(_NEW_CUSTOMER, {name: getattr(new, name) for name in _NEW_CUSTOMER_COLUMNS}).scalar()
+    if created is not None:
+        return int(created), True
+    customer = session.scalars(_CUSTOMER_BY_INDEX, {"index": new.id_number_index}).one()
     customer.phone = applicant.phone
     customer.monthly_income = applicant.monthly_income
     return customer.id, False
@@ -269,11 +265,9 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                               product_code=offer.code, product_version_id=offer.version_id, amount=request.amount,
                               term=request.term, method=request.method, collateral=request.collateral,
                               consents=request.consents)
-    APPLICATION_STATES.start(session, application, actor=actor)
-    save_payout_account(session, application, request.applicant)
-    _move(session, application, "submitted", actor)
-    _move(session, application, "under_review", "system:origination")
     system = "system:origination"
+    APPLICATION_STATES.start(session, application, actor=actor, then=(("submitted", actor), ("under_review", system)))
+    save_payout_account(session, application, request.applicant)
     first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total
     exposure = (0, Decimal(0)) if new_customer else _exposure(session, customer_id)
     context = _context(offer, request, application, today, exposure, first)

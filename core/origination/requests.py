@@ -16,12 +16,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from stdnum.cn import ric
-
 from core.errors import InvalidArgumentError
 from core.origination.catalog import REQUIRED_CONSENTS, Offer, parse_amount
 from core.origination.errors import RequestProblems
-from core.parties import normalise_id_number, normalise_phone
+from core.parties import birth_date_of, normalise_id_number, normalise_phone
 
 TOP_FIELDS = {"external_id", "amount", "term", "method", "purpose", "applicant", "collateral", "consents"}
 APPLICANT_FIELDS = {"name", "id_number", "phone", "monthly_income", "monthly_debt_payments", "employment_years",
@@ -140,7 +138,7 @@ def _applicant(check: _Checker, data: Any, offer: Offer, today: date) -> Applica
     if isinstance(data.get("id_number"), str):
         try:
             id_number = normalise_id_number(data["id_number"])
-            birth = ric.get_birth_date(id_number)
+            birth = birth_date_of(id_number)
             if birth > today:
                 raise InvalidArgumentError("birth date in the future")
         except (InvalidArgumentError, ValueError):

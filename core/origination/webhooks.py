@@ -21,7 +21,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from sqlalchemy import (
@@ -32,8 +32,10 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    bindparam,
     or_,
     select,
 )
@@ -200,14 +202,19 @@ def collect_events(session: Session, now: datetime | None = None) -> list[Webhoo
     return created
 
 
+_SUBSCRIPTIONS = cast(Table, WebhookSubscription.__table__)
+_EVENTS = cast(Table, WebhookEvent.__table__)
+#: asked before every API write commits: a Core statement built once (building it cost more than running it)
+_HAS_WORK = select(or_(
+    select(_SUBSCRIPTIONS.c.id).where(_SUBSCRIPTIONS.c.active).exists(),
+    select(_EVENTS.c.id).where(_EVENTS.c.status == "pending", _EVENTS.c.next_attempt_at <= bindparam("now")).exists()))
+
+
 def has_work(session: Session | Connection, now: datetime | None = None) -> bool:
     """Whether a dispatch has anything to do: an active subscription (transitions may become events) or a
     pending event that is due. One query (a session's, or a bare connection's outside any transaction); a
     dispatcher with nothing to do stops there."""
-    now = now or _now()
-    subscribed = select(WebhookSubscription.id).where(WebhookSubscription.active).exists()
-    due = select(WebhookEvent.id).where(WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).exists()
-    return bool(session.scalar(select(or_(subscribed, due))))
+    return bool(session.scalar(_HAS_WORK, {"now": now or _now()}))
 
 
 def due_events(session: Session, now: datetime | None = None, limit: int = 100) -> list[WebhookEvent]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from itertools import product
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from books.factories import add_customer
 from core.applications.models import Application
@@ -81,13 +81,43 @@ def test_a_table_naming_an_unknown_state_is_refused():
         StateMachine("x", "a", {"a": frozenset({"ghost"})})
 
 
-def _application(session) -> Application:
+def _new_application(session) -> Application:
     customer = session.scalar(select(Customer)) or add_customer(session)
-    application = Application(customer_id=customer.id, channel="wechat", product_code="cash_12m",
-                              product_version_id=3, amount=Decimal("20000.00"), term=12, method="equal_installment",
-                              consents={"credit_bureau": True})
+    return Application(customer_id=customer.id, channel="wechat", product_code="cash_12m", product_version_id=3,
+                       amount=Decimal("20000.00"), term=12, method="equal_installment",
+                       consents={"credit_bureau": True})
+
+
+def _application(session) -> Application:
+    application = _new_application(session)
     APPLICATION_STATES.start(session, application, actor="channel:wechat", reason="created by API")
     return application
+
+
+def test_an_application_submitted_and_taken_into_review_as_it_is_created_is_inserted_under_review(db_session):
+    application = _new_application(db_session)
+    sent: list[str] = []
+    event.listen(db_session.get_bind(), "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_rest: sent.append(statement))
+    APPLICATION_STATES.start(db_session, application, actor="channel:wechat", reason="created by API",
+                             then=(("submitted", "channel:wechat"), ("under_review", "system:origination")))
+    db_session.commit()
+    rows = APPLICATION_STATES.history(db_session, application.id)
+    assert [(r.from_state, r.to_state, r.actor, r.reason) for r in rows] == [
+        (None, "draft", "channel:wechat", "created by API"), ("draft", "submitted", "channel:wechat", None),
+        ("submitted", "under_review", "system:origination", None)]
+    assert db_session.get(Application, application.id).state == "under_review"
+    assert not [statement for statement in sent if statement.startswith("UPDATE applications")]
+
+
+def test_an_illegal_move_at_creation_is_refused_and_nothing_is_created(db_session):
+    application = _new_application(db_session)
+    with pytest.raises(IllegalTransitionError):
+        APPLICATION_STATES.start(db_session, application, actor="channel:wechat",
+                                 then=(("submitted", "channel:wechat"), ("approved", "system:origination")))
+    assert (application.state, application.id) == (None, None)
+    db_session.commit()
+    assert db_session.scalars(select(StateTransition)).all() == []
 
 
 @pytest.mark.parametrize("name", MACHINES)
