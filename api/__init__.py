@@ -2,7 +2,8 @@
 
 ``init_app(app)`` registers the blueprint and its pieces: problem+json errors (:mod:`api.problems`),
 API-key authentication (:mod:`api.auth`), a per-key rate limit (flask-limiter; ``RATELIMIT_STORAGE_URI``
-is ``memory://`` in the embedded default and ``redis://...`` in production), the OpenAPI documents
+is ``local://`` in the embedded default, this process's counters without ``memory://``'s sweeping thread
+(:mod:`api.ratelimit`), and ``redis://...`` in production), the OpenAPI documents
 (:mod:`api.openapi`), Swagger UI at ``/api/docs`` from vendored files, and webhook delivery
 (:mod:`api.webhooks`). Routes are generic (``/products/<code>/...``): Flask refuses new routes after the
 first request, so each request looks the published product up instead.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_limiter import Limiter
 
+from api import ratelimit
 from api.auth import current_client, rate_limit_key
 from api.blueprint import PUBLIC_ENDPOINTS, make_blueprint
 from api.problems import register_handlers
@@ -41,7 +43,7 @@ def init_app(app: Flask) -> None:
     from api.webhooks import init_webhooks
 
     bp = make_blueprint()
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", ratelimit.DEFAULT_URI)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("API_RATE_LIMIT_ENABLED", True)
     limiter = Limiter(rate_limit_key, app=app, enabled=bool(app.config["API_RATE_LIMIT_ENABLED"]),

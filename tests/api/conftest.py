@@ -53,7 +53,7 @@ class Channel:
 
 
 def make_api_app(db_url: str, **config: Any) -> Flask:
-    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "memory://", **config})
+    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "local://", **config})
 
 
 def new_key(app: Flask, channel: str = "partner-app", scopes: list[str] | None = None, **kwargs: Any) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from api import ratelimit
 from core.origination.channels import ApiClient
 from core.origination.idempotency import IdempotencyRecord
 from core.origination.webhooks import WebhookSubscription
@@ -137,8 +139,9 @@ def test_another_channels_subscription_is_not_found(api_app: Flask, channel: Cha
     assert channel.delete(f"/api/v1/webhooks/{created['id']}").status_code == 204
 
 
-def test_each_key_has_its_own_rate_limit(tmp_path) -> None:
-    app = make_api_app(f"sqlite:///{tmp_path}/limits.sqlite3")
+@pytest.mark.parametrize("storage", ["local://", "memory://"])
+def test_each_key_has_its_own_rate_limit(tmp_path, storage: str) -> None:
+    app = make_api_app(f"sqlite:///{tmp_path}/limits.sqlite3", RATELIMIT_STORAGE_URI=storage)
     slow = Channel(app.test_client(), new_key(app, rate_limit="3/minute"))
     fast = Channel(app.test_client(), new_key(app, channel="fast"))
     codes = [slow.get("/api/v1/products").status_code for _ in range(4)]
@@ -146,3 +149,19 @@ def test_each_key_has_its_own_rate_limit(tmp_path) -> None:
     limited = slow.get("/api/v1/products")
     assert limited.mimetype == "application/problem+json" and "Retry-After" in limited.headers
     assert fast.get("/api/v1/products").status_code == 200
+
+
+def test_the_local_limiter_storage_opens_a_window_with_its_first_hit_and_forgets_it_when_it_ends(monkeypatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    storage = ratelimit.LocalStorage()
+    assert [storage.incr("key:a", 60) for _ in range(3)] == [1, 2, 3]
+    assert (storage.get("key:a"), storage.get_expiry("key:a"), storage.get("key:b")) == (3, 1060.0, 0)
+    clock[0] = 1059.9
+    assert storage.incr("key:a", 60) == 4
+    clock[0] = 1060.0
+    assert (storage.get("key:a"), storage.get_expiry("key:a")) == (0, 1060.0)
+    assert storage.incr("key:a", 60) == 1 and storage.get_expiry("key:a") == 1120.0
+    clock[0] = 1000.0 + ratelimit.SWEEP_SECONDS + 200
+    storage.incr("key:b", 60)
+    assert (storage.get("key:a"), storage.get("key:b"), storage.reset()) == (0, 1, 1)
