@@ -1,0 +1,100 @@
+"""The CPU a quote and an application cost in the app itself: the Flask test client on PostgreSQL, no HTTP server.
+
+    .venv/bin/python bench/api_cpu.py [--requests 300] [--root DIR] [--profile FILE]
+
+A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample published
+and a channel key, as in ``bench/api.py`` (built-in plugins only, the rate limiter on). After a warm-up it
+sends ``--requests`` quotes, then as many applications (a new applicant and Idempotency-Key each, the
+bodies of ``bench/api.py``) through the test client, and prints the process CPU time per request of each
+kind and the SQL statements per request. CPU time moves far less with other load on the machine than
+latency does. ``--root`` runs another checkout's code (a ``git worktree`` of an older commit) with this
+script, so the code before and after a change are measured the same way. ``--profile`` writes a cProfile
+of the applications to FILE (wall-clock: waits for the database show as psycopg's ``wait``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.util
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+QUOTE = "/api/v1/products/CONSUMER_INSTALLMENT/quotes"
+APPLY = "/api/v1/products/CONSUMER_INSTALLMENT/applications"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300, help="quotes, and as many applications")
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent,
+                        help="the checkout whose code is measured")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the applications here")
+    args = parser.parse_args()
+    root = args.root.resolve()
+    os.chdir(root)
+    os.environ["LOANFACTORY_PLUGINS_ENTRYPOINTS"] = "false"
+    # bench/api.py, for the same request bodies and set-up (its name would shadow the ``api`` package)
+    spec = importlib.util.spec_from_file_location("bench_api", Path(__file__).resolve().parent / "api.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    sys.path.insert(0, str(root))  # ahead of the checkout bench/api.py put first
+    from sqlalchemy import event
+
+    from loanfactory.app import create_app
+    from loanfactory.database import get_db
+
+    with bench.scratch_database() as url:
+        key = bench.prepare(url)
+        app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
+        statements = [0]
+
+        def count(*_args: Any) -> None:
+            statements[0] += 1
+
+        event.listen(get_db(app).engine, "before_cursor_execute", count)
+        client = app.test_client()
+
+        def quote(n: int) -> None:
+            body = {"amount": str(1000 + 100 * (n % 400)), "term": 12, "method": "equal_installment"}
+            response = client.post(QUOTE, json=body, headers={"X-API-Key": key})
+            assert response.status_code == 200, response.get_data(as_text=True)
+
+        def apply(n: int) -> None:
+            response = client.post(APPLY, data=json.dumps(bench.application(n)),
+                                   headers={"X-API-Key": key, "Content-Type": "application/json",
+                                            "Idempotency-Key": str(uuid.uuid4())})
+            assert response.status_code == 201, response.get_data(as_text=True)
+
+        for n in range(30):  # warm-up: caches, prepared statements, the plugin workers
+            quote(n)
+            apply(100_000 + n)
+        figures: dict[str, tuple[float, float]] = {}
+        for kind, send in (("quote", quote), ("application", apply)):
+            statements[0] = 0
+            profiler = cProfile.Profile() if args.profile and kind == "application" else None
+            started = time.process_time()
+            if profiler:
+                profiler.enable()
+            for n in range(args.requests):
+                send(n)
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+            spent = time.process_time() - started
+            figures[kind] = (1000 * spent / args.requests, statements[0] / args.requests)
+        get_db(app).engine.dispose()
+    report: dict[str, Any] = {kind: {"cpu_ms": round(ms, 2), "statements": round(n, 1)}
+                              for kind, (ms, n) in figures.items()}
+    print(f"{root}: " + ", ".join(f"{kind} {v['cpu_ms']:.2f} ms CPU, {v['statements']:.1f} statements"
+                                  for kind, v in report.items()))
+
+
+if __name__ == "__main__":
+    main()
