@@ -24,7 +24,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DDL, MetaData, Numeric, String, Table, create_engine, event
+from sqlalchemy import DDL, ForeignKeyConstraint, MetaData, Numeric, String, Table, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -46,6 +46,21 @@ class Base(DeclarativeBase):
     """The declarative base of every kernel table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+#: ``info`` key naming the one dialect a constraint is created on (:func:`only_on`)
+ONLY_ON = "only_on"
+
+
+def only_on(constraint: ForeignKeyConstraint, dialect: str) -> ForeignKeyConstraint:
+    """Create ``constraint`` on ``dialect`` only; elsewhere a trigger holds its rule.
+
+    The constraint stays in the metadata (relationships and joins follow it); ``info`` records the dialect
+    so that comparing the models with a database (:func:`loanfactory.migrate.pending_changes`) expects it
+    there only.
+    """
+    constraint.info[ONLY_ON] = dialect
+    return constraint.ddl_if(dialect=dialect)
 
 
 def keep_pages_free(table: Table, fillfactor: int) -> None:

@@ -12,6 +12,7 @@ from alembic import context
 
 from core.db import Amount, make_engine
 from core.pii import EncryptedString
+from loanfactory.migrate import included_on
 from loanfactory.models import load_models
 
 target_metadata = load_models()
@@ -40,7 +41,8 @@ def run_migrations() -> None:
 
 def _run(connection: Any) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_item=render_item,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      include_object=included_on(connection.dialect.name))
     with context.begin_transaction():
         context.run_migrations()
 

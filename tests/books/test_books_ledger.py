@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from core.errors import InvalidArgumentError
 from core.ledger import (
@@ -255,3 +256,32 @@ def test_one_entry_may_carry_lines_of_many_loans(db_session, make_loan):
 def test_unbalanced_new_entries_are_refused_before_any_batch_work():
     with pytest.raises(UnbalancedEntryError):
         NewEntry("k", "accrual", DAY, (Line.dr(acc.INTEREST_RECEIVABLE, "1"), Line.cr(acc.INTEREST_INCOME, "2")), 1)
+
+
+_ENTRY = ("INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, fingerprint, created_at) "
+          "VALUES (:key, 'fee', :loan, :day, '-', CURRENT_TIMESTAMP)")
+_LINES = ("INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit) "
+          "VALUES (:entry, '1133', :loan, 15, 0), (:entry, '6021', :loan, 0, 15)")
+
+
+@pytest.mark.parametrize("missing", ["loan", "entry"])
+def test_the_journal_refuses_an_entry_of_a_missing_loan_and_lines_of_a_missing_entry(db_engine, db_session, make_loan,
+                                                                                     missing):
+    """SQLite's foreign keys refuse the row at once; on PostgreSQL the commit-time check refuses the whole
+    transaction (``foreign_key_violation``). Either way nothing of it is written."""
+    loan_id = make_loan().id
+    db_session.commit()
+    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed|which does not exist"), \
+            db_engine.begin() as conn:
+        conn.execute(text(_ENTRY), {"key": "good", "loan": loan_id, "day": DAY})
+        good = conn.execute(text("SELECT id FROM ledger_entries WHERE idempotency_key = 'good'")).scalar_one()
+        conn.execute(text(_LINES), {"entry": good, "loan": loan_id})
+        if missing == "loan":
+            conn.execute(text(_ENTRY), {"key": "orphan", "loan": loan_id + 1000, "day": DAY})
+            orphan = conn.execute(text("SELECT id FROM ledger_entries WHERE idempotency_key = 'orphan'")).scalar_one()
+            conn.execute(text(_LINES), {"entry": orphan, "loan": loan_id + 1000})
+        else:
+            conn.execute(text(_LINES), {"entry": good + 1000, "loan": loan_id})
+    with db_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM ledger_entries")) == 0
+        assert conn.scalar(text("SELECT count(*) FROM ledger_postings")) == 0
