@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from core.origination.channels import ChannelKey, authenticate, key_prefix_of
+from core.origination.channels import ChannelKey, authenticate, authenticate_for_product, key_prefix_of
 from loanfactory.database import db_session
 
 
@@ -24,12 +24,26 @@ def presented_key() -> str | None:
 
 
 def current_client() -> ChannelKey:
-    """The channel calling; raises :class:`~core.origination.errors.ChannelAuthError` when unauthenticated."""
+    """The channel calling; raises :class:`~core.origination.errors.ChannelAuthError` when unauthenticated.
+
+    On a route of one product (``/products/<code>/...``) the key's row and the product's published version
+    id are read in one statement; :func:`published_version_read` gives the id to the view."""
     client: ChannelKey | None = g.get("api_client")
     if client is None:
-        client = authenticate(db_session(), presented_key())
+        code = (request.view_args or {}).get("code")
+        if isinstance(code, str):
+            client, version_id = authenticate_for_product(db_session(), presented_key(), code)
+            g.api_published_version = (code, version_id)
+        else:
+            client = authenticate(db_session(), presented_key())
         g.api_client = client
     return client
+
+
+def published_version_read(code: str) -> tuple[bool, int | None]:
+    """Whether this request read the published version id of ``code`` with its key, and the id read."""
+    read: tuple[str, int | None] | None = g.get("api_published_version")
+    return (True, read[1]) if read is not None and read[0] == code else (False, None)
 
 
 def rate_limit_key() -> str:

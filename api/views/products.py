@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, url_for
 
-from api.auth import current_client
+from api.auth import current_client, published_version_read
 from api.body import json_body, unknown_fields
 from api.pagination import paginate_list
 from api.problems import invalid
@@ -22,8 +22,11 @@ QUOTE_FIELDS = {"amount", "term", "method", "start_date"}
 
 def offer_for_channel(code: str) -> Offer:
     """The published product ``code`` if the calling key may sell it (404 / 403 otherwise)."""
-    offer = published.published_offer(db_session(), code)
-    current_client().require_scope(offer.code)
+    client = current_client()
+    read, version_id = published_version_read(code)
+    offer = (published.published_offer_of(db_session(), code, version_id) if read
+             else published.published_offer(db_session(), code))
+    client.require_scope(offer.code)
     return offer
 
 

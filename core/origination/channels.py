@@ -10,7 +10,9 @@ A key's ``scopes`` are the product codes it may sell (``*`` for every published 
 
 Every API call authenticates, so :func:`authenticate` reads the key's row with one prepared Core
 statement (built once, no ORM loading) into a :class:`ChannelKey`, a read-only snapshot of the row for
-the request. It reads the row every time: a revoked key is refused at once, in every process.
+the request; :func:`authenticate_for_product` reads the published version of a product in the same
+statement, for the calls that name one. It reads the row every time: a revoked key is refused at once, in
+every process.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base
 from core.errors import InvalidArgumentError
 from core.origination.errors import ChannelAuthError, ChannelScopeError
+from core.origination.published import PUBLISHED_ID_OF_CODE
 
 KEY_PREFIX = "lf"
 CHANNEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,60}")
@@ -87,6 +90,7 @@ _CLIENTS = cast(Table, ApiClient.__table__)
 #: a Core statement on the table, built once: the ORM's per-statement work would cost more than the query
 _KEY_ROW = select(_CLIENTS.c.id, _CLIENTS.c.channel, _CLIENTS.c.scopes, _CLIENTS.c.rate_limit, _CLIENTS.c.key_hash,
                   _CLIENTS.c.active).where(_CLIENTS.c.key_prefix == bindparam("prefix"))
+_KEY_ROW_AND_PUBLISHED = _KEY_ROW.add_columns(PUBLISHED_ID_OF_CODE.label("published_version"))
 
 
 def _digest(key: str) -> str:
@@ -137,13 +141,31 @@ def authenticate(session: Session, key: str | None) -> ChannelKey:
     Raises:
         ChannelAuthError: the key is missing, malformed, unknown, wrong or revoked.
     """
+    return _authenticated(key, session.execute(_KEY_ROW, {"prefix": _prefix(key)}).one_or_none())
+
+
+def authenticate_for_product(session: Session, key: str | None, product_code: str) -> tuple[ChannelKey, int | None]:
+    """:func:`authenticate`, and the id of the published version of ``product_code`` (``None`` when none is),
+    read in the same statement: a quote or an application needs both.
+
+    Raises:
+        ChannelAuthError: the key is missing, malformed, unknown, wrong or revoked.
+    """
+    row = session.execute(_KEY_ROW_AND_PUBLISHED, {"prefix": _prefix(key), "code": product_code}).one_or_none()
+    return _authenticated(key, row), None if row is None else row.published_version
+
+
+def _prefix(key: str | None) -> str:
     if not key:
         raise ChannelAuthError("X-API-Key: an API key is required", field="header:X-API-Key")
     prefix = key_prefix_of(key)
     if prefix is None:
         raise ChannelAuthError("X-API-Key: malformed API key", field="header:X-API-Key")
-    row = session.execute(_KEY_ROW, {"prefix": prefix}).one_or_none()
-    if row is None or not hmac.compare_digest(row.key_hash, _digest(key)):
+    return prefix
+
+
+def _authenticated(key: str | None, row: Any) -> ChannelKey:
+    if row is None or not hmac.compare_digest(row.key_hash, _digest(key or "")):
         raise ChannelAuthError("X-API-Key: unknown API key", field="header:X-API-Key")
     if not row.active:
         raise ChannelAuthError("X-API-Key: this API key has been revoked", field="header:X-API-Key")

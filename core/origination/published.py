@@ -5,7 +5,8 @@ version ids), so publishing or pausing a product changes what channels can quote
 A released version never changes (the products module freezes it), so the parsed :class:`Offer` of a
 version is cached by its id, per database; its document is read only the first time. The id lookup runs on
 every quote and application, so it is a Core statement on the table built once (the ORM's per-statement
-work would cost more than the query).
+work would cost more than the query); the API reads it in the statement that reads the caller's key
+(:data:`PUBLISHED_ID_OF_CODE`, :func:`published_offer_of`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ CACHE_SIZE = 256
 _VERSIONS = cast(Table, ProductVersion.__table__)
 _PUBLISHED_ID = select(_VERSIONS.c.id).where(_VERSIONS.c.code == bindparam("code"),
                                              _VERSIONS.c.status == "published")
+#: the published version id of the product ``:code``, to read along with another row in one statement
+PUBLISHED_ID_OF_CODE = _PUBLISHED_ID.scalar_subquery()
 
 
 def _offer(session: Session, version_id: int, document: Mapping[str, Any] | None = None) -> Offer:
@@ -60,7 +63,16 @@ def published_offer(session: Session, code: str) -> Offer:
     Raises:
         UnknownProductError: ``code`` has no published version (unknown, draft, paused or retired).
     """
-    version_id = session.execute(_PUBLISHED_ID, {"code": code}).scalar()
+    return published_offer_of(session, code, session.execute(_PUBLISHED_ID, {"code": code}).scalar())
+
+
+def published_offer_of(session: Session, code: str, version_id: int | None) -> Offer:
+    """The offer of ``code``'s published version ``version_id``, read by the caller with
+    :data:`PUBLISHED_ID_OF_CODE` in the same transaction (``None``: none is published).
+
+    Raises:
+        UnknownProductError: ``code`` has no published version.
+    """
     if version_id is None:
         raise UnknownProductError(f"product {code!r} is not published", field="code", value=code)
     return _offer(session, version_id)
