@@ -5,7 +5,8 @@ Views never commit. :func:`transactional` commits a successful response and roll
 the key is claimed first (one INSERT, the common case of a new key costs no lookup); when it is taken, a
 replay of a completed request returns the stored response with ``Idempotent-Replayed: true``, the same key
 with a different request gets a 409, and a concurrent duplicate waits for the first request's transaction
-(the unique constraint blocks it) and then answers with the first response.
+(the unique constraint blocks it) and then answers with the first response. The statement that stores the
+response also asks whether the webhook dispatcher has work (one round trip for both).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import current_client
 from api.problems import ApiProblem
-from api.webhooks import after_write, dispatch_wanted
+from api.webhooks import after_write, dispatch_question, dispatch_wanted
 from core.origination import idempotency
 from core.origination.idempotency import IdempotencyRecord
 from loanfactory.database import db_session
@@ -27,9 +28,11 @@ from loanfactory.database import db_session
 View = Callable[..., Any]
 
 
-def _commit(session: Session) -> None:
-    """Commit the request's write, then run the webhook dispatcher if it has work."""
-    dispatch = dispatch_wanted(session)
+def _commit(session: Session, dispatch: bool | None = None) -> None:
+    """Commit the request's write, then run the webhook dispatcher if it has work (``dispatch``: the answer
+    when the caller asked already)."""
+    if dispatch is None:
+        dispatch = dispatch_wanted(session)
     session.commit()
     if dispatch:
         after_write()
@@ -92,9 +95,10 @@ def idempotent(view: View) -> View:
         if response.status_code >= 400:
             session.rollback()
             return response
-        idempotency.complete(session, record_id, response.status_code, response.get_data(as_text=True),
-                             response.headers.get("Location"))
-        _commit(session)
+        asking, parameters = dispatch_question() or (None, None)
+        dispatch = idempotency.complete(session, record_id, response.status_code, response.get_data(as_text=True),
+                                        response.headers.get("Location"), asking=asking, parameters=parameters)
+        _commit(session, bool(dispatch))
         return response
 
     return wrapper

@@ -23,6 +23,7 @@ from typing import Any
 
 from celery import shared_task
 from flask import Flask, current_app
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from core.db import make_session_factory
@@ -119,6 +120,12 @@ def dispatch_wanted(session: Session) -> bool:
     :func:`~core.origination.webhooks.has_work` says yes. Asked in the write's own transaction, just before
     its commit, on the connection it holds already (the write's own new subscription counts)."""
     return bool(current_app.config.get("API_WEBHOOKS_ENABLED", True)) and webhooks.has_work(session)
+
+
+def dispatch_question() -> tuple[Select[tuple[bool]], dict[str, Any]] | None:
+    """What :func:`dispatch_wanted` asks, for a caller that folds it into its last statement before the commit;
+    ``None`` when webhooks are off."""
+    return webhooks.has_work_query() if current_app.config.get("API_WEBHOOKS_ENABLED", True) else None
 
 
 def after_write() -> None:

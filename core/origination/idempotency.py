@@ -14,17 +14,20 @@ ORM's unit of work would cost more than the statements).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Select,
     String,
     Table,
     Text,
     UniqueConstraint,
+    Update,
     bindparam,
     insert,
     select,
@@ -92,6 +95,7 @@ def find(session: Session, client_id: int, key: str) -> IdempotencyRecord | None
 _RECORDS = cast(Table, IdempotencyRecord.__table__)
 _CLAIM = insert(_RECORDS).returning(_RECORDS.c.id)
 _COMPLETE = update(_RECORDS).where(_RECORDS.c.id == bindparam("record_id"))
+_COMPLETING: dict[Select[tuple[bool]], Update] = {}
 
 
 def claim(session: Session, client_id: int, key: str, request_fingerprint: str) -> int | None:
@@ -109,7 +113,23 @@ def claim(session: Session, client_id: int, key: str, request_fingerprint: str) 
     return record_id
 
 
-def complete(session: Session, record_id: int, status_code: int, body: str, location: str | None) -> None:
-    """Store the response the first request produced in the claimed record ``record_id``."""
-    session.execute(_COMPLETE, {"record_id": record_id, "status_code": status_code, "response_body": body,
-                                "location": location})
+def complete(session: Session, record_id: int, status_code: int, body: str, location: str | None,
+             *, asking: Select[tuple[bool]] | None = None, parameters: Mapping[str, Any] | None = None) -> bool | None:
+    """Store the response the first request produced in the claimed record ``record_id``.
+
+    Args:
+        asking: a one-value boolean query (with its ``parameters``) to answer in the same statement, one round
+            trip less for a caller that asks it just before committing (the API asks whether the webhook
+            dispatcher has work).
+
+    Returns:
+        The answer to ``asking``, when given.
+    """
+    values = {"record_id": record_id, "status_code": status_code, "response_body": body, "location": location}
+    if asking is None:
+        session.execute(_COMPLETE, values)
+        return None
+    statement = _COMPLETING.get(asking)
+    if statement is None:  # built once per question: building a statement costs more than running it
+        statement = _COMPLETING[asking] = _COMPLETE.returning(asking.scalar_subquery())
+    return bool(session.execute(statement, {**values, **(parameters or {})}).scalar_one())

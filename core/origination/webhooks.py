@@ -31,6 +31,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Select,
     String,
     Table,
     Text,
@@ -214,7 +215,14 @@ def has_work(session: Session | Connection, now: datetime | None = None) -> bool
     """Whether a dispatch has anything to do: an active subscription (transitions may become events) or a
     pending event that is due. One query (a session's, or a bare connection's outside any transaction); a
     dispatcher with nothing to do stops there."""
-    return bool(session.scalar(_HAS_WORK, {"now": now or _now()}))
+    query, parameters = has_work_query(now)
+    return bool(session.scalar(query, parameters))
+
+
+def has_work_query(now: datetime | None = None) -> tuple[Select[tuple[bool]], dict[str, Any]]:
+    """The query :func:`has_work` runs and its parameters, for a caller that asks it inside a statement of its
+    own (the API, in the statement that stores an idempotent response)."""
+    return _HAS_WORK, {"now": now or _now()}
 
 
 def due_events(session: Session, now: datetime | None = None, limit: int = 100) -> list[WebhookEvent]:
