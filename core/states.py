@@ -71,11 +71,15 @@ class StateMachine:
         entity: the entity type recorded in ``state_transitions`` (``"application"``, ``"loan"``).
         initial: the state an entity is born in.
         transitions: every state (terminal ones with an empty set) and its legal next states.
+        records: see the attribute.
     """
 
     entity: str
     initial: str
     transitions: Mapping[str, frozenset[str]] = field(repr=False)
+    #: the entity class's relationship to its records, when it has one: :meth:`start` then writes a new
+    #: entity and the records of its creation in one flush (the relationship fills in ``entity_id``)
+    records: str | None = None
 
     def __post_init__(self) -> None:
         unknown = {t for targets in self.transitions.values() for t in targets} - set(self.transitions)
@@ -124,10 +128,16 @@ class StateMachine:
             self.check(path[-1], to_state, getattr(obj, "id", None))
             path.append(to_state)
         obj.state = path[-1]
-        created = self._record(session, obj, None, self.initial, actor, reason, at)
-        for (to_state, mover), from_state in zip(then, path, strict=False):
-            self._record(session, obj, from_state, to_state, mover, None, at)
-        return created
+        moves: list[tuple[str | None, str, str, str | None]] = [(None, self.initial, actor, reason)]
+        moves += [(before, to_state, mover, None) for (to_state, mover), before in zip(then, path, strict=False)]
+        if getattr(obj, "id", None) is None and self.records is not None:
+            rows = [self._row(obj, *move, at) for move in moves]
+            getattr(obj, self.records).extend(rows)  # the flush that inserts obj writes them and their entity_id
+            session.add(obj)
+            session.flush()
+        else:
+            rows = [self._record(session, obj, *move, at) for move in moves]
+        return rows[0]
 
     def transition(self, session: Session, obj: Any, to_state: str, *, actor: str, reason: str | None = None,
                    at: datetime | None = None) -> StateTransition:
@@ -147,10 +157,14 @@ class StateMachine:
         if getattr(obj, "id", None) is None:
             session.add(obj)
             session.flush()
-        row = StateTransition(entity_type=self.entity, entity_id=obj.id, from_state=from_state, to_state=to_state,
-                              actor=actor, at=at or datetime.now(UTC), reason=reason)
+        row = self._row(obj, from_state, to_state, actor, reason, at)
         session.add(row)
         return row
+
+    def _row(self, obj: Any, from_state: str | None, to_state: str, actor: str, reason: str | None,
+             at: datetime | None) -> StateTransition:
+        return StateTransition(entity_type=self.entity, entity_id=getattr(obj, "id", None), from_state=from_state,
+                               to_state=to_state, actor=actor, at=at or datetime.now(UTC), reason=reason)
 
     def history(self, session: Session, entity_id: int) -> list[StateTransition]:
         """The recorded transitions of one entity, oldest first."""
@@ -182,7 +196,7 @@ APPLICATION_STATES = StateMachine("application", "draft", _table({
     "cancelled": (),
     "expired": (),
     "disbursed": (),
-}))
+}), records="transitions")
 
 LOAN_STATES = StateMachine("loan", "active", _table({
     "active": ("overdue", "paid_off", "prepaid_closed", "written_off"),

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
@@ -104,11 +104,18 @@ class DisbursementOrder(Base):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+_NEW_PAYOUT_ACCOUNT = insert(cast(Table, PayoutAccount.__table__))
+
+
 def save_payout_account(session: Session, application: Application, applicant: Applicant) -> None:
-    """Keep the applicant's payout account with the application."""
+    """Keep the applicant's payout account with the application (flushed already: it needs the id).
+
+    A Core insert on the session's connection, at once: nothing reads the row back in the transaction that
+    writes it, so it needs no ORM object, and the ORM's pending work is not flushed for it."""
     account = applicant.bank_account
-    session.add(PayoutAccount(application_id=application.id, bank_code=account["bank_code"],
-                              account_number=account["account_number"], holder_name=account["holder_name"]))
+    session.connection().execute(_NEW_PAYOUT_ACCOUNT, {
+        "application_id": application.id, "bank_code": account["bank_code"],
+        "account_number": account["account_number"], "holder_name": account["holder_name"]})
 
 
 def _evidence(data: dict[str, Any]) -> SignatureEvidence:

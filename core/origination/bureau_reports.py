@@ -15,9 +15,9 @@ import types
 import typing
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, select
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
@@ -83,13 +83,17 @@ def report_from_json(text: str) -> BureauReport:
     return report
 
 
-def record_bureau_report(session: Session, application_id: int, report: BureauReport,
-                         pulled_at: datetime) -> BureauReportRecord:
-    """Keep ``report`` as received for ``application_id`` (in the caller's transaction)."""
-    record = BureauReportRecord(application_id=application_id, bureau=report.bureau, report_id=report.report_id,
-                                as_of=report.as_of, pulled_at=pulled_at, body=report_to_json(report))
-    session.add(record)
-    return record
+_NEW_RECORD = insert(cast(Table, BureauReportRecord.__table__))
+
+
+def record_bureau_report(session: Session, application_id: int, report: BureauReport, pulled_at: datetime) -> None:
+    """Keep ``report`` as received for ``application_id`` (in the caller's transaction).
+
+    A Core insert on the session's connection, at once: nothing reads the report back in the transaction
+    that pulls it, so it needs no ORM object, and the ORM's pending work is not flushed for it."""
+    session.connection().execute(_NEW_RECORD, {
+        "application_id": application_id, "bureau": report.bureau, "report_id": report.report_id,
+        "as_of": report.as_of, "pulled_at": pulled_at, "body": report_to_json(report)})
 
 
 def bureau_report_for(session: Session, application_id: int) -> BureauReport | None:
