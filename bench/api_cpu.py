@@ -9,7 +9,7 @@ bodies of ``bench/api.py``) through the test client, and prints the process CPU 
 kind and the SQL statements per request. CPU time moves far less with other load on the machine than
 latency does. ``--root`` runs another checkout's code (a ``git worktree`` of an older commit) with this
 script, so the code before and after a change are measured the same way. ``--profile`` writes a cProfile
-of the applications to FILE (wall-clock: waits for the database show as psycopg's ``wait``).
+of the applications (or ``--profile-kind quote``) to FILE (wall-clock: waits for the database show as psycopg's ``wait``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="quotes, and as many applications")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent,
                         help="the checkout whose code is measured")
-    parser.add_argument("--profile", type=Path, help="write a cProfile of the applications here")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of one kind of request here")
+    parser.add_argument("--profile-kind", choices=("quote", "application"), default="application")
     args = parser.parse_args()
     root = args.root.resolve()
     os.chdir(root)
@@ -78,7 +79,7 @@ def main() -> None:
         figures: dict[str, tuple[float, float]] = {}
         for kind, send in (("quote", quote), ("application", apply)):
             statements[0] = 0
-            profiler = cProfile.Profile() if args.profile and kind == "application" else None
+            profiler = cProfile.Profile() if args.profile and kind == args.profile_kind else None
             started = time.process_time()
             if profiler:
                 profiler.enable()

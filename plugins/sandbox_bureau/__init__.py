@@ -23,7 +23,7 @@ import time
 from datetime import timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 
 from core.errors import InvalidArgumentError
 from core.hookspecs import hookimpl
@@ -42,11 +42,12 @@ from plugins.sandbox_bureau.models import SandboxBureauQuery, SandboxBureauSubmi
 __version__ = "1.0.0"
 GRID_SYMBOLS = set("N1234567CGDZBM*#/")
 _QUERIES = cast(Table, SandboxBureauQuery.__table__)
-#: our earlier queries of a subject (two years, before today), read on every bureau query: a Core statement built
-#: once, as building it costs more than running it
+#: our earlier queries of a subject (two years, before today), read on every bureau query, and the log of this
+#: one: Core statements built once (building an ORM statement or object costs more than running the query)
 _EARLIER_QUERIES = (select(_QUERIES.c.queried_on, _QUERIES.c.institution, _QUERIES.c.reason)
                     .where(_QUERIES.c.subject_hash == bindparam("subject"), _QUERIES.c.queried_on < bindparam("today"),
                            _QUERIES.c.queried_on >= bindparam("since")))
+_LOG_QUERY = insert(_QUERIES)
 
 
 class BureauOutageError(ConnectionError):
@@ -82,9 +83,9 @@ def bureau_query(context: PluginContext, query: BureauQuery) -> BureauReport:
     with context.db() as session:
         ours = session.execute(_EARLIER_QUERIES, {"subject": subject, "today": today,
                                                   "since": today - timedelta(days=730)}).all()
-        session.add(SandboxBureauQuery(subject_hash=subject, report_id=report.report_id, reason=query.reason,
-                                       consent_reference=consent.reference, consent_purpose=consent.purpose,
-                                       queried_at=context.now, queried_on=today, institution=institution))
+        session.execute(_LOG_QUERY, {"subject_hash": subject, "report_id": report.report_id, "reason": query.reason,
+                                     "consent_reference": consent.reference, "consent_purpose": consent.purpose,
+                                     "queried_at": context.now, "queried_on": today, "institution": institution})
     earlier = tuple(BureauInquiry(queried_on=day, institution=name, reason=reason) for day, name, reason in ours)
     return dataclasses.replace(report, inquiries=tuple(sorted(report.inquiries + earlier,
                                                               key=lambda q: q.queried_on)))
