@@ -10,9 +10,9 @@ rebuilt from it (:mod:`core.ledger.projection`).
 The balance invariant is held three times: by :func:`core.ledger.post` before anything is written, by a
 ``before_flush`` guard for entries built through the ORM, and in PostgreSQL by a deferred constraint
 trigger that sums each touched entry's postings at commit. The trigger is queued per posting row, but the
-first row of a transaction checks every entry the transaction touched in one set-based statement and the
-other rows only compare their id with the range it checked, so a batch of a million lines costs one
-statement, not one query per entry. The same check holds the journal's references on PostgreSQL (each
+first row of a transaction checks every entry the transaction touched in a few set-based statements and
+the other rows only compare their id with the range it checked, so a batch of a million lines costs a few
+statements, not one query per entry. The same check holds the journal's references on PostgreSQL (each
 line's entry exists, and so does its entry's loan), which SQLite holds with foreign keys.
 """
 
@@ -161,22 +161,26 @@ _BALANCE_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bad record;
-    orphan record;
     last_id bigint;
+    entry_ids bigint[];
+    loan_ids integer[];
+    matched bigint;
     checked text := current_setting('loanfactory.ledger_checked', true);
 BEGIN
     -- Rows are queued in insertion order, so the first queued row of a transaction has its smallest
-    -- posting id. That row checks, in one statement, every entry with a posting from its id to the largest
-    -- id there is now (each such entry's postings summed whole), and remembers the range in a
-    -- transaction-local setting; the queued rows inside the range skip. A row outside it (inserted after a
-    -- SET CONSTRAINTS .. IMMEDIATE, or with an explicit lower id) checks again from its own id.
+    -- posting id. That row checks, set-based, every entry with a posting from its id to the largest id
+    -- there is now (each such entry's postings summed whole, the entry and its loan found), and remembers
+    -- the range in a transaction-local setting; the queued rows inside the range skip. A row outside it
+    -- (inserted after a SET CONSTRAINTS .. IMMEDIATE, or with an explicit lower id) checks again from its
+    -- own id.
     IF checked LIKE '%:%' AND NEW.id BETWEEN split_part(checked, ':', 1)::bigint
                                          AND split_part(checked, ':', 2)::bigint THEN
         RETURN NULL;
     END IF;
     SELECT max(id) INTO last_id FROM ledger_postings WHERE id >= NEW.id;
+    SELECT array_agg(DISTINCT entry_id) INTO entry_ids FROM ledger_postings WHERE id BETWEEN NEW.id AND last_id;
     SELECT t.entry_id, s.residual INTO bad
-        FROM (SELECT DISTINCT entry_id FROM ledger_postings WHERE id BETWEEN NEW.id AND last_id) AS t
+        FROM unnest(entry_ids) AS t (entry_id)
         CROSS JOIN LATERAL (SELECT COALESCE(SUM(debit) - SUM(credit), 0) AS residual
                             FROM ledger_postings p WHERE p.entry_id = t.entry_id) AS s
         WHERE s.residual <> 0 LIMIT 1;
@@ -184,17 +188,22 @@ BEGIN
         RAISE EXCEPTION 'ledger entry % does not balance: debits - credits = %', bad.entry_id, bad.residual
             USING ERRCODE = 'check_violation';
     END IF;
-    -- the references a foreign key holds on SQLite: each line's entry exists, and so does its entry's loan
-    SELECT t.entry_id, e.id IS NULL AS no_entry, e.loan_id INTO orphan
-        FROM (SELECT DISTINCT entry_id FROM ledger_postings WHERE id BETWEEN NEW.id AND last_id) AS t
-        LEFT JOIN ledger_entries e ON e.id = t.entry_id
-        WHERE e.id IS NULL OR (e.loan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.id = e.loan_id))
-        LIMIT 1;
-    IF FOUND AND orphan.no_entry THEN
-        RAISE EXCEPTION 'ledger postings name entry %, which does not exist', orphan.entry_id
+    -- the references a foreign key holds on SQLite: each line's entry exists, and so does its entry's loan;
+    -- counted with one sorted index probe per id (= ANY), not a subquery per entry
+    SELECT count(*), array_agg(DISTINCT loan_id) FILTER (WHERE loan_id IS NOT NULL) INTO matched, loan_ids
+        FROM ledger_entries WHERE id = ANY(entry_ids);
+    IF matched <> cardinality(entry_ids) THEN
+        RAISE EXCEPTION 'ledger postings name entry %, which does not exist',
+            (SELECT min(t.id) FROM unnest(entry_ids) AS t (id)
+             WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.id = t.id))
             USING ERRCODE = 'foreign_key_violation';
-    ELSIF FOUND THEN
-        RAISE EXCEPTION 'ledger entry % names loan %, which does not exist', orphan.entry_id, orphan.loan_id
+    END IF;
+    IF (SELECT count(*) FROM loans WHERE id = ANY(loan_ids)) <> coalesce(cardinality(loan_ids), 0) THEN
+        SELECT e.id, e.loan_id INTO bad FROM ledger_entries e
+            WHERE e.id = ANY(entry_ids) AND e.loan_id IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.id = e.loan_id)
+            LIMIT 1;
+        RAISE EXCEPTION 'ledger entry % names loan %, which does not exist', bad.id, bad.loan_id
             USING ERRCODE = 'foreign_key_violation';
     END IF;
     PERFORM set_config('loanfactory.ledger_checked', NEW.id::text || ':' || last_id::text, true);
