@@ -50,7 +50,7 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 
 #: On PostgreSQL the journal's references (an entry's loan, a posting's entry) are checked at commit by the
 #: balance trigger, for all of a transaction's lines in one statement, instead of by a foreign key's query
-#: per inserted row (which cost the end-of-day's posting about a quarter of its time); SQLite keeps the keys.
+#: per inserted row (30% of the end-of-day posting's database time); SQLite keeps the keys.
 REFERENCES_CHECKED_AT_COMMIT_EXCEPT_ON = "sqlite"
 
 
