@@ -1,6 +1,6 @@
 """The CPU a quote and an application cost in the app itself: the Flask test client on PostgreSQL, no HTTP server.
 
-    .venv/bin/python bench/api_cpu.py [--requests 300] [--root DIR] [--profile FILE]
+    .venv/bin/python bench/api_cpu.py [--requests 300] [--root DIR] [--profile FILE] [--profile-kind quote]
 
 A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample published
 and a channel key, as in ``bench/api.py`` (built-in plugins only, the rate limiter on). After a warm-up it
@@ -9,7 +9,8 @@ bodies of ``bench/api.py``) through the test client, and prints the process CPU 
 kind and the SQL statements per request. CPU time moves far less with other load on the machine than
 latency does. ``--root`` runs another checkout's code (a ``git worktree`` of an older commit) with this
 script, so the code before and after a change are measured the same way. ``--profile`` writes a cProfile
-of the applications (or ``--profile-kind quote``) to FILE (wall-clock: waits for the database show as psycopg's ``wait``).
+of the applications (or ``--profile-kind quote``) to FILE (wall-clock: waits for the database show as
+psycopg's ``wait``).
 """
 
 from __future__ import annotations
