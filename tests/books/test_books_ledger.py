@@ -271,7 +271,7 @@ def test_the_journal_refuses_an_entry_of_a_missing_loan_and_lines_of_a_missing_e
     transaction (``foreign_key_violation``). Either way nothing of it is written."""
     loan_id = make_loan().id
     db_session.commit()
-    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed|which does not exist"), \
+    with pytest.raises(IntegrityError, match=r"FOREIGN KEY constraint failed|which does not exist"), \
             db_engine.begin() as conn:
         conn.execute(text(_ENTRY), {"key": "good", "loan": loan_id, "day": DAY})
         good = conn.execute(text("SELECT id FROM ledger_entries WHERE idempotency_key = 'good'")).scalar_one()
