@@ -129,7 +129,7 @@ class StateMachine:
             path.append(to_state)
         obj.state = path[-1]
         moves: list[tuple[str | None, str, str, str | None]] = [(None, self.initial, actor, reason)]
-        moves += [(before, to_state, mover, None) for (to_state, mover), before in zip(then, path, strict=False)]
+        moves += [(before, to_state, mover, None) for (to_state, mover), before in zip(then, path[:-1], strict=True)]
         if getattr(obj, "id", None) is None and self.records is not None:
             rows = [self._row(obj, *move, at) for move in moves]
             getattr(obj, self.records).extend(rows)  # the flush that inserts obj writes them and their entity_id
