@@ -12,8 +12,8 @@ implementer of a contribute-hook). Each call runs on a reused worker thread with
 block opens (a call that never touches the database, such as a scorecard, costs no SAVEPOINT and no
 flush), and is recorded in ``plugin_calls`` (plugin, hook, duration, outcome, error). If the plugin raises
 or times out, its database work is rolled back and the caller gets :class:`~core.plugin_types.PluginFailure`;
-the record is added to the caller's session after the rollback, so it is kept when the caller commits its
-own response to the failure (manual review, failed payment).
+the record is written in the caller's transaction after the rollback, so it is kept when the caller commits
+its own response to the failure (manual review, failed payment).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType, ModuleType
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pluggy
-from sqlalchemy import DateTime, Float, Integer, String, Text, case, func, select
+from sqlalchemy import DateTime, Float, Integer, String, Table, Text, case, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import hookspecs, plugin_runner
@@ -90,15 +90,19 @@ class CallRecord:
 Recorder = Callable[[CallRecord, Session | None], None]
 
 
+_NEW_CALL = insert(cast(Table, PluginCall.__table__)).inline()  # inline: no RETURNING of the id
+
+
 def record_in_session(record: CallRecord, session: Session | None) -> None:
-    """The default recorder: a ``plugin_calls`` row in the caller's session, or a log line without one."""
+    """The default recorder: a ``plugin_calls`` row written at once in the caller's transaction (a Core insert:
+    no ORM object is left for a flush), or a log line without a session."""
     if session is None:
         log.info("plugin call %s.%s %s in %.1f ms %s", record.plugin, record.hook, record.outcome,
                  record.duration_ms, record.error or "")
         return
-    session.add(PluginCall(plugin=record.plugin, hook=record.hook, subject=record.subject,
-                           started_at=record.started_at, duration_ms=record.duration_ms,
-                           outcome=record.outcome, error=record.error))
+    session.connection().execute(_NEW_CALL, {
+        "plugin": record.plugin, "hook": record.hook, "subject": record.subject, "started_at": record.started_at,
+        "duration_ms": record.duration_ms, "outcome": record.outcome, "error": record.error})
 
 
 @dataclass(frozen=True)

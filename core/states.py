@@ -5,7 +5,11 @@ place a rule about states lives, so a test can walk the full cross product of st
 :meth:`StateMachine.transition` moves an entity (any object with ``id`` and ``state``), refusing an
 illegal move with :class:`IllegalTransitionError`, and records the move (entity type, id, from, to, actor,
 time, reason) as a :class:`StateTransition` row in the caller's session. :meth:`StateMachine.start`
-records the birth of an entity in its initial state (from ``None``).
+records the birth of an entity in its initial state (from ``None``). Their ``_written`` twins
+(:meth:`StateMachine.start_written`, :meth:`StateMachine.transition_written`) write the records at once
+with Core statements instead of leaving ORM rows to the next flush, for the hot paths; whoever announces
+state changes before a commit finds those records in ``session.info[WRITTEN]`` (the ORM's are in the
+flush's new objects).
 
 The application machine is the issue's line plus what a Fineract user expects: an application can be
 cancelled (withdrawn by the applicant or by operations) at any step before money moves, drafts and
@@ -21,12 +25,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Table, Text, event, insert, select
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core.db import Base
+from core.direct import insert_now
 from core.errors import InvalidArgumentError, LoanFactoryError
 
 
@@ -63,6 +68,19 @@ class StateTransition(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+#: ``session.info`` key: the records written with Core statements in the session's transaction, as the
+#: values of their rows, oldest first; dropped when the transaction ends (a listener announcing state changes
+#: before the commit takes them first). Written outside any savepoint the caller may roll back.
+WRITTEN = "core.states.written"
+_NEW_RECORDS = insert(cast(Table, StateTransition.__table__)).inline()  # inline: no RETURNING of the ids
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_written(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(WRITTEN, None)
+
+
 @dataclass(frozen=True)
 class StateMachine:
     """A lifecycle: ``transitions[state]`` is the set of states reachable in one step.
@@ -71,15 +89,11 @@ class StateMachine:
         entity: the entity type recorded in ``state_transitions`` (``"application"``, ``"loan"``).
         initial: the state an entity is born in.
         transitions: every state (terminal ones with an empty set) and its legal next states.
-        records: see the attribute.
     """
 
     entity: str
     initial: str
     transitions: Mapping[str, frozenset[str]] = field(repr=False)
-    #: the entity class's relationship to its records, when it has one: :meth:`start` then writes a new
-    #: entity and the records of its creation in one flush (the relationship fills in ``entity_id``)
-    records: str | None = None
 
     def __post_init__(self) -> None:
         unknown = {t for targets in self.transitions.values() for t in targets} - set(self.transitions)
@@ -121,6 +135,26 @@ class StateMachine:
         Raises:
             IllegalTransitionError: a move of ``then`` is not in the table; ``obj`` is left unchanged.
         """
+        records = [self._record(session, obj, *move, at) for move in self._creation(obj, actor, reason, then)]
+        return records[0]
+
+    def start_written(self, session: Session, obj: Any, *, actor: str, reason: str | None = None,
+                      at: datetime | None = None, then: Sequence[tuple[str, str]] = ()) -> None:
+        """:meth:`start` with two Core statements and no flush: ``obj`` is inserted already in its last state
+        (:func:`core.direct.insert_now`), then the records of its creation and of the moves ``then`` (see
+        :data:`WRITTEN`).
+
+        Raises:
+            IllegalTransitionError: a move of ``then`` is not in the table; nothing is written.
+        """
+        moves = self._creation(obj, actor, reason, then)
+        insert_now(session, obj)
+        at = at or datetime.now(UTC)
+        self._write(session, [self._values(obj.id, *move, at) for move in moves])
+
+    def _creation(self, obj: Any, actor: str, reason: str | None,
+                  then: Sequence[tuple[str, str]]) -> list[tuple[str | None, str, str, str | None]]:
+        """The moves of a creation followed by ``then``, checked; ``obj`` is put in the last state."""
         _require_actor(actor)
         path = [self.initial]
         for to_state, mover in then:
@@ -130,14 +164,7 @@ class StateMachine:
         obj.state = path[-1]
         moves: list[tuple[str | None, str, str, str | None]] = [(None, self.initial, actor, reason)]
         moves += [(before, to_state, mover, None) for (to_state, mover), before in zip(then, path[:-1], strict=True)]
-        if getattr(obj, "id", None) is None and self.records is not None:
-            rows = [self._row(obj, *move, at) for move in moves]
-            getattr(obj, self.records).extend(rows)  # the flush that inserts obj writes them and their entity_id
-            session.add(obj)
-            session.flush()
-        else:
-            rows = [self._record(session, obj, *move, at) for move in moves]
-        return rows[0]
+        return moves
 
     def transition(self, session: Session, obj: Any, to_state: str, *, actor: str, reason: str | None = None,
                    at: datetime | None = None) -> StateTransition:
@@ -152,6 +179,20 @@ class StateMachine:
         obj.state = to_state
         return self._record(session, obj, from_state, to_state, actor, reason, at)
 
+    def transition_written(self, session: Session, obj: Any, to_state: str, *, actor: str, reason: str | None = None,
+                           at: datetime | None = None) -> None:
+        """:meth:`transition` for an entity in the database already, its record written at once with a Core
+        statement (no ORM object, nothing for the flush; see :data:`WRITTEN`).
+
+        Raises:
+            IllegalTransitionError: the move is not in the table; ``obj`` is left unchanged.
+        """
+        from_state = obj.state
+        _require_actor(actor)
+        self.check(from_state, to_state, obj.id)
+        obj.state = to_state
+        self._write(session, [self._values(obj.id, from_state, to_state, actor, reason, at or datetime.now(UTC))])
+
     def _record(self, session: Session, obj: Any, from_state: str | None, to_state: str, actor: str,
                 reason: str | None, at: datetime | None) -> StateTransition:
         if getattr(obj, "id", None) is None:
@@ -163,8 +204,16 @@ class StateMachine:
 
     def _row(self, obj: Any, from_state: str | None, to_state: str, actor: str, reason: str | None,
              at: datetime | None) -> StateTransition:
-        return StateTransition(entity_type=self.entity, entity_id=getattr(obj, "id", None), from_state=from_state,
-                               to_state=to_state, actor=actor, at=at or datetime.now(UTC), reason=reason)
+        return StateTransition(**self._values(obj.id, from_state, to_state, actor, reason, at or datetime.now(UTC)))
+
+    def _values(self, entity_id: int, from_state: str | None, to_state: str, actor: str, reason: str | None,
+                at: datetime) -> dict[str, Any]:
+        return {"entity_type": self.entity, "entity_id": entity_id, "from_state": from_state, "to_state": to_state,
+                "actor": actor, "at": at, "reason": reason}
+
+    def _write(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        session.connection().execute(_NEW_RECORDS, rows)
+        session.info.setdefault(WRITTEN, []).extend(rows)
 
     def history(self, session: Session, entity_id: int) -> list[StateTransition]:
         """The recorded transitions of one entity, oldest first."""
@@ -196,7 +245,7 @@ APPLICATION_STATES = StateMachine("application", "draft", _table({
     "cancelled": (),
     "expired": (),
     "disbursed": (),
-}), records="transitions")
+}))
 
 LOAN_STATES = StateMachine("loan", "active", _table({
     "active": ("overdue", "paid_off", "prepaid_closed", "written_off"),

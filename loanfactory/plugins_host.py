@@ -15,7 +15,9 @@ Lifecycle events: every application or loan state change the kernel records (a
 :class:`core.states.StateTransition` row) in a session of the app is broadcast to the ``lifecycle_event``
 listeners just before that session commits, in the same transaction, so a listener's writes (a webhook
 outbox row, an audit line) commit or roll back with the change itself and a rolled-back change is never
-announced.
+announced. The changes the kernel records with Core statements (``StateMachine.start_written``,
+``transition_written``) are announced the same way, from ``session.info[core.states.WRITTEN]``, where the
+flushed ones join them in the order they were written.
 """
 
 from __future__ import annotations
@@ -29,11 +31,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.db import Base, make_session_factory
 from core.plugin_manager import CallRecord, PluginManager, make_plugin_manager, record_in_session
 from core.plugin_types import LifecycleEvent
-from core.states import StateTransition
+from core.states import WRITTEN, StateTransition
 from loanfactory.database import get_db
 
 EXTENSION = "loanfactory.plugins"
-PENDING_EVENTS = "loanfactory.lifecycle_events"
 ENTITIES = ("application", "loan")
 #: a listener that changes states itself causes more events; deliver at most this many rounds per commit
 MAX_ROUNDS = 5
@@ -68,28 +69,30 @@ def deliver_lifecycle_events(manager: PluginManager, factory: sessionmaker[Any])
         transitions = [obj for obj in session.new
                        if isinstance(obj, StateTransition) and obj.entity_type in ENTITIES]
         if transitions and manager.implementers("lifecycle_event"):
-            session.info.setdefault(PENDING_EVENTS, []).extend(_event(t) for t in transitions)
+            session.info.setdefault(WRITTEN, []).extend(_values(t) for t in transitions)
 
     @event.listens_for(factory, "before_commit")
     def deliver(session: Session) -> None:
         for _round in range(MAX_ROUNDS):
             session.flush()
-            events: list[LifecycleEvent] = session.info.pop(PENDING_EVENTS, [])
-            if not events:
+            rows: list[dict[str, Any]] = session.info.pop(WRITTEN, [])
+            events = [_event(row) for row in rows if row["entity_type"] in ENTITIES]
+            if not events or not manager.implementers("lifecycle_event"):
                 return
             for change in events:
                 manager.broadcast("lifecycle_event", session=session, subject=f"{change.entity}:{change.entity_id}",
                                   event=change)
 
-    @event.listens_for(factory, "after_rollback")
-    def forget(session: Session) -> None:
-        session.info.pop(PENDING_EVENTS, None)
+
+def _values(transition: StateTransition) -> dict[str, Any]:
+    return {"entity_type": transition.entity_type, "entity_id": transition.entity_id,
+            "from_state": transition.from_state, "to_state": transition.to_state, "at": transition.at,
+            "actor": transition.actor, "reason": transition.reason}
 
 
-def _event(transition: StateTransition) -> LifecycleEvent:
-    return LifecycleEvent(entity=transition.entity_type, entity_id=transition.entity_id,  # type: ignore[arg-type]
-                          from_state=transition.from_state, to_state=transition.to_state, at=transition.at,
-                          actor=transition.actor, reason=transition.reason or "")
+def _event(row: dict[str, Any]) -> LifecycleEvent:
+    return LifecycleEvent(entity=row["entity_type"], entity_id=row["entity_id"], from_state=row["from_state"],
+                          to_state=row["to_state"], at=row["at"], actor=row["actor"], reason=row["reason"] or "")
 
 
 def get_plugins(app: Flask | None = None) -> PluginManager:

@@ -16,18 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Amount, Base
 from core.parties import Customer
-from core.states import StateTransition
 
 #: the table an application refers to, imported so that creating the metadata creates it too
 REFERENCED = (Customer,)
 
 
 class Application(Base):
-    """A loan application; create it with ``APPLICATION_STATES.start(session, application, actor=...)``."""
+    """A loan application; create it with ``APPLICATION_STATES.start(session, application, actor=...)`` (or
+    ``start_written``)."""
 
     __tablename__ = "applications"
     __table_args__ = (
@@ -54,10 +54,3 @@ class Application(Base):
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: the records of its state changes, written with a new application in one flush
-    #: (:attr:`core.states.StateMachine.records`); never loaded through here: read them with
-    #: ``APPLICATION_STATES.history``
-    transitions: Mapped[list[StateTransition]] = relationship(
-        primaryjoin="and_(Application.id == foreign(StateTransition.entity_id), "
-                    "StateTransition.entity_type == 'application')",
-        lazy="raise", passive_deletes="all")

@@ -83,7 +83,7 @@ def report_from_json(text: str) -> BureauReport:
     return report
 
 
-_NEW_RECORD = insert(cast(Table, BureauReportRecord.__table__))
+_NEW_RECORD = insert(cast(Table, BureauReportRecord.__table__)).inline()  # inline: no RETURNING of the id
 
 
 def record_bureau_report(session: Session, application_id: int, report: BureauReport, pulled_at: datetime) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
+from core.direct import update_now
 from core.errors import LoanFactoryError
 from core.loans.models import Loan, LoanInstallment
 from core.origination.approval import (
@@ -184,7 +185,7 @@ def _blacklist_hits(offer: Offer, report: BureauReport) -> list[str]:
 
 
 def _move(session: Session, application: Application, state: str, actor: str, reason: str | None = None) -> None:
-    APPLICATION_STATES.transition(session, application, state, actor=actor, reason=reason)
+    APPLICATION_STATES.transition_written(session, application, state, actor=actor, reason=reason)
 
 
 def _reject(session: Session, application: Application, reasons: list[str], decision: dict[str, Any],
@@ -250,11 +251,13 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                        channel: str, actor: str, now: datetime | None = None) -> Application:
     """Record an application for ``offer`` and decide it as far as the machines can.
 
+    The application is inserted already under review with the records of its creation, and the decision
+    is written with one UPDATE (:mod:`core.direct`): no ORM flush.
+
     Returns:
         The application in ``approved``, ``rejected`` or ``under_review`` (manual queue).
     """
     now = now or datetime.now(UTC)
-    today = now.date()
     if request.external_id is not None:
         taken = session.scalar(select(Application.id).where(Application.channel == channel,
                                                             Application.external_id == request.external_id))
@@ -266,7 +269,20 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                               term=request.term, method=request.method, collateral=request.collateral,
                               consents=request.consents)
     system = "system:origination"
-    APPLICATION_STATES.start(session, application, actor=actor, then=(("submitted", actor), ("under_review", system)))
+    APPLICATION_STATES.start_written(session, application, actor=actor,
+                                     then=(("submitted", actor), ("under_review", system)))
+    decided = _decide(session, plugins, offer, request, application, customer_id, new_customer, now)
+    update_now(session, decided)
+    return decided
+
+
+def _decide(session: Session, plugins: PluginManager, offer: Offer, request: ApplicationRequest,
+            application: Application, customer_id: int, new_customer: bool, now: datetime) -> Application:
+    """The decision of a new application under review, left unwritten on ``application`` (its records are
+    written)."""
+    today = now.date()
+    channel = application.channel
+    system = "system:origination"
     save_payout_account(session, application, request.applicant)
     first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total
     exposure = (0, Decimal(0)) if new_customer else _exposure(session, customer_id)

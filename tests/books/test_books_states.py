@@ -11,6 +11,7 @@ from sqlalchemy import event, select
 
 from books.factories import add_customer
 from core.applications.models import Application
+from core.direct import update_now
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
 from core.parties import Customer
@@ -108,6 +109,28 @@ def test_an_application_submitted_and_taken_into_review_as_it_is_created_is_inse
         ("submitted", "under_review", "system:origination", None)]
     assert db_session.get(Application, application.id).state == "under_review"
     assert not [statement for statement in sent if statement.startswith("UPDATE applications")]
+
+
+def test_an_application_written_with_core_statements_is_inserted_under_review_with_its_records(db_session):
+    application = _new_application(db_session)
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    APPLICATION_STATES.start_written(db_session, application, actor="channel:wechat", reason="created by API", at=at,
+                                     then=(("submitted", "channel:wechat"), ("under_review", "system:origination")))
+    assert application.id is not None and application.created_at is not None and application.score is None
+    assert not db_session.new and not db_session.dirty  # nothing is left for a flush
+    application.decision = {"outcome": "approved"}
+    APPLICATION_STATES.transition_written(db_session, application, "approved", actor="system:origination", at=at)
+    update_now(db_session, application)
+    assert not db_session.dirty and db_session.get(Application, application.id) is application
+    db_session.commit()
+    rows = APPLICATION_STATES.history(db_session, application.id)
+    assert [(r.from_state, r.to_state, r.actor, r.reason) for r in rows] == [
+        (None, "draft", "channel:wechat", "created by API"), ("draft", "submitted", "channel:wechat", None),
+        ("submitted", "under_review", "system:origination", None),
+        ("under_review", "approved", "system:origination", None)]
+    db_session.expire_all()
+    stored = db_session.get(Application, application.id)
+    assert (stored.state, stored.decision) == ("approved", {"outcome": "approved"})
 
 
 def test_an_illegal_move_at_creation_is_refused_and_nothing_is_created(db_session):

@@ -9,9 +9,11 @@ from decimal import Decimal
 from importlib.metadata import version
 
 import pytest
+from books.factories import add_customer
 from click.testing import CliRunner
 from sqlalchemy import inspect, select
 
+from core.applications.models import Application
 from core.hookspecs import hookimpl
 from core.plugin_manager import (
     DEFAULT_PLUGINS,
@@ -216,6 +218,31 @@ def test_state_changes_reach_lifecycle_listeners_when_the_change_commits(tmp_pat
     signature = hmac.new(b"s3", deliveries[1]["body"].encode("utf-8"), hashlib.sha256).hexdigest()
     assert deliveries[1]["headers"]["X-Signature"] == signature
     assert hooks == ["application:41", "application:41"]
+
+
+def test_state_changes_written_with_core_statements_reach_lifecycle_listeners_when_they_commit(tmp_path):
+    app, outbox = lifecycle_app(tmp_path)
+    with app.app_context():
+        session = get_db(app).session()
+        customer = add_customer(session)
+        application = Application(customer_id=customer.id, channel="partner", product_code="cash_12m",
+                                  product_version_id=3, amount=Decimal("20000.00"), term=12,
+                                  method="equal_installment")
+        APPLICATION_STATES.start_written(session, application, actor="channel:partner",
+                                         then=(("submitted", "channel:partner"),))
+        APPLICATION_STATES.transition_written(session, application, "under_review", actor="system:origination")
+        assert not outbox.exists()  # nothing is announced before the commit
+        session.commit()
+        application_id = application.id
+        rolled_back = Application(customer_id=customer.id, channel="partner", product_code="cash_12m",
+                                  product_version_id=3, amount=Decimal("1000.00"), term=12, method="equal_installment")
+        APPLICATION_STATES.start_written(session, rolled_back, actor="channel:partner")
+        session.rollback()
+        session.commit()
+    bodies = [json.loads(json.loads(line)["body"]) for line in outbox.read_text(encoding="utf-8").splitlines()]
+    assert [(b["from"], b["to"]) for b in bodies] == [(None, "draft"), ("draft", "submitted"),
+                                                      ("submitted", "under_review")]
+    assert {b["id"] for b in bodies} == {application_id}
 
 
 def test_a_rolled_back_state_change_is_never_announced(tmp_path):
