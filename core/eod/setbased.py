@@ -45,8 +45,8 @@ CREATE TEMP TABLE {quiet} ON COMMIT DROP AS
 SELECT l.id, r.rounding, COALESCE(s.generation, 0) AS generation
 FROM loans l
 CROSS JOIN LATERAL (SELECT json_extract_path_text(l.terms, 'schedule', 'rounding') AS rounding) r
-LEFT JOIN loan_servicing_states s ON s.loan_id = l.id
-LEFT JOIN loan_balances b ON b.loan_id = l.id
+LEFT JOIN loan_servicing_states s ON s.loan_id = l.id AND s.loan_id BETWEEN :lo AND :hi
+LEFT JOIN loan_balances b ON b.loan_id = l.id AND b.loan_id BETWEEN :lo AND :hi
 LEFT JOIN (SELECT DISTINCT loan_id FROM loan_installments
            WHERE loan_id BETWEEN :lo AND :hi AND due_date <= :on AND status IN ('pending', 'due', 'overdue')) busy
        ON busy.loan_id = l.id
@@ -71,7 +71,7 @@ _TARGET = "CASE q.rounding " + " ".join(f"WHEN '{mode.value}' THEN {sql}" for mo
 _ACCRUE = f"""
 CREATE TEMP TABLE {{amounts}} ON COMMIT DROP AS
 WITH targets AS (
-    SELECT i.id, q.id AS loan_id, q.generation, i.interest_accrued,
+    SELECT i.ctid AS tid, q.id AS loan_id, q.generation, i.interest_accrued,
            ({_TARGET}) * 0.01 AS target
     FROM {{quiet}} q JOIN loan_installments i ON i.loan_id = q.id
     CROSS JOIN LATERAL (SELECT i.interest * 10000 * (CAST(:on AS date) - i.start) AS n,
@@ -81,7 +81,7 @@ WITH targets AS (
 ),
 moved AS (
     UPDATE loan_installments i SET interest_accrued = t.target FROM targets t
-    WHERE i.id = t.id AND t.target > t.interest_accrued
+    WHERE i.ctid = t.tid AND t.target > t.interest_accrued
     RETURNING t.loan_id, t.generation, t.target - t.interest_accrued AS amount
 )
 SELECT loan_id, 'eod:' || :day || ':{{step}}:' || loan_id

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, relationship
 
-from core.db import Amount, Base, keep_pages_free, only_on
+from core.db import Amount, Base, byte_ordered, keep_pages_free, only_on
 from core.ledger.errors import ImmutableLedgerError, UnbalancedEntryError
 from core.loans.models import Loan
 
@@ -63,7 +63,7 @@ class JournalEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(byte_ordered(200), unique=True)
     event: Mapped[str] = mapped_column(String(40))
     loan_id: Mapped[int | None] = mapped_column(Integer, index=True)
     business_date: Mapped[date] = mapped_column(Date)

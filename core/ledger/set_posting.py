@@ -89,11 +89,12 @@ def post_pairs(session: Session, source: str, *, event: str, business_date: date
                                    f"places, got {bad[1]}", field="lines", value=bad[1])
     columns, deltas = _projection(debit, credit)
     row = session.execute(text(f"""
-WITH s AS (SELECT loan_id, key, amount, encode(sha256(convert_to({_canonical(debit, credit)}, 'UTF8')), 'hex')
-                  AS fingerprint FROM {source} s),
+WITH s AS (SELECT loan_id, key COLLATE "C" AS key, amount,
+                  encode(sha256(convert_to({_canonical(debit, credit)}, 'UTF8')), 'hex') AS fingerprint
+           FROM {source} s),
 entries AS (INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, fingerprint)
             SELECT key, :event, loan_id, :on, fingerprint FROM s ORDER BY key
-            ON CONFLICT DO NOTHING RETURNING id, idempotency_key),
+            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),
 new AS (SELECT e.id, s.* FROM entries e JOIN s ON s.key = e.idempotency_key),
 postings AS (INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit)
              SELECT n.id, v.account, n.loan_id, v.debit, v.credit FROM new n

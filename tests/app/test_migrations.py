@@ -87,3 +87,27 @@ def test_migrated_and_created_databases_leave_the_same_room_in_daily_rewritten_p
         load_models().create_all(made)
         made.dispose()
         assert _fillfactors(other_url) == migrated
+
+
+def _key_collation(url: str) -> str | None:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT collation_name FROM information_schema.columns "
+                                  "WHERE table_name = 'ledger_entries' AND column_name = 'idempotency_key'"))
+        collation = found.scalar_one()
+    engine.dispose()
+    return collation
+
+
+@pytest.mark.postgres
+def test_migrated_and_created_databases_compare_journal_keys_byte_by_byte(postgres_url):
+    """Revision 0005: the key's unique index compares bytes ("C"), whatever the database's collation."""
+    upgrade(postgres_url, "0004")
+    assert _key_collation(postgres_url) is None  # the database's default before it
+    upgrade(postgres_url)
+    assert _key_collation(postgres_url) == "C"
+    for other_url in fresh_postgres_database():
+        made = make_engine(other_url)
+        load_models().create_all(made)
+        made.dispose()
+        assert _key_collation(other_url) == "C"
