@@ -9,7 +9,8 @@ there is nothing to guess, and a slow hash (argon2) would cost every API call te
 A key's ``scopes`` are the product codes it may sell (``*`` for every published product).
 
 Every API call authenticates, so :func:`authenticate` reads the key's row with one prepared Core
-statement (built once, no ORM loading) into a :class:`ChannelKey`, a read-only snapshot of the row for
+statement (built once, no ORM loading, run on the session's connection: the session's own ``execute``
+would add its ORM dispatch for nothing) into a :class:`ChannelKey`, a read-only snapshot of the row for
 the request; :func:`authenticate_for_product` reads the published version of a product in the same
 statement, for the calls that name one. It reads the row every time: a revoked key is refused at once, in
 every process.
@@ -141,7 +142,7 @@ def authenticate(session: Session, key: str | None) -> ChannelKey:
     Raises:
         ChannelAuthError: the key is missing, malformed, unknown, wrong or revoked.
     """
-    return _authenticated(key, session.execute(_KEY_ROW, {"prefix": _prefix(key)}).one_or_none())
+    return _authenticated(key, session.connection().execute(_KEY_ROW, {"prefix": _prefix(key)}).one_or_none())
 
 
 def authenticate_for_product(session: Session, key: str | None, product_code: str) -> tuple[ChannelKey, int | None]:
@@ -151,7 +152,8 @@ def authenticate_for_product(session: Session, key: str | None, product_code: st
     Raises:
         ChannelAuthError: the key is missing, malformed, unknown, wrong or revoked.
     """
-    row = session.execute(_KEY_ROW_AND_PUBLISHED, {"prefix": _prefix(key), "code": product_code}).one_or_none()
+    row = session.connection().execute(_KEY_ROW_AND_PUBLISHED,
+                                       {"prefix": _prefix(key), "code": product_code}).one_or_none()
     return _authenticated(key, row), None if row is None else row.published_version
 
 

@@ -105,8 +105,8 @@ def claim(session: Session, client_id: int, key: str, request_fingerprint: str) 
     rolled back and the caller should :func:`find` the first request's record.
     """
     try:
-        record_id: int = session.execute(_CLAIM, {"client_id": client_id, "key": key,
-                                                  "fingerprint": request_fingerprint}).scalar_one()
+        record_id: int = session.connection().execute(_CLAIM, {"client_id": client_id, "key": key,
+                                                               "fingerprint": request_fingerprint}).scalar_one()
     except IntegrityError:
         session.rollback()
         return None
@@ -127,9 +127,9 @@ def complete(session: Session, record_id: int, status_code: int, body: str, loca
     """
     values = {"record_id": record_id, "status_code": status_code, "response_body": body, "location": location}
     if asking is None:
-        session.execute(_COMPLETE, values)
+        session.connection().execute(_COMPLETE, values)
         return None
     statement = _COMPLETING.get(asking)
     if statement is None:  # built once per question: building a statement costs more than running it
         statement = _COMPLETING[asking] = _COMPLETE.returning(asking.scalar_subquery())
-    return bool(session.execute(statement, {**values, **(parameters or {})}).scalar_one())
+    return bool(session.connection().execute(statement, {**values, **(parameters or {})}).scalar_one())

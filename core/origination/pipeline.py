@@ -48,7 +48,7 @@ from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
-from core.parties import Customer
+from core.parties import Customer, new_customer_values
 from core.plugin_manager import PluginManager
 from core.plugin_types import (
     ApplicantProfile,
@@ -91,12 +91,12 @@ def _customer(session: Session, request: ApplicationRequest) -> tuple[int, bool]
     insert waits for the first transaction and inserts nothing, and the second then reads the first's row.
     """
     applicant = request.applicant
-    new = Customer(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
-                   monthly_income=applicant.monthly_income)
-    created = session.execute(_NEW_CUSTOMER, {name: getattr(new, name) for name in _NEW_CUSTOMER_COLUMNS}).scalar()
+    values = new_customer_values(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
+                                 monthly_income=applicant.monthly_income)
+    created = session.connection().execute(_NEW_CUSTOMER, values).scalar()
     if created is not None:
         return int(created), True
-    customer = session.scalars(_CUSTOMER_BY_INDEX, {"index": new.id_number_index}).one()
+    customer = session.scalars(_CUSTOMER_BY_INDEX, {"index": values["id_number_index"]}).one()
     customer.phone = applicant.phone
     customer.monthly_income = applicant.monthly_income
     return customer.id, False

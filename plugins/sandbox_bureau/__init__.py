@@ -81,11 +81,12 @@ def bureau_query(context: PluginContext, query: BureauQuery) -> BureauReport:
         return report
     institution = str(context.config.get("institution", "本机构"))
     with context.db() as session:
-        ours = session.execute(_EARLIER_QUERIES, {"subject": subject, "today": today,
-                                                  "since": today - timedelta(days=730)}).all()
-        session.execute(_LOG_QUERY, {"subject_hash": subject, "report_id": report.report_id, "reason": query.reason,
-                                     "consent_reference": consent.reference, "consent_purpose": consent.purpose,
-                                     "queried_at": context.now, "queried_on": today, "institution": institution})
+        connection = session.connection()
+        ours = connection.execute(_EARLIER_QUERIES, {"subject": subject, "today": today,
+                                                     "since": today - timedelta(days=730)}).all()
+        connection.execute(_LOG_QUERY, {"subject_hash": subject, "report_id": report.report_id, "reason": query.reason,
+                                        "consent_reference": consent.reference, "consent_purpose": consent.purpose,
+                                        "queried_at": context.now, "queried_on": today, "institution": institution})
     earlier = tuple(BureauInquiry(queried_on=day, institution=name, reason=reason) for day, name, reason in ours)
     return dataclasses.replace(report, inquiries=tuple(sorted(report.inquiries + earlier,
                                                               key=lambda q: q.queried_on)))
