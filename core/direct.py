@@ -56,7 +56,8 @@ def update_now(session: Session, obj: Any) -> None:
     clean afterwards (a flush finds nothing to write for it)."""
     mapper = _mapper(obj)
     state = inspect(obj)
-    changed = frozenset(prop.key for prop in mapper.column_attrs if state.attrs[prop.key].history.has_changes())
+    # the attributes set since the object was loaded (an unchanged value written again is harmless)
+    changed = frozenset(key for key in state.committed_state if key in mapper.column_attrs)
     if not changed:
         return
     (key_column,) = mapper.primary_key
@@ -65,7 +66,7 @@ def update_now(session: Session, obj: Any) -> None:
         table = cast(Table, mapper.local_table)
         statement = _UPDATES[(type(obj), changed)] = update(table).where(key_column == bindparam("_key"))
     values = {mapper.column_attrs[key].columns[0].key: getattr(obj, key) for key in changed}
-    session.connection().execute(statement, {"_key": mapper.identity_key_from_instance(obj)[1][0], **values})
+    session.connection().execute(statement, {"_key": state.identity[0], **values})
     session.expunge(obj)  # forget the history just written: the object goes back as if freshly loaded
     make_transient(obj)
     make_transient_to_detached(obj)
