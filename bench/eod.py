@@ -73,10 +73,12 @@ CREATE TEMP TABLE bench_loan_shape AS
     SELECT g AS loan_id,
            CASE WHEN mod(g, 20) = 0 THEN %(current)s + mod(g, %(late)s) ELSE mod(g, %(current)s) END AS shape
     FROM generate_series(1, %(count)s) AS g;
-INSERT INTO loans (id, customer_id, product_code, product_version_id, terms, currency, principal, annual_rate,
-                   method, payment_channel, state, disbursed_on, maturity_date, days_past_due, bucket, five_tier)
-    SELECT m.loan_id, %(customer)s, 'bench', 1, CAST(s.terms AS json), 'CNY', s.principal, s.annual_rate, s.method,
-           'sandbox_bank', 'active', s.start, s.maturity, 0, 'M0', 'normal'
+INSERT INTO loans (id, customer_id, product_code, product_version_id, terms, rounding, currency, principal,
+                   annual_rate, method, payment_channel, state, disbursed_on, maturity_date, days_past_due, bucket,
+                   five_tier)
+    SELECT m.loan_id, %(customer)s, 'bench', 1, CAST(s.terms AS json),
+           json_extract_path_text(CAST(s.terms AS json), 'schedule', 'rounding'), 'CNY', s.principal,
+           s.annual_rate, s.method, 'sandbox_bank', 'active', s.start, s.maturity, 0, 'M0', 'normal'
     FROM bench_loan_shape m JOIN bench_shapes s USING (shape) ORDER BY m.loan_id;
 INSERT INTO loan_installments ({installment_columns})
     SELECT m.loan_id, r.period, r.start, r.due_date, r.principal, r.interest, r.fee, 0, 0, 0, 0, 0, 0, 0, 'pending'

@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, text, update
 from sqlalchemy.orm import Session
 
 _COUNTER = [0]
-COPY_THRESHOLD = 2000
+COPY_THRESHOLD = 200
 
 
 def bulk_update(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: str = "id") -> int:

@@ -13,15 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import DropTable
 
-from core.eod.daily import OPEN_STATES, DayResult, InstallmentRow, KeyMaker, LoanRow, close_day
+from core.eod.daily import DayResult, InstallmentRow, KeyMaker, LoanRow, close_day
 from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, policy_on
 from core.eod.rows import load_loans, write_results
 from core.eod.setbased import accrue_quiet_loans
-from core.loans.models import Loan
 
 DEFAULT_CHUNK = 20_000
 
@@ -61,13 +60,6 @@ def eod_keys(on: date, loan_id: int, generation: int) -> KeyMaker:
     return lambda step: f"eod:{on.isoformat()}:{step}:{loan_id}{suffix}"
 
 
-def _other_loans(session: Session, on: date, lo: int, hi: int, quiet: Table) -> list[int]:
-    """The open loans of ``lo..hi`` the SQL path left to the Python rule, in id order."""
-    return list(session.scalars(select(Loan.id).where(Loan.id.between(lo, hi), Loan.state.in_(OPEN_STATES),
-                                                      Loan.disbursed_on < on, ~exists().where(quiet.c.id == Loan.id))
-                                .order_by(Loan.id)))
-
-
 def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | None = None,
                 loan_ids: Sequence[int] | None = None,
                 policies: Sequence[ClassificationPolicy] = DEFAULT_CLASSIFICATION,
@@ -85,12 +77,12 @@ def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | 
     total = CloseResult()
     if set_based is None:
         set_based = loan_ids is None and keys is None and session.get_bind().dialect.name == "postgresql"
+    skip: Table | None = None
     if set_based:
         assert lo is not None and hi is not None, "the SQL path closes an id range"
         quiet = accrue_quiet_loans(session, on, lo, hi)
         total += CloseResult(quiet.loans, quiet.entries, {"accrual": (quiet.accrued, quiet.entries)})
-        loan_ids = _other_loans(session, on, lo, hi, quiet.table)
-        session.execute(DropTable(quiet.table))
+        skip = quiet.table
     if loan_ids is not None:
         for begin in range(0, len(loan_ids), chunk):
             total += _close_chunk(session, on, load_loans(session, on, loan_ids=loan_ids[begin:begin + chunk]),
@@ -98,11 +90,14 @@ def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | 
         return total
     assert lo is not None and hi is not None
     while True:
-        loaded = load_loans(session, on, lo=lo, hi=hi, limit=chunk)
+        loaded = load_loans(session, on, lo=lo, hi=hi, limit=chunk, skip=skip)
         total += _close_chunk(session, on, loaded, policy, keys, actor)
         if len(loaded) < chunk:
-            return total
+            break
         lo = loaded[-1][0].id + 1
+    if skip is not None:
+        session.execute(DropTable(skip))
+    return total
 
 
 def _close_chunk(session: Session, on: date, loaded: list[tuple[LoanRow, int, list[InstallmentRow]]],

@@ -6,10 +6,10 @@ carried, no money waits in suspense, and the classification stays 正常/M0. For
 :func:`core.eod.daily.close_day` does loan by loan, with the same figures to the fen:
 
 1. pick (and lock ``FOR UPDATE``, as :func:`core.eod.rows.load_loans` does) the *quiet* loans of an id
-   range: ``active``, 0 days past due, M0, 正常, maturity after the date, no suspense,
-   a known rounding mode, and no unsettled installment due on or before the date (an installment due or
-   overdue has such a date, and so has a degenerate period ending before it starts) — everything else
-   keeps the Python rule;
+   range: ``active``, 0 days past due, M0, 正常, maturity after the date, no suspense, a known rounding
+   mode (``loans.rounding``, copied from the terms when they are set), and no unsettled installment due on
+   or before the date (an installment due or overdue has such a date, and so has a degenerate period ending
+   before it starts) — everything else keeps the Python rule;
 2. bring each started period to its cumulative target ``round(I × elapsed / days)`` (:mod:`core.eod.accrual`)
    in exact integer arithmetic: ``n = I·10⁴·elapsed``, ``d = days·100``, then ``n/d`` fen rounded by
    the contract's mode (``half_up``, ``half_even``, ``down``, ``up``), so the accruals of a period add up
@@ -42,10 +42,8 @@ ACCRUAL_STEP, ACCRUAL_EVENT = "accrual", "eod_accrual"
 
 _QUIET = """
 CREATE TEMP TABLE {quiet} ON COMMIT DROP AS
-SELECT l.id, r.rounding, COALESCE(s.generation, 0) AS generation
+SELECT l.id, l.rounding
 FROM loans l
-CROSS JOIN LATERAL (SELECT json_extract_path_text(l.terms, 'schedule', 'rounding') AS rounding) r
-LEFT JOIN loan_servicing_states s ON s.loan_id = l.id AND s.loan_id BETWEEN :lo AND :hi
 LEFT JOIN loan_balances b ON b.loan_id = l.id AND b.loan_id BETWEEN :lo AND :hi
 LEFT JOIN (SELECT DISTINCT loan_id FROM loan_installments
            WHERE loan_id BETWEEN :lo AND :hi AND due_date <= :on AND status IN ('pending', 'due', 'overdue')) busy
@@ -53,7 +51,7 @@ LEFT JOIN (SELECT DISTINCT loan_id FROM loan_installments
 WHERE l.id BETWEEN :lo AND :hi AND l.state = 'active' AND l.disbursed_on < :on AND l.maturity_date > :on
   AND l.days_past_due = 0 AND l.bucket = :bucket AND l.five_tier = :tier
   AND COALESCE(b.suspense, 0) <= 0
-  AND busy.loan_id IS NULL AND r.rounding IN ({modes})
+  AND busy.loan_id IS NULL AND l.rounding IN ({modes})
 ORDER BY l.id
 FOR UPDATE OF l
 """
@@ -71,9 +69,10 @@ _TARGET = "CASE q.rounding " + " ".join(f"WHEN '{mode.value}' THEN {sql}" for mo
 _ACCRUE = f"""
 CREATE TEMP TABLE {{amounts}} ON COMMIT DROP AS
 WITH targets AS (
-    SELECT i.ctid AS tid, q.id AS loan_id, q.generation, i.interest_accrued,
+    SELECT i.ctid AS tid, q.id AS loan_id, COALESCE(s.generation, 0) AS generation, i.interest_accrued,
            ({_TARGET}) * 0.01 AS target
     FROM {{quiet}} q JOIN loan_installments i ON i.loan_id = q.id
+    LEFT JOIN loan_servicing_states s ON s.loan_id = q.id AND s.loan_id BETWEEN :lo AND :hi
     CROSS JOIN LATERAL (SELECT i.interest * 10000 * (CAST(:on AS date) - i.start) AS n,
                                (i.due_date - i.start) * 100 AS d) f
     WHERE i.loan_id BETWEEN :lo AND :hi AND i.start < :on AND i.status = 'pending'

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, func
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.applications.models import Application
 from core.db import Amount, Base, keep_pages_free
@@ -72,6 +72,10 @@ class Loan(Base):
     product_code: Mapped[str] = mapped_column(String(60))
     product_version_id: Mapped[int] = mapped_column(Integer)
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the schedule's rounding mode, copied from ``terms`` whenever they are set (:meth:`_copy_rounding`):
+    #: the end-of-day's SQL path reads it for every loan every day, and parsing ``terms`` for it would cost
+    #: more than that day's accrual arithmetic
+    rounding: Mapped[str | None] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     principal: Mapped[Decimal] = mapped_column(Amount)
     annual_rate: Mapped[Decimal] = mapped_column(Rate)
@@ -85,6 +89,11 @@ class Loan(Base):
     bucket: Mapped[str] = mapped_column(String(8), default="M0")
     five_tier: Mapped[str] = mapped_column(String(20), default=FiveTier.NORMAL.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @validates("terms")
+    def _copy_rounding(self, _key: str, terms: dict[str, Any] | None) -> dict[str, Any] | None:
+        self.rounding = ((terms or {}).get("schedule") or {}).get("rounding")
+        return terms
 
 
 class LoanInstallment(Base):

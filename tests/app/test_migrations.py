@@ -111,3 +111,26 @@ def test_migrated_and_created_databases_compare_journal_keys_byte_by_byte(postgr
         load_models().create_all(made)
         made.dispose()
         assert _key_collation(other_url) == "C"
+
+
+def test_upgrading_copies_each_loans_rounding_mode_from_its_terms(db_url):
+    """Revision 0006 fills ``loans.rounding`` from the terms of the loans booked before it."""
+    upgrade(db_url, "0005")
+    engine = make_engine(db_url)
+    terms = {"down": '{"schedule": {"periods": 12, "rounding": "down"}}', None: '{"schedule": {"periods": 12}}'}
+    with engine.begin() as conn:
+        customer = conn.execute(text(
+            "INSERT INTO customers (name, id_number, id_number_index, phone, phone_index, created_at) "
+            "VALUES ('x', 'x', 'i1', 'x', 'p1', CURRENT_TIMESTAMP) RETURNING id")).scalar_one()
+        for number, document in enumerate(terms.values(), start=1):
+            conn.execute(text(
+                "INSERT INTO loans (id, customer_id, product_code, product_version_id, terms, currency, principal, "
+                "annual_rate, method, state, disbursed_on, maturity_date, days_past_due, bucket, five_tier, "
+                "created_at) VALUES (:id, :customer, 'cash', 1, :terms, 'CNY', 1000, 0.1, 'bullet', 'active', "
+                ":day, :day, 0, 'M0', 'normal', CURRENT_TIMESTAMP)"),
+                {"id": number, "customer": customer, "terms": document, "day": date(2026, 1, 1)})
+    upgrade(db_url)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT rounding FROM loans ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert found == list(terms)

@@ -36,6 +36,7 @@ from core.ledger import (
 )
 from core.ledger.accounts import INTEREST_INCOME, INTEREST_RECEIVABLE
 from core.ledger.set_posting import post_pairs
+from core.loans.models import Loan
 from core.rounding import Rounding
 from core.schedule import LoanTerms
 from core.servicing import disburse
@@ -193,3 +194,20 @@ def test_the_sql_target_rounds_exactly_like_the_python_one_in_every_mode(pg_sess
         expected = accrued_target(case["interest"], start, start + timedelta(days=case["days"]),
                                   start + timedelta(days=case["elapsed"]), Rounding(case["rounding"]))
         assert got[case["k"]] == expected, case
+
+
+def test_a_loan_keeps_its_terms_rounding_mode_in_a_column(postgres_url):
+    """The SQL path reads ``loans.rounding``; the model copies it from the terms whenever they are set."""
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    with make_session_factory(engine)() as session:
+        book_roundings(session)
+        session.flush()
+        loans = session.scalars(select(Loan)).all()
+        assert sorted(loan.rounding for loan in loans) == sorted(mode.value for mode in Rounding)
+        assert all(loan.rounding == loan.terms["schedule"]["rounding"] for loan in loans)
+        loans[0].terms = {"schedule": {"rounding": "down"}}
+        assert loans[0].rounding == "down"
+        loans[0].terms = {"schedule": {}}
+        assert loans[0].rounding is None
+    engine.dispose()
