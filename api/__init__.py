@@ -1,9 +1,9 @@
 """The channel API: a blueprint under ``/api/v1`` generated from the published products.
 
 ``init_app(app)`` registers the blueprint and its pieces: problem+json errors (:mod:`api.problems`),
-API-key authentication (:mod:`api.auth`), a per-key rate limit (flask-limiter; ``RATELIMIT_STORAGE_URI``
-is ``local://`` in the embedded default, this process's counters without ``memory://``'s sweeping thread
-(:mod:`api.ratelimit`), and ``redis://...`` in production), the OpenAPI documents
+API-key authentication (:mod:`api.auth`), a per-key rate limit (:mod:`api.ratelimit`, fixed windows of the
+``limits`` library; ``RATELIMIT_STORAGE_URI`` is ``local://`` in the embedded default, this process's counters
+without ``memory://``'s sweeping thread, and ``redis://...`` in production), the OpenAPI documents
 (:mod:`api.openapi`), Swagger UI at ``/api/docs`` from vendored files, and webhook delivery
 (:mod:`api.webhooks`). Routes are generic (``/products/<code>/...``): Flask refuses new routes after the
 first request, so each request looks the published product up instead.
@@ -12,7 +12,6 @@ first request, so each request looks the published product up instead.
 from __future__ import annotations
 
 from flask import Flask, g, request
-from flask_limiter import Limiter
 
 from api import ratelimit
 from api.auth import current_client, rate_limit_key
@@ -46,10 +45,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", ratelimit.DEFAULT_URI)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("API_RATE_LIMIT_ENABLED", True)
-    limiter = Limiter(rate_limit_key, app=app, enabled=bool(app.config["API_RATE_LIMIT_ENABLED"]),
-                      key_prefix="loanfactory-api")
-    limiter.shared_limit(_client_rate_limit, scope="channel", exempt_when=_exempt)(bp)
+    limiter = ratelimit.ChannelLimiter(app, _client_rate_limit, rate_limit_key, _exempt)
+    bp.before_request(limiter.check)
     bp.before_request(_authenticate)
+    bp.after_request(limiter.headers)
     register_handlers(app, bp, URL_PREFIX)
     app.register_blueprint(bp, url_prefix=URL_PREFIX)
     app.register_blueprint(docs.make_docs_blueprint(), url_prefix="/api")

@@ -1,4 +1,5 @@
-"""The rate limiter's in-process storage: fixed-window counters that expire when read, no helper thread.
+"""The API's rate limiter (:class:`ChannelLimiter`) and its in-process storage: fixed-window counters that expire
+when read, no helper thread.
 
 ``limits``' own ``memory://`` storage sweeps expired counters on a ``threading.Timer`` of 10 ms that it starts
 again on the next hit whenever the last one has ended: behind an API that takes more than one request per
@@ -13,8 +14,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from functools import lru_cache
 
-from limits.storage import Storage
+from flask import Flask, Response, g
+from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from api.problems import ApiProblem
 
 SWEEP_SECONDS = 60.0
 #: the embedded default of ``RATELIMIT_STORAGE_URI``
@@ -81,3 +89,63 @@ class LocalStorage(Storage):
             del self._ends[key]
             self._counts.pop(key, None)
         self._next_sweep = now + SWEEP_SECONDS
+
+
+#: what every counter's key starts with (flask-limiter's layout before: the same keys, the same counts)
+KEY_PREFIX = "loanfactory-api"
+SCOPE = "channel"
+
+
+@lru_cache(maxsize=256)
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    """``"600/minute;10/second"`` as limit items, shortest window first (a key's limit changes rarely)."""
+    return tuple(sorted(parse_many(limits)))
+
+
+class ChannelLimiter:
+    """The per-key rate limit of the API: fixed windows counted in ``RATELIMIT_STORAGE_URI``.
+
+    It does what flask-limiter's shared limit on the blueprint did, without re-resolving the limit's
+    decorators, scopes and exemptions on every request: :meth:`check` (before the blueprint's views) counts
+    the request against each limit of the key's ``rate_limit``, shortest window first, and refuses the first
+    one exceeded with a 429; :meth:`headers` (after them) adds ``X-RateLimit-Limit``, ``-Remaining``,
+    ``-Reset`` and ``Retry-After`` (seconds until the window ends) for that limit, or the shortest window's.
+    The counters' keys are flask-limiter's (prefix, caller, scope), so counts in a shared store carry over.
+
+    Args:
+        limit_for: the calling key's limit, as ``"600/minute"`` or several separated by ``;``.
+        key_for: what the counters count by (the key's public prefix).
+        exempt: whether the current request is not counted (the public documents).
+    """
+
+    def __init__(self, app: Flask, limit_for: Callable[[], str], key_for: Callable[[], str],
+                 exempt: Callable[[], bool]) -> None:
+        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
+                                      **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+        self.window = FixedWindowRateLimiter(storage)
+        self.enabled = bool(app.config["API_RATE_LIMIT_ENABLED"])
+        self.limit_for, self.key_for, self.exempt = limit_for, key_for, exempt
+
+    def check(self) -> None:
+        """Count this request; raise a 429 :class:`~api.problems.ApiProblem` when a limit is exceeded."""
+        if not self.enabled or self.exempt():
+            return
+        items, caller = _parsed(self.limit_for()), self.key_for()
+        g.api_rate_limit = (items[0], caller)
+        for item in items:
+            if not self.window.hit(item, KEY_PREFIX, caller, SCOPE):
+                g.api_rate_limit = (item, caller)
+                raise ApiProblem(429, "Too Many Requests", str(item), slug="too-many-requests")
+
+    def headers(self, response: Response) -> Response:
+        """Add the rate-limit headers of the limit :meth:`check` counted this request against."""
+        counted: tuple[RateLimitItem, str] | None = g.get("api_rate_limit")
+        if counted is not None:
+            item, caller = counted
+            reset, remaining = self.window.get_window_stats(item, KEY_PREFIX, caller, SCOPE)
+            reset_at = int(reset + 1)
+            response.headers["X-RateLimit-Limit"] = str(item.amount)
+            response.headers["X-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-RateLimit-Reset"] = str(reset_at)
+            response.headers["Retry-After"] = str(int(reset_at - time.time()))
+        return response

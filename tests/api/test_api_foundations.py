@@ -144,10 +144,13 @@ def test_each_key_has_its_own_rate_limit(tmp_path, storage: str) -> None:
     app = make_api_app(f"sqlite:///{tmp_path}/limits.sqlite3", RATELIMIT_STORAGE_URI=storage)
     slow = Channel(app.test_client(), new_key(app, rate_limit="3/minute"))
     fast = Channel(app.test_client(), new_key(app, channel="fast"))
-    codes = [slow.get("/api/v1/products").status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    answers = [slow.get("/api/v1/products") for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
+    assert answers[0].headers["X-RateLimit-Limit"] == "3" and 0 <= int(answers[0].headers["Retry-After"]) <= 60
     limited = slow.get("/api/v1/products")
     assert limited.mimetype == "application/problem+json" and "Retry-After" in limited.headers
+    assert limited.get_json()["detail"] == "3 per 1 minute"
     assert fast.get("/api/v1/products").status_code == 200
 
 
