@@ -101,6 +101,22 @@ class Posting(Base):
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
 
 
+class PostingCheck(Base):
+    """A balance check waiting for the commit (PostgreSQL): the ids of the postings one statement inserted.
+
+    A statement trigger on ``ledger_postings`` notes each inserting statement's first and last posting id
+    here; the deferred constraint trigger on this table checks them at commit and deletes the row, so the
+    table is empty outside a transaction. One row per statement, where a row trigger on the postings
+    queued (and at commit re-read) every posting. SQLite checks in Python and leaves it empty.
+    """
+
+    __tablename__ = "ledger_posting_checks"
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True)
+    first_id: Mapped[int] = mapped_column(_ID)
+    last_id: Mapped[int] = mapped_column(_ID)
+
+
 class LoanBalance(Base):
     """The projection of one loan's per-loan accounts, kept by every post in the same transaction.
 
@@ -166,19 +182,30 @@ DECLARE
     loan_ids integer[];
     matched bigint;
     checked text := current_setting('loanfactory.ledger_checked', true);
+    first_id bigint;
+    noted_last bigint;
 BEGIN
-    -- Rows are queued in insertion order, so the first queued row of a transaction has its smallest
-    -- posting id. That row checks, set-based, every entry with a posting from its id to the largest id
-    -- there is now (each such entry's postings summed whole, the entry and its loan found), and remembers
-    -- the range in a transaction-local setting; the queued rows inside the range skip. A row outside it
-    -- (inserted after a SET CONSTRAINTS .. IMMEDIATE, or with an explicit lower id) checks again from its
-    -- own id.
-    IF checked LIKE '%:%' AND NEW.id BETWEEN split_part(checked, ':', 1)::bigint
-                                         AND split_part(checked, ':', 2)::bigint THEN
+    -- NEW is a ledger_posting_checks row: the first and last posting id one statement inserted (or, on a
+    -- database at revision 0006 or before, a posting). Rows are queued in insertion order, so the first
+    -- queued row of a transaction has its smallest posting id. That row checks, set-based, every entry
+    -- with a posting from its first id to the largest id there is now (each such entry's postings summed
+    -- whole, the entry and its loan found), and remembers the range in a transaction-local setting; the
+    -- queued rows inside the range skip. A row outside it (a statement after a SET CONSTRAINTS ..
+    -- IMMEDIATE, or with explicit lower ids) checks again from its own first id.
+    IF TG_TABLE_NAME = 'ledger_posting_checks' THEN
+        first_id := NEW.first_id;
+        noted_last := NEW.last_id;
+        DELETE FROM ledger_posting_checks WHERE id = NEW.id;
+    ELSE
+        first_id := NEW.id;
+        noted_last := NEW.id;
+    END IF;
+    IF checked LIKE '%:%' AND first_id >= split_part(checked, ':', 1)::bigint
+                          AND noted_last <= split_part(checked, ':', 2)::bigint THEN
         RETURN NULL;
     END IF;
-    SELECT max(id) INTO last_id FROM ledger_postings WHERE id >= NEW.id;
-    SELECT array_agg(DISTINCT entry_id) INTO entry_ids FROM ledger_postings WHERE id BETWEEN NEW.id AND last_id;
+    SELECT max(id) INTO last_id FROM ledger_postings WHERE id >= first_id;
+    SELECT array_agg(DISTINCT entry_id) INTO entry_ids FROM ledger_postings WHERE id BETWEEN first_id AND last_id;
     SELECT t.entry_id, s.residual INTO bad
         FROM unnest(entry_ids) AS t (entry_id)
         CROSS JOIN LATERAL (SELECT COALESCE(SUM(debit) - SUM(credit), 0) AS residual
@@ -206,7 +233,7 @@ BEGIN
         RAISE EXCEPTION 'ledger entry % names loan %, which does not exist', bad.id, bad.loan_id
             USING ERRCODE = 'foreign_key_violation';
     END IF;
-    PERFORM set_config('loanfactory.ledger_checked', NEW.id::text || ':' || last_id::text, true);
+    PERFORM set_config('loanfactory.ledger_checked', first_id::text || ':' || last_id::text, true);
     RETURN NULL;
 END $$
 """
@@ -224,8 +251,22 @@ CREATE TRIGGER ledger_entries_immutable BEFORE UPDATE OR DELETE ON ledger_entrie
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()
 """
 
-_POSTINGS_BALANCED = """
-CREATE CONSTRAINT TRIGGER ledger_postings_balanced AFTER INSERT ON ledger_postings
+_NOTE_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_note_postings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ledger_posting_checks (first_id, last_id)
+        SELECT min(id), max(id) FROM inserted HAVING count(*) > 0;
+    RETURN NULL;
+END $$
+"""
+
+_POSTINGS_NOTED = """
+CREATE TRIGGER ledger_postings_noted AFTER INSERT ON ledger_postings
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ledger_note_postings()
+"""
+
+_CHECKS_BALANCED = """
+CREATE CONSTRAINT TRIGGER ledger_posting_checks_balanced AFTER INSERT ON ledger_posting_checks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_entry_balanced()
 """
 
@@ -236,8 +277,8 @@ CREATE TRIGGER ledger_postings_immutable BEFORE UPDATE OR DELETE ON ledger_posti
 
 #: The PostgreSQL guards of the journal, in order. ``create_all`` installs them; autogenerated migrations do
 #: not see triggers, so a migration creating the ledger tables runs ``op.execute(sql)`` for each of them.
-POSTGRESQL_LEDGER_DDL = (_BALANCE_FUNCTION, _REFUSE_FUNCTION, _ENTRIES_IMMUTABLE, _POSTINGS_BALANCED,
-                         _POSTINGS_IMMUTABLE)
+POSTGRESQL_LEDGER_DDL = (_BALANCE_FUNCTION, _CHECKS_BALANCED, _REFUSE_FUNCTION, _ENTRIES_IMMUTABLE, _NOTE_FUNCTION,
+                         _POSTINGS_NOTED, _POSTINGS_IMMUTABLE)
 
 
 def _install(*statements: str) -> Any:
@@ -249,5 +290,9 @@ def _install(*statements: str) -> Any:
 #: the balance-check function alone, for a migration that changes it on a database made earlier
 BALANCE_FUNCTION_DDL = _install(_BALANCE_FUNCTION)
 
-event.listen(JournalEntry.__table__, "after_create", _install(_BALANCE_FUNCTION, _REFUSE_FUNCTION, _ENTRIES_IMMUTABLE))
-event.listen(Posting.__table__, "after_create", _install(_POSTINGS_BALANCED, _POSTINGS_IMMUTABLE))
+#: the statement trigger that notes inserted postings, for the migration that replaced the row trigger
+NOTE_POSTINGS_DDL = _install(_NOTE_FUNCTION, _POSTINGS_NOTED)
+
+event.listen(PostingCheck.__table__, "after_create", _install(_BALANCE_FUNCTION, _CHECKS_BALANCED))
+event.listen(JournalEntry.__table__, "after_create", _install(_REFUSE_FUNCTION, _ENTRIES_IMMUTABLE))
+event.listen(Posting.__table__, "after_create", _install(_NOTE_FUNCTION, _POSTINGS_NOTED, _POSTINGS_IMMUTABLE))

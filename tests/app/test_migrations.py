@@ -134,3 +134,31 @@ def test_upgrading_copies_each_loans_rounding_mode_from_its_terms(db_url):
         found = conn.execute(text("SELECT rounding FROM loans ORDER BY id")).scalars().all()
     engine.dispose()
     assert found == list(terms)
+
+
+def _journal_triggers(url: str) -> list[tuple[str, str, str]]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger "
+            "WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'ledger%' ORDER BY 1, 2")).all()
+    engine.dispose()
+    return [tuple(row) for row in found]
+
+
+@pytest.mark.postgres
+def test_migrated_and_created_databases_check_the_journal_with_the_same_triggers(postgres_url):
+    """Revision 0007: one noted row per inserting statement, checked at commit (no row trigger on postings)."""
+    upgrade(postgres_url)
+    migrated = _journal_triggers(postgres_url)
+    assert [(table, name) for table, name, _ in migrated] == [
+        ("ledger_entries", "ledger_entries_immutable"),
+        ("ledger_posting_checks", "ledger_posting_checks_balanced"),
+        ("ledger_postings", "ledger_postings_immutable"),
+        ("ledger_postings", "ledger_postings_noted"),
+    ]
+    for other_url in fresh_postgres_database():
+        made = make_engine(other_url)
+        load_models().create_all(made)
+        made.dispose()
+        assert _journal_triggers(other_url) == migrated
