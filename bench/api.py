@@ -1,6 +1,6 @@
 """Benchmark of the channel API: quotes and automatically decided applications under gunicorn on PostgreSQL.
 
-    .venv/bin/python bench/api.py [--rate 200] [--seconds 30] [--workers 2] [--threads 2] [--entry-points]
+    .venv/bin/python bench/api.py [--rate 200] [--seconds 30] [--workers 2] [--threads 1] [--entry-points]
                                   [--root DIR]
 
 A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample
@@ -244,7 +244,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second (half quotes)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=2,
+    parser.add_argument("--threads", type=int, default=1,
                         help="threads per worker (docs/operations.md, serving the API)")
     parser.add_argument("--entry-points", action="store_true", help="load third-party plugins too")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose code is served")
