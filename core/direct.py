@@ -8,7 +8,8 @@ given come back: its id, server and Python defaults) and :func:`update_now` writ
 changed columns with one ``UPDATE`` by primary key. Either way the object is left in the session as
 persistent and clean, exactly as if it had been flushed: the identity map holds it, later changes to it
 are flushed as usual, and nothing is written twice. Both statements are built once per class and set of
-columns. They run on the session's connection at once, in its transaction (nothing is deferred to a flush).
+columns. They run on the session's connection at once, in its transaction: nothing is deferred to a flush,
+and nothing pending in the session is flushed first (a row they refer to must be in the database already).
 """
 
 from __future__ import annotations
