@@ -116,21 +116,21 @@ def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | N
     table = INSTALLMENTS
     wanted = [table.c[name] for name in INSTALLMENT_COLUMNS]
     started = and_(table.c.start < on, table.c.status.in_(("pending", "due", "overdue")))
-    rows_query = select(table.c.loan_id, *wanted).where(_among(session, table.c.loan_id, list(loans)), started)
-    for loan_id, *values in session.execute(rows_query):
-        loans[loan_id][2].append(InstallmentRow(*values))
+    among = _among(session, table.c.loan_id, list(loans), listed=loan_ids is not None)
+    for loan_id, *values in session.execute(select(table.c.loan_id, *wanted).where(among, started)):
+        found = loans.get(loan_id)  # a range also holds loans not read (closed, or left to the SQL path)
+        if found is not None:
+            found[2].append(InstallmentRow(*values))
     return list(loans.values())
 
 
-def _among(session: Session, column: ColumnElement[int], ids: list[int]) -> ColumnElement[bool]:
-    """``column`` is one of ``ids`` (sorted): one array parameter on PostgreSQL (an ``IN`` list of thousands
-    of parameters costs more to send than the query to run); elsewhere the id range, or the list when it is
-    sparse in it."""
+def _among(session: Session, column: ColumnElement[int], ids: list[int], *, listed: bool) -> ColumnElement[bool]:
+    """``column`` is one of ``ids`` (sorted) on PostgreSQL, as one array parameter (an ``IN`` list of thousands
+    of parameters costs more to send than the query to run); elsewhere one of ``ids`` when they were
+    ``listed`` by the caller, or else in their range (the caller skips the rows of loans it did not read)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam("among", ids, type_=ARRAY(Integer)))
-    if ids[-1] - ids[0] < 2 * len(ids):
-        return column.between(ids[0], ids[-1])
-    return column.in_(ids)
+    return column.in_(ids) if listed else column.between(ids[0], ids[-1])
 
 
 def write_results(session: Session, on: date, results: Iterable[tuple[DayResult, list[InstallmentRow]]],
