@@ -137,10 +137,12 @@ class Customer(Base):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if self.birth_date is None and getattr(self, "id_number", None):
-            self.birth_date = birth_date_of(self.id_number)
-        if self.region is None and getattr(self, "id_number", None):
-            self.region = region_of(self.id_number)
+        if getattr(self, "id_number", None):
+            born, region = _born(self.id_number)
+            if self.birth_date is None:
+                self.birth_date = born
+            if self.region is None:
+                self.region = region
 
     @validates("name")
     def _check_name(self, _key: str, value: str) -> str:
@@ -148,14 +150,12 @@ class Customer(Base):
 
     @validates("id_number")
     def _check_id_number(self, _key: str, value: str) -> str:
-        number = normalise_id_number(value)
-        self.id_number_index = blind_index(number, ID_NUMBER_PURPOSE)
+        number, self.id_number_index = _indexed_id_number(value)
         return number
 
     @validates("phone")
     def _check_phone(self, _key: str, value: str) -> str:
-        phone = normalise_phone(value)
-        self.phone_index = blind_index(phone, PHONE_PURPOSE)
+        phone, self.phone_index = _indexed_phone(value)
         return phone
 
     @validates("monthly_income")
@@ -171,11 +171,29 @@ def new_customer_values(*, name: str, id_number: str, phone: str, monthly_income
     """The column values of a new :class:`Customer` (blind indexes, birth date and region derived), checked
     and normalised as its validators do, for a caller that inserts the row with a Core statement: building
     the ORM object costs more than the insert."""
-    number, national = normalise_id_number(id_number), normalise_phone(phone)
-    return {"name": _checked_name(name), "id_number": number, "id_number_index": blind_index(number, ID_NUMBER_PURPOSE),
-            "phone": national, "phone_index": blind_index(national, PHONE_PURPOSE),
-            "birth_date": _checked_birth_date(birth_date_of(number)), "region": region_of(number),
+    number, number_index = _indexed_id_number(id_number)
+    national, phone_index = _indexed_phone(phone)
+    born, region = _born(number)
+    return {"name": _checked_name(name), "id_number": number, "id_number_index": number_index, "phone": national,
+            "phone_index": phone_index, "birth_date": _checked_birth_date(born), "region": region,
             "monthly_income": _checked_income(monthly_income)}
+
+
+def _indexed_id_number(value: str) -> tuple[str, str]:
+    """The normalised ID number and its blind index."""
+    number = normalise_id_number(value)
+    return number, blind_index(number, ID_NUMBER_PURPOSE)
+
+
+def _indexed_phone(value: str) -> tuple[str, str]:
+    """The normalised phone number and its blind index."""
+    phone = normalise_phone(value)
+    return phone, blind_index(phone, PHONE_PURPOSE)
+
+
+def _born(id_number: str) -> tuple[date, str]:
+    """The birth date and birth place a valid, normalised ID number carries."""
+    return birth_date_of(id_number), region_of(id_number)
 
 
 def _checked_name(value: str) -> str:
