@@ -173,10 +173,7 @@ class StateMachine:
         Raises:
             IllegalTransitionError: the move is not in the table; ``obj`` is left unchanged.
         """
-        from_state = obj.state
-        _require_actor(actor)
-        self.check(from_state, to_state, getattr(obj, "id", None))
-        obj.state = to_state
+        from_state = self._move(obj, to_state, actor)
         return self._record(session, obj, from_state, to_state, actor, reason, at)
 
     def transition_written(self, session: Session, obj: Any, to_state: str, *, actor: str, reason: str | None = None,
@@ -187,24 +184,25 @@ class StateMachine:
         Raises:
             IllegalTransitionError: the move is not in the table; ``obj`` is left unchanged.
         """
-        from_state = obj.state
-        _require_actor(actor)
-        self.check(from_state, to_state, obj.id)
-        obj.state = to_state
+        from_state = self._move(obj, to_state, actor)
         self._write(session, [self._values(obj.id, from_state, to_state, actor, reason, at or datetime.now(UTC))])
+
+    def _move(self, obj: Any, to_state: str, actor: str) -> str:
+        """Check the move and put ``obj`` in ``to_state``; returns the state it left."""
+        from_state: str = obj.state
+        _require_actor(actor)
+        self.check(from_state, to_state, getattr(obj, "id", None))
+        obj.state = to_state
+        return from_state
 
     def _record(self, session: Session, obj: Any, from_state: str | None, to_state: str, actor: str,
                 reason: str | None, at: datetime | None) -> StateTransition:
         if getattr(obj, "id", None) is None:
             session.add(obj)
             session.flush()
-        row = self._row(obj, from_state, to_state, actor, reason, at)
+        row = StateTransition(**self._values(obj.id, from_state, to_state, actor, reason, at or datetime.now(UTC)))
         session.add(row)
         return row
-
-    def _row(self, obj: Any, from_state: str | None, to_state: str, actor: str, reason: str | None,
-             at: datetime | None) -> StateTransition:
-        return StateTransition(**self._values(obj.id, from_state, to_state, actor, reason, at or datetime.now(UTC)))
 
     def _values(self, entity_id: int, from_state: str | None, to_state: str, actor: str, reason: str | None,
                 at: datetime) -> dict[str, Any]:

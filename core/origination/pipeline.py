@@ -65,6 +65,8 @@ from core.states import APPLICATION_STATES
 OFFER_VALID_DAYS = 7
 BUREAU_VARIABLES = frozenset({"score", "grade", "bureau_inquiries_3m", "bureau_overdue", "blacklisted"})
 LIVE_LOAN_STATES = ("active", "overdue")
+#: the actor of the machine's own steps (review, automatic decisions)
+SYSTEM = "system:origination"
 
 
 _CUSTOMERS = cast(Table, Customer.__table__)
@@ -268,9 +270,8 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                               product_code=offer.code, product_version_id=offer.version_id, amount=request.amount,
                               term=request.term, method=request.method, collateral=request.collateral,
                               consents=request.consents)
-    system = "system:origination"
     APPLICATION_STATES.start_written(session, application, actor=actor,
-                                     then=(("submitted", actor), ("under_review", system)))
+                                     then=(("submitted", actor), ("under_review", SYSTEM)))
     decided = _decide(session, plugins, offer, request, application, customer_id, new_customer, now)
     update_now(session, decided)
     return decided
@@ -282,7 +283,6 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
     written)."""
     today = now.date()
     channel = application.channel
-    system = "system:origination"
     save_payout_account(session, application, request.applicant)
     first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total
     exposure = (0, Decimal(0)) if new_customer else _exposure(session, customer_id)
@@ -290,7 +290,7 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
     decision: dict[str, Any] = {"context": _encode(context), "errors": []}
     reasons = _pre_bureau_reasons(offer, request, context)
     if reasons:
-        return _reject(session, application, reasons, decision, now, system)
+        return _reject(session, application, reasons, decision, now, SYSTEM)
 
     plugin_names = offer.plugins
     subject = f"application:{application.id}"
@@ -337,7 +337,7 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
         reasons.append("SCORE_TOO_LOW")
     reasons += _failed_rules(offer, context, with_bureau=True)
     if reasons:
-        return _reject(session, application, reasons, decision, now, system)
+        return _reject(session, application, reasons, decision, now, SYSTEM)
 
     return _finish_chain(session, application, offer, decision, context, 0, now)
 
@@ -345,11 +345,10 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
 def _finish_chain(session: Session, application: Application, offer: Offer, decision: dict[str, Any],
                   context: Mapping[str, object], start: int, now: datetime) -> Application:
     outcome = run_chain(session, application.id, offer.approval_steps, context, start=start, now=now)
-    system = "system:origination"
     if outcome.outcome == "approve":
-        return approve(session, application, offer, decision, now, system)
+        return approve(session, application, offer, decision, now, SYSTEM)
     if outcome.outcome == "reject":
-        return _reject(session, application, [outcome.reason_code or "AUTO_REJECT"], decision, now, system)
+        return _reject(session, application, [outcome.reason_code or "AUTO_REJECT"], decision, now, SYSTEM)
     _manual(session, application, decision, outcome)
     return application
 
