@@ -43,7 +43,6 @@ def init_app(app: Flask) -> None:
 
     bp = make_blueprint()
     app.config.setdefault("RATELIMIT_STORAGE_URI", ratelimit.DEFAULT_URI)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     app.config.setdefault("API_RATE_LIMIT_ENABLED", True)
     limiter = ratelimit.ChannelLimiter(app, _client_rate_limit, rate_limit_key, _exempt)
     bp.before_request(limiter.check)

@@ -154,6 +154,15 @@ def test_each_key_has_its_own_rate_limit(tmp_path, storage: str) -> None:
     assert fast.get("/api/v1/products").status_code == 200
 
 
+def test_a_key_with_several_limits_is_refused_by_the_first_one_exceeded(tmp_path) -> None:
+    app = make_api_app(f"sqlite:///{tmp_path}/limits.sqlite3", RATELIMIT_STORAGE_URI="local://")
+    burst = Channel(app.test_client(), new_key(app, rate_limit="5/hour;2/second"))
+    answers = [burst.get("/api/v1/products") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[0].headers["X-RateLimit-Limit"] == "2"  # the shortest window's figures
+    assert answers[2].get_json()["detail"] == "2 per 1 second"
+
+
 def test_the_local_limiter_storage_opens_a_window_with_its_first_hit_and_forgets_it_when_it_ends(monkeypatch) -> None:
     clock = [1000.0]
     monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
