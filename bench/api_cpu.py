@@ -10,13 +10,16 @@ kind and the SQL statements per request. CPU time moves far less with other load
 latency does. ``--root`` runs another checkout's code (a ``git worktree`` of an older commit) with this
 script, so the code before and after a change are measured the same way. ``--profile`` writes a cProfile
 of the applications (or ``--profile-kind quote``) to FILE (wall-clock: waits for the database show as
-psycopg's ``wait``).
+psycopg's ``wait``; ``--profile-clock cpu`` times by the process's CPU instead, so the waits drop out).
+``--statements`` prints the SQL of one request of each kind. The garbage collector's CPU per request in the
+measured requests is printed per generation.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import importlib.util
 import json
 import os
@@ -37,6 +40,10 @@ def main() -> None:
                         help="the checkout whose code is measured")
     parser.add_argument("--profile", type=Path, help="write a cProfile of one kind of request here")
     parser.add_argument("--profile-kind", choices=("quote", "application"), default="application")
+    parser.add_argument("--profile-clock", choices=("wall", "cpu"), default="wall",
+                        help="time the profile by the wall clock or by the process's CPU time")
+    parser.add_argument("--statements", action="store_true",
+                        help="print the SQL statements of one request of each kind after the warm-up")
     args = parser.parse_args()
     root = args.root.resolve()
     os.chdir(root)
@@ -57,8 +64,12 @@ def main() -> None:
         app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
         statements = [0]
 
-        def count(*_args: Any) -> None:
+        shown: list[str] | None = None
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             statements[0] += 1
+            if shown is not None:
+                shown.append(" ".join(statement.split())[:160])
 
         event.listen(get_db(app).engine, "before_cursor_execute", count)
         client = app.test_client()
@@ -77,10 +88,28 @@ def main() -> None:
         for n in range(30):  # warm-up: caches, prepared statements, the plugin workers
             quote(n)
             apply(100_000 + n)
+        if args.statements:
+            for kind, send in (("quote", quote), ("application", apply)):
+                shown = []
+                send(99_999)
+                print(f"{kind}: {len(shown)} statements", *shown, sep="\n  ")
+            shown = None
+        collected = [0.0, 0.0, 0.0]  # the garbage collector's CPU per generation in the measured requests
+        began = [0.0]
+
+        def collecting(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                began[0] = time.process_time()
+            else:
+                collected[info["generation"]] += time.process_time() - began[0]
+
+        gc.callbacks.append(collecting)
         figures: dict[str, tuple[float, float]] = {}
         for kind, send in (("quote", quote), ("application", apply)):
             statements[0] = 0
-            profiler = cProfile.Profile() if args.profile and kind == args.profile_kind else None
+            profiler = None
+            if args.profile and kind == args.profile_kind:
+                profiler = cProfile.Profile(time.process_time) if args.profile_clock == "cpu" else cProfile.Profile()
             started = time.process_time()
             if profiler:
                 profiler.enable()
@@ -91,11 +120,15 @@ def main() -> None:
                 profiler.dump_stats(args.profile)
             spent = time.process_time() - started
             figures[kind] = (1000 * spent / args.requests, statements[0] / args.requests)
+        gc.callbacks.remove(collecting)
         get_db(app).engine.dispose()
     report: dict[str, Any] = {kind: {"cpu_ms": round(ms, 2), "statements": round(n, 1)}
                               for kind, (ms, n) in figures.items()}
     print(f"{root}: " + ", ".join(f"{kind} {v['cpu_ms']:.2f} ms CPU, {v['statements']:.1f} statements"
                                   for kind, v in report.items()))
+    per_request = [1000 * spent / (2 * args.requests) for spent in collected]
+    print("garbage collector per request (both kinds): " + ", ".join(
+        f"gen {n} {ms:.3f} ms" for n, ms in enumerate(per_request)) + f" (thresholds {gc.get_threshold()})")
 
 
 if __name__ == "__main__":
