@@ -10,19 +10,28 @@ persistent and clean, exactly as if it had been flushed: the identity map holds 
 are flushed as usual, and nothing is written twice. Both statements are built once per class and set of
 columns. They run on the session's connection at once, in its transaction: nothing is deferred to a flush,
 and nothing pending in the session is flushed first (a row they refer to must be in the database already).
+
+Records that nothing reads back before the transaction ends (state-change records, plugin-call records) go
+through :func:`insert_rows`: written at once, or, inside :func:`batched_inserts`, kept and written when the
+block ends, one multi-row ``INSERT`` per statement, so an operation that records several of them in one
+table pays one statement for them all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, insert, inspect, update
+from sqlalchemy import Insert, Table, Update, bindparam, insert, inspect, update
 from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningInsert
 
 _INSERTS: dict[tuple[type, frozenset[str]], tuple[ReturningInsert[Any], tuple[str, ...]]] = {}
 _UPDATES: dict[tuple[type, frozenset[str]], Update] = {}
+#: ``session.info`` key of the open :func:`batched_inserts` block's rows, by statement
+_BATCH = "core.direct.batch"
 
 
 def _mapper(obj: Any) -> Mapper[Any]:
@@ -72,3 +81,35 @@ def update_now(session: Session, obj: Any) -> None:
     make_transient(obj)
     make_transient_to_detached(obj)
     session.add(obj)
+
+
+def insert_rows(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` with ``statement`` (an ``INSERT`` without ``RETURNING``) in the session's transaction:
+    at once, or when the :func:`batched_inserts` block open on ``session`` ends."""
+    batch: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_BATCH)
+    if batch is None:
+        session.connection().execute(statement, rows)
+    else:
+        batch.setdefault(statement, []).extend(rows)
+
+
+@contextmanager
+def batched_inserts(session: Session) -> Iterator[None]:
+    """Keep the rows :func:`insert_rows` is given in this block and write them as it ends, one statement per
+    ``INSERT`` (in the order each was first used), outside any savepoint opened and closed in the block.
+
+    Only for rows nothing reads back before the block ends. When the block raises, its rows are dropped:
+    the caller rolls its transaction back. A block inside another adds its rows to the outer one's.
+    """
+    if _BATCH in session.info:
+        yield
+        return
+    batch: dict[Insert, list[dict[str, Any]]] = {}
+    session.info[_BATCH] = batch
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    connection = session.connection()
+    for statement, rows in batch.items():
+        connection.execute(statement, rows)

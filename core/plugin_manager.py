@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import hookspecs, plugin_runner
 from core.db import Base
+from core.direct import insert_rows
 from core.errors import LoanFactoryError
 from core.plugin_types import PluginContext, PluginFailure, PluginNotFoundError
 
@@ -94,15 +95,16 @@ _NEW_CALL = insert(cast(Table, PluginCall.__table__)).inline()  # inline: no RET
 
 
 def record_in_session(record: CallRecord, session: Session | None) -> None:
-    """The default recorder: a ``plugin_calls`` row written at once in the caller's transaction (a Core insert:
-    no ORM object is left for a flush), or a log line without a session."""
+    """The default recorder: a ``plugin_calls`` row written in the caller's transaction with a Core insert (no
+    ORM object is left for a flush; at once, or with the caller's :func:`core.direct.batched_inserts` block),
+    or a log line without a session."""
     if session is None:
         log.info("plugin call %s.%s %s in %.1f ms %s", record.plugin, record.hook, record.outcome,
                  record.duration_ms, record.error or "")
         return
-    session.connection().execute(_NEW_CALL, {
+    insert_rows(session, _NEW_CALL, [{
         "plugin": record.plugin, "hook": record.hook, "subject": record.subject, "started_at": record.started_at,
-        "duration_ms": record.duration_ms, "outcome": record.outcome, "error": record.error})
+        "duration_ms": record.duration_ms, "outcome": record.outcome, "error": record.error}])
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from core.db import Base
-from core.direct import insert_now
+from core.direct import insert_now, insert_rows
 from core.errors import InvalidArgumentError, LoanFactoryError
 
 
@@ -210,7 +210,7 @@ class StateMachine:
                 "actor": actor, "at": at, "reason": reason}
 
     def _write(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        session.connection().execute(_NEW_RECORDS, rows)
+        insert_rows(session, _NEW_RECORDS, rows)
         session.info.setdefault(WRITTEN, []).extend(rows)
 
     def history(self, session: Session, entity_id: int) -> list[StateTransition]:

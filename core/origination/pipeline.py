@@ -29,7 +29,7 @@ from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
-from core.direct import update_now
+from core.direct import batched_inserts, update_now
 from core.errors import LoanFactoryError
 from core.loans.models import Loan, LoanInstallment
 from core.origination.approval import (
@@ -253,8 +253,10 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                        channel: str, actor: str, now: datetime | None = None) -> Application:
     """Record an application for ``offer`` and decide it as far as the machines can.
 
-    The application is inserted already under review with the records of its creation, and the decision
-    is written with one UPDATE (:mod:`core.direct`): no ORM flush.
+    The application is inserted already under review, and the decision is written with one UPDATE
+    (:mod:`core.direct`): no ORM flush. The records of its state changes and of the plugin calls are
+    written together as the decision is reached (:func:`core.direct.batched_inserts`): one statement for
+    the four state changes, one for the calls.
 
     Returns:
         The application in ``approved``, ``rejected`` or ``under_review`` (manual queue).
@@ -270,9 +272,10 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                               product_code=offer.code, product_version_id=offer.version_id, amount=request.amount,
                               term=request.term, method=request.method, collateral=request.collateral,
                               consents=request.consents)
-    APPLICATION_STATES.start_written(session, application, actor=actor,
-                                     then=(("submitted", actor), ("under_review", SYSTEM)))
-    decided = _decide(session, plugins, offer, request, application, customer_id, new_customer, now)
+    with batched_inserts(session):
+        APPLICATION_STATES.start_written(session, application, actor=actor,
+                                         then=(("submitted", actor), ("under_review", SYSTEM)))
+        decided = _decide(session, plugins, offer, request, application, customer_id, new_customer, now)
     update_now(session, decided)
     return decided
 

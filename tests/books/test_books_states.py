@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from books.factories import add_customer
 from core.applications.models import Application
-from core.direct import update_now
+from core.direct import batched_inserts, update_now
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
 from core.parties import Customer
@@ -131,6 +131,35 @@ def test_an_application_written_with_core_statements_is_inserted_under_review_wi
     db_session.expire_all()
     stored = db_session.get(Application, application.id)
     assert (stored.state, stored.decision) == ("approved", {"outcome": "approved"})
+
+
+def test_the_records_of_a_batched_block_are_written_as_it_ends_in_one_statement(db_session):
+    application = _new_application(db_session)
+    sent: list[str] = []
+    event.listen(db_session.get_bind(), "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_rest: sent.append(statement))
+    with batched_inserts(db_session):
+        APPLICATION_STATES.start_written(db_session, application, actor="channel:wechat",
+                                         then=(("submitted", "channel:wechat"), ("under_review", "system:origination")))
+        with batched_inserts(db_session):  # an inner block adds to the outer one
+            APPLICATION_STATES.transition_written(db_session, application, "approved", actor="system:origination")
+        assert not [s for s in sent if s.startswith("INSERT INTO state_transitions")]
+        assert APPLICATION_STATES.history(db_session, application.id) == []  # nothing written yet
+    update_now(db_session, application)
+    assert len([s for s in sent if s.startswith("INSERT INTO state_transitions")]) == 1
+    db_session.commit()
+    assert [(r.from_state, r.to_state) for r in APPLICATION_STATES.history(db_session, application.id)] == [
+        (None, "draft"), ("draft", "submitted"), ("submitted", "under_review"), ("under_review", "approved")]
+
+
+def test_the_records_of_a_batched_block_that_raises_are_dropped(db_session):
+    application = _new_application(db_session)
+    with pytest.raises(RuntimeError), batched_inserts(db_session):
+        APPLICATION_STATES.start_written(db_session, application, actor="channel:wechat")
+        raise RuntimeError("the caller rolls back")
+    assert APPLICATION_STATES.history(db_session, application.id) == []
+    APPLICATION_STATES.transition_written(db_session, application, "submitted", actor="channel:wechat")
+    assert [r.to_state for r in APPLICATION_STATES.history(db_session, application.id)] == ["submitted"]
 
 
 def test_an_illegal_move_at_creation_is_refused_and_nothing_is_created(db_session):
