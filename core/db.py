@@ -26,9 +26,20 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DDL, ForeignKeyConstraint, MetaData, Numeric, String, Table, create_engine, event
+from sqlalchemy import (
+    DDL,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -54,10 +65,11 @@ class Base(DeclarativeBase):
 
 #: ``info`` key naming the one dialect a constraint is created on (:func:`only_on`)
 ONLY_ON = "only_on"
+_Conditional = TypeVar("_Conditional", ForeignKeyConstraint, UniqueConstraint, Index)
 
 
-def only_on(constraint: ForeignKeyConstraint, dialect: str) -> ForeignKeyConstraint:
-    """Create ``constraint`` on ``dialect`` only; elsewhere a trigger holds its rule.
+def only_on(constraint: _Conditional, dialect: str) -> _Conditional:
+    """Create ``constraint`` (or index) on ``dialect`` only; elsewhere a trigger or another index holds its rule.
 
     The constraint stays in the metadata (relationships and joins follow it); ``info`` records the dialect
     so that comparing the models with a database (:func:`loanfactory.migrate.pending_changes`) expects it

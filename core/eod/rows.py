@@ -16,9 +16,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Select, Table, and_, any_, bindparam, exists, insert, select
+from sqlalchemy import ColumnElement, Integer, Select, Table, and_, any_, bindparam, exists, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -179,13 +178,27 @@ def _update_loans(session: Session, changes: list[dict[str, Any]]) -> None:
         bulk_update(session, LOANS, rows)
 
 
+_UPSERT_STATES = text("""
+INSERT INTO loan_servicing_states (loan_id, penalty_through, generation)
+SELECT loan_id, penalty_through, 0 FROM unnest(CAST(:loans AS integer[]), CAST(:dates AS date[]))
+    AS s (loan_id, penalty_through)
+ON CONFLICT (loan_id) DO UPDATE SET penalty_through = excluded.penalty_through
+""")
+
+
 def upsert_servicing_states(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert or update ``loan_servicing_states`` rows (penalty_through) by loan id."""
+    """Insert or update ``loan_servicing_states`` rows (penalty_through) by loan id.
+
+    On PostgreSQL one statement with the rows as two arrays (an ``executemany`` sends a statement per row).
+    """
     if not rows:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_UPSERT_STATES, {"loans": [row["loan_id"] for row in rows],
+                                         "dates": [row["penalty_through"] for row in rows]})
+        return
     table = SERVICING_STATES
-    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = maker(table)
+    statement = sqlite_insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.loan_id],
         set_={"penalty_through": statement.excluded.penalty_through})

@@ -110,9 +110,11 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int) -> QuietRes
     number = next(_NAMES)
     quiet, amounts = f"eod_quiet_{number}", f"eod_accrual_{number}"
     params = {"on": on, "day": on.isoformat(), "lo": lo, "hi": hi}
-    # for the rest of this transaction: no JIT (compiling these plans costs seconds and saves nothing), and
-    # sorts of a partition's rows in memory
-    session.execute(text("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"))
+    # for the rest of this transaction: no JIT (compiling these plans costs seconds and saves nothing), no
+    # parallel workers (the end-of-day's own workers use the cores; a gather only adds hand-offs), and sorts
+    # of a partition's rows in memory
+    session.execute(text("SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', "
+                         "true), set_config('work_mem', '64MB', true)"))
     selected = session.execute(text(_QUIET.format(quiet=quiet, modes=_MODES)),
                                {**params, "bucket": bucket(0), "tier": FiveTier.NORMAL.value})
     session.execute(text(f"ANALYZE {quiet}"))

@@ -13,7 +13,7 @@ trigger that sums each touched entry's postings at commit. The trigger is queued
 first row of a transaction checks every entry the transaction touched in a few set-based statements and
 the other rows only compare their id with the range it checked, so a batch of a million lines costs a few
 statements, not one query per entry. The same check holds the journal's references on PostgreSQL (each
-line's entry exists, and so does its entry's loan), which SQLite holds with foreign keys.
+line's entry exists, and so do its entry's loan and the entry it reverses), which SQLite holds with foreign keys.
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
     String,
+    UniqueConstraint,
     event,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, relationship
 
@@ -52,6 +53,8 @@ _ID = BigInteger().with_variant(Integer(), "sqlite")
 #: balance trigger, for all of a transaction's lines in one statement, instead of by a foreign key's query
 #: per inserted row (30% of the end-of-day posting's database time); SQLite keeps the keys.
 REFERENCES_CHECKED_AT_COMMIT_EXCEPT_ON = "sqlite"
+#: the rule that an entry is reversed once: a unique constraint on SQLite, a partial unique index on PostgreSQL
+REVERSAL_ONCE, REVERSAL_ONCE_INDEX = "uq_ledger_entries_reverses_entry_id", "uq_ledger_entries_reversals"
 
 
 class JournalEntry(Base):
@@ -60,6 +63,13 @@ class JournalEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         only_on(ForeignKeyConstraint(["loan_id"], ["loans.id"]), REFERENCES_CHECKED_AT_COMMIT_EXCEPT_ON),
+        only_on(ForeignKeyConstraint(["reverses_entry_id"], ["ledger_entries.id"]),
+                REFERENCES_CHECKED_AT_COMMIT_EXCEPT_ON),
+        # an entry is reversed at most once; on PostgreSQL the index holds only the reversals (an index entry for
+        # every entry's NULL cost each posting its search and its write), SQLite keeps its unique constraint
+        only_on(Index(REVERSAL_ONCE_INDEX, "reverses_entry_id", unique=True,
+                      postgresql_where=text("reverses_entry_id IS NOT NULL")), "postgresql"),
+        only_on(UniqueConstraint("reverses_entry_id", name=REVERSAL_ONCE), "sqlite"),
     )
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True)
@@ -68,7 +78,7 @@ class JournalEntry(Base):
     loan_id: Mapped[int | None] = mapped_column(Integer, index=True)
     business_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    reverses_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), unique=True)
+    reverses_entry_id: Mapped[int | None] = mapped_column(_ID)
     fingerprint: Mapped[str] = mapped_column(String(64))
     memo: Mapped[str | None] = mapped_column(String(200))
 
@@ -180,6 +190,7 @@ DECLARE
     last_id bigint;
     entry_ids bigint[];
     loan_ids integer[];
+    reversed_ids bigint[];
     matched bigint;
     checked text := current_setting('loanfactory.ledger_checked', true);
     first_id bigint;
@@ -215,9 +226,11 @@ BEGIN
         RAISE EXCEPTION 'ledger entry % does not balance: debits - credits = %', bad.entry_id, bad.residual
             USING ERRCODE = 'check_violation';
     END IF;
-    -- the references a foreign key holds on SQLite: each line's entry exists, and so does its entry's loan;
-    -- counted with one sorted index probe per id (= ANY), not a subquery per entry
-    SELECT count(*), array_agg(DISTINCT loan_id) FILTER (WHERE loan_id IS NOT NULL) INTO matched, loan_ids
+    -- the references a foreign key holds on SQLite: each line's entry exists, and so do its entry's loan and
+    -- the entry it reverses; counted with one sorted index probe per id (= ANY), not a subquery per entry
+    SELECT count(*), array_agg(DISTINCT loan_id) FILTER (WHERE loan_id IS NOT NULL),
+           array_agg(reverses_entry_id) FILTER (WHERE reverses_entry_id IS NOT NULL)
+        INTO matched, loan_ids, reversed_ids
         FROM ledger_entries WHERE id = ANY(entry_ids);
     IF matched <> cardinality(entry_ids) THEN
         RAISE EXCEPTION 'ledger postings name entry %, which does not exist',
@@ -225,12 +238,17 @@ BEGIN
              WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.id = t.id))
             USING ERRCODE = 'foreign_key_violation';
     END IF;
-    IF (SELECT count(*) FROM loans WHERE id = ANY(loan_ids)) <> coalesce(cardinality(loan_ids), 0) THEN
-        SELECT e.id, e.loan_id INTO bad FROM ledger_entries e
-            WHERE e.id = ANY(entry_ids) AND e.loan_id IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM loans l WHERE l.id = e.loan_id)
+    IF (SELECT count(*) FROM loans WHERE id = ANY(loan_ids)) <> coalesce(cardinality(loan_ids), 0)
+       OR (SELECT count(*) FROM ledger_entries WHERE id = ANY(reversed_ids)) <> coalesce(cardinality(reversed_ids), 0)
+    THEN
+        SELECT e.id, CASE WHEN l.id IS NULL AND e.loan_id IS NOT NULL THEN 'names loan ' || e.loan_id
+                          ELSE 'reverses entry ' || e.reverses_entry_id END AS what INTO bad
+            FROM ledger_entries e LEFT JOIN loans l ON l.id = e.loan_id
+            LEFT JOIN ledger_entries r ON r.id = e.reverses_entry_id
+            WHERE e.id = ANY(entry_ids) AND ((e.loan_id IS NOT NULL AND l.id IS NULL)
+                                             OR (e.reverses_entry_id IS NOT NULL AND r.id IS NULL))
             LIMIT 1;
-        RAISE EXCEPTION 'ledger entry % names loan %, which does not exist', bad.id, bad.loan_id
+        RAISE EXCEPTION 'ledger entry % %, which does not exist', bad.id, bad.what
             USING ERRCODE = 'foreign_key_violation';
     END IF;
     PERFORM set_config('loanfactory.ledger_checked', first_id::text || ':' || last_id::text, true);

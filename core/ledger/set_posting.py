@@ -48,14 +48,14 @@ def _canonical(debit: str, credit: str) -> str:
     return f"CAST(:event AS text) || E'\\n' || s.loan_id || E'\\n' || CAST(:day AS text) || E'\\n' || {lines}"
 
 
-def _projection(debit: str, credit: str) -> tuple[str, str]:
-    """The ``loan_balances`` columns and their deltas (``s.amount`` times each side's sign)."""
-    deltas = dict.fromkeys(LOAN_BUCKETS, "0")
+def _projection(debit: str, credit: str) -> dict[str, str]:
+    """The ``loan_balances`` columns the pair moves, each with its delta (``s.amount`` times the side's sign)."""
+    deltas = {}
     for code, side in ((debit, Side.DEBIT), (credit, Side.CREDIT)):
         bucket = BUCKET_OF.get(code)
         if bucket is not None:
             deltas[bucket] = "s.amount" if CHART[code].normal is side else "-s.amount"
-    return ", ".join(LOAN_BUCKETS), ", ".join(deltas[b] for b in LOAN_BUCKETS)
+    return deltas
 
 
 def post_pairs(session: Session, source: str, *, event: str, business_date: date, debit: str,
@@ -87,7 +87,8 @@ def post_pairs(session: Session, source: str, *, event: str, business_date: date
     if bad is not None:
         raise InvalidArgumentError(f"lines: entry {bad[0]!r} needs a positive amount under 10^16 with at most 4 "
                                    f"places, got {bad[1]}", field="lines", value=bad[1])
-    columns, deltas = _projection(debit, credit)
+    deltas = _projection(debit, credit)
+    moved = ", ".join(f"{b} = b.{b} + s.{b}" for b in deltas) or "loan_id = b.loan_id"
     row = session.execute(text(f"""
 WITH s AS (SELECT loan_id, key COLLATE "C" AS key, amount,
                   encode(sha256(convert_to({_canonical(debit, credit)}, 'UTF8')), 'hex') AS fingerprint
@@ -102,12 +103,14 @@ postings AS (INSERT INTO ledger_postings (entry_id, account, loan_id, debit, cre
                                         (CAST(:credit AS varchar), CAST(0 AS numeric), n.amount))
                    AS v (account, debit, credit)
              RETURNING entry_id, debit, credit),
-balances AS (INSERT INTO loan_balances (loan_id, {columns})
-             SELECT s.loan_id, {deltas} FROM new s ORDER BY s.loan_id
-             ON CONFLICT (loan_id) DO UPDATE SET
-             {", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)}
-             RETURNING loan_id)
-SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries), (SELECT count(*) FROM balances),
+s_balances AS (SELECT s.loan_id, {", ".join(f"sum({deltas.get(b, '0')}) AS {b}" for b in LOAN_BUCKETS)}
+               FROM new s GROUP BY s.loan_id),
+moved AS (UPDATE loan_balances b SET {moved} FROM s_balances s WHERE b.loan_id = s.loan_id RETURNING b.loan_id),
+added AS (INSERT INTO loan_balances (loan_id, {", ".join(LOAN_BUCKETS)})
+          SELECT s.* FROM s_balances s WHERE NOT EXISTS (SELECT 1 FROM moved m WHERE m.loan_id = s.loan_id)
+          ON CONFLICT (loan_id) DO UPDATE SET {", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)}
+          RETURNING loan_id)
+SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries), (SELECT count(*) FROM moved) + (SELECT count(*) FROM added),
        (SELECT min(entry_id) FROM (SELECT entry_id FROM postings GROUP BY entry_id
                                    HAVING sum(debit) <> sum(credit) OR count(*) <> 2) AS u)
 """), params).one()

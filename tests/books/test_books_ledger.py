@@ -258,30 +258,52 @@ def test_unbalanced_new_entries_are_refused_before_any_batch_work():
         NewEntry("k", "accrual", DAY, (Line.dr(acc.INTEREST_RECEIVABLE, "1"), Line.cr(acc.INTEREST_INCOME, "2")), 1)
 
 
-_ENTRY = ("INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, fingerprint, created_at) "
-          "VALUES (:key, 'fee', :loan, :day, '-', CURRENT_TIMESTAMP)")
+_ENTRY = ("INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, fingerprint, created_at, "
+          "reverses_entry_id) VALUES (:key, 'fee', :loan, :day, '-', CURRENT_TIMESTAMP, :reverses)")
 _LINES = ("INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit) "
           "VALUES (:entry, '1133', :loan, 15, 0), (:entry, '6021', :loan, 0, 15)")
 
 
-@pytest.mark.parametrize("missing", ["loan", "entry"])
+def test_the_database_refuses_a_second_reversal_of_an_entry(db_engine, db_session, make_loan):
+    """The rule :func:`reverse` checks first holds in the database too (SQLite: a unique constraint; PostgreSQL:
+    a unique index of the reversals alone): a second entry reversing the same entry is refused."""
+    loan_id = make_loan().id
+    db_session.commit()
+    with db_engine.begin() as conn:
+        conn.execute(text(_ENTRY), {"key": "fee", "loan": loan_id, "day": DAY, "reverses": None})
+        fee = conn.execute(text("SELECT id FROM ledger_entries WHERE idempotency_key = 'fee'")).scalar_one()
+        conn.execute(text(_LINES), {"entry": fee, "loan": loan_id})
+        for key in ("undo-1", "undo-2"):
+            conn.execute(text(_ENTRY), {"key": key, "loan": loan_id, "day": DAY, "reverses": None})
+    with pytest.raises(IntegrityError, match=r"UNIQUE constraint failed|uq_ledger_entries_reversals"), \
+            db_engine.begin() as conn:
+        conn.execute(text(_ENTRY), {"key": "undo-a", "loan": loan_id, "day": DAY, "reverses": fee})
+        conn.execute(text(_ENTRY), {"key": "undo-b", "loan": loan_id, "day": DAY, "reverses": fee})
+    with db_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM ledger_entries WHERE reverses_entry_id IS NOT NULL")) == 0
+
+
+@pytest.mark.parametrize("missing", ["loan", "entry", "reversed entry"])
 def test_the_journal_refuses_an_entry_of_a_missing_loan_and_lines_of_a_missing_entry(db_engine, db_session, make_loan,
                                                                                      missing):
-    """SQLite's foreign keys refuse the row at once; on PostgreSQL the commit-time check refuses the whole
-    transaction (``foreign_key_violation``). Either way nothing of it is written."""
+    """An entry of a loan that does not exist, lines of an entry that does not exist, the reversal of an entry
+    that does not exist: SQLite's foreign keys refuse the row at once; on PostgreSQL the commit-time check
+    refuses the whole transaction (``foreign_key_violation``). Either way nothing of it is written."""
     loan_id = make_loan().id
     db_session.commit()
     with pytest.raises(IntegrityError, match=r"FOREIGN KEY constraint failed|which does not exist"), \
             db_engine.begin() as conn:
-        conn.execute(text(_ENTRY), {"key": "good", "loan": loan_id, "day": DAY})
+        conn.execute(text(_ENTRY), {"key": "good", "loan": loan_id, "day": DAY, "reverses": None})
         good = conn.execute(text("SELECT id FROM ledger_entries WHERE idempotency_key = 'good'")).scalar_one()
         conn.execute(text(_LINES), {"entry": good, "loan": loan_id})
-        if missing == "loan":
-            conn.execute(text(_ENTRY), {"key": "orphan", "loan": loan_id + 1000, "day": DAY})
-            orphan = conn.execute(text("SELECT id FROM ledger_entries WHERE idempotency_key = 'orphan'")).scalar_one()
-            conn.execute(text(_LINES), {"entry": orphan, "loan": loan_id + 1000})
-        else:
+        if missing == "entry":
             conn.execute(text(_LINES), {"entry": good + 1000, "loan": loan_id})
+        else:
+            orphan_loan = loan_id + 1000 if missing == "loan" else loan_id
+            conn.execute(text(_ENTRY), {"key": "orphan", "loan": orphan_loan, "day": DAY,
+                                        "reverses": good + 1000 if missing == "reversed entry" else None})
+            orphan = conn.execute(text("SELECT id FROM ledger_entries WHERE idempotency_key = 'orphan'")).scalar_one()
+            conn.execute(text(_LINES), {"entry": orphan, "loan": orphan_loan})
     with db_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM ledger_entries")) == 0
         assert conn.scalar(text("SELECT count(*) FROM ledger_postings")) == 0

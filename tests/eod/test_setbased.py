@@ -16,7 +16,7 @@ from decimal import Decimal as D
 
 import pytest
 from servicing.helpers import books_picture, check_books, customer, seed_calendar, seed_portfolio
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 import core.eod.partition
@@ -29,12 +29,13 @@ from core.errors import InvalidArgumentError
 from core.ledger import (
     IdempotencyConflictError,
     JournalEntry,
+    LoanBalance,
     Posting,
     compare_projection,
     loan_balances,
     trial_balance,
 )
-from core.ledger.accounts import INTEREST_INCOME, INTEREST_RECEIVABLE
+from core.ledger.accounts import INTEREST_INCOME, INTEREST_RECEIVABLE, PENALTY_INCOME, PENALTY_RECEIVABLE
 from core.ledger.set_posting import post_pairs
 from core.loans.models import Loan
 from core.rounding import Rounding
@@ -148,6 +149,29 @@ def test_post_pairs_posts_once_per_key_and_refuses_a_different_entry_under_a_pos
             post_pairs(session, amounts(session, [(loan.id, "acc:2", bad)]), event="eod_accrual",
                        business_date=date(2026, 1, 17), debit=INTEREST_RECEIVABLE, credit=INTEREST_INCOME)
         session.rollback()
+
+
+def test_post_pairs_adds_to_the_projection_row_or_creates_it_and_sums_a_loans_keys(pg_session):
+    """Two keys of one loan add both amounts to its row (3.33 + 1.20); a loan without a projection row gets
+    one (the penalty pair moves penalty receivable only: 0.50); the journal and the projection agree."""
+    session = pg_session
+    terms = LoanTerms(D("12000.00"), D("0.12"), 12, date(2026, 1, 15))
+    loans = [disburse(session, key=f"d{n}", customer_id=customer(session),
+                      terms=terms, channel="sandbox_bank", actor="tests", product_code="cash",
+                      product_version_id=1) for n in (1, 2)]
+    session.execute(delete(LoanBalance).where(LoanBalance.loan_id == loans[1].id))
+    post_pairs(session, amounts(session, [(loans[0].id, "acc:1", "3.33"), (loans[0].id, "acc:2", "1.20")]),
+               event="eod_accrual", business_date=date(2026, 1, 16), debit=INTEREST_RECEIVABLE,
+               credit=INTEREST_INCOME)
+    assert loan_balances(session, loans[0].id).interest == D("4.53")
+    assert loan_balances(session, loans[0].id).principal == D("12000.00")
+    post_pairs(session, amounts(session, [(loans[1].id, "pen:1", "0.50")]), event="eod_penalty",
+               business_date=date(2026, 1, 16), debit=PENALTY_RECEIVABLE, credit=PENALTY_INCOME)
+    created = session.get(LoanBalance, loans[1].id)
+    assert (created.principal, created.interest, created.penalty) == (0, 0, D("0.50"))
+    session.commit()
+    assert trial_balance(session).difference == 0
+    assert [(d.loan_id, d.bucket, d.projection) for d in compare_projection(session)] == [(loans[1].id, "principal", 0)]
 
 
 def test_a_replayed_loan_accrues_in_sql_under_its_generation_key(pg_session):
