@@ -1,16 +1,19 @@
 """The CPU a quote and an application cost in the app itself: the Flask test client on PostgreSQL, no HTTP server.
 
-    .venv/bin/python bench/api_cpu.py [--requests 300] [--root DIR] [--profile FILE] [--profile-kind quote]
+    .venv/bin/python bench/api_cpu.py [--requests 300] [--rounds 1] [--root DIR] [--profile FILE]
+                                      [--profile-kind quote] [--profile-clock cpu] [--statements]
 
 A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample published
 and a channel key, as in ``bench/api.py`` (built-in plugins only, the rate limiter on). After a warm-up it
 sends ``--requests`` quotes, then as many applications (a new applicant and Idempotency-Key each, the
 bodies of ``bench/api.py``) through the test client, and prints the process CPU time per request of each
 kind and the SQL statements per request. CPU time moves far less with other load on the machine than
-latency does. ``--root`` runs another checkout's code (a ``git worktree`` of an older commit) with this
-script, so the code before and after a change are measured the same way. ``--profile`` writes a cProfile
-of the applications (or ``--profile-kind quote``) to FILE (wall-clock: waits for the database show as
-psycopg's ``wait``; ``--profile-clock cpu`` times by the process's CPU instead, so the waits drop out).
+latency does, but it still moves: ``--rounds N`` measures N rounds of ``--requests`` of each kind and
+prints the least CPU per request of a round (other work only ever adds to it) and the median. ``--root``
+runs another checkout's code (a ``git worktree`` of an older commit) with this script, so the code before
+and after a change are measured the same way. ``--profile`` writes a cProfile of the first round's
+applications (or ``--profile-kind quote``) to FILE (wall-clock: waits for the database show as psycopg's
+``wait``; ``--profile-clock cpu`` times by the process's CPU instead, so the waits drop out).
 ``--statements`` prints the SQL of one request of each kind. The garbage collector's CPU per request in the
 measured requests is printed per generation.
 """
@@ -23,6 +26,7 @@ import gc
 import importlib.util
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -35,7 +39,9 @@ APPLY = "/api/v1/products/CONSUMER_INSTALLMENT/applications"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=300, help="quotes, and as many applications")
+    parser.add_argument("--requests", type=int, default=300, help="quotes, and as many applications, a round")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds of quotes then applications: the least CPU of a round and the median are printed")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent,
                         help="the checkout whose code is measured")
     parser.add_argument("--profile", type=Path, help="write a cProfile of one kind of request here")
@@ -104,29 +110,32 @@ def main() -> None:
                 collected[info["generation"]] += time.process_time() - began[0]
 
         gc.callbacks.append(collecting)
-        figures: dict[str, tuple[float, float]] = {}
-        for kind, send in (("quote", quote), ("application", apply)):
-            statements[0] = 0
-            profiler = None
-            if args.profile and kind == args.profile_kind:
-                profiler = cProfile.Profile(time.process_time) if args.profile_clock == "cpu" else cProfile.Profile()
-            started = time.process_time()
-            if profiler:
-                profiler.enable()
-            for n in range(args.requests):
-                send(n)
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(args.profile)
-            spent = time.process_time() - started
-            figures[kind] = (1000 * spent / args.requests, statements[0] / args.requests)
+        figures: dict[str, list[float]] = {"quote": [], "application": []}
+        sent: dict[str, int] = {"quote": 0, "application": 0}
+        for round_ in range(args.rounds):
+            for kind, send in (("quote", quote), ("application", apply)):
+                profiler = None
+                if args.profile and kind == args.profile_kind and round_ == 0:
+                    profiler = (cProfile.Profile(time.process_time) if args.profile_clock == "cpu"
+                                else cProfile.Profile())
+                before = statements[0]
+                started = time.process_time()
+                if profiler:
+                    profiler.enable()
+                for n in range(round_ * args.requests, (round_ + 1) * args.requests):
+                    send(n)
+                if profiler:
+                    profiler.disable()
+                    profiler.dump_stats(args.profile)
+                figures[kind].append(1000 * (time.process_time() - started) / args.requests)
+                sent[kind] += statements[0] - before
         gc.callbacks.remove(collecting)
         get_db(app).engine.dispose()
-    report: dict[str, Any] = {kind: {"cpu_ms": round(ms, 2), "statements": round(n, 1)}
-                              for kind, (ms, n) in figures.items()}
-    print(f"{root}: " + ", ".join(f"{kind} {v['cpu_ms']:.2f} ms CPU, {v['statements']:.1f} statements"
-                                  for kind, v in report.items()))
-    per_request = [1000 * spent / (2 * args.requests) for spent in collected]
+    total = args.rounds * args.requests
+    print(f"{root}: " + ", ".join(
+        f"{kind} {min(ms):.2f} ms CPU (median {statistics.median(ms):.2f} of {len(ms)} rounds), "
+        f"{sent[kind] / total:.1f} statements" for kind, ms in figures.items()))
+    per_request = [1000 * spent / (2 * total) for spent in collected]
     print("garbage collector per request (both kinds): " + ", ".join(
         f"gen {n} {ms:.3f} ms" for n, ms in enumerate(per_request)) + f" (thresholds {gc.get_threshold()})")
 
