@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, url_for
 
-from api.auth import current_client, published_version_read
+from api.auth import current_client, published_version_read, reads_only
 from api.body import json_body, unknown_fields
 from api.pagination import paginate_list
 from api.problems import invalid
@@ -54,6 +54,7 @@ def register(bp: Blueprint) -> None:
                                   for o in items], "page": page})
 
     @bp.get("/products/<code>")
+    @reads_only
     def get_product(code: str) -> Response:
         """One published product with every limit a channel needs."""
         offer = offer_for_channel(code)
@@ -63,6 +64,7 @@ def register(bp: Blueprint) -> None:
         return jsonify(offer_detail(offer) | {"links": links})
 
     @bp.post("/products/<code>/quotes")
+    @reads_only
     def create_quote(code: str) -> Response:
         """Price an amount, term and method: the schedule, APR and total cost. Nothing is stored."""
         offer = offer_for_channel(code)

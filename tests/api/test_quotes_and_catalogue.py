@@ -98,3 +98,46 @@ def test_a_key_sells_only_its_products(api_app: Flask, consumer: int) -> None:
     assert body["installments"] == [{"period": 1, "due_date": "2026-03-31", "principal": "5000.00",
                                      "interest": "75.00", "fee": "0.00", "total": "5075.00",
                                      "remaining_principal": "0.00"}]
+
+
+def test_a_quote_reads_outside_a_transaction_and_still_sees_a_revoked_key_and_a_paused_product_at_once(
+        db_app: Flask, db_channel: Channel) -> None:
+    from sqlalchemy import select
+
+    from core.origination.channels import ApiClient, revoke
+    from core.products.models import ProductVersion
+    from core.products.versions import pause
+    from loanfactory.database import get_db
+
+    publish_sample(db_app, "consumer_installment")
+    engine = get_db(db_app).engine
+    levels: list[str | None] = []
+
+    @db_app.after_request
+    def level(response):  # the isolation level the request's read ran at
+        from loanfactory.database import db_session
+        levels.append(db_session().connection().get_execution_options().get("isolation_level"))
+        return response
+
+    body = {"amount": "10000.00", "term": 12, "method": "equal_installment"}
+    assert db_channel.post(QUOTE, body, idempotency_key=None).status_code == 200
+    assert db_channel.get("/api/v1/products/CONSUMER_INSTALLMENT").status_code == 200
+    assert db_channel.get("/api/v1/products").status_code == 200
+    # PostgreSQL reads the key of a quote or a product in autocommit (no BEGIN, no ROLLBACK); SQLite, and every
+    # other request, in a transaction
+    autocommit = "AUTOCOMMIT" if engine.dialect.name == "postgresql" else None
+    assert levels == [autocommit, autocommit, None]
+    with engine.connect() as connection:  # the pool gave the connection back in a transaction's isolation
+        assert connection.get_isolation_level() != "AUTOCOMMIT"
+    other = new_key(db_app, "other-app")
+    with db_app.app_context():  # another process pauses the product, then revokes the first key
+        session = get_db(db_app).session()
+        pause(session, session.scalars(select(ProductVersion)).one(), actor="checker", reason="rates")
+        session.commit()
+    assert db_channel.post(QUOTE, body, idempotency_key=None).status_code == 404
+    with db_app.app_context():
+        session = get_db(db_app).session()
+        revoke(session.scalars(select(ApiClient).where(ApiClient.channel == "partner-app")).one())
+        session.commit()
+    assert db_channel.post(QUOTE, body, idempotency_key=None).status_code == 401
+    assert Channel(db_channel.client, other).post(QUOTE, body, idempotency_key=None).status_code == 404
