@@ -48,6 +48,13 @@ _EARLIER_QUERIES = (select(_QUERIES.c.queried_on, _QUERIES.c.institution, _QUERI
                     .where(_QUERIES.c.subject_hash == bindparam("subject"), _QUERIES.c.queried_on < bindparam("today"),
                            _QUERIES.c.queried_on >= bindparam("since")))
 _LOG_QUERY = insert(_QUERIES)
+#: PostgreSQL reads the earlier queries and logs this one in one statement: the INSERT rides in the SELECT's WITH,
+#: and the SELECT does not see the row it adds (one snapshot for the whole statement; today's row is not
+#: asked for anyway)
+_EARLIER_QUERIES_THEN_LOG = _EARLIER_QUERIES.add_cte(insert(_QUERIES).values(
+    subject_hash=bindparam("subject"), queried_on=bindparam("today"),
+    **{name: bindparam(name) for name in ("report_id", "reason", "consent_reference", "consent_purpose",
+                                          "queried_at", "institution")}).cte("logged"))
 
 
 class BureauOutageError(ConnectionError):
@@ -80,13 +87,16 @@ def bureau_query(context: PluginContext, query: BureauQuery) -> BureauReport:
     if not context.has_session:
         return report
     institution = str(context.config.get("institution", "本机构"))
+    log = {"report_id": report.report_id, "reason": query.reason, "consent_reference": consent.reference,
+           "consent_purpose": consent.purpose, "queried_at": context.now, "institution": institution}
+    earlier_of = {"subject": subject, "today": today, "since": today - timedelta(days=730)}
     with context.db() as session:
         connection = session.connection()
-        ours = connection.execute(_EARLIER_QUERIES, {"subject": subject, "today": today,
-                                                     "since": today - timedelta(days=730)}).all()
-        connection.execute(_LOG_QUERY, {"subject_hash": subject, "report_id": report.report_id, "reason": query.reason,
-                                        "consent_reference": consent.reference, "consent_purpose": consent.purpose,
-                                        "queried_at": context.now, "queried_on": today, "institution": institution})
+        if connection.dialect.name == "postgresql":
+            ours = connection.execute(_EARLIER_QUERIES_THEN_LOG, earlier_of | log).all()
+        else:
+            ours = connection.execute(_EARLIER_QUERIES, earlier_of).all()
+            connection.execute(_LOG_QUERY, {"subject_hash": subject, "queried_on": today, **log})
     earlier = tuple(BureauInquiry(queried_on=day, institution=name, reason=reason) for day, name, reason in ours)
     return dataclasses.replace(report, inquiries=tuple(sorted(report.inquiries + earlier,
                                                               key=lambda q: q.queried_on)))

@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event as sql_events
 from sqlalchemy import func, select
 
 from core.plugin_manager import PluginCall, PluginManager, PluginSettings
@@ -96,7 +97,14 @@ def test_no_report_without_a_valid_consent(sqlite_session, consent, field):
 
 
 def test_a_query_is_logged_with_its_consent_and_without_the_id_number(db_session):
+    sent: list[str] = []
+    sql_events.listen(db_session.get_bind(), "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_rest: sent.append(statement.split()[0]))
     report = query(bureau(), db_session, subject="application:5")
+    # PostgreSQL reads the earlier queries and logs this one in one statement (in the call's savepoint)
+    postgresql = db_session.get_bind().dialect.name == "postgresql"
+    assert [word for word in sent if word != "BEGIN"] == (["SAVEPOINT", "WITH", "RELEASE", "INSERT"] if postgresql
+                    else ["SAVEPOINT", "SELECT", "INSERT", "RELEASE", "INSERT"])
     row = db_session.scalars(select(SandboxBureauQuery)).one()
     assert row.subject_hash == hashlib.sha256(ID.encode()).hexdigest() and row.report_id == report.report_id
     assert (row.consent_reference, row.consent_purpose, row.reason) == ("C-9", "贷款审批", "02")
