@@ -81,7 +81,8 @@ def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | 
     if set_based:
         assert lo is not None and hi is not None, "the SQL path closes an id range"
         quiet = accrue_quiet_loans(session, on, lo, hi)
-        total += CloseResult(quiet.loans, quiet.entries, {"accrual": (quiet.accrued, quiet.entries)})
+        total += CloseResult(quiet.loans, quiet.accruals + quiet.fees,
+                             {"accrual": (quiet.accrued, quiet.accruals), "fall_due": (quiet.fallen_due, quiet.fees)})
         skip = quiet.table
     if loan_ids is not None:
         for begin in range(0, len(loan_ids), chunk):

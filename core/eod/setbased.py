@@ -1,21 +1,24 @@
 """The common case of end-of-day in SQL: loans whose only event of the day is interest accrual.
 
-Most open loans on most days only accrue interest: nothing falls due, nothing is overdue, no penalty is
-carried, no money waits in suspense, and the classification stays 正常/M0. For those loans
-:func:`accrue_quiet_loans` does in a few set-based statements on PostgreSQL what
+Most open loans on most days only accrue interest, and on its due date an installment falls due: nothing
+is overdue, no penalty is carried, no money waits in suspense, and the classification stays 正常/M0. For
+those loans :func:`accrue_quiet_loans` does in a few set-based statements on PostgreSQL what
 :func:`core.eod.daily.close_day` does loan by loan, with the same figures to the fen:
 
 1. pick (and lock ``FOR UPDATE``, as :func:`core.eod.rows.load_loans` does) the *quiet* loans of an id
    range: ``active``, 0 days past due, M0, 正常, maturity after the date, no suspense, a known rounding
-   mode (``loans.rounding``, copied from the terms when they are set), and no unsettled installment due on
-   or before the date (an installment due or overdue has such a date, and so has a degenerate period ending
-   before it starts) — everything else keeps the Python rule;
+   mode (``loans.rounding``, copied from the terms when they are set), no unsettled installment due before
+   the date (an installment due or overdue has such a date, and so has a degenerate period ending before it
+   starts), and none due on the date but ``pending`` — everything else keeps the Python rule;
 2. bring each started period to its cumulative target ``round(I × elapsed / days)`` (:mod:`core.eod.accrual`)
    in exact integer arithmetic: ``n = I·10⁴·elapsed``, ``d = days·100``, then ``n/d`` fen rounded by
    the contract's mode (``half_up``, ``half_even``, ``down``, ``up``), so the accruals of a period add up
    to its scheduled interest exactly as in Python;
 3. post each loan's day total as one ``eod_accrual`` entry under the same idempotency key
-   (``eod:<date>:accrual:<loan>[:g<generation>]``) through :func:`core.ledger.set_posting.post_pairs`.
+   (``eod:<date>:accrual:<loan>[:g<generation>]``) through :func:`core.ledger.set_posting.post_pairs`;
+4. the installments due on the date become ``due``, and each loan's per-period fees of them are
+   recognised as one ``eod_fee`` entry (``eod:<date>:fee:<loan>[:g<generation>]``; none when they are 0).
+   Their loans stay ``active`` and 0 days past due: an installment is late from the day after its date.
 
 The quiet loans are left in a temporary table so the Python rule can skip them (:func:`quiet_table`).
 SQLite stores amounts as text, so there the Python rule closes every loan; the results are identical.
@@ -31,14 +34,18 @@ from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.orm import Session
 
 from core.eod.delinquency import bucket
-from core.ledger.accounts import INTEREST_INCOME, INTEREST_RECEIVABLE
+from core.ledger.accounts import FEE_INCOME, FEE_RECEIVABLE, INTEREST_INCOME, INTEREST_RECEIVABLE
 from core.ledger.set_posting import post_pairs
 from core.loans.models import FiveTier
 from core.rounding import Rounding
 
 _NAMES = count(1)
-#: the key step and event of a day's accrual entry, as :func:`core.eod.daily.close_day` names them
+#: the key steps and events of a day's accrual and fee entries, as :func:`core.eod.daily.close_day` names them
 ACCRUAL_STEP, ACCRUAL_EVENT = "accrual", "eod_accrual"
+FEE_STEP, FEE_EVENT = "fee", "eod_fee"
+#: a loan's entry key for a step (:func:`core.eod.partition.eod_keys`), of columns ``loan_id`` and ``generation``
+_KEY = ("'eod:' || :day || ':{step}:' || loan_id "
+        "|| CASE WHEN generation <> 0 THEN '\\:g' || generation ELSE '' END AS key")
 
 _QUIET = """
 CREATE TEMP TABLE {quiet} ON COMMIT DROP AS
@@ -46,7 +53,8 @@ SELECT l.id, l.rounding
 FROM loans l
 LEFT JOIN loan_balances b ON b.loan_id = l.id AND b.loan_id BETWEEN :lo AND :hi
 LEFT JOIN (SELECT DISTINCT loan_id FROM loan_installments
-           WHERE loan_id BETWEEN :lo AND :hi AND due_date <= :on AND status IN ('pending', 'due', 'overdue')) busy
+           WHERE loan_id BETWEEN :lo AND :hi AND due_date <= :on AND status IN ('pending', 'due', 'overdue')
+             AND (due_date < :on OR status <> 'pending')) busy
        ON busy.loan_id = l.id
 WHERE l.id BETWEEN :lo AND :hi AND l.state = 'active' AND l.disbursed_on < :on AND l.maturity_date > :on
   AND l.days_past_due = 0 AND l.bucket = :bucket AND l.five_tier = :tier
@@ -83,21 +91,35 @@ moved AS (
     WHERE i.ctid = t.tid AND t.target > t.interest_accrued
     RETURNING t.loan_id, t.generation, t.target - t.interest_accrued AS amount
 )
-SELECT loan_id, 'eod:' || :day || ':{{step}}:' || loan_id
-                || CASE WHEN generation <> 0 THEN '\\:g' || generation ELSE '' END AS key,
-       sum(amount) AS amount
+SELECT loan_id, {_KEY.format(step=ACCRUAL_STEP)}, sum(amount) AS amount
 FROM moved GROUP BY loan_id, generation
+"""
+
+_FALL_DUE = f"""
+CREATE TEMP TABLE {{fallen}} ON COMMIT DROP AS
+WITH fallen AS (
+    UPDATE loan_installments i SET status = 'due' FROM {{quiet}} q
+    WHERE i.loan_id = q.id AND i.loan_id BETWEEN :lo AND :hi AND i.due_date = :on AND i.status = 'pending'
+    RETURNING i.loan_id, i.fee
+)
+SELECT f.loan_id, {_KEY.format(step=FEE_STEP)}, f.amount
+FROM (SELECT loan_id, sum(fee) AS amount FROM fallen GROUP BY loan_id) f
+CROSS JOIN LATERAL (SELECT COALESCE(max(s.generation), 0) AS generation
+                    FROM loan_servicing_states s WHERE s.loan_id = f.loan_id) g
 """
 
 
 @dataclass(frozen=True)
 class QuietResult:
-    """The quiet loans of a range (their ids are in ``table``), how many accrued, the entries posted."""
+    """The quiet loans of a range (their ids are in ``table``): how many accrued and the accrual entries
+    posted, how many had installments fall due and the fee entries posted."""
 
     table: Table
     loans: int
     accrued: int
-    entries: int
+    accruals: int
+    fallen_due: int
+    fees: int
 
 
 def quiet_table(name: str) -> Table:
@@ -108,7 +130,7 @@ def quiet_table(name: str) -> Table:
 def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int) -> QuietResult:
     """Close ``on`` in SQL for the quiet loans with ids ``lo..hi`` (PostgreSQL only; module docstring)."""
     number = next(_NAMES)
-    quiet, amounts = f"eod_quiet_{number}", f"eod_accrual_{number}"
+    quiet, amounts, fallen = f"eod_quiet_{number}", f"eod_accrual_{number}", f"eod_fees_{number}"
     params = {"on": on, "day": on.isoformat(), "lo": lo, "hi": hi}
     # for the rest of this transaction: no JIT (compiling these plans costs seconds and saves nothing), no
     # parallel workers (the end-of-day's own workers use the cores; a gather only adds hand-offs), and sorts
@@ -119,8 +141,11 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int) -> QuietRes
                                {**params, "bucket": bucket(0), "tier": FiveTier.NORMAL.value})
     session.execute(text(f"ANALYZE {quiet}"))
     session.execute(text(_ACCRUE.format(quiet=quiet, amounts=amounts, step=ACCRUAL_STEP)), params)
-    posted = post_pairs(session, amounts, event=ACCRUAL_EVENT, business_date=on, debit=INTEREST_RECEIVABLE,
-                        credit=INTEREST_INCOME)
-    session.execute(text(f"DROP TABLE {amounts}"))
-    return QuietResult(quiet_table(quiet), int(selected.rowcount),  # type: ignore[attr-defined]
-                       posted.wanted, posted.inserted)
+    accrued = post_pairs(session, amounts, event=ACCRUAL_EVENT, business_date=on, debit=INTEREST_RECEIVABLE,
+                         credit=INTEREST_INCOME)
+    due = session.execute(text(_FALL_DUE.format(quiet=quiet, fallen=fallen)), params)
+    session.execute(text(f"DELETE FROM {fallen} WHERE amount = 0"))
+    fees = post_pairs(session, fallen, event=FEE_EVENT, business_date=on, debit=FEE_RECEIVABLE, credit=FEE_INCOME)
+    session.execute(text(f"DROP TABLE {amounts}, {fallen}"))
+    return QuietResult(quiet_table(quiet), int(selected.rowcount), accrued.wanted,  # type: ignore[attr-defined]
+                       accrued.inserted, int(due.rowcount), fees.inserted)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
-from servicing.helpers import books_picture, check_books, customer, seed_calendar, seed_portfolio
+from servicing.helpers import book, books_picture, check_books, customer, seed_calendar, seed_portfolio
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,8 @@ def close_books(url: str, set_based: bool | None) -> tuple[list[tuple[object, ..
         seed_calendar(session)
         seed_portfolio(session, 16)
         book_roundings(session)
+        for start in (date(2025, 12, 29), date(2026, 1, 12)):  # a 5.00 fee falls due on each day closed
+            book(session, principal="6000.00", start=start, fee_per_period="5.00", key=f"fee-{start}")
         session.commit()
         for day in DAYS:
             run_eod(session, day, partition_size=10, set_based=set_based)
@@ -89,17 +91,20 @@ def close_books(url: str, set_based: bool | None) -> tuple[list[tuple[object, ..
 def test_the_sql_path_posts_the_same_journal_and_books_as_the_python_rule(postgres_url, second_postgres_url,
                                                                          tmp_path, monkeypatch):
     handled: list[int] = []
+    fallen: list[tuple[int, int]] = []
 
     def counting(*args, **kwargs):
         result = accrue_quiet_loans(*args, **kwargs)
         handled.append(result.loans)
+        fallen.append((result.fallen_due, result.fees))
         return result
 
     monkeypatch.setattr(core.eod.partition, "accrue_quiet_loans", counting)
     set_based = close_books(postgres_url, None)
     assert sum(handled) > 16 * 10  # most loan-days were quiet ...
     python = close_books(second_postgres_url, False)
-    assert sum(handled) < 20 * 15  # ... not all of them (due dates, overdue loans), and the flag was obeyed
+    assert sum(handled) < 20 * 15  # ... not all of them (overdue loans), and the flag was obeyed
+    assert sum(loans for loans, _ in fallen) > 0 and sum(fees for _, fees in fallen) > 0  # fees fell due in SQL
     embedded = close_books(f"sqlite:///{tmp_path}/books.sqlite3", None)
     assert set_based[0] == python[0] == embedded[0]
     assert set_based[1] == python[1] == embedded[1]
