@@ -11,25 +11,40 @@ are flushed as usual, and nothing is written twice. Both statements are built on
 columns. They run on the session's connection at once, in its transaction: nothing is deferred to a flush,
 and nothing pending in the session is flushed first (a row they refer to must be in the database already).
 
-Records that nothing reads back before the transaction ends (state-change records, plugin-call records) go
-through :func:`insert_rows`: written at once, or, inside :func:`batched_inserts`, kept and written when the
-block ends, one multi-row ``INSERT`` per statement, so an operation that records several of them in one
-table pays one statement for them all.
+Records that nothing reads back before the transaction ends (state-change records, plugin-call records, a
+bureau report, a payout account) go through :func:`insert_rows`: written at once, or, inside
+:func:`batched_inserts`, kept and written together when the block ends: on PostgreSQL in one statement for
+all of them (each table's rows one multi-row ``INSERT`` in the statement's ``WITH``, and, when
+:func:`update_now` runs in the block, that statement is its ``UPDATE``), elsewhere one multi-row ``INSERT``
+per table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Insert, Table, Update, bindparam, insert, inspect, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    insert,
+    inspect,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningInsert
 
 _INSERTS: dict[tuple[type, frozenset[str]], tuple[ReturningInsert[Any], tuple[str, ...]]] = {}
 _UPDATES: dict[tuple[type, frozenset[str]], Update] = {}
+_S = TypeVar("_S", bound=Executable)
 #: ``session.info`` key of the open :func:`batched_inserts` block's rows, by statement
 _BATCH = "core.direct.batch"
 
@@ -76,7 +91,8 @@ def update_now(session: Session, obj: Any) -> None:
         table = cast(Table, mapper.local_table)
         statement = _UPDATES[(type(obj), changed)] = update(table).where(key_column == bindparam("_key"))
     values = {mapper.column_attrs[key].columns[0].key: getattr(obj, key) for key in changed}
-    session.connection().execute(statement, {"_key": state.identity[0], **values})
+    connection = session.connection()
+    connection.execute(_carrying_batch(session, connection, statement), {"_key": state.identity[0], **values})
     session.expunge(obj)  # forget the history just written: the object goes back as if freshly loaded
     make_transient(obj)
     make_transient_to_detached(obj)
@@ -111,5 +127,27 @@ def batched_inserts(session: Session) -> Iterator[None]:
     finally:
         session.info.pop(_BATCH, None)
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        if batch:
+            connection.execute(_with_inserts(select(literal(1)), batch))
+        return
     for statement, rows in batch.items():
         connection.execute(statement, rows)
+
+
+def _carrying_batch(session: Session, connection: Connection, statement: Update) -> Update:
+    """``statement``, carrying the rows of the :func:`batched_inserts` block open on ``session`` on PostgreSQL
+    (they are written with it, and the block has nothing left to write)."""
+    batch: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_BATCH)
+    if not batch or connection.dialect.name != "postgresql":
+        return statement
+    carrying = _with_inserts(statement, batch)
+    batch.clear()
+    return carrying
+
+
+def _with_inserts(statement: _S, batch: dict[Insert, list[dict[str, Any]]]) -> _S:
+    """``statement`` with each table's rows of ``batch`` as a multi-row ``INSERT`` in its ``WITH`` (PostgreSQL
+    runs every part of the statement on one snapshot; the tables are distinct and nothing reads them)."""
+    inserts = [insert_.values(rows).cte(f"batched_{n}") for n, (insert_, rows) in enumerate(batch.items())]
+    return statement.add_cte(*inserts)  # type: ignore[attr-defined,no-any-return]

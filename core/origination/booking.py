@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.applications.models import Application
 from core.apr import schedule_apr
 from core.db import Amount, Base
+from core.direct import insert_rows
 from core.loans.models import Loan, LoanInstallment
 from core.origination.catalog import Offer
 from core.origination.errors import NotFoundError, WrongStateError
@@ -104,18 +105,19 @@ class DisbursementOrder(Base):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-_NEW_PAYOUT_ACCOUNT = insert(cast(Table, PayoutAccount.__table__))
+_NEW_PAYOUT_ACCOUNT = insert(cast(Table, PayoutAccount.__table__)).inline()
 
 
 def save_payout_account(session: Session, application: Application, applicant: Applicant) -> None:
     """Keep the applicant's payout account with the application (flushed already: it needs the id).
 
-    A Core insert on the session's connection, at once: nothing reads the row back in the transaction that
-    writes it, so it needs no ORM object, and the ORM's pending work is not flushed for it."""
+    A Core insert (:func:`core.direct.insert_rows`: at once, or with the caller's batch): nothing reads the
+    row back in the transaction that writes it, so it needs no ORM object, and the ORM's pending work is not
+    flushed for it."""
     account = applicant.bank_account
-    session.connection().execute(_NEW_PAYOUT_ACCOUNT, {
+    insert_rows(session, _NEW_PAYOUT_ACCOUNT, [{
         "application_id": application.id, "bank_code": account["bank_code"],
-        "account_number": account["account_number"], "holder_name": account["holder_name"]})
+        "account_number": account["account_number"], "holder_name": account["holder_name"]}])
 
 
 def _evidence(data: dict[str, Any]) -> SignatureEvidence:

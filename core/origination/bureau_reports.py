@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
+from core.direct import insert_rows
 from core.pii import EncryptedString
 from core.plugin_types import BureauReport
 
@@ -89,11 +90,12 @@ _NEW_RECORD = insert(cast(Table, BureauReportRecord.__table__)).inline()  # inli
 def record_bureau_report(session: Session, application_id: int, report: BureauReport, pulled_at: datetime) -> None:
     """Keep ``report`` as received for ``application_id`` (in the caller's transaction).
 
-    A Core insert on the session's connection, at once: nothing reads the report back in the transaction
-    that pulls it, so it needs no ORM object, and the ORM's pending work is not flushed for it."""
-    session.connection().execute(_NEW_RECORD, {
+    A Core insert (:func:`core.direct.insert_rows`: at once, or with the caller's batch): nothing reads the
+    report back in the transaction that pulls it, so it needs no ORM object, and the ORM's pending work is
+    not flushed for it."""
+    insert_rows(session, _NEW_RECORD, [{
         "application_id": application_id, "bureau": report.bureau, "report_id": report.report_id,
-        "as_of": report.as_of, "pulled_at": pulled_at, "body": report_to_json(report)})
+        "as_of": report.as_of, "pulled_at": pulled_at, "body": report_to_json(report)}])
 
 
 def bureau_report_for(session: Session, application_id: int) -> BureauReport | None:

@@ -254,9 +254,9 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     """Record an application for ``offer`` and decide it as far as the machines can.
 
     The application is inserted already under review, and the decision is written with one UPDATE
-    (:mod:`core.direct`): no ORM flush. The records of its state changes and of the plugin calls are
-    written together as the decision is reached (:func:`core.direct.batched_inserts`): one statement for
-    the four state changes, one for the calls.
+    (:mod:`core.direct`): no ORM flush. Its payout account, the bureau report and the records of its state
+    changes and of the plugin calls are written with the decision (:func:`core.direct.batched_inserts`): on
+    PostgreSQL in the UPDATE's statement, elsewhere one statement per table.
 
     Returns:
         The application in ``approved``, ``rejected`` or ``under_review`` (manual queue).
@@ -276,7 +276,7 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
         APPLICATION_STATES.start_written(session, application, actor=actor,
                                          then=(("submitted", actor), ("under_review", SYSTEM)))
         decided = _decide(session, plugins, offer, request, application, customer_id, new_customer, now)
-    update_now(session, decided)
+        update_now(session, decided)
     return decided
 
 
