@@ -80,9 +80,11 @@ def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | 
     skip: Table | None = None
     if set_based:
         assert lo is not None and hi is not None, "the SQL path closes an id range"
-        quiet = accrue_quiet_loans(session, on, lo, hi)
-        total += CloseResult(quiet.loans, quiet.accruals + quiet.fees,
-                             {"accrual": (quiet.accrued, quiet.accruals), "fall_due": (quiet.fallen_due, quiet.fees)})
+        quiet = accrue_quiet_loans(session, on, lo, hi, policy)
+        overdue = quiet.overdue
+        total += CloseResult(quiet.loans + overdue.loans, quiet.accruals + quiet.fees + overdue.penalties,
+                             {"accrual": (quiet.accrued, quiet.accruals), "fall_due": (quiet.fallen_due, quiet.fees),
+                              "penalty": (overdue.charged, overdue.penalties), "classify": (overdue.reclassified, 0)})
         skip = quiet.table
     if loan_ids is not None:
         for begin in range(0, len(loan_ids), chunk):

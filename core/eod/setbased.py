@@ -20,7 +20,10 @@ those loans :func:`accrue_quiet_loans` does in a few set-based statements on Pos
    recognised as one ``eod_fee`` entry (``eod:<date>:fee:<loan>[:g<generation>]``; none when they are 0).
    Their loans stay ``active`` and 0 days past due: an installment is late from the day after its date.
 
-The quiet loans are left in a temporary table so the Python rule can skip them (:func:`quiet_table`).
+The steadily overdue loans of the range (:mod:`core.eod.overdue`) are picked before step 2 and join the
+quiet loans' table, so their running period accrues in the same statement (and an overdue installment not
+yet fully accrued catches up, as in Python). The table is left for the Python rule to skip its loans
+(:func:`quiet_table`).
 SQLite stores amounts as text, so there the Python rule closes every loan; the results are identical.
 """
 
@@ -33,7 +36,8 @@ from itertools import count
 from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import bucket
+from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, bucket
+from core.eod.overdue import OverdueResult, charge_steady_overdue
 from core.ledger.accounts import FEE_INCOME, FEE_RECEIVABLE, INTEREST_INCOME, INTEREST_RECEIVABLE
 from core.ledger.set_posting import post_pairs
 from core.loans.models import FiveTier
@@ -83,7 +87,7 @@ WITH targets AS (
     LEFT JOIN loan_servicing_states s ON s.loan_id = q.id AND s.loan_id BETWEEN :lo AND :hi
     CROSS JOIN LATERAL (SELECT i.interest * 10000 * (CAST(:on AS date) - i.start) AS n,
                                (i.due_date - i.start) * 100 AS d) f
-    WHERE i.loan_id BETWEEN :lo AND :hi AND i.start < :on AND i.status = 'pending'
+    WHERE i.loan_id BETWEEN :lo AND :hi AND i.start < :on AND i.status IN ('pending', 'due', 'overdue')
       AND i.interest_accrued < i.interest
 ),
 moved AS (
@@ -120,6 +124,7 @@ class QuietResult:
     accruals: int
     fallen_due: int
     fees: int
+    overdue: OverdueResult
 
 
 def quiet_table(name: str) -> Table:
@@ -127,8 +132,10 @@ def quiet_table(name: str) -> Table:
     return Table(name, MetaData(), Column("id", Integer, primary_key=True))
 
 
-def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int) -> QuietResult:
-    """Close ``on`` in SQL for the quiet loans with ids ``lo..hi`` (PostgreSQL only; module docstring)."""
+def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int,
+                       policy: ClassificationPolicy = DEFAULT_CLASSIFICATION[0]) -> QuietResult:
+    """Close ``on`` in SQL for the quiet loans with ids ``lo..hi``, and the steadily overdue ones
+    (:mod:`core.eod.overdue`, classified by ``policy``); PostgreSQL only (module docstring)."""
     number = next(_NAMES)
     quiet, amounts, fallen = f"eod_quiet_{number}", f"eod_accrual_{number}", f"eod_fees_{number}"
     params = {"on": on, "day": on.isoformat(), "lo": lo, "hi": hi}
@@ -139,6 +146,8 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int) -> QuietRes
                          "true), set_config('work_mem', '64MB', true)"))
     selected = session.execute(text(_QUIET.format(quiet=quiet, modes=_MODES)),
                                {**params, "bucket": bucket(0), "tier": FiveTier.NORMAL.value})
+    overdue = charge_steady_overdue(session, on, lo, hi, quiet=quiet, modes=_MODES, key=_KEY, policy=policy,
+                                    number=number)
     session.execute(text(f"ANALYZE {quiet}"))
     session.execute(text(_ACCRUE.format(quiet=quiet, amounts=amounts, step=ACCRUAL_STEP)), params)
     accrued = post_pairs(session, amounts, event=ACCRUAL_EVENT, business_date=on, debit=INTEREST_RECEIVABLE,
@@ -148,4 +157,4 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int) -> QuietRes
     fees = post_pairs(session, fallen, event=FEE_EVENT, business_date=on, debit=FEE_RECEIVABLE, credit=FEE_INCOME)
     session.execute(text(f"DROP TABLE {amounts}, {fallen}"))
     return QuietResult(quiet_table(quiet), int(selected.rowcount), accrued.wanted,  # type: ignore[attr-defined]
-                       accrued.inserted, int(due.rowcount), fees.inserted)  # type: ignore[attr-defined]
+                       accrued.inserted, int(due.rowcount), fees.inserted, overdue)  # type: ignore[attr-defined]

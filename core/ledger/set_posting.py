@@ -48,6 +48,10 @@ def _canonical(debit: str, credit: str) -> str:
     return f"CAST(:event AS text) || E'\\n' || s.loan_id || E'\\n' || CAST(:day AS text) || E'\\n' || {lines}"
 
 
+#: a projection row that appeared meanwhile (another transaction's first posting for the loan) is added to
+_ADDED = ", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)
+
+
 def _projection(debit: str, credit: str) -> dict[str, str]:
     """The ``loan_balances`` columns the pair moves, each with its delta (``s.amount`` times the side's sign)."""
     deltas = {}
@@ -108,13 +112,12 @@ s_balances AS (SELECT s.loan_id, {", ".join(f"sum({deltas.get(b, '0')}) AS {b}" 
 moved AS (UPDATE loan_balances b SET {moved} FROM s_balances s WHERE b.loan_id = s.loan_id RETURNING b.loan_id),
 added AS (INSERT INTO loan_balances (loan_id, {", ".join(LOAN_BUCKETS)})
           SELECT s.* FROM s_balances s WHERE NOT EXISTS (SELECT 1 FROM moved m WHERE m.loan_id = s.loan_id)
-          ON CONFLICT (loan_id) DO UPDATE SET {", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)}
-          RETURNING loan_id)
-SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries), (SELECT count(*) FROM moved) + (SELECT count(*) FROM added),
+          ON CONFLICT (loan_id) DO UPDATE SET {_ADDED})
+SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries),
        (SELECT min(entry_id) FROM (SELECT entry_id FROM postings GROUP BY entry_id
                                    HAVING sum(debit) <> sum(credit) OR count(*) <> 2) AS u)
 """), params).one()
-    wanted, inserted, _, unbalanced = row
+    wanted, inserted, unbalanced = row
     if unbalanced is not None:
         raise UnbalancedEntryError(str(unbalanced), Decimal(0))
     if inserted < wanted:

@@ -20,9 +20,11 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 import core.eod.partition
+from core.daycount import DayCount
 from core.db import Base, make_engine, make_session_factory
 from core.eod import run_eod
 from core.eod.accrual import accrued_target
+from core.eod.overdue import OverdueResult
 from core.eod.partition import close_loans
 from core.eod.setbased import _TARGET, accrue_quiet_loans
 from core.errors import InvalidArgumentError
@@ -41,7 +43,9 @@ from core.loans.models import Loan
 from core.rounding import Rounding
 from core.schedule import LoanTerms
 from core.servicing import disburse
+from core.servicing.contract import ServicingRules
 from core.servicing.models import LoanServicingState, ServicingEvent
+from core.servicing.penalty import PenaltyPolicy
 from core.servicing.reversal import reverse_repayment
 
 pytestmark = pytest.mark.postgres
@@ -54,6 +58,20 @@ def book_roundings(session: Session) -> None:
         terms = LoanTerms(D("3333.33"), D("0.1333"), 6, date(2026, 1, 3 + k), rounding=mode)
         disburse(session, key=f"round-{mode.value}", customer_id=customer(session), terms=terms,
                  channel="sandbox_bank", actor="tests", product_code="cash", product_version_id=1)
+
+
+def book_penalty_rules(session: Session) -> None:
+    """Loans never paid, overdue from 01-10 under other penalty rules: 复利 at 2x, a 25-day grace charged
+    back on day 26, a 5-day grace not charged back, a fixed 0.05% a day, and ACT/365F (whose daily rate
+    0.18 × 1.5 / 365 does not end, so its loan keeps the Python rule)."""
+    rules = [PenaltyPolicy(multiplier=D("2"), compound=True), PenaltyPolicy(grace_days=25),
+             PenaltyPolicy(grace_days=5, grace_retroactive=False), PenaltyPolicy(daily_rate=D("0.0005"))]
+    for k, penalty in enumerate(rules):
+        book(session, principal="8000.00", rate="0.18", start=date(2025, 12, 10), key=f"penalty-{k}",
+             rules=ServicingRules(penalty=penalty))
+    terms = LoanTerms(D("8000.00"), D("0.18"), 12, date(2025, 12, 10), day_count=DayCount.ACT_365F)
+    disburse(session, key="penalty-365", customer_id=customer(session), terms=terms, channel="sandbox_bank",
+             actor="tests", product_code="cash", product_version_id=1)
 
 
 def journal(session: Session) -> list[tuple[object, ...]]:
@@ -73,6 +91,7 @@ def close_books(url: str, set_based: bool | None) -> tuple[list[tuple[object, ..
         book_roundings(session)
         for start in (date(2025, 12, 29), date(2026, 1, 12)):  # a 5.00 fee falls due on each day closed
             book(session, principal="6000.00", start=start, fee_per_period="5.00", key=f"fee-{start}")
+        book_penalty_rules(session)
         session.commit()
         for day in DAYS:
             run_eod(session, day, partition_size=10, set_based=set_based)
@@ -92,11 +111,13 @@ def test_the_sql_path_posts_the_same_journal_and_books_as_the_python_rule(postgr
                                                                          tmp_path, monkeypatch):
     handled: list[int] = []
     fallen: list[tuple[int, int]] = []
+    overdue: list[OverdueResult] = []
 
     def counting(*args, **kwargs):
         result = accrue_quiet_loans(*args, **kwargs)
         handled.append(result.loans)
         fallen.append((result.fallen_due, result.fees))
+        overdue.append(result.overdue)
         return result
 
     monkeypatch.setattr(core.eod.partition, "accrue_quiet_loans", counting)
@@ -105,6 +126,7 @@ def test_the_sql_path_posts_the_same_journal_and_books_as_the_python_rule(postgr
     python = close_books(second_postgres_url, False)
     assert sum(handled) < 20 * 15  # ... not all of them (overdue loans), and the flag was obeyed
     assert sum(loans for loans, _ in fallen) > 0 and sum(fees for _, fees in fallen) > 0  # fees fell due in SQL
+    assert sum(o.penalties for o in overdue) > 20 and sum(o.reclassified for o in overdue) > 20
     embedded = close_books(f"sqlite:///{tmp_path}/books.sqlite3", None)
     assert set_based[0] == python[0] == embedded[0]
     assert set_based[1] == python[1] == embedded[1]

@@ -1,0 +1,200 @@
+"""End-of-day in SQL for loans that stay overdue: the day's penalty and days past due, set-based.
+
+A loan *steadily overdue* on a date is ``overdue`` with nothing happening to it today but the passing of the
+day: no installment falls due or turns from ``due`` to ``overdue``, no money waits in suspense, no
+installment is written off, the penalty of the date is not charged yet, it matures after the date, and
+each overdue installment bears penalty at a rate the database can compute exactly as Python does (below).
+For those loans :func:`charge_steady_overdue` does what :func:`core.eod.daily.close_day` does loan by loan
+(the interest accrual of their running period is the quiet loans' statement, :mod:`core.eod.setbased`):
+
+1. each overdue installment's penalty (:func:`core.servicing.penalty.charge_penalties`): its carried
+   fraction plus ``base × daily rate × chargeable days`` (base the unpaid principal, plus the unpaid interest
+   with 复利; the days by the grace rule), whole fen booked on the installment, the rest carried
+   (``NUMERIC(30, 16)``, as every path stores it); each loan's fen posted as one ``eod_penalty`` entry,
+   ``eod:<date>:penalty:<loan>[:g<generation>]``, and ``penalty_through`` set to the date;
+2. days past due from the oldest unsettled overdue installment, the bucket and the five-tier class of the
+   policy in force (the loan stays ``overdue``).
+
+Exactly as Python: the daily rate of each (annual rate, penalty setting, day count) is computed in Python
+by :meth:`~core.servicing.penalty.PenaltyPolicy.rate_per_day`; a loan takes this path only when that rate
+came out exact with at most 10 significant digits and 12 decimals, and its overdue bases are under 10^9.
+Then no step of Python's arithmetic (28 significant digits) rounds, and PostgreSQL's exact ``numeric``
+gives the same digits. Other loans (such rates, huge bases) keep the Python rule.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, Inexact, localcontext
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.daycount import DayCount
+from core.eod.delinquency import ClassificationPolicy
+from core.errors import InvalidArgumentError
+from core.ledger.accounts import PENALTY_INCOME, PENALTY_RECEIVABLE
+from core.ledger.set_posting import post_pairs
+from core.loans.models import FiveTier
+from core.servicing.penalty import PenaltyPolicy
+
+PENALTY_STEP, PENALTY_EVENT = "penalty", "eod_penalty"
+#: the largest daily rate the SQL path takes: 10 significant digits, 12 decimals (module docstring)
+RATE_DIGITS, RATE_DECIMALS = 10, 12
+#: the largest overdue base (unpaid principal, plus interest with 复利) the SQL path takes
+BASE_LIMIT = 10**9
+
+_UNSETTLED = ("(i.principal <> i.paid_principal OR i.interest <> i.paid_interest OR i.fee <> i.paid_fee "
+              "OR i.penalty <> i.paid_penalty + i.waived_penalty)")
+_SETTING = ("l.annual_rate = r.annual_rate AND COALESCE(CAST(l.terms -> 'penalty' AS text), 'null') = r.penalty "
+            "AND COALESCE(l.terms -> 'schedule' ->> 'day_count', 'ACT/360') = r.day_count")
+_BASE = "(i.principal - i.paid_principal) + CASE WHEN r.compound THEN i.interest - i.paid_interest ELSE 0 END"
+
+_SETTINGS = """
+SELECT DISTINCT l.annual_rate, COALESCE(CAST(l.terms -> 'penalty' AS text), 'null'),
+       COALESCE(l.terms -> 'schedule' ->> 'day_count', 'ACT/360')
+FROM loans l WHERE l.id BETWEEN :lo AND :hi AND l.state = 'overdue'
+"""
+
+_STEADY = f"""
+CREATE TEMP TABLE {{steady}} ON COMMIT DROP AS
+SELECT l.id, l.rounding, r.rate, r.compound, r.grace, r.retroactive
+FROM loans l
+JOIN {{rates}} r ON {_SETTING}
+LEFT JOIN loan_balances b ON b.loan_id = l.id AND b.loan_id BETWEEN :lo AND :hi
+LEFT JOIN loan_servicing_states s ON s.loan_id = l.id AND s.loan_id BETWEEN :lo AND :hi
+WHERE l.id BETWEEN :lo AND :hi AND l.state = 'overdue' AND l.disbursed_on < :on AND l.maturity_date > :on
+  AND l.rounding IN ({{modes}}) AND COALESCE(b.suspense, 0) <= 0
+  AND (s.penalty_through IS NULL OR s.penalty_through < :on)
+  AND NOT EXISTS (SELECT 1 FROM loan_installments i WHERE i.loan_id = l.id AND (
+          (i.status IN ('pending', 'due') AND i.due_date <= :on) OR i.status = 'written_off'
+          OR (i.status = 'overdue' AND {_UNSETTLED} AND {_BASE} >= {BASE_LIMIT})))
+  AND EXISTS (SELECT 1 FROM loan_installments i WHERE i.loan_id = l.id AND i.status = 'overdue'
+              AND i.due_date < :on AND {_UNSETTLED})
+ORDER BY l.id
+FOR UPDATE OF l
+"""
+
+_CHARGE = f"""
+CREATE TEMP TABLE {{charged}} ON COMMIT DROP AS
+WITH due AS (
+    SELECT i.ctid AS tid, i.loan_id,
+           i.penalty_carry + ({_BASE}) * r.rate
+               * CASE WHEN :on - i.due_date <= r.grace THEN 0
+                      WHEN :on - i.due_date = r.grace + 1 AND r.retroactive THEN r.grace + 1
+                      ELSE 1 END AS exact
+    FROM {{steady}} r JOIN loan_installments i ON i.loan_id = r.id
+    WHERE i.loan_id BETWEEN :lo AND :hi AND i.status = 'overdue' AND i.due_date < :on AND {_UNSETTLED}
+),
+booked AS (
+    UPDATE loan_installments i SET penalty = i.penalty + trunc(d.exact, 2), penalty_carry = d.exact - trunc(d.exact, 2)
+    FROM due d WHERE i.ctid = d.tid
+    RETURNING d.loan_id, trunc(d.exact, 2) AS posted
+)
+SELECT b.loan_id, {{key}}, sum(b.posted) AS amount
+FROM booked b
+CROSS JOIN LATERAL (SELECT COALESCE(max(s.generation), 0) AS generation
+                    FROM loan_servicing_states s WHERE s.loan_id = b.loan_id) g
+GROUP BY b.loan_id, g.generation
+"""
+
+_CHARGED_THROUGH = """
+INSERT INTO loan_servicing_states (loan_id, penalty_through, generation)
+SELECT id, :on, 0 FROM {steady}
+ON CONFLICT (loan_id) DO UPDATE SET penalty_through = excluded.penalty_through
+"""
+
+_CLASSIFY = """
+WITH late AS (
+    SELECT r.id, :on - min(i.due_date) AS dpd
+    FROM {steady} r JOIN loan_installments i ON i.loan_id = r.id
+    WHERE i.loan_id BETWEEN :lo AND :hi AND i.status = 'overdue' AND i.due_date < :on AND {unsettled}
+    GROUP BY r.id
+)
+UPDATE loans l SET days_past_due = c.dpd, bucket = c.bucket, five_tier = c.tier
+FROM (SELECT id, dpd, 'M' || least(7, (dpd - 1) / 30 + 1) AS bucket,
+             CASE WHEN dpd > :loss THEN '{loss}' WHEN dpd > :doubtful THEN '{doubtful}'
+                  WHEN dpd > :substandard THEN '{substandard}' WHEN dpd > :technical THEN '{special_mention}'
+                  ELSE '{normal}' END AS tier
+      FROM late) c
+WHERE l.id = c.id AND (l.days_past_due, l.bucket, l.five_tier) IS DISTINCT FROM (c.dpd, c.bucket, c.tier)
+"""
+
+
+@dataclass(frozen=True)
+class OverdueResult:
+    """How many loans were steadily overdue, the penalty entries posted, the loans reclassified."""
+
+    loans: int
+    charged: int
+    penalties: int
+    reclassified: int
+
+
+def exact_daily_rate(annual_rate: Decimal, penalty: str, day_count: str) -> tuple[Decimal, PenaltyPolicy] | None:
+    """The daily penalty rate of a loan's settings, as Python computes it, when the SQL path can take it.
+
+    ``None`` when the rate's division is inexact in Python's 28 digits, has more than :data:`RATE_DIGITS`
+    significant digits or :data:`RATE_DECIMALS` decimals, or the settings do not parse (the Python rule then
+    reports them).
+    """
+    try:
+        policy = PenaltyPolicy.from_mapping(json.loads(penalty) or {})
+        basis = DayCount.parse(day_count).basis
+    except (InvalidArgumentError, ValueError):
+        return None
+    with localcontext() as context:
+        context.traps[Inexact] = True
+        try:
+            rate = policy.rate_per_day(annual_rate, basis)
+        except Inexact:
+            return None
+    _sign, digits, exponent = rate.normalize().as_tuple()
+    if len(digits) > RATE_DIGITS or not isinstance(exponent, int) or exponent < -RATE_DECIMALS:
+        return None
+    return rate, policy
+
+
+def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, quiet: str, modes: str,
+                          key: str, policy: ClassificationPolicy, number: int) -> OverdueResult:
+    """Close ``on`` in SQL for the steadily overdue loans of ``lo..hi`` (module docstring), after locking them.
+
+    Their ids (and rounding modes) are added to the table ``quiet`` so the interest accrual that follows
+    covers them and the Python rule skips them. ``key`` is the SQL of an entry key with a ``{step}`` to fill,
+    ``modes`` the rounding modes the accrual knows.
+    """
+    rates, steady, charged = f"eod_rates_{number}", f"eod_steady_{number}", f"eod_penalties_{number}"
+    params = {"on": on, "day": on.isoformat(), "lo": lo, "hi": hi}
+    found = []
+    for annual_rate, penalty, day_count in session.execute(text(_SETTINGS), params):
+        exact = exact_daily_rate(annual_rate, penalty, day_count)
+        if exact is not None:
+            rate, penalties = exact
+            found.append({"annual_rate": annual_rate, "penalty": penalty, "day_count": day_count, "rate": rate,
+                          "compound": penalties.compound, "grace": penalties.grace_days,
+                          "retroactive": penalties.grace_retroactive})
+    if not found:
+        return OverdueResult(0, 0, 0, 0)
+    session.execute(text(f"CREATE TEMP TABLE {rates} (annual_rate numeric, penalty text, day_count text, "
+                         "rate numeric, compound boolean, grace integer, retroactive boolean) ON COMMIT DROP"))
+    session.execute(text(f"INSERT INTO {rates} VALUES (:annual_rate, :penalty, :day_count, :rate, :compound, "
+                         ":grace, :retroactive)"), found)
+    selected = session.execute(text(_STEADY.format(steady=steady, rates=rates, modes=modes)), params)
+    loans = int(selected.rowcount)  # type: ignore[attr-defined]
+    if not loans:
+        session.execute(text(f"DROP TABLE {rates}, {steady}"))
+        return OverdueResult(0, 0, 0, 0)
+    session.execute(text(f"INSERT INTO {quiet} (id, rounding) SELECT id, rounding FROM {steady}"))
+    session.execute(text(_CHARGE.format(steady=steady, charged=charged, key=key.format(step=PENALTY_STEP))), params)
+    session.execute(text(f"DELETE FROM {charged} WHERE amount = 0"))
+    posted = post_pairs(session, charged, event=PENALTY_EVENT, business_date=on, debit=PENALTY_RECEIVABLE,
+                        credit=PENALTY_INCOME)
+    session.execute(text(_CHARGED_THROUGH.format(steady=steady)), params)
+    tiers = {tier.name.lower(): tier.value for tier in FiveTier}
+    moved = session.execute(text(_CLASSIFY.format(steady=steady, unsettled=_UNSETTLED, **tiers)),
+                            {**params, "technical": policy.technical_days, "substandard": policy.substandard_after,
+                             "doubtful": policy.doubtful_after, "loss": policy.loss_after})
+    session.execute(text(f"DROP TABLE {rates}, {steady}, {charged}"))
+    return OverdueResult(loans, posted.wanted, posted.inserted, int(moved.rowcount))  # type: ignore[attr-defined]
