@@ -108,7 +108,7 @@ postings AS (INSERT INTO ledger_postings (entry_id, account, loan_id, debit, cre
                    AS v (account, debit, credit)
              RETURNING entry_id, debit, credit),
 s_balances AS (SELECT s.loan_id, {", ".join(f"sum({deltas.get(b, '0')}) AS {b}" for b in LOAN_BUCKETS)}
-               FROM new s GROUP BY s.loan_id),
+               FROM new s GROUP BY s.loan_id ORDER BY s.loan_id),
 moved AS (UPDATE loan_balances b SET {moved} FROM s_balances s WHERE b.loan_id = s.loan_id RETURNING b.loan_id),
 added AS (INSERT INTO loan_balances (loan_id, {", ".join(LOAN_BUCKETS)})
           SELECT s.* FROM s_balances s WHERE NOT EXISTS (SELECT 1 FROM moved m WHERE m.loan_id = s.loan_id)
