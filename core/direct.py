@@ -36,6 +36,7 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_detached
@@ -45,6 +46,10 @@ from sqlalchemy.sql.dml import ReturningInsert
 _INSERTS: dict[tuple[type, frozenset[str]], tuple[ReturningInsert[Any], tuple[str, ...]]] = {}
 _UPDATES: dict[tuple[type, frozenset[str]], Update] = {}
 _S = TypeVar("_S", bound=Executable)
+#: the statements carrying a batch, by shape (see :func:`_with_inserts`)
+_CARRYING: dict[tuple[Any, ...], Any] = {}
+_CARRYING_SIZE = 256
+_NOTHING = select(literal(1))
 #: ``session.info`` key of the open :func:`batched_inserts` block's rows, by statement
 _BATCH = "core.direct.batch"
 
@@ -92,7 +97,7 @@ def update_now(session: Session, obj: Any) -> None:
         statement = _UPDATES[(type(obj), changed)] = update(table).where(key_column == bindparam("_key"))
     values = {mapper.column_attrs[key].columns[0].key: getattr(obj, key) for key in changed}
     connection = session.connection()
-    connection.execute(_carrying_batch(session, connection, statement), {"_key": state.identity[0], **values})
+    connection.execute(*_carrying_batch(session, connection, statement, {"_key": state.identity[0], **values}))
     session.expunge(obj)  # forget the history just written: the object goes back as if freshly loaded
     make_transient(obj)
     make_transient_to_detached(obj)
@@ -129,25 +134,47 @@ def batched_inserts(session: Session) -> Iterator[None]:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         if batch:
-            connection.execute(_with_inserts(select(literal(1)), batch))
+            connection.execute(*_with_inserts(_NOTHING, {}, batch))
         return
     for statement, rows in batch.items():
         connection.execute(statement, rows)
 
 
-def _carrying_batch(session: Session, connection: Connection, statement: Update) -> Update:
-    """``statement``, carrying the rows of the :func:`batched_inserts` block open on ``session`` on PostgreSQL
-    (they are written with it, and the block has nothing left to write)."""
+def _carrying_batch(session: Session, connection: Connection, statement: Update,
+                    parameters: dict[str, Any]) -> tuple[Update, dict[str, Any]]:
+    """``statement`` and its ``parameters``, carrying the rows of the :func:`batched_inserts` block open on
+    ``session`` on PostgreSQL (they are written with it, and the block has nothing left to write)."""
     batch: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_BATCH)
     if not batch or connection.dialect.name != "postgresql":
-        return statement
-    carrying = _with_inserts(statement, batch)
+        return statement, parameters
+    carrying = _with_inserts(statement, parameters, batch)
     batch.clear()
     return carrying
 
 
-def _with_inserts(statement: _S, batch: dict[Insert, list[dict[str, Any]]]) -> _S:
+def _with_inserts(statement: _S, parameters: dict[str, Any],
+                  batch: dict[Insert, list[dict[str, Any]]]) -> tuple[_S, dict[str, Any]]:
     """``statement`` with each table's rows of ``batch`` as a multi-row ``INSERT`` in its ``WITH`` (PostgreSQL
-    runs every part of the statement on one snapshot; the tables are distinct and nothing reads them)."""
-    inserts = [insert_.values(rows).cte(f"batched_{n}") for n, (insert_, rows) in enumerate(batch.items())]
-    return statement.add_cte(*inserts)  # type: ignore[attr-defined,no-any-return]
+    runs every part of the statement on one snapshot; the tables are distinct and nothing reads them), and
+    its parameters. The statement is built once per shape of the batch (tables, rows, columns), with named
+    parameters, so SQLAlchemy compiles it once."""
+    shape = (statement, *((insert_, len(rows), tuple(rows[0])) for insert_, rows in batch.items()))
+    built = _CARRYING.get(shape)
+    if built is None:
+        if len(_CARRYING) >= _CARRYING_SIZE:
+            _CARRYING.clear()
+        inserts = []
+        for n, (insert_, rows) in enumerate(batch.items()):
+            # INSERT ... SELECT of the rows' parameters (SQLAlchemy compiles a multi-row VALUES again each time)
+            columns = insert_.table.c
+            keys = list(rows[0])
+            selects = [select(*(bindparam(f"b{n}_{r}_{key}", type_=columns[key].type) for key in keys))
+                       for r in range(len(rows))]
+            inserts.append(insert_.from_select(keys, union_all(*selects) if len(selects) > 1 else selects[0])
+                           .cte(f"batched_{n}"))
+        built = _CARRYING[shape] = statement.add_cte(*inserts)  # type: ignore[attr-defined]
+    values = dict(parameters)
+    for n, rows in enumerate(batch.values()):
+        for r, row in enumerate(rows):
+            values.update({f"b{n}_{r}_{key}": value for key, value in row.items()})
+    return built, values

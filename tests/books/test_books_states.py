@@ -238,3 +238,18 @@ def test_a_transition_needs_an_actor(db_session, make_loan):
         LOAN_STATES.transition(db_session, loan, "overdue", actor=" ")
     assert info.value.field == "actor"
     assert loan.state == "active"
+
+
+def test_a_statement_carrying_a_batch_is_built_once_per_shape_and_compiled_once():
+    from core.direct import _NOTHING, _with_inserts
+    from core.states import _NEW_RECORDS
+
+    def rows(n: int) -> list[dict[str, object]]:
+        return [{"entity_type": "application", "entity_id": n, "from_state": None, "to_state": "draft",
+                 "actor": "a", "at": datetime(2026, 3, 1, tzinfo=UTC), "reason": None}] * 2
+
+    first, first_values = _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(1)})
+    again, again_values = _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(2)})
+    assert again is first and (first_values["b0_1_entity_id"], again_values["b0_1_entity_id"]) == (1, 2)
+    assert first._generate_cache_key() is not None  # its compiled form is cached (a multi-row VALUES is not)
+    assert _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(3)[:1]})[0] is not first  # another number of rows
