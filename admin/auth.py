@@ -100,10 +100,17 @@ def _load_user(user_id: str) -> User | None:
 
 
 def _exempt_api(csrf: CSRFProtect) -> Any:
+    """A hook that exempts the API's blueprints (registered after this one) on the first request; an app
+    cannot gain blueprints after that, so later requests skip the walk."""
+    done: list[bool] = []
+
     def exempt_api_blueprints() -> None:
+        if done:
+            return
         for name, blueprint in current_app.blueprints.items():
             if name == API_BLUEPRINT or name.startswith(API_BLUEPRINT + "."):
                 csrf.exempt(blueprint)
+        done.append(True)
     return exempt_api_blueprints
 
 

@@ -11,7 +11,8 @@ first request, so each request looks the published product up instead.
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, Request, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from api import ratelimit
 from api.auth import current_client, rate_limit_key
@@ -53,6 +54,18 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs.make_docs_blueprint(), url_prefix="/api")
     init_webhooks(app)
     app.extensions[EXTENSION] = limiter
+    app.session_interface = _CookieSessionsOutsideTheApi()
+
+
+class _CookieSessionsOutsideTheApi(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions for the admin and the sign-in pages; the API is authenticated by its key
+    and never reads a cookie, so its requests get Flask's null session (reads see it empty, a write fails) and
+    skip the cookie's signing serializer, its parse and the ``Vary: Cookie`` of a session read."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(URL_PREFIX + "/"):
+            return None
+        return super().open_session(app, request)
 
 
 def _authenticate() -> None:

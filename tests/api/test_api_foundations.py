@@ -177,3 +177,16 @@ def test_the_local_limiter_storage_opens_a_window_with_its_first_hit_and_forgets
     clock[0] = 1000.0 + ratelimit.SWEEP_SECONDS + 200
     storage.incr("key:b", 60)
     assert (storage.get("key:a"), storage.get("key:b"), storage.reset()) == (0, 1, 1)
+
+
+def test_the_api_opens_no_cookie_session_and_the_admin_still_does(api_app: Flask, channel: Channel) -> None:
+    from flask import request
+
+    response = channel.get("/api/v1/products")
+    assert response.status_code == 200
+    assert "Cookie" not in response.headers.get("Vary", "") and "Set-Cookie" not in response.headers
+    sessions = api_app.session_interface
+    with api_app.test_request_context("/api/v1/products"):
+        assert sessions.open_session(api_app, request) is None  # Flask's null session
+    with api_app.test_request_context("/admin/"):
+        assert sessions.open_session(api_app, request) is not None
