@@ -1,23 +1,23 @@
 """Benchmark of the channel API: quotes and automatically decided applications under gunicorn on PostgreSQL.
 
-    .venv/bin/python bench/api.py [--rate 200] [--seconds 30] [--workers 2] [--threads 1] [--entry-points]
-                                  [--root DIR]
+    .venv/bin/python bench/api.py [--rate 200] [--seconds 30] [--workers 2] [--threads 1]
+                                  [--worker-class gthread] [--entry-points] [--root DIR]
 
-A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample
-published as shipped, and a channel key. gunicorn serves ``loanfactory.app:create_app()`` with
-``--workers`` processes (gthread, ``--threads`` each) on 127.0.0.1, with the built-in plugins only: third
-parties' entry points are not loaded (``./dev`` installs the docs' example plugin in the development
+A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample published as
+shipped, and a channel key. gunicorn serves ``loanfactory.app:create_app()`` with ``--workers`` processes
+(``--worker-class``, gthread by default, ``--threads`` each) on 127.0.0.1, with the built-in plugins only:
+third parties' entry points are not loaded (``./dev`` installs the docs' example plugin in the development
 environment, whose ``lifecycle_event`` listener would otherwise hear every state change; ``--entry-points``
 loads them). A second process sends requests open-loop at ``--rate`` per second for ``--seconds``: half
-quotes, half applications (a new applicant, ID number and Idempotency-Key each, decided by eligibility,
-the sandbox bureau, the scorecard and the approval chain). The load generator shares the machine with the
-server, so it is kept light: one thread, a selector over at most 64 keep-alive connections, every request
-built before the clock starts; a request's latency runs from the moment it was due (a wait for a free
-connection counts). It prints p50/p95/p99 latency per kind, the throughput achieved, and the CPU spent per
-request by the server (gunicorn's processes, and the PostgreSQL backends serving the benchmark's database,
-read from ``/proc``) and by the load generator: on a shared machine latency moves with the other load, CPU
-per request much less. ``--root`` serves another checkout's code (a ``git worktree`` of an older commit)
-under the same load, to compare. Goal: p99 <= 50 ms for both at 200 requests/s.
+quotes, half applications (a new applicant, ID number and Idempotency-Key each, decided by eligibility, the
+sandbox bureau, the scorecard and the approval chain). The load generator shares the machine with the server,
+so it is kept light: one thread, a selector over at most 64 keep-alive connections, every request built before
+the clock starts; a request's latency runs from the moment it was due (a wait for a free connection counts).
+It prints p50/p95/p99 latency per kind, the throughput achieved, and the CPU spent per request by the server
+(gunicorn's processes, and the PostgreSQL backends serving the benchmark's database, read from ``/proc``) and
+by the load generator: on a shared machine latency moves with the other load, CPU per request much less.
+``--root`` serves another checkout's code (a ``git worktree`` of an older commit) under the same load, to
+compare. Goal: p99 <= 50 ms for both at 200 requests/s.
 """
 
 from __future__ import annotations
@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per worker (docs/operations.md, serving the API)")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn's worker class (sync: no keep-alive)")
     parser.add_argument("--entry-points", action="store_true", help="load third-party plugins too")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose code is served")
     args = parser.parse_args()
@@ -262,7 +263,7 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false",
                "LOANFACTORY_PLUGINS_ENTRYPOINTS": "true" if args.entry_points else "false"}
         server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers), "--worker-class", "gthread",
+            [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,
              "--threads", str(args.threads), "--keep-alive", "30", "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "loanfactory.app:create_app()"], cwd=root, env=env, start_new_session=True)
         try:
@@ -286,7 +287,8 @@ def main() -> None:
             server.wait(timeout=30)
     admin.dispose()
 
-    print(f"channel API ({root}) under gunicorn ({args.workers} workers x {args.threads} threads, PostgreSQL), "
+    print(f"channel API ({root}) under gunicorn ({args.workers} {args.worker_class} workers x {args.threads} threads, "
+          "PostgreSQL), "
           f"offered {args.rate:.0f} req/s for {args.seconds:.0f} s from a second process")
     print(f"{'kind':<12}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
     for kind in ("quote", "application"):
