@@ -4,7 +4,8 @@ than the SQL.
 A flush sorts the session's pending objects, builds their parameters through the mapper's events and
 reads back what it must: for one or two objects it costs about three times the statements it sends.
 :func:`insert_now` inserts a new object with one prepared ``INSERT ... RETURNING`` (the columns it was not
-given come back: its id, server and Python defaults) and :func:`update_now` writes a persistent object's
+given come back: its id, server and Python defaults; :func:`insert_now_after` does it in the statement that
+inserts the row it refers to, on PostgreSQL) and :func:`update_now` writes a persistent object's
 changed columns with one ``UPDATE`` by primary key. Either way the object is left in the session as
 persistent and clean, exactly as if it had been flushed: the identity map holds it, later changes to it
 are flushed as usual, and nothing is written twice. Both statements are built once per class and set of
@@ -14,40 +15,49 @@ and nothing pending in the session is flushed first (a row they refer to must be
 Records that nothing reads back before the transaction ends (state-change records, plugin-call records, a
 bureau report, a payout account) go through :func:`insert_rows`: written at once, or, inside
 :func:`batched_inserts`, kept and written together when the block ends: on PostgreSQL in one statement for
-all of them (each table's rows one multi-row ``INSERT`` in the statement's ``WITH``, and, when
-:func:`update_now` runs in the block, that statement is its ``UPDATE``), elsewhere one multi-row ``INSERT``
-per table.
+all of them (each table's rows an ``INSERT`` in the statement's ``WITH``, passed as one JSON document, and,
+when :func:`update_now` runs in the block, that statement is its ``UPDATE``), elsewhere one multi-row
+``INSERT`` per table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    CTE,
+    JSON,
     Connection,
     Executable,
     Insert,
     Table,
+    Text,
     Update,
     bindparam,
+    column,
     insert,
     inspect,
     literal,
     select,
-    union_all,
+    text,
     update,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningInsert
 
-_INSERTS: dict[tuple[type, frozenset[str]], tuple[ReturningInsert[Any], tuple[str, ...]]] = {}
+#: the inserts of :func:`insert_now` and :func:`insert_now_after`, by class, columns given and source
+_INSERTS: dict[tuple[type, frozenset[str], CTE | None], tuple[ReturningInsert[Any], tuple[str, ...]]] = {}
 _UPDATES: dict[tuple[type, frozenset[str]], Update] = {}
 _S = TypeVar("_S", bound=Executable)
 #: the statements carrying a batch, by shape (see :func:`_with_inserts`)
-_CARRYING: dict[tuple[Any, ...], Any] = {}
+_CARRYING: dict[tuple[Any, ...], tuple[Any, list[list[tuple[str, Any]]]]] = {}
 _CARRYING_SIZE = 256
 _NOTHING = select(literal(1))
 #: ``session.info`` key of the open :func:`batched_inserts` block's rows, by statement
@@ -64,21 +74,54 @@ def insert_now(session: Session, obj: Any) -> None:
     The columns ``obj`` was given are inserted; the others take their defaults in the statement and are read
     back into ``obj`` (``RETURNING``), so no attribute of it is left to load.
     """
+    _insert(session, obj, None, {})
+
+
+def insert_now_after(session: Session, obj: Any, source: CTE, parameters: Mapping[str, Any]) -> bool:
+    """:func:`insert_now` in the statement that first runs ``source`` in its ``WITH`` (PostgreSQL only): a
+    data-modifying CTE that inserts the row ``obj`` refers to and returns, under the names of ``obj``'s
+    columns, the values ``obj`` takes from it (``INSERT INTO customers ... RETURNING id AS customer_id``).
+
+    One round trip for both rows. ``parameters`` are ``source``'s; ``obj``'s own are named ``row_<column>``.
+
+    Returns:
+        Whether ``obj`` was inserted: when ``source`` returns no row (an ``ON CONFLICT DO NOTHING`` that
+        met a row), nothing of ``obj`` is, and ``obj`` is left as it was.
+    """
+    return _insert(session, obj, source, parameters)
+
+
+def _insert(session: Session, obj: Any, source: CTE | None, parameters: Mapping[str, Any]) -> bool:
     mapper = _mapper(obj)
     given = frozenset(prop.key for prop in mapper.column_attrs if prop.key in obj.__dict__)
-    built = _INSERTS.get((type(obj), given))
+    built = _INSERTS.get((type(obj), given, source))
     if built is None:
-        table = cast(Table, mapper.local_table)
-        missing = tuple(prop.key for prop in mapper.column_attrs if prop.key not in given)
-        statement = insert(table).returning(*(mapper.column_attrs[key].columns[0] for key in missing))
-        built = _INSERTS[(type(obj), given)] = (statement, missing)
+        built = _INSERTS[(type(obj), given, source)] = _built_insert(mapper, given, source)
     statement, missing = built
-    row = session.connection().execute(
-        statement, {mapper.column_attrs[key].columns[0].key: obj.__dict__[key] for key in given}).one()
+    prefix = "" if source is None else "row_"
+    values = dict(parameters)
+    values.update({prefix + mapper.column_attrs[key].columns[0].key: obj.__dict__[key] for key in given})
+    row = session.connection().execute(statement, values).one_or_none()
+    if row is None:
+        return False
     for key, value in zip(missing, row, strict=True):
         set_committed_value(obj, key, value)
     make_transient_to_detached(obj)
     session.add(obj)
+    return True
+
+
+def _built_insert(mapper: Mapper[Any], given: frozenset[str],
+                  source: CTE | None) -> tuple[ReturningInsert[Any], tuple[str, ...]]:
+    """The insert of an object given the columns ``given`` (after ``source``), and the columns it returns."""
+    table = cast(Table, mapper.local_table)
+    missing = tuple(prop.key for prop in mapper.column_attrs if prop.key not in given)
+    returned = [mapper.column_attrs[key].columns[0] for key in missing]
+    if source is None:
+        return insert(table).returning(*returned), missing
+    keys = [mapper.column_attrs[key].columns[0].key for key in given]
+    rows = select(*(bindparam(f"row_{key}", type_=table.c[key].type) for key in keys), *source.c)
+    return insert(table).from_select([*keys, *(c.key for c in source.c)], rows).returning(*returned), missing
 
 
 def update_now(session: Session, obj: Any) -> None:
@@ -134,7 +177,7 @@ def batched_inserts(session: Session) -> Iterator[None]:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         if batch:
-            connection.execute(*_with_inserts(_NOTHING, {}, batch))
+            connection.execute(*_with_inserts(_NOTHING, {}, batch, connection.dialect))
         return
     for statement, rows in batch.items():
         connection.execute(statement, rows)
@@ -147,34 +190,61 @@ def _carrying_batch(session: Session, connection: Connection, statement: Update,
     batch: dict[Insert, list[dict[str, Any]]] | None = session.info.get(_BATCH)
     if not batch or connection.dialect.name != "postgresql":
         return statement, parameters
-    carrying = _with_inserts(statement, parameters, batch)
+    carrying = _with_inserts(statement, parameters, batch, connection.dialect)
     batch.clear()
     return carrying
 
 
-def _with_inserts(statement: _S, parameters: dict[str, Any],
-                  batch: dict[Insert, list[dict[str, Any]]]) -> tuple[_S, dict[str, Any]]:
-    """``statement`` with each table's rows of ``batch`` as a multi-row ``INSERT`` in its ``WITH`` (PostgreSQL
-    runs every part of the statement on one snapshot; the tables are distinct and nothing reads them), and
-    its parameters. The statement is built once per shape of the batch (tables, rows, columns), with named
-    parameters, so SQLAlchemy compiles it once."""
-    shape = (statement, *((insert_, len(rows), tuple(rows[0])) for insert_, rows in batch.items()))
+def _with_inserts(statement: _S, parameters: dict[str, Any], batch: dict[Insert, list[dict[str, Any]]],
+                  dialect: Dialect) -> tuple[_S, dict[str, Any]]:
+    """``statement`` with each table's rows of ``batch`` as an ``INSERT`` in its ``WITH`` (PostgreSQL runs every
+    part of the statement on one snapshot; the tables are distinct and nothing reads them), and its
+    parameters.
+
+    A table's rows are one parameter, a JSON document that ``json_populate_recordset`` unpacks into the
+    table's row type: a bound parameter costs SQLAlchemy and the driver far more than its share of a JSON
+    text, and a batch has dozens. Each value goes through its column type's own conversion first (the PII is
+    encrypted as it would be bound), dates and times as ISO 8601, decimals as their exact text. The statement
+    is built once per shape of the batch (tables and columns), so SQLAlchemy compiles it once.
+
+    Raises:
+        TypeError: a batched column is of a JSON type (its ``None`` could not be told from JSON ``null``).
+    """
+    shape = (statement, *((insert_, tuple(rows[0])) for insert_, rows in batch.items()))
     built = _CARRYING.get(shape)
     if built is None:
         if len(_CARRYING) >= _CARRYING_SIZE:
             _CARRYING.clear()
-        inserts = []
+        inserts, conversions = [], []
         for n, (insert_, rows) in enumerate(batch.items()):
-            # INSERT ... SELECT of the rows' parameters (SQLAlchemy compiles a multi-row VALUES again each time)
-            columns = insert_.table.c
+            table = insert_.table
             keys = list(rows[0])
-            selects = [select(*(bindparam(f"b{n}_{r}_{key}", type_=columns[key].type) for key in keys))
-                       for r in range(len(rows))]
-            inserts.append(insert_.from_select(keys, union_all(*selects) if len(selects) > 1 else selects[0])
-                           .cte(f"batched_{n}"))
-        built = _CARRYING[shape] = statement.add_cte(*inserts)  # type: ignore[attr-defined]
+            types = [table.c[key].type for key in keys]
+            if any(isinstance(type_, JSON) or isinstance(getattr(type_, "impl", None), JSON) for type_ in types):
+                raise TypeError(f"{table.name}: a JSON column cannot be batched")
+            conversions.append([(key, type_.dialect_impl(dialect).bind_processor(dialect))
+                                for key, type_ in zip(keys, types, strict=True)])
+            rows_of = text(f"SELECT {', '.join(f'r.{_quoted(key)}' for key in keys)} "
+                           f"FROM json_populate_recordset(NULL::{_quoted(table.name)}, CAST(:b{n} AS json)) AS r"
+                           ).bindparams(bindparam(f"b{n}", type_=Text())).columns(*(column(key) for key in keys))
+            inserts.append(insert_.from_select(keys, rows_of).cte(f"batched_{n}"))
+        built = _CARRYING[shape] = (statement.add_cte(*inserts), conversions)  # type: ignore[attr-defined]
+    carrying, conversions = built
     values = dict(parameters)
-    for n, rows in enumerate(batch.values()):
-        for r, row in enumerate(rows):
-            values.update({f"b{n}_{r}_{key}": value for key, value in row.items()})
-    return built, values
+    for n, (rows, converting) in enumerate(zip(batch.values(), conversions, strict=True)):
+        values[f"b{n}"] = json.dumps([{key: (convert(row[key]) if convert else row[key]) for key, convert in converting}
+                                      for row in rows], default=_json_value, ensure_ascii=False)
+    return carrying, values
+
+
+def _quoted(name: str) -> str:
+    """``name`` as a PostgreSQL identifier, in double quotes."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"cannot batch a {type(value).__name__}")

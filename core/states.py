@@ -22,7 +22,7 @@ Fineract's "undo transaction" does); a written-off loan is final.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -139,18 +139,23 @@ class StateMachine:
         return records[0]
 
     def start_written(self, session: Session, obj: Any, *, actor: str, reason: str | None = None,
-                      at: datetime | None = None, then: Sequence[tuple[str, str]] = ()) -> None:
+                      at: datetime | None = None, then: Sequence[tuple[str, str]] = (),
+                      insert: Callable[[Session, Any], object] = insert_now) -> object:
         """:meth:`start` with two Core statements and no flush: ``obj`` is inserted already in its last state
-        (:func:`core.direct.insert_now`), then the records of its creation and of the moves ``then`` (see
-        :data:`WRITTEN`).
+        (by ``insert``: :func:`core.direct.insert_now` unless the caller inserts it otherwise), then the
+        records of its creation and of the moves ``then`` (see :data:`WRITTEN`).
+
+        Returns:
+            What ``insert`` returned.
 
         Raises:
             IllegalTransitionError: a move of ``then`` is not in the table; nothing is written.
         """
         moves = self._creation(obj, actor, reason, then)
-        insert_now(session, obj)
+        inserted = insert(session, obj)
         at = at or datetime.now(UTC)
         self._write(session, [self._values(obj.id, *move, at) for move in moves])
+        return inserted
 
     def _creation(self, obj: Any, actor: str, reason: str | None,
                   then: Sequence[tuple[str, str]]) -> list[tuple[str | None, str, str, str | None]]:

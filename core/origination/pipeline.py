@@ -23,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy import Integer, Table, TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
-from core.direct import batched_inserts, update_now
+from core.direct import batched_inserts, insert_now, insert_now_after, update_now
 from core.errors import LoanFactoryError
 from core.loans.models import Loan, LoanInstallment
 from core.origination.approval import (
@@ -76,32 +77,49 @@ _NEW_CUSTOMER_COLUMNS = ("name", "id_number", "id_number_index", "phone", "phone
 #: The insert is text (PostgreSQL and SQLite spell ON CONFLICT alike) with the columns' own types, so the PII
 #: is encrypted on the way in: the dialects' insert constructs with ON CONFLICT are compiled again on every call.
 _CUSTOMER_BY_INDEX = select(Customer).where(Customer.id_number_index == bindparam("index"))
-_NEW_CUSTOMER = text(
-    f"INSERT INTO customers ({', '.join(_NEW_CUSTOMER_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + name for name in _NEW_CUSTOMER_COLUMNS)}) "
-    "ON CONFLICT (id_number_index) DO NOTHING RETURNING id"
-).bindparams(*(bindparam(name, type_=_CUSTOMERS.c[name].type) for name in _NEW_CUSTOMER_COLUMNS))
 
 
-def _customer(session: Session, request: ApplicationRequest) -> tuple[int, bool]:
-    """The applicant's customer id, and whether this call created the row.
+def _new_customer(returning: str) -> TextClause:
+    return text(
+        f"INSERT INTO customers ({', '.join(_NEW_CUSTOMER_COLUMNS)}) "
+        f"VALUES ({', '.join(':' + name for name in _NEW_CUSTOMER_COLUMNS)}) "
+        f"ON CONFLICT (id_number_index) DO NOTHING RETURNING {returning}"
+    ).bindparams(*(bindparam(name, type_=_CUSTOMERS.c[name].type) for name in _NEW_CUSTOMER_COLUMNS))
 
-    The insert comes first, with ``ON CONFLICT DO NOTHING`` on the unique blind index of the ID number
-    (normalised when the request was checked; no savepoint): a first application costs that one statement.
-    When the ID number is known the insert does nothing, and the customer is read by the index and has
-    phone and income brought up to date. Two first applications at once meet at the index: the second's
-    insert waits for the first transaction and inserts nothing, and the second then reads the first's row.
+
+_NEW_CUSTOMER = _new_customer("id")
+#: on PostgreSQL the same insert in the WITH of the application's (:func:`core.direct.insert_now_after`)
+_NEW_CUSTOMER_FIRST = _new_customer("id AS customer_id").columns(customer_id=Integer).cte("new_customer")
+
+
+def _insert_with_customer(values: dict[str, Any], session: Session, application: Application) -> bool:
+    """Insert the new ``application`` and, unless the ID number is known, its customer (the column ``values``
+    of a new one); returns whether the customer row is new.
+
+    The customer's insert comes first, with ``ON CONFLICT DO NOTHING`` on the unique blind index of the ID
+    number (normalised when the request was checked; no savepoint). On PostgreSQL it runs in the WITH of the
+    application's insert: a first application costs one statement for both rows. When the ID number is
+    known the insert does nothing (on PostgreSQL, neither does the application's), and the customer is read
+    by the index and has phone and income brought up to date before the application is inserted. Two first
+    applications at once meet at the index: the second's insert waits for the first transaction and inserts
+    nothing, and the second then reads the first's row.
     """
-    applicant = request.applicant
-    values = new_customer_values(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
-                                 monthly_income=applicant.monthly_income)
-    created = session.connection().execute(_NEW_CUSTOMER, values).scalar()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        if insert_now_after(session, application, _NEW_CUSTOMER_FIRST, values):
+            return True
+        created = None
+    else:
+        created = connection.execute(_NEW_CUSTOMER, values).scalar()
     if created is not None:
-        return int(created), True
-    customer = session.scalars(_CUSTOMER_BY_INDEX, {"index": values["id_number_index"]}).one()
-    customer.phone = applicant.phone
-    customer.monthly_income = applicant.monthly_income
-    return customer.id, False
+        application.customer_id = int(created)
+    else:
+        customer = session.scalars(_CUSTOMER_BY_INDEX, {"index": values["id_number_index"]}).one()
+        customer.phone = values["phone"]
+        customer.monthly_income = values["monthly_income"]
+        application.customer_id = customer.id
+    insert_now(session, application)
+    return created is not None
 
 
 def _exposure(session: Session, customer_id: int) -> tuple[int, Decimal]:
@@ -267,15 +285,18 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
                                                             Application.external_id == request.external_id))
         if taken is not None:
             raise RequestProblems([("external_id", f"already names application {taken} of this channel")])
-    customer_id, new_customer = _customer(session, request)
-    application = Application(customer_id=customer_id, channel=channel, external_id=request.external_id,
-                              product_code=offer.code, product_version_id=offer.version_id, amount=request.amount,
-                              term=request.term, method=request.method, collateral=request.collateral,
-                              consents=request.consents)
+    applicant = request.applicant
+    customer = new_customer_values(name=applicant.name, id_number=applicant.id_number, phone=applicant.phone,
+                                   monthly_income=applicant.monthly_income)
+    application = Application(channel=channel, external_id=request.external_id, product_code=offer.code,
+                              product_version_id=offer.version_id, amount=request.amount, term=request.term,
+                              method=request.method, collateral=request.collateral, consents=request.consents)
     with batched_inserts(session):
-        APPLICATION_STATES.start_written(session, application, actor=actor,
-                                         then=(("submitted", actor), ("under_review", SYSTEM)))
-        decided = _decide(session, plugins, offer, request, application, customer_id, new_customer, now)
+        new_customer = bool(APPLICATION_STATES.start_written(
+            session, application, actor=actor, then=(("submitted", actor), ("under_review", SYSTEM)),
+            insert=partial(_insert_with_customer, customer)))
+        decided = _decide(session, plugins, offer, request, application, application.customer_id, new_customer,
+                          now)
         update_now(session, decided)
     return decided
 

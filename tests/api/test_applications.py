@@ -14,18 +14,22 @@ from sqlalchemy import func, select
 
 from core.applications.models import Application
 from core.hookspecs import hookimpl
+from core.origination import pipeline
 from core.origination.approval import ApprovalTask, open_tasks
+from core.origination.booking import PayoutAccount
 from core.origination.bureau_reports import BureauReportRecord, bureau_report_for
 from core.origination.expiry import expire_offers
+from core.origination.idempotency import IdempotencyRecord
 from core.origination.pipeline import decide_task
 from core.origination.published import offer_of_version
 from core.parties import Customer
+from core.plugin_manager import PluginCall
 from core.states import StateTransition
 from loanfactory.cli import main
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from plugins.sandbox_bureau.generator import generate_report
-from tests.api.conftest import APPLY, Channel, application_body, id_number, publish_sample, sample
+from tests.api.conftest import APPLY, GOOD_ID, Channel, application_body, id_number, publish_sample, sample
 
 
 def rows(app: Flask, model: type) -> int:
@@ -74,6 +78,43 @@ def test_a_returning_applicant_is_one_customer_with_the_phone_and_income_of_the_
         (customer,) = session.scalars(select(Customer)).all()
         assert (customer.phone, customer.monthly_income) == ("13987654321", Decimal("30000.0000"))
         assert {session.get(Application, a["id"]).customer_id for a in (first, second)} == {customer.id}
+
+
+def test_a_first_application_writes_its_customer_and_every_row_of_its_decision(selling_app: Flask,
+                                                                                 seller: Channel) -> None:
+    body = seller.post(APPLY, application_body()).get_json()
+    assert body["state"] == "approved"
+    subject = f"application:{body['id']}"
+    with selling_app.app_context():
+        session = get_db(selling_app).session()
+        (customer,) = session.scalars(select(Customer)).all()
+        assert (customer.name, customer.id_number, customer.phone) == ("张三", GOOD_ID, "13812345678")
+        assert customer.monthly_income == Decimal("20000.0000") and customer.region
+        application = session.get(Application, body["id"])
+        assert application.customer_id == customer.id and application.state == "approved"
+        account = session.get(PayoutAccount, body["id"])
+        assert (account.bank_code, account.account_number, account.holder_name) == (
+            "ICBC", "6222020200112233445", "张三")
+        assert bureau_report_for(session, body["id"]) is not None
+        assert rows(selling_app, StateTransition) == 4
+        calls = session.scalars(select(PluginCall).where(
+            PluginCall.subject == subject, PluginCall.hook.in_(("bureau_query", "score_application")))).all()
+        assert sorted((c.hook, c.outcome) for c in calls) == [("bureau_query", "ok"), ("score_application", "ok")]
+
+
+def test_an_application_that_fails_after_its_rows_are_inserted_leaves_nothing(
+        selling_app: Flask, seller: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_pricing(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("pricing failed")
+
+    monkeypatch.setattr(pipeline, "approve", broken_pricing)
+    with pytest.raises(RuntimeError, match="pricing failed"):
+        seller.post(APPLY, application_body(), idempotency_key="fails-late")
+    for model in (Customer, Application, StateTransition, PayoutAccount, BureauReportRecord, PluginCall,
+                  IdempotencyRecord):
+        assert rows(selling_app, model) == 0, model.__name__
+    monkeypatch.undo()
+    assert seller.post(APPLY, application_body(), idempotency_key="fails-late").get_json()["state"] == "approved"
 
 
 def test_a_failed_eligibility_rule_rejects_with_its_code_before_any_bureau_query(seller: Channel) -> None:

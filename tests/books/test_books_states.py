@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import product
+from typing import cast
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import Table, bindparam, event, func, insert, select
 
 from books.factories import add_customer
 from core.applications.models import Application
-from core.direct import batched_inserts, update_now
+from core.db import Base, make_engine, make_session_factory
+from core.direct import batched_inserts, insert_now_after, update_now
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
 from core.parties import Customer
@@ -133,6 +136,43 @@ def test_an_application_written_with_core_statements_is_inserted_under_review_wi
     assert (stored.state, stored.decision) == ("approved", {"outcome": "approved"})
 
 
+@pytest.mark.postgres
+def test_an_application_inserted_with_the_customer_it_refers_to_is_one_statement_or_nothing(postgres_url):
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    session = make_session_factory(engine)()
+    customers = cast(Table, Customer.__table__)
+    new_customer = (insert(customers).from_select(
+        ["name", "id_number", "id_number_index", "phone", "phone_index"],
+        select(bindparam("name"), bindparam("id_number"), bindparam("index"), bindparam("phone"), bindparam("index")))
+        .returning(customers.c.id.label("customer_id")).cte("new_customer"))
+    try:
+        sent: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda _conn, _cursor, statement, *_rest: sent.append(statement))
+        application = Application(channel="wechat", product_code="cash_12m", product_version_id=3,
+                                  amount=Decimal("20000.00"), term=12, method="equal_installment")
+        values = {"name": "c1", "id_number": "x", "phone": "y", "index": "idx-1"}
+        inserted = APPLICATION_STATES.start_written(
+            session, application, actor="channel:wechat",
+            insert=lambda s, a: insert_now_after(s, a, new_customer, values))
+        assert inserted is True and len([s for s in sent if "INSERT INTO applications" in s]) == 1
+        customer_id = session.scalar(select(Customer.id).where(Customer.id_number_index == "idx-1"))
+        assert application.customer_id == customer_id and application.id is not None
+        assert application.state == "draft" and not session.new and not session.dirty
+        assert session.get(Application, application.id) is application
+        # a source that returns no row: nothing of the application is inserted, and it stays transient
+        nothing = select(customers.c.id.label("customer_id")).where(customers.c.id < 0).cte("no_customer")
+        other = Application(channel="wechat", product_code="cash_12m", product_version_id=3,
+                            amount=Decimal("1000.00"), term=12, method="equal_installment", state="draft")
+        assert insert_now_after(session, other, nothing, {}) is False
+        assert other.id is None and other not in session
+        session.commit()
+        assert session.scalar(select(func.count()).select_from(Application)) == 1
+    finally:
+        session.close()
+        engine.dispose()
+
+
 def test_the_records_of_a_batched_block_are_written_as_it_ends_in_one_statement(db_session):
     application = _new_application(db_session)
     sent: list[str] = []
@@ -173,8 +213,12 @@ def test_a_batch_of_rows_of_several_tables_is_one_statement_on_postgresql(db_ses
                                          started_at=at, duration_ms=1.5, outcome="ok", error=None), db_session)
     postgresql = db_session.get_bind().dialect.name == "postgresql"
     assert sent == (["WITH"] if postgresql else ["INSERT", "INSERT"])
-    assert db_session.scalars(select(PluginCall.hook).order_by(PluginCall.id)).all() == [
-        "bureau_query", "score_application"]
+    calls = db_session.execute(select(PluginCall.hook, PluginCall.started_at, PluginCall.duration_ms, PluginCall.error)
+                               .order_by(PluginCall.id)).all()
+    assert [(c.hook, c.duration_ms, c.error) for c in calls] == [
+        ("bureau_query", 1.5, None), ("score_application", 1.5, None)]
+    if postgresql:  # the rows went as one JSON document: the time comes back exact, zone and all
+        assert {c.started_at for c in calls} == {at}
     assert [r.to_state for r in APPLICATION_STATES.history(db_session, application.id)] == ["draft"]
 
 
@@ -241,15 +285,22 @@ def test_a_transition_needs_an_actor(db_session, make_loan):
 
 
 def test_a_statement_carrying_a_batch_is_built_once_per_shape_and_compiled_once():
+    from sqlalchemy.dialects import postgresql
+
     from core.direct import _NOTHING, _with_inserts
     from core.states import _NEW_RECORDS
 
     def rows(n: int) -> list[dict[str, object]]:
         return [{"entity_type": "application", "entity_id": n, "from_state": None, "to_state": "draft",
-                 "actor": "a", "at": datetime(2026, 3, 1, tzinfo=UTC), "reason": None}] * 2
+                 "actor": "a", "at": datetime(2026, 3, 1, tzinfo=UTC), "reason": None}] * n
 
-    first, first_values = _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(1)})
-    again, again_values = _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(2)})
-    assert again is first and (first_values["b0_1_entity_id"], again_values["b0_1_entity_id"]) == (1, 2)
+    dialect = postgresql.psycopg.dialect()
+    first, first_values = _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(1)}, dialect)
+    again, again_values = _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(3)}, dialect)
+    assert again is first  # the rows of a table are one parameter, whatever their number
+    assert json.loads(first_values["b0"]) == [{"entity_type": "application", "entity_id": 1, "from_state": None,
+                                               "to_state": "draft", "actor": "a", "at": "2026-03-01T00:00:00+00:00",
+                                               "reason": None}]
+    assert [row["entity_id"] for row in json.loads(again_values["b0"])] == [3, 3, 3]
     assert first._generate_cache_key() is not None  # its compiled form is cached (a multi-row VALUES is not)
-    assert _with_inserts(_NOTHING, {}, {_NEW_RECORDS: rows(3)[:1]})[0] is not first  # another number of rows
+    assert "json_populate_recordset" in str(first.compile(dialect=dialect))
