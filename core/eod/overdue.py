@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from core.daycount import DayCount
 from core.eod.delinquency import ClassificationPolicy
+from core.eod.sql_keys import entry_key, generation_of
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import PENALTY_INCOME, PENALTY_RECEIVABLE
 from core.ledger.set_posting import post_pairs
@@ -93,10 +94,9 @@ booked AS (
     FROM due d WHERE i.ctid = d.tid
     RETURNING d.loan_id, trunc(d.exact, 2) AS posted
 )
-SELECT b.loan_id, {{key}}, sum(b.posted) AS amount
+SELECT b.loan_id, {entry_key(PENALTY_STEP)}, sum(b.posted) AS amount
 FROM booked b
-CROSS JOIN LATERAL (SELECT COALESCE(max(s.generation), 0) AS generation
-                    FROM loan_servicing_states s WHERE s.loan_id = b.loan_id) g
+{generation_of("b.loan_id")}
 GROUP BY b.loan_id, g.generation
 """
 
@@ -158,12 +158,11 @@ def exact_daily_rate(annual_rate: Decimal, penalty: str, day_count: str) -> tupl
 
 
 def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, quiet: str, modes: str,
-                          key: str, policy: ClassificationPolicy, number: int) -> OverdueResult:
+                          policy: ClassificationPolicy, number: int) -> OverdueResult:
     """Close ``on`` in SQL for the steadily overdue loans of ``lo..hi`` (module docstring), after locking them.
 
     Their ids (and rounding modes) are added to the table ``quiet`` so the interest accrual that follows
-    covers them and the Python rule skips them. ``key`` is the SQL of an entry key with a ``{step}`` to fill,
-    ``modes`` the rounding modes the accrual knows.
+    covers them and the Python rule skips them. ``modes`` are the rounding modes the accrual knows.
     """
     rates, steady, charged = f"eod_rates_{number}", f"eod_steady_{number}", f"eod_penalties_{number}"
     params = {"on": on, "day": on.isoformat(), "lo": lo, "hi": hi}
@@ -187,7 +186,7 @@ def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, quiet
         session.execute(text(f"DROP TABLE {rates}, {steady}"))
         return OverdueResult(0, 0, 0, 0)
     session.execute(text(f"INSERT INTO {quiet} (id, rounding) SELECT id, rounding FROM {steady}"))
-    session.execute(text(_CHARGE.format(steady=steady, charged=charged, key=key.format(step=PENALTY_STEP))), params)
+    session.execute(text(_CHARGE.format(steady=steady, charged=charged)), params)
     session.execute(text(f"DELETE FROM {charged} WHERE amount = 0"))
     posted = post_pairs(session, charged, event=PENALTY_EVENT, business_date=on, debit=PENALTY_RECEIVABLE,
                         credit=PENALTY_INCOME)

@@ -1,4 +1,4 @@
-"""The common case of end-of-day in SQL: loans whose only event of the day is interest accrual.
+"""The common case of end-of-day in SQL: loans whose day brings only interest accrual and due dates.
 
 Most open loans on most days only accrue interest, and on its due date an installment falls due: nothing
 is overdue, no penalty is carried, no money waits in suspense, and the classification stays 正常/M0. For
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, bucket
 from core.eod.overdue import OverdueResult, charge_steady_overdue
+from core.eod.sql_keys import entry_key, generation_of
 from core.ledger.accounts import FEE_INCOME, FEE_RECEIVABLE, INTEREST_INCOME, INTEREST_RECEIVABLE
 from core.ledger.set_posting import post_pairs
 from core.loans.models import FiveTier
@@ -47,9 +48,6 @@ _NAMES = count(1)
 #: the key steps and events of a day's accrual and fee entries, as :func:`core.eod.daily.close_day` names them
 ACCRUAL_STEP, ACCRUAL_EVENT = "accrual", "eod_accrual"
 FEE_STEP, FEE_EVENT = "fee", "eod_fee"
-#: a loan's entry key for a step (:func:`core.eod.partition.eod_keys`), of columns ``loan_id`` and ``generation``
-_KEY = ("'eod:' || :day || ':{step}:' || loan_id "
-        "|| CASE WHEN generation <> 0 THEN '\\:g' || generation ELSE '' END AS key")
 
 _QUIET = """
 CREATE TEMP TABLE {quiet} ON COMMIT DROP AS
@@ -95,7 +93,7 @@ moved AS (
     WHERE i.ctid = t.tid AND t.target > t.interest_accrued
     RETURNING t.loan_id, t.generation, t.target - t.interest_accrued AS amount
 )
-SELECT loan_id, {_KEY.format(step=ACCRUAL_STEP)}, sum(amount) AS amount
+SELECT loan_id, {entry_key(ACCRUAL_STEP)}, sum(amount) AS amount
 FROM moved GROUP BY loan_id, generation
 """
 
@@ -106,10 +104,9 @@ WITH fallen AS (
     WHERE i.loan_id = q.id AND i.loan_id BETWEEN :lo AND :hi AND i.due_date = :on AND i.status = 'pending'
     RETURNING i.loan_id, i.fee
 )
-SELECT f.loan_id, {_KEY.format(step=FEE_STEP)}, f.amount
+SELECT f.loan_id, {entry_key(FEE_STEP)}, f.amount
 FROM (SELECT loan_id, sum(fee) AS amount FROM fallen GROUP BY loan_id) f
-CROSS JOIN LATERAL (SELECT COALESCE(max(s.generation), 0) AS generation
-                    FROM loan_servicing_states s WHERE s.loan_id = f.loan_id) g
+{generation_of("f.loan_id")}
 """
 
 
@@ -146,7 +143,7 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int,
                          "true), set_config('work_mem', '64MB', true)"))
     selected = session.execute(text(_QUIET.format(quiet=quiet, modes=_MODES)),
                                {**params, "bucket": bucket(0), "tier": FiveTier.NORMAL.value})
-    overdue = charge_steady_overdue(session, on, lo, hi, quiet=quiet, modes=_MODES, key=_KEY, policy=policy,
+    overdue = charge_steady_overdue(session, on, lo, hi, quiet=quiet, modes=_MODES, policy=policy,
                                     number=number)
     session.execute(text(f"ANALYZE {quiet}"))
     session.execute(text(_ACCRUE.format(quiet=quiet, amounts=amounts, step=ACCRUAL_STEP)), params)

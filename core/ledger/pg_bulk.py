@@ -30,11 +30,12 @@ RETURNING id, idempotency_key
 
 _COPY_POSTINGS = "COPY ledger_postings (entry_id, account, loan_id, debit, credit) FROM STDIN"
 
-_SET = ", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)
+#: an upsert's ``SET``: the excluded row's amounts added to the projection row there is
+ADD_EXCLUDED = ", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)
 _UPSERT_BALANCES = text(f"""
 INSERT INTO loan_balances (loan_id, {", ".join(LOAN_BUCKETS)})
 SELECT * FROM unnest(CAST(:loans AS integer[]), {", ".join(f"CAST(:{b} AS numeric[])" for b in LOAN_BUCKETS)})
-ON CONFLICT (loan_id) DO UPDATE SET {_SET}
+ON CONFLICT (loan_id) DO UPDATE SET {ADD_EXCLUDED}
 """)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import BUCKET_OF, CHART, LOAN_BUCKETS, Side
 from core.ledger.errors import IdempotencyConflictError, UnbalancedEntryError
+from core.ledger.pg_bulk import ADD_EXCLUDED
 
 _IDENTIFIER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -46,10 +47,6 @@ def _canonical(debit: str, credit: str) -> str:
     parts = sorted([(f"{debit}|", 1, amount), (f"{credit}|", 0, f"'-' || {amount}")])
     lines = " || E'\\n' || ".join(f"'{code}' || s.loan_id || '|' || {value}" for code, _, value in parts)
     return f"CAST(:event AS text) || E'\\n' || s.loan_id || E'\\n' || CAST(:day AS text) || E'\\n' || {lines}"
-
-
-#: a projection row that appeared meanwhile (another transaction's first posting for the loan) is added to
-_ADDED = ", ".join(f"{b} = loan_balances.{b} + excluded.{b}" for b in LOAN_BUCKETS)
 
 
 def _projection(debit: str, credit: str) -> dict[str, str]:
@@ -112,7 +109,7 @@ s_balances AS (SELECT s.loan_id, {", ".join(f"sum({deltas.get(b, '0')}) AS {b}" 
 moved AS (UPDATE loan_balances b SET {moved} FROM s_balances s WHERE b.loan_id = s.loan_id RETURNING b.loan_id),
 added AS (INSERT INTO loan_balances (loan_id, {", ".join(LOAN_BUCKETS)})
           SELECT s.* FROM s_balances s WHERE NOT EXISTS (SELECT 1 FROM moved m WHERE m.loan_id = s.loan_id)
-          ON CONFLICT (loan_id) DO UPDATE SET {_ADDED})
+          ON CONFLICT (loan_id) DO UPDATE SET {ADD_EXCLUDED})
 SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries),
        (SELECT min(entry_id) FROM (SELECT entry_id FROM postings GROUP BY entry_id
                                    HAVING sum(debit) <> sum(credit) OR count(*) <> 2) AS u)

@@ -24,7 +24,7 @@ from core.daycount import DayCount
 from core.db import Base, make_engine, make_session_factory
 from core.eod import run_eod
 from core.eod.accrual import accrued_target
-from core.eod.overdue import OverdueResult
+from core.eod.overdue import OverdueResult, exact_daily_rate
 from core.eod.partition import close_loans
 from core.eod.setbased import _TARGET, accrue_quiet_loans
 from core.errors import InvalidArgumentError
@@ -262,3 +262,22 @@ def test_a_loan_keeps_its_terms_rounding_mode_in_a_column(postgres_url):
         loans[0].terms = {"schedule": {}}
         assert loans[0].rounding is None
     engine.dispose()
+
+
+@pytest.mark.parametrize(("annual_rate", "penalty", "day_count", "expected"), [
+    ("0.12", "null", "ACT/360", D("0.0005")),  # 0.12 × 1.5 / 360: exact, short
+    ("0.0435", '{"multiplier": "1.5"}', "ACT/360", D("0.00018125")),
+    ("0.18", '{"daily_rate": "0.0005"}', "ACT/365F", D("0.0005")),  # a fixed daily rate ignores the day count
+    ("0.18", "null", "ACT/365F", None),  # 0.27 / 365 does not end: Python rounds it to 28 digits
+    ("0.1234567891", "null", "ACT/360", None),  # exact, but 0.000514403287916666... is not: inexact
+    ("0.123456789012", '{"multiplier": "1"}', "30/360", None),  # 0.000342935525033... inexact
+    ("0.36", '{"daily_rate": "0.00012345678912"}', "ACT/360", None),  # exact but 11 digits, 14 decimals
+    ("0.12", '{"multiplier": "3"}', "ACT/360", None),  # refused by the policy: the Python rule reports it
+    ("0.12", "null", "ACT/999", None),  # an unknown day count: the same
+])
+def test_the_sql_path_takes_a_penalty_rate_only_when_python_computes_it_without_rounding(
+        annual_rate, penalty, day_count, expected):
+    """Daily rates exact in Python's 28 digits with at most 10 significant digits and 12 decimals go to SQL
+    (whose exact ``numeric`` then gives Python's digits); the rest, and settings that do not parse, stay."""
+    found = exact_daily_rate(D(annual_rate), penalty, day_count)
+    assert (found[0] if found else None) == expected
