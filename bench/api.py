@@ -275,11 +275,13 @@ def main() -> None:
             warmup.join()
             workers, backends = server_pids(server, admin, name)
             before = cpu_seconds(workers), cpu_seconds(backends)
+            each_before = [cpu_seconds([pid]) for pid in workers[1:]]
             results: Queue[Any] = Queue()
             driver = Process(target=drive, args=(port, key, args.rate, args.seconds, results))
             driver.start()
             samples, elapsed, generator_cpu = results.get()
             driver.join()
+            each = [cpu_seconds([pid]) - was for pid, was in zip(workers[1:], each_before, strict=True)]
             workers, backends = server_pids(server, admin, name)
             spent = cpu_seconds(workers) - before[0], cpu_seconds(backends) - before[1]
         finally:
@@ -302,6 +304,9 @@ def main() -> None:
     print(f"server CPU per request: {1000 * spent[0] / len(samples):.2f} ms gunicorn, "
           f"{1000 * spent[1] / len(samples):.2f} ms PostgreSQL (both kinds together); "
           f"the load generator {1000 * generator_cpu / len(samples):.2f} ms")
+    print("gunicorn workers' CPU: " + ", ".join(f"{seconds:.1f} s ({100 * seconds / (sum(each) or 1):.0f}%)"
+                                                  for seconds in each)
+          + " (a worker keeps the keep-alive connections it accepted)")
     statuses: dict[tuple[str, int], int] = {}
     for kind, _ms, status in samples:
         statuses[(kind, status)] = statuses.get((kind, status), 0) + 1
