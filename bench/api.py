@@ -1,7 +1,8 @@
 """Benchmark of the channel API: quotes and automatically decided applications under gunicorn on PostgreSQL.
 
     .venv/bin/python bench/api.py [--rate 200] [--seconds 30] [--workers 2] [--threads 1]
-                                  [--worker-class gthread] [--entry-points] [--root DIR]
+                                  [--worker-class gthread] [--keep-alive 30] [--worker-connections 1000]
+                                  [--entry-points] [--root DIR]
 
 A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample published as
 shipped, and a channel key. gunicorn serves ``loanfactory.app:create_app()`` with ``--workers`` processes
@@ -16,6 +17,11 @@ the clock starts; a request's latency runs from the moment it was due (a wait fo
 It prints p50/p95/p99 latency per kind, the throughput achieved, and the CPU spent per request by the server
 (gunicorn's processes, and the PostgreSQL backends serving the benchmark's database, read from ``/proc``) and
 by the load generator: on a shared machine latency moves with the other load, CPU per request much less.
+So that a run can be judged, it also prints the load average before it, the machine's busy CPU during it
+(and how much of that was outside the benchmark's processes, and stolen by the hypervisor), the worst
+latency of each 3 s (a tail episode or a steady queue), and each worker's share of gunicorn's CPU. A response
+with ``Connection: close`` (a sync worker, ``--keep-alive 0``) closes its connection; the next request opens
+another.
 ``--root`` serves another checkout's code (a ``git worktree`` of an older commit) under the same load, to
 compare. Goal: p99 <= 50 ms for both at 200 requests/s.
 """
@@ -122,6 +128,8 @@ class _Connection:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
         self.request: int | None = None
+        #: the last response said ``Connection: close`` (sync workers, or ``--keep-alive 0``): not reused
+        self.closing = False
 
     def response(self) -> int | None:
         """The status of the complete response in the buffer (removed from it), or ``None`` while incomplete."""
@@ -133,6 +141,7 @@ class _Connection:
         if len(self.buffer) < head_end + 4 + length:
             return None
         self.buffer = self.buffer[head_end + 4 + length:]
+        self.closing = any(line.lower().replace(" ", "") == "connection:close" for line in head[1:])
         return int(head[0].split(" ", 2)[1])
 
 
@@ -184,12 +193,24 @@ def drive(port: int, key: str, rate: float, seconds: float, results: Queue[Any])
             status = connection.response()
             if status is not None and connection.request is not None:
                 n, connection.request = connection.request, None
-                samples.append((prepared[n][0], (time.perf_counter() - due[n]) * 1000, status))
-                idle.append(connection)
+                samples.append((prepared[n][0], (time.perf_counter() - due[n]) * 1000, status, due[n] - begin))
+                if connection.closing:
+                    selector.unregister(connection.sock)
+                    connection.sock.close()
+                    connections -= 1
+                else:
+                    idle.append(connection)
     elapsed = time.perf_counter() - begin
     for ready in list(selector.get_map().values()):
         ready.fileobj.close()  # type: ignore[union-attr]
     results.put((samples, elapsed, time.process_time() - cpu))
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Seconds of CPU the whole machine has spent busy (steal left out) and stolen by the hypervisor so far."""
+    fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK"), steal / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -197,15 +218,16 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User and system CPU of the processes ``pids`` so far (those that have gone are left out)."""
+def cpu_seconds(pids: list[int], which: slice = slice(11, 13)) -> float:
+    """User and system CPU of the processes ``pids`` so far (those that have gone are left out); ``which``
+    picks the fields after the command name: ``slice(12, 13)`` the system (kernel) CPU alone."""
     ticks = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])
+        ticks += sum(int(field) for field in fields[which])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -247,11 +269,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per worker (docs/operations.md, serving the API)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn's worker class (sync: no keep-alive)")
+    parser.add_argument("--keep-alive", type=int, default=30,
+                        help="gunicorn's --keep-alive in seconds (0: every connection closed after its response)")
+    parser.add_argument("--worker-connections", type=int, default=1000,
+                        help="gunicorn's --worker-connections: a gthread worker accepts no connection beyond them")
     parser.add_argument("--entry-points", action="store_true", help="load third-party plugins too")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose code is served")
     args = parser.parse_args()
     root = args.root.resolve()
     sys.path.insert(0, str(root))
+    load = os.getloadavg()
 
     from sqlalchemy import create_engine
 
@@ -264,7 +291,8 @@ def main() -> None:
                "LOANFACTORY_PLUGINS_ENTRYPOINTS": "true" if args.entry_points else "false"}
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,
-             "--threads", str(args.threads), "--keep-alive", "30", "--bind", f"127.0.0.1:{port}",
+             "--threads", str(args.threads), "--keep-alive", str(args.keep_alive),
+             "--worker-connections", str(args.worker_connections), "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "loanfactory.app:create_app()"], cwd=root, env=env, start_new_session=True)
         try:
             wait_until_up(port)
@@ -275,40 +303,54 @@ def main() -> None:
             warmup.join()
             workers, backends = server_pids(server, admin, name)
             before = cpu_seconds(workers), cpu_seconds(backends)
+            kernel_before = cpu_seconds(workers, slice(12, 13))
+            machine_before = machine_cpu()
             each_before = [cpu_seconds([pid]) for pid in workers[1:]]
             results: Queue[Any] = Queue()
             driver = Process(target=drive, args=(port, key, args.rate, args.seconds, results))
             driver.start()
             samples, elapsed, generator_cpu = results.get()
             driver.join()
+            machine = [after - was for after, was in zip(machine_cpu(), machine_before, strict=True)]
             each = [cpu_seconds([pid]) - was for pid, was in zip(workers[1:], each_before, strict=True)]
             workers, backends = server_pids(server, admin, name)
             spent = cpu_seconds(workers) - before[0], cpu_seconds(backends) - before[1]
+            kernel = cpu_seconds(workers, slice(12, 13)) - kernel_before
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
     admin.dispose()
 
     print(f"channel API ({root}) under gunicorn ({args.workers} {args.worker_class} workers x {args.threads} threads, "
-          "PostgreSQL), "
-          f"offered {args.rate:.0f} req/s for {args.seconds:.0f} s from a second process")
+          f"keep-alive {args.keep_alive} s, {args.worker_connections} connections a worker, PostgreSQL), "
+          f"offered {args.rate:.0f} req/s for {args.seconds:.0f} s from a second process; "
+          f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"{'kind':<12}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
     for kind in ("quote", "application"):
-        rows = [(ms, status) for k, ms, status in samples if k == kind]
+        rows = [(ms, status) for k, ms, status, _due in samples if k == kind]
         latencies = [ms for ms, _ in rows]
         errors = sum(1 for _, status in rows if status not in (200, 201))
         print(f"{kind:<12}{len(rows):>9}{errors:>8}{percentile(latencies, 0.50):>9.1f}"
               f"{percentile(latencies, 0.95):>9.1f}{percentile(latencies, 0.99):>9.1f}"
               f"{statistics.fmean(latencies):>9.1f}")
     print(f"throughput: {len(samples) / elapsed:.1f} req/s completed ({len(samples)} in {elapsed:.1f} s)")
-    print(f"server CPU per request: {1000 * spent[0] / len(samples):.2f} ms gunicorn, "
+    print(f"server CPU per request: {1000 * spent[0] / len(samples):.2f} ms gunicorn "
+          f"({1000 * kernel / len(samples):.2f} of it in the kernel), "
           f"{1000 * spent[1] / len(samples):.2f} ms PostgreSQL (both kinds together); "
           f"the load generator {1000 * generator_cpu / len(samples):.2f} ms")
+    outside = machine[0] - spent[0] - spent[1] - generator_cpu
+    print(f"the machine's CPU during the run: {machine[0]:.1f} s busy, {max(outside, 0):.1f} s of it outside the "
+          f"benchmark's processes, {machine[1]:.1f} s stolen by the hypervisor")
+    window = 3.0
+    worst: dict[int, float] = {}
+    for _kind, ms, _status, due in samples:
+        worst[int(due // window)] = max(worst.get(int(due // window), 0.0), ms)
+    print(f"worst latency of each {window:.0f} s, ms: " + " ".join(f"{worst[n]:.0f}" for n in sorted(worst)))
     print("gunicorn workers' CPU: " + ", ".join(f"{seconds:.1f} s ({100 * seconds / (sum(each) or 1):.0f}%)"
                                                   for seconds in each)
           + " (a worker keeps the keep-alive connections it accepted)")
     statuses: dict[tuple[str, int], int] = {}
-    for kind, _ms, status in samples:
+    for kind, _ms, status, _due in samples:
         statuses[(kind, status)] = statuses.get((kind, status), 0) + 1
     print("statuses: " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(statuses.items())))
 
