@@ -217,13 +217,36 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
 
 
-def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int]:
+def server_activity(url: str) -> dict[str, int]:
+    """The server's WAL written (bytes, full-page images) and checkpoints so far, and the machine's CPU
+    time by kind (``/proc/stat``, in clock ticks: busy, I/O wait, idle)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        wal = conn.execute(text("SELECT wal_bytes, wal_fpi FROM pg_stat_wal")).one()
+        checkpoints = conn.scalar(text("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"))
+    engine.dispose()
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = ticks[3], ticks[4]
+    return {"wal_bytes": int(wal[0]), "wal_fpi": int(wal[1]), "checkpoints": int(checkpoints or 0),
+            "busy": sum(ticks[:8]) - idle - iowait, "iowait": iowait, "idle": idle}
+
+
+def activity_line(before: dict[str, int], after: dict[str, int]) -> str:
+    """What one night cost the server and the machine, from two :func:`server_activity` readings."""
+    moved = {key: after[key] - before[key] for key in before}
+    total = (moved["busy"] + moved["iowait"] + moved["idle"]) or 1
+    return (f"    WAL {moved['wal_bytes'] / 1e9:.2f} GB ({moved['wal_fpi']:,} full-page images), "
+            f"{moved['checkpoints']} checkpoints; the cores {100 * moved['busy'] / total:.0f}% busy, "
+            f"{100 * moved['iowait'] / total:.0f}% I/O wait")
+
+
+def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int, str]:
     app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
-    before = ledger_rows(url)
+    before, activity = ledger_rows(url), server_activity(url)
     began = time.perf_counter()
     report = run_locally(app, on, workers=workers, size=size)
     elapsed = time.perf_counter() - began
-    return elapsed, report.loans, ledger_rows(url) - before
+    return elapsed, report.loans, ledger_rows(url) - before, activity_line(activity, server_activity(url))
 
 
 def main() -> None:
@@ -249,10 +272,11 @@ def main() -> None:
         runs = [] if args.no_warm_up else [(2, BUSINESS_DATE - timedelta(days=1), " (first after seeding)")]
         runs += [(1, BUSINESS_DATE, ""), (2, BUSINESS_DATE + timedelta(days=1), "")]
         for workers, on, note in runs:
-            elapsed, loans, rows = run(url, on, workers, args.partition_size)
+            elapsed, loans, rows, activity = run(url, on, workers, args.partition_size)
             print(f"EOD {on} with {workers} worker{'s' if workers > 1 else ''}{note}: {elapsed:.1f} s for "
                   f"{loans:,} loans: {loans / elapsed:,.0f} loans/s, {rows / elapsed:,.0f} ledger rows/s "
                   f"({rows:,} rows), {elapsed / floor:.1f}x the lower bound ({load()})")
+            print(activity)
     finally:
         if not args.keep:
             with admin.connect() as conn:

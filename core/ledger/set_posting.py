@@ -9,8 +9,10 @@ no row passing through Python. It keeps every rule of :func:`core.ledger.post_ma
   :class:`core.ledger.NewEntry` computes it, so the two paths agree byte for byte);
 - every entry balances: both lines carry the same amount by construction, the amount must be positive,
   at most 4 decimal places and under 10^16 (checked set-based before anything is written, raising
-  :class:`UnbalancedEntryError` / :class:`InvalidArgumentError`), the postings written are summed per
-  entry in the same statement, and the deferred PostgreSQL trigger checks them again at commit;
+  :class:`InvalidArgumentError`), and the deferred PostgreSQL trigger sums every written entry's postings
+  at commit (a statement that broke the rule would fail the commit, so it is not summed twice);
+- the entries' ids are drawn from their sequence as the source is read, so the postings find their entry
+  by id (an integer join) rather than by its key;
 - the ``loan_balances`` projection gets the amounts in the same transaction.
 
 Nothing commits: the caller owns the transaction.
@@ -20,14 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import BUCKET_OF, CHART, LOAN_BUCKETS, Side
-from core.ledger.errors import IdempotencyConflictError, UnbalancedEntryError
+from core.ledger.errors import IdempotencyConflictError
 from core.ledger.pg_bulk import ADD_EXCLUDED
 
 _IDENTIFIER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -71,7 +72,6 @@ def post_pairs(session: Session, source: str, *, event: str, business_date: date
     Raises:
         InvalidArgumentError: an amount is not positive, has more than 4 places or is 10^16 or more;
             an account is not in the chart; ``source`` is not an identifier.
-        UnbalancedEntryError: a written entry does not balance (cannot happen unless the SQL is broken).
         IdempotencyConflictError: a key already posted a different entry.
     """
     if not source or not set(source) <= _IDENTIFIER:
@@ -91,32 +91,28 @@ def post_pairs(session: Session, source: str, *, event: str, business_date: date
     deltas = _projection(debit, credit)
     moved = ", ".join(f"{b} = b.{b} + s.{b}" for b in deltas) or "loan_id = b.loan_id"
     row = session.execute(text(f"""
-WITH s AS (SELECT loan_id, key COLLATE "C" AS key, amount,
+WITH s AS (SELECT nextval((SELECT pg_get_serial_sequence('ledger_entries', 'id'))::regclass) AS id,
+                  loan_id, key COLLATE "C" AS key, amount,
                   encode(sha256(convert_to({_canonical(debit, credit)}, 'UTF8')), 'hex') AS fingerprint
            FROM {source} s),
-entries AS (INSERT INTO ledger_entries (idempotency_key, event, loan_id, business_date, fingerprint)
-            SELECT key, :event, loan_id, :on, fingerprint FROM s ORDER BY key
-            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key),
-new AS (SELECT e.id, s.* FROM entries e JOIN s ON s.key = e.idempotency_key),
+entries AS (INSERT INTO ledger_entries (id, idempotency_key, event, loan_id, business_date, fingerprint)
+            SELECT id, key, :event, loan_id, :on, fingerprint FROM s ORDER BY key
+            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),
+new AS (SELECT s.id, s.loan_id, s.amount FROM s JOIN entries e ON e.id = s.id),
 postings AS (INSERT INTO ledger_postings (entry_id, account, loan_id, debit, credit)
              SELECT n.id, v.account, n.loan_id, v.debit, v.credit FROM new n
              CROSS JOIN LATERAL (VALUES (CAST(:debit AS varchar), n.amount, CAST(0 AS numeric)),
                                         (CAST(:credit AS varchar), CAST(0 AS numeric), n.amount))
-                   AS v (account, debit, credit)
-             RETURNING entry_id, debit, credit),
+                   AS v (account, debit, credit)),
 s_balances AS (SELECT s.loan_id, {", ".join(f"sum({deltas.get(b, '0')}) AS {b}" for b in LOAN_BUCKETS)}
                FROM new s GROUP BY s.loan_id ORDER BY s.loan_id),
 moved AS (UPDATE loan_balances b SET {moved} FROM s_balances s WHERE b.loan_id = s.loan_id RETURNING b.loan_id),
 added AS (INSERT INTO loan_balances (loan_id, {", ".join(LOAN_BUCKETS)})
           SELECT s.* FROM s_balances s WHERE NOT EXISTS (SELECT 1 FROM moved m WHERE m.loan_id = s.loan_id)
           ON CONFLICT (loan_id) DO UPDATE SET {ADD_EXCLUDED})
-SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries),
-       (SELECT min(entry_id) FROM (SELECT entry_id FROM postings GROUP BY entry_id
-                                   HAVING sum(debit) <> sum(credit) OR count(*) <> 2) AS u)
+SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM entries)
 """), params).one()
-    wanted, inserted, unbalanced = row
-    if unbalanced is not None:
-        raise UnbalancedEntryError(str(unbalanced), Decimal(0))
+    wanted, inserted = row
     if inserted < wanted:
         _check_skipped(session, source, params, debit, credit)
     return PairsResult(int(wanted), int(inserted))
