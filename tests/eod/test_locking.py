@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal as D
+from typing import TypeVar
 
 import pytest
 from servicing.helpers import book, check_books, seed_calendar
@@ -29,6 +30,7 @@ from core.servicing.repayment import repay
 
 pytestmark = pytest.mark.postgres
 DISBURSED, CLOSING = date(2026, 1, 15), date(2026, 1, 16)
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -61,39 +63,40 @@ def waiting_for_a_lock(engine: Engine, started: threading.Thread) -> bool:
     return False
 
 
-def in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
-    outcome: list[object] = []
+def after_commit_of(first: Session, factory: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """Run ``work`` in a session of its own on another thread (committing it), check that it waits for a
+    lock ``first`` holds, then commit ``first`` and return what ``work`` returned once it could go on."""
+    outcome: list[T | Exception] = []
 
     def run() -> None:
-        try:
-            outcome.append(work())
-        except Exception as error:  # reported by the test through ``outcome``
-            outcome.append(error)
+        with factory() as session:
+            try:
+                outcome.append(work(session))
+                session.commit()
+            except Exception as error:  # reported below
+                outcome.append(error)
 
     thread = threading.Thread(target=run)
     thread.start()
-    return thread, outcome
+    assert waiting_for_a_lock(first.get_bind(), thread), "the second transaction did not wait for the first"
+    first.commit()
+    thread.join(30)
+    [result] = outcome
+    assert not isinstance(result, Exception), result
+    return result
 
 
 def test_a_repayment_waits_for_the_partition_that_closes_its_loan_and_then_sees_its_accrual(factory):
     loan_id = booked(factory)
     with factory() as eod:
-        result = close_loans(eod, CLOSING, lo=1, hi=1000)
-        assert result.step("accrual") == (1, 1)
+        assert close_loans(eod, CLOSING, lo=1, hi=1000).step("accrual") == (1, 1)
 
-        def repayment() -> D:
-            with factory() as session:
-                repay(session, loan_id=loan_id, amount="50.00", on=CLOSING, channel="sandbox_bank",
-                      key="r1", actor="tests")
-                interest = loan_balances(session, loan_id).interest
-                session.commit()
-                return interest
+        def repayment(session: Session) -> D:
+            repay(session, loan_id=loan_id, amount="50.00", on=CLOSING, channel="sandbox_bank", key="r1",
+                  actor="tests")
+            return loan_balances(session, loan_id).interest
 
-        thread, outcome = in_thread(repayment)
-        assert waiting_for_a_lock(eod.get_bind(), thread), "the repayment did not wait for the partition"
-        eod.commit()
-    thread.join(30)
-    assert outcome == [D("3.87")]  # it ran after the commit and read the day's accrual
+        assert after_commit_of(eod, factory, repayment) == D("3.87")  # it read the day's accrual
     with factory() as session:
         assert session.scalars(select(ServicingEvent.kind).order_by(ServicingEvent.id)).all() == ["disbursement",
                                                                                        "repayment"]
@@ -106,22 +109,10 @@ def test_a_partition_waits_for_a_servicing_operation_in_flight_and_closes_the_lo
         repay(servicing, loan_id=loan_id, amount="50.00", on=CLOSING, channel="sandbox_bank", key="r1",
               actor="tests")
         assert loan_balances(servicing, loan_id).suspense == D("50.00")  # nothing due: it waits in suspense
-
-        def partition() -> object:
-            with factory() as session:
-                closed = close_loans(session, CLOSING, lo=1, hi=1000)
-                session.commit()
-                return closed
-
-        thread, outcome = in_thread(partition)
-        assert waiting_for_a_lock(servicing.get_bind(), thread), "the partition did not wait for the repayment"
-        servicing.commit()
-    thread.join(30)
-    [closed] = outcome
-    assert not isinstance(closed, Exception), closed
+        closed = after_commit_of(servicing, factory, lambda session: close_loans(session, CLOSING, lo=1, hi=1000))
     # the repayment brought the loan to its date (the day's 3.87 accrued under the end-of-day's key), so the
     # partition, seeing it committed, closes the loan (money in suspense: the Python rule) and posts nothing
-    assert (closed.loans, closed.entries) == (1, 0)  # type: ignore[attr-defined]
+    assert (closed.loans, closed.entries) == (1, 0)
     with factory() as session:
         balances = loan_balances(session, loan_id)
         assert (balances.interest, balances.suspense) == (D("3.87"), D("50.00"))
