@@ -1,29 +1,30 @@
 """Benchmark of the channel API: quotes and automatically decided applications under gunicorn on PostgreSQL.
 
     .venv/bin/python bench/api.py [--rate 200] [--seconds 30] [--workers 2] [--threads 1]
-                                  [--worker-class gthread] [--keep-alive 30] [--worker-connections 1000]
-                                  [--entry-points] [--root DIR]
+                                  [--worker-class sync] [--keep-alive 30] [--worker-connections 1000]
+                                  [--entry-points] [--root DIR] [--venv DIR]
 
 A fresh PostgreSQL database (dropped at the end) gets the tables, the CONSUMER_INSTALLMENT sample published as
 shipped, and a channel key. gunicorn serves ``loanfactory.app:create_app()`` with ``--workers`` processes
-(``--worker-class``, gthread by default, ``--threads`` each) on 127.0.0.1, with the built-in plugins only:
-third parties' entry points are not loaded (``./dev`` installs the docs' example plugin in the development
-environment, whose ``lifecycle_event`` listener would otherwise hear every state change; ``--entry-points``
-loads them). A second process sends requests open-loop at ``--rate`` per second for ``--seconds``: half
-quotes, half applications (a new applicant, ID number and Idempotency-Key each, decided by eligibility, the
-sandbox bureau, the scorecard and the approval chain). The load generator shares the machine with the server,
-so it is kept light: one thread, a selector over at most 64 keep-alive connections, every request built before
-the clock starts; a request's latency runs from the moment it was due (a wait for a free connection counts).
+(``--worker-class``, sync by default: an idle worker takes the next connection, so the load spreads by how busy the
+workers are, as behind nginx; gthread workers keep the keep-alive connections they accepted, which this generator,
+like any client pool, reuses, so one worker gets more than its share; docs/operations.md, serving the API) on
+127.0.0.1, with the built-in plugins only: third parties' entry points are not loaded (``./dev`` installs the docs'
+example plugin in the development environment, whose ``lifecycle_event`` listener would otherwise hear every state
+change; ``--entry-points`` loads them). A second process sends requests open-loop at ``--rate`` per second for
+``--seconds``: half quotes, half applications (a new applicant, ID number and Idempotency-Key each, decided by
+eligibility, the sandbox bureau, the scorecard and the approval chain). The load generator shares the machine with
+the server, so it is kept light: one thread, a selector over at most 64 keep-alive connections, every request built
+before the clock starts; a request's latency runs from the moment it was due (a wait for a free connection counts).
 It prints p50/p95/p99 latency per kind, the throughput achieved, and the CPU spent per request by the server
-(gunicorn's processes, and the PostgreSQL backends serving the benchmark's database, read from ``/proc``) and
-by the load generator: on a shared machine latency moves with the other load, CPU per request much less.
-So that a run can be judged, it also prints the load average before it, the machine's busy CPU during it
-(and how much of that was outside the benchmark's processes, and stolen by the hypervisor), the worst
-latency of each 3 s (a tail episode or a steady queue), and each worker's share of gunicorn's CPU. A response
-with ``Connection: close`` (a sync worker, ``--keep-alive 0``) closes its connection; the next request opens
-another.
-``--root`` serves another checkout's code (a ``git worktree`` of an older commit) under the same load, to
-compare. Goal: p99 <= 50 ms for both at 200 requests/s.
+(gunicorn's processes, and the PostgreSQL backends serving the benchmark's database, read from ``/proc``) and by
+the load generator: on a shared machine latency moves with the other load, CPU per request much less. So that a run
+can be judged, it also prints the load average before it, the machine's busy CPU during it (and how much of that
+was outside the benchmark's processes, and stolen by the hypervisor), the worst latency of each 3 s (a tail episode
+or a steady queue), and each worker's share of gunicorn's CPU. A response with ``Connection: close`` (a sync
+worker, ``--keep-alive 0``) closes its connection; the next request opens another. ``--root`` serves another
+checkout's code (a ``git worktree`` of an older commit) under the same load, to compare; ``--venv`` serves with
+another virtual environment's gunicorn and interpreter. Goal: p99 <= 50 ms for both at 200 requests/s.
 """
 
 from __future__ import annotations
@@ -268,13 +269,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per worker (docs/operations.md, serving the API)")
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn's worker class (sync: no keep-alive)")
+    parser.add_argument("--worker-class", default="sync",
+                        help="gunicorn's worker class: sync (an idle worker accepts the next connection, closed after "
+                             "its response) or gthread (a worker keeps its keep-alive connections)")
     parser.add_argument("--keep-alive", type=int, default=30,
                         help="gunicorn's --keep-alive in seconds (0: every connection closed after its response)")
     parser.add_argument("--worker-connections", type=int, default=1000,
                         help="gunicorn's --worker-connections: a gthread worker accepts no connection beyond them")
     parser.add_argument("--entry-points", action="store_true", help="load third-party plugins too")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose code is served")
+    parser.add_argument("--venv", type=Path, default=ROOT / ".venv",
+                        help="the virtual environment whose gunicorn (and so interpreter) serves")
     args = parser.parse_args()
     root = args.root.resolve()
     sys.path.insert(0, str(root))
@@ -290,7 +295,7 @@ def main() -> None:
         env = {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false",
                "LOANFACTORY_PLUGINS_ENTRYPOINTS": "true" if args.entry_points else "false"}
         server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,
+            [str(args.venv / "bin" / "gunicorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,
              "--threads", str(args.threads), "--keep-alive", str(args.keep_alive),
              "--worker-connections", str(args.worker_connections), "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "loanfactory.app:create_app()"], cwd=root, env=env, start_new_session=True)
@@ -348,7 +353,7 @@ def main() -> None:
     print(f"worst latency of each {window:.0f} s, ms: " + " ".join(f"{worst[n]:.0f}" for n in sorted(worst)))
     print("gunicorn workers' CPU: " + ", ".join(f"{seconds:.1f} s ({100 * seconds / (sum(each) or 1):.0f}%)"
                                                   for seconds in each)
-          + " (a worker keeps the keep-alive connections it accepted)")
+          + " (a gthread worker keeps the keep-alive connections it accepted)")
     statuses: dict[tuple[str, int], int] = {}
     for kind, _ms, status, _due in samples:
         statuses[(kind, status)] = statuses.get((kind, status), 0) + 1
