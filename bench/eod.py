@@ -9,7 +9,9 @@ journal and its row in the balance projection, so the tables are the size a real
 Then it closes business date D with one worker process and D+1 with two (the same book, one day later;
 each a full end-of-day of every loan: interest accrual, due installments, penalty, delinquency) and prints
 loans/s and ledger rows/s (entries + postings written), beside the time of a raw-SQL lower bound measured
-in the same run: one set-based ``INSERT .. SELECT`` writing an accrual row per loan. Before them it closes
+in the same run: one set-based ``INSERT .. SELECT`` writing an accrual row per loan. Under each night it prints
+the WAL the server wrote (bytes, full-page images), the checkpoints it took, and how busy the machine's cores
+were and how long they waited for I/O (``/proc/stat``). Before them it closes
 D-1 with two workers and prints it apart (``--no-warm-up`` skips it): the first end-of-day after seeding
 rewrites every freshly packed row version, which a book closed every day never does. The database is
 dropped at the end unless ``--keep``. Usage::
