@@ -62,12 +62,12 @@ FROM loans l WHERE l.id BETWEEN :lo AND :hi AND l.state = 'overdue'
 _STEADY = f"""
 CREATE TEMP TABLE {{steady}} ON COMMIT DROP AS
 SELECT l.id, l.rounding, r.rate, r.compound, r.grace, r.retroactive
-FROM loans l
+FROM {{locked}} k
+JOIN loans l ON l.id = k.loan_id
 JOIN {{rates}} r ON {_SETTING}
-LEFT JOIN loan_balances b ON b.loan_id = l.id AND b.loan_id BETWEEN :lo AND :hi
 LEFT JOIN loan_servicing_states s ON s.loan_id = l.id AND s.loan_id BETWEEN :lo AND :hi
 WHERE l.id BETWEEN :lo AND :hi AND l.state = 'overdue' AND l.disbursed_on < :on AND l.maturity_date > :on
-  AND l.rounding IN ({{modes}}) AND COALESCE(b.suspense, 0) <= 0
+  AND l.rounding IN ({{modes}}) AND k.suspense <= 0
   AND (s.penalty_through IS NULL OR s.penalty_through < :on)
   AND NOT EXISTS (SELECT 1 FROM loan_installments i WHERE i.loan_id = l.id AND (
           (i.status IN ('pending', 'due') AND i.due_date <= :on) OR i.status = 'written_off'
@@ -157,12 +157,14 @@ def exact_daily_rate(annual_rate: Decimal, penalty: str, day_count: str) -> tupl
     return rate, policy
 
 
-def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, quiet: str, modes: str,
-                          policy: ClassificationPolicy, number: int) -> OverdueResult:
+def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, locked: str, quiet: str,
+                          modes: str, policy: ClassificationPolicy, number: int) -> OverdueResult:
     """Close ``on`` in SQL for the steadily overdue loans of ``lo..hi`` (module docstring), after locking them.
 
-    Their ids (and rounding modes) are added to the table ``quiet`` so the interest accrual that follows
-    covers them and the Python rule skips them. ``modes`` are the rounding modes the accrual knows.
+    ``locked`` is the table of the range's balance rows the caller locked (``loan_id``, ``suspense``): a loan
+    without one is not taken. The steady loans' ids (and rounding modes) are added to the table ``quiet`` so
+    the interest accrual that follows covers them and the Python rule skips them. ``modes`` are the rounding
+    modes the accrual knows.
     """
     rates, steady, charged = f"eod_rates_{number}", f"eod_steady_{number}", f"eod_penalties_{number}"
     params = {"on": on, "day": on.isoformat(), "lo": lo, "hi": hi}
@@ -180,7 +182,7 @@ def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, quiet
                          "rate numeric, compound boolean, grace integer, retroactive boolean) ON COMMIT DROP"))
     session.execute(text(f"INSERT INTO {rates} VALUES (:annual_rate, :penalty, :day_count, :rate, :compound, "
                          ":grace, :retroactive)"), found)
-    selected = session.execute(text(_STEADY.format(steady=steady, rates=rates, modes=modes)), params)
+    selected = session.execute(text(_STEADY.format(locked=locked, steady=steady, rates=rates, modes=modes)), params)
     loans = int(selected.rowcount)  # type: ignore[attr-defined]
     if not loans:
         session.execute(text(f"DROP TABLE {rates}, {steady}"))

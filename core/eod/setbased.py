@@ -155,7 +155,7 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int,
     session.execute(text(f"ANALYZE {locked}"))
     selected = session.execute(text(_QUIET.format(locked=locked, quiet=quiet, modes=_MODES)),
                                {**params, "bucket": bucket(0), "tier": FiveTier.NORMAL.value})
-    overdue = charge_steady_overdue(session, on, lo, hi, quiet=quiet, modes=_MODES, policy=policy,
+    overdue = charge_steady_overdue(session, on, lo, hi, locked=locked, quiet=quiet, modes=_MODES, policy=policy,
                                     number=number)
     session.execute(text(f"ANALYZE {quiet}"))
     session.execute(text(_ACCRUE.format(quiet=quiet, amounts=amounts, step=ACCRUAL_STEP)), params)
