@@ -9,11 +9,13 @@ there is nothing to guess, and a slow hash (argon2) would cost every API call te
 A key's ``scopes`` are the product codes it may sell (``*`` for every published product).
 
 Every API call authenticates, so :func:`authenticate` reads the key's row with one prepared Core
-statement (built once, no ORM loading, run on the session's connection: the session's own ``execute``
-would add its ORM dispatch for nothing) into a :class:`ChannelKey`, a read-only snapshot of the row for
-the request; :func:`authenticate_for_product` reads the published version of a product in the same
-statement, for the calls that name one. It reads the row every time: a revoked key is refused at once, in
-every process.
+statement (built once, no ORM loading, run on a connection: the session's own ``execute`` would add its
+ORM dispatch for nothing) into a :class:`ChannelKey`, a read-only snapshot of the row for the request;
+:func:`authenticate_for_product` reads the published version of a product in the same statement, for the
+calls that name one. Given a :class:`~core.origination.key_cache.KeyCache` (PostgreSQL), they take the
+row and the version id from it when it holds them and send no statement; the hash and the revocation are
+checked on every call all the same, and the cache is emptied within milliseconds of any committed change to
+either table, in every process (at once in the process that made it).
 """
 
 from __future__ import annotations
@@ -22,17 +24,22 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Table, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
 from core.errors import InvalidArgumentError
+from core.origination import key_cache
 from core.origination.errors import ChannelAuthError, ChannelScopeError
+from core.origination.key_cache import KeyCache, Missing
 from core.origination.published import PUBLISHED_ID_OF_CODE
+from core.products.models import ProductVersion
 
 KEY_PREFIX = "lf"
 CHANNEL_CODE = re.compile(r"[A-Za-z0-9_-]{1,60}")
@@ -92,6 +99,28 @@ _CLIENTS = cast(Table, ApiClient.__table__)
 _KEY_ROW = select(_CLIENTS.c.id, _CLIENTS.c.channel, _CLIENTS.c.scopes, _CLIENTS.c.rate_limit, _CLIENTS.c.key_hash,
                   _CLIENTS.c.active).where(_CLIENTS.c.key_prefix == bindparam("prefix"))
 _KEY_ROW_AND_PUBLISHED = _KEY_ROW.add_columns(PUBLISHED_ID_OF_CODE.label("published_version"))
+# the key cache is emptied on every change of the two tables those statements read
+key_cache.watch(ApiClient)
+key_cache.watch(ProductVersion)
+
+#: how a caller hands over the connection to read with: called only when the cache cannot answer
+Connect = Callable[[], Connection]
+
+
+class KeyRow(NamedTuple):
+    """The columns of a key's row that authenticate it, as :data:`_KEY_ROW` reads them and a cache keeps them."""
+
+    id: int
+    channel: str
+    scopes: tuple[str, ...]
+    rate_limit: str
+    key_hash: str
+    active: bool
+
+    @classmethod
+    def of(cls, row: Any) -> KeyRow:
+        """The snapshot of a row read by either statement."""
+        return cls(row.id, row.channel, tuple(row.scopes), row.rate_limit, row.key_hash, row.active)
 
 
 def _digest(key: str) -> str:
@@ -136,24 +165,42 @@ def key_prefix_of(key: str) -> str | None:
     return parts[1]
 
 
-def authenticate(session: Session, key: str | None) -> ChannelKey:
-    """The active channel owning ``key``.
+def authenticate(connection: Connect, key: str | None, cache: KeyCache | None = None) -> ChannelKey:
+    """The active channel owning ``key``; its row is read on ``connection()`` unless ``cache`` holds it.
+
+    A caller with a session passes ``session.connection``.
 
     Raises:
         ChannelAuthError: the key is missing, malformed, unknown, wrong or revoked.
     """
-    return _authenticated(key, session.connection().execute(_KEY_ROW, {"prefix": _prefix(key)}).one_or_none())
+    prefix = _prefix(key)
+    row = cache.key_row(prefix) if cache is not None else None
+    if row is None:
+        generation = cache.generation() if cache is not None else None
+        row = connection().execute(_KEY_ROW, {"prefix": prefix}).one_or_none()
+        if row is not None and cache is not None:
+            cache.keep(generation, prefix, KeyRow.of(row))
+    return _authenticated(key, row)
 
 
-def authenticate_for_product(session: Session, key: str | None, product_code: str) -> tuple[ChannelKey, int | None]:
+def authenticate_for_product(connection: Connect, key: str | None, product_code: str,
+                             cache: KeyCache | None = None) -> tuple[ChannelKey, int | None]:
     """:func:`authenticate`, and the id of the published version of ``product_code`` (``None`` when none is),
-    read in the same statement: a quote or an application needs both.
+    read in the same statement unless ``cache`` holds both: a quote or an application needs both.
 
     Raises:
         ChannelAuthError: the key is missing, malformed, unknown, wrong or revoked.
     """
-    row = session.connection().execute(_KEY_ROW_AND_PUBLISHED,
-                                       {"prefix": _prefix(key), "code": product_code}).one_or_none()
+    prefix = _prefix(key)
+    generation = None
+    if cache is not None:
+        row, version_id = cache.key_row(prefix), cache.published_id(product_code)
+        if row is not None and not isinstance(version_id, Missing):
+            return _authenticated(key, row), version_id
+        generation = cache.generation()
+    row = connection().execute(_KEY_ROW_AND_PUBLISHED, {"prefix": prefix, "code": product_code}).one_or_none()
+    if row is not None and cache is not None:
+        cache.keep(generation, prefix, KeyRow.of(row), product_code, row.published_version)
     return _authenticated(key, row), None if row is None else row.published_version
 
 

@@ -11,10 +11,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from alembic import command
 from sqlalchemy import text
 
 from core.db import make_engine
-from loanfactory.migrate import upgrade
+from loanfactory.migrate import alembic_config, upgrade
 from loanfactory.models import load_models
 from tests.conftest import fresh_postgres_database
 
@@ -136,14 +137,19 @@ def test_upgrading_copies_each_loans_rounding_mode_from_its_terms(db_url):
     assert found == list(terms)
 
 
-def _journal_triggers(url: str) -> list[tuple[str, str, str]]:
+def _triggers(url: str, where: str) -> list[tuple[str, str, str]]:
+    """The table, name and definition of the triggers ``where`` (an SQL condition on ``pg_trigger``)."""
     engine = make_engine(url)
     with engine.connect() as conn:
         found = conn.execute(text(
             "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger "
-            "WHERE NOT tgisinternal AND tgrelid::regclass::text LIKE 'ledger%' ORDER BY 1, 2")).all()
+            f"WHERE NOT tgisinternal AND {where} ORDER BY 1, 2")).all()
     engine.dispose()
     return [tuple(row) for row in found]
+
+
+def _journal_triggers(url: str) -> list[tuple[str, str, str]]:
+    return _triggers(url, "tgrelid::regclass::text LIKE 'ledger%'")
 
 
 @pytest.mark.postgres
@@ -162,3 +168,27 @@ def test_migrated_and_created_databases_check_the_journal_with_the_same_triggers
         load_models().create_all(made)
         made.dispose()
         assert _journal_triggers(other_url) == migrated
+
+
+def _notifying_triggers(url: str) -> list[tuple[str, str, str]]:
+    return _triggers(url, "tgname LIKE '%notify%'")
+
+
+@pytest.mark.postgres
+def test_migrated_and_created_databases_notify_the_key_caches_of_the_same_changes(postgres_url):
+    """Revision 0009: a statement trigger on the keys and on the product versions; downgrading drops both."""
+    upgrade(postgres_url)
+    migrated = _notifying_triggers(postgres_url)
+    assert [(table, name) for table, name, _ in migrated] == [
+        ("api_clients", "api_clients_notify_api_auth"),
+        ("product_versions", "product_versions_notify_api_auth"),
+    ]
+    assert all("AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE" in definition and "FOR EACH STATEMENT" in definition
+               for _, _, definition in migrated)
+    for other_url in fresh_postgres_database():
+        made = make_engine(other_url)
+        load_models().create_all(made)
+        made.dispose()
+        assert _notifying_triggers(other_url) == migrated
+    command.downgrade(alembic_config(postgres_url), "0008")
+    assert _notifying_triggers(postgres_url) == []
