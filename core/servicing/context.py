@@ -268,16 +268,19 @@ _DATES = ("start", "due_date", "paid_on")
 
 def restore(session: Session, loan: Loan, saved: Mapping[str, Any]) -> None:
     """Put the loan's installments and servicing state back as :func:`snapshot` saw them (not its state:
-    the caller moves the state through the state machine)."""
+    the caller moves the state through the state machine).
+
+    The installments go back under new ids: nothing refers to an installment's id, and the one it had may
+    belong to another loan's installment by now (SQLite gives the largest ids of deleted rows again)."""
     session.execute(delete(INSTALLMENTS).where(INSTALLMENTS.c.loan_id == loan.id))
     rows = []
     for raw in saved["installments"]:
         row: dict[str, Any] = {"loan_id": loan.id}
-        for name in INSTALLMENT_COLUMNS:
+        for name in (name for name in INSTALLMENT_COLUMNS if name != "id"):
             value = raw[name]
             if value is not None and name in _DATES:
                 value = date.fromisoformat(value)
-            elif value is not None and name not in ("id", "period", "status"):
+            elif value is not None and name not in ("period", "status"):
                 value = Decimal(value)
             row[name] = value
         rows.append(row)
