@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core import driver
 from core.money import to_decimal
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/loanfactory.sqlite3"
@@ -149,6 +150,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30})
     engine = create_engine(url, **kwargs)
+    driver.send_savepoints_on_the_driver(engine)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

@@ -52,6 +52,8 @@ from sqlalchemy.orm import Mapper, Session, make_transient, make_transient_to_de
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import ReturningInsert
 
+from core import driver
+
 #: the inserts of :func:`insert_now` and :func:`insert_now_after`, by class, columns given and source
 _INSERTS: dict[tuple[type, frozenset[str], CTE | None], tuple[ReturningInsert[Any], tuple[str, ...]]] = {}
 _UPDATES: dict[tuple[type, frozenset[str]], Update] = {}
@@ -101,9 +103,10 @@ def _insert(session: Session, obj: Any, source: CTE | None, parameters: Mapping[
     prefix = "" if source is None else "row_"
     values = dict(parameters)
     values.update({prefix + mapper.column_attrs[key].columns[0].key: obj.__dict__[key] for key in given})
-    row = session.connection().execute(statement, values).one_or_none()
-    if row is None:
+    rows = driver.execute(session.connection(), statement, values)
+    if not rows:
         return False
+    (row,) = rows
     for key, value in zip(missing, row, strict=True):
         set_committed_value(obj, key, value)
     make_transient_to_detached(obj)
@@ -140,7 +143,7 @@ def update_now(session: Session, obj: Any) -> None:
         statement = _UPDATES[(type(obj), changed)] = update(table).where(key_column == bindparam("_key"))
     values = {mapper.column_attrs[key].columns[0].key: getattr(obj, key) for key in changed}
     connection = session.connection()
-    connection.execute(*_carrying_batch(session, connection, statement, {"_key": state.identity[0], **values}))
+    driver.execute(connection, *_carrying_batch(session, connection, statement, {"_key": state.identity[0], **values}))
     session.expunge(obj)  # forget the history just written: the object goes back as if freshly loaded
     make_transient(obj)
     make_transient_to_detached(obj)
@@ -177,7 +180,7 @@ def batched_inserts(session: Session) -> Iterator[None]:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         if batch:
-            connection.execute(*_with_inserts(_NOTHING, {}, batch, connection.dialect))
+            driver.execute(connection, *_with_inserts(_NOTHING, {}, batch, connection.dialect))
         return
     for statement, rows in batch.items():
         connection.execute(statement, rows)

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import driver
 from core.db import Base
 from core.errors import InvalidArgumentError
 
@@ -105,12 +106,12 @@ def claim(session: Session, client_id: int, key: str, request_fingerprint: str) 
     rolled back and the caller should :func:`find` the first request's record.
     """
     try:
-        record_id: int = session.connection().execute(_CLAIM, {"client_id": client_id, "key": key,
-                                                               "fingerprint": request_fingerprint}).scalar_one()
+        ((record_id,),) = driver.execute(session.connection(), _CLAIM, {"client_id": client_id, "key": key,
+                                                                         "fingerprint": request_fingerprint})
     except IntegrityError:
         session.rollback()
         return None
-    return record_id
+    return int(record_id)
 
 
 def complete(session: Session, record_id: int, status_code: int, body: str, location: str | None,
@@ -127,9 +128,10 @@ def complete(session: Session, record_id: int, status_code: int, body: str, loca
     """
     values = {"record_id": record_id, "status_code": status_code, "response_body": body, "location": location}
     if asking is None:
-        session.connection().execute(_COMPLETE, values)
+        driver.execute(session.connection(), _COMPLETE, values)
         return None
     statement = _COMPLETING.get(asking)
     if statement is None:  # built once per question: building a statement costs more than running it
         statement = _COMPLETING[asking] = _COMPLETE.returning(asking.scalar_subquery())
-    return bool(session.connection().execute(statement, {**values, **(parameters or {})}).scalar_one())
+    ((answer,),) = driver.execute(session.connection(), statement, {**values, **(parameters or {})})
+    return bool(answer)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from core.daycount import DayCount
@@ -78,7 +79,12 @@ class Fee:
 
 
 class Product:
-    """Typed, read-only access to a schema-valid product document."""
+    """Typed, read-only access to a schema-valid product document.
+
+    The document is not changed after construction (published versions are immutable, a draft gets a new
+    :class:`Product` per edit), so what every loan of the product reads (its fees, rate, frequency,
+    day count and rounding) is parsed once per instance.
+    """
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.document: Mapping[str, Any] = exact_numbers(document)
@@ -128,7 +134,7 @@ class Product:
             raise InvalidArgumentError(f"term: more than {MAX_ENUMERATED_TERMS} allowed terms", field="term")
         return list(range(low, high + 1, step))
 
-    @property
+    @cached_property
     def rate(self) -> Range:
         spec = self.document["rate"]["annual"]
         return Range(_dec(spec["min"]), _dec(spec["max"]), _dec(spec["default"]))
@@ -155,15 +161,15 @@ class Product:
     def default_method(self) -> Method:
         return Method(self.document["repayment"].get("default_method", self.methods[0]))
 
-    @property
+    @cached_property
     def frequency(self) -> Frequency:
         return Frequency(self.document["repayment"]["frequency"])
 
-    @property
+    @cached_property
     def day_count(self) -> DayCount:
         return DayCount.parse(self.document["day_count"])
 
-    @property
+    @cached_property
     def rounding(self) -> Rounding:
         return Rounding.parse(self.document["repayment"].get("rounding", "half_up"))
 
@@ -195,9 +201,12 @@ class Product:
     # -- fees --------------------------------------------------------------------------------------
     def fees(self, when: str | None = None) -> list[Fee]:
         """The product's fees, or only those charged ``when`` (upfront, per_installment...)."""
-        fees = [Fee(f["code"], f["name"]["zh"], f["name"]["en"], f["when"], f["basis"], _dec(f["value"]))
-                for f in self.document["fees"]]
-        return [f for f in fees if when is None or f.when == when]
+        return [f for f in self._fees if when is None or f.when == when]
+
+    @cached_property
+    def _fees(self) -> tuple[Fee, ...]:
+        return tuple(Fee(f["code"], f["name"]["zh"], f["name"]["en"], f["when"], f["basis"], _dec(f["value"]))
+                     for f in self.document["fees"])
 
     def upfront_fee(self, principal: Decimal) -> Decimal:
         """All upfront fees for a loan of ``principal`` (percent bases on the principal)."""

@@ -25,6 +25,7 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select
 
+from core import driver
 from core.errors import InvalidArgumentError
 from core.hookspecs import hookimpl
 from core.plugin_types import (
@@ -93,7 +94,7 @@ def bureau_query(context: PluginContext, query: BureauQuery) -> BureauReport:
     with context.db() as session:
         connection = session.connection()
         if connection.dialect.name == "postgresql":
-            ours = connection.execute(_EARLIER_QUERIES_THEN_LOG, earlier_of | log).all()
+            ours = driver.execute(connection, _EARLIER_QUERIES_THEN_LOG, earlier_of | log)
         else:
             ours = connection.execute(_EARLIER_QUERIES, earlier_of).all()
             connection.execute(_LOG_QUERY, {"subject_hash": subject, "queried_on": today, **log})
