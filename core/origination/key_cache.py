@@ -109,15 +109,16 @@ class KeyCache:
         self._seconds = seconds
         self._keys: dict[str, tuple[Any, float]] = {}
         self._published: dict[str, tuple[int | None, float]] = {}
+        self._generation = 0
         self._started()
         event.listen(engine, "engine_disposed", self._disposed)
         with _CACHES_LOCK:
             _CACHES.add(self)
 
     def _started(self) -> None:
-        """The state of a cache with no listener (new, or in a child just forked)."""
+        """The state of a cache with no listener (new, or in a child just forked), holding nothing."""
         self._lock = threading.Lock()
-        self._generation = 0
+        self._generation += 1
         self._caching = False
         self._listener: NoticeListener | None = None
         self._keys.clear()
