@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Connection, Engine, Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -81,6 +82,7 @@ _PLANS: dict[tuple[Executable, str, frozenset[str]], _Plan | None] = {}
 _PLANS_SIZE = 1024
 #: the key of a connection's reused cursor in its ``info`` (which lives as long as the driver's connection)
 _CURSOR = "core.driver.cursor"
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
 
 
 def execute(connection: Connection, statement: Executable, parameters: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
@@ -120,7 +122,8 @@ def _run(connection: Connection, sql: str, bound: Mapping[str, Any] | None,
         listener(connection, cursor, sql, bound, None, False)
     try:
         cursor.execute(sql, bound)
-        rows = cursor.fetchall() if cursor.description is not None else []
+        result = cursor.pgresult  # its status, not ``description``, which builds the columns' descriptions
+        rows = cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
     except dialect.loaded_dbapi.Error as error:
         invalidated = dialect.is_disconnect(error, driver, cursor)
         if invalidated:
