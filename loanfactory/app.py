@@ -23,7 +23,6 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,
     "AUTO_CREATE_TABLES": True,
     "CELERY": {},
-    "JSON_SORT_KEYS": False,
 }
 
 
