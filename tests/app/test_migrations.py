@@ -7,17 +7,21 @@ scratch tables of their own on the shared metadata, which are not the app's sche
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 
 from core.db import make_engine
 from loanfactory.migrate import alembic_config, upgrade
 from loanfactory.models import load_models
 from tests.conftest import fresh_postgres_database
+
+T = TypeVar("T")
 
 
 def loanfactory_db(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -48,6 +52,28 @@ def test_migrated_postgresql_refuses_an_unbalanced_entry_at_commit(postgres_url)
     engine.dispose()
 
 
+def _as_created(read: Callable[[str], T]) -> T:
+    """``read`` of a fresh PostgreSQL database whose tables ``create_all`` made (the models' path, beside the
+    migrations' one)."""
+    for url in fresh_postgres_database():  # one database, dropped when the loop ends
+        made = make_engine(url)
+        load_models().create_all(made)
+        made.dispose()
+        found = read(url)
+    return found
+
+
+def _function_text(query: TextClause) -> Callable[[str], str]:
+    """A reader of the one value ``query`` gives on a database's URL."""
+    def read(url: str) -> str:
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            value: str = conn.execute(query).scalar_one()
+        engine.dispose()
+        return value
+    return read
+
+
 @pytest.mark.postgres
 def test_upgrading_a_released_database_installs_the_current_balance_check(postgres_url):
     """0001's databases got the balance function of their day; 0002 replaces it with today's."""
@@ -58,15 +84,9 @@ def test_upgrading_a_released_database_installs_the_current_balance_check(postgr
         conn.exec_driver_sql("CREATE OR REPLACE FUNCTION ledger_check_entry_balanced() RETURNS trigger "
                              "LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
     upgrade(postgres_url)
-    with engine.connect() as conn:
-        migrated = conn.execute(definition).scalar_one()
     engine.dispose()
-    for other_url in fresh_postgres_database():
-        made = make_engine(other_url)
-        load_models().create_all(made)
-        with made.connect() as conn:
-            assert migrated == conn.execute(definition).scalar_one()
-        made.dispose()
+    migrated = _function_text(definition)(postgres_url)
+    assert _as_created(_function_text(definition)) == migrated
 
 
 def _fillfactors(url: str) -> dict[str, list[str] | None]:
@@ -83,11 +103,7 @@ def test_migrated_and_created_databases_leave_the_same_room_in_daily_rewritten_p
     upgrade(postgres_url)
     migrated = _fillfactors(postgres_url)
     assert migrated == {"loan_balances": ["fillfactor=50"], "loan_installments": ["fillfactor=70"], "loans": None}
-    for other_url in fresh_postgres_database():
-        made = make_engine(other_url)
-        load_models().create_all(made)
-        made.dispose()
-        assert _fillfactors(other_url) == migrated
+    assert _as_created(_fillfactors) == migrated
 
 
 def _key_collation(url: str) -> str | None:
@@ -107,11 +123,7 @@ def test_migrated_and_created_databases_compare_journal_keys_byte_by_byte(postgr
     assert _key_collation(postgres_url) is None  # the database's default before it
     upgrade(postgres_url)
     assert _key_collation(postgres_url) == "C"
-    for other_url in fresh_postgres_database():
-        made = make_engine(other_url)
-        load_models().create_all(made)
-        made.dispose()
-        assert _key_collation(other_url) == "C"
+    assert _as_created(_key_collation) == "C"
 
 
 def test_upgrading_copies_each_loans_rounding_mode_from_its_terms(db_url):
@@ -163,11 +175,7 @@ def test_migrated_and_created_databases_check_the_journal_with_the_same_triggers
         ("ledger_postings", "ledger_postings_immutable"),
         ("ledger_postings", "ledger_postings_noted"),
     ]
-    for other_url in fresh_postgres_database():
-        made = make_engine(other_url)
-        load_models().create_all(made)
-        made.dispose()
-        assert _journal_triggers(other_url) == migrated
+    assert _as_created(_journal_triggers) == migrated
 
 
 def _notifying_triggers(url: str) -> list[tuple[str, str, str]]:
@@ -185,10 +193,6 @@ def test_migrated_and_created_databases_notify_the_key_caches_of_the_same_change
     ]
     assert all("AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE" in definition and "FOR EACH STATEMENT" in definition
                for _, _, definition in migrated)
-    for other_url in fresh_postgres_database():
-        made = make_engine(other_url)
-        load_models().create_all(made)
-        made.dispose()
-        assert _notifying_triggers(other_url) == migrated
+    assert _as_created(_notifying_triggers) == migrated
     command.downgrade(alembic_config(postgres_url), "0008")
     assert _notifying_triggers(postgres_url) == []
