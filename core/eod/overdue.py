@@ -53,6 +53,12 @@ _SETTING = ("l.annual_rate = r.annual_rate AND COALESCE(CAST(l.terms -> 'penalty
             "AND COALESCE(l.terms -> 'schedule' ->> 'day_count', 'ACT/360') = r.day_count")
 _BASE = "(i.principal - i.paid_principal) + CASE WHEN r.compound THEN i.interest - i.paid_interest ELSE 0 END"
 
+#: a steady loan's overdue installments, found through the loan's own index entries: ``OFFSET 0`` keeps the
+#: subquery per loan (a planner misled by statistics from before anything was overdue would otherwise scan
+#: every overdue installment of the book, by due date, for each partition)
+_LATE_ROWS = (f"SELECT i.ctid AS tid, i.* FROM loan_installments i WHERE i.loan_id = r.id AND i.status = 'overdue' "
+              f"AND i.due_date < :on AND {_UNSETTLED} OFFSET 0")
+
 _SETTINGS = """
 SELECT DISTINCT l.annual_rate, COALESCE(CAST(l.terms -> 'penalty' AS text), 'null'),
        COALESCE(l.terms -> 'schedule' ->> 'day_count', 'ACT/360')
@@ -81,13 +87,12 @@ FOR UPDATE OF l
 _CHARGE = f"""
 CREATE TEMP TABLE {{charged}} ON COMMIT DROP AS
 WITH due AS (
-    SELECT i.ctid AS tid, i.loan_id,
+    SELECT i.tid, r.id AS loan_id,
            i.penalty_carry + ({_BASE}) * r.rate
                * CASE WHEN :on - i.due_date <= r.grace THEN 0
                       WHEN :on - i.due_date = r.grace + 1 AND r.retroactive THEN r.grace + 1
                       ELSE 1 END AS exact
-    FROM {{steady}} r JOIN loan_installments i ON i.loan_id = r.id
-    WHERE i.loan_id BETWEEN :lo AND :hi AND i.status = 'overdue' AND i.due_date < :on AND {_UNSETTLED}
+    FROM {{steady}} r CROSS JOIN LATERAL ({_LATE_ROWS}) i
 ),
 booked AS (
     UPDATE loan_installments i SET penalty = i.penalty + trunc(d.exact, 2), penalty_carry = d.exact - trunc(d.exact, 2)
@@ -109,8 +114,7 @@ ON CONFLICT (loan_id) DO UPDATE SET penalty_through = excluded.penalty_through
 _CLASSIFY = """
 WITH late AS (
     SELECT r.id, :on - min(i.due_date) AS dpd
-    FROM {steady} r JOIN loan_installments i ON i.loan_id = r.id
-    WHERE i.loan_id BETWEEN :lo AND :hi AND i.status = 'overdue' AND i.due_date < :on AND {unsettled}
+    FROM {steady} r CROSS JOIN LATERAL ({late_rows}) i
     GROUP BY r.id
 )
 UPDATE loans l SET days_past_due = c.dpd, bucket = c.bucket, five_tier = c.tier
@@ -194,7 +198,7 @@ def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, locke
                         credit=PENALTY_INCOME)
     session.execute(text(_CHARGED_THROUGH.format(steady=steady)), params)
     tiers = {tier.name.lower(): tier.value for tier in FiveTier}
-    moved = session.execute(text(_CLASSIFY.format(steady=steady, unsettled=_UNSETTLED, **tiers)),
+    moved = session.execute(text(_CLASSIFY.format(steady=steady, late_rows=_LATE_ROWS, **tiers)),
                             {**params, "technical": policy.technical_days, "substandard": policy.substandard_after,
                              "doubtful": policy.doubtful_after, "loss": policy.loss_after})
     session.execute(text(f"DROP TABLE {rates}, {steady}, {charged}"))
