@@ -179,6 +179,27 @@ def test_post_pairs_posts_once_per_key_and_refuses_a_different_entry_under_a_pos
         session.rollback()
 
 
+def test_post_pairs_posts_the_new_keys_of_a_source_around_keys_posted_before(pg_session):
+    """A source whose key range holds posted keys (its own ``acc:2``, another's ``acc:3``) posts ``acc:1``,
+    ``acc:4`` and ``acc:5`` once each and skips ``acc:2``; one whose range holds none posts every key."""
+    session = pg_session
+    terms = LoanTerms(D("12000.00"), D("0.12"), 12, date(2026, 1, 15))
+    loan = disburse(session, key="d1", customer_id=customer(session), terms=terms, channel="sandbox_bank",
+                    actor="tests", product_code="cash", product_version_id=1)
+    pair = {"event": "eod_accrual", "business_date": date(2026, 1, 16), "debit": INTEREST_RECEIVABLE,
+            "credit": INTEREST_INCOME}
+    post_pairs(session, amounts(session, [(loan.id, "acc:2", "1.00"), (loan.id, "acc:3", "2.00")]), **pair)
+    mixed = post_pairs(session, amounts(session, [(loan.id, f"acc:{n}", "1.00") for n in (1, 2, 4, 5)]), **pair)
+    fresh = post_pairs(session, amounts(session, [(loan.id, f"acc:{n}", "0.10") for n in (6, 7)]), **pair)
+    assert (mixed.wanted, mixed.inserted, fresh.wanted, fresh.inserted) == (4, 3, 2, 2)
+    keys = session.scalars(select(JournalEntry.idempotency_key).where(JournalEntry.event == "eod_accrual")
+                           .order_by(JournalEntry.idempotency_key)).all()
+    assert keys == [f"acc:{n}" for n in range(1, 8)]
+    assert loan_balances(session, loan.id).interest == D("6.20")
+    session.commit()
+    assert trial_balance(session).difference == 0 and compare_projection(session) == []
+
+
 def test_post_pairs_adds_to_the_projection_row_or_creates_it_and_sums_a_loans_keys(pg_session):
     """Two keys of one loan add both amounts to its row (3.33 + 1.20); a loan without a projection row gets
     one (the penalty pair moves penalty receivable only: 0.50); the journal and the projection agree."""
