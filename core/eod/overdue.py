@@ -53,11 +53,12 @@ _SETTING = ("l.annual_rate = r.annual_rate AND COALESCE(CAST(l.terms -> 'penalty
             "AND COALESCE(l.terms -> 'schedule' ->> 'day_count', 'ACT/360') = r.day_count")
 _BASE = "(i.principal - i.paid_principal) + CASE WHEN r.compound THEN i.interest - i.paid_interest ELSE 0 END"
 
-#: a steady loan's overdue installments, found through the loan's own index entries: ``OFFSET 0`` keeps the
-#: subquery per loan (a planner misled by statistics from before anything was overdue would otherwise scan
-#: every overdue installment of the book, by due date, for each partition)
-_LATE_ROWS = (f"SELECT i.ctid AS tid, i.* FROM loan_installments i WHERE i.loan_id = r.id AND i.status = 'overdue' "
-              f"AND i.due_date < :on AND {_UNSETTLED} OFFSET 0")
+#: a steady loan's overdue installments: its own rows, found by the loan's index entries, then filtered. The
+#: ``OFFSET 0`` keeps the status and date conditions out of the lookup: a planner misled by statistics from
+#: before anything was overdue would otherwise go through the ``(due_date, status)`` index, reading every
+#: overdue installment of the book for each partition (or, per loan, for each loan)
+_LATE_ROWS = ("SELECT * FROM (SELECT i.ctid AS tid, i.* FROM loan_installments i WHERE i.loan_id = r.id OFFSET 0) i "
+              f"WHERE i.status = 'overdue' AND i.due_date < :on AND {_UNSETTLED}")
 
 _SETTINGS = """
 SELECT DISTINCT l.annual_rate, COALESCE(CAST(l.terms -> 'penalty' AS text), 'null'),

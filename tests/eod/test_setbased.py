@@ -17,7 +17,7 @@ from decimal import Decimal as D
 
 import pytest
 from servicing.helpers import book, books_picture, check_books, customer, seed_calendar, seed_portfolio
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session
 
 import core.eod.partition
@@ -341,3 +341,31 @@ def test_a_partition_asks_for_compressed_full_page_images_only_where_the_server_
             conn.execute(text(f"REVOKE SET ON PARAMETER wal_compression FROM {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
         engine.dispose()
+
+
+def test_the_steady_overdue_statements_read_each_loans_own_installments_whatever_the_statistics_say(pg_session):
+    """Statistics gathered before anything was overdue make the planner expect no overdue installment; the
+    penalty and classification statements still go loan by loan (the loan's index), never through every
+    overdue installment of the book by due date (``ix_loan_installments_due``)."""
+    session = pg_session
+    seed_portfolio(session, 16)
+    book_penalty_rules(session)
+    session.commit()
+    session.execute(text("ANALYZE loan_installments"))  # every installment pending, as after seeding a book
+    plans: list[str] = []
+
+    def explain(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith(("CREATE TEMP TABLE eod_penalties_", "WITH late AS")):
+            cursor.execute("EXPLAIN " + statement, parameters)
+            plans.append("\n".join(row[0] for row in cursor.fetchall()))
+
+    run_eod(session, date(2026, 2, 12))  # the loans left unpaid turn overdue (the Python rule)
+    session.commit()
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        run_eod(session, date(2026, 2, 13))  # now steadily overdue: the SQL path charges and classifies them
+    finally:
+        event.remove(engine, "before_cursor_execute", explain)
+    assert len(plans) == 2
+    assert all("ix_loan_installments_due" not in plan for plan in plans), plans
