@@ -2,7 +2,8 @@
 
 ``init_app(app)`` wires the languages (:mod:`admin.i18n`), sign-in and CSRF (:mod:`admin.auth`) and the
 screens (:mod:`admin.views`). Every page requires a signed-in user holding the page's permission
-(:mod:`core.users`); every change is written to the audit log (:mod:`core.audit`) in the same transaction.
+(:mod:`core.backoffice.users`); every change is written to the audit log (:mod:`core.backoffice.audit`)
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from admin.views.plugins import PluginsView
 from admin.views.products import ProductsView
 from admin.views.reports import ReportsView
 from admin.views.users import UsersView
-from core.users import can
+from core.backoffice.users import can
 
 EXTENSION = "loanfactory.admin"
 

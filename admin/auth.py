@@ -1,6 +1,6 @@
 """Signing in and out, the current user, CSRF, and the role guard every admin page goes through.
 
-Flask-Login keeps the signed-in user's id in the session and loads the :class:`core.users.User` per
+Flask-Login keeps the signed-in user's id in the session and loads the :class:`core.backoffice.users.User` per
 request. Flask-WTF's ``CSRFProtect`` checks every state-changing request of the app; only the channel API
 blueprint (``api``, token-authenticated, no cookies) is exempt. The exemption is applied on the first
 request so it holds whatever order the subsystems were registered in.
@@ -21,8 +21,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from admin.i18n import LANGUAGES
-from core import audit
-from core.users import User, authenticate, can
+from core.backoffice import audit
+from core.backoffice.users import User, authenticate, can
 from loanfactory.database import db_session
 
 bp = Blueprint("lf_auth", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",

@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from core import audit
+from core.backoffice import audit
+from core.backoffice.users import can
 from core.errors import LoanFactoryError
-from core.users import can
 from loanfactory.database import db_session
 
 

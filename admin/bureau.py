@@ -17,8 +17,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.plugin_types import BureauReport
+from core.backoffice import audit
+from core.plugins.types import BureauReport
 
 HIDDEN = "***"
 #: grid symbols of a month that went wrong (overdue bands, abnormal end, guarantor, assets, bad debt)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from core import audit
-from core.users import Role, User, create_user, set_password
+from core.backoffice import audit
+from core.backoffice.users import Role, User, create_user, set_password
 from loanfactory.app import create_app
 from loanfactory.database import db_session
 

@@ -16,7 +16,7 @@ Definitions, so a risk manager can check them:
 Three statements compute everything: one over applications (counts with ``CASE``), one over loans, and
 one over the open installments of live loans grouped by bucket group, five-tier class and delinquency.
 Money is summed exactly on both back ends by :class:`exact_sum`: PostgreSQL sums its ``NUMERIC``;
-SQLite, which keeps amounts as decimal text (:class:`core.db.Amount`), sums them as integer
+SQLite, which keeps amounts as decimal text (:class:`core.db.base.Amount`), sums them as integer
 ten-thousandths parsed from the text, never through a float.
 """
 
@@ -65,7 +65,7 @@ class _ExactSumType(TypeDecorator[Decimal]):
 
 
 class exact_sum(FunctionElement[Decimal]):
-    """``SUM`` of an :class:`~core.db.Amount` column, exact on every back end (0 when there are no rows).
+    """``SUM`` of an :class:`~core.db.base.Amount` column, exact on every back end (0 when there are no rows).
 
     Amounts carry at most four decimals (``NUMERIC(20, 4)``); the sum of a column must stay below
     about 9 × 10^14 yuan on SQLite (a 64-bit integer of ten-thousandths).

@@ -1,6 +1,6 @@
 """Personal data on screen: always masked; revealed in full only on request, by a permitted role, audited.
 
-Names, ID numbers and phone numbers are stored encrypted (:mod:`core.pii`); every page and export goes
+Names, ID numbers and phone numbers are stored encrypted (:mod:`core.customers.pii`); every page and export goes
 through :func:`masked` so none shows them in clear. :func:`reveal` returns the clear values and writes a
 ``pii.reveal`` audit event naming who looked, at whose data and why (the caller commits it).
 """
@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.parties import Customer
-from core.pii import mask_id_number, mask_name, mask_phone
+from core.backoffice import audit
+from core.customers.parties import Customer
+from core.customers.pii import mask_id_number, mask_name, mask_phone
 
 
 def masked(customer: Customer | None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The product editor's live preview: validation, a sample schedule, its APR and the cap proof.
 
 The preview prices the loan a customer is offered by default (the default amount, term, method and rate,
-disbursed today) with :meth:`core.products.Product.schedule` and :func:`core.apr.schedule_apr`, and runs
+disbursed today) with :meth:`core.products.Product.schedule` and :func:`core.schedule.apr.schedule_apr`, and runs
 the full validation of :func:`core.products.check_product`, whose APR cap proof prices every allowed
 combination. Problems come back with their JSON pointers so the editor can place them at their fields.
 Nothing is stored.
@@ -13,10 +13,10 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
-from core.apr import schedule_apr
 from core.errors import LoanFactoryError
 from core.products import Product, check_product
 from core.products.problems import Problem
+from core.schedule.apr import schedule_apr
 
 
 def _text(problem: Problem, locale: str) -> str:

@@ -15,10 +15,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import CHANGE_KINDS, count_pending
+from core.backoffice.audit import CHANGE_KINDS, count_pending
+from core.backoffice.users import can
 from core.origination.approval import ApprovalTask
 from core.products.models import ProductVersion
-from core.users import can
 
 
 @dataclass(frozen=True)

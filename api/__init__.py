@@ -18,8 +18,9 @@ from api import ratelimit
 from api.auth import current_client, rate_limit_key
 from api.blueprint import PUBLIC_ENDPOINTS, make_blueprint
 from api.problems import register_handlers
+from core.channels import idempotency, keys, webhooks  # noqa: F401  (their tables)
 from core.errors import LoanFactoryError
-from core.origination import approval, booking, channels, idempotency, webhooks  # noqa: F401  (their tables)
+from core.origination import approval, booking  # noqa: F401  (their tables)
 
 URL_PREFIX = "/api/v1"
 EXTENSION = "loanfactory.api"

@@ -1,8 +1,8 @@
 """Channel authentication: ``X-API-Key`` (or ``Authorization: Bearer <key>``) on every call but the docs.
 
-The authenticated :class:`~core.origination.channels.ChannelKey` is kept on ``flask.g`` for the request,
+The authenticated :class:`~core.channels.keys.ChannelKey` is kept on ``flask.g`` for the request,
 so the rate limiter and the views share one lookup. On PostgreSQL the app's
-:class:`~core.origination.key_cache.KeyCache` holds the keys' rows and the products' published version ids
+:class:`~core.channels.key_cache.KeyCache` holds the keys' rows and the products' published version ids
 across requests, emptied by ``NOTIFY`` within milliseconds of any committed change in any process (at once
 in this one), so a request whose key and product it holds sends no statement for them; the key's hash and
 its revocation are checked on every request all the same. ``API_KEY_CACHE`` (default on) switches it off,
@@ -25,8 +25,8 @@ from typing import Any
 from flask import current_app, g, request
 from sqlalchemy.engine import Connection
 
-from core.origination.channels import ChannelKey, authenticate, authenticate_for_product, key_prefix_of
-from core.origination.key_cache import DEFAULT_SECONDS, KeyCache
+from core.channels.key_cache import DEFAULT_SECONDS, KeyCache
+from core.channels.keys import ChannelKey, authenticate, authenticate_for_product, key_prefix_of
 from loanfactory.database import db_session, get_db
 
 

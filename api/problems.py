@@ -30,7 +30,7 @@ from core.origination.errors import (
     UnknownProductError,
     WrongStateError,
 )
-from core.plugin_types import PluginNotFoundError
+from core.plugins.types import PluginNotFoundError
 
 PROBLEM_BASE = "https://loanfactory.example/problems/"
 MEDIA_TYPE = "application/problem+json"

@@ -1,7 +1,7 @@
 """Transaction boundaries of API views: one commit per request, and ``Idempotency-Key`` on creating POSTs.
 
 Views never commit. :func:`transactional` commits a successful response and rolls back anything else.
-:func:`idempotent` does the same around an idempotency claim (see :mod:`core.origination.idempotency`):
+:func:`idempotent` does the same around an idempotency claim (see :mod:`core.channels.idempotency`):
 the key is claimed first (one INSERT, the common case of a new key costs no lookup); when it is taken, a
 replay of a completed request returns the stored response with ``Idempotent-Replayed: true``, the same key
 with a different request gets a 409, and a concurrent duplicate waits for the first request's transaction
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from api.auth import current_client
 from api.problems import ApiProblem
 from api.webhooks import after_write, dispatch_question, dispatch_wanted
-from core.origination import idempotency
-from core.origination.idempotency import IdempotencyRecord
+from core.channels import idempotency
+from core.channels.idempotency import IdempotencyRecord
 from loanfactory.database import db_session
 
 View = Callable[..., Any]

@@ -1,6 +1,6 @@
 """Webhook delivery: Celery tasks that turn state transitions into signed HTTP POSTs, with retries.
 
-:func:`dispatch_webhooks` collects the outbox events (:func:`core.origination.webhooks.collect_events`)
+:func:`dispatch_webhooks` collects the outbox events (:func:`core.channels.webhooks.collect_events`)
 and delivers the due ones; the API runs it after a write it commits when there is work (an active
 subscription or a due event, asked inside the write's transaction), and Celery beat runs it every
 :data:`BEAT_SECONDS` so changes made elsewhere (the admin, end-of-day) are heard too. :func:`deliver_webhook`
@@ -26,8 +26,8 @@ from flask import Flask, current_app
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from core.db import make_session_factory
-from core.origination import webhooks
+from core.channels import webhooks
+from core.db.base import make_session_factory
 from loanfactory.database import get_db
 
 BEAT_SECONDS = 30
@@ -117,7 +117,7 @@ def dispatch_webhooks() -> int:
 
 def dispatch_wanted(session: Session) -> bool:
     """Whether to run the dispatcher once this write commits: webhooks are on and
-    :func:`~core.origination.webhooks.has_work` says yes. Asked in the write's own transaction, just before
+    :func:`~core.channels.webhooks.has_work` says yes. Asked in the write's own transaction, just before
     its commit, on the connection it holds already (the write's own new subscription counts)."""
     return bool(current_app.config.get("API_WEBHOOKS_ENABLED", True)) and webhooks.has_work(session)
 

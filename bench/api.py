@@ -66,7 +66,7 @@ def scratch_database() -> AbstractContextManager[str]:
 
 def prepare(url: str) -> str:
     """Tables, the product published and a key with a limit far above the benchmark rate."""
-    from core.origination.channels import issue_api_key
+    from core.channels.keys import issue_api_key
     from core.products.validate import read_document
     from core.products.versions import create_draft, publish, submit
     from loanfactory.app import create_app

@@ -36,13 +36,13 @@ from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.calendar import seed_calendar
-from core.db import Base, make_engine, make_session_factory
+from core.businessday.calendar import seed_calendar
+from core.customers.parties import Customer
+from core.db.base import Base, make_engine, make_session_factory
 from core.ledger import JournalEntry, Posting
 from core.ledger.accounts import PRINCIPAL_RECEIVABLE, cash_clearing
-from core.parties import Customer
+from core.loans.contract import ServicingRules, contract_json
 from core.schedule import LoanTerms, build_schedule
-from core.servicing.contract import ServicingRules, contract_json
 from loanfactory.app import create_app
 from loanfactory.tasks.eod import run_locally
 

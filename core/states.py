@@ -30,8 +30,8 @@ from typing import Any, cast
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Table, Text, event, insert, select
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
-from core.db import Base
-from core.direct import insert_now, insert_rows
+from core.db.base import Base
+from core.db.direct import insert_now, insert_rows
 from core.errors import InvalidArgumentError, LoanFactoryError
 
 
@@ -142,7 +142,7 @@ class StateMachine:
                       at: datetime | None = None, then: Sequence[tuple[str, str]] = (),
                       insert: Callable[[Session, Any], object] = insert_now) -> object:
         """:meth:`start` with two Core statements and no flush: ``obj`` is inserted already in its last state
-        (by ``insert``: :func:`core.direct.insert_now` unless the caller inserts it otherwise), then the
+        (by ``insert``: :func:`core.db.direct.insert_now` unless the caller inserts it otherwise), then the
         records of its creation and of the moves ``then`` (see :data:`WRITTEN`).
 
         Returns:

@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
-from core.db import make_engine, make_session_factory
+from core.db.base import make_engine, make_session_factory
 from loanfactory.models import load_models
 
 EXTENSION = "loanfactory.db"

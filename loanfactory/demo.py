@@ -15,13 +15,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.calendar import seed_calendar
-from core.origination.channels import issue_api_key
+from core.backoffice.users import Role, User, create_user
+from core.businessday.calendar import seed_calendar
+from core.channels.keys import issue_api_key
 from core.products.models import ProductVersion
 from core.products.references import plugin_registry
 from core.products.validate import read_document
 from core.products.versions import create_draft, publish, submit
-from core.users import Role, User, create_user
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 
-from core.db import ONLY_ON, database_url, make_engine
+from core.db.base import ONLY_ON, database_url, make_engine
 from loanfactory.models import load_models
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -47,7 +47,7 @@ def pending_changes(url: str | None = None) -> list[Any]:
 
 def included_on(dialect: str) -> Any:
     """Alembic's ``include_object`` hook for ``dialect``: leave out the models' constraints that are created
-    on another dialect only (:func:`core.db.only_on`), so a database is not told it lacks them."""
+    on another dialect only (:func:`core.db.base.only_on`), so a database is not told it lacks them."""
 
     def include(obj: Any, _name: str | None, _type: str, reflected: bool, _compare_to: Any) -> bool:
         only = None if reflected else getattr(obj, "info", {}).get(ONLY_ON)

@@ -11,28 +11,28 @@ import importlib
 
 from sqlalchemy import MetaData
 
-from core.db import Base
+from core.db.base import Base
 
 MODEL_MODULES = (
     "core.applications.models",
-    "core.audit",
-    "core.calendar",
-    "core.eod.models",
+    "core.backoffice.audit",
+    "core.businessday.calendar",
+    "core.businessday.closes",
     "core.ledger.models",
     "core.loans.models",
     "core.origination.approval",
     "core.origination.booking",
     "core.origination.bureau_reports",
-    "core.origination.channels",
-    "core.origination.idempotency",
+    "core.channels.keys",
+    "core.channels.idempotency",
     "core.origination.returns",
-    "core.origination.webhooks",
-    "core.parties",
-    "core.plugin_manager",
+    "core.channels.webhooks",
+    "core.customers.parties",
+    "core.plugins.manager",
     "core.products.models",
-    "core.servicing.models",
+    "core.loans.events",
     "core.states",
-    "core.users",
+    "core.backoffice.users",
     "plugins.local_esign.models",
     "plugins.notifications.models",
     "plugins.sandbox_bank.models",

@@ -1,15 +1,15 @@
 """The app's plugin manager: built once per app by ``init_app``, from the app's configuration.
 
-Configuration keys (see :class:`core.plugin_manager.PluginSettings`): ``PLUGINS_DISABLED`` (names),
+Configuration keys (see :class:`core.plugins.manager.PluginSettings`): ``PLUGINS_DISABLED`` (names),
 ``PLUGINS_TIMEOUT`` (seconds, default 10), ``PLUGINS_TIMEOUTS`` (per plugin or ``plugin.hook``),
 ``PLUGIN_CONFIG`` (``{name: {...}}``, each plugin's own settings), ``PLUGINS_ENTRYPOINTS`` (load third
 parties, default on) and ``PLUGINS_EXTRA`` (more module paths). Plugins may define tables on
-``core.db.Base``; they exist only once the plugin is imported, so the tables are created here, after
+``core.db.base.Base``; they exist only once the plugin is imported, so the tables are created here, after
 loading, when ``AUTO_CREATE_TABLES`` is on.
 
 A call made without a session (a CLI listing, a broadcast outside a request) is recorded in a session of
 its own, committed at once; calls with the caller's session are recorded in it (see
-:mod:`core.plugin_manager`).
+:mod:`core.plugins.manager`).
 
 Lifecycle events: every application or loan state change the kernel records (a
 :class:`core.states.StateTransition` row) in a session of the app is broadcast to the ``lifecycle_event``
@@ -28,9 +28,9 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import Base, make_session_factory
-from core.plugin_manager import CallRecord, PluginManager, make_plugin_manager, record_in_session
-from core.plugin_types import LifecycleEvent
+from core.db.base import Base, make_session_factory
+from core.plugins.manager import CallRecord, PluginManager, make_plugin_manager, record_in_session
+from core.plugins.types import LifecycleEvent
 from core.states import WRITTEN, StateTransition
 from loanfactory.database import get_db
 

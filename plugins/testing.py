@@ -34,9 +34,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.db import Base, make_engine, make_session_factory
-from core.plugin_manager import DEFAULT_PLUGINS, PluginManager, PluginSettings
-from core.plugin_types import (
+from core.db.base import Base, make_engine, make_session_factory
+from core.plugins.manager import DEFAULT_PLUGINS, PluginManager, PluginSettings
+from core.plugins.types import (
     ApplicantProfile,
     ApplicationFacts,
     BankAccount,

@@ -32,13 +32,13 @@ from admin.base import SecureView
 from admin.bureau import report_view, reveal_report
 from admin.pii import masked, reveal
 from core.applications.models import Application
+from core.customers.parties import Customer
 from core.errors import LoanFactoryError
 from core.origination.approval import ApprovalTask, awaiting, current_round, open_tasks, send_back, task_by_id
 from core.origination.bureau_reports import bureau_report_for
 from core.origination.pipeline import decide_task
 from core.origination.published import offer_of_version
 from core.origination.returns import DEFAULT_RESUBMIT_DAYS, aware, return_for_supplement
-from core.parties import Customer
 from loanfactory.database import db_session
 
 

@@ -9,7 +9,7 @@ from flask_admin import expose
 from sqlalchemy import func, select
 
 from admin.base import SecureView
-from core.audit import AuditEvent
+from core.backoffice.audit import AuditEvent
 from loanfactory.database import db_session
 
 PAGE_SIZE = 50

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from admin.base import SecureView
-from core.calendar import CalendarDay, covered_until, seed_calendar
+from core.businessday.calendar import CalendarDay, covered_until, seed_calendar
 from core.errors import InvalidArgumentError, LoanFactoryError
 from loanfactory.database import db_session
 

@@ -2,13 +2,13 @@
 
 Operations and finance record offline repayments and prepayments directly (each with an idempotency key
 drawn when the form is shown, so a double click posts once). A prepayment is quoted first
-(:func:`core.servicing.prepayment.prepayment_quote`: full or partial, broken interest, fee, re-scheduling
+(:func:`core.loans.prepayment.prepayment_quote`: full or partial, broken interest, fee, re-scheduling
 mode, the loan brought to the date) and the operator confirms exactly that total; if the quote changed in
 between (an end-of-day ran, a repayment arrived) the confirmation is refused and the operator quotes again.
 
 Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
 the approving permission decides it on the requests page, and an approval carries the operation out in the
-same transaction (:mod:`core.audit` change requests, :mod:`core.servicing` operations).
+same transaction (:mod:`core.backoffice.audit` change requests, :mod:`core.servicing` operations).
 """
 
 from __future__ import annotations
@@ -25,20 +25,20 @@ from sqlalchemy import select
 
 from admin.base import SecureView
 from admin.pii import masked, reveal
-from core.audit import CHANGE_KINDS, ChangeRequest, decide_change, pending_changes, request_change
+from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, decide_change, pending_changes, request_change
+from core.backoffice.users import can
+from core.customers.parties import Customer, find_by_id_number, find_by_phone
+from core.customers.pii import mask_id_number, mask_phone
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.ledger.models import JournalEntry
+from core.loans.adjustments import waive_penalty, write_off
+from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
-from core.parties import Customer, find_by_id_number, find_by_phone
-from core.pii import mask_id_number, mask_phone
+from core.loans.prepayment import prepay, prepayment_quote
+from core.loans.repayment import fen, repay
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
-from core.servicing import prepay, repay, waive_penalty, write_off
-from core.servicing.models import ServicingEvent
-from core.servicing.prepayment import prepayment_quote
-from core.servicing.repayment import fen
 from core.states import LOAN_STATES
-from core.users import can
 from loanfactory.database import db_session
 
 PAGE_SIZE = 50

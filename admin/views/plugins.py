@@ -8,7 +8,7 @@ from flask_admin import expose
 from sqlalchemy import select
 
 from admin.base import SecureView
-from core.plugin_manager import PluginCall
+from core.plugins.manager import PluginCall
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from admin import schema_form
 from admin.base import SecureView
 from admin.preview import preview, problems_by_pointer
+from core.backoffice.users import Role, can
 from core.errors import LoanFactoryError
 from core.products import product_schema
 from core.products.changes import diff_documents, impact
@@ -46,7 +47,6 @@ from core.products.versions import (
     submit,
     update_draft,
 )
-from core.users import Role, can
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
 

@@ -15,8 +15,8 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.base import SecureView
+from core.backoffice.users import MIN_PASSWORD_LENGTH, PERMISSIONS, Role, User, create_user, parse_roles, set_password
 from core.errors import LoanFactoryError
-from core.users import MIN_PASSWORD_LENGTH, PERMISSIONS, Role, User, create_user, parse_roles, set_password
 from loanfactory.database import db_session
 
 ROLE_LABELS = {

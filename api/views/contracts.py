@@ -17,7 +17,7 @@ from core.applications.models import Application
 from core.origination import booking
 from core.origination.booking import ContractRecord, DisbursementOrder
 from core.origination.published import offer_of_version
-from core.plugin_types import CallbackSignatureError, PluginFailure
+from core.plugins.types import CallbackSignatureError, PluginFailure
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
 

@@ -23,13 +23,13 @@ from api.serialize import iso, money
 from api.transactions import idempotent, transactional
 from core.applications.models import Application
 from core.ledger.projection import loan_balances
+from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
+from core.loans.prepayment import prepay, prepayment_quote
+from core.loans.repayment import repay
 from core.origination.booking import check_prepayment_window
 from core.origination.errors import NotFoundError
 from core.origination.published import offer_of_version
-from core.servicing.models import ServicingEvent
-from core.servicing.prepayment import prepay, prepayment_quote
-from core.servicing.repayment import repay
 from loanfactory.database import db_session
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from api.problems import invalid
-from core import hookspecs
+from core.plugins import hookspecs
 from loanfactory.plugins_host import get_plugins
 
 

@@ -13,8 +13,8 @@ from api.pagination import paginate
 from api.problems import invalid
 from api.serialize import iso
 from api.transactions import idempotent, transactional
-from core.origination import webhooks
-from core.origination.webhooks import WebhookEvent, WebhookSubscription
+from core.channels import webhooks
+from core.channels.webhooks import WebhookEvent, WebhookSubscription
 from loanfactory.database import db_session
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Amount, Base
-from core.parties import Customer
+from core.customers.parties import Customer
+from core.db.base import Amount, Base
 
 #: the table an application refers to, imported so that creating the metadata creates it too
 REFERENCED = (Customer,)

@@ -1,7 +1,13 @@
-"""End-of-day: close a business date for every open loan, set-based, idempotent, in order."""
+"""End-of-day: the batch that closes a business date for every open loan, in order, idempotently.
 
-from core.eod.models import EodStepRun
-from core.eod.run import EodOrderError, EodReport, Partition, finalize, last_closed, plan_partitions, run_eod
+Only orchestration lives here: the run over dates and partitions (:mod:`core.eod.run`), closing one
+partition's loans with the per-loan rule (:mod:`core.eod.partition`), and the set-based SQL that closes the
+quiet loans (:mod:`core.eod.setbased`) and the steadily overdue ones (:mod:`core.eod.overdue`) without reading
+them into Python. Each SQL path names the rule of :mod:`core.loans` it accelerates, and a test holds the two
+equal. The rule itself (accrual, what falls due, penalty, classification, the ledger lines) is
+:func:`core.loans.daily.close_day`.
+"""
 
-__all__ = ["EodOrderError", "EodReport", "EodStepRun", "Partition", "finalize", "last_closed", "plan_partitions",
-           "run_eod"]
+from core.eod.run import EodOrderError, EodReport, Partition, finalize, plan_partitions, run_eod
+
+__all__ = ["EodOrderError", "EodReport", "Partition", "finalize", "plan_partitions", "run_eod"]

@@ -4,10 +4,10 @@ A loan *steadily overdue* on a date is ``overdue`` with nothing happening to it 
 day: no installment falls due or turns from ``due`` to ``overdue``, no money waits in suspense, no
 installment is written off, the penalty of the date is not charged yet, it matures after the date, and
 each overdue installment bears penalty at a rate the database can compute exactly as Python does (below).
-For those loans :func:`charge_steady_overdue` does what :func:`core.eod.daily.close_day` does loan by loan
+For those loans :func:`charge_steady_overdue` does what :func:`core.loans.daily.close_day` does loan by loan
 (the interest accrual of their running period is the quiet loans' statement, :mod:`core.eod.setbased`):
 
-1. each overdue installment's penalty (:func:`core.servicing.penalty.charge_penalties`): its carried
+1. each overdue installment's penalty (:func:`core.loans.penalty.charge_penalties`): its carried
    fraction plus ``base × daily rate × chargeable days`` (base the unpaid principal, plus the unpaid interest
    with 复利; the days by the grace rule), whole fen booked on the installment, the rest carried
    (``NUMERIC(30, 16)``, as every path stores it); each loan's fen posted as one ``eod_penalty`` entry,
@@ -16,7 +16,7 @@ For those loans :func:`charge_steady_overdue` does what :func:`core.eod.daily.cl
    policy in force (the loan stays ``overdue``).
 
 Exactly as Python: the daily rate of each (annual rate, penalty setting, day count) is computed in Python
-by :meth:`~core.servicing.penalty.PenaltyPolicy.rate_per_day`; a loan takes this path only when that rate
+by :meth:`~core.loans.penalty.PenaltyPolicy.rate_per_day`; a loan takes this path only when that rate
 came out exact with at most 10 significant digits and 12 decimals, and its overdue bases are under 10^9.
 Then no step of Python's arithmetic (28 significant digits) rounds, and PostgreSQL's exact ``numeric``
 gives the same digits. Other loans (such rates, huge bases) keep the Python rule.
@@ -33,13 +33,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.daycount import DayCount
-from core.eod.delinquency import ClassificationPolicy
 from core.eod.sql_keys import entry_key, generation_of
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import PENALTY_INCOME, PENALTY_RECEIVABLE
 from core.ledger.set_posting import post_pairs
+from core.loans.delinquency import ClassificationPolicy
 from core.loans.models import FiveTier
-from core.servicing.penalty import PenaltyPolicy
+from core.loans.penalty import PenaltyPolicy
 
 PENALTY_STEP, PENALTY_EVENT = "penalty", "eod_penalty"
 #: the largest daily rate the SQL path takes: 10 significant digits, 12 decimals (module docstring)

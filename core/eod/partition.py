@@ -17,15 +17,15 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import DropTable
 
-from core.eod.daily import DayResult, InstallmentRow, KeyMaker, LoanRow, close_day
-from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, policy_on
-from core.eod.rows import load_loans, write_results
 from core.eod.setbased import accrue_quiet_loans
+from core.loans.daily import DayResult, InstallmentRow, KeyMaker, LoanRow, close_day, eod_keys
+from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, policy_on
+from core.loans.rows import load_loans, write_results
 
 DEFAULT_CHUNK = 20_000
 
 
-#: the sub-steps of closing a day (:func:`core.eod.daily.close_day`), in order
+#: the sub-steps of closing a day (:func:`core.loans.daily.close_day`), in order
 SUB_STEPS = ("fall_due", "accrual", "suspense", "penalty", "classify")
 _STEP_OF_EVENT = {"eod_fee": "fall_due", "eod_accrual": "accrual", "suspense_applied": "suspense",
                   "eod_penalty": "penalty"}
@@ -52,12 +52,6 @@ class CloseResult:
     def step(self, name: str) -> tuple[int, int]:
         """``(loans changed, entries posted)`` by sub-step ``name``."""
         return self.steps.get(name, (0, 0))
-
-
-def eod_keys(on: date, loan_id: int, generation: int) -> KeyMaker:
-    """Idempotency keys of a loan's end-of-day entries: ``eod:<date>:<step>:<loan>[:g<generation>]``."""
-    suffix = f":g{generation}" if generation else ""
-    return lambda step: f"eod:{on.isoformat()}:{step}:{loan_id}{suffix}"
 
 
 def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | None = None,

@@ -25,16 +25,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.calendar import ensure_covered
-from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
-from core.eod.models import EodStepRun
+from core.businessday.calendar import ensure_covered
+from core.businessday.closes import FINALIZE, EodStepRun, last_closed
 from core.eod.partition import SUB_STEPS, CloseResult, close_loans
 from core.errors import LoanFactoryError
+from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
 from core.loans.models import Loan
 
 #: a partition is closed once its last sub-step is recorded (all are recorded together)
 DONE_STEP = SUB_STEPS[-1]
-FINALIZE = "finalize"
 WHOLE = "*"
 DEFAULT_PARTITION_SIZE = 50_000
 
@@ -69,12 +68,6 @@ class EodReport:
     entries: int = 0
     partitions_run: int = 0
     partitions_skipped: int = 0
-
-
-def last_closed(session: Session) -> date | None:
-    """The latest finalized business date, or ``None`` before the first end-of-day."""
-    found: date | None = session.scalar(select(func.max(EodStepRun.business_date)).where(EodStepRun.step == FINALIZE))
-    return found
 
 
 def pending_dates(session: Session, business_date: date) -> list[date]:

@@ -3,10 +3,10 @@
 Most open loans on most days only accrue interest, and on its due date an installment falls due: nothing
 is overdue, no penalty is carried, no money waits in suspense, and the classification stays 正常/M0. For
 those loans :func:`accrue_quiet_loans` does in a few set-based statements on PostgreSQL what
-:func:`core.eod.daily.close_day` does loan by loan, with the same figures to the fen:
+:func:`core.loans.daily.close_day` does loan by loan, with the same figures to the fen:
 
 1. lock the ``loan_balances`` rows of the id range (``FOR UPDATE``: a servicing operation locks its loan's
-   balance row before anything else, :func:`core.servicing.context.locked_loan`, so an operation in flight
+   balance row before anything else, :func:`core.loans.context.locked_loan`, so an operation in flight
    is waited for and none starts on these loans until the commit), then pick, in a statement of its own
    (so it sees what those operations committed), the *quiet* loans: ``active``, 0 days past due, M0, 正常,
    maturity after the date, no suspense, a known rounding mode (``loans.rounding``, copied from the terms
@@ -15,7 +15,7 @@ those loans :func:`accrue_quiet_loans` does in a few set-based statements on Pos
    ``pending`` — everything else keeps the Python rule. Their ``loans`` rows are read, never locked nor
    written: a row lock writes the row's page, and the 838-byte rows of a million loans are 100,000 pages
    the WAL would carry whole after each checkpoint and the checkpointer write back every night;
-2. bring each started period to its cumulative target ``round(I × elapsed / days)`` (:mod:`core.eod.accrual`)
+2. bring each started period to its cumulative target ``round(I × elapsed / days)`` (:mod:`core.loans.accrual`)
    in exact integer arithmetic: ``n = I·10⁴·elapsed``, ``d = days·100``, then ``n/d`` fen rounded by
    the contract's mode (``half_up``, ``half_even``, ``down``, ``up``), so the accruals of a period add up
    to its scheduled interest exactly as in Python;
@@ -41,16 +41,16 @@ from itertools import count
 from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, bucket
 from core.eod.overdue import OverdueResult, charge_steady_overdue
 from core.eod.sql_keys import entry_key, generation_of
 from core.ledger.accounts import FEE_INCOME, FEE_RECEIVABLE, INTEREST_INCOME, INTEREST_RECEIVABLE
 from core.ledger.set_posting import post_pairs
+from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, bucket
 from core.loans.models import FiveTier
 from core.rounding import Rounding
 
 _NAMES = count(1)
-#: the key steps and events of a day's accrual and fee entries, as :func:`core.eod.daily.close_day` names them
+#: the key steps and events of a day's accrual and fee entries, as :func:`core.loans.daily.close_day` names them
 ACCRUAL_STEP, ACCRUAL_EVENT = "accrual", "eod_accrual"
 FEE_STEP, FEE_EVENT = "fee", "eod_fee"
 

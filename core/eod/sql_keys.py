@@ -1,6 +1,6 @@
 """The end-of-day's entry keys in SQL, for the set-based paths (:mod:`core.eod.setbased`, :mod:`core.eod.overdue`).
 
-They spell :func:`core.eod.partition.eod_keys` in SQL: ``eod:<date>:<step>:<loan>[:g<generation>]``, the
+They spell :func:`core.loans.daily.eod_keys` in SQL: ``eod:<date>:<step>:<loan>[:g<generation>]``, the
 generation being the loan's replay generation in ``loan_servicing_states`` (0, and no suffix, when it has no
 row). Both paths must produce the Python rule's keys exactly, so an entry posts once whichever path closes
 the loan.

@@ -39,12 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, Session, mapped_column, relationship
 
-from core.db import Amount, Base, byte_ordered, keep_pages_free, only_on
+from core.db.base import Amount, Base, byte_ordered, keep_pages_free, only_on
 from core.ledger.errors import ImmutableLedgerError, UnbalancedEntryError
-from core.loans.models import Loan
-
-#: the table entries refer to, imported so that creating the metadata creates it too
-REFERENCED = (Loan,)
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -21,9 +21,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.applications.models import Application
-from core.db import Amount, Base, keep_pages_free
-from core.parties import Customer
-from core.servicing.models import Fraction
+from core.customers.parties import Customer
+from core.db.base import Amount, Base, Fraction, keep_pages_free
 
 #: the tables a loan refers to, imported so that creating the metadata creates them too
 REFERENCED = (Application, Customer)

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base
+from core.db.base import Base
 from core.errors import InvalidArgumentError
 from core.origination.errors import NotFoundError, WrongStateError
 from core.products.expressions import Condition, compile_condition

@@ -23,17 +23,20 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
-from core.apr import schedule_apr
-from core.db import Amount, Base
-from core.direct import insert_rows
+from core.customers.parties import Customer
+from core.customers.pii import EncryptedString
+from core.db.base import Amount, Base
+from core.db.direct import insert_rows
+from core.loans.allocation import AllocationOrder
+from core.loans.contract import PrepaymentRules, ServicingRules
+from core.loans.disbursement import disburse
 from core.loans.models import Loan, LoanInstallment
+from core.loans.penalty import PenaltyPolicy
 from core.origination.catalog import Offer
 from core.origination.errors import NotFoundError, WrongStateError
 from core.origination.requests import Applicant
-from core.parties import Customer
-from core.pii import EncryptedString
-from core.plugin_manager import PluginManager
-from core.plugin_types import (
+from core.plugins.manager import PluginManager
+from core.plugins.types import (
     BankAccount,
     ContractDocument,
     ContractRequest,
@@ -43,10 +46,7 @@ from core.plugin_types import (
     SignedDocument,
     Signer,
 )
-from core.servicing.allocation import AllocationOrder
-from core.servicing.contract import PrepaymentRules, ServicingRules
-from core.servicing.disbursement import disburse
-from core.servicing.penalty import PenaltyPolicy
+from core.schedule.apr import schedule_apr
 from core.states import APPLICATION_STATES
 
 LENDER = Signer(role="lender", name="Loan Product Factory 小额贷款有限公司", identifier="91310000MA1FL0AN0X")
@@ -111,7 +111,7 @@ _NEW_PAYOUT_ACCOUNT = insert(cast(Table, PayoutAccount.__table__)).inline()
 def save_payout_account(session: Session, application: Application, applicant: Applicant) -> None:
     """Keep the applicant's payout account with the application (flushed already: it needs the id).
 
-    A Core insert (:func:`core.direct.insert_rows`: at once, or with the caller's batch): nothing reads the
+    A Core insert (:func:`core.db.direct.insert_rows`: at once, or with the caller's batch): nothing reads the
     row back in the transaction that writes it, so it needs no ORM object, and the ORM's pending work is not
     flushed for it."""
     account = applicant.bank_account
@@ -300,7 +300,7 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     """Send the payout order (contract_signed or a failed payout -> disbursing).
 
     A payment plugin that refuses at once leaves the application ``disbursement_failed`` with the reason;
-    one that raises (timeout, outage) raises :class:`~core.plugin_types.PluginFailure` so the caller rolls
+    one that raises (timeout, outage) raises :class:`~core.plugins.types.PluginFailure` so the caller rolls
     back and the channel may retry the same request.
     """
     current = session.scalar(select(DisbursementOrder).where(

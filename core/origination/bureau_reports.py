@@ -1,10 +1,10 @@
 """The credit reports pulled for applications, kept whole so a reviewer sees what the machine saw.
 
 A report is personal credit information (征信业管理条例; JR/T 0171-2020 class C2), so its body is stored
-encrypted with the PII key ring (:class:`core.pii.EncryptedString`); only the bureau, the report id and
+encrypted with the PII key ring (:class:`core.customers.pii.EncryptedString`); only the bureau, the report id and
 the dates are in the clear. :func:`record_bureau_report` stores the report a pipeline run received;
 :func:`bureau_report_for` gives back the newest one for an application as the same
-:class:`~core.plugin_types.BureauReport` the scoring plugins were given.
+:class:`~core.plugins.types.BureauReport` the scoring plugins were given.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import orjson
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base
-from core.direct import insert_rows
-from core.pii import EncryptedString
-from core.plugin_types import BureauReport
+from core.customers.pii import EncryptedString
+from core.db.base import Base
+from core.db.direct import insert_rows
+from core.plugins.types import BureauReport
 
 
 class BureauReportRecord(Base):
@@ -93,7 +93,7 @@ _NEW_RECORD = insert(cast(Table, BureauReportRecord.__table__)).inline()  # inli
 def record_bureau_report(session: Session, application_id: int, report: BureauReport, pulled_at: datetime) -> None:
     """Keep ``report`` as received for ``application_id`` (in the caller's transaction).
 
-    A Core insert (:func:`core.direct.insert_rows`: at once, or with the caller's batch): nothing reads the
+    A Core insert (:func:`core.db.direct.insert_rows`: at once, or with the caller's batch): nothing reads the
     report back in the transaction that pulls it, so it needs no ORM object, and the ORM's pending work is
     not flushed for it."""
     insert_rows(session, _NEW_RECORD, [{

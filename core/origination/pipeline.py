@@ -30,7 +30,8 @@ from sqlalchemy import Integer, Table, TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
-from core.direct import batched_inserts, insert_now, insert_now_after, update_now
+from core.customers.parties import Customer, new_customer_values
+from core.db.direct import batched_inserts, insert_now, insert_now_after, update_now
 from core.errors import LoanFactoryError
 from core.loans.models import Loan, LoanInstallment
 from core.origination.approval import (
@@ -49,9 +50,8 @@ from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
-from core.parties import Customer, new_customer_values
-from core.plugin_manager import PluginManager
-from core.plugin_types import (
+from core.plugins.manager import PluginManager
+from core.plugins.types import (
     ApplicantProfile,
     ApplicationFacts,
     BureauConsent,
@@ -88,7 +88,7 @@ def _new_customer(returning: str) -> TextClause:
 
 
 _NEW_CUSTOMER = _new_customer("id")
-#: on PostgreSQL the same insert in the WITH of the application's (:func:`core.direct.insert_now_after`)
+#: on PostgreSQL the same insert in the WITH of the application's (:func:`core.db.direct.insert_now_after`)
 _NEW_CUSTOMER_FIRST = _new_customer("id AS customer_id").columns(customer_id=Integer).cte("new_customer")
 
 
@@ -272,8 +272,8 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
     """Record an application for ``offer`` and decide it as far as the machines can.
 
     The application is inserted already under review, and the decision is written with one UPDATE
-    (:mod:`core.direct`): no ORM flush. Its payout account, the bureau report and the records of its state
-    changes and of the plugin calls are written with the decision (:func:`core.direct.batched_inserts`): on
+    (:mod:`core.db.direct`): no ORM flush. Its payout account, the bureau report and the records of its state
+    changes and of the plugin calls are written with the decision (:func:`core.db.direct.batched_inserts`): on
     PostgreSQL in the UPDATE's statement, elsewhere one statement per table.
 
     Returns:

@@ -12,10 +12,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from core.apr import schedule_apr
 from core.origination.catalog import Offer, parse_amount
 from core.origination.errors import RequestProblems
 from core.schedule import Schedule
+from core.schedule.apr import schedule_apr
 
 
 @dataclass(frozen=True)

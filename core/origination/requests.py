@@ -16,10 +16,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from core.customers.parties import birth_date_of, normalise_id_number, normalise_phone
 from core.errors import InvalidArgumentError
 from core.origination.catalog import REQUIRED_CONSENTS, Offer, parse_amount
 from core.origination.errors import RequestProblems
-from core.parties import birth_date_of, normalise_id_number, normalise_phone
 
 TOP_FIELDS = {"external_id", "amount", "term", "method", "purpose", "applicant", "collateral", "consents"}
 APPLICANT_FIELDS = {"name", "id_number", "phone", "monthly_income", "monthly_debt_payments", "employment_years",

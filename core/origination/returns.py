@@ -23,13 +23,13 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
-from core.db import Base
+from core.customers.parties import Customer
+from core.db.base import Base
 from core.errors import InvalidArgumentError
 from core.origination.approval import MAX_COMMENT, ApprovalTask, check_turn, require_comment
 from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems, WrongStateError
 from core.origination.requests import HOUSING, OCCUPATIONS
-from core.parties import Customer
 from core.states import APPLICATION_STATES
 
 #: days a channel has to resubmit a returned application, unless ``RETURN_RESUBMIT_DAYS`` says otherwise

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column, synonym
 
-from core.db import Base
+from core.db.base import Base
 from core.errors import LoanFactoryError
 
 FROZEN_COLUMNS = ("code", "version", "document")

@@ -5,7 +5,7 @@ its two extremes (the minimum and the largest amount on the step grid) × the hi
 every risk band's rate × each repayment method × (for a fixed repayment day) the start dates that give
 the shortest, a regular and the longest first period; each one held to maturity and, when prepayment is
 allowed, repaid in full at the earliest allowed period with its prepayment fee. The cost is the IRR of
-the borrower's real cash flows with every fee but late fees included (:mod:`core.apr`), annualised on
+the borrower's real cash flows with every fee but late fees included (:mod:`core.schedule.apr`), annualised on
 the product's basis (``nominal_irr``: periodic IRR × periods per year, PBoC 〔2021〕No. 3;
 ``effective_irr``: compounded).
 
@@ -24,10 +24,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core.apr import AprResult, periodic_irr, schedule_cash_flows, schedule_periods_per_year
 from core.errors import AprNotConvergedError, InvalidArgumentError
 from core.products.product import Product
 from core.schedule import DueDayRule, Method, Schedule
+from core.schedule.apr import AprResult, periodic_irr, schedule_cash_flows, schedule_periods_per_year
 from core.schedule.terms import Frequency
 
 REFERENCE_MONTH = (2026, 1)

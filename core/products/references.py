@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any, Protocol
 
-from core.hookspecs import HOOK_FAMILIES
+from core.plugins.hookspecs import HOOK_FAMILIES
 from core.products.expressions import ExpressionError, compile_condition
 from core.products.problems import Problem, pointer
 
@@ -22,7 +22,7 @@ Document = Mapping[str, Any]
 #: the roles of the admin (issue 7); approval steps may name only these unless told otherwise
 DEFAULT_ROLES = ("admin", "product_manager", "risk_officer", "risk_manager", "finance", "operations", "auditor")
 
-#: product job (key of ``plugins``) -> the hook family of core/hookspecs.py a plugin doing it implements
+#: product job (key of ``plugins``) -> the hook family of core/plugins/hookspecs.py a plugin doing it implements
 JOB_FAMILIES = {
     "scoring": "scoring",
     "credit_bureau": "bureau",
@@ -39,7 +39,7 @@ REQUIRED_HOOKS: dict[str, frozenset[str]] = {
 
 
 class PluginDirectory(Protocol):
-    """What the validator needs of a plugin manager (:class:`core.plugin_manager.PluginManager`)."""
+    """What the validator needs of a plugin manager (:class:`core.plugins.manager.PluginManager`)."""
 
     def names(self) -> list[str]: ...
 

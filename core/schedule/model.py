@@ -55,32 +55,3 @@ class Schedule:
     @property
     def maturity_date(self) -> date:
         return self.installments[-1].due_date
-
-    def as_dict(self) -> dict[str, object]:
-        """The schedule as JSON-ready data: money as strings with two places, dates ISO 8601, APR included.
-
-        The shape is ``{"installments": [{"period", "due_date", "principal", "interest", "fee", "total",
-        "remaining_principal"}], "total_interest", "total_fees", "apr", "effective_annual_rate"}``; rates
-        are fractions as strings (``"0.049000"`` for 4.9%).
-        """
-        from core.apr import schedule_apr  # the APR solver builds on schedules, not the reverse
-
-        apr = schedule_apr(self)
-        return {
-            "installments": [
-                {
-                    "period": i.period,
-                    "due_date": i.due_date.isoformat(),
-                    "principal": str(i.principal),
-                    "interest": str(i.interest),
-                    "fee": str(i.fee),
-                    "total": str(i.total),
-                    "remaining_principal": str(i.remaining_principal),
-                }
-                for i in self.installments
-            ],
-            "total_interest": str(self.total_interest),
-            "total_fees": str(self.total_fees),
-            "apr": str(apr.apr),
-            "effective_annual_rate": str(apr.effective_annual_rate),
-        }

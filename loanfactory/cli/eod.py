@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from core.calendar import covered_until, seed_calendar
-from core.eod.run import last_closed
+from core.businessday.calendar import covered_until, seed_calendar
+from core.businessday.closes import last_closed
 from loanfactory.app import create_app
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.database import db_session

@@ -14,8 +14,8 @@ import click
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from core.db import database_url as resolve_database_url
-from core.db import make_engine, make_session_factory
+from core.db.base import database_url as resolve_database_url
+from core.db.base import make_engine, make_session_factory
 from core.ledger import JournalEntry, compare_projection, rebuild_projection, trial_balance
 from loanfactory.cli.common import echo_json, json_option
 

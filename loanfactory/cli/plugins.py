@@ -12,8 +12,8 @@ from datetime import datetime, time
 import click
 
 from core.errors import InvalidArgumentError
-from core.hookspecs import HOOK_FAMILIES
-from core.plugin_manager import OUTCOMES, SHANGHAI, PluginManager, call_summary
+from core.plugins.hookspecs import HOOK_FAMILIES
+from core.plugins.manager import OUTCOMES, SHANGHAI, PluginManager, call_summary
 from loanfactory.app import create_app
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.database import get_db

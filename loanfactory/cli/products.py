@@ -24,7 +24,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from core.db import Base, make_engine, make_session_factory
+from core.db.base import Base, make_engine, make_session_factory
 from core.products.changes import diff_versions, impact
 from core.products.docs import DOCS_PATH, render_reference
 from core.products.models import ProductVersion
@@ -67,7 +67,7 @@ def _session(database_url: str | None) -> Iterator[Session]:
 def _registry(check: bool) -> dict[str, frozenset[str]] | None:
     if not check:
         return None
-    from core.plugin_manager import make_plugin_manager
+    from core.plugins.manager import make_plugin_manager
 
     return plugin_registry(make_plugin_manager())
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import click
 
-from core.apr import AprResult, schedule_apr
 from core.daycount import DayCount
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.money import to_decimal
 from core.rounding import Rounding
 from core.schedule import DueDayRule, FirstPeriod, Frequency, GraceType, LoanTerms, Method, Schedule, build_schedule
+from core.schedule.apr import AprResult, schedule_apr, schedule_document
 from loanfactory.cli.common import echo_json, json_option, parse_date
 
 #: kernel argument -> the option a user typed for it, where the two names differ
@@ -100,7 +100,7 @@ def schedule(amount: str, annual_rate: str, term: int, method: str, start_date: 
     )
     result = build_schedule(terms)
     if as_json:
-        echo_json(result.as_dict())
+        echo_json(schedule_document(result))
     else:
         click.echo(render_table(result, schedule_apr(result)))
 

@@ -54,7 +54,7 @@ def api_keys() -> None:
 @click.option("--rate-limit", default="600/minute", show_default=True, help="Requests allowed per key.")
 def issue(channel: str, scopes: tuple[str, ...], name: str | None, rate_limit: str) -> None:
     """Issue a key for CHANNEL and print it (only its hash is stored)."""
-    from core.origination.channels import issue_api_key
+    from core.channels.keys import issue_api_key
     from loanfactory.database import get_db
 
     app = create_app()
@@ -70,7 +70,7 @@ def list_keys() -> None:
     """Every key: prefix, channel, scopes, rate limit, active."""
     from sqlalchemy import select
 
-    from core.origination.channels import ApiClient
+    from core.channels.keys import ApiClient
     from loanfactory.database import get_db
 
     app = create_app()
@@ -87,8 +87,8 @@ def revoke_key(prefix: str) -> None:
     """Revoke the key whose public prefix is PREFIX."""
     from sqlalchemy import select
 
+    from core.channels.keys import ApiClient, revoke
     from core.errors import InvalidArgumentError
-    from core.origination.channels import ApiClient, revoke
     from loanfactory.database import get_db
 
     app = create_app()

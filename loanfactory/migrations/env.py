@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from alembic import context
 
-from core.db import Amount, make_engine
-from core.pii import EncryptedString
+from core.customers.pii import EncryptedString
+from core.db.base import Amount, make_engine
 from loanfactory.migrate import included_on
 from loanfactory.models import load_models
 

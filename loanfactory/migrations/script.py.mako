@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-import core.pii
+import core.db.base
+import core.customers.pii
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -24,8 +24,8 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from core.db import make_engine, make_session_factory
-from core.eod.models import EodStepRun
+from core.businessday.closes import EodStepRun
+from core.db.base import make_engine, make_session_factory
 from core.eod.run import DONE_STEP, EodReport, Partition, close_partition, finalize, pending_dates, plan_partitions
 from loanfactory.database import db_session, get_db
 

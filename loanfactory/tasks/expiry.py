@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import Flask
 
-from core.db import make_session_factory
+from core.db.base import make_session_factory
 from core.origination.expiry import expire_applications as expire
 from loanfactory.database import get_db
 

@@ -1,6 +1,6 @@
 """``local_esign``: contracts rendered to PDF, signed with Ed25519 keys held here, verified on demand.
 
-The e-signature family of hooks (:mod:`core.hookspecs`): ``esign_render`` lays the contract out from
+The e-signature family of hooks (:mod:`core.plugins.hookspecs`): ``esign_render`` lays the contract out from
 the product's template and the loan's terms (:mod:`.contract`, :mod:`.render`), ``esign_sign`` adds a
 signature and keeps its evidence (:mod:`.signing`), ``esign_verify`` checks the bytes and every
 signature. The plugin stands where an outside e-signature vendor would be, but everything is local: the
@@ -15,8 +15,8 @@ machine has not kept one yet (:func:`.fonts.warm_up`), so the first contract doe
 
 from __future__ import annotations
 
-from core.hookspecs import hookimpl
-from core.plugin_types import (
+from core.plugins.hookspecs import hookimpl
+from core.plugins.types import (
     ContractDocument,
     ContractRequest,
     PluginContext,

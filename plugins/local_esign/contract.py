@@ -1,6 +1,6 @@
 """What a loan contract says: the parties, the key terms, the schedule and the template's clauses.
 
-:func:`build_contract` turns a :class:`~core.plugin_types.ContractRequest` into :class:`ContractContent`,
+:func:`build_contract` turns a :class:`~core.plugins.types.ContractRequest` into :class:`ContractContent`,
 plain text the renderer lays out. The fixed parts (parties, amounts, rates, schedule) are built here; the
 clauses come from the product's template, a JSON file in ``templates/`` (``${name}`` placeholders, see
 :data:`TEMPLATE_VARIABLES`). Amounts appear in figures and in Chinese capitals (大写金额, by ``cn2an``):
@@ -32,10 +32,10 @@ from typing import Any
 
 import cn2an
 
+from core.customers.pii import mask_id_number
 from core.errors import LoanFactoryError
 from core.money import to_decimal
-from core.pii import mask_id_number
-from core.plugin_types import ContractRequest, Signer
+from core.plugins.types import ContractRequest, Signer
 
 METHOD_NAMES = {
     "equal_installment": "等额本息",

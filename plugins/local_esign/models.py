@@ -1,6 +1,6 @@
 """The e-signature plugin's tables: signing keys, the signed documents, and the evidence of each signature.
 
-A signer's Ed25519 private key is stored encrypted (AES-GCM through :class:`core.pii.EncryptedString`, keyed
+A signer's Ed25519 private key is stored encrypted (AES-GCM through :class:`core.customers.pii.EncryptedString`, keyed
 by ``LOANFACTORY_PII_KEY``), next to its public key and the public key's SHA-256 fingerprint. A signer is
 found by a blind index of role and identifier, so the ID number itself is never stored in clear.
 
@@ -18,8 +18,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base
-from core.pii import EncryptedString
+from core.customers.pii import EncryptedString
+from core.db.base import Base
 
 
 class SignerKey(Base):

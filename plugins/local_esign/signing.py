@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.customers.pii import blind_index
 from core.errors import LoanFactoryError
-from core.pii import blind_index
-from core.plugin_types import ContractDocument, SignatureEvidence, SignedDocument, Signer, VerificationResult
+from core.plugins.types import ContractDocument, SignatureEvidence, SignedDocument, Signer, VerificationResult
 from plugins.local_esign.models import SignatureRecord, SignerKey, StoredDocument
 
 ALGORITHM = "Ed25519"

@@ -21,8 +21,8 @@ import time
 from sqlalchemy import select
 
 from core.errors import InvalidArgumentError
-from core.hookspecs import hookimpl
-from core.plugin_types import NotificationReceipt, NotificationRequest, PluginContext
+from core.plugins.hookspecs import hookimpl
+from core.plugins.types import NotificationReceipt, NotificationRequest, PluginContext
 from plugins.notifications.models import DeliveryRecord, OutboxMessage
 from plugins.notifications.rendering import render, template_text
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidArgumentError
-from core.plugin_types import TemplateNotFoundError, TemplateVariableMissingError
+from core.plugins.types import TemplateNotFoundError, TemplateVariableMissingError
 
 TEMPLATES_PATH = Path(__file__).with_name("templates.json")
 TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")

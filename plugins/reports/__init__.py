@@ -1,6 +1,6 @@
 """``reports``: regulatory and management reports read from the books, as CSV and XLSX.
 
-The reporting family of hooks (:mod:`core.hookspecs`). Three report types:
+The reporting family of hooks (:mod:`core.plugins.hookspecs`). Three report types:
 
 * ``monthly_statistics`` (月度业务统计, a calendar month): :mod:`.statistics`;
 * ``credit_reporting`` (征信报送明细, a calendar month): :mod:`.credit_file`;
@@ -8,7 +8,7 @@ The reporting family of hooks (:mod:`core.hookspecs`). Three report types:
 
 Positions at past dates are rebuilt from installments and the journal (:mod:`.positions`), chunk by chunk
 (:mod:`.books`). Configuration (``PLUGIN_CONFIG["reports"]``): ``classification``, a list of dated
-five-tier policies (``core.eod.delinquency.ClassificationPolicy.from_mapping``; default: the 2023 rules),
+five-tier policies (``core.loans.delinquency.ClassificationPolicy.from_mapping``; default: the 2023 rules),
 and ``mask_pii`` (mask names and ID numbers in the credit-reporting file; default off, the file is the
 bureau's). See docs/reports.md.
 """
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.eod.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
 from core.errors import LoanFactoryError
-from core.hookspecs import hookimpl
-from core.plugin_types import PluginContext, ReportFile, ReportType
+from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
+from core.plugins.hookspecs import hookimpl
+from core.plugins.types import PluginContext, ReportFile, ReportType
 from plugins.reports.credit_file import credit_rows, month_end
 from plugins.reports.migration import migration_tables
 from plugins.reports.statistics import monthly_statistics

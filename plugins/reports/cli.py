@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from core.errors import InvalidArgumentError
-from core.plugin_types import ReportType
+from core.plugins.types import ReportType
 
 
 def _month(value: str) -> tuple[date, date]:

@@ -32,10 +32,10 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import ClassificationPolicy, tier_code
+from core.customers.parties import Customer
+from core.customers.pii import mask_id_number, mask_name
+from core.loans.delinquency import ClassificationPolicy, tier_code
 from core.loans.models import FiveTier
-from core.parties import Customer
-from core.pii import mask_id_number, mask_name
 from plugins.reports.books import cash_received, iter_loans, last_receipts, principal_balances
 from plugins.reports.positions import LoanFacts, position
 from plugins.reports.writers import Table, Value

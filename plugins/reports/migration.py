@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import LABELS_ZH, ClassificationPolicy
+from core.loans.delinquency import LABELS_ZH, ClassificationPolicy
 from core.loans.models import FiveTier
 from plugins.reports.books import iter_loans, principal_balances
 from plugins.reports.positions import position

@@ -7,8 +7,8 @@ not change afterwards:
 
 * an installment was unsettled at ``D`` when it is unsettled now or was settled after ``D``
   (``paid_on > D``); days past due is ``D`` minus the oldest unsettled due date before ``D``, the rule
-  of :func:`core.eod.daily.days_past_due`; bucket and five-tier class then follow
-  :func:`core.eod.delinquency.bucket` and the classification policy in force on ``D``;
+  of :func:`core.loans.daily.days_past_due`; bucket and five-tier class then follow
+  :func:`core.loans.delinquency.bucket` and the classification policy in force on ``D``;
 * the loan was closed at ``D`` when ``closed_on <= D`` (written off, paid off or prepaid);
 * the outstanding principal is the journal's balance of account 1303 for the loan up to ``D``.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from core.eod.delinquency import ClassificationPolicy, bucket, policy_on
+from core.loans.delinquency import ClassificationPolicy, bucket, policy_on
 from core.loans.models import FiveTier
 
 ZERO = Decimal(0)

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.eod.delinquency import LABELS_ZH, NON_PERFORMING, ClassificationPolicy
+from core.loans.delinquency import LABELS_ZH, NON_PERFORMING, ClassificationPolicy
 from core.loans.models import FiveTier
 from core.states import StateTransition
 from plugins.reports.books import iter_loans, principal_balances

@@ -1,6 +1,6 @@
 """``sandbox_bank``: a payment channel whose bank is a sandbox standing where the outside bank would be.
 
-The payment family of hooks (:mod:`core.hookspecs`): payouts (``payment_disburse``), debits of a bound
+The payment family of hooks (:mod:`core.plugins.hookspecs`): payouts (``payment_disburse``), debits of a bound
 card (``payment_debit``), ``payment_query``, ``payment_refund`` and ``payment_verify_callback``. Every
 order is accepted ``pending`` and settles asynchronously; its outcome arrives as an HMAC-SHA256-signed
 callback (:mod:`.callbacks`) or by query. The bank itself is :mod:`.bank`; its daily reconciliation
@@ -24,8 +24,8 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from core.hookspecs import hookimpl
-from core.plugin_types import PaymentRequest, PaymentResult, PluginContext, RefundRequest
+from core.plugins.hookspecs import hookimpl
+from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, RefundRequest
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.bank import Account, SandboxBank, open_bank
 

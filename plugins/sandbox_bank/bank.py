@@ -40,10 +40,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core.db import Base, make_engine, make_session_factory
+from core.db.base import Base, make_engine, make_session_factory
 from core.errors import LoanFactoryError
 from core.money import to_decimal
-from core.plugin_types import PaymentResult
+from core.plugins.types import PaymentResult
 from core.rounding import FEN
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.models import BANK_TABLES, BankCallback, BankCard, BankFault, BankOrder

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.money import to_decimal
-from core.plugin_types import CallbackSignatureError, PaymentResult
+from core.plugins.types import CallbackSignatureError, PaymentResult
 
 TIMESTAMP_HEADER = "X-Sandbox-Timestamp"
 SIGNATURE_HEADER = "X-Sandbox-Signature"

@@ -33,7 +33,7 @@ DEFAULT_CALLBACK_PATH = "/api/v1/callbacks/payments/sandbox_bank"
 
 
 def _app_and_sessions() -> tuple[Any, Any, dict[str, Any]]:
-    from core.db import make_session_factory
+    from core.db.base import make_session_factory
     from loanfactory.app import create_app
     from loanfactory.database import get_db
 

@@ -1,7 +1,7 @@
 """The sandbox bank's own books: payment orders, bound cards, planned faults, and the callback outbox.
 
 These tables belong to the bank, not to the lender: they stand for the state an outside bank keeps on
-its side. They are declared on ``core.db.Base`` so the embedded default (the bank living in the system's
+its side. They are declared on ``core.db.base.Base`` so the embedded default (the bank living in the system's
 database, see :mod:`plugins.sandbox_bank.bank`) has them; with ``database_url`` configured the bank
 creates them in a database of its own and commits there, independently of the caller's transaction.
 Times are UTC without an offset (SQLite keeps no offsets).
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Amount, Base
+from core.db.base import Amount, Base
 
 
 class BankOrder(Base):

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.ledger import JournalEntry, Posting, cash_clearing
-from core.servicing.models import ServicingEvent
+from core.loans.events import ServicingEvent
 from plugins.sandbox_bank.statement import StatementLine
 
 ZERO = Decimal(0)

@@ -25,10 +25,10 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select
 
-from core import driver
+from core.db import driver
 from core.errors import InvalidArgumentError
-from core.hookspecs import hookimpl
-from core.plugin_types import (
+from core.plugins.hookspecs import hookimpl
+from core.plugins.types import (
     BureauAccountEvent,
     BureauAck,
     BureauInquiry,

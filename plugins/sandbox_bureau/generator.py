@@ -16,7 +16,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from core.plugin_types import BlacklistRecord, BureauAccount, BureauInquiry, BureauReport, CourtRecord
+from core.plugins.types import BlacklistRecord, BureauAccount, BureauInquiry, BureauReport, CourtRecord
 
 GRID_MONTHS = 24
 PROFILES = (("thin", 10), ("clean", 50), ("slip", 22), ("trouble", 18))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, DateTime, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Amount, Base
+from core.db.base import Amount, Base
 
 
 class SandboxBureauQuery(Base):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from core.hookspecs import hookimpl
-from core.plugin_types import ApplicantProfile, ApplicationFacts, BureauReport, PluginContext, ScoreResult
+from core.plugins.hookspecs import hookimpl
+from core.plugins.types import ApplicantProfile, ApplicationFacts, BureauReport, PluginContext, ScoreResult
 from plugins.scorecard.mapping import DEFAULT_AMOUNT_SCALE, characteristic_values
 from plugins.scorecard.model import TABLE_PATH, load_table
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from core.plugin_types import ApplicantProfile, ApplicationFacts, BureauReport
+from core.plugins.types import ApplicantProfile, ApplicationFacts, BureauReport
 
 Value = Decimal | str | None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidArgumentError
-from core.plugin_types import ReasonCode, ScoreResult
+from core.plugins.types import ReasonCode, ScoreResult
 from plugins.scorecard.mapping import CHARACTERISTICS, Value
 
 TABLE_PATH = Path(__file__).with_name("table.json")

@@ -20,14 +20,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from admin.schema_form import build, flatten
-from core.db import Base
-from core.parties import Customer, find_by_id_number
+from core.backoffice.users import Role, User, hash_password
+from core.customers.parties import Customer, find_by_id_number
+from core.db.base import Base
+from core.loans.disbursement import disburse
 from core.products import product_schema
 from core.products.problems import load_json
 from core.products.versions import published_version
 from core.schedule import LoanTerms
-from core.servicing import disburse
-from core.users import Role, User, hash_password
 from loanfactory.app import create_app
 from loanfactory.database import db_session, get_db
 

@@ -18,7 +18,7 @@ from admin_helpers import (
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from core.db import Base, make_engine, make_session_factory
+from core.db.base import Base, make_engine, make_session_factory
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from admin_helpers import queue_application
 from sqlalchemy import select
 
 from core.applications.models import Application
-from core.audit import AuditEvent
+from core.backoffice.audit import AuditEvent
 from core.origination.approval import ApprovalTask
 from loanfactory.database import db_session
 

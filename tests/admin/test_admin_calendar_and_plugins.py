@@ -4,8 +4,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from core.audit import AuditEvent
-from core.calendar import CalendarDay, seed_calendar
+from core.backoffice.audit import AuditEvent
+from core.businessday.calendar import CalendarDay, seed_calendar
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
 

@@ -3,8 +3,8 @@
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core.audit import AuditEvent
-from core.users import User, authenticate
+from core.backoffice.audit import AuditEvent
+from core.backoffice.users import User, authenticate
 from loanfactory.app import create_app
 from loanfactory.cli import main
 from loanfactory.database import db_session

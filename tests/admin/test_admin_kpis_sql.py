@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 
 from admin.kpis import compute
 from core.applications.models import Application
-from core.db import make_session_factory
+from core.customers.parties import Customer
+from core.db.base import make_session_factory
+from core.loans.disbursement import disburse
 from core.loans.models import Loan, LoanInstallment
 from core.origination.approval import ApprovalTask
-from core.parties import Customer
 from core.schedule import LoanTerms
-from core.servicing import disburse
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from core.audit import AuditEvent, ChangeRequest
+from core.backoffice.audit import AuditEvent, ChangeRequest
+from core.backoffice.users import Role, User
+from core.loans.events import ServicingEvent
 from core.loans.models import Loan
-from core.servicing.models import ServicingEvent
-from core.users import Role, User
 from loanfactory.database import db_session
 
 ID_NUMBER = "11010519491231002X"

@@ -5,7 +5,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from admin.schema_form import build, flatten
-from core.audit import AuditEvent
+from core.backoffice.audit import AuditEvent
 from core.products import product_schema
 from core.products.models import ProductVersion
 from loanfactory.database import db_session

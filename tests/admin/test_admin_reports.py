@@ -5,7 +5,7 @@ import zipfile
 
 from sqlalchemy import select
 
-from core.audit import AuditEvent
+from core.backoffice.audit import AuditEvent
 from loanfactory.database import db_session
 
 

@@ -7,11 +7,11 @@ from admin_helpers import queue_application
 from sqlalchemy import select
 
 from core.applications.models import Application
-from core.audit import AuditEvent
+from core.backoffice.audit import AuditEvent
 from core.origination.approval import ApprovalTask
 from core.origination.bureau_reports import record_bureau_report
 from core.origination.returns import ApplicationReturn
-from core.plugin_types import BlacklistRecord, BureauAccount, BureauInquiry, BureauReport, CourtRecord
+from core.plugins.types import BlacklistRecord, BureauAccount, BureauInquiry, BureauReport, CourtRecord
 from loanfactory.database import db_session
 from tests.api.conftest import Channel, new_key
 

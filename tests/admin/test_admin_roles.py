@@ -17,9 +17,9 @@ from admin_helpers import (
 )
 from sqlalchemy import select
 
-from core.audit import request_change
+from core.backoffice.audit import request_change
+from core.backoffice.users import Role, User, can
 from core.origination.approval import ApprovalTask
-from core.users import Role, User, can
 from loanfactory.database import db_session
 
 ACTIONS = [

@@ -2,8 +2,8 @@
 
 from sqlalchemy import func, select
 
-from core.audit import AuditEvent
-from core.users import User
+from core.backoffice.audit import AuditEvent
+from core.backoffice.users import User
 from loanfactory.database import db_session
 
 PASSWORD = "s3cret-pass-word"

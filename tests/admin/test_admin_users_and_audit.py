@@ -6,9 +6,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.audit import AuditEvent, events_for, jsonable, record
-from core.errors import InvalidArgumentError
-from core.users import (
+from core.backoffice.audit import AuditEvent, events_for, jsonable, record
+from core.backoffice.users import (
     PERMISSIONS,
     FourEyesError,
     PermissionDeniedError,
@@ -21,6 +20,7 @@ from core.users import (
     require,
     require_second_user,
 )
+from core.errors import InvalidArgumentError
 
 
 def test_password_is_stored_as_an_argon2id_hash_and_checked(sqlite_session):

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from core.origination.channels import issue_api_key
+from core.channels.keys import issue_api_key
 from core.products.validate import read_document
 from loanfactory.app import create_app
 from loanfactory.database import get_db

@@ -9,9 +9,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from api import ratelimit
-from core.origination.channels import ApiClient
-from core.origination.idempotency import IdempotencyRecord
-from core.origination.webhooks import WebhookSubscription
+from core.channels.idempotency import IdempotencyRecord
+from core.channels.keys import ApiClient
+from core.channels.webhooks import WebhookSubscription
 from loanfactory.database import get_db
 from tests.api.conftest import Channel, make_api_app, new_key
 

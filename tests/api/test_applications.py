@@ -13,17 +13,17 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from core.applications.models import Application
-from core.hookspecs import hookimpl
+from core.channels.idempotency import IdempotencyRecord
+from core.customers.parties import Customer
 from core.origination import pipeline
 from core.origination.approval import ApprovalTask, open_tasks
 from core.origination.booking import PayoutAccount
 from core.origination.bureau_reports import BureauReportRecord, bureau_report_for
 from core.origination.expiry import expire_offers
-from core.origination.idempotency import IdempotencyRecord
 from core.origination.pipeline import decide_task
 from core.origination.published import offer_of_version
-from core.parties import Customer
-from core.plugin_manager import PluginCall
+from core.plugins.hookspecs import hookimpl
+from core.plugins.manager import PluginCall
 from core.states import StateTransition
 from loanfactory.cli import main
 from loanfactory.database import get_db

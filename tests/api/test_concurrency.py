@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from core.applications.models import Application
-from core.calendar import seed_calendar
+from core.businessday.calendar import seed_calendar
+from core.customers.parties import Customer
 from core.ledger.models import JournalEntry
-from core.parties import Customer
-from core.servicing.models import ServicingEvent
+from core.loans.events import ServicingEvent
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from plugins.sandbox_bank.bank import open_bank

@@ -25,9 +25,9 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, Table, Text, insert, select
 from sqlalchemy.orm import Session
 
-from core.direct import _json_text, _json_value, batched_inserts, insert_rows
+from core.db.direct import _json_text, _json_value, batched_inserts, insert_rows
 from core.origination.bureau_reports import report_from_json, report_to_json
-from core.plugin_types import BlacklistRecord, BureauAccount, BureauInquiry, BureauReport, CourtRecord
+from core.plugins.types import BlacklistRecord, BureauAccount, BureauInquiry, BureauReport, CourtRecord
 from loanfactory.json_provider import OrjsonProvider
 from plugins.sandbox_bureau.generator import generate_report
 

@@ -20,10 +20,10 @@ from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 
 from api.auth import key_cache
-from core.db import make_engine
-from core.origination import key_cache as key_cache_module
-from core.origination.channels import authenticate_for_product
-from core.origination.key_cache import KeyCache
+from core.channels import key_cache as key_cache_module
+from core.channels.key_cache import KeyCache
+from core.channels.keys import authenticate_for_product
+from core.db.base import make_engine
 from loanfactory.database import get_db
 from tests.api.conftest import Channel, make_api_app, new_key, publish_sample, sample
 from tests.conftest import PG_ADMIN_URL
@@ -162,7 +162,7 @@ def test_a_product_paused_elsewhere_becomes_unknown_and_its_next_version_is_seen
 
 @on_postgres
 def test_this_process_sees_its_own_revocation_at_once(pg_app, db_channel):
-    from core.origination.channels import ApiClient, revoke
+    from core.channels.keys import ApiClient, revoke
 
     warm(pg_app, db_channel)
     with pg_app.app_context():

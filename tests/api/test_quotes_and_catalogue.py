@@ -104,7 +104,7 @@ def test_a_quote_reads_outside_a_transaction_and_still_sees_a_revoked_key_and_a_
         db_app: Flask, db_channel: Channel) -> None:
     from sqlalchemy import select
 
-    from core.origination.channels import ApiClient, revoke
+    from core.channels.keys import ApiClient, revoke
     from core.products.models import ProductVersion
     from core.products.versions import pause
     from loanfactory.database import get_db

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from core.origination.channels import ApiClient
-from core.users import Role, User
+from core.backoffice.users import Role, User
+from core.channels.keys import ApiClient
 from loanfactory.cli import main
 from loanfactory.database import get_db
 from loanfactory.demo import seed_demo

@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from api.webhooks import dispatch_webhooks
-from core.origination import webhooks
-from core.origination.webhooks import WebhookEvent, backoff_seconds, signature_header, verify_signature
+from core.channels import webhooks
+from core.channels.webhooks import WebhookEvent, backoff_seconds, signature_header, verify_signature
 from loanfactory.database import get_db
 from tests.api.conftest import (
     APPLY,

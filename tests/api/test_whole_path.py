@@ -25,11 +25,11 @@ import pytest
 from flask import Flask
 
 from api.webhooks import dispatch_webhooks
-from core.calendar import seed_calendar
+from core.businessday.calendar import seed_calendar
+from core.channels.webhooks import verify_signature
 from core.eod.run import run_eod
 from core.ledger.projection import loan_balances
 from core.ledger.reports import trial_balance
-from core.origination.webhooks import verify_signature
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from plugins.sandbox_bank.bank import open_bank

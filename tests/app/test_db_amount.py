@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Integer, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from core.db import Amount
+from core.db.base import Amount
 from core.errors import FloatMoneyError
 
 

@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from sqlalchemy import TextClause, text
 
-from core.db import make_engine
+from core.db.base import make_engine
 from loanfactory.migrate import alembic_config, upgrade
 from loanfactory.models import load_models
 from tests.conftest import fresh_postgres_database

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from core.customers.parties import Customer
 from core.loans.models import Loan
-from core.parties import Customer
 from core.states import LOAN_STATES
 
 #: a valid resident ID number (GB 11643 check digit X) used across the tests

@@ -1,4 +1,4 @@
-"""Savepoints inside a session's transaction, on SQLite (with the pysqlite fix of ``core.db``) and PostgreSQL.
+"""Savepoints inside a session's transaction, on SQLite (with the pysqlite fix of ``core.db.base``) and PostgreSQL.
 
 The scenario every kernel savepoint follows (the end-of-day's step claim, origination's customer insert,
 a plugin call): the outer transaction writes, a savepoint is opened, written to and rolled back, the outer
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import make_session_factory
+from core.db.base import make_session_factory
 
 
 @pytest.fixture

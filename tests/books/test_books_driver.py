@@ -1,4 +1,4 @@
-"""``core.driver``: a Core statement run on the driver's cursor gives what ``Connection.execute`` gives.
+"""``core.db.driver``: a Core statement run on the driver's cursor gives what ``Connection.execute`` gives.
 
 Each test runs on SQLite (where the module hands the statement to SQLAlchemy) and on PostgreSQL (where it
 runs on psycopg's cursor); the reference is always SQLAlchemy's own execution of the same statement.
@@ -29,9 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from core import driver
-from core.db import make_engine, make_session_factory
-from core.pii import EncryptedString
+from core.customers.pii import EncryptedString
+from core.db import driver
+from core.db.base import make_engine, make_session_factory
 
 STAMP = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 _ticks = itertools.count()

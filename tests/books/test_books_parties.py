@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from books.factories import ID_NUMBER, add_customer
-from core.parties import Customer, InvalidCustomerError
+from core.customers.parties import Customer, InvalidCustomerError
 
 
 def test_the_gb11643_example_id_gives_birth_date_and_region():

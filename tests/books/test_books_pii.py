@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from books.factories import ID_NUMBER, add_customer
-from core.parties import find_by_id_number, find_by_phone, reencrypt_customers
-from core.pii import (
+from core.customers.parties import find_by_id_number, find_by_phone, reencrypt_customers
+from core.customers.pii import (
     BLIND_INDEX_KEY_ENV,
     PII_KEY_ENV,
     PiiDecryptionError,

@@ -13,11 +13,11 @@ from sqlalchemy import Table, bindparam, event, func, insert, select
 
 from books.factories import add_customer
 from core.applications.models import Application
-from core.db import Base, make_engine, make_session_factory
-from core.direct import batched_inserts, insert_now_after, update_now
+from core.customers.parties import Customer
+from core.db.base import Base, make_engine, make_session_factory
+from core.db.direct import batched_inserts, insert_now_after, update_now
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
-from core.parties import Customer
 from core.states import APPLICATION_STATES, LOAN_STATES, IllegalTransitionError, StateMachine, StateTransition
 
 MACHINES = {"application": APPLICATION_STATES, "loan": LOAN_STATES}
@@ -198,7 +198,7 @@ def test_the_records_of_a_batched_block_are_written_as_it_ends_in_one_statement(
 
 
 def test_a_batch_of_rows_of_several_tables_is_one_statement_on_postgresql(db_session):
-    from core.plugin_manager import CallRecord, PluginCall, record_in_session
+    from core.plugins.manager import CallRecord, PluginCall, record_in_session
 
     application = _new_application(db_session)
     sent: list[str] = []
@@ -287,7 +287,7 @@ def test_a_transition_needs_an_actor(db_session, make_loan):
 def test_a_statement_carrying_a_batch_is_built_once_per_shape_and_compiled_once():
     from sqlalchemy.dialects import postgresql
 
-    from core.direct import _NOTHING, _with_inserts
+    from core.db.direct import _NOTHING, _with_inserts
     from core.states import _NEW_RECORDS
 
     def rows(n: int) -> list[dict[str, object]]:

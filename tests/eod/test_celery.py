@@ -22,8 +22,9 @@ from click.testing import CliRunner
 from servicing.helpers import books_picture, seed_calendar, seed_portfolio
 from sqlalchemy import func, select
 
-from core.db import Base, make_engine, make_session_factory
-from core.eod import EodStepRun, run_eod
+from core.businessday.closes import EodStepRun
+from core.db.base import Base, make_engine, make_session_factory
+from core.eod import run_eod
 from loanfactory.app import create_app
 from loanfactory.cli import main
 from loanfactory.tasks.eod import run_with_celery

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.eod.accrual import accrual_for, accrued_target
-from core.eod.delinquency import (
+from core.errors import InvalidArgumentError
+from core.loans.accrual import accrual_for, accrued_target
+from core.loans.delinquency import (
     DEFAULT_CLASSIFICATION,
     LABELS_ZH,
     NON_PERFORMING,
@@ -18,7 +19,6 @@ from core.eod.delinquency import (
     policy_on,
     tier_code,
 )
-from core.errors import InvalidArgumentError
 from core.rounding import Rounding
 
 

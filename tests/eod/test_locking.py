@@ -1,7 +1,7 @@
 """The end-of-day and servicing take turns on a loan (PostgreSQL): the lock protocol of docs/ledger.md.
 
 A servicing operation locks the loan's ``loan_balances`` row, then its ``loans`` row
-(:func:`core.servicing.context.locked_loan`); an end-of-day partition locks the balance rows of its range
+(:func:`core.loans.context.locked_loan`); an end-of-day partition locks the balance rows of its range
 first, so whichever comes second waits for the first to commit and then works on what it committed. The
 quiet loans the SQL path closes keep their ``loans`` rows unlocked (and unwritten).
 """
@@ -21,12 +21,12 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import Base, make_engine, make_session_factory
+from core.db.base import Base, make_engine, make_session_factory
 from core.eod.partition import close_loans
 from core.ledger import loan_balances
-from core.servicing.context import locked_loan
-from core.servicing.models import ServicingEvent
-from core.servicing.repayment import repay
+from core.loans.context import locked_loan
+from core.loans.events import ServicingEvent
+from core.loans.repayment import repay
 
 pytestmark = pytest.mark.postgres
 DISBURSED, CLOSING = date(2026, 1, 15), date(2026, 1, 16)

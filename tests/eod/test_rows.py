@@ -5,8 +5,8 @@ from datetime import date
 from servicing.helpers import book
 from sqlalchemy import select
 
-from core.eod.rows import load_loans
 from core.loans.models import LoanInstallment
+from core.loans.rows import load_loans
 
 
 def test_listed_loans_are_read_with_their_installments_and_no_others(books):

@@ -8,10 +8,17 @@ import pytest
 from servicing.helpers import book, check_books, seed_calendar
 from sqlalchemy import func, select
 
-from core.calendar import CalendarNotCoveredError, covered_until, ensure_covered, is_business_day, next_business_day
-from core.calendar import seed_calendar as seed
-from core.db import Base, make_engine, make_session_factory
-from core.eod import EodOrderError, EodStepRun, Partition, finalize, last_closed, run_eod
+from core.businessday.calendar import (
+    CalendarNotCoveredError,
+    covered_until,
+    ensure_covered,
+    is_business_day,
+    next_business_day,
+)
+from core.businessday.calendar import seed_calendar as seed
+from core.businessday.closes import EodStepRun, last_closed
+from core.db.base import Base, make_engine, make_session_factory
+from core.eod import EodOrderError, Partition, finalize, run_eod
 from core.eod.partition import SUB_STEPS
 from core.eod.run import close_partition
 from core.errors import InvalidArgumentError

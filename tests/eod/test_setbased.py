@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 import core.eod.partition
 from core.daycount import DayCount
-from core.db import Base, make_engine, make_session_factory
+from core.db.base import Base, make_engine, make_session_factory
 from core.eod import run_eod
-from core.eod.accrual import accrued_target
 from core.eod.overdue import OverdueResult, exact_daily_rate
 from core.eod.partition import close_loans
 from core.eod.setbased import _TARGET, accrue_quiet_loans, compress_full_page_images
@@ -40,14 +39,15 @@ from core.ledger import (
 )
 from core.ledger.accounts import INTEREST_INCOME, INTEREST_RECEIVABLE, PENALTY_INCOME, PENALTY_RECEIVABLE
 from core.ledger.set_posting import post_pairs
+from core.loans.accrual import accrued_target
+from core.loans.contract import ServicingRules
+from core.loans.disbursement import disburse
+from core.loans.events import LoanServicingState, ServicingEvent
 from core.loans.models import Loan
+from core.loans.penalty import PenaltyPolicy
+from core.loans.reversal import reverse_repayment
 from core.rounding import Rounding
 from core.schedule import LoanTerms
-from core.servicing import disburse
-from core.servicing.contract import ServicingRules
-from core.servicing.models import LoanServicingState, ServicingEvent
-from core.servicing.penalty import PenaltyPolicy
-from core.servicing.reversal import reverse_repayment
 
 pytestmark = pytest.mark.postgres
 DAYS = (date(2026, 1, 29), date(2026, 2, 12))
@@ -242,7 +242,7 @@ def test_a_replayed_loan_accrues_in_sql_under_its_generation_key(pg_session):
 def test_the_sql_target_rounds_exactly_like_the_python_one_in_every_mode(pg_session):
     """4,000 periods (interest up to 10^8 with 4 places, 1 to 400 days, every elapsed day, every mode),
     half of them with interest × elapsed / days exactly on a half fen, evaluated by the SQL of the
-    set-based accrual and by :func:`core.eod.accrual.accrued_target`."""
+    set-based accrual and by :func:`core.loans.accrual.accrued_target`."""
     rng = random.Random(20260630)
     cases = []
     for k in range(4000):

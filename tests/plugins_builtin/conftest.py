@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.apr import schedule_apr
-from core.plugin_manager import PluginManager, PluginSettings
-from core.plugin_types import ContractRequest, Signer
+from core.plugins.manager import PluginManager, PluginSettings
+from core.plugins.types import ContractRequest, Signer
 from core.schedule import LoanTerms, Method, build_schedule
+from core.schedule.apr import schedule_apr
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIGNING_TIME = datetime(2026, 1, 15, 10, 30, tzinfo=SHANGHAI)

@@ -30,10 +30,10 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
+from core.customers.parties import Customer
 from core.ledger import Line, cash_clearing, post
 from core.ledger.accounts import INTEREST_INCOME, PRINCIPAL_RECEIVABLE, WRITE_OFF_EXPENSE
 from core.loans.models import Loan, LoanInstallment
-from core.parties import Customer
 from core.states import StateTransition
 
 D = Decimal

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from core.db import Base, make_engine, make_session_factory
+from core.db.base import Base, make_engine, make_session_factory
 from loanfactory.cli import main
 from plugins.sandbox_bank.bank import Account, open_bank
 from tests.plugins_builtin.portfolio import seed

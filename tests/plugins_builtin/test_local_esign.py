@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 
-from core.plugin_types import PluginFailure, SignedDocument, Signer
+from core.plugins.types import PluginFailure, SignedDocument, Signer
 from plugins.local_esign import signing
 from plugins.local_esign.contract import (
     ContractTemplateError,

@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import core.eod.models  # noqa: F401  (the end-of-day tables)
-from core.calendar import seed_calendar
+import core.businessday.closes  # noqa: F401  (the end-of-day tables)
+from core.businessday.calendar import seed_calendar
+from core.customers.parties import Customer
 from core.eod import run_eod
-from core.eod.delinquency import DEFAULT_CLASSIFICATION
 from core.ledger import loan_balances
+from core.loans.delinquency import DEFAULT_CLASSIFICATION
+from core.loans.disbursement import disburse
 from core.loans.models import Loan
-from core.parties import Customer
+from core.loans.repayment import repay
 from core.schedule import LoanTerms
-from core.servicing import disburse, repay
 from plugins.reports.books import iter_loans, principal_balances
 from plugins.reports.positions import position
 

@@ -7,14 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-import core.eod.models  # noqa: F401  (servicing needs the end-of-day tables)
-from core.calendar import seed_calendar
+import core.businessday.closes  # noqa: F401  (servicing needs the end-of-day tables)
+from core.businessday.calendar import seed_calendar
+from core.customers.parties import Customer
 from core.ledger import Line, cash_clearing, post
 from core.ledger.accounts import INTEREST_INCOME
-from core.parties import Customer
-from core.plugin_types import BankAccount, PaymentRequest
+from core.loans.disbursement import disburse
+from core.loans.repayment import repay
+from core.plugins.types import BankAccount, PaymentRequest
 from core.schedule import LoanTerms
-from core.servicing import disburse, repay
 from plugins.sandbox_bank.bank import open_bank
 from plugins.sandbox_bank.reconcile import Difference, reconcile_with_ledger
 from plugins.sandbox_bank.statement import StatementFormatError, StatementLine, read_statement, write_statement

@@ -10,7 +10,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from core.plugin_types import PluginFailure
+from core.plugins.types import PluginFailure
 from plugins.reports import ReportPeriodError, UnknownReportError
 from tests.plugins_builtin.portfolio import seed
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.plugin_manager import PluginCall
-from core.plugin_types import BankAccount, CallbackSignatureError, PaymentRequest, PluginFailure, RefundRequest
+from core.plugins.manager import PluginCall
+from core.plugins.types import BankAccount, CallbackSignatureError, PaymentRequest, PluginFailure, RefundRequest
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.bank import RefundRefusedError, RequestIdConflictError, UnknownRequestError, open_bank
 from plugins.sandbox_bank.models import BankCard, BankOrder

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from stdnum.cn import ric
 
 from core.applications.models import Application
-from core.hookspecs import hookimpl
 from core.origination.catalog import Offer
 from core.origination.pipeline import submit_application
 from core.origination.requests import parse_application
-from core.plugin_manager import PluginCall, PluginManager, PluginSettings
+from core.plugins.hookspecs import hookimpl
+from core.plugins.manager import PluginCall, PluginManager, PluginSettings
 from core.products.validate import read_document
 from plugins.sandbox_bureau.models import SandboxBureauQuery
 from plugins.testing import PLUGIN_TEST_TIME

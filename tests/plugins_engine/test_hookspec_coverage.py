@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core import hookspecs
+from core.plugins import hookspecs
 from plugins.testing import CONTRACTS
 
 ROOT = Path(__file__).resolve().parents[2]

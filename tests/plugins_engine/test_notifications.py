@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from core.errors import InvalidArgumentError
-from core.plugin_manager import PluginManager, PluginSettings
-from core.plugin_types import NotificationRequest, PluginFailure, TemplateNotFoundError, TemplateVariableMissingError
+from core.plugins.manager import PluginManager, PluginSettings
+from core.plugins.types import NotificationRequest, PluginFailure, TemplateNotFoundError, TemplateVariableMissingError
 from plugins.notifications.models import DeliveryRecord, OutboxMessage
 from plugins.notifications.rendering import render, template_text
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import Column, Integer, String, event, select
 from sqlalchemy.orm import Session
 
-from core import plugin_runner
-from core.db import Base
-from core.hookspecs import hookimpl
-from core.plugin_manager import PluginCall, PluginManager, PluginSettings
-from core.plugin_types import (
+from core.db.base import Base
+from core.plugins import runner as plugin_runner
+from core.plugins.hookspecs import hookimpl
+from core.plugins.manager import PluginCall, PluginManager, PluginSettings
+from core.plugins.types import (
     ApplicantProfile,
     ApplicationFacts,
     NoSessionError,

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from sqlalchemy import inspect, select
 
 from core.applications.models import Application
-from core.hookspecs import hookimpl
-from core.plugin_manager import (
+from core.plugins.hookspecs import hookimpl
+from core.plugins.manager import (
     DEFAULT_PLUGINS,
     PluginCall,
     PluginLoadError,
@@ -23,7 +23,7 @@ from core.plugin_manager import (
     PluginSettings,
     make_plugin_manager,
 )
-from core.plugin_types import ApplicantProfile, ApplicationFacts, LifecycleEvent, PluginNotFoundError
+from core.plugins.types import ApplicantProfile, ApplicationFacts, LifecycleEvent, PluginNotFoundError
 from core.states import APPLICATION_STATES
 from loanfactory.app import create_app
 from loanfactory.cli import main

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event as sql_events
 from sqlalchemy import func, select
 
-from core.plugin_manager import PluginCall, PluginManager, PluginSettings
-from core.plugin_types import (
+from core.plugins.manager import PluginCall, PluginManager, PluginSettings
+from core.plugins.types import (
     BureauAccountEvent,
     BureauConsent,
     BureauInquiry,

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from core.errors import InvalidArgumentError
-from core.plugin_types import ApplicantProfile, ApplicationFacts, BureauAccount, BureauInquiry, BureauReport
+from core.plugins.types import ApplicantProfile, ApplicationFacts, BureauAccount, BureauInquiry, BureauReport
 from plugins.scorecard.mapping import characteristic_values
 from plugins.scorecard.model import TABLE_PATH, load_table
 

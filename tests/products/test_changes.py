@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from core.applications.models import Application
+from core.customers.parties import Customer
 from core.loans.models import Loan
-from core.parties import Customer
 from core.products.changes import Change, diff_documents, diff_versions, impact
 from core.products.versions import clone, create_draft, publish, submit, update_draft
 from core.states import APPLICATION_STATES

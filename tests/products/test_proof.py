@@ -103,7 +103,7 @@ def products(draw):
 
 
 def independent_apr(product: Product, amount, term, method, rate, start, prepay_at):
-    """The APR of one loan from its schedule rows, solved by numpy-financial (not by core.apr)."""
+    """The APR of one loan from its schedule rows, solved by numpy-financial (not by core.schedule.apr)."""
     if prepay_at is not None and method is Method.BULLET:
         schedule = product.schedule(amount, prepay_at, method, start, rate)
         rows = schedule.installments

@@ -80,7 +80,7 @@ def test_a_schedule_from_the_product_carries_its_fees():
 
 
 def test_the_samples_name_plugins_the_real_plugin_manager_loads_with_every_hook_their_jobs_need():
-    from core.plugin_manager import make_plugin_manager
+    from core.plugins.manager import make_plugin_manager
     from core.products.references import plugin_registry
 
     registry = plugin_registry(make_plugin_manager())

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from core.apr import periodic_irr, schedule_apr, schedule_cash_flows
 from core.errors import AprNotConvergedError
 from core.schedule import LoanTerms, build_schedule
+from core.schedule.apr import periodic_irr, schedule_apr, schedule_cash_flows
 
 D = Decimal
 START = date(2026, 1, 15)

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
-from core.apr import schedule_apr, schedule_cash_flows
 from core.schedule import LoanTerms, build_schedule
+from core.schedule.apr import schedule_apr, schedule_cash_flows
 
 FEN = Decimal("0.01")
 principals = st.integers(100_00, 5_000_000_00).map(lambda fen: Decimal(fen) / 100)

@@ -11,15 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import core.applications.models
-import core.calendar
-import core.eod.models
-import core.servicing.models
+import core.businessday.calendar
+import core.businessday.closes
+import core.loans.events
+from core.customers.parties import Customer
 from core.eod import run_eod
 from core.ledger import JournalEntry, LoanBalance, Posting, compare_projection, trial_balance
+from core.loans.contract import ServicingRules
+from core.loans.disbursement import disburse
 from core.loans.models import Loan, LoanInstallment
-from core.parties import Customer
 from core.schedule import LoanTerms
-from core.servicing import ServicingRules, disburse
 
 D = Decimal
 ZERO = D(0)
@@ -41,7 +42,7 @@ def customer(session: Session) -> int:
 
 
 def seed_calendar(session: Session, until: date = date(2028, 12, 31)) -> None:
-    core.calendar.seed_calendar(session, date(2025, 1, 1), until)
+    core.businessday.calendar.seed_calendar(session, date(2025, 1, 1), until)
 
 
 def book(session: Session, *, principal: str = "12000.00", rate: str = "0.12", periods: int = 12,
@@ -113,7 +114,7 @@ METHODS = ("equal_installment", "equal_principal", "interest_only", "bullet")
 def seed_portfolio(session: Session, count: int) -> list[int]:
     """``count`` loans of mixed methods, amounts and start dates (the same loans for the same count);
     every third one pays its first installment, so the others fall overdue."""
-    from core.servicing import repay
+    from core.loans.repayment import repay
 
     ids = []
     for k in range(count):

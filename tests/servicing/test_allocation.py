@@ -11,7 +11,7 @@ from decimal import Decimal as D
 import pytest
 
 from core.errors import InvalidArgumentError
-from core.servicing.allocation import AllocationBasis, AllocationOrder, Component, Due, allocate
+from core.loans.allocation import AllocationBasis, AllocationOrder, Component, Due, allocate
 
 P1 = Due(1, date(2026, 3, 15), penalty=D("3.00"), fee=D("10.00"), interest=D("50.00"), principal=D("800.00"))
 P2 = Due(2, date(2026, 4, 15), fee=D("10.00"), interest=D("45.00"), principal=D("805.00"))

@@ -10,18 +10,13 @@ from sqlalchemy import func, select
 from core.eod import run_eod
 from core.ledger import JournalEntry, loan_balances
 from core.ledger.accounts import FEE_RECEIVABLE, cash_clearing
+from core.loans.adjustments import waive_penalty, write_off
+from core.loans.context import ServicingDateError
+from core.loans.errors import AmountExceedsOutstandingError, LoanNotServiceableError, RepaymentNotReversibleError
+from core.loans.events import ServicingEvent
 from core.loans.models import Loan
-from core.servicing import (
-    apply_suspense,
-    refund_suspense,
-    repay,
-    reverse_repayment,
-    waive_penalty,
-    write_off,
-)
-from core.servicing.context import ServicingDateError
-from core.servicing.errors import AmountExceedsOutstandingError, LoanNotServiceableError, RepaymentNotReversibleError
-from core.servicing.models import ServicingEvent
+from core.loans.repayment import apply_suspense, refund_suspense, repay
+from core.loans.reversal import reverse_repayment
 from servicing.helpers import book, check_books, installments
 
 FEB_15 = date(2026, 2, 15)

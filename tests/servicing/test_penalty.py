@@ -9,9 +9,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from core.eod.daily import InstallmentRow
 from core.errors import InvalidArgumentError
-from core.servicing.penalty import PenaltyPolicy, charge_penalties, daily_penalty
+from core.loans.daily import InstallmentRow
+from core.loans.penalty import PenaltyPolicy, charge_penalties, daily_penalty
 
 
 def charge(policy, dpd, principal=D(10000), interest=D(200)):

@@ -25,10 +25,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core.ledger import JournalEntry, loan_balances
+from core.loans.contract import PrepaymentRules, ServicingRules
+from core.loans.errors import PrepaymentNotAllowedError
 from core.loans.models import Loan
-from core.servicing import PrepaymentRules, ServicingRules, prepay, prepayment_quote
-from core.servicing.errors import PrepaymentNotAllowedError
-from core.servicing.repayment import amount_due
+from core.loans.prepayment import prepay, prepayment_quote
+from core.loans.repayment import amount_due
 from servicing.helpers import book, check_books, close, installments
 
 RULES = ServicingRules(prepayment=PrepaymentRules(fee_rate=D("0.01")))

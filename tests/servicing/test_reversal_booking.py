@@ -24,7 +24,8 @@ from sqlalchemy import select
 from core.ledger import JournalEntry, loan_balances
 from core.ledger.accounts import INTEREST_RECEIVABLE, PRINCIPAL_RECEIVABLE, cash_clearing
 from core.loans.models import Loan
-from core.servicing import repay, reverse_repayment
+from core.loans.repayment import repay
+from core.loans.reversal import reverse_repayment
 from servicing.helpers import book, check_books, close, installments, trial_balance_through
 
 FEB = {day: date(2026, 2, day) for day in range(14, 19)}

@@ -9,7 +9,8 @@ reversing A's prepayment then restored A's installments under ids 1 and 2 and fa
 from datetime import date
 from decimal import Decimal as D
 
-from core.servicing import prepay, prepayment_quote, reverse_repayment
+from core.loans.prepayment import prepay, prepayment_quote
+from core.loans.reversal import reverse_repayment
 from servicing.helpers import book, check_books, installments
 
 DAY = date(2026, 3, 2)

@@ -23,26 +23,19 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import select, text
 
-from core.db import Base, make_engine, make_session_factory
+from core.businessday.closes import last_closed
+from core.db.base import Base, make_engine, make_session_factory
 from core.eod import run_eod
 from core.errors import LoanFactoryError
 from core.ledger import loan_balances
+from core.loans.adjustments import waive_penalty, write_off
+from core.loans.contract import ServicingRules
+from core.loans.events import ServicingEvent
 from core.loans.models import Loan
-from core.servicing import (
-    PenaltyPolicy,
-    ServicingRules,
-    apply_suspense,
-    prepay,
-    prepayment_quote,
-    refund_suspense,
-    repay,
-    reverse_repayment,
-    waive_penalty,
-    write_off,
-)
-from core.servicing.context import last_closed_date
-from core.servicing.models import ServicingEvent
-from core.servicing.repayment import amount_due
+from core.loans.penalty import PenaltyPolicy
+from core.loans.prepayment import prepay, prepayment_quote
+from core.loans.repayment import amount_due, apply_suspense, refund_suspense, repay
+from core.loans.reversal import reverse_repayment
 from servicing.helpers import book, check_books, installments, seed_calendar, trial_balance_through
 
 START = date(2026, 3, 2)
@@ -197,7 +190,7 @@ def machine_for(engine):
         def closed_days_keep_their_books(self):
             if not hasattr(self, "session"):
                 return
-            closed = last_closed_date(self.session)
+            closed = last_closed(self.session)
             if closed is not None:
                 books = trial_balance_through(self.session, closed)
                 assert self.closed_books.setdefault(closed, books) == books, closed

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from core.ledger import loan_balances
 from core.loans.models import Loan
-from core.servicing import repay
+from core.loans.repayment import repay
 from core.states import StateTransition
 from servicing.helpers import book, check_books, close, installments
 

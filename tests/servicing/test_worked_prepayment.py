@@ -24,9 +24,11 @@ import numpy_financial as npf
 import pytest
 
 from core.ledger import loan_balances
+from core.loans.contract import PrepaymentRules, ServicingRules
+from core.loans.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError
 from core.loans.models import Loan
-from core.servicing import PrepaymentRules, ServicingRules, prepay, prepayment_quote, repay
-from core.servicing.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError
+from core.loans.prepayment import prepay, prepayment_quote
+from core.loans.repayment import repay
 from servicing.helpers import book, check_books, installments
 
 JUNE_1 = date(2026, 6, 1)

@@ -39,9 +39,10 @@ from decimal import Decimal as D
 import pytest
 
 from core.ledger import loan_balances
+from core.loans.adjustments import waive_penalty
+from core.loans.errors import AmountExceedsOutstandingError
 from core.loans.models import Loan
-from core.servicing import repay, waive_penalty
-from core.servicing.errors import AmountExceedsOutstandingError
+from core.loans.repayment import repay
 from servicing.helpers import book, check_books, close, installments
 
 TABLE = {

@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import core.db
+import core.customers.pii
+import core.db.base
 import core.loans.models
-import core.pii
-import core.servicing.models
 from loanfactory.migrate import install_table_guards
 
 revision: str = "0001"
@@ -91,14 +90,14 @@ def upgrade() -> None:
     op.create_table(
         "customers",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", core.pii.EncryptedString("customers.name"), nullable=False),
-        sa.Column("id_number", core.pii.EncryptedString("customers.id_number"), nullable=False),
+        sa.Column("name", core.customers.pii.EncryptedString("customers.name"), nullable=False),
+        sa.Column("id_number", core.customers.pii.EncryptedString("customers.id_number"), nullable=False),
         sa.Column("id_number_index", sa.String(length=64), nullable=False),
-        sa.Column("phone", core.pii.EncryptedString("customers.phone"), nullable=False),
+        sa.Column("phone", core.customers.pii.EncryptedString("customers.phone"), nullable=False),
         sa.Column("phone_index", sa.String(length=64), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=True),
         sa.Column("region", sa.String(length=80), nullable=True),
-        sa.Column("monthly_income", core.db.Amount(), nullable=True),
+        sa.Column("monthly_income", core.db.base.Amount(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("id_number_index", name=op.f("uq_customers_id_number_index")),
@@ -136,7 +135,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("public_key", sa.String(length=64), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("private_key", core.pii.EncryptedString("esign_signer_keys.private_key"), nullable=False),
+        sa.Column("private_key", core.customers.pii.EncryptedString("esign_signer_keys.private_key"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_esign_signer_keys")),
         sa.UniqueConstraint("fingerprint", name=op.f("uq_esign_signer_keys_fingerprint")),
@@ -145,11 +144,11 @@ def upgrade() -> None:
     op.create_table(
         "loan_balances",
         sa.Column("loan_id", sa.Integer(), nullable=False),
-        sa.Column("principal", core.db.Amount(), nullable=False),
-        sa.Column("interest", core.db.Amount(), nullable=False),
-        sa.Column("fee", core.db.Amount(), nullable=False),
-        sa.Column("penalty", core.db.Amount(), nullable=False),
-        sa.Column("suspense", core.db.Amount(), nullable=False),
+        sa.Column("principal", core.db.base.Amount(), nullable=False),
+        sa.Column("interest", core.db.base.Amount(), nullable=False),
+        sa.Column("fee", core.db.base.Amount(), nullable=False),
+        sa.Column("penalty", core.db.base.Amount(), nullable=False),
+        sa.Column("suspense", core.db.base.Amount(), nullable=False),
         sa.PrimaryKeyConstraint("loan_id", name=op.f("pk_loan_balances")),
     )
     op.create_table(
@@ -226,7 +225,7 @@ def upgrade() -> None:
         sa.Column("card_number", sa.String(length=40), nullable=False),
         sa.Column("holder_name", sa.String(length=120), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("balance", core.db.Amount(), nullable=True),
+        sa.Column("balance", core.db.base.Amount(), nullable=True),
         sa.PrimaryKeyConstraint("card_number", name=op.f("pk_sandbox_bank_cards")),
     )
     op.create_table(
@@ -246,7 +245,7 @@ def upgrade() -> None:
         sa.Column("request_id", sa.String(length=120), nullable=False),
         sa.Column("bank_serial", sa.String(length=40), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
-        sa.Column("amount", core.db.Amount(), nullable=False),
+        sa.Column("amount", core.db.base.Amount(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("bank_code", sa.String(length=20), nullable=False),
         sa.Column("account_number", sa.String(length=40), nullable=False),
@@ -292,8 +291,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("report_date", sa.Date(), nullable=False),
         sa.Column("account_type", sa.String(length=2), nullable=False),
-        sa.Column("balance", core.db.Amount(), nullable=False),
-        sa.Column("overdue_amount", core.db.Amount(), nullable=False),
+        sa.Column("balance", core.db.base.Amount(), nullable=False),
+        sa.Column("overdue_amount", core.db.base.Amount(), nullable=False),
         sa.Column("status_symbol", sa.String(length=1), nullable=False),
         sa.Column("five_tier", sa.Integer(), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -384,7 +383,7 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=120), nullable=True),
         sa.Column("product_code", sa.String(length=60), nullable=False),
         sa.Column("product_version_id", sa.Integer(), nullable=False),
-        sa.Column("amount", core.db.Amount(), nullable=False),
+        sa.Column("amount", core.db.base.Amount(), nullable=False),
         sa.Column("term", sa.Integer(), nullable=False),
         sa.Column("method", sa.String(length=40), nullable=False),
         sa.Column("collateral", sa.JSON(), nullable=True),
@@ -409,7 +408,7 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.String(length=64), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("signer_name", sa.String(length=200), nullable=False),
-        sa.Column("signer_identifier", core.pii.EncryptedString("esign_signatures.signer_identifier"), nullable=False),
+        sa.Column("signer_identifier", core.customers.pii.EncryptedString("esign_signatures.signer_identifier"), nullable=False),
         sa.Column("signer_index", sa.String(length=64), nullable=False),
         sa.Column("signed_at", sa.String(length=40), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
@@ -538,7 +537,7 @@ def upgrade() -> None:
         sa.Column("product_version_id", sa.Integer(), nullable=False),
         sa.Column("terms", sa.JSON(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("principal", core.db.Amount(), nullable=False),
+        sa.Column("principal", core.db.base.Amount(), nullable=False),
         sa.Column("annual_rate", core.loans.models.Rate(), nullable=False),
         sa.Column("method", sa.String(length=40), nullable=False),
         sa.Column("payment_channel", sa.String(length=60), nullable=True),
@@ -563,8 +562,8 @@ def upgrade() -> None:
         "payout_accounts",
         sa.Column("application_id", sa.Integer(), nullable=False),
         sa.Column("bank_code", sa.String(length=12), nullable=False),
-        sa.Column("account_number", core.pii.EncryptedString("payout_accounts.account_number"), nullable=False),
-        sa.Column("holder_name", core.pii.EncryptedString("payout_accounts.holder_name"), nullable=False),
+        sa.Column("account_number", core.customers.pii.EncryptedString("payout_accounts.account_number"), nullable=False),
+        sa.Column("holder_name", core.customers.pii.EncryptedString("payout_accounts.holder_name"), nullable=False),
         sa.ForeignKeyConstraint(
             ["application_id"], ["applications.id"], name=op.f("fk_payout_accounts_application_id_applications")
         ),
@@ -576,7 +575,7 @@ def upgrade() -> None:
         sa.Column("application_id", sa.Integer(), nullable=False),
         sa.Column("request_id", sa.String(length=80), nullable=False),
         sa.Column("plugin", sa.String(length=64), nullable=False),
-        sa.Column("amount", core.db.Amount(), nullable=False),
+        sa.Column("amount", core.db.base.Amount(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("failure", sa.String(length=500), nullable=True),
         sa.Column("loan_id", sa.Integer(), nullable=True),
@@ -621,16 +620,16 @@ def upgrade() -> None:
         sa.Column("period", sa.Integer(), nullable=False),
         sa.Column("start", sa.Date(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
-        sa.Column("principal", core.db.Amount(), nullable=False),
-        sa.Column("interest", core.db.Amount(), nullable=False),
-        sa.Column("fee", core.db.Amount(), nullable=False),
-        sa.Column("penalty", core.db.Amount(), nullable=False),
-        sa.Column("interest_accrued", core.db.Amount(), nullable=False),
-        sa.Column("paid_principal", core.db.Amount(), nullable=False),
-        sa.Column("paid_interest", core.db.Amount(), nullable=False),
-        sa.Column("paid_fee", core.db.Amount(), nullable=False),
-        sa.Column("paid_penalty", core.db.Amount(), nullable=False),
-        sa.Column("waived_penalty", core.db.Amount(), nullable=False),
+        sa.Column("principal", core.db.base.Amount(), nullable=False),
+        sa.Column("interest", core.db.base.Amount(), nullable=False),
+        sa.Column("fee", core.db.base.Amount(), nullable=False),
+        sa.Column("penalty", core.db.base.Amount(), nullable=False),
+        sa.Column("interest_accrued", core.db.base.Amount(), nullable=False),
+        sa.Column("paid_principal", core.db.base.Amount(), nullable=False),
+        sa.Column("paid_interest", core.db.base.Amount(), nullable=False),
+        sa.Column("paid_fee", core.db.base.Amount(), nullable=False),
+        sa.Column("paid_penalty", core.db.base.Amount(), nullable=False),
+        sa.Column("waived_penalty", core.db.base.Amount(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("paid_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_loan_installments_loan_id_loans")),
@@ -642,7 +641,7 @@ def upgrade() -> None:
         "loan_servicing_states",
         sa.Column("loan_id", sa.Integer(), nullable=False),
         sa.Column("penalty_through", sa.Date(), nullable=True),
-        sa.Column("penalty_carry", core.servicing.models.Fraction(), nullable=False),
+        sa.Column("penalty_carry", core.db.base.Fraction(), nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_loan_servicing_states_loan_id_loans")),
         sa.PrimaryKeyConstraint("loan_id", name=op.f("pk_loan_servicing_states")),
@@ -654,7 +653,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("request_key", sa.String(length=200), nullable=False),
         sa.Column("business_date", sa.Date(), nullable=False),
-        sa.Column("amount", core.db.Amount(), nullable=False),
+        sa.Column("amount", core.db.base.Amount(), nullable=False),
         sa.Column("channel", sa.String(length=60), nullable=True),
         sa.Column("params", sa.JSON(), nullable=False),
         sa.Column("result", sa.JSON(), nullable=False),
@@ -675,8 +674,8 @@ def upgrade() -> None:
         sa.Column("entry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("account", sa.String(length=60), nullable=False),
         sa.Column("loan_id", sa.Integer(), nullable=True),
-        sa.Column("debit", core.db.Amount(), nullable=False),
-        sa.Column("credit", core.db.Amount(), nullable=False),
+        sa.Column("debit", core.db.base.Amount(), nullable=False),
+        sa.Column("credit", core.db.base.Amount(), nullable=False),
         sa.CheckConstraint(
             "CAST(debit AS NUMERIC) + CAST(credit AS NUMERIC) > 0", name=op.f("ck_ledger_postings_not_empty")
         ),

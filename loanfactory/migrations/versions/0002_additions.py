@@ -10,9 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-import core.pii
-import core.servicing.models
+import core.customers.pii
+import core.db.base
 from core.ledger.models import BALANCE_FUNCTION_DDL
 
 revision: str = "0002"
@@ -31,7 +30,7 @@ def upgrade() -> None:
         sa.Column("report_id", sa.String(length=80), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
         sa.Column("pulled_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("body", core.pii.EncryptedString("bureau_report"), nullable=False),
+        sa.Column("body", core.customers.pii.EncryptedString("bureau_report"), nullable=False),
         sa.ForeignKeyConstraint(
             ["application_id"], ["applications.id"], name=op.f("fk_bureau_reports_application_id_applications")
         ),
@@ -71,7 +70,7 @@ def upgrade() -> None:
     op.create_index("ix_application_returns_state_due", "application_returns", ["state", "resubmit_by"], unique=False)
     op.add_column(
         "loan_installments",
-        sa.Column("penalty_carry", core.servicing.models.Fraction(), server_default="0", nullable=False),
+        sa.Column("penalty_carry", core.db.base.Fraction(), server_default="0", nullable=False),
     )
     # penalty is now carried per installment: the loan's carry goes to the installment it was charged on
     # (the oldest overdue one), so no fraction of a fen is lost

@@ -5,7 +5,7 @@ Revises: 0002
 Create Date: 2026-11-23 11:40:00
 
 On PostgreSQL ``loan_balances`` gets fillfactor 50 and ``loan_installments`` 70, as ``create_all`` makes
-them (:func:`core.db.keep_pages_free`), so the end-of-day's daily updates are HOT. The setting applies to
+them (:func:`core.db.base.keep_pages_free`), so the end-of-day's daily updates are HOT. The setting applies to
 pages written from now on; the operations guide tells how to repack existing pages.
 """
 

@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-23 17:30:00
 
-``ledger_entries.idempotency_key`` gets ``COLLATE "C"`` on PostgreSQL (:func:`core.db.byte_ordered`): its
+``ledger_entries.idempotency_key`` gets ``COLLATE "C"`` on PostgreSQL (:func:`core.db.base.byte_ordered`): its
 unique index is searched by every posted entry, and the database's linguistic collation made each of
 those comparisons a ``strcoll`` call. PostgreSQL rebuilds the index (a full pass over the journal, under
 an exclusive lock: run it in a maintenance window on a large book). Keys stay equal to what they were, so

@@ -22,8 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from core.errors import LoanFactoryError
-from core.hookspecs import hookimpl
-from core.plugin_types import (
+from core.plugins.hookspecs import hookimpl
+from core.plugins.types import (
     ApplicantProfile,
     ApplicationFacts,
     BureauReport,

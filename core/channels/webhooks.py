@@ -1,0 +1,281 @@
+"""Webhooks: channels subscribe a URL and receive an HMAC-signed event for every state change.
+
+The source of events is the ``state_transitions`` table (:mod:`core.states`), which every state change
+writes, whoever makes it (the API, an operator in the admin, the end-of-day batch). :func:`collect_events`
+reads the transitions after a cursor, finds the channel of each application or loan, and writes one
+:class:`WebhookEvent` per matching subscription (the outbox). Transactions commit out of id order, so
+the cursor only moves past transitions older than :data:`SETTLE_SECONDS`; the window behind it is read
+again at every run and the unique ``(subscription_id, transition_id)`` pair keeps each event single.
+
+Delivery (an HTTP POST, done by the caller) reports back through :func:`mark_delivered` or
+:func:`mark_failed`; failures back off exponentially (:func:`backoff_seconds`) and an event is given up
+after :data:`MAX_ATTEMPTS`. :func:`signature_header` is what a receiver verifies: HMAC-SHA256 over
+``"<timestamp>.<body>"`` with the subscription's secret.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlparse
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Select,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.applications.models import Application
+from core.db.base import Base
+from core.errors import InvalidArgumentError
+from core.loans.models import Loan
+from core.origination.errors import NotFoundError
+from core.states import StateTransition
+
+SETTLE_SECONDS = 60
+MAX_ATTEMPTS = 10
+BATCH = 1000
+CURSOR_NAME = "webhooks"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WebhookSubscription(Base):
+    """A channel's URL and the event types it wants (``application.*``, ``loan.overdue``, ``*``)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(60), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    def wants(self, event_type: str) -> bool:
+        """Whether ``event_type`` matches one of this subscription's patterns."""
+        return any(fnmatch.fnmatchcase(event_type, pattern) for pattern in self.events)
+
+
+class WebhookEvent(Base):
+    """One event to deliver to one subscription: pending, then delivered or failed after the retries."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("subscription_id", "transition_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"), index=True)
+    transition_id: Mapped[int] = mapped_column(BigInteger)
+    event_type: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class WebhookCursor(Base):
+    """How far :func:`collect_events` has read ``state_transitions`` for good."""
+
+    __tablename__ = "webhook_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_transition_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def subscribe(session: Session, channel: str, url: str, events: Iterable[str]) -> WebhookSubscription:
+    """Register ``url`` for ``channel``'s events; the returned row carries the signing secret.
+
+    Raises:
+        InvalidArgumentError: the URL is not http(s) with a host, or ``events`` is empty.
+    """
+    parsed = urlparse(url or "")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidArgumentError("url: an http:// or https:// URL with a host is required", field="url", value=url)
+    patterns = [e.strip() for e in events if isinstance(e, str) and e.strip()]
+    if not patterns:
+        raise InvalidArgumentError("events: name at least one event type or pattern ('*' for all)",
+                                   field="events", value=list(events))
+    subscription = WebhookSubscription(channel=channel, url=url, events=patterns, secret=secrets.token_hex(32),
+                                       active=True)
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def subscription_of(session: Session, channel: str, subscription_id: int) -> WebhookSubscription:
+    """``channel``'s subscription, or :class:`NotFoundError` (another channel's is not found either)."""
+    subscription = session.get(WebhookSubscription, subscription_id)
+    if subscription is None or subscription.channel != channel:
+        raise NotFoundError(f"webhook subscription {subscription_id} not found", field="id", value=subscription_id)
+    return subscription
+
+
+def _channels_of(session: Session, transitions: list[StateTransition]) -> dict[tuple[str, int], str]:
+    app_ids = {t.entity_id for t in transitions if t.entity_type == "application"}
+    loan_ids = {t.entity_id for t in transitions if t.entity_type == "loan"}
+    owners: dict[tuple[str, int], str] = {}
+    if loan_ids:
+        rows = session.execute(select(Loan.id, Application.channel).join(
+            Application, Application.id == Loan.application_id).where(Loan.id.in_(loan_ids)))
+        owners.update({("loan", loan_id): channel for loan_id, channel in rows if channel})
+    if app_ids:
+        rows = session.execute(select(Application.id, Application.channel).where(Application.id.in_(app_ids)))
+        owners.update({("application", app_id): channel for app_id, channel in rows if channel})
+    return owners
+
+
+def event_payload(transition: StateTransition) -> dict[str, Any]:
+    """The ``data`` of the event a transition makes (the envelope adds id, type and time)."""
+    return {"entity": transition.entity_type, "id": transition.entity_id, "from": transition.from_state,
+            "to": transition.to_state, "at": transition.at.isoformat(), "reason": transition.reason}
+
+
+def collect_events(session: Session, now: datetime | None = None) -> list[WebhookEvent]:
+    """Write the outbox events for the transitions since the cursor; return the new events.
+
+    Nothing is written when no channel has an active subscription. Safe to run concurrently: the cursor
+    row is locked (``FOR UPDATE``) for the run.
+    """
+    now = now or _now()
+    subscriptions = list(session.scalars(select(WebhookSubscription).where(WebhookSubscription.active)))
+    if not subscriptions:
+        return []
+    cursor = session.get(WebhookCursor, CURSOR_NAME, with_for_update=True)
+    if cursor is None:
+        cursor = WebhookCursor(name=CURSOR_NAME, last_transition_id=0)
+        session.add(cursor)
+        session.flush()
+    transitions = list(session.scalars(select(StateTransition).where(
+        StateTransition.id > cursor.last_transition_id).order_by(StateTransition.id).limit(BATCH)))
+    if not transitions:
+        return []
+    owners = _channels_of(session, transitions)
+    by_channel: dict[str, list[WebhookSubscription]] = {}
+    for subscription in subscriptions:
+        by_channel.setdefault(subscription.channel, []).append(subscription)
+    seen = set(session.execute(select(WebhookEvent.subscription_id, WebhookEvent.transition_id).where(
+        WebhookEvent.transition_id.in_([t.id for t in transitions]))).tuples())
+    created: list[WebhookEvent] = []
+    settled = now - timedelta(seconds=SETTLE_SECONDS)
+    new_cursor = cursor.last_transition_id
+    advancing = True
+    for transition in transitions:
+        at = transition.at if transition.at.tzinfo else transition.at.replace(tzinfo=UTC)
+        advancing = advancing and at <= settled
+        if advancing:
+            new_cursor = transition.id
+        channel = owners.get((transition.entity_type, transition.entity_id))
+        event_type = f"{transition.entity_type}.{transition.to_state}"
+        for subscription in by_channel.get(channel or "", []):
+            if (subscription.id, transition.id) in seen or not subscription.wants(event_type):
+                continue
+            event = WebhookEvent(subscription_id=subscription.id, transition_id=transition.id, event_type=event_type,
+                                 payload=event_payload(transition), status="pending", attempts=0,
+                                 next_attempt_at=now)
+            session.add(event)
+            created.append(event)
+    cursor.last_transition_id = new_cursor
+    session.flush()
+    return created
+
+
+_SUBSCRIPTIONS = cast(Table, WebhookSubscription.__table__)
+_EVENTS = cast(Table, WebhookEvent.__table__)
+#: asked before every API write commits: a Core statement built once (building it cost more than running it)
+_HAS_WORK = select(or_(
+    select(_SUBSCRIPTIONS.c.id).where(_SUBSCRIPTIONS.c.active).exists(),
+    select(_EVENTS.c.id).where(_EVENTS.c.status == "pending", _EVENTS.c.next_attempt_at <= bindparam("now")).exists()))
+
+
+def has_work(session: Session | Connection, now: datetime | None = None) -> bool:
+    """Whether a dispatch has anything to do: an active subscription (transitions may become events) or a
+    pending event that is due. One query (a session's, or a bare connection's outside any transaction); a
+    dispatcher with nothing to do stops there."""
+    query, parameters = has_work_query(now)
+    return bool(session.scalar(query, parameters))
+
+
+def has_work_query(now: datetime | None = None) -> tuple[Select[tuple[bool]], dict[str, Any]]:
+    """The query :func:`has_work` runs and its parameters, for a caller that asks it inside a statement of its
+    own (the API, in the statement that stores an idempotent response)."""
+    return _HAS_WORK, {"now": now or _now()}
+
+
+def due_events(session: Session, now: datetime | None = None, limit: int = 100) -> list[WebhookEvent]:
+    """Pending events whose next attempt is due, oldest first."""
+    now = now or _now()
+    return list(session.scalars(select(WebhookEvent).where(
+        WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).order_by(WebhookEvent.id).limit(limit)))
+
+
+def envelope(event: WebhookEvent) -> dict[str, Any]:
+    """The JSON body a receiver gets."""
+    return {"id": event.id, "type": event.event_type, "created_at": event.created_at.isoformat(),
+            "data": event.payload}
+
+
+def signature_header(secret: str, timestamp: int, body: bytes) -> str:
+    """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``: what ``LoanFactory-Signature`` carries."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify_signature(secret: str, header: str, body: bytes) -> bool:
+    """Whether ``header`` is a valid signature of ``body`` under ``secret`` (for receivers and tests)."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields.get("t", ""))
+    except ValueError:
+        return False
+    expected = signature_header(secret, timestamp, body)
+    return hmac.compare_digest(expected, header.replace(" ", ""))
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Wait before attempt ``attempts + 1``: 10 s doubling to at most an hour."""
+    return int(min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def mark_delivered(event: WebhookEvent, now: datetime | None = None) -> None:
+    """Record a 2xx answer from the receiver."""
+    event.attempts += 1
+    event.status = "delivered"
+    event.delivered_at = now or _now()
+    event.last_error = None
+
+
+def mark_failed(event: WebhookEvent, error: str, now: datetime | None = None) -> int | None:
+    """Record a failed attempt; return the seconds until the next one, or ``None`` when given up."""
+    now = now or _now()
+    event.attempts += 1
+    event.last_error = error[:2000]
+    if event.attempts >= MAX_ATTEMPTS:
+        event.status = "failed"
+        return None
+    delay = backoff_seconds(event.attempts)
+    event.next_attempt_at = now + timedelta(seconds=delay)
+    return delay

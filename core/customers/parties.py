@@ -1,0 +1,248 @@
+"""Customers: the borrowers, with their personal data encrypted at rest.
+
+A :class:`Customer` keeps name, resident ID number (居民身份证号) and mobile phone in
+:class:`~core.customers.pii.EncryptedString` columns. The ID number and phone also carry a blind index so a customer
+can be found by them (:func:`find_by_id_number`, :func:`find_by_phone`) without decrypting the table;
+one ID number is one customer (the index is unique). Values are validated and normalised when assigned:
+the ID number with ``stdnum.cn.ric`` (checksum, birth date, region code), the phone with ``phonenumbers``
+as a Chinese number; birth date and region are derived from a valid ID number when not given.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, cast
+
+import phonenumbers
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    func,
+    not_,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
+from stdnum.cn import ric
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+from stdnum.util import isdigits
+
+from core.customers.pii import EncryptedString, blind_index, key_ring
+from core.db.base import Amount, Base
+from core.errors import InvalidArgumentError
+from core.money import to_decimal
+
+ID_NUMBER_PURPOSE = "customers.id_number"
+PHONE_PURPOSE = "customers.phone"
+
+
+class InvalidCustomerError(InvalidArgumentError):
+    """A customer field is invalid (bad ID number checksum, not a Chinese phone number, empty name...);
+    ``field`` names it."""
+
+
+#: checked values kept per process: an application checks the same ID number and phone more than once (the
+#: request, then the customer row), and a check reads stdnum's region table or phonenumbers' metadata
+CHECKED_VALUES = 4096
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def _valid_id_number(value: str) -> str:
+    """``ric.validate`` with the region table read once per region code and birth year (the only parts of a
+    number its birth place depends on) instead of once per number."""
+    number = ric.compact(value)
+    if len(number) != 18:
+        raise InvalidLength()
+    if not isdigits(number[:-1]):
+        raise InvalidFormat()
+    if number[-1] != ric.calc_check_digit(number):
+        raise InvalidChecksum()
+    ric.get_birth_date(number)
+    _birth_place(number[:6], number[6:10])
+    return number
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def _birth_place(region_code: str, birth_year: str) -> dict[str, str]:
+    """The birth place of the numbers starting with ``region_code`` and ``birth_year``; raises
+    ``InvalidComponent`` when the table has none for that year."""
+    return dict(ric.get_birth_place(f"{region_code}{birth_year}0101000"))
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def _national_phone(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        return None
+    return str(number.national_number)
+
+
+def normalise_id_number(value: str) -> str:
+    """The canonical 18-character resident ID number (upper-case ``X``), or :class:`InvalidCustomerError`."""
+    try:
+        return _valid_id_number(value)
+    except (ValidationError, TypeError, ValueError):
+        raise InvalidCustomerError(f"id_number: {value!r} is not a valid resident ID number",
+                                   field="id_number", value=value) from None
+
+
+def normalise_phone(value: str) -> str:
+    """The national form of a valid Chinese phone number (``+86 138-1234-5678`` -> ``13812345678``)."""
+    national = _national_phone(value) if isinstance(value, str) else _national_phone.__wrapped__(value)
+    if national is None:
+        raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese phone number", field="phone", value=value)
+    return national
+
+
+@lru_cache(maxsize=CHECKED_VALUES)
+def birth_date_of(id_number: str) -> date:
+    """The birth date a valid, normalised ID number carries."""
+    return ric.get_birth_date(id_number)
+
+
+def region_of(id_number: str) -> str:
+    """The birth place a valid, normalised ID number carries (province and county), or its first six digits
+    when the region table does not know them."""
+    place = _birth_place(id_number[:6], id_number[6:10])
+    return place["province"] + place.get("county", "") if place else id_number[:6]
+
+
+class Customer(Base):
+    """A borrower. PII columns are encrypted; look customers up with :func:`find_by_id_number`."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(EncryptedString("customers.name"))
+    id_number: Mapped[str] = mapped_column(EncryptedString("customers.id_number"))
+    id_number_index: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(EncryptedString("customers.phone"))
+    phone_index: Mapped[str] = mapped_column(String(64), index=True)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    region: Mapped[str | None] = mapped_column(String(80))
+    monthly_income: Mapped[Decimal | None] = mapped_column(Amount)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if getattr(self, "id_number", None):
+            born, region = _born(self.id_number)
+            if self.birth_date is None:
+                self.birth_date = born
+            if self.region is None:
+                self.region = region
+
+    @validates("name")
+    def _check_name(self, _key: str, value: str) -> str:
+        return _checked_name(value)
+
+    @validates("id_number")
+    def _check_id_number(self, _key: str, value: str) -> str:
+        number, self.id_number_index = _indexed_id_number(value)
+        return number
+
+    @validates("phone")
+    def _check_phone(self, _key: str, value: str) -> str:
+        phone, self.phone_index = _indexed_phone(value)
+        return phone
+
+    @validates("monthly_income")
+    def _check_income(self, _key: str, value: object) -> Decimal | None:
+        return _checked_income(value)
+
+    @validates("birth_date")
+    def _check_birth_date(self, _key: str, value: date | None) -> date | None:
+        return _checked_birth_date(value)
+
+
+def new_customer_values(*, name: str, id_number: str, phone: str, monthly_income: object) -> dict[str, Any]:
+    """The column values of a new :class:`Customer` (blind indexes, birth date and region derived), checked
+    and normalised as its validators do, for a caller that inserts the row with a Core statement: building
+    the ORM object costs more than the insert."""
+    number, number_index = _indexed_id_number(id_number)
+    national, phone_index = _indexed_phone(phone)
+    born, region = _born(number)
+    return {"name": _checked_name(name), "id_number": number, "id_number_index": number_index, "phone": national,
+            "phone_index": phone_index, "birth_date": _checked_birth_date(born), "region": region,
+            "monthly_income": _checked_income(monthly_income)}
+
+
+def _indexed_id_number(value: str) -> tuple[str, str]:
+    """The normalised ID number and its blind index."""
+    number = normalise_id_number(value)
+    return number, blind_index(number, ID_NUMBER_PURPOSE)
+
+
+def _indexed_phone(value: str) -> tuple[str, str]:
+    """The normalised phone number and its blind index."""
+    phone = normalise_phone(value)
+    return phone, blind_index(phone, PHONE_PURPOSE)
+
+
+def _born(id_number: str) -> tuple[date, str]:
+    """The birth date and birth place a valid, normalised ID number carries."""
+    return birth_date_of(id_number), region_of(id_number)
+
+
+def _checked_name(value: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidCustomerError("name: must not be empty", field="name", value=value)
+    return value.strip()
+
+
+def _checked_income(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    income = to_decimal(value, "monthly_income")
+    if income < 0:
+        raise InvalidCustomerError("monthly_income: must not be negative", field="monthly_income", value=value)
+    return income
+
+
+def _checked_birth_date(value: date | None) -> date | None:
+    if value is not None and value > date.today():
+        raise InvalidCustomerError("birth_date: is in the future", field="birth_date", value=value)
+    return value
+
+
+def reencrypt_customers(session: Session, batch: int = 1000) -> int:
+    """Re-encrypt with the active key every customer whose PII still uses another key; returns the count.
+
+    Run after putting a new key first in ``LOANFACTORY_PII_KEY``; when it returns 0 the old key can go.
+    """
+    table = cast(Table, Customer.__table__)
+    active = key_ring().active + ":"
+    columns = [table.c.name, table.c.id_number, table.c.phone]
+    stale = or_(*(not_(type_coerce(column, Text).startswith(active, autoescape=True)) for column in columns))
+    done = 0
+    while True:
+        rows = session.execute(select(table.c.id, *columns).where(stale).order_by(table.c.id).limit(batch)).all()
+        if not rows:
+            return done
+        session.execute(update(table).where(table.c.id == bindparam("key")),
+                        [{"key": r.id, "name": r.name, "id_number": r.id_number, "phone": r.phone} for r in rows])
+        done += len(rows)
+
+
+def find_by_id_number(session: Session, id_number: str) -> Customer | None:
+    """The customer with this resident ID number, through its blind index."""
+    index = blind_index(normalise_id_number(id_number), ID_NUMBER_PURPOSE)
+    return session.scalar(select(Customer).where(Customer.id_number_index == index))
+
+
+def find_by_phone(session: Session, phone: str) -> list[Customer]:
+    """The customers with this phone number (a number may be shared), through its blind index."""
+    index = blind_index(normalise_phone(phone), PHONE_PURPOSE)
+    return list(session.scalars(select(Customer).where(Customer.phone_index == index).order_by(Customer.id)))

@@ -1,0 +1,140 @@
+"""Penalty waivers (罚息减免) and write-offs (核销).
+
+A waiver forgives penalty interest: it reduces the penalty receivable and the penalty income (Dr 6012 /
+Cr 1134) and the installments' penalty (``waived_penalty``) — of one installment when a ``period`` is
+named, else spread over the installments oldest first. A write-off takes everything
+the borrower still owes off the books as a loss (Dr 6702 / Cr each receivable), marks the unsettled
+installments ``written_off`` and closes the loan as ``written_off``, a final state. Money held in suspense
+stays the borrower's and can still be refunded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidArgumentError
+from core.ledger import loan_balances
+from core.ledger.accounts import (
+    FEE_RECEIVABLE,
+    INTEREST_RECEIVABLE,
+    PENALTY_INCOME,
+    PENALTY_RECEIVABLE,
+    PRINCIPAL_RECEIVABLE,
+    WRITE_OFF_EXPENSE,
+)
+from core.ledger.posting import Line
+from core.loans.context import (
+    bring_to,
+    check_open_date,
+    installment_rows,
+    locked_loan,
+    open_event,
+    post_lines,
+    reclassify,
+    require_state,
+    save_rows,
+)
+from core.loans.errors import AmountExceedsOutstandingError
+from core.loans.events import ServicingEvent
+from core.loans.models import Loan
+from core.loans.repayment import fen, positive_fen
+from core.states import LOAN_STATES
+
+ZERO = Decimal(0)
+
+
+def execute_waiver(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None) -> None:
+    """Carry out a recorded penalty waiver."""
+    on = event.business_date
+    bring_to(session, loan, on, event, since)
+    rows = installment_rows(session, loan.id)
+    period = event.params.get("period")
+    if period is not None:
+        rows = [row for row in rows if row.period == period]
+    owed = sum((row.unpaid_penalty for row in rows), ZERO)
+    if event.amount > owed:
+        where = "" if period is None else f" on installment {period}"
+        raise AmountExceedsOutstandingError(f"amount: {event.amount} is more than the penalty owed{where} ({owed})",
+                                            field="amount", value=event.amount)
+    left = event.amount
+    for row in rows:
+        take = min(left, row.unpaid_penalty)
+        if take > 0:
+            row.set("waived_penalty", row.waived_penalty + take)
+            if row.settled and row.status in ("due", "overdue"):
+                row.set("status", "paid")
+                row.set("paid_on", on)
+            left -= take
+    save_rows(session, rows)
+    post_lines(session, event, "waiver", "penalty_waiver", on,
+               [Line.dr(PENALTY_INCOME, event.amount), Line.cr(PENALTY_RECEIVABLE, event.amount)])
+    reclassify(session, loan, on, event)
+
+
+def waive_penalty(session: Session, *, loan_id: int, amount: object, on: date, key: str, actor: str,
+                  reason: str = "", period: int | None = None) -> ServicingEvent:
+    """Waive ``amount`` of the penalty interest owed: on installment ``period``, or (``None``) on the
+    whole loan, oldest installment first.
+
+    Raises:
+        AmountExceedsOutstandingError: more than the penalty owed (on that installment) (field ``amount``).
+        InvalidArgumentError: the loan has no installment ``period`` (field ``period``).
+        LoanNotServiceableError: the loan is not active or overdue.
+        ServicingDateError: ``on`` is a closed business date.
+    """
+    money = positive_fen(amount)
+    loan = locked_loan(session, loan_id)
+    if period is not None and period not in {row.period for row in installment_rows(session, loan_id)}:
+        raise InvalidArgumentError(f"period: loan {loan_id} has no installment {period}", field="period",
+                                   value=period)
+    event, new = open_event(session, loan=loan, kind="penalty_waiver", key=key, on=on, actor=actor, amount=money,
+                            params={"reason": reason, "period": period})
+    if new:
+        require_state(loan, "a penalty waiver")
+        check_open_date(session, on)
+        execute_waiver(session, loan, event)
+    return event
+
+
+def execute_write_off(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None) -> None:
+    """Carry out a recorded write-off."""
+    on = event.business_date
+    bring_to(session, loan, on, event, since)
+    balances = loan_balances(session, loan.id)
+    credits = [(PRINCIPAL_RECEIVABLE, balances.principal), (INTEREST_RECEIVABLE, balances.interest),
+               (FEE_RECEIVABLE, balances.fee), (PENALTY_RECEIVABLE, balances.penalty)]
+    total = sum((amount for _, amount in credits), ZERO)
+    if total > 0:
+        post_lines(session, event, "write_off", "write_off", on,
+                   [Line.dr(WRITE_OFF_EXPENSE, total), *(Line.cr(code, amount) for code, amount in credits if amount)])
+    rows = installment_rows(session, loan.id)
+    for row in rows:
+        if row.status != "paid":
+            row.set("status", "written_off")
+    save_rows(session, rows)
+    event.result = {"written_off": fen(total)}
+    LOAN_STATES.transition(session, loan, "written_off", actor=event.actor,
+                           reason=str(event.params.get("reason") or f"written off on {on}"))
+    loan.closed_on = on
+    loan.five_tier = "loss"
+    session.flush()
+
+
+def write_off(session: Session, *, loan_id: int, on: date, key: str, actor: str, reason: str = "") -> ServicingEvent:
+    """Write the loan off: everything owed becomes a loss and the loan is closed as ``written_off``.
+
+    Raises:
+        LoanNotServiceableError: the loan is not active or overdue.
+        ServicingDateError: ``on`` is a closed business date.
+    """
+    loan = locked_loan(session, loan_id)
+    event, new = open_event(session, loan=loan, kind="write_off", key=key, on=on, actor=actor,
+                            params={"reason": reason})
+    if new:
+        require_state(loan, "a write-off")
+        check_open_date(session, on)
+        execute_write_off(session, loan, event)
+    return event

@@ -1,0 +1,267 @@
+"""Prepayment (提前还款): the quote, and paying all or part of the principal before it falls due.
+
+The borrower pays interest for the days actually used (民法典 Art. 677): the current period's interest
+is cut at the prepayment date (``broken`` interest: the outstanding principal at the period's start ×
+the day-count fraction from the period's start to the prepayment date, rounded), plus the product's
+prepayment fee on the principal prepaid (:class:`~core.loans.contract.PrepaymentRules`).
+
+* **Full**: everything owed now (overdue installments with their penalty), the broken interest, all the
+  principal outstanding and the fee; the loan closes as ``prepaid_closed``. The current installment is
+  rewritten to what was actually paid (due on the prepayment date) and the later ones are dropped.
+* **Partial**: allowed only when nothing is due or overdue; pays the broken interest, the fee and
+  ``principal`` of principal, then the rest of the schedule is rebuilt by
+  :func:`core.schedule.reschedule` — ``keep_term`` (same number of installments, each smaller) or
+  ``keep_installment`` (same installment, fewer of them).
+
+The interest already accrued on the current period is trued up to the broken interest first (an accrual
+or its reversal), so the receivable collected is exactly what was booked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidArgumentError
+from core.ledger.accounts import (
+    FEE_INCOME,
+    FEE_RECEIVABLE,
+    INTEREST_INCOME,
+    INTEREST_RECEIVABLE,
+    OVERPAYMENT_SUSPENSE,
+    PRINCIPAL_RECEIVABLE,
+    cash_clearing,
+)
+from core.ledger.posting import Line
+from core.loans.context import (
+    INSTALLMENTS,
+    bring_to,
+    check_open_date,
+    installment_rows,
+    locked_loan,
+    open_event,
+    post_lines,
+    projected_rows,
+    reclassify,
+    require_state,
+    rules_of,
+    save_rows,
+)
+from core.loans.contract import loan_terms
+from core.loans.daily import InstallmentRow
+from core.loans.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError
+from core.loans.events import ServicingEvent
+from core.loans.ledger_lines import settlement_lines
+from core.loans.models import Loan
+from core.loans.repayment import fen, positive_fen, settle
+from core.rounding import round_money
+from core.schedule import Installment, RescheduleMode, Schedule, reschedule
+from core.schedule.terms import parse_enum
+from core.states import LOAN_STATES
+
+ZERO = Decimal(0)
+FULL = "full"
+
+
+@dataclass(frozen=True)
+class PrepaymentQuote:
+    """What a prepayment on ``on`` costs: ``total`` = owed now + broken interest + principal + fee."""
+
+    on: date
+    principal: Decimal
+    broken_interest: Decimal
+    fee: Decimal
+    owed_now: Decimal
+    full: bool
+
+    @property
+    def total(self) -> Decimal:
+        return self.owed_now + self.broken_interest + self.principal + self.fee
+
+    def as_dict(self) -> dict[str, str | bool]:
+        return {"on": self.on.isoformat(), "principal": fen(self.principal),
+                "broken_interest": fen(self.broken_interest), "fee": fen(self.fee), "owed_now": fen(self.owed_now),
+                "total": fen(self.total), "full": self.full}
+
+
+def _current(rows: list[InstallmentRow], on: date) -> InstallmentRow | None:
+    """The installment whose period runs on ``on`` (start < on < due) or starts on it; ``None`` past maturity."""
+    ahead = [row for row in rows if row.due_date > on and row.period > 0 and row.status == "pending"]
+    return ahead[0] if ahead else None
+
+
+def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal | None) -> PrepaymentQuote:
+    rules = rules_of(loan)
+    if not rules.prepayment.allowed:
+        raise PrepaymentNotAllowedError("loan_id: the contract does not allow prepayment", field="loan_id",
+                                        value=loan.id)
+    current = _current(rows, on)
+    owed_now = sum((row.due().total for row in rows if row.open), ZERO)
+    if current is None:
+        raise PrepaymentNotAllowedError("on: no installment is left to prepay; repay what is due instead",
+                                        field="on", value=on)
+    outstanding = sum((row.principal for row in rows if row.period >= current.period), ZERO)
+    terms = loan_terms(loan.terms)
+    broken = ZERO
+    if current.start < on:
+        broken = round_money(terms.day_count.interest(outstanding, terms.annual_rate, current.start, on),
+                             terms.rounding)
+    fallen_due = sum(1 for row in rows if row.period > 0 and row.due_date <= on)
+    if principal is None:
+        fee = rules.prepayment.fee(outstanding, fallen_due)
+        return PrepaymentQuote(on, outstanding, broken, fee, owed_now, True)
+    if owed_now:
+        raise PrepaymentNotAllowedError(f"principal: {owed_now} is due or overdue; pay it before a partial "
+                                        "prepayment", field="principal", value=principal)
+    if principal >= outstanding:
+        raise AmountExceedsOutstandingError(f"principal: {principal} is not less than the outstanding "
+                                            f"{outstanding}; prepay in full instead", field="principal",
+                                            value=principal)
+    return PrepaymentQuote(on, principal, broken, rules.prepayment.fee(principal, fallen_due), ZERO, False)
+
+
+def prepayment_quote(session: Session, *, loan_id: int, on: date, principal: object | None = None) -> PrepaymentQuote:
+    """Quote a full prepayment (``principal=None``) or a partial one of ``principal`` on ``on``.
+
+    The quote sees the loan brought to ``on`` as the prepayment itself would (:func:`projected_rows`: the
+    installments fallen due since the last end-of-day, interest to date, each overdue installment's
+    penalty to ``on``), and posts nothing: a prepayment of the quoted total on ``on`` settles the loan.
+
+    Raises:
+        PrepaymentNotAllowedError: the contract forbids it, nothing is left to prepay, or (partial) something
+            is due or overdue.
+        AmountExceedsOutstandingError: a partial ``principal`` would repay everything.
+    """
+    loan = locked_loan(session, loan_id)
+    require_state(loan, "a prepayment")
+    wanted = None if principal is None else positive_fen(principal, "principal")
+    return _quote(loan, projected_rows(session, loan.id, on), on, wanted)
+
+
+def _true_up(session: Session, event: ServicingEvent, current: InstallmentRow, broken: Decimal, on: date) -> None:
+    """Bring the current period's accrued interest to the broken interest collected."""
+    delta = broken - current.interest_accrued
+    if delta > 0:
+        post_lines(session, event, "trueup", "prepayment_accrual", on,
+                   [Line.dr(INTEREST_RECEIVABLE, delta), Line.cr(INTEREST_INCOME, delta)])
+    elif delta < 0:
+        post_lines(session, event, "trueup", "prepayment_accrual", on,
+                   [Line.dr(INTEREST_INCOME, -delta), Line.cr(INTEREST_RECEIVABLE, -delta)])
+
+
+def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None) -> None:
+    """Carry out a recorded prepayment (also used by the replay after a reversal)."""
+    on = event.business_date
+    bring_to(session, loan, on, event, since)
+    requested = event.params.get("principal")
+    mode = str(event.params.get("mode", FULL))
+    rows = installment_rows(session, loan.id)
+    quote = _quote(loan, rows, on, None if requested is None else Decimal(requested))
+    if event.amount < quote.total:
+        raise InvalidArgumentError(f"amount: {event.amount} does not cover the quote of {quote.total}",
+                                   field="amount", value=event.amount)
+    current = _current(rows, on)
+    assert current is not None
+    _true_up(session, event, current, quote.broken_interest, on)
+    if quote.fee:
+        post_lines(session, event, "fee", "prepayment_fee", on,
+                   [Line.dr(FEE_RECEIVABLE, quote.fee), Line.cr(FEE_INCOME, quote.fee)])
+    settled = settle(session, loan, quote.owed_now, on) if quote.owed_now else None
+    lines = [Line.dr(cash_clearing(event.channel or ""), event.amount)]
+    credits = {PRINCIPAL_RECEIVABLE: quote.principal, INTEREST_RECEIVABLE: quote.broken_interest,
+               FEE_RECEIVABLE: quote.fee}
+    if settled is not None:
+        for line in settlement_lines(settled):
+            credits[line.account] = credits.get(line.account, ZERO) + line.credit
+    lines += [Line.cr(account, amount) for account, amount in credits.items() if amount]
+    excess = event.amount - quote.total
+    if excess:
+        lines.append(Line.cr(OVERPAYMENT_SUSPENSE, excess))
+    post_lines(session, event, "prepayment", "prepayment", on, lines)
+    if quote.full:
+        _close_schedule(session, loan, current, quote, on, event.actor)
+    else:
+        _reschedule(session, loan, current, quote, parse_enum(RescheduleMode, mode, "mode"))
+    event.result = {**quote.as_dict(), "excess": fen(excess)}
+    if not quote.full:
+        reclassify(session, loan, on, event)
+
+
+def _close_schedule(session: Session, loan: Loan, current: InstallmentRow, quote: PrepaymentQuote, on: date,
+                    actor: str) -> None:
+    current.set("due_date", on)
+    for name, value in (("interest", quote.broken_interest), ("interest_accrued", quote.broken_interest),
+                        ("paid_interest", quote.broken_interest), ("principal", quote.principal),
+                        ("paid_principal", quote.principal), ("fee", quote.fee), ("paid_fee", quote.fee),
+                        ("status", "paid"), ("paid_on", on)):
+        current.set(name, value)
+    session.execute(delete(INSTALLMENTS).where(INSTALLMENTS.c.loan_id == loan.id,
+                                               INSTALLMENTS.c.period > current.period))
+    session.execute(INSTALLMENTS.update().where(INSTALLMENTS.c.id == current.id)
+                    .values(due_date=on, interest=quote.broken_interest, principal=quote.principal,
+                            fee=quote.fee))
+    save_rows(session, [current])
+    LOAN_STATES.transition(session, loan, "prepaid_closed", actor=actor, reason=f"prepaid in full on {on}")
+    loan.closed_on = on
+    session.flush()
+
+
+def _schedule_of(loan: Loan, rows: list[InstallmentRow]) -> Schedule:
+    """The loan's current schedule as :func:`core.schedule.reschedule` reads it: its installments, and its
+    terms with the principal they add up to (an earlier partial prepayment made it smaller)."""
+    regular = [row for row in rows if row.period > 0]
+    remaining = sum((row.principal for row in regular), ZERO)
+    terms = replace(loan_terms(loan.terms), principal=remaining)
+    items = []
+    for row in regular:
+        remaining -= row.principal
+        items.append(Installment(row.period, row.start, row.due_date, row.principal, row.interest, row.fee,
+                                 row.principal + row.interest + row.fee, remaining))
+    return Schedule(terms, tuple(items))
+
+
+def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: PrepaymentQuote,
+                mode: RescheduleMode) -> None:
+    rows = installment_rows(session, loan.id)
+    rebuilt = reschedule(_schedule_of(loan, rows), quote.on, quote.principal, mode)
+    ahead = [row for row in rebuilt.installments if row.period >= current.period]
+    session.execute(delete(INSTALLMENTS).where(INSTALLMENTS.c.loan_id == loan.id,
+                                               INSTALLMENTS.c.period >= current.period))
+    session.execute(insert(INSTALLMENTS), [
+        {"loan_id": loan.id, "period": row.period, "start": row.start, "due_date": row.due_date,
+         "principal": row.principal, "interest": row.interest, "fee": row.fee, "penalty": ZERO,
+         "interest_accrued": ZERO, "paid_principal": ZERO, "paid_interest": ZERO, "paid_fee": ZERO,
+         "paid_penalty": ZERO, "waived_penalty": ZERO, "penalty_carry": ZERO, "status": "pending"}
+        for row in ahead])
+    loan.maturity_date = rebuilt.maturity_date
+    session.flush()
+
+
+def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel: str, key: str, actor: str,
+           principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM) -> ServicingEvent:
+    """Prepay in full (``principal=None``) or ``principal`` of it, paying ``amount`` (at least the quote;
+    any excess goes to suspense).
+
+    Raises:
+        InvalidArgumentError: ``amount`` below the quote (field ``amount``), bad ``mode`` or channel.
+        PrepaymentNotAllowedError, AmountExceedsOutstandingError: as :func:`prepayment_quote`.
+        LoanNotServiceableError: the loan is not active or overdue.
+        ServicingDateError: ``on`` is a closed business date.
+    """
+    money = positive_fen(amount)
+    cash_clearing(channel)
+    wanted = None if principal is None else positive_fen(principal, "principal")
+    chosen = FULL if wanted is None else parse_enum(RescheduleMode, mode, "mode").value
+    loan = locked_loan(session, loan_id)
+    event, new = open_event(session, loan=loan, kind="prepayment", key=key, on=on, actor=actor, amount=money,
+                            channel=channel, params={"principal": None if wanted is None else str(wanted),
+                                                     "mode": chosen})
+    if new:
+        require_state(loan, "a prepayment")
+        check_open_date(session, on)
+        execute_prepayment(session, loan, event)
+    return event
