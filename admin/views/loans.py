@@ -8,7 +8,7 @@ between (an end-of-day ran, a repayment arrived) the confirmation is refused and
 
 Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
 the approving permission decides it on the requests page, and an approval carries the operation out in the
-same transaction (:mod:`core.backoffice.audit` change requests, :mod:`core.servicing` operations).
+same transaction (:mod:`core.backoffice.audit` change requests, :mod:`core.loans` operations).
 """
 
 from __future__ import annotations

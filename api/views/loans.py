@@ -1,6 +1,6 @@
 """Loans: detail, schedule, balances from the ledger, repayments, prepayment quotes and prepayments.
 
-Servicing is the kernel's (:mod:`core.servicing`); these views check the channel owns the loan, read the
+Servicing is the kernel's (:mod:`core.loans`); these views check the channel owns the loan, read the
 body, and pass the channel's ``Idempotency-Key`` on as the servicing request key, so a retried repayment
 posts once even if it reaches the kernel twice.
 """

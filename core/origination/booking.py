@@ -6,7 +6,7 @@ signs the exact document they were shown (the SHA-256 must match), the lender co
 signatures are verified (:func:`sign_contract`; approved -> contract_signed). Disbursement
 (:func:`start_disbursement`; -> disbursing) sends a payout order to the product's payment plugin under a
 request id of its own; the channel's signed callback (:func:`complete_disbursement`) books the loan with
-:func:`core.servicing.disburse` on the settlement date (-> disbursed) or records the failure
+:func:`core.loans.disbursement.disburse` on the settlement date (-> disbursed) or records the failure
 (-> disbursement_failed, retryable with a new request id). A plugin that fails leaves the application
 where it was and raises; nothing is half-written because the caller rolls back.
 """
