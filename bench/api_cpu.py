@@ -15,7 +15,8 @@ and after a change are measured the same way. ``--profile`` writes a cProfile of
 applications (or ``--profile-kind quote``) to FILE (wall-clock: waits for the database show as psycopg's
 ``wait``; ``--profile-clock cpu`` times by the process's CPU instead, so the waits drop out).
 ``--statements`` prints the SQL of one request of each kind. The garbage collector's CPU per request in the
-measured requests is printed per generation.
+measured requests is printed per generation. Each run appends its figures to ``bench/results/api_cpu.csv``
+(the commit is the measured checkout's).
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import gc
 import importlib.util
 import json
 import os
+import platform
 import statistics
 import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from _record import record
 
 QUOTE = "/api/v1/products/CONSUMER_INSTALLMENT/quotes"
 APPLY = "/api/v1/products/CONSUMER_INSTALLMENT/applications"
@@ -138,6 +142,13 @@ def main() -> None:
     per_request = [1000 * spent / (2 * total) for spent in collected]
     print("garbage collector per request (both kinds): " + ", ".join(
         f"gen {n} {ms:.3f} ms" for n, ms in enumerate(per_request)) + f" (thresholds {gc.get_threshold()})")
+    row: dict[str, object] = {"requests": args.requests, "rounds": args.rounds, "root": root,
+                              "python": platform.python_version(), "profiled": args.profile is not None}
+    for kind, ms in figures.items():
+        row |= {f"{kind}_ms_min": round(min(ms), 3), f"{kind}_ms_median": round(statistics.median(ms), 3),
+                f"{kind}_statements": round(sent[kind] / total, 1)}
+    row |= {f"gc_gen{n}_ms": round(ms, 4) for n, ms in enumerate(per_request)}
+    print(f"recorded in {record('api_cpu', row, checkout=root)}")
 
 
 if __name__ == "__main__":

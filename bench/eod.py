@@ -14,7 +14,7 @@ the WAL the server wrote (bytes, full-page images), the checkpoints it took, and
 were and how long they waited for I/O (``/proc/stat``). Before them it closes
 D-1 with two workers and prints it apart (``--no-warm-up`` skips it): the first end-of-day after seeding
 rewrites every freshly packed row version, which a book closed every day never does. The database is
-dropped at the end unless ``--keep``. Usage::
+dropped at the end unless ``--keep``. Each run appends its figures to ``bench/results/eod.csv``. Usage::
 
     .venv/bin/python bench/eod.py [--loans 1000000] [--partition-size 50000] [--keep] [--no-warm-up]
 """
@@ -32,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from _record import record
 from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -201,6 +202,10 @@ def lower_bound(url: str, on: date) -> float:
     return elapsed
 
 
+#: the figures of each night in bench/results/eod.csv (prefixed ``first_``, ``w1_``, ``w2_``)
+NIGHT_COLUMNS = ("s", "loans_per_s", "ledger_rows_per_s", "x_lower_bound", "load", "wal_gb", "fpi", "checkpoints",
+                 "busy_pct", "iowait_pct")
+
 #: the server settings that move the figures (shared memory, checkpoints, vacuum), printed with them
 SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "checkpoint_timeout", "autovacuum",
             "synchronous_commit")
@@ -212,11 +217,6 @@ def server_settings(url: str) -> str:
         shown = [f"{name}={conn.exec_driver_sql(f'SHOW {name}').scalar()}" for name in SETTINGS]
     engine.dispose()
     return " ".join(shown)
-
-
-def load() -> str:
-    """The 1-minute load average (other processes on the machine skew every figure)."""
-    return f"load {os.getloadavg()[0]:.2f}"
 
 
 def server_activity(url: str) -> dict[str, int]:
@@ -233,22 +233,27 @@ def server_activity(url: str) -> dict[str, int]:
             "busy": sum(ticks[:8]) - idle - iowait, "iowait": iowait, "idle": idle}
 
 
-def activity_line(before: dict[str, int], after: dict[str, int]) -> str:
+def night_activity(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
     """What one night cost the server and the machine, from two :func:`server_activity` readings."""
     moved = {key: after[key] - before[key] for key in before}
     total = (moved["busy"] + moved["iowait"] + moved["idle"]) or 1
-    return (f"    WAL {moved['wal_bytes'] / 1e9:.2f} GB ({moved['wal_fpi']:,} full-page images), "
-            f"{moved['checkpoints']} checkpoints; the cores {100 * moved['busy'] / total:.0f}% busy, "
-            f"{100 * moved['iowait'] / total:.0f}% I/O wait")
+    return {"wal_gb": moved["wal_bytes"] / 1e9, "fpi": moved["wal_fpi"], "checkpoints": moved["checkpoints"],
+            "busy_pct": 100 * moved["busy"] / total, "iowait_pct": 100 * moved["iowait"] / total}
 
 
-def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int, str]:
+def activity_line(night: dict[str, float]) -> str:
+    return (f"    WAL {night['wal_gb']:.2f} GB ({night['fpi']:,} full-page images), "
+            f"{night['checkpoints']} checkpoints; the cores {night['busy_pct']:.0f}% busy, "
+            f"{night['iowait_pct']:.0f}% I/O wait")
+
+
+def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int, dict[str, float]]:
     app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
     before, activity = ledger_rows(url), server_activity(url)
     began = time.perf_counter()
     report = run_locally(app, on, workers=workers, size=size)
     elapsed = time.perf_counter() - began
-    return elapsed, report.loans, ledger_rows(url) - before, activity_line(activity, server_activity(url))
+    return elapsed, report.loans, ledger_rows(url) - before, night_activity(activity, server_activity(url))
 
 
 def main() -> None:
@@ -267,18 +272,35 @@ def main() -> None:
     try:
         seconds = seed(url, args.loans)
         print(f"seeded {args.loans:,} loans in {seconds:.1f} s ({name})")
-        print(f"PostgreSQL: {server_settings(url)}")
+        settings = server_settings(url)
+        print(f"PostgreSQL: {settings}")
         floor = lower_bound(url, BUSINESS_DATE)
+        floor_load = os.getloadavg()[0]
         print(f"raw-SQL lower bound (INSERT .. SELECT, one accrual row per loan): {floor:.2f} s "
-              f"({args.loans / floor:,.0f} loans/s; {load()})")
-        runs = [] if args.no_warm_up else [(2, BUSINESS_DATE - timedelta(days=1), " (first after seeding)")]
-        runs += [(1, BUSINESS_DATE, ""), (2, BUSINESS_DATE + timedelta(days=1), "")]
-        for workers, on, note in runs:
-            elapsed, loans, rows, activity = run(url, on, workers, args.partition_size)
-            print(f"EOD {on} with {workers} worker{'s' if workers > 1 else ''}{note}: {elapsed:.1f} s for "
-                  f"{loans:,} loans: {loans / elapsed:,.0f} loans/s, {rows / elapsed:,.0f} ledger rows/s "
-                  f"({rows:,} rows), {elapsed / floor:.1f}x the lower bound ({load()})")
-            print(activity)
+              f"({args.loans / floor:,.0f} loans/s; load {floor_load:.2f})")
+        row: dict[str, object] = {"loans": args.loans, "partition_size": args.partition_size,
+                                  "warm_up": not args.no_warm_up, "server": settings, "seed_s": round(seconds, 1),
+                                  "lower_bound_s": round(floor, 3),
+                                  "lower_bound_loans_per_s": round(args.loans / floor),
+                                  "lower_bound_load": round(floor_load, 2)}
+        runs = [(2, BUSINESS_DATE - timedelta(days=1), " (first after seeding)", "first")]
+        runs += [(1, BUSINESS_DATE, "", "w1"), (2, BUSINESS_DATE + timedelta(days=1), "", "w2")]
+        for workers, on, note, column in runs:
+            figures: dict[str, object] = dict.fromkeys(NIGHT_COLUMNS, "")
+            if column != "first" or not args.no_warm_up:
+                elapsed, loans, rows, activity = run(url, on, workers, args.partition_size)
+                after = os.getloadavg()[0]  # the 1-minute load average: other processes skew every figure
+                print(f"EOD {on} with {workers} worker{'s' if workers > 1 else ''}{note}: {elapsed:.1f} s for "
+                      f"{loans:,} loans: {loans / elapsed:,.0f} loans/s, {rows / elapsed:,.0f} ledger rows/s "
+                      f"({rows:,} rows), {elapsed / floor:.1f}x the lower bound (load {after:.2f})")
+                print(activity_line(activity))
+                figures = {"s": round(elapsed, 1), "loans_per_s": round(loans / elapsed),
+                           "ledger_rows_per_s": round(rows / elapsed), "x_lower_bound": round(elapsed / floor, 1),
+                           "load": round(after, 2), "wal_gb": round(activity["wal_gb"], 2),
+                           "fpi": activity["fpi"], "checkpoints": activity["checkpoints"],
+                           "busy_pct": round(activity["busy_pct"]), "iowait_pct": round(activity["iowait_pct"])}
+            row |= {f"{column}_{name}": value for name, value in figures.items()}
+        print(f"recorded in {record('eod', row)}")
     finally:
         if not args.keep:
             with admin.connect() as conn:

@@ -8,7 +8,8 @@ half-up rounding of payment and interest; it makes no due dates. Before timing, 
 checked to agree with mortgagemath's to the fen, so both sides do the same arithmetic.
 
 Rates are schedules per CPU second of this single process (``time.process_time``: one core, and fair on
-a shared machine), best of ``--rounds`` rounds, the two libraries taking turns. Usage::
+a shared machine), best of ``--rounds`` rounds, the two libraries taking turns. Each run appends its
+figures to ``bench/results/schedules.csv``. Usage::
 
     .venv/bin/python bench/schedules.py [--count 20000] [--rounds 3] [--seed 2026]
 """
@@ -24,6 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import mortgagemath as mm
+from _record import record
 
 from core.schedule import LoanTerms, build_schedule
 from core.schedule.dates import month_series
@@ -93,6 +95,10 @@ def main() -> None:
     print(f"loanfactory   {best:>10,.0f} schedules/s  (with due dates and LoanTerms validation)")
     print(f"mortgagemath  {their_best:>10,.0f} schedules/s  (no dates)")
     print(f"ratio         {best / their_best:>10.2f} x")
+    path = record("schedules", {"count": args.count, "rounds": args.rounds, "seed": args.seed, "periods": PERIODS,
+                                "distinct_days": distinct, "loanfactory_per_s": round(best),
+                                "mortgagemath_per_s": round(their_best), "ratio": round(best / their_best, 2)})
+    print(f"recorded in {path}")
 
 
 if __name__ == "__main__":
