@@ -31,33 +31,26 @@ appends its figures to ``bench/results/api.csv`` (the commit is the served check
 from __future__ import annotations
 
 import argparse
-import collections
-import http.client
-import json
 import os
-import selectors
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
 import uuid
 from contextlib import AbstractContextManager, contextmanager
 from multiprocessing import Process, Queue
 from pathlib import Path
 from typing import Any
 
+import _load as load
+from _channel import APPLY, QUOTE, application, prepare
+from _load import free_port, percentile, request_bytes, wait_until_up
 from _record import record
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = os.environ.get("LOANFACTORY_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-QUOTE = "/api/v1/products/CONSUMER_INSTALLMENT/quotes"
-APPLY = "/api/v1/products/CONSUMER_INSTALLMENT/applications"
-#: the load generator's keep-alive connections at the most
-CONNECTIONS = 64
 
 
 def scratch_database() -> AbstractContextManager[str]:
@@ -67,147 +60,22 @@ def scratch_database() -> AbstractContextManager[str]:
     return contextmanager(fresh_postgres_database)()
 
 
-def prepare(url: str) -> str:
-    """Tables, the product published and a key with a limit far above the benchmark rate."""
-    from core.channels.keys import issue_api_key
-    from core.products.validate import read_document
-    from core.products.versions import create_draft, publish, submit
-    from loanfactory.app import create_app
-    from loanfactory.database import get_db
-
-    app = create_app({"DATABASE_URL": url})
-    with app.app_context():
-        session = get_db(app).session()
-        version = create_draft(session, read_document(ROOT / "product_configs" / "consumer_installment.json"),
-                               actor="bench-maker")
-        submit(session, version, actor="bench-maker")
-        publish(session, version, actor="bench-checker")
-        _client, key = issue_api_key(session, "bench", ["*"], rate_limit="1000000/minute")
-        session.commit()
-    get_db(app).engine.dispose()
-    return key
-
-
-def id_number(sequence: int) -> str:
-    """A valid resident ID number, different for each ``sequence``."""
-    from stdnum.cn import ric
-
-    first = f"110101{1980 + sequence % 20}0{1 + sequence % 9}1{sequence % 10}{sequence % 1000:03d}"[:17]
-    return first + ric.calc_check_digit(first + "0")
-
-
-def application(sequence: int) -> dict[str, Any]:
-    return {"amount": "12000.00", "term": 6, "method": "equal_installment", "purpose": "used_car",
-            "applicant": {"name": "压测", "id_number": id_number(sequence), "phone": f"138{sequence % 10**8:08d}",
-                          "monthly_income": "20000.00", "monthly_debt_payments": "1000.00", "employment_years": 5,
-                          "housing": "own", "occupation": "skilled", "dependants": 1,
-                          "bank_account": {"bank_code": "ICBC", "account_number": "6222020200112233445",
-                                           "holder_name": "压测"}},
-            "consents": {"credit_bureau_query": {"granted_at": "2026-01-10T10:00:00+08:00", "reference": "b-1"},
-                         "personal_information": {"granted_at": "2026-01-10T10:00:00+08:00", "reference": "b-2"}}}
-
-
 def requests_to_send(key: str, total: int) -> list[tuple[str, bytes]]:
     """``total`` requests, alternately a quote and an application, each as the bytes to write on the wire."""
     prepared = []
     for n in range(total):
         if n % 2 == 0:
-            kind, path, extra = "quote", QUOTE, ""
-            body = json.dumps({"amount": str(1000 + 100 * (n % 400)), "term": 12, "method": "equal_installment"})
+            body = {"amount": str(1000 + 100 * (n % 400)), "term": 12, "method": "equal_installment"}
+            prepared.append(("quote", request_bytes(QUOTE, key, body)))
         else:
-            kind, path, extra = "application", APPLY, f"Idempotency-Key: {uuid.uuid4()}\r\n"
-            body = json.dumps(application(n))
-        payload = body.encode()
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\nContent-Type: application/json\r\n"
-                f"{extra}Content-Length: {len(payload)}\r\n\r\n")
-        prepared.append((kind, head.encode() + payload))
+            prepared.append(("application", request_bytes(APPLY, key, application(n), str(uuid.uuid4()))))
     return prepared
 
 
-class _Connection:
-    """A keep-alive connection of the load generator and the one request it has in flight."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buffer = b""
-        self.request: int | None = None
-        #: the last response said ``Connection: close`` (sync workers, or ``--keep-alive 0``): not reused
-        self.closing = False
-
-    def response(self) -> int | None:
-        """The status of the complete response in the buffer (removed from it), or ``None`` while incomplete."""
-        head_end = self.buffer.find(b"\r\n\r\n")
-        if head_end < 0:
-            return None
-        head = self.buffer[:head_end].decode("latin-1").split("\r\n")
-        length = next(int(line.split(":", 1)[1]) for line in head[1:] if line.lower().startswith("content-length:"))
-        if len(self.buffer) < head_end + 4 + length:
-            return None
-        self.buffer = self.buffer[head_end + 4 + length:]
-        self.closing = any(line.lower().replace(" ", "") == "connection:close" for line in head[1:])
-        return int(head[0].split(" ", 2)[1])
-
-
 def drive(port: int, key: str, rate: float, seconds: float, results: Queue[Any]) -> None:
-    """The load generator (a process of its own): open-loop arrivals at ``rate`` on at most
-    :data:`CONNECTIONS` keep-alive connections, one thread with a selector, every request built before the
-    clock starts. A request's latency runs from the moment it was due, so time spent waiting for a free
-    connection counts. Puts the samples, the elapsed time and the generator's own CPU on ``results``."""
-    prepared = requests_to_send(key, int(rate * seconds))
-    selector = selectors.DefaultSelector()
-    idle: list[_Connection] = []
-    waiting: collections.deque[int] = collections.deque()
-    samples: list[tuple[str, float, int]] = []
-    connections = 0
-    cpu, begin = time.process_time(), time.perf_counter()
-    due = [begin + n / rate for n in range(len(prepared))]
-    scheduled = 0
-
-    def send(connection: _Connection, n: int) -> None:
-        connection.request = n
-        connection.sock.sendall(prepared[n][1])
-
-    while len(samples) < len(prepared):
-        now = time.perf_counter()
-        while scheduled < len(prepared) and due[scheduled] <= now:
-            waiting.append(scheduled)
-            scheduled += 1
-        while waiting and (idle or connections < CONNECTIONS):
-            if idle:
-                connection = idle.pop()
-            else:
-                connection, connections = _Connection(port), connections + 1
-                selector.register(connection.sock, selectors.EVENT_READ, connection)
-            send(connection, waiting.popleft())
-        wait = due[scheduled] - time.perf_counter() if scheduled < len(prepared) else 1.0
-        for ready, _events in selector.select(max(wait, 0)):
-            connection = ready.data
-            data = connection.sock.recv(65536)
-            if not data:  # the server closed a keep-alive connection: a request in flight goes again on a new one
-                selector.unregister(connection.sock)
-                connection.sock.close()
-                connections -= 1
-                if connection in idle:
-                    idle.remove(connection)
-                if connection.request is not None:
-                    waiting.appendleft(connection.request)
-                continue
-            connection.buffer += data
-            status = connection.response()
-            if status is not None and connection.request is not None:
-                n, connection.request = connection.request, None
-                samples.append((prepared[n][0], (time.perf_counter() - due[n]) * 1000, status, due[n] - begin))
-                if connection.closing:
-                    selector.unregister(connection.sock)
-                    connection.sock.close()
-                    connections -= 1
-                else:
-                    idle.append(connection)
-    elapsed = time.perf_counter() - begin
-    for ready in list(selector.get_map().values()):
-        ready.fileobj.close()  # type: ignore[union-attr]
-    results.put((samples, elapsed, time.process_time() - cpu))
+    """The load generator (a process of its own, :func:`_load.drive`): quotes and applications open-loop at
+    ``rate`` for ``seconds``. Puts the samples, the elapsed time and the generator's own CPU on ``results``."""
+    results.put(load.drive(port, requests_to_send(key, int(rate * seconds)), rate))
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -215,11 +83,6 @@ def machine_cpu() -> tuple[float, float]:
     fields = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK"), steal / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def cpu_seconds(pids: list[int], which: slice = slice(11, 13)) -> float:
@@ -244,25 +107,6 @@ def server_pids(server: subprocess.Popen[bytes], admin: Any, database: str) -> t
         backends = list(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
                                      {"name": database}))
     return [server.pid, *map(int, children)], backends
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_up(port: int, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/api/v1/openapi.json")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit("gunicorn did not come up")
 
 
 def main() -> None:
@@ -341,7 +185,7 @@ def main() -> None:
         "venv": args.venv, "load_before": round(load[0], 2)}
     p99: dict[str, float] = {}
     for kind in ("quote", "application"):
-        rows = [(ms, status) for k, ms, status, _due in samples if k == kind]
+        rows = [(sample.ms, sample.status) for sample in samples if sample.kind == kind]
         latencies = [ms for ms, _ in rows]
         errors = sum(1 for _, status in rows if status not in (200, 201))
         figures = {"requests": len(rows), "errors": errors, "p50_ms": percentile(latencies, 0.50),
@@ -361,15 +205,15 @@ def main() -> None:
           f"benchmark's processes, {machine[1]:.1f} s stolen by the hypervisor")
     window = 3.0
     worst: dict[int, float] = {}
-    for _kind, ms, _status, due in samples:
-        worst[int(due // window)] = max(worst.get(int(due // window), 0.0), ms)
+    for sample in samples:
+        worst[int(sample.due // window)] = max(worst.get(int(sample.due // window), 0.0), sample.ms)
     print(f"worst latency of each {window:.0f} s, ms: " + " ".join(f"{worst[n]:.0f}" for n in sorted(worst)))
     print("gunicorn workers' CPU: " + ", ".join(f"{seconds:.1f} s ({100 * seconds / (sum(each) or 1):.0f}%)"
                                                   for seconds in each)
           + " (a gthread worker keeps the keep-alive connections it accepted)")
     statuses: dict[tuple[str, int], int] = {}
-    for kind, _ms, status, _due in samples:
-        statuses[(kind, status)] = statuses.get((kind, status), 0) + 1
+    for sample in samples:
+        statuses[(sample.kind, sample.status)] = statuses.get((sample.kind, sample.status), 0) + 1
     print("statuses: " + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(statuses.items())))
     row |= {
         "completed_per_s": round(len(samples) / elapsed, 1),
