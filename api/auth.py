@@ -25,6 +25,7 @@ from typing import Any
 from flask import current_app, g, request
 from sqlalchemy.engine import Connection
 
+from api.outage import once_more_if_connection_lost
 from core.channels.key_cache import DEFAULT_SECONDS, KeyCache
 from core.channels.keys import ChannelKey, authenticate, authenticate_for_product, key_prefix_of
 from loanfactory.database import db_session, get_db
@@ -89,14 +90,17 @@ def current_client() -> ChannelKey:
     to the view."""
     client: ChannelKey | None = g.get("api_client")
     if client is None:
-        code = (request.view_args or {}).get("code")
-        if isinstance(code, str):
-            client, version_id = authenticate_for_product(_connection, presented_key(), code, key_cache())
-            g.api_published_version = (code, version_id)
-        else:
-            client = authenticate(_connection, presented_key(), key_cache())
-        g.api_client = client
+        client = g.api_client = once_more_if_connection_lost(_authenticated)
     return client
+
+
+def _authenticated() -> ChannelKey:
+    code = (request.view_args or {}).get("code")
+    if isinstance(code, str):
+        client, version_id = authenticate_for_product(_connection, presented_key(), code, key_cache())
+        g.api_published_version = (code, version_id)
+        return client
+    return authenticate(_connection, presented_key(), key_cache())
 
 
 def published_version_read(code: str) -> tuple[bool, int | None]:

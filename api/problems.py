@@ -11,6 +11,10 @@ Kernel errors carry ``field`` (dotted for nested fields: ``applicant.id_number``
 turns it into a pointer into the request body, translating the kernel's argument names (``principal``,
 ``periods``) into the API's (``amount``, ``term``). A header at fault is reported as ``{"header": name}``
 and a query parameter as ``{"parameter": name}`` (fields ``header:<Name>`` and ``query:<name>``).
+
+The database away (:func:`core.db.outage.unavailable`: restarting, refusing connections, a connection cut)
+is a 503 ``database-unavailable`` with ``Retry-After``: nothing was done (a request's work commits whole or
+not at all), and the same request, under the same ``Idempotency-Key``, succeeds once the database is back.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, json, request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from core.db.outage import unavailable
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.origination.errors import (
     ChannelAuthError,
@@ -34,6 +41,8 @@ from core.plugins.types import PluginNotFoundError
 
 PROBLEM_BASE = "https://loanfactory.example/problems/"
 MEDIA_TYPE = "application/problem+json"
+#: seconds a client is asked to wait before sending a request again while the database is away
+DATABASE_RETRY_AFTER = 2
 
 #: kernel argument names -> request body fields
 KERNEL_FIELDS = {"principal": "amount", "periods": "term", "annual_rate": "rate"}
@@ -111,6 +120,13 @@ def from_kernel(error: LoanFactoryError) -> ApiProblem:
     return ApiProblem(422, "Refused", error.message, slug="refused", errors=errors)
 
 
+def database_unavailable() -> ApiProblem:
+    """The 503 of a request the database could not serve now (:func:`core.db.outage.unavailable`)."""
+    return ApiProblem(503, "Service Unavailable", "the database is not available at the moment: send the same "
+                      "request again (with the same Idempotency-Key) after Retry-After seconds",
+                      slug="database-unavailable", headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+
 def register_handlers(app: Flask, blueprint: Blueprint, url_prefix: str) -> None:
     """Answer the blueprint's problems and kernel errors, and HTTP errors under ``url_prefix``, as
     problem+json (other parts of the app, such as the admin, keep their own error pages)."""
@@ -122,6 +138,13 @@ def register_handlers(app: Flask, blueprint: Blueprint, url_prefix: str) -> None
     @blueprint.errorhandler(LoanFactoryError)
     def _kernel(error: LoanFactoryError) -> Response:
         return from_kernel(error).response()
+
+    @blueprint.errorhandler(DBAPIError)
+    @blueprint.errorhandler(PoolTimeoutError)
+    def _database(error: Exception) -> Response:
+        if not unavailable(error):
+            raise error  # a database error that is a bug (a constraint broken): the 500 below
+        return database_unavailable().response()
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response | HTTPException:

@@ -12,6 +12,7 @@ process: production shares the counts of every process in Redis (``redis://...``
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from functools import lru_cache
 
 from flask import Flask, Response, g
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -91,6 +93,13 @@ class LocalStorage(Storage):
         self._next_sweep = now + SWEEP_SECONDS
 
 
+logger = logging.getLogger(__name__)
+
+
+def _storage_away(error: StorageError) -> None:
+    logger.warning("the rate limit's storage is not answering (%s): this request is let through uncounted", error)
+
+
 #: what every counter's key starts with (flask-limiter's layout before: the same keys, the same counts)
 KEY_PREFIX = "loanfactory-api"
 SCOPE = "channel"
@@ -111,6 +120,10 @@ class ChannelLimiter:
     one exceeded with a 429; :meth:`headers` (after them) adds ``X-RateLimit-Limit``, ``-Remaining``,
     ``-Reset`` and ``Retry-After`` (seconds until the window ends) for that limit, or the shortest window's.
     The counters' keys are flask-limiter's (prefix, caller, scope), so counts in a shared store carry over.
+    A problem that asks for a wait of its own (a 503 while the database is away) keeps its ``Retry-After``.
+    While the store does not answer (Redis restarting), requests are let through uncounted and without the
+    headers, and each is logged: a limit is there to share the servers fairly, and refusing everyone because
+    its store is away would take down the API it protects.
 
     Args:
         limit_for: the calling key's limit, as ``"600/minute"`` or several separated by ``;``.
@@ -120,7 +133,7 @@ class ChannelLimiter:
 
     def __init__(self, app: Flask, limit_for: Callable[[], str], key_for: Callable[[], str],
                  exempt: Callable[[], bool]) -> None:
-        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"],
+        storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True,
                                       **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
         self.window = FixedWindowRateLimiter(storage)
         self.enabled = bool(app.config["API_RATE_LIMIT_ENABLED"])
@@ -133,7 +146,13 @@ class ChannelLimiter:
         items, caller = _parsed(self.limit_for()), self.key_for()
         g.api_rate_limit = (items[0], caller)
         for item in items:
-            if not self.window.hit(item, KEY_PREFIX, caller, SCOPE):
+            try:
+                allowed = self.window.hit(item, KEY_PREFIX, caller, SCOPE)
+            except StorageError as error:
+                g.api_rate_limit = None
+                _storage_away(error)
+                return
+            if not allowed:
                 g.api_rate_limit = (item, caller)
                 raise ApiProblem(429, "Too Many Requests", str(item), slug="too-many-requests")
 
@@ -142,10 +161,15 @@ class ChannelLimiter:
         counted: tuple[RateLimitItem, str] | None = g.get("api_rate_limit")
         if counted is not None:
             item, caller = counted
-            reset, remaining = self.window.get_window_stats(item, KEY_PREFIX, caller, SCOPE)
+            try:
+                reset, remaining = self.window.get_window_stats(item, KEY_PREFIX, caller, SCOPE)
+            except StorageError as error:
+                _storage_away(error)
+                return response
             reset_at = int(reset + 1)
             response.headers["X-RateLimit-Limit"] = str(item.amount)
             response.headers["X-RateLimit-Remaining"] = str(remaining)
             response.headers["X-RateLimit-Reset"] = str(reset_at)
-            response.headers["Retry-After"] = str(int(reset_at - time.time()))
+            # a problem that asks for its own wait (a 503 while the database is away) keeps it
+            response.headers.setdefault("Retry-After", str(int(reset_at - time.time())))
         return response

@@ -7,6 +7,11 @@ replay of a completed request returns the stored response with ``Idempotent-Repl
 with a different request gets a 409, and a concurrent duplicate waits for the first request's transaction
 (the unique constraint blocks it) and then answers with the first response. The statement that stores the
 response also asks whether the webhook dispatcher has work (one round trip for both).
+
+A view whose database connection is lost runs once more on a new one (:mod:`api.outage`). For an idempotent
+request that is exactly the client's own retry under the same key, even when the connection went during the
+commit (if the commit went through, the claim finds it and the stored response is replayed); a
+transactional view is run again only when its commit was not under way: a commit cut off is a 503.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from flask import Response, make_response, request
 from sqlalchemy.orm import Session
 
 from api.auth import current_client
-from api.problems import ApiProblem
+from api.outage import once_more_if_connection_lost
+from api.problems import ApiProblem, database_unavailable
 from api.webhooks import after_write, dispatch_question, dispatch_wanted
 from core.channels import idempotency
 from core.channels.idempotency import IdempotencyRecord
+from core.db.outage import connection_lost
 from loanfactory.database import db_session
 
 View = Callable[..., Any]
@@ -41,8 +48,7 @@ def _commit(session: Session, dispatch: bool | None = None) -> None:
 def transactional(view: View) -> View:
     """Commit when the view answers below 400, roll back otherwise (errors included)."""
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
+    def attempt(*args: Any, **kwargs: Any) -> Response:
         session = db_session()
         try:
             response = make_response(view(*args, **kwargs))
@@ -50,10 +56,19 @@ def transactional(view: View) -> View:
             session.rollback()
             raise
         if response.status_code < 400:
-            _commit(session)
+            try:
+                _commit(session)
+            except Exception as error:
+                if connection_lost(error):  # committed or not: not run again, the client decides
+                    raise database_unavailable() from error
+                raise
         else:
             session.rollback()
         return response
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        return once_more_if_connection_lost(lambda: attempt(*args, **kwargs))
 
     return wrapper
 
@@ -72,10 +87,14 @@ def _replay(record: IdempotencyRecord, request_fingerprint: str) -> Response:
 
 
 def idempotent(view: View) -> View:
-    """Require ``Idempotency-Key``, replay stored responses and commit the first one with its record."""
+    """Require ``Idempotency-Key``, replay stored responses and commit the first one with its record; run
+    once more when the connection was lost, even in the commit (the key makes a second run a replay)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
+        return once_more_if_connection_lost(lambda: attempt(*args, **kwargs))
+
+    def attempt(*args: Any, **kwargs: Any) -> Response:
         client = current_client()
         key = idempotency.check_key(request.headers.get("Idempotency-Key"))
         request_fingerprint = idempotency.fingerprint(request.method, request.path, request.get_data())

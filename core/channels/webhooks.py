@@ -5,7 +5,10 @@ writes, whoever makes it (the API, an operator in the admin, the end-of-day batc
 reads the transitions after a cursor, finds the channel of each application or loan, and writes one
 :class:`WebhookEvent` per matching subscription (the outbox). Transactions commit out of id order, so
 the cursor only moves past transitions older than :data:`SETTLE_SECONDS`; the window behind it is read
-again at every run and the unique ``(subscription_id, transition_id)`` pair keeps each event single.
+again, whole, at every run (a batch of :data:`BATCH` at a time) and the unique ``(subscription_id,
+transition_id)`` pair keeps each event single. :func:`hand_out` gives a queue of deliveries the due events,
+each leased for :data:`LEASE_SECONDS`, so that no event is queued twice while it waits and none is lost
+with a lost message.
 
 Delivery (an HTTP POST, done by the caller) reports back through :func:`mark_delivered` or
 :func:`mark_failed`; failures back off exponentially (:func:`backoff_seconds`) and an event is given up
@@ -51,6 +54,8 @@ from core.origination.errors import NotFoundError
 from core.states import StateTransition
 
 SETTLE_SECONDS = 60
+#: seconds a handed-out event waits in the delivery queue before it is handed out again (:func:`hand_out`)
+LEASE_SECONDS = 60
 MAX_ATTEMPTS = 10
 BATCH = 1000
 CURSOR_NAME = "webhooks"
@@ -169,35 +174,40 @@ def collect_events(session: Session, now: datetime | None = None) -> list[Webhoo
         cursor = WebhookCursor(name=CURSOR_NAME, last_transition_id=0)
         session.add(cursor)
         session.flush()
-    transitions = list(session.scalars(select(StateTransition).where(
-        StateTransition.id > cursor.last_transition_id).order_by(StateTransition.id).limit(BATCH)))
-    if not transitions:
-        return []
-    owners = _channels_of(session, transitions)
     by_channel: dict[str, list[WebhookSubscription]] = {}
     for subscription in subscriptions:
         by_channel.setdefault(subscription.channel, []).append(subscription)
-    seen = set(session.execute(select(WebhookEvent.subscription_id, WebhookEvent.transition_id).where(
-        WebhookEvent.transition_id.in_([t.id for t in transitions]))).tuples())
     created: list[WebhookEvent] = []
     settled = now - timedelta(seconds=SETTLE_SECONDS)
-    new_cursor = cursor.last_transition_id
+    read_after = new_cursor = cursor.last_transition_id
     advancing = True
-    for transition in transitions:
-        at = transition.at if transition.at.tzinfo else transition.at.replace(tzinfo=UTC)
-        advancing = advancing and at <= settled
-        if advancing:
-            new_cursor = transition.id
-        channel = owners.get((transition.entity_type, transition.entity_id))
-        event_type = f"{transition.entity_type}.{transition.to_state}"
-        for subscription in by_channel.get(channel or "", []):
-            if (subscription.id, transition.id) in seen or not subscription.wants(event_type):
-                continue
-            event = WebhookEvent(subscription_id=subscription.id, transition_id=transition.id, event_type=event_type,
-                                 payload=event_payload(transition), status="pending", attempts=0,
-                                 next_attempt_at=now)
-            session.add(event)
-            created.append(event)
+    while True:  # the whole window after the cursor, a batch at a time
+        transitions = list(session.scalars(select(StateTransition).where(
+            StateTransition.id > read_after).order_by(StateTransition.id).limit(BATCH)))
+        if not transitions:
+            break
+        owners = _channels_of(session, transitions)
+        seen = set(session.execute(select(WebhookEvent.subscription_id, WebhookEvent.transition_id).where(
+            WebhookEvent.transition_id.in_([t.id for t in transitions]))).tuples())
+        for transition in transitions:
+            at = transition.at if transition.at.tzinfo else transition.at.replace(tzinfo=UTC)
+            advancing = advancing and at <= settled
+            if advancing:
+                new_cursor = transition.id
+            channel = owners.get((transition.entity_type, transition.entity_id))
+            event_type = f"{transition.entity_type}.{transition.to_state}"
+            for subscription in by_channel.get(channel or "", []):
+                if (subscription.id, transition.id) in seen or not subscription.wants(event_type):
+                    continue
+                event = WebhookEvent(subscription_id=subscription.id, transition_id=transition.id,
+                                     event_type=event_type, payload=event_payload(transition), status="pending",
+                                     attempts=0, next_attempt_at=now)
+                session.add(event)
+                created.append(event)
+        if len(transitions) < BATCH:
+            break
+        read_after = transitions[-1].id
+        session.flush()
     cursor.last_transition_id = new_cursor
     session.flush()
     return created
@@ -230,6 +240,23 @@ def due_events(session: Session, now: datetime | None = None, limit: int = 100) 
     now = now or _now()
     return list(session.scalars(select(WebhookEvent).where(
         WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).order_by(WebhookEvent.id).limit(limit)))
+
+
+def hand_out(session: Session, now: datetime | None = None, limit: int = 100,
+             lease_seconds: int = LEASE_SECONDS) -> list[int]:
+    """The ids of the pending events that are due, oldest first, for a queue of deliveries: each is made due
+    again only ``lease_seconds`` later, so that the dispatcher (which runs after every write) does not queue
+    it again while its delivery waits in the queue. A delivery lost with its message (a worker killed, the
+    broker restarted empty) is handed out again once the lease has passed. Rows another dispatcher is
+    handing out at the same moment are skipped (``SKIP LOCKED`` on PostgreSQL)."""
+    now = now or _now()
+    events = list(session.scalars(select(WebhookEvent).where(
+        WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).order_by(WebhookEvent.id)
+        .limit(limit).with_for_update(skip_locked=True)))
+    for event in events:
+        event.next_attempt_at = now + timedelta(seconds=lease_seconds)
+    session.flush()
+    return [event.id for event in events]
 
 
 def envelope(event: WebhookEvent) -> dict[str, Any]:

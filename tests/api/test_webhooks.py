@@ -126,3 +126,37 @@ def test_a_subscription_needs_an_http_url_and_events(hook_app: Flask) -> None:
     assert {e["pointer"] for e in bad.get_json()["errors"]} == {"/events"}
     bad_url = channel.post("/api/v1/webhooks", {"url": "file:///etc/passwd"})
     assert bad_url.status_code == 422 and bad_url.get_json()["errors"][0]["pointer"] == "/url"
+
+
+def test_one_collection_turns_the_whole_window_after_the_cursor_into_events(hook_app: Flask, monkeypatch) -> None:
+    """More transitions than a batch wait after the cursor (a busy minute): one dispatch makes every event, not
+    a batch's worth, so no event waits a minute for the cursor to move on."""
+    monkeypatch.setattr(webhooks, "BATCH", 2)
+    receiver = Receiver()
+    try:
+        channel = Channel(hook_app.test_client(), new_key(hook_app))
+        channel.post("/api/v1/webhooks", {"url": receiver.url})
+        channel.post(APPLY, application_body())
+        assert receiver.types() == ["application.draft", "application.submitted", "application.under_review",
+                                    "application.approved"]
+    finally:
+        receiver.close()
+
+
+def test_a_due_event_is_handed_to_the_delivery_queue_once_until_its_lease_ends(db_session) -> None:
+    """Every write asks for a dispatch: an event waiting in the queue is not queued again by each of them, and
+    one whose message was lost (a worker killed) is handed out again when its lease ends."""
+    subscription = webhooks.WebhookSubscription(channel="shop", url="https://shop.example/h", events=["*"],
+                                                secret="s", active=True)
+    db_session.add(subscription)
+    db_session.flush()
+    now = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
+    db_session.add_all([WebhookEvent(subscription_id=subscription.id, transition_id=n, event_type="loan.active",
+                                     payload={}, status="pending", attempts=0, next_attempt_at=now)
+                        for n in (1, 2, 3)])
+    db_session.flush()
+    first = webhooks.hand_out(db_session, now)
+    assert len(first) == 3
+    assert webhooks.hand_out(db_session, now + timedelta(seconds=1)) == []
+    lease = timedelta(seconds=webhooks.LEASE_SECONDS)
+    assert webhooks.hand_out(db_session, now + lease + timedelta(seconds=1)) == first
