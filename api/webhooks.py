@@ -2,16 +2,17 @@
 
 :func:`dispatch_webhooks` collects the outbox events (:func:`core.channels.webhooks.collect_events`)
 and delivers the due ones; the API asks for it after a write it commits when there is work (an active
-subscription or a due event, asked inside the write's transaction), at most once a second from each process
-(:func:`after_write`), and Celery beat runs it every :data:`BEAT_SECONDS` so changes made elsewhere (the
-admin, end-of-day) are heard too. :func:`deliver_webhook` POSTs one event with ``LoanFactory-Signature:
-t=<unix time>,v1=<HMAC-SHA256>``; a non-2xx answer or a network error makes the event due again after an
-exponential backoff, and the first dispatch after that sends it again, until the event is given up. On
-workers the dispatcher hands each due event to the queue once (:func:`core.channels.webhooks.hand_out`
-leases it), so a dispatch per write never floods the queue with the same deliveries, and a delivery lost
-with its message (a worker killed, Redis restarted empty) is sent again when its lease ends. Neither task
-keeps a result: nobody reads it, and a sender that expects one subscribes to the result backend for each
-message it sends (with Redis away, that subscription fails the request that sent it).
+subscription or a due event, asked inside the write's transaction), sent from a thread at most once a second
+from each process (:class:`DispatchSender`), and Celery beat runs it every :data:`BEAT_SECONDS` so changes
+made elsewhere (the admin, end-of-day) are heard too. :func:`deliver_webhook` POSTs one event with
+``LoanFactory-Signature: t=<unix time>,v1=<HMAC-SHA256>``; a non-2xx answer or a network error makes the
+event due again after an exponential backoff, and the first dispatch after that sends it again, until the
+event is given up. On workers the dispatcher hands each due event to the queue once
+(:func:`core.channels.webhooks.hand_out` leases it), so dispatches never flood the queue with the same
+deliveries, and a delivery lost with its message (a worker killed, Redis restarted empty) is sent again
+when its lease ends. Neither task keeps a result: nobody reads it, and a sender that expects one subscribes
+to the result backend for each message it sends (with Redis away, that subscription fails the request that
+sent it).
 
 Tasks use a session of their own, never the request's.
 """
@@ -20,16 +21,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from celery import shared_task
 from flask import Flask, current_app
-from kombu.exceptions import OperationalError as BrokerUnavailable
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
@@ -41,11 +43,11 @@ from loanfactory.database import get_db
 BEAT_SECONDS = 30
 TIMEOUT_SECONDS = 5
 USER_AGENT = "LoanFactory-Webhooks/1"
-#: seconds between two dispatches a process sends, and after one the broker refused (:func:`after_write`)
+#: seconds between two dispatches a process sends, and after one the broker refused (:class:`DispatchSender`)
 DISPATCH_SECONDS = 1.0
 BROKER_PAUSE_SECONDS = 5.0
-#: when (``time.monotonic()``) the last dispatch this process sent runs, or the broker's pause ends
-_dispatch_at = -DISPATCH_SECONDS
+#: ``app.extensions`` key of the app's :class:`DispatchSender`
+SENDER = "loanfactory.webhook_sender"
 logger = logging.getLogger(__name__)
 
 
@@ -142,42 +144,73 @@ def dispatch_question() -> tuple[Select[tuple[bool]], dict[str, Any]] | None:
     return webhooks.has_work_query() if current_app.config.get("API_WEBHOOKS_ENABLED", True) else None
 
 
+class DispatchSender:
+    """Sends the dispatcher's message to the broker from a thread of this process, so that no request waits on
+    the broker.
+
+    A write that wants a dispatch calls :meth:`ask` and returns at once; the thread sends one message for every
+    write that asked since its last one, then waits :data:`DISPATCH_SECONDS` (so a busy process sends one a
+    second, and a write's events leave at most a second after it), or :data:`BROKER_PAUSE_SECONDS` after the
+    broker refused the message (the write's transitions wait in the outbox for the next dispatch; Celery beat
+    sends one too). Sent from the request, a message per write outgrew what workers drain under load, and with
+    Redis away each send held its request for seconds while the client library retried. The thread starts
+    with the first :meth:`ask` in each process (a forked child starts its own).
+    """
+
+    def __init__(self, send: Callable[[], object], *, thread: bool = True) -> None:
+        self._send = send
+        self._asked = threading.Event()
+        self._thread = thread
+        self._pid: int | None = None
+        self._starting = threading.Lock()
+
+    def ask(self) -> None:
+        """Have a dispatch sent soon for the write just committed."""
+        self._asked.set()
+        if self._thread and self._pid != os.getpid():
+            with self._starting:
+                if self._pid != os.getpid():
+                    threading.Thread(target=self._run, name="webhook-dispatch-sender", daemon=True).start()
+                    self._pid = os.getpid()
+
+    def send_once(self) -> float:
+        """Send one message for the writes that asked (none when none did); return the seconds to wait."""
+        if not self._asked.is_set():
+            return 0.0
+        self._asked.clear()
+        try:
+            self._send()
+        except Exception as error:  # the thread must live on: whatever the broker raised, try again later
+            logger.warning("webhook dispatch not sent (%s); the next one or Celery beat's collects the events",
+                           error)
+            return BROKER_PAUSE_SECONDS
+        return DISPATCH_SECONDS
+
+    def _run(self) -> None:
+        while True:
+            self._asked.wait()
+            time.sleep(self.send_once())
+
+
 def after_write() -> None:
     """Called by the API after it commits a write that :func:`dispatch_wanted`: hand the new transitions to
     the dispatcher.
 
     Eager Celery (the embedded default) runs the dispatcher's body in the request's own app context: going
-    through ``delay()`` would only add Celery's tracing and a second app context around the same call.
-
-    On workers, each process sends at most one dispatch a second: a write made while a dispatch is queued to
-    run after it sends none (that dispatch will see it), and otherwise the dispatch is sent to run a second
-    after the last one (``countdown``). Every write asking for its own dispatch made the queue grow faster
-    than workers drain it under load, and a partition's end-of-day task waited behind the dispatches.
-
-    The write is committed already, so a dispatcher that cannot start (the broker away, the database away
-    under an eager dispatch) is logged and left: nothing is lost, the transitions wait in the outbox for the
-    next write's dispatch or Celery beat's, and the client gets the answer its committed write earned. Finding
-    the broker away costs a request most of a second (the client's connection attempts), so after a failure
-    this process sends no dispatch for :data:`BROKER_PAUSE_SECONDS`.
+    through ``delay()`` would only add Celery's tracing and a second app context around the same call. The
+    write is committed already, so a dispatch that meets the database away is logged and left: the
+    transitions wait in the outbox for the next one, and the client gets the answer its write earned. With
+    workers, the app's :class:`DispatchSender` sends the message.
     """
-    global _dispatch_at
-    eager, now = _eager(), time.monotonic()
-    if not eager and now < _dispatch_at:
+    if not _eager():
+        current_app.extensions[SENDER].ask()
         return
-    at = max(now, _dispatch_at + DISPATCH_SECONDS)
     try:
-        if eager:
-            dispatch_webhooks.run()
-        else:
-            dispatch_webhooks.apply_async(retry=False, countdown=round(at - now, 3) or None)
-            _dispatch_at = at
+        dispatch_webhooks.run()
     except Exception as error:
-        if not (unavailable(error) or isinstance(error, (BrokerUnavailable, OSError))):
+        if not unavailable(error):
             raise
-        if not eager:
-            _dispatch_at = now + BROKER_PAUSE_SECONDS
-        logger.warning("webhook dispatch not started (%s); the next write or Celery beat's run collects the events",
-                       error)
+        logger.warning("webhook dispatch failed after the commit (%s); the next write collects the events", error)
 
 
 def init_webhooks(app: Flask) -> None:
@@ -186,3 +219,5 @@ def init_webhooks(app: Flask) -> None:
     schedule = dict(celery.conf.beat_schedule or {})
     schedule["loanfactory-webhooks"] = {"task": "loanfactory.api.dispatch_webhooks", "schedule": float(BEAT_SECONDS)}
     celery.conf.beat_schedule = schedule
+    app.extensions[SENDER] = DispatchSender(lambda: celery.send_task(
+        "loanfactory.api.dispatch_webhooks", retry=False, ignore_result=True))

@@ -3,9 +3,8 @@ limit's store away. Found by ``bench/faults.py``; each case is the fault made sm
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -95,25 +94,54 @@ def test_backends_terminated_under_the_api_cost_the_channel_nothing(pg_app: Flas
     assert count(pg_app, Application) == 2
 
 
-def test_a_committed_write_is_answered_when_the_broker_is_away(tmp_path, monkeypatch) -> None:
-    """The webhook dispatcher cannot be sent (Redis away): the write committed is answered 201, the events wait
-    in the outbox, and for a few seconds no further request waits on the broker."""
+def test_a_write_never_waits_on_the_broker(tmp_path) -> None:
+    """The dispatcher's message is sent from a thread of the process: a write is answered while the broker hangs
+    (Redis away, its client retrying for seconds), and the message goes once the broker answers."""
     app = make_api_app(f"sqlite:///{tmp_path}/broker.sqlite3",
-                       CELERY={"broker_url": "redis://127.0.0.1:1/0", "task_always_eager": False})
+                       CELERY={"broker_url": "memory://", "task_always_eager": False})
     channel = Channel(app.test_client(), new_key(app))
-    sends = []
+    broker_back, sent = threading.Event(), threading.Event()
 
-    def away(*_args: Any, **_kwargs: Any) -> None:
+    def hanging_broker() -> None:
+        broker_back.wait()
+        sent.set()
+
+    app.extensions[api.webhooks.SENDER] = api.webhooks.DispatchSender(hanging_broker)
+    answer = channel.post("/api/v1/webhooks", {"url": "https://channel.example/hooks"})
+    assert answer.status_code == 201 and not sent.is_set()
+    broker_back.set()
+    assert sent.wait(30)
+
+
+def test_the_sender_sends_one_message_for_the_writes_since_its_last_and_waits_after_a_refusal() -> None:
+    sends: list[int] = []
+    refusals = {2: BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")}
+
+    def send() -> None:
         sends.append(1)
-        raise BrokerUnavailable("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+        if len(sends) in refusals:
+            raise refusals[len(sends)]
 
-    monkeypatch.setattr(api.webhooks.dispatch_webhooks, "apply_async", away)
-    monkeypatch.setattr(api.webhooks, "_dispatch_at", -api.webhooks.DISPATCH_SECONDS)
-    first = channel.post("/api/v1/webhooks", {"url": "https://channel.example/hooks"})
-    second = channel.post("/api/v1/webhooks", {"url": "https://channel.example/other"})
-    assert (first.status_code, second.status_code) == (201, 201)
-    assert count(app, WebhookSubscription) == 2
-    assert len(sends) == 1
+    sender = api.webhooks.DispatchSender(send, thread=False)
+    assert sender.send_once() == 0.0 and sends == []  # nobody asked
+    for _ in range(3):
+        sender.ask()
+    assert sender.send_once() == api.webhooks.DISPATCH_SECONDS and len(sends) == 1
+    assert sender.send_once() == 0.0 and len(sends) == 1
+    sender.ask()
+    assert sender.send_once() == api.webhooks.BROKER_PAUSE_SECONDS  # refused: logged, and a pause
+    sender.ask()
+    assert sender.send_once() == api.webhooks.DISPATCH_SECONDS and len(sends) == 3
+
+
+def test_an_eager_dispatch_meeting_the_database_away_after_the_commit_keeps_the_answer(
+        api_app: Flask, channel: Channel, monkeypatch) -> None:
+    def away() -> None:
+        raise OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused"))
+
+    monkeypatch.setattr(api.webhooks.dispatch_webhooks, "run", away)
+    answer = channel.post("/api/v1/webhooks", {"url": "https://channel.example/hooks"})
+    assert answer.status_code == 201 and count(api_app, WebhookSubscription) == 1
 
 
 def test_the_rate_limit_store_away_lets_requests_through(tmp_path) -> None:
@@ -130,21 +158,3 @@ def test_a_write_is_answered_when_the_result_backend_is_away(tmp_path) -> None:
                                "task_always_eager": False})
     answer = Channel(app.test_client(), new_key(app)).post("/api/v1/webhooks", {"url": "https://channel.example/h"})
     assert answer.status_code == 201
-
-
-def test_writes_send_at_most_one_dispatch_a_second_from_a_process(tmp_path, monkeypatch) -> None:
-    """A dispatch per write flooded the queue under load (the end-of-day's tasks waited behind them): a write
-    made while a dispatch is queued to run after it sends none; otherwise one runs a second after the last."""
-    app = make_api_app(f"sqlite:///{tmp_path}/dispatch.sqlite3",
-                       CELERY={"broker_url": "memory://", "task_always_eager": False})
-    channel = Channel(app.test_client(), new_key(app))
-    clock = [100.0]
-    countdowns: list[float | None] = []
-    monkeypatch.setattr(api.webhooks, "time", SimpleNamespace(monotonic=lambda: clock[0], time=time.time))
-    monkeypatch.setattr(api.webhooks, "_dispatch_at", -api.webhooks.DISPATCH_SECONDS)
-    monkeypatch.setattr(api.webhooks.dispatch_webhooks, "apply_async",
-                        lambda **options: countdowns.append(options.get("countdown")))
-    for moment in (100.0, 100.2, 100.5, 101.5):
-        clock[0] = moment
-        assert channel.post("/api/v1/webhooks", {"url": f"https://channel.example/{moment}"}).status_code == 201
-    assert countdowns == [None, 0.8, 0.5]
