@@ -1,4 +1,4 @@
-"""Loans: detail, schedule, balances from the ledger, repayments, prepayment quotes and prepayments.
+"""Loans: detail, schedule, balances, repayments, prepayment quotes and prepayments.
 
 Servicing is the kernel's (:mod:`core.loans`); these views check the channel owns the loan, read the
 body, and pass the channel's ``Idempotency-Key`` on as the servicing request key, so a retried repayment
@@ -139,7 +139,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/loans/<int:loan_id>/balances")
     def get_balances(loan_id: int) -> Response:
-        """What the borrower owes, summed from the journal (not from a cached figure)."""
+        """What the borrower owes: the loan's row of the balance projection, which every post keeps in its
+        own transaction and the journal proves (``loanfactory ledger verify-projection``)."""
         loan = channel_loan(loan_id)
         balances = loan_balances(db_session(), loan.id)
         return jsonify({"loan_id": loan.id, "principal": money(balances.principal),
