@@ -15,9 +15,11 @@ Keys come from the environment:
   every index column.
 
 When a variable is unset a development key is used whose id is ``dev``: values written with it say so,
-and it must never hold real customers' data. Because equality on ciphertexts is impossible, columns that
-need lookups carry a blind index: :func:`blind_index` is an HMAC-SHA256 of the normalised value and a
-purpose label, so the same ID number gives unrelated indexes for different purposes.
+and it must never hold real customers' data; :func:`key_problems` names what is unset or a development
+key, and the app refuses to start on any of it outside the demo and the tests. Because equality on
+ciphertexts is impossible, columns that need lookups carry a blind index: :func:`blind_index` is an
+HMAC-SHA256 of the normalised value and a purpose label, so the same ID number gives unrelated indexes for
+different purposes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -99,6 +102,38 @@ def key_ring() -> KeyRing:
 @lru_cache(maxsize=8)
 def _index_key(spec: str | None) -> bytes:
     return _decode_key(spec, BLIND_INDEX_KEY_ENV) if spec else _DEV_INDEX_KEY
+
+
+def key_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+    """What makes the PII keys in ``environ`` (default: the process environment) unfit for real customers'
+    data, one sentence per problem naming the variable: unset, malformed, a development key, or the blind
+    index key equal to an encryption key."""
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    ring_keys: list[bytes] = []
+    spec = environ.get(PII_KEY_ENV)
+    if not spec:
+        problems.append(f"{PII_KEY_ENV} is not set")
+    else:
+        try:
+            ring_keys = list(_parse_ring(spec).keys.values())
+        except PiiKeyError as error:
+            problems.append(str(error))
+        if _DEV_PII_KEY in ring_keys:
+            problems.append(f"{PII_KEY_ENV} holds the development key published in the source")
+    index_spec = environ.get(BLIND_INDEX_KEY_ENV)
+    if not index_spec:
+        problems.append(f"{BLIND_INDEX_KEY_ENV} is not set")
+        return problems
+    try:
+        index_key = _index_key(index_spec)
+    except PiiKeyError as error:
+        return [*problems, str(error)]
+    if index_key == _DEV_INDEX_KEY:
+        problems.append(f"{BLIND_INDEX_KEY_ENV} is the development key published in the source")
+    if index_key in ring_keys:
+        problems.append(f"{BLIND_INDEX_KEY_ENV} must differ from every key of {PII_KEY_ENV}")
+    return problems
 
 
 def encrypt(plaintext: str, aad: str) -> str:
