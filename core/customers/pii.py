@@ -36,8 +36,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Text
+from sqlalchemy import Column, MetaData, Table, Text, and_, bindparam, not_, or_, select, type_coerce, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from core.errors import LoanFactoryError
@@ -189,6 +190,46 @@ class EncryptedString(TypeDecorator[str]):
         if value is None:
             return None
         return decrypt(str(value), self.aad)
+
+
+def encrypted_columns(table: Table) -> list[Column[Any]]:
+    """The :class:`EncryptedString` columns of ``table``."""
+    return [column for column in table.columns if isinstance(column.type, EncryptedString)]
+
+
+def reencrypt_table(session: Session, table: Table, batch: int = 1000) -> int:
+    """Re-encrypt with the active key every row of ``table`` holding a value under another key; returns
+    how many rows were rewritten (the caller commits).
+
+    Raises:
+        PiiDecryptionError: a value's key is no longer in the ring (put the old key back behind the new one).
+    """
+    columns = encrypted_columns(table)
+    keys = list(table.primary_key.columns)
+    if not columns:
+        return 0
+    active = key_ring().active + ":"
+    stale = or_(*(not_(type_coerce(column, Text).startswith(active, autoescape=True)) for column in columns))
+    statement = update(table).where(and_(*(key == bindparam(f"key_{key.name}") for key in keys)))
+    done = 0
+    while True:
+        rows = session.execute(select(*keys, *columns).where(stale).order_by(*keys).limit(batch)).all()
+        if not rows:
+            return done
+        session.execute(statement, [{**{f"key_{key.name}": row._mapping[key] for key in keys},
+                                     **{column.name: row._mapping[column] for column in columns}} for row in rows])
+        done += len(rows)
+
+
+def reencrypt_all(session: Session, metadata: MetaData, batch: int = 1000) -> dict[str, int]:
+    """:func:`reencrypt_table` on every table of ``metadata`` with an encrypted column: ``{table: rows}``.
+
+    Rotating the PII key: put the new key first in ``LOANFACTORY_PII_KEY`` with the old one after it
+    (``new:...,old:...``), restart, run this (``loanfactory pii reencrypt``); once it reports 0 everywhere
+    the old key can leave the ring.
+    """
+    return {table.name: reencrypt_table(session, table, batch)
+            for table in metadata.sorted_tables if encrypted_columns(table)}
 
 
 def blind_index(value: str, purpose: str = "default") -> str:
