@@ -85,7 +85,7 @@ def idempotent(view: View) -> View:
             existing = idempotency.find(session, client.id, key)
             if existing is None:  # the holder rolled back between our insert and this read
                 raise ApiProblem(409, "Request in progress", "retry with the same Idempotency-Key",
-                                 slug="idempotency-in-progress", headers={"Retry-After": "1"})
+                                 slug="idempotency-in-progress")
             return _replay(existing, request_fingerprint)
         try:
             response = make_response(view(*args, **kwargs))

@@ -248,7 +248,7 @@ def activity_line(night: dict[str, float]) -> str:
 
 
 def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int, dict[str, float]]:
-    app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
+    app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False, "DEMO": True})
     before, activity = ledger_rows(url), server_activity(url)
     began = time.perf_counter()
     report = run_locally(app, on, workers=workers, size=size)
