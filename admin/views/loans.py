@@ -3,8 +3,9 @@
 Operations and finance record offline repayments and prepayments directly (each with an idempotency key
 drawn when the form is shown, so a double click posts once). A prepayment is quoted first
 (:func:`core.loans.prepayment.prepayment_quote`: full or partial, broken interest, fee, re-scheduling
-mode, the loan brought to the date) and the operator confirms exactly that total; if the quote changed in
-between (an end-of-day ran, a repayment arrived) the confirmation is refused and the operator quotes again.
+mode, the loan brought to the date) and the operator confirms exactly that total; the kernel refuses the
+confirmation if the quote changed in between (an end-of-day ran, a repayment arrived) and the operator
+quotes again, and refuses both before the contract's prepayment window opens.
 
 Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
 the approving permission decides it on the requests page, and an approval carries the operation out in the
@@ -35,7 +36,7 @@ from core.loans.adjustments import waive_penalty, write_off
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
-from core.loans.repayment import fen, repay
+from core.loans.repayment import repay
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
@@ -166,17 +167,12 @@ class LoansView(SecureView):
     def record_prepayment(self, loan_id: int) -> Any:
         """Execute the quote the operator saw: refused if the loan's quote changed since (quote again)."""
         def run(db: Any, loan: Loan) -> ServicingEvent:
-            on = _business_date(request.form.get("business_date"))
-            principal = request.form.get("principal") or None
-            key = f"admin:prepay:{request.form.get('key', '')}"
             quoted = request.form.get("quoted_total", "")
-            if db.scalar(select(ServicingEvent.id).where(ServicingEvent.request_key == key)) is None:
-                now = fen(prepayment_quote(db, loan_id=loan.id, on=on, principal=principal).total)
-                if now != quoted:
-                    raise InvalidArgumentError(f"quoted_total: the quote is now {now}, not {quoted}; quote again",
-                                               field="quoted_total", value=quoted)
-            return prepay(db, loan_id=loan.id, amount=quoted, on=on, channel=OFFLINE_CHANNEL, principal=principal,
-                          key=key, actor=current_user.username, mode=request.form.get("mode") or "keep_term")
+            return prepay(db, loan_id=loan.id, amount=quoted, quoted_total=quoted,
+                          on=_business_date(request.form.get("business_date")), channel=OFFLINE_CHANNEL,
+                          principal=request.form.get("principal") or None,
+                          key=f"admin:prepay:{request.form.get('key', '')}", actor=current_user.username,
+                          mode=request.form.get("mode") or "keep_term")
         return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
 
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])

@@ -31,5 +31,10 @@ class PrepaymentTooEarlyError(PrepaymentNotAllowedError, WrongStateError):
     field ``on``); a state of the loan, not a bad input, so the API answers 409."""
 
 
+class QuoteChangedError(ServicingError, WrongStateError):
+    """A prepayment confirms a quoted total the loan's quote no longer is (an end-of-day ran, a repayment
+    arrived since the quote; field ``quoted_total``): quote again."""
+
+
 class RepaymentNotReversibleError(ServicingError):
     """The repayment to reverse does not exist for this loan, or was reversed already."""

@@ -57,7 +57,12 @@ from core.loans.context import (
 )
 from core.loans.contract import loan_terms
 from core.loans.daily import InstallmentRow
-from core.loans.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError, PrepaymentTooEarlyError
+from core.loans.errors import (
+    AmountExceedsOutstandingError,
+    PrepaymentNotAllowedError,
+    PrepaymentTooEarlyError,
+    QuoteChangedError,
+)
 from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
 from core.loans.models import Loan, LoanInstallment
@@ -277,18 +282,33 @@ def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: Pr
     session.flush()
 
 
+def _check_quote_unchanged(session: Session, loan: Loan, on: date, principal: Decimal | None,
+                           quoted: Decimal) -> None:
+    now = _quote(loan, projected_rows(session, loan.id, on), on, principal).total
+    if now != quoted:
+        raise QuoteChangedError(f"quoted_total: the quote is now {fen(now)}, not {fen(quoted)}; quote again",
+                                field="quoted_total", value=fen(quoted))
+
+
 def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel: str, key: str, actor: str,
-           principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM) -> ServicingEvent:
+           principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM,
+           quoted_total: object | None = None) -> ServicingEvent:
     """Prepay in full (``principal=None``) or ``principal`` of it, paying ``amount`` (at least the quote;
     any excess goes to suspense).
 
+    ``quoted_total``, when given, is the total the payer was quoted and confirms: the prepayment goes ahead
+    only while :func:`prepayment_quote` on ``on`` is still exactly that (a face that shows a quote and
+    then executes it passes it, so nobody pays a total they were not shown).
+
     Raises:
         InvalidArgumentError: ``amount`` below the quote (field ``amount``), bad ``mode`` or channel.
+        QuoteChangedError: the quote is no longer ``quoted_total`` (field ``quoted_total``).
         PrepaymentNotAllowedError, PrepaymentTooEarlyError, AmountExceedsOutstandingError: as
             :func:`prepayment_quote`.
         LoanNotServiceableError: the loan is not active or overdue.
         ServicingDateError: ``on`` is a closed business date.
     """
+    confirmed = None if quoted_total is None else positive_fen(quoted_total, "quoted_total")
     money = positive_fen(amount)
     cash_clearing(channel)
     wanted = None if principal is None else positive_fen(principal, "principal")
@@ -301,5 +321,7 @@ def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel:
         require_state(loan, "a prepayment")
         check_prepayment_window(session, loan, on)
         check_open_date(session, on)
+        if confirmed is not None:
+            _check_quote_unchanged(session, loan, on, wanted, confirmed)
         execute_prepayment(session, loan, event)
     return event

@@ -26,7 +26,12 @@ from sqlalchemy import func, select
 
 from core.ledger import loan_balances
 from core.loans.contract import PrepaymentRules, ServicingRules
-from core.loans.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError, PrepaymentTooEarlyError
+from core.loans.errors import (
+    AmountExceedsOutstandingError,
+    PrepaymentNotAllowedError,
+    PrepaymentTooEarlyError,
+    QuoteChangedError,
+)
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan
 from core.loans.prepayment import prepay, prepayment_opens_on, prepayment_quote
@@ -154,3 +159,18 @@ def test_a_30_day_bullet_counts_its_window_in_days_from_disbursement(books):
     with pytest.raises(PrepaymentTooEarlyError):
         prepayment_quote(books, loan_id=loan.id, on=date(2026, 1, 21))
     assert prepayment_quote(books, loan_id=loan.id, on=date(2026, 1, 22)).principal == D("3000.00")
+
+
+def test_a_prepayment_confirming_a_total_the_quote_no_longer_is_is_refused(books):
+    """Confirming 8,000.00 when the quote on 2026-06-01 is 8,285.90 is refused naming ``quoted_total``;
+    confirming 8,285.90 prepays."""
+    loan = four_paid(books)
+    books.commit()
+    with pytest.raises(QuoteChangedError) as error:
+        prepay(books, loan_id=loan.id, amount="8285.90", quoted_total="8000.00", on=JUNE_1, channel="sandbox_bank",
+               key="stale", actor="tests")
+    assert error.value.field == "quoted_total" and "8285.90" in str(error.value)
+    books.rollback()
+    event = prepay(books, loan_id=loan.id, amount="8285.90", quoted_total="8285.90", on=JUNE_1,
+                   channel="sandbox_bank", key="fresh", actor="tests")
+    assert event.amount == D("8285.90") and books.get(Loan, loan.id).state == "prepaid_closed"
