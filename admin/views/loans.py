@@ -8,8 +8,8 @@ confirmation if the quote changed in between (an end-of-day ran, a repayment arr
 quotes again, and refuses both before the contract's prepayment window opens.
 
 Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
-the approving permission decides it on the requests page, and an approval carries the operation out in the
-same transaction (:mod:`core.backoffice.audit` change requests, :mod:`core.servicing` operations).
+the approving permission decides it on the requests page, and the kernel carries an approval out in the
+same transaction (:func:`core.loans.adjustments.decide_adjustment`).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from sqlalchemy import select
 
 from admin.base import SecureView
 from admin.pii import masked, reveal
-from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, decide_change, pending_changes, request_change
+from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, pending_changes, request_change
 from core.backoffice.users import can
 from core.customers.parties import Customer, find_by_id_number, find_by_phone
 from core.customers.pii import mask_id_number, mask_phone
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.ledger.models import JournalEntry
-from core.loans.adjustments import waive_penalty, write_off
+from core.loans.adjustments import decide_adjustment
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
@@ -208,26 +208,12 @@ class LoansView(SecureView):
         approve = request.form.get("decision") == "approve"
         comment = request.form.get("comment", "")
         try:
-            decide_change(db, change, checker=current_user, approve=approve, comment=comment)
-            if approve:
-                _carry_out(db, change)
+            decide_adjustment(db, change, checker=current_user, approve=approve, comment=comment)
             db.commit()
             flash(_("Request %(id)s %(state)s.", id=change.id, state=change.state), "success")
         except LoanFactoryError as error:
             self.refuse(error)
         return redirect(url_for(".requests"))
-
-
-def _carry_out(db: Any, change: ChangeRequest) -> None:
-    """Run the approved operation under the maker's request key (a retry cannot run it twice)."""
-    on = date.fromisoformat(change.params["business_date"])
-    key = f"admin:change:{change.id}"
-    if change.kind == "penalty_waiver":
-        waive_penalty(db, loan_id=int(change.entity_id), amount=change.params["amount"], on=on, key=key,
-                      actor=change.checker or "", reason=change.reason)
-    elif change.kind == "write_off":
-        write_off(db, loan_id=int(change.entity_id), on=on, key=key, actor=change.checker or "", reason=change.reason)
-    change.state = "executed"
 
 
 def _customers_matching(db: Any, text: str) -> list[int]:
