@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import uuid
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from admin.kpis import compute
-from bench.eod import ADMIN, BUSINESS_DATE, load, seed
+from bench.eod import BUSINESS_DATE, load, scratch_database, seed
 from core.db.base import make_engine, make_session_factory
 
 
@@ -32,12 +29,7 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args, _others = parser.parse_known_args()  # ./dev bench passes every script the same options
-    name = f"lf_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(args.keep) as (url, name):
         print(f"seeded {args.loans:,} loans in {seed(url, args.loans):.1f} s ({name})")
         engine = make_engine(url)
         with make_session_factory(engine)() as session:
@@ -49,11 +41,6 @@ def main() -> None:
                 print(f"cockpit figures at the end of {BUSINESS_DATE}: {elapsed:.2f} s; outstanding "
                       f"{kpis.outstanding:,.2f}, past due {kpis.delinquent_outstanding:,.2f} ({load()})")
         engine.dispose()
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -251,6 +253,23 @@ def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int, s
     return elapsed, report.loans, ledger_rows(url) - before, activity_line(activity, server_activity(url))
 
 
+@contextmanager
+def scratch_database(keep: bool) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database on the server at :data:`ADMIN`: ``(url, name)``; dropped afterwards
+    unless ``keep``."""
+    name = f"lf_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield ADMIN.rsplit("/", 1)[0] + "/" + name, name
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--loans", type=int, default=1_000_000)
@@ -259,12 +278,7 @@ def main() -> None:
     parser.add_argument("--no-warm-up", action="store_true",
                         help="skip the first end-of-day after seeding (D-1, two workers, printed apart)")
     args = parser.parse_args()
-    name = f"lf_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(args.keep) as (url, name):
         seconds = seed(url, args.loans)
         print(f"seeded {args.loans:,} loans in {seconds:.1f} s ({name})")
         print(f"PostgreSQL: {server_settings(url)}")
@@ -279,11 +293,6 @@ def main() -> None:
                   f"{loans:,} loans: {loans / elapsed:,.0f} loans/s, {rows / elapsed:,.0f} ledger rows/s "
                   f"({rows:,} rows), {elapsed / floor:.1f}x the lower bound ({load()})")
             print(activity)
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":
