@@ -35,6 +35,11 @@ class InvalidArgumentError(LoanFactoryError, ValueError):
     """An input is outside what the rule accepts (zero term, negative amount, unknown method...)."""
 
 
+class WrongStateError(LoanFactoryError):
+    """The operation does not apply in the entity's current state (accepting a rejected offer, prepaying a
+    loan before its contract allows it...); the API answers it with 409 Conflict."""
+
+
 class FloatMoneyError(InvalidArgumentError, TypeError):
     """A ``float`` was given where money or a rate is expected; floats cannot hold fen exactly."""
 

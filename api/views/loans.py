@@ -27,9 +27,7 @@ from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import repay
-from core.origination.booking import check_prepayment_window
 from core.origination.errors import NotFoundError
-from core.origination.published import offer_of_version
 from loanfactory.database import db_session
 
 
@@ -170,7 +168,6 @@ def register(bp: Blueprint) -> None:
         """What prepaying all (no ``amount``) or ``amount`` of the principal costs on a date."""
         principal, on, _mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
-        check_prepayment_window(db_session(), loan, offer_of_version(db_session(), loan.product_version_id), on)
         quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, principal=principal)
         return jsonify({"loan_id": loan.id, **quote.as_dict()})
 
@@ -181,7 +178,6 @@ def register(bp: Blueprint) -> None:
         principal, on, mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
         session = db_session()
-        check_prepayment_window(session, loan, offer_of_version(session, loan.product_version_id), on)
         quote = prepayment_quote(session, loan_id=loan.id, on=on, principal=principal)
         event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, channel=loan.payment_channel or "api",
                        key=_key("prepayment"), actor=f"channel:{current_client().channel}", principal=principal,

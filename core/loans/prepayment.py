@@ -13,6 +13,9 @@ prepayment fee on the principal prepaid (:class:`~core.loans.contract.Prepayment
   :func:`core.schedule.reschedule` — ``keep_term`` (same number of installments, each smaller) or
   ``keep_installment`` (same installment, fewer of them).
 
+Both are refused before the contract's window opens (:func:`prepayment_opens_on`: the product's
+``prepayment.earliest_period``, kept in the loan's contract), whoever asks: the API, the admin, the CLI.
+
 The interest already accrued on the current period is trued up to the broken interest first (an accrual
 or its reversal), so the receivable collected is exactly what was booked.
 """
@@ -23,7 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, insert
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidArgumentError
@@ -53,10 +57,15 @@ from core.loans.context import (
 )
 from core.loans.contract import loan_terms
 from core.loans.daily import InstallmentRow
-from core.loans.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError
+from core.loans.errors import (
+    AmountExceedsOutstandingError,
+    PrepaymentNotAllowedError,
+    PrepaymentTooEarlyError,
+    QuoteChangedError,
+)
 from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
-from core.loans.models import Loan
+from core.loans.models import Loan, LoanInstallment
 from core.loans.repayment import fen, positive_fen, settle
 from core.rounding import round_money
 from core.schedule import Installment, RescheduleMode, Schedule, reschedule
@@ -86,6 +95,36 @@ class PrepaymentQuote:
         return {"on": self.on.isoformat(), "principal": fen(self.principal),
                 "broken_interest": fen(self.broken_interest), "fee": fen(self.fee), "owed_now": fen(self.owed_now),
                 "total": fen(self.total), "full": self.full}
+
+
+def prepayment_opens_on(session: Session, loan: Loan) -> date:
+    """The first day ``loan`` may be prepaid, by its contract's window (:class:`PrepaymentRules`
+    ``earliest_period`` and ``earliest_unit``).
+
+    Counted in installments: the due date of installment ``earliest_period`` (the disbursement day when it
+    is 1; the maturity date when the loan has fewer installments). Counted in days, weeks or months (a
+    bullet loan): that many from disbursement.
+    """
+    rules = rules_of(loan).prepayment
+    earliest = rules.earliest_period
+    if rules.earliest_unit != "installment":
+        step = {"day": relativedelta(days=earliest), "week": relativedelta(weeks=earliest)}.get(
+            rules.earliest_unit, relativedelta(months=earliest))
+        opens: date = loan.disbursed_on + step
+        return opens
+    if earliest <= 1:
+        return loan.disbursed_on
+    due: date | None = session.scalar(select(LoanInstallment.due_date).where(LoanInstallment.loan_id == loan.id,
+                                                                           LoanInstallment.period == earliest))
+    return due or loan.maturity_date
+
+
+def check_prepayment_window(session: Session, loan: Loan, on: date) -> None:
+    """Raise :class:`PrepaymentTooEarlyError` (field ``on``) when ``on`` is before :func:`prepayment_opens_on`."""
+    opens = prepayment_opens_on(session, loan)
+    if on < opens:
+        raise PrepaymentTooEarlyError(f"on: this loan's contract accepts prepayment from {opens.isoformat()}",
+                                      field="on", value=on.isoformat())
 
 
 def _current(rows: list[InstallmentRow], on: date) -> InstallmentRow | None:
@@ -134,10 +173,12 @@ def prepayment_quote(session: Session, *, loan_id: int, on: date, principal: obj
     Raises:
         PrepaymentNotAllowedError: the contract forbids it, nothing is left to prepay, or (partial) something
             is due or overdue.
+        PrepaymentTooEarlyError: ``on`` is before the contract's window opens (field ``on``).
         AmountExceedsOutstandingError: a partial ``principal`` would repay everything.
     """
     loan = locked_loan(session, loan_id)
     require_state(loan, "a prepayment")
+    check_prepayment_window(session, loan, on)
     wanted = None if principal is None else positive_fen(principal, "principal")
     return _quote(loan, projected_rows(session, loan.id, on), on, wanted)
 
@@ -241,17 +282,33 @@ def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: Pr
     session.flush()
 
 
+def _check_quote_unchanged(session: Session, loan: Loan, on: date, principal: Decimal | None,
+                           quoted: Decimal) -> None:
+    now = _quote(loan, projected_rows(session, loan.id, on), on, principal).total
+    if now != quoted:
+        raise QuoteChangedError(f"quoted_total: the quote is now {fen(now)}, not {fen(quoted)}; quote again",
+                                field="quoted_total", value=fen(quoted))
+
+
 def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel: str, key: str, actor: str,
-           principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM) -> ServicingEvent:
+           principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM,
+           quoted_total: object | None = None) -> ServicingEvent:
     """Prepay in full (``principal=None``) or ``principal`` of it, paying ``amount`` (at least the quote;
     any excess goes to suspense).
 
+    ``quoted_total``, when given, is the total the payer was quoted and confirms: the prepayment goes ahead
+    only while :func:`prepayment_quote` on ``on`` is still exactly that (a face that shows a quote and
+    then executes it passes it, so nobody pays a total they were not shown).
+
     Raises:
         InvalidArgumentError: ``amount`` below the quote (field ``amount``), bad ``mode`` or channel.
-        PrepaymentNotAllowedError, AmountExceedsOutstandingError: as :func:`prepayment_quote`.
+        QuoteChangedError: the quote is no longer ``quoted_total`` (field ``quoted_total``).
+        PrepaymentNotAllowedError, PrepaymentTooEarlyError, AmountExceedsOutstandingError: as
+            :func:`prepayment_quote`.
         LoanNotServiceableError: the loan is not active or overdue.
         ServicingDateError: ``on`` is a closed business date.
     """
+    confirmed = None if quoted_total is None else positive_fen(quoted_total, "quoted_total")
     money = positive_fen(amount)
     cash_clearing(channel)
     wanted = None if principal is None else positive_fen(principal, "principal")
@@ -262,6 +319,9 @@ def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel:
                                                      "mode": chosen})
     if new:
         require_state(loan, "a prepayment")
+        check_prepayment_window(session, loan, on)
         check_open_date(session, on)
+        if confirmed is not None:
+            _check_quote_unchanged(session, loan, on, wanted, confirmed)
         execute_prepayment(session, loan, event)
     return event

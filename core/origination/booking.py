@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -27,13 +26,14 @@ from core.customers.parties import Customer
 from core.customers.pii import EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
+from core.errors import WrongStateError
 from core.loans.allocation import AllocationOrder
 from core.loans.contract import PrepaymentRules, ServicingRules
 from core.loans.disbursement import disburse
-from core.loans.models import Loan, LoanInstallment
+from core.loans.models import Loan
 from core.loans.penalty import PenaltyPolicy
 from core.origination.catalog import Offer
-from core.origination.errors import NotFoundError, WrongStateError
+from core.origination.errors import NotFoundError
 from core.origination.requests import Applicant
 from core.plugins.manager import PluginManager
 from core.plugins.types import (
@@ -135,8 +135,9 @@ def _evidence_json(evidence: SignatureEvidence) -> dict[str, Any]:
             "public_key": evidence.public_key, "channel": evidence.channel, "algorithm": evidence.algorithm}
 
 
-def servicing_rules(offer: Offer) -> ServicingRules:
-    """The penalty, allocation and prepayment rules a loan of ``offer`` is serviced under."""
+def servicing_rules(offer: Offer, method: str) -> ServicingRules:
+    """The penalty, allocation and prepayment rules a loan of ``offer`` repaid by ``method`` is serviced
+    under (a bullet loan counts its prepayment window in the product's term unit)."""
     document = offer.document
     penalty = document.get("penalty") or {}
     prepayment = document.get("prepayment") or {}
@@ -150,7 +151,8 @@ def servicing_rules(offer: Offer) -> ServicingRules:
                               grace_days=offer.product.overdue_grace_days),
         allocation=AllocationOrder.from_mapping({"order": list(offer.product.allocation_order)}),
         prepayment=PrepaymentRules(allowed=bool(prepayment.get("allowed", True)), fee_rate=fee_rate,
-                                   min_fee=fixed_fee),
+                                   min_fee=fixed_fee, earliest_period=int(prepayment.get("earliest_period", 1)),
+                                   earliest_unit=offer.product.term_unit if method == "bullet" else "installment"),
     )
 
 
@@ -366,42 +368,10 @@ def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrd
     terms = offer.product.loan_terms(application.amount, application.term, application.method, settled.date(), rate)
     loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=terms,
                     channel=order.plugin, actor=actor, product_code=application.product_code,
-                    product_version_id=application.product_version_id, rules=servicing_rules(offer),
+                    product_version_id=application.product_version_id, rules=servicing_rules(offer, application.method),
                     application_id=application.id, on=settled.date())
     order.status = "succeeded"
     order.settled_at = settled
     order.loan_id = loan.id
     APPLICATION_STATES.transition(session, application, "disbursed", actor=actor, reason=result.channel_reference)
     return loan
-
-
-class PrepaymentTooEarlyError(WrongStateError):
-    """A prepayment before the product's earliest prepayment period (``prepayment.earliest_period``)."""
-
-
-def prepayment_opens_on(session: Session, loan: Loan, offer: Offer) -> date:
-    """The first day ``loan`` may be prepaid under its product version's ``earliest_period``.
-
-    Installment loans: the due date of installment ``earliest_period`` (the first day when it is 1).
-    A bullet loan counts ``earliest_period`` in the product's term unit from disbursement.
-    """
-    earliest = int((offer.document.get("prepayment") or {}).get("earliest_period", 1))
-    if earliest <= 1 and loan.method != "bullet":
-        return loan.disbursed_on
-    if loan.method == "bullet":
-        unit = offer.product.term_unit
-        step = {"day": relativedelta(days=earliest), "week": relativedelta(weeks=earliest)}.get(
-            unit, relativedelta(months=earliest))
-        opens: date = loan.disbursed_on + step
-        return opens
-    due: date | None = session.scalar(select(LoanInstallment.due_date).where(LoanInstallment.loan_id == loan.id,
-                                                                LoanInstallment.period == earliest))
-    return due or loan.maturity_date
-
-
-def check_prepayment_window(session: Session, loan: Loan, offer: Offer, on: date) -> None:
-    """Raise :class:`PrepaymentTooEarlyError` (field ``on``) before the product allows prepayment."""
-    opens: date = prepayment_opens_on(session, loan, offer)
-    if on < opens:
-        raise PrepaymentTooEarlyError(f"on: this product accepts prepayment from {opens.isoformat()}",
-                                      field="on", value=on.isoformat())

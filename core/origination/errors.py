@@ -37,10 +37,6 @@ class NotFoundError(LoanFactoryError):
     """An application, loan or subscription does not exist or belongs to another channel."""
 
 
-class WrongStateError(LoanFactoryError):
-    """The operation does not apply in the entity's current state (accepting a rejected offer...)."""
-
-
 class RequestProblems(InvalidArgumentError):
     """A request has one or more bad fields; ``problems`` lists every one as ``(field, message)``."""
 

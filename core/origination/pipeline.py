@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from core.applications.models import Application
 from core.customers.parties import Customer, new_customer_values
 from core.db.direct import batched_inserts, insert_now, insert_now_after, update_now
-from core.errors import LoanFactoryError
+from core.errors import LoanFactoryError, WrongStateError
 from core.loans.models import Loan, LoanInstallment
 from core.origination.approval import (
     DEFAULT_REVIEW_ROLE,
@@ -47,7 +47,7 @@ from core.origination.approval import (
 from core.origination.booking import save_payout_account
 from core.origination.bureau_reports import record_bureau_report
 from core.origination.catalog import Offer
-from core.origination.errors import RequestProblems, WrongStateError
+from core.origination.errors import RequestProblems
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
 from core.plugins.manager import PluginManager

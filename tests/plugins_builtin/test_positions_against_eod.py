@@ -20,9 +20,9 @@ from core.loans.delinquency import DEFAULT_CLASSIFICATION
 from core.loans.disbursement import disburse
 from core.loans.models import Loan
 from core.loans.repayment import repay
+from core.portfolio.positions import position
 from core.schedule import LoanTerms
 from plugins.reports.books import iter_loans, principal_balances
-from plugins.reports.positions import position
 
 
 def noted(session, loan_id):

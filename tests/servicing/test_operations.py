@@ -7,10 +7,12 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
+from core.backoffice.audit import ChangeRequest, request_change
+from core.backoffice.users import User
 from core.eod import run_eod
 from core.ledger import JournalEntry, loan_balances
 from core.ledger.accounts import FEE_RECEIVABLE, cash_clearing
-from core.loans.adjustments import waive_penalty, write_off
+from core.loans.adjustments import decide_adjustment, waive_penalty, write_off
 from core.loans.context import ServicingDateError
 from core.loans.errors import AmountExceedsOutstandingError, LoanNotServiceableError, RepaymentNotReversibleError
 from core.loans.events import ServicingEvent
@@ -122,6 +124,27 @@ def test_penalty_waiver_forgives_penalty_and_not_more(books):
         waive_penalty(books, loan_id=loan.id, amount="10.00", on=date(2026, 2, 26), key="w0", actor="tests")
     waive_penalty(books, loan_id=loan.id, amount="4.00", on=date(2026, 2, 26), key="w1", actor="tests")
     assert loan_balances(books, loan.id).penalty == owed + D("0.47") - D("4.00")  # day 11 charged first
+    check_books(books)
+
+
+def test_an_approved_waiver_request_is_carried_out_by_the_checker_a_rejected_one_is_not(books):
+    """Operations files two waivers of 4.00 on 2026-02-26; finance rejects the first (nothing posted) and
+    approves the second, which waives 4.00 as finance in the same transaction and is ``executed``."""
+    loan = book(books)
+    close_days(books, FEB_15, date(2026, 2, 25))
+    maker = User(username="ops", role_names="operations", active=True)
+    checker = User(username="fin", role_names="finance", active=True)
+    params = {"business_date": "2026-02-26", "amount": "4.00"}
+    filed = [request_change(books, maker=maker, kind="penalty_waiver", entity_type="loan", entity_id=loan.id,
+                            params=params, reason="客户投诉") for _ in range(2)]
+    decide_adjustment(books, filed[0], checker=checker, approve=False)
+    assert filed[0].state == "rejected" and loan_balances(books, loan.id).penalty == D("4.73")
+    decided = decide_adjustment(books, filed[1], checker=checker, approve=True, comment="同意")
+    waiver = books.scalar(select(ServicingEvent).where(ServicingEvent.kind == "penalty_waiver"))
+    assert decided.state == "executed" and (waiver.amount, waiver.actor) == (D("4.00"), "fin")
+    assert waiver.request_key == f"change:{decided.id}"
+    assert [c.state for c in books.scalars(select(ChangeRequest).order_by(ChangeRequest.id))] == ["rejected",
+                                                                                                "executed"]
     check_books(books)
 
 

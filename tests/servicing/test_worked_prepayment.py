@@ -22,12 +22,19 @@ from decimal import Decimal as D
 
 import numpy_financial as npf
 import pytest
+from sqlalchemy import func, select
 
 from core.ledger import loan_balances
 from core.loans.contract import PrepaymentRules, ServicingRules
-from core.loans.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError
+from core.loans.errors import (
+    AmountExceedsOutstandingError,
+    PrepaymentNotAllowedError,
+    PrepaymentTooEarlyError,
+    QuoteChangedError,
+)
+from core.loans.events import ServicingEvent
 from core.loans.models import Loan
-from core.loans.prepayment import prepay, prepayment_quote
+from core.loans.prepayment import prepay, prepayment_opens_on, prepayment_quote
 from core.loans.repayment import repay
 from servicing.helpers import book, check_books, installments
 
@@ -125,3 +132,45 @@ def test_a_contract_without_prepayment_refuses_it(books):
     loan = book(books, rules=ServicingRules(prepayment=PrepaymentRules(allowed=False)))
     with pytest.raises(PrepaymentNotAllowedError):
         prepayment_quote(books, loan_id=loan.id, on=date(2026, 2, 1))
+
+
+def test_a_contract_opening_prepayment_at_installment_3_refuses_it_before_2026_04_15(books):
+    """Installment 3 of the loan disbursed 2026-01-15 falls due 2026-04-15: the quote and the prepayment
+    before it are refused naming ``on``, and nothing is recorded; on the day the quote is given."""
+    loan = book(books, rules=ServicingRules(prepayment=PrepaymentRules(earliest_period=3)))
+    books.commit()
+    assert prepayment_opens_on(books, loan) == date(2026, 4, 15)
+    with pytest.raises(PrepaymentTooEarlyError) as error:
+        prepayment_quote(books, loan_id=loan.id, on=date(2026, 4, 14))
+    assert error.value.field == "on" and "2026-04-15" in str(error.value)
+    with pytest.raises(PrepaymentTooEarlyError):
+        prepay(books, loan_id=loan.id, amount="20000.00", on=date(2026, 2, 15), channel="sandbox_bank",
+               key="early", actor="tests")
+    books.rollback()
+    assert books.scalar(select(func.count(ServicingEvent.id)).where(ServicingEvent.kind == "prepayment")) == 0
+    assert prepayment_quote(books, loan_id=loan.id, on=date(2026, 4, 15)).full
+
+
+def test_a_30_day_bullet_counts_its_window_in_days_from_disbursement(books):
+    """A bullet loan in days with ``earliest_period`` 7 may be prepaid from the seventh day on."""
+    rules = ServicingRules(prepayment=PrepaymentRules(earliest_period=7, earliest_unit="day"))
+    loan = book(books, principal="3000.00", periods=30, method="bullet", frequency="daily", rules=rules)
+    assert prepayment_opens_on(books, loan) == date(2026, 1, 22)
+    with pytest.raises(PrepaymentTooEarlyError):
+        prepayment_quote(books, loan_id=loan.id, on=date(2026, 1, 21))
+    assert prepayment_quote(books, loan_id=loan.id, on=date(2026, 1, 22)).principal == D("3000.00")
+
+
+def test_a_prepayment_confirming_a_total_the_quote_no_longer_is_is_refused(books):
+    """Confirming 8,000.00 when the quote on 2026-06-01 is 8,285.90 is refused naming ``quoted_total``;
+    confirming 8,285.90 prepays."""
+    loan = four_paid(books)
+    books.commit()
+    with pytest.raises(QuoteChangedError) as error:
+        prepay(books, loan_id=loan.id, amount="8285.90", quoted_total="8000.00", on=JUNE_1, channel="sandbox_bank",
+               key="stale", actor="tests")
+    assert error.value.field == "quoted_total" and "8285.90" in str(error.value)
+    books.rollback()
+    event = prepay(books, loan_id=loan.id, amount="8285.90", quoted_total="8285.90", on=JUNE_1,
+                   channel="sandbox_bank", key="fresh", actor="tests")
+    assert event.amount == D("8285.90") and books.get(Loan, loan.id).state == "prepaid_closed"
