@@ -39,7 +39,9 @@ from core.loans.repayment import fen, repay
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
+from loanfactory import clock
 from loanfactory.database import db_session
+from loanfactory.settings import overpayment_multiple
 
 PAGE_SIZE = 50
 OFFLINE_CHANNEL = "offline"
@@ -103,7 +105,7 @@ class LoansView(SecureView):
                                    .order_by(ChangeRequest.id)))
         return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
                            events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
-                           customer=masked(db.get(Customer, loan.customer_id)), today=date.today().isoformat(),
+                           customer=masked(db.get(Customer, loan.customer_id)), today=clock.today().isoformat(),
                            form_key=uuid.uuid4().hex, revealed=None)
 
     @expose("/<int:loan_id>/reveal", methods=["POST"])
@@ -140,8 +142,9 @@ class LoansView(SecureView):
     def record_repayment(self, loan_id: int) -> Any:
         def run(db: Any, loan: Loan) -> ServicingEvent:
             return repay(db, loan_id=loan.id, amount=request.form.get("amount", ""),
-                         on=_business_date(request.form.get("business_date")), channel=OFFLINE_CHANNEL,
-                         key=f"admin:repay:{request.form.get('key', '')}", actor=current_user.username)
+                         on=_business_date(request.form.get("business_date")), today=clock.today(),
+                         channel=OFFLINE_CHANNEL, key=f"admin:repay:{request.form.get('key', '')}",
+                         actor=current_user.username, overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.repay", "loan.repay_offline", run)
 
     @expose("/<int:loan_id>/prepay/quote")
@@ -154,7 +157,7 @@ class LoansView(SecureView):
         try:
             on = _business_date(request.args.get("business_date"))
             mode = parse_enum(RescheduleMode, request.args.get("mode") or RescheduleMode.KEEP_TERM, "mode")
-            quote = prepayment_quote(db, loan_id=loan_id, on=on, principal=principal)
+            quote = prepayment_quote(db, loan_id=loan_id, on=on, today=clock.today(), principal=principal)
         except LoanFactoryError as error:
             self.refuse(error)
             return redirect(url_for(".detail", loan_id=loan_id))
@@ -171,12 +174,13 @@ class LoansView(SecureView):
             key = f"admin:prepay:{request.form.get('key', '')}"
             quoted = request.form.get("quoted_total", "")
             if db.scalar(select(ServicingEvent.id).where(ServicingEvent.request_key == key)) is None:
-                now = fen(prepayment_quote(db, loan_id=loan.id, on=on, principal=principal).total)
+                now = fen(prepayment_quote(db, loan_id=loan.id, on=on, today=clock.today(), principal=principal).total)
                 if now != quoted:
                     raise InvalidArgumentError(f"quoted_total: the quote is now {now}, not {quoted}; quote again",
                                                field="quoted_total", value=quoted)
-            return prepay(db, loan_id=loan.id, amount=quoted, on=on, channel=OFFLINE_CHANNEL, principal=principal,
-                          key=key, actor=current_user.username, mode=request.form.get("mode") or "keep_term")
+            return prepay(db, loan_id=loan.id, amount=quoted, on=on, today=clock.today(), channel=OFFLINE_CHANNEL,
+                          principal=principal, key=key, actor=current_user.username,
+                          mode=request.form.get("mode") or "keep_term", overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
 
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])
