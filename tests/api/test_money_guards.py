@@ -1,4 +1,5 @@
-"""Money guards as a careless or hostile channel meets them: the date and the amount of money coming in.
+"""Money guards as a careless or hostile channel meets them: a repayment's date, its amount, and the
+payment callback's amount and date.
 
 The loan: 12,000.00 over 6 months for the applicant of ``application_body`` (grade B, 11% a year, a 24.00
 service fee per installment), paid out on 2026-03-02 by the sandbox bank. The API's business date is pinned
@@ -8,26 +9,35 @@ to 2026-03-10, so "today" is that day whatever the machine's clock says.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from core.backoffice.audit import AuditEvent
 from core.loans.events import ServicingEvent
+from core.loans.models import Loan
+from core.origination.booking import DisbursementOrder
 from loanfactory.database import get_db
+from plugins.sandbox_bank import callbacks
 from tests.api.conftest import (
     PAYMENT_PLUGINS,
+    PAYOUT_DAY,
     Channel,
+    bank_callbacks,
     book_loan,
     make_api_app,
     new_key,
     publish_sample,
+    to_disbursing,
 )
 
 TODAY = "2026-03-10"
+CALLBACK = "/api/v1/callbacks/payments/sandbox_bank"
 
 
 @pytest.fixture
@@ -97,3 +107,43 @@ def test_money_beyond_twice_the_payoff_is_refused_naming_amount(guarded_app: Fla
     assert again.status_code == 422 and pointers(again) == ["/amount"]
     balances = channel.get(f"/api/v1/loans/{loan_id}/balances").get_json()
     assert balances["overpayment"] == str(2 * payoff)
+
+
+def forged(request_id: str, *, amount: str, settled_at: str) -> tuple[dict[str, str], bytes]:
+    """A callback signed with the sandbox bank's secret (as a leaked secret or a bank's bug would send it)."""
+    body = callbacks.payload(request_id, "payout", "succeeded", Decimal(amount), "B-FORGED", "", "", False,
+                             datetime.fromisoformat(settled_at))
+    return callbacks.sign(callbacks.DEV_SECRET, body, PAYOUT_DAY)
+
+
+def test_a_signed_callback_that_disagrees_with_its_order_is_refused_and_flagged(guarded_app: Flask,
+                                                                                channel: Channel) -> None:
+    url = to_disbursing(guarded_app, channel)
+    (order,) = rows(guarded_app, select(DisbursementOrder))
+    client = guarded_app.test_client()
+
+    headers, body = forged(order.request_id, amount="1.00", settled_at="2026-03-02T10:05:00+08:00")
+    cheap = client.post(CALLBACK, data=body, headers=headers)
+    assert cheap.status_code == 422 and pointers(cheap) == ["/amount"]
+    a_year_back = (PAYOUT_DAY - timedelta(days=365)).isoformat()
+    headers, body = forged(order.request_id, amount="12000.00", settled_at=a_year_back)
+    old = client.post(CALLBACK, data=body, headers=headers)
+    assert old.status_code == 422 and pointers(old) == ["/settled_at"]
+    headers, body = forged(order.request_id, amount="12000.00", settled_at="2026-03-12T09:00:00+08:00")
+    ahead = client.post(CALLBACK, data=body, headers=headers)
+    assert ahead.status_code == 422 and pointers(ahead) == ["/settled_at"]
+
+    assert rows(guarded_app, select(func.count()).select_from(Loan)) == [0]
+    (flagged,) = rows(guarded_app, select(DisbursementOrder))
+    assert flagged.status == "pending" and flagged.failure.startswith("date_out_of_range: settled_at: 2026-03-12")
+    refusals = rows(guarded_app, select(AuditEvent).where(AuditEvent.action == "disbursement.callback_refused"))
+    assert [(e.entity_id, e.after["kind"], e.after["field"]) for e in refusals] == [
+        (order.request_id, "amount_mismatch", "amount"), (order.request_id, "date_out_of_range", "settled_at"),
+        (order.request_id, "date_out_of_range", "settled_at")]
+    assert refusals[0].after["callback"]["amount"] == "1.00" and refusals[0].actor == "payment:sandbox_bank"
+    assert channel.get(url).get_json()["state"] == "disbursing"
+
+    (genuine,) = bank_callbacks(guarded_app)
+    assert client.post(CALLBACK, data=genuine[1], headers=genuine[0]).status_code == 200
+    loan = channel.get(f"/api/v1/loans/{channel.get(url).get_json()['loan_id']}").get_json()
+    assert (loan["principal"], loan["disbursed_on"]) == ("12000.00", "2026-03-02")
