@@ -10,8 +10,10 @@ request id of its own; the channel's signed callback (:func:`complete_disburseme
 (-> disbursement_failed, retryable with a new request id). A plugin that fails leaves the application
 where it was and raises; nothing is half-written because the caller rolls back.
 
-A success callback is held to its order's amount and to a settlement date within the order's life
-(:func:`core.origination.settlement.check_callback`) before the loan is booked from it.
+Before the payout order leaves, the customer's credit limits are checked again
+(:func:`core.origination.limits.check_before_payout`); a success callback is held to its order's amount and
+to a settlement date within the order's life (:func:`core.origination.settlement.check_callback`) before
+the loan is booked from it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from core.loans.models import Loan, LoanInstallment
 from core.loans.penalty import PenaltyPolicy
 from core.origination.catalog import Offer
 from core.origination.errors import NotFoundError, WrongStateError
+from core.origination.limits import check_before_payout
 from core.origination.requests import Applicant
 from core.origination.settlement import CALLBACK_TOLERANCE_DAYS, SHANGHAI, check_callback
 from core.plugins.manager import PluginManager
@@ -308,12 +311,16 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     one that raises (timeout, outage) raises :class:`~core.plugins.types.PluginFailure` so the caller rolls
     back and the channel may retry the same request. One that succeeds at once is completed as its
     callback would be (``today``, ``tolerance_days``: :func:`complete_disbursement`).
+
+    Raises:
+        CreditLimitError: the customer's loans and other applications leave no room for this one.
     """
     current = session.scalar(select(DisbursementOrder).where(
         DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
     if application.state in ("disbursing", "disbursed") and current is not None:
         return current
     _require(application, "contract_signed", "disbursement_failed", doing="disburse")
+    check_before_payout(session, application, offer.product.credit_limits, _now())
     attempt = session.scalar(select(DisbursementOrder.id).where(
         DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
     request_id = f"LF-DISB-{application.id}-{(attempt or 0) + 1}"

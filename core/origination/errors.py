@@ -41,6 +41,11 @@ class WrongStateError(LoanFactoryError):
     """The operation does not apply in the entity's current state (accepting a rejected offer...)."""
 
 
+class CreditLimitError(LoanFactoryError):
+    """A payout would take the customer past the product's credit limits (live loans, or outstanding
+    principal, counting the applications on their way): checked again just before the money leaves."""
+
+
 class CallbackMismatchError(InvalidArgumentError, RecordedRefusal):
     """A payment channel's settlement callback disagrees with its payout order (field ``amount``: not the
     amount ordered; field ``settled_at``: settled before the order was placed or too far after today). The

@@ -150,13 +150,18 @@ def application_body(amount: str = "12000.00", term: int = 6, *, id_no: str = GO
                          "personal_information": {"granted_at": "2026-01-10T10:00:00+08:00", "reference": "c-2"}}}
 
 
-@pytest.fixture
-def selling_app(db_url: str) -> Iterator[Flask]:
-    """An app with the payment and e-signature sandboxes and the consumer sample published."""
-    app = make_api_app(db_url, **PAYMENT_PLUGINS)
+def selling(db_url: str, **config: Any) -> Iterator[Flask]:
+    """An app with the payment and e-signature sandboxes and the consumer sample published (a fixture's body:
+    ``yield from``)."""
+    app = make_api_app(db_url, **PAYMENT_PLUGINS, **config)
     publish_sample(app, "consumer_installment")
     yield app
     get_db(app).engine.dispose()
+
+
+@pytest.fixture
+def selling_app(db_url: str) -> Iterator[Flask]:
+    yield from selling(db_url)
 
 
 @pytest.fixture

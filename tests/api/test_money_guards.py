@@ -1,9 +1,10 @@
-"""Money guards as a careless or hostile channel meets them: a repayment's date, its amount, and the
-payment callback's amount and date.
+"""Money guards as a careless or hostile channel meets them: a repayment's date, its amount, the payment
+callback's amount and date, and the per-customer credit limits.
 
 The loan: 12,000.00 over 6 months for the applicant of ``application_body`` (grade B, 11% a year, a 24.00
 service fee per installment), paid out on 2026-03-02 by the sandbox bank. The API's business date is pinned
-to 2026-03-10, so "today" is that day whatever the machine's clock says.
+to 2026-03-10, so "today" is that day whatever the machine's clock says. CONSUMER_INSTALLMENT allows 3 live
+loans and 200,000.00 of principal per customer.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from core.applications.models import Application
 from core.backoffice.audit import AuditEvent
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan
@@ -25,14 +27,17 @@ from core.origination.booking import DisbursementOrder
 from loanfactory.database import get_db
 from plugins.sandbox_bank import callbacks
 from tests.api.conftest import (
-    PAYMENT_PLUGINS,
+    APPLY,
     PAYOUT_DAY,
     Channel,
+    application_body,
     bank_callbacks,
     book_loan,
-    make_api_app,
+    id_number,
     new_key,
     publish_sample,
+    sample,
+    selling,
     to_disbursing,
 )
 
@@ -42,10 +47,7 @@ CALLBACK = "/api/v1/callbacks/payments/sandbox_bank"
 
 @pytest.fixture
 def guarded_app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_api_app(f"sqlite:///{tmp_path}/guards.sqlite3", API_BUSINESS_DATE=TODAY, **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment")
-    yield app
-    get_db(app).engine.dispose()
+    yield from selling(f"sqlite:///{tmp_path}/guards.sqlite3", API_BUSINESS_DATE=TODAY)
 
 
 @pytest.fixture
@@ -147,3 +149,35 @@ def test_a_signed_callback_that_disagrees_with_its_order_is_refused_and_flagged(
     assert client.post(CALLBACK, data=genuine[1], headers=genuine[0]).status_code == 200
     loan = channel.get(f"/api/v1/loans/{channel.get(url).get_json()['loan_id']}").get_json()
     assert (loan["principal"], loan["disbursed_on"]) == ("12000.00", "2026-03-02")
+
+
+def test_five_applications_in_a_row_for_one_new_id_number_stop_at_three(guarded_app: Flask,
+                                                                       channel: Channel) -> None:
+    body = application_body(id_no=id_number("19900101", 7))
+    decided = [channel.post(APPLY, body).get_json() for _ in range(5)]
+    assert [a["state"] for a in decided] == ["approved"] * 3 + ["rejected"] * 2
+    assert all("TOO_MANY_LOANS" in a["decision"]["reasons"] for a in decided[3:])
+
+
+def test_the_limits_are_counted_again_before_the_money_leaves(guarded_app: Flask, channel: Channel) -> None:
+    """An application approved first, then three of another product whose limit is ten: paying the first
+    out would give the customer four, one more than its product allows."""
+    wide = sample("consumer_installment")
+    wide["code"] = "CONSUMER_WIDE"
+    wide["credit_limits"] = {**wide["credit_limits"], "max_concurrent_loans": 10}
+    publish_sample(guarded_app, "consumer_installment", wide)
+    body = application_body()
+    first = channel.post(APPLY, body).get_json()
+    assert first["state"] == "approved"
+    others = [channel.post(APPLY.replace("CONSUMER_INSTALLMENT", "CONSUMER_WIDE"), body).get_json()
+              for _ in range(3)]
+    assert [a["state"] for a in others] == ["approved"] * 3
+    first_url = f"/api/v1/applications/{first['id']}"
+    channel.post(first_url + "/acceptance")
+    contract = channel.get(first_url + "/contract").get_json()
+    channel.post(first_url + "/contract/signature", {"signer_name": "张三", "sha256": contract["sha256"]})
+    refused = channel.post(first_url + "/disbursement")
+    assert refused.status_code == 422 and pointers(refused) == ["/amount"]
+    assert channel.get(first_url).get_json()["state"] == "contract_signed"
+    assert rows(guarded_app, select(func.count()).select_from(DisbursementOrder)) == [0]
+    assert rows(guarded_app, select(func.count()).select_from(Application)) == [4]
