@@ -31,6 +31,14 @@ class LoanFactoryError(Exception):
         return self.message
 
 
+class RecordedRefusal(LoanFactoryError):
+    """A refusal the kernel has also written down in the caller's session, for people to follow up (a payment
+    callback flagged for reconciliation): the caller commits that record and answers with the refusal.
+
+    The kernel raises it before it changed anything else, so committing keeps the record and nothing more.
+    """
+
+
 class InvalidArgumentError(LoanFactoryError, ValueError):
     """An input is outside what the rule accepts (zero term, negative amount, unknown method...)."""
 

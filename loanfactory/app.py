@@ -19,7 +19,7 @@ from flask import Flask
 
 import admin
 import api
-from loanfactory import celery_app, database, plugins_host, security, tasks
+from loanfactory import celery_app, database, plugins_host, security, settings, tasks
 from loanfactory.json_provider import OrjsonProvider
 
 DEFAULTS: dict[str, Any] = {
@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
     if config:
         app.config.update(config)
+    settings.init_app(app)
     os.makedirs(app.instance_path, exist_ok=True)
     database.init_app(app)
     celery_app.celery_init_app(app)

@@ -40,7 +40,9 @@ from core.loans.repayment import repay
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
+from loanfactory import clock
 from loanfactory.database import db_session
+from loanfactory.settings import overpayment_multiple
 
 PAGE_SIZE = 50
 OFFLINE_CHANNEL = "offline"
@@ -104,7 +106,7 @@ class LoansView(SecureView):
                                    .order_by(ChangeRequest.id)))
         return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
                            events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
-                           customer=masked(db.get(Customer, loan.customer_id)), today=date.today().isoformat(),
+                           customer=masked(db.get(Customer, loan.customer_id)), today=clock.today().isoformat(),
                            form_key=uuid.uuid4().hex, revealed=None)
 
     @expose("/<int:loan_id>/reveal", methods=["POST"])
@@ -141,8 +143,9 @@ class LoansView(SecureView):
     def record_repayment(self, loan_id: int) -> Any:
         def run(db: Any, loan: Loan) -> ServicingEvent:
             return repay(db, loan_id=loan.id, amount=request.form.get("amount", ""),
-                         on=_business_date(request.form.get("business_date")), channel=OFFLINE_CHANNEL,
-                         key=f"admin:repay:{request.form.get('key', '')}", actor=current_user.username)
+                         on=_business_date(request.form.get("business_date")), today=clock.today(),
+                         channel=OFFLINE_CHANNEL, key=f"admin:repay:{request.form.get('key', '')}",
+                         actor=current_user.username, overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.repay", "loan.repay_offline", run)
 
     @expose("/<int:loan_id>/prepay/quote")
@@ -155,7 +158,7 @@ class LoansView(SecureView):
         try:
             on = _business_date(request.args.get("business_date"))
             mode = parse_enum(RescheduleMode, request.args.get("mode") or RescheduleMode.KEEP_TERM, "mode")
-            quote = prepayment_quote(db, loan_id=loan_id, on=on, principal=principal)
+            quote = prepayment_quote(db, loan_id=loan_id, on=on, today=clock.today(), principal=principal)
         except LoanFactoryError as error:
             self.refuse(error)
             return redirect(url_for(".detail", loan_id=loan_id))
@@ -169,10 +172,10 @@ class LoansView(SecureView):
         def run(db: Any, loan: Loan) -> ServicingEvent:
             quoted = request.form.get("quoted_total", "")
             return prepay(db, loan_id=loan.id, amount=quoted, quoted_total=quoted,
-                          on=_business_date(request.form.get("business_date")), channel=OFFLINE_CHANNEL,
-                          principal=request.form.get("principal") or None,
+                          on=_business_date(request.form.get("business_date")), today=clock.today(),
+                          channel=OFFLINE_CHANNEL, principal=request.form.get("principal") or None,
                           key=f"admin:prepay:{request.form.get('key', '')}", actor=current_user.username,
-                          mode=request.form.get("mode") or "keep_term")
+                          mode=request.form.get("mode") or "keep_term", overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
 
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])

@@ -29,6 +29,7 @@ from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import repay
 from core.origination.errors import NotFoundError
 from loanfactory.database import db_session
+from loanfactory.settings import overpayment_multiple
 
 
 def loan_json(loan: Loan) -> dict[str, Any]:
@@ -157,8 +158,9 @@ def register(bp: Blueprint) -> None:
         if problems:
             raise invalid(problems)
         loan = channel_loan(loan_id)
-        event = repay(db_session(), loan_id=loan.id, amount=amount, on=on, channel=loan.payment_channel or "api",
-                      key=_key("repayment"), actor=f"channel:{current_client().channel}")
+        event = repay(db_session(), loan_id=loan.id, amount=amount, on=on, today=clock.today(),
+                      channel=loan.payment_channel or "api", key=_key("repayment"),
+                      actor=f"channel:{current_client().channel}", overpayment_multiple=overpayment_multiple())
         db_session().refresh(loan)
         return jsonify(event_json(event, loan)), 201
 
@@ -168,7 +170,7 @@ def register(bp: Blueprint) -> None:
         """What prepaying all (no ``amount``) or ``amount`` of the principal costs on a date."""
         principal, on, _mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
-        quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, principal=principal)
+        quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, today=clock.today(), principal=principal)
         return jsonify({"loan_id": loan.id, **quote.as_dict()})
 
     @bp.post("/loans/<int:loan_id>/prepayments")
@@ -178,9 +180,11 @@ def register(bp: Blueprint) -> None:
         principal, on, mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
         session = db_session()
-        quote = prepayment_quote(session, loan_id=loan.id, on=on, principal=principal)
-        event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, channel=loan.payment_channel or "api",
-                       key=_key("prepayment"), actor=f"channel:{current_client().channel}", principal=principal,
-                       mode=mode)
+        today = clock.today()
+        quote = prepayment_quote(session, loan_id=loan.id, on=on, today=today, principal=principal)
+        event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, today=today,
+                       channel=loan.payment_channel or "api", key=_key("prepayment"),
+                       actor=f"channel:{current_client().channel}", principal=principal, mode=mode,
+                       overpayment_multiple=overpayment_multiple())
         session.refresh(loan)
         return jsonify({"loan_id": loan.id, **quote.as_dict(), "event_id": event.id, "loan_state": loan.state}), 201

@@ -44,7 +44,7 @@ from core.ledger.posting import Line
 from core.loans.context import (
     INSTALLMENTS,
     bring_to,
-    check_open_date,
+    check_value_date,
     installment_rows,
     locked_loan,
     open_event,
@@ -66,7 +66,7 @@ from core.loans.errors import (
 from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
 from core.loans.models import Loan, LoanInstallment
-from core.loans.repayment import fen, positive_fen, settle
+from core.loans.repayment import OVERPAYMENT_MULTIPLE, check_overpayment, fen, positive_fen, settle
 from core.rounding import round_money
 from core.schedule import Installment, RescheduleMode, Schedule, reschedule
 from core.schedule.terms import parse_enum
@@ -163,21 +163,25 @@ def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal 
     return PrepaymentQuote(on, principal, broken, rules.prepayment.fee(principal, fallen_due), ZERO, False)
 
 
-def prepayment_quote(session: Session, *, loan_id: int, on: date, principal: object | None = None) -> PrepaymentQuote:
+def prepayment_quote(session: Session, *, loan_id: int, on: date, today: date,
+                     principal: object | None = None) -> PrepaymentQuote:
     """Quote a full prepayment (``principal=None``) or a partial one of ``principal`` on ``on``.
 
     The quote sees the loan brought to ``on`` as the prepayment itself would (:func:`projected_rows`: the
     installments fallen due since the last end-of-day, interest to date, each overdue installment's
     penalty to ``on``), and posts nothing: a prepayment of the quoted total on ``on`` settles the loan.
+    ``on`` obeys the prepayment's own date rule (:func:`~core.loans.context.check_value_date`).
 
     Raises:
         PrepaymentNotAllowedError: the contract forbids it, nothing is left to prepay, or (partial) something
             is due or overdue.
         PrepaymentTooEarlyError: ``on`` is before the contract's window opens (field ``on``).
         AmountExceedsOutstandingError: a partial ``principal`` would repay everything.
+        ServicingDateError: ``on`` is after ``today``, before the loan's last event or closed (field ``on``).
     """
     loan = locked_loan(session, loan_id)
     require_state(loan, "a prepayment")
+    check_value_date(session, loan, on, today=today, field="on")
     check_prepayment_window(session, loan, on)
     wanted = None if principal is None else positive_fen(principal, "principal")
     return _quote(loan, projected_rows(session, loan.id, on), on, wanted)
@@ -194,10 +198,13 @@ def _true_up(session: Session, event: ServicingEvent, current: InstallmentRow, b
                    [Line.dr(INTEREST_INCOME, -delta), Line.cr(INTEREST_RECEIVABLE, -delta)])
 
 
-def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None) -> None:
-    """Carry out a recorded prepayment (also used by the replay after a reversal)."""
+def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None, *,
+                       overpayment_multiple: Decimal | None = None) -> None:
+    """Carry out a recorded prepayment (also used by the replay after a reversal, which checks no amount)."""
     on = event.business_date
     bring_to(session, loan, on, event, since)
+    if overpayment_multiple is not None:
+        check_overpayment(session, loan, event.amount, overpayment_multiple)
     requested = event.params.get("principal")
     mode = str(event.params.get("mode", FULL))
     rows = installment_rows(session, loan.id)
@@ -290,11 +297,12 @@ def _check_quote_unchanged(session: Session, loan: Loan, on: date, principal: De
                                 field="quoted_total", value=fen(quoted))
 
 
-def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel: str, key: str, actor: str,
-           principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM,
-           quoted_total: object | None = None) -> ServicingEvent:
+def prepay(session: Session, *, loan_id: int, amount: object, on: date, today: date, channel: str, key: str,
+           actor: str, principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM,
+           quoted_total: object | None = None,
+           overpayment_multiple: Decimal = OVERPAYMENT_MULTIPLE) -> ServicingEvent:
     """Prepay in full (``principal=None``) or ``principal`` of it, paying ``amount`` (at least the quote;
-    any excess goes to suspense).
+    any excess goes to suspense, within ``overpayment_multiple`` payoffs as for a repayment).
 
     ``quoted_total``, when given, is the total the payer was quoted and confirms: the prepayment goes ahead
     only while :func:`prepayment_quote` on ``on`` is still exactly that (a face that shows a quote and
@@ -304,9 +312,10 @@ def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel:
         InvalidArgumentError: ``amount`` below the quote (field ``amount``), bad ``mode`` or channel.
         QuoteChangedError: the quote is no longer ``quoted_total`` (field ``quoted_total``).
         PrepaymentNotAllowedError, PrepaymentTooEarlyError, AmountExceedsOutstandingError: as
-            :func:`prepayment_quote`.
+            :func:`prepayment_quote`; the last also for an amount above ``overpayment_multiple`` payoffs
+            (field ``amount``).
         LoanNotServiceableError: the loan is not active or overdue.
-        ServicingDateError: ``on`` is a closed business date.
+        ServicingDateError: ``on`` is after ``today``, before the loan's last event or closed (field ``on``).
     """
     confirmed = None if quoted_total is None else positive_fen(quoted_total, "quoted_total")
     money = positive_fen(amount)
@@ -319,9 +328,9 @@ def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel:
                                                      "mode": chosen})
     if new:
         require_state(loan, "a prepayment")
+        check_value_date(session, loan, on, today=today, field="on", event=event)
         check_prepayment_window(session, loan, on)
-        check_open_date(session, on)
         if confirmed is not None:
             _check_quote_unchanged(session, loan, on, wanted, confirmed)
-        execute_prepayment(session, loan, event)
+        execute_prepayment(session, loan, event, overpayment_multiple=overpayment_multiple)
     return event

@@ -66,9 +66,9 @@ def _loan(db: Session, customer: Customer, key: str, start: date) -> Loan:
 
 
 def _prepay(db: Session, loan: Loan, on: date, principal: str | None = None) -> None:
-    total = prepayment_quote(db, loan_id=loan.id, on=on, principal=principal).total
-    prepay(db, loan_id=loan.id, amount=total, on=on, channel="offline", key=f"prepay-{loan.id}", actor="system",
-           principal=principal)
+    total = prepayment_quote(db, loan_id=loan.id, on=on, today=on, principal=principal).total
+    prepay(db, loan_id=loan.id, amount=total, on=on, today=on, channel="offline", key=f"prepay-{loan.id}",
+           actor="system", principal=principal)
 
 
 def test_the_cockpit_figures_of_a_seeded_portfolio(session: Session) -> None:

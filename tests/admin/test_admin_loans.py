@@ -163,3 +163,23 @@ def test_a_prepayment_keyed_in_inside_the_contracts_window_is_refused_and_nothin
     assert fingerprint(app) == before
     opened = ops.get(f"/admin/loans/{loan_id}/prepay/quote", query_string={"business_date": "2026-04-15"})
     assert 'id="quote-total">' in opened.text
+
+
+def test_an_offline_repayment_dated_after_the_business_date_or_before_the_payout_is_refused(app, login, loan_id):
+    """The admin holds an operator to the rule a channel meets: a repayment lies between the loan's last event
+    (its payout on 2026-01-15) and today's business date (pinned to 2026-03-01 here)."""
+    app.config["API_BUSINESS_DATE"] = "2026-03-01"
+    ops = login("operations")
+    detail = ops.get(f"/admin/loans/{loan_id}")
+    assert 'name="business_date" value="2026-03-01"' in detail.text
+    for day in ("2026-03-02", "2099-01-01", "2026-01-14"):
+        refused = ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "500.00", "business_date": day, "key": day},
+                           follow_redirects=True)
+        assert f"paid_on: {day} is" in refused.text, day
+    with app.app_context():
+        assert db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all() == []
+        assert db_session().get(Loan, loan_id).days_past_due == 0
+    ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "500.00", "business_date": "2026-03-01", "key": "ok"})
+    with app.app_context():
+        (taken,) = db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all()
+        assert taken.business_date.isoformat() == "2026-03-01"

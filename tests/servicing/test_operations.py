@@ -25,7 +25,8 @@ FEB_15 = date(2026, 2, 15)
 
 
 def pay(session, loan, amount, on, key):
-    return repay(session, loan_id=loan.id, amount=amount, on=on, channel="sandbox_bank", key=key, actor="tests")
+    return repay(session, loan_id=loan.id, amount=amount, on=on, today=on, channel="sandbox_bank", key=key,
+                 actor="tests")
 
 
 def close_days(session, first, last):
@@ -82,10 +83,10 @@ def test_suspense_can_be_refunded_but_not_beyond_what_is_held(books):
     loan = book(books)
     pay(books, loan, "1100.00", FEB_15, "p1")
     with pytest.raises(AmountExceedsOutstandingError) as error:
-        refund_suspense(books, loan_id=loan.id, amount="40.00", on=FEB_15, channel="sandbox_bank", key="r0",
-                        actor="tests")
+        refund_suspense(books, loan_id=loan.id, amount="40.00", on=FEB_15, today=FEB_15, channel="sandbox_bank",
+                        key="r0", actor="tests")
     assert error.value.field == "amount"
-    refund_suspense(books, loan_id=loan.id, amount="33.81", on=FEB_15, channel="sandbox_bank", key="r1",
+    refund_suspense(books, loan_id=loan.id, amount="33.81", on=FEB_15, today=FEB_15, channel="sandbox_bank", key="r1",
                     actor="tests")
     assert loan_balances(books, loan.id).suspense == 0
     check_books(books)
@@ -94,7 +95,8 @@ def test_suspense_can_be_refunded_but_not_beyond_what_is_held(books):
 def test_apply_suspense_settles_what_is_due(books):
     loan = book(books)
     pay(books, loan, "1100.00", FEB_15, "p1")
-    event = apply_suspense(books, loan_id=loan.id, on=date(2026, 3, 15), key="a1", actor="tests")
+    event = apply_suspense(books, loan_id=loan.id, on=date(2026, 3, 15), today=date(2026, 3, 15), key="a1",
+                           actor="tests")
     assert loan_balances(books, loan.id).suspense == 0
     assert event.business_date == date(2026, 3, 15)
     check_books(books)
@@ -170,7 +172,7 @@ def test_servicing_a_closed_business_date_is_refused(books):
     close_days(books, date(2026, 2, 1), date(2026, 2, 2))
     with pytest.raises(ServicingDateError) as error:
         pay(books, loan, "100.00", date(2026, 2, 2), "old")
-    assert error.value.field == "business_date"
+    assert error.value.field == "paid_on"
 
 
 def test_reversing_a_repayment_replays_the_later_one_as_if_the_first_never_happened(books):
