@@ -33,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.applications.models import Application
+from core.errors import InvalidArgumentError
 from core.loans.allocation import AllocationOrder, Component
 from core.loans.contract import Contract, PrepaymentRules, ServicingRules
 from core.loans.penalty import PenaltyPolicy
@@ -56,6 +57,10 @@ class ApprovedOffer:
         total_payable: everything that schedule has the borrower pay, upfront fee included.
         expires_at: the borrower must accept before this time.
         accepted_at, accepted_by: when and by whom the offer was accepted (``None`` before).
+
+    Raises:
+        InvalidArgumentError: a time without its offset (field ``expires_at`` or ``accepted_at``): the
+            stored form keeps the offset, and the parser refuses a time without one.
     """
 
     contract: Contract
@@ -67,6 +72,13 @@ class ApprovedOffer:
     expires_at: datetime
     accepted_at: datetime | None = None
     accepted_by: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("expires_at", "accepted_at"):
+            moment = getattr(self, name)
+            if moment is not None and moment.utcoffset() is None:
+                raise InvalidArgumentError(f"{name}: a time with its offset (UTC or local), not {moment}",
+                                           field=name, value=moment)
 
     @classmethod
     def priced(cls, quoted: Quote, term: int, rules: ServicingRules, expires_at: datetime) -> ApprovedOffer:

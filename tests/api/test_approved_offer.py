@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from core.applications.models import Application
+from core.errors import InvalidArgumentError
 from core.loans.models import Loan
 from core.origination import booking
 from core.origination.approved import ApprovedOffer, offer_of, servicing_rules
@@ -109,6 +110,13 @@ def test_an_unparsable_key_of_a_stored_offer_is_refused_naming_it(changes, field
     with pytest.raises(StoredOfferError) as error:
         ApprovedOffer.from_json({**EXAMPLE, **changes})
     assert error.value.field == field
+
+
+def test_an_offer_is_never_made_with_a_time_its_stored_form_could_not_read() -> None:
+    offer = ApprovedOffer.from_json(EXAMPLE)
+    with pytest.raises(InvalidArgumentError) as error:
+        offer.accept(at=datetime(2026, 11, 24, 10, 0), by="channel:partner-app")
+    assert error.value.field == "accepted_at"
 
 
 @pytest.mark.parametrize("path", [("contract", "schedule", "annual_rate"), ("contract", "penalty"), ("apr",),
