@@ -9,20 +9,27 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import TextClause, text
 
 from core.db.base import make_engine
+from core.loans.contract import Contract
+from core.origination.approved import ApprovedOffer, servicing_rules
+from core.origination.catalog import Offer
+from core.products.validate import read_document
 from loanfactory.migrate import alembic_config, upgrade
 from loanfactory.models import load_models
 from tests.conftest import fresh_postgres_database
 
 T = TypeVar("T")
+SAMPLES = Path(__file__).resolve().parents[2] / "product_configs"
 
 
 def loanfactory_db(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -234,3 +241,51 @@ def test_migrated_and_created_databases_notify_the_key_caches_of_the_same_change
     assert _as_created(_notifying_triggers) == migrated
     command.downgrade(alembic_config(postgres_url), "0008")
     assert _notifying_triggers(postgres_url) == []
+
+
+def test_upgrading_moves_each_approved_applications_offer_from_its_decision_to_a_column(db_url):
+    """Revision 0012 builds ``applications.offer`` from the decision's loose keys and the product version, as
+    the pipeline built the offer, and takes the keys out of the decision; downgrading puts them back."""
+    upgrade(db_url, "0011")
+    document = read_document(SAMPLES / "consumer_installment.json")
+    offered = {"approved_amount": "12000.00", "annual_rate": "0.1100", "apr": "0.151234", "term": 6,
+               "method": "equal_installment", "first_installment": "2088.65", "total_payable": "12531.90",
+               "offer_expires_at": "2026-01-17T10:00:00+00:00", "accepted_at": "2026-01-11T09:30:00+00:00",
+               "accepted_by": "channel:partner-app"}
+    kept = {"outcome": "approved", "reasons": [], "context": {"dti": "0.15"}, "errors": []}
+    rejected = {"outcome": "rejected", "reasons": ["DTI_TOO_HIGH"]}
+    engine = make_engine(db_url)
+    tables = sa.MetaData()
+    versions = sa.Table("product_versions", tables, autoload_with=engine)
+    applications = sa.Table("applications", tables, autoload_with=engine)
+    with engine.begin() as conn:
+        customer = conn.execute(text(
+            "INSERT INTO customers (name, id_number, id_number_index, phone, phone_index, created_at) "
+            "VALUES ('x', 'x', 'i1', 'x', 'p1', CURRENT_TIMESTAMP) RETURNING id")).scalar_one()
+        conn.execute(versions.insert(), {"id": 1, "code": document["code"], "version": 1, "status": "draft",
+                                         "document": document, "created_by": "maker",
+                                         "created_at": datetime(2026, 1, 1, tzinfo=UTC)})
+        for number, decision in ((1, {**kept, **offered}), (2, rejected)):
+            conn.execute(applications.insert(), {
+                "id": number, "customer_id": customer, "channel": "partner-app", "product_code": document["code"],
+                "product_version_id": 1, "amount": "12000.00", "term": 6, "method": "equal_installment",
+                "state": "contract_signed" if number == 1 else "rejected", "decision": decision,
+                "created_at": datetime(2026, 1, 10, tzinfo=UTC)})
+    upgrade(db_url)
+    read = sa.select(sa.column("id"), sa.column("decision", sa.JSON), sa.column("offer", sa.JSON)).select_from(
+        sa.table("applications")).order_by(sa.column("id"))
+    with engine.connect() as conn:
+        (_, decision, stored), (_, still_rejected, none) = conn.execute(read).all()
+    assert (decision, still_rejected, none) == (kept, rejected, None)
+    offer = ApprovedOffer.from_json(stored)
+    assert offer.decision_fields() == offered
+    product = Offer.of(1, document)
+    assert offer.contract == Contract(product.product.loan_terms(Decimal("12000.00"), 6, "equal_installment",
+                                                                 date(2026, 1, 10), Decimal("0.1100")),
+                                      servicing_rules(product, "equal_installment"))
+    command.downgrade(alembic_config(db_url), "0011")
+    with engine.connect() as conn:
+        restored = conn.execute(sa.select(sa.column("decision", sa.JSON)).select_from(sa.table("applications"))
+                                .order_by(sa.column("id"))).scalars().all()
+    engine.dispose()
+    assert restored == [{**kept, **offered}, rejected]
