@@ -19,7 +19,7 @@ Contract tests: subclass the family's contract and name your plugin; pytest coll
         plugin_config = {"threshold": 3}     # its PLUGIN_CONFIG entry, if any
 
 Each contract lists the hooks it ``covers``; the project's meta-test checks that every hook spec is
-covered by a contract and documented.
+covered by a contract and documented. ``CommandsContract`` checks the setup hook ``register_commands``.
 """
 
 from __future__ import annotations
@@ -365,5 +365,27 @@ class LifecycleContract(Contract):
             assert self.plugin_name in answers and answers[self.plugin_name] is None
 
 
+class CommandsContract(Contract):
+    """Any ``register_commands``: click commands under names no built-in command has, each with its help."""
+
+    covers = ("register_commands",)
+
+    def test_adds_commands_under_names_of_its_own(self) -> None:
+        import click
+        from click.testing import CliRunner
+
+        from loanfactory.cli import COMMANDS
+
+        group = click.Group(self.plugin_name)
+        self.manager.setup_call(self.plugin_name, "register_commands", cli=group)
+        assert group.commands, "register_commands added no command"
+        assert not set(group.commands) & set(COMMANDS), "a plugin command takes a built-in command's name"
+        for name, command in group.commands.items():
+            shown = CliRunner().invoke(command, ["--help"], prog_name=f"loanfactory {name}")
+            assert shown.exit_code == 0 and "Usage:" in shown.output, shown.output
+
+
+
 CONTRACTS: tuple[type[Contract], ...] = (ScoringContract, BureauContract, PaymentContract, EsignContract,
-                                         ReportingContract, NotificationsContract, LifecycleContract)
+                                         ReportingContract, NotificationsContract, LifecycleContract,
+                                         CommandsContract)

@@ -334,6 +334,23 @@ class PluginManager:
 
         return single, False
 
+    # --- setup hooks --------------------------------------------------------------------------------
+
+    def setup_call(self, name: str, hook: str, **kwargs: Any) -> Any:
+        """Call plugin ``name``'s implementation of a setup hook (``register_commands``)
+        directly: no worker thread, no timeout, no record, since nothing is running yet to protect.
+
+        Raises:
+            PluginLoadError: the implementation raised; the message names the plugin and the hook.
+        """
+        caller, _one_answer = self._caller(name, hook)
+        try:
+            return caller(**kwargs)
+        except Exception as error:
+            raise PluginLoadError(f"plugin {name!r} failed in {hook}: {type(error).__name__}: {error}",
+                                  field=name) from error
+
+
     # --- listing ------------------------------------------------------------------------------------
 
     def listing(self, hook: str | None = None) -> list[PluginInfo]:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+import click
+
 from core.plugins.hookspecs import hookimpl
 from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, RefundRequest
 from plugins.sandbox_bank import callbacks
@@ -88,3 +90,12 @@ def payment_verify_callback(context: PluginContext, headers: Mapping[str, str], 
     """Check the callback's HMAC signature and freshness, then read the result it announces."""
     secret = str(context.config.get("callback_secret") or callbacks.DEV_SECRET)
     return callbacks.verify(secret, headers, body, context.now)
+
+
+
+@hookimpl(trylast=True)
+def register_commands(cli: click.Group) -> None:
+    """``loanfactory sandbox-bank``."""
+    from plugins.sandbox_bank.cli import sandbox_bank
+
+    cli.add_command(sandbox_bank)

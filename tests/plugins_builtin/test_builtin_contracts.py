@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugins.testing import EsignContract, PaymentContract, ReportingContract
+from plugins.testing import CommandsContract, EsignContract, PaymentContract, ReportingContract
 
 
 class TestSandboxBankIsAPaymentChannel(PaymentContract):
@@ -18,3 +18,11 @@ class TestLocalEsignIsAnEsignPlugin(EsignContract):
 class TestReportsIsAReportingPlugin(ReportingContract):
     plugin_name = "reports"
     plugin_module = "plugins.reports"
+
+
+class TestReportsAddsItsCommands(CommandsContract):
+    plugin_name = "reports"
+
+
+class TestSandboxBankAddsItsCommands(CommandsContract):
+    plugin_name = "sandbox_bank"
