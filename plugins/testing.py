@@ -19,7 +19,9 @@ Contract tests: subclass the family's contract and name your plugin; pytest coll
         plugin_config = {"threshold": 3}     # its PLUGIN_CONFIG entry, if any
 
 Each contract lists the hooks it ``covers``; the project's meta-test checks that every hook spec is
-covered by a contract and documented. ``CommandsContract`` checks the setup hook ``register_commands``.
+covered by a contract and documented. ``CommandsContract`` and ``SchemaContract`` check the setup hooks
+(``register_commands``, ``plugin_schema``); the second migrates a scratch SQLite database (core and the
+plugin's branch) and compares it with the plugin's models.
 """
 
 from __future__ import annotations
@@ -385,7 +387,18 @@ class CommandsContract(Contract):
             assert shown.exit_code == 0 and "Usage:" in shown.output, shown.output
 
 
+class SchemaContract(Contract):
+    """Any ``plugin_schema``: modules defining tables, and a branch of revisions of its own that makes them."""
+
+    covers = ("plugin_schema",)
+
+    def test_its_own_branch_of_revisions_makes_the_tables_its_models_define(self, tmp_path: Path) -> None:
+        from loanfactory.migrate import schema_problems
+
+        schema = self.manager.setup_call(self.plugin_name, "plugin_schema")
+        assert schema_problems(self.plugin_name, schema, f"sqlite:///{tmp_path}/schema.sqlite3") == []
+
 
 CONTRACTS: tuple[type[Contract], ...] = (ScoringContract, BureauContract, PaymentContract, EsignContract,
                                          ReportingContract, NotificationsContract, LifecycleContract,
-                                         CommandsContract)
+                                         CommandsContract, SchemaContract)

@@ -22,8 +22,8 @@ Every hook gets ``context`` (:class:`core.plugins.types.PluginContext`) first: t
 configuration, the clock and guarded access to the caller's session. Arguments and results are the
 frozen dataclasses of :mod:`core.plugins.types`; money is ``Decimal``.
 
-The setup hook stands apart (``HOOK_FAMILIES["setup"]``): ``register_commands`` is called while the
-command line is assembled, before any request, and takes no ``context``.
+Two setup hooks stand apart (``HOOK_FAMILIES["setup"]``): ``register_commands`` and ``plugin_schema`` are
+called while the command line or the schema is assembled, before any request, and take no ``context``.
 They are called directly, one plugin at a time (:meth:`core.plugins.manager.PluginManager.setup_call`):
 no worker thread, no timeout, no ``plugin_calls`` record; an exception stops the assembly with
 :class:`core.plugins.manager.PluginLoadError` naming the plugin. Through them a plugin brings what the
@@ -59,6 +59,7 @@ from core.plugins.types import (
     PaymentRequest,
     PaymentResult,
     PluginContext,
+    PluginSchema,
     RefundRequest,
     ReportFile,
     ReportType,
@@ -84,7 +85,7 @@ HOOK_FAMILIES: Mapping[str, tuple[str, ...]] = {
     "reporting": ("report_types", "report_generate"),
     "notifications": ("notification_send",),
     "lifecycle": ("lifecycle_event",),
-    "setup": ("register_commands",),
+    "setup": ("register_commands", "plugin_schema"),
 }
 
 
@@ -402,7 +403,7 @@ def lifecycle_event(context: PluginContext, event: LifecycleEvent) -> None:
     """
 
 
-# --- setup: commands -----------------------------------------------------------------------------------------
+# --- setup: commands, tables and migrations -----------------------------------------------------------
 
 
 @hookspec
@@ -428,3 +429,24 @@ def register_commands(cli: click.Group) -> None:
         a built-in command or another plugin already has is refused the same way.
     """
 
+
+@hookspec
+def plugin_schema() -> PluginSchema:
+    """Name the tables the plugin brings and the Alembic revisions that create them.
+
+    Args:
+        None: the schema depends on the installed code only.
+
+    Returns:
+        :class:`PluginSchema`: the modules that define the plugin's tables on ``core.db.base.Base``
+        (imported to complete the metadata for ``create_all`` and for ``loanfactory db check``) and the
+        directory of its Alembic revisions, one branch labelled with the plugin's name whose first
+        revision ``depends_on`` the core revision it needs (``"0001"`` at the least). ``loanfactory db
+        upgrade`` applies every plugin's branch with the core's.
+
+    firstresult: no; every plugin with tables answers for itself.
+
+    Raises:
+        Anything: the schema cannot be assembled; the app, ``loanfactory db upgrade`` and ``db check`` stop
+        with ``PluginLoadError`` naming the plugin.
+    """

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 import click
 
 from core.plugins.hookspecs import hookimpl
-from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, RefundRequest
+from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, PluginSchema, RefundRequest
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.bank import Account, SandboxBank, open_bank
 
@@ -91,6 +91,11 @@ def payment_verify_callback(context: PluginContext, headers: Mapping[str, str], 
     secret = str(context.config.get("callback_secret") or callbacks.DEV_SECRET)
     return callbacks.verify(secret, headers, body, context.now)
 
+
+@hookimpl(trylast=True)
+def plugin_schema() -> PluginSchema:
+    """The orders, cards, faults and callbacks (``models``), and the revisions that make them (``migrations/``)."""
+    return PluginSchema.of_package(__name__)
 
 
 @hookimpl(trylast=True)

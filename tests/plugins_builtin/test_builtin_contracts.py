@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugins.testing import CommandsContract, EsignContract, PaymentContract, ReportingContract
+from plugins.testing import CommandsContract, EsignContract, PaymentContract, ReportingContract, SchemaContract
 
 
 class TestSandboxBankIsAPaymentChannel(PaymentContract):
@@ -26,3 +26,11 @@ class TestReportsAddsItsCommands(CommandsContract):
 
 class TestSandboxBankAddsItsCommands(CommandsContract):
     plugin_name = "sandbox_bank"
+
+
+class TestSandboxBankBringsItsTables(SchemaContract):
+    plugin_name = "sandbox_bank"
+
+
+class TestLocalEsignBringsItsTables(SchemaContract):
+    plugin_name = "local_esign"

@@ -11,6 +11,7 @@ from plugins.testing import (
     BureauContract,
     LifecycleContract,
     NotificationsContract,
+    SchemaContract,
     ScoringContract,
 )
 
@@ -34,3 +35,11 @@ class TestExamplePackageIsAScoringPlugin(ScoringContract):
 class TestExamplePackageHearsLifecycleEvents(LifecycleContract):
     plugin_name = "example_rules"
     plugin_config: ClassVar[dict[str, Any]] = {"webhook_secret": "contract-secret"}
+
+
+class TestSandboxBureauBringsItsTables(SchemaContract):
+    plugin_name = "sandbox_bureau"
+
+
+class TestNotificationsBringsItsTables(SchemaContract):
+    plugin_name = "notifications"

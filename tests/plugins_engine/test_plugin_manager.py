@@ -137,7 +137,7 @@ def test_a_failing_lifecycle_listener_is_recorded_and_the_others_still_hear_the_
 def test_the_json_listing_names_families_and_filters_by_hook():
     body = make_plugin_manager({}).as_json("bureau_query")
     assert [p["name"] for p in body["plugins"]] == ["sandbox_bureau"]
-    assert body["plugins"][0]["hooks"] == ["bureau_query", "bureau_report_account"]
+    assert body["plugins"][0]["hooks"] == ["bureau_query", "bureau_report_account", "plugin_schema"]
     assert body["families"]["bureau"] == ["bureau_query", "bureau_report_account"]
     json.dumps(body)
 
