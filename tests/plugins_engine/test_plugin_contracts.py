@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from plugins.testing import (
     BureauContract,
+    CommandsContract,
     LifecycleContract,
     NotificationsContract,
     SchemaContract,
@@ -43,3 +44,11 @@ class TestSandboxBureauBringsItsTables(SchemaContract):
 
 class TestNotificationsBringsItsTables(SchemaContract):
     plugin_name = "notifications"
+
+
+class TestExamplePackageAddsItsCommands(CommandsContract):
+    plugin_name = "example_rules"
+
+
+class TestExamplePackageBringsItsTables(SchemaContract):
+    plugin_name = "example_rules"
