@@ -23,9 +23,16 @@ from core.db.base import make_engine
 from core.loans.contract import Contract
 from core.origination.approved import ApprovedOffer, servicing_rules
 from core.origination.catalog import Offer
+from core.plugins.types import PluginSchema
 from core.products.validate import read_document
-from loanfactory.migrate import alembic_config, upgrade
-from loanfactory.models import load_models
+from loanfactory.migrate import (
+    PartialPluginTablesError,
+    alembic_config,
+    plugin_schemas,
+    schema_problems,
+    upgrade,
+)
+from loanfactory.models import load_models, tables_of
 from tests.conftest import fresh_postgres_database
 
 T = TypeVar("T")
@@ -289,3 +296,60 @@ def test_upgrading_moves_each_approved_applications_offer_from_its_decision_to_a
                                 .order_by(sa.column("id"))).scalars().all()
     engine.dispose()
     assert restored == [{**kept, **offered}, rejected]
+
+
+BUILT_IN_TABLES = {"sandbox_bank": "sandbox_bank_cards", "sandbox_bureau": "sandbox_bureau_queries",
+                   "notifications": "sandbox_notification_outbox", "local_esign": "esign_documents"}
+
+
+def _as_released_before_plugin_branches(url: str) -> None:
+    """A database of the release whose core 0001 still created the built-in plugins' tables: the core at
+    0009 (alembic_version holds it alone) and those tables as 0001 made them, with a card in the bank."""
+    upgrade(url, "0009")
+    schemas = {name: schema for name, schema in plugin_schemas().items() if name in BUILT_IN_TABLES}
+    metadata = load_models(schemas.values())
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        metadata.create_all(conn, tables=[metadata.tables[t] for t in sorted(tables_of(
+            module for schema in schemas.values() for module in schema.models))])
+        conn.execute(text("INSERT INTO sandbox_bank_cards (card_number, holder_name, status) "
+                          "VALUES ('6222020200000000001', '张三', 'active')"))
+    engine.dispose()
+
+
+def test_upgrading_a_database_made_before_the_plugins_had_branches_adopts_their_tables(db_url):
+    _as_released_before_plugin_branches(db_url)
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        versions = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        cards = conn.execute(text("SELECT holder_name FROM sandbox_bank_cards")).scalars().all()
+    engine.dispose()
+    assert {f"{name}_0001" for name in BUILT_IN_TABLES} <= versions
+    assert cards == ["张三"]
+    checked = loanfactory_db(db_url, "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_plugins_first_revision_refuses_when_only_some_of_its_tables_are_there(tmp_path):
+    url = f"sqlite:///{tmp_path}/partial.sqlite3"
+    _as_released_before_plugin_branches(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE sandbox_bank_faults"))
+    engine.dispose()
+    with pytest.raises(PartialPluginTablesError, match="lacks only sandbox_bank_faults"):
+        upgrade(url, "sandbox_bank@head")
+
+
+def test_a_plugin_schema_without_its_branch_is_reported(tmp_path):
+    schema = PluginSchema(models=("plugins.sandbox_bank.models",), migrations=tmp_path / "nowhere")
+    assert schema_problems("sandbox_bank", schema, f"sqlite:///{tmp_path}/s.sqlite3") == [
+        f"no directory of revisions at {tmp_path / 'nowhere'}"]
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    (unlabelled / "x_0001.py").write_text('revision = "x_0001"\ndown_revision = None\nbranch_labels = None\n'
+                                          'depends_on = None\n\ndef upgrade():\n    pass\n', encoding="utf-8")
+    found = schema_problems("x", PluginSchema(models=("plugins.sandbox_bank.models",), migrations=unlabelled),
+                            f"sqlite:///{tmp_path}/u.sqlite3")
+    assert found == [f"the revisions in {unlabelled} are not one branch labelled 'x'"]
