@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from core.channels.key_cache import DEFAULT_SECONDS, KeyCache
 from core.channels.keys import ChannelKey, authenticate, authenticate_for_product, key_prefix_of
-from loanfactory.database import db_session, get_db
+from loanfactory.database import READS_ONLY, db_session, get_db
 
 
 def presented_key() -> str | None:
@@ -39,10 +39,6 @@ def presented_key() -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
-
-
-#: the attribute :func:`reads_only` sets on a view function
-READS_ONLY = "loanfactory_reads_only"
 
 
 def reads_only(view: Callable[..., Any]) -> Callable[..., Any]:
