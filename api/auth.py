@@ -26,7 +26,7 @@ from flask import current_app, g, request
 from sqlalchemy.engine import Connection
 
 from core.channels.key_cache import DEFAULT_SECONDS, KeyCache
-from core.channels.keys import ChannelKey, authenticate, authenticate_for_product, key_prefix_of
+from core.channels.keys import ChannelKey, authenticate, authenticate_for_product
 from loanfactory.database import READS_ONLY, db_session, get_db
 
 
@@ -99,10 +99,3 @@ def published_version_read(code: str) -> tuple[bool, int | None]:
     """Whether this request read the published version id of ``code`` with its key, and the id read."""
     read: tuple[str, int | None] | None = g.get("api_published_version")
     return (True, read[1]) if read is not None and read[0] == code else (False, None)
-
-
-def rate_limit_key() -> str:
-    """What the limiter counts by: the key's public prefix, or the caller's address without a key."""
-    key = presented_key()
-    prefix = key_prefix_of(key) if key else None
-    return f"key:{prefix}" if prefix else f"addr:{request.remote_addr}"
