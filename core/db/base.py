@@ -32,8 +32,8 @@ database's linguistic collation, whose comparisons cost several times more in ev
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import (
