@@ -26,6 +26,8 @@ from core.origination.errors import ChannelAuthError
 URL_PREFIX = "/api/v1"
 EXTENSION = "loanfactory.api"
 DEFAULT_RATE_LIMIT = "600/minute"
+#: the largest request body the app reads unless ``MAX_CONTENT_LENGTH`` says otherwise (413 beyond it)
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def init_app(app: Flask) -> None:
@@ -37,6 +39,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", ratelimit.DEFAULT_URI)
     app.config.setdefault("API_RATE_LIMIT_ENABLED", True)
     app.config.setdefault("API_AUTH_FAILURE_LIMIT", ratelimit.DEFAULT_FAILURE_LIMIT)
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default: no limit
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     limiter = ratelimit.ChannelLimiter(app)
     bp.before_request(_admit)
     bp.after_request(limiter.headers)

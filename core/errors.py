@@ -35,6 +35,15 @@ class InvalidArgumentError(LoanFactoryError, ValueError):
     """An input is outside what the rule accepts (zero term, negative amount, unknown method...)."""
 
 
+class InputError(InvalidArgumentError):
+    """A value a person or a channel sent is not in the form its field takes (an amount, a date, text);
+    ``reason`` says why without naming the field, for a list of problems that names it."""
+
+    def __init__(self, field: str, reason: str, value: Any = None) -> None:
+        super().__init__(f"{field}: {reason}", field=field, value=value)
+        self.reason = reason
+
+
 class FloatMoneyError(InvalidArgumentError, TypeError):
     """A ``float`` was given where money or a rate is expected; floats cannot hold fen exactly."""
 

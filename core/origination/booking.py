@@ -13,6 +13,7 @@ where it was and raises; nothing is half-written because the caller rolls back.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -27,13 +28,15 @@ from core.customers.parties import Customer
 from core.customers.pii import EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
+from core.errors import InputError
+from core.inputs import parse_text
 from core.loans.allocation import AllocationOrder
 from core.loans.contract import PrepaymentRules, ServicingRules
 from core.loans.disbursement import disburse
 from core.loans.models import Loan, LoanInstallment
 from core.loans.penalty import PenaltyPolicy
 from core.origination.catalog import Offer
-from core.origination.errors import NotFoundError, WrongStateError
+from core.origination.errors import NotFoundError, RequestProblems, WrongStateError
 from core.origination.requests import Applicant
 from core.plugins.manager import PluginManager
 from core.plugins.types import (
@@ -51,6 +54,9 @@ from core.states import APPLICATION_STATES
 
 LENDER = Signer(role="lender", name="Loan Product Factory 小额贷款有限公司", identifier="91310000MA1FL0AN0X")
 DEFAULT_TEMPLATE = "personal_loan"
+#: the longest signer's name (the applicant's name is at most as long)
+MAX_SIGNER_NAME = 50
+SHA256_HEX = re.compile("[0-9a-f]{64}", re.ASCII)
 
 
 def _now() -> datetime:
@@ -246,6 +252,26 @@ def contract_for(session: Session, plugins: PluginManager, application: Applicat
     session.add(record)
     session.flush()
     return record
+
+
+def signature_request(signer_name: object, sha256: object) -> tuple[str, str]:
+    """The signer's name and the contract's SHA-256 (64 lower-case hex digits) a signature request carries,
+    checked before anything is read.
+
+    Raises:
+        RequestProblems: each bad one, by name.
+    """
+    problems, values = [], []
+    for field, value, max_length in (("signer_name", signer_name, MAX_SIGNER_NAME), ("sha256", sha256, 64)):
+        try:
+            values.append(parse_text(value, field, max_length))
+        except InputError as error:
+            problems.append((field, "is required" if value is None else error.reason))
+    if not problems and not SHA256_HEX.fullmatch(values[1]):
+        problems.append(("sha256", "must be 64 lower-case hexadecimal digits"))
+    if problems:
+        raise RequestProblems(problems)
+    return values[0], values[1]
 
 
 def sign_contract(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
