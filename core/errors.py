@@ -37,11 +37,12 @@ class InvalidArgumentError(LoanFactoryError, ValueError):
 
 class InputError(InvalidArgumentError):
     """A value a person or a channel sent is not in the form its field takes (an amount, a date, text);
-    ``reason`` says why without naming the field, for a list of problems that names it."""
+    the message is ``"<field>: <reason>"``."""
 
-    def __init__(self, field: str, reason: str, value: Any = None) -> None:
-        super().__init__(f"{field}: {reason}", field=field, value=value)
-        self.reason = reason
+    @property
+    def reason(self) -> str:
+        """Why, without the field's name (for a list of problems that names the field itself)."""
+        return self.message.removeprefix(f"{self.field}: ")
 
 
 class FloatMoneyError(InvalidArgumentError, TypeError):

@@ -79,18 +79,18 @@ def parse_text(value: object, field: str, max_length: int) -> str:
         InputError: naming ``field``.
     """
     if not isinstance(value, str) or not value.strip():
-        raise InputError(field, "must be a non-empty string", value)
+        raise InputError(f"{field}: must be a non-empty string", field=field, value=value)
     if len(value) > max_length:
-        raise InputError(field, f"must be at most {max_length} characters", value)
+        raise InputError(f"{field}: must be at most {max_length} characters", field=field, value=value)
     why = text_problem(value)
     if why is not None:
-        raise InputError(field, why, value)
+        raise InputError(f"{field}: {why}", field=field, value=value)
     return value.strip()
 
 
 def _in_range(day: date, field: str, value: object) -> None:
     if not FIRST_DATE <= day <= LAST_DATE:
-        raise InputError(field, f"must be from {FIRST_DATE} to {LAST_DATE}", value)
+        raise InputError(f"{field}: must be from {FIRST_DATE} to {LAST_DATE}", field=field, value=value)
 
 
 def parse_date(value: object, field: str) -> date:
@@ -100,11 +100,11 @@ def parse_date(value: object, field: str) -> date:
         InputError: naming ``field``.
     """
     if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise InputError(field, "must be a date as YYYY-MM-DD", value)
+        raise InputError(f"{field}: must be a date as YYYY-MM-DD", field=field, value=value)
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise InputError(field, f"{value} is not a date that exists", value) from None
+        raise InputError(f"{field}: {value} is not a date that exists", field=field, value=value) from None
     _in_range(day, field, value)
     return day
 
@@ -117,11 +117,11 @@ def parse_datetime(value: object, field: str) -> datetime:
         InputError: naming ``field``.
     """
     if not isinstance(value, str) or not _DATETIME.fullmatch(value):
-        raise InputError(field, "must be an ISO 8601 date-time with its offset, such as 2026-03-02T10:00:00+08:00",
-                         value)
+        raise InputError(f"{field}: must be an ISO 8601 date-time with its offset, such as "
+                         "2026-03-02T10:00:00+08:00", field=field, value=value)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise InputError(field, f"{value} is not a time that exists", value) from None
+        raise InputError(f"{field}: {value} is not a time that exists", field=field, value=value) from None
     _in_range(moment.date(), field, value)
     return moment

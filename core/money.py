@@ -58,19 +58,21 @@ def parse_money(value: object, field: str = "amount", *, positive: bool = False)
         to_decimal(value, field)  # raises FloatMoneyError
     if isinstance(value, str):
         if not _MONEY_TEXT.fullmatch(value):
-            raise MoneyInputError(field, 'must be a decimal string such as "5000.00": digits only, at most 13 '
-                                         "before the point and 2 after", value)
+            raise MoneyInputError(f'{field}: must be a decimal string such as "5000.00": digits only, at most 13 '
+                                  "before the point and 2 after", field=field, value=value)
         amount = Decimal(value)
     elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         amount = Decimal(value)
         if not amount.is_finite() or not 0 <= amount <= MAX_MONEY_NUMBER:
-            raise MoneyInputError(field, f"must be a number from 0 to {MAX_MONEY_NUMBER}", value)
+            raise MoneyInputError(f"{field}: must be a number from 0 to {MAX_MONEY_NUMBER}", field=field, value=value)
         if amount != amount.quantize(_FEN):
-            raise MoneyInputError(field, "must be a whole number of fen (at most 2 decimals)", value)
+            raise MoneyInputError(f"{field}: must be a whole number of fen (at most 2 decimals)", field=field,
+                                  value=value)
     else:
-        raise MoneyInputError(field, 'must be a decimal string such as "5000.00" or a number', value)
+        raise MoneyInputError(f'{field}: must be a decimal string such as "5000.00" or a number', field=field,
+                              value=value)
     if positive and amount == 0:
-        raise MoneyInputError(field, "must be greater than 0", value)
+        raise MoneyInputError(f"{field}: must be greater than 0", field=field, value=value)
     return abs(amount)  # -0 is 0
 
 

@@ -142,13 +142,19 @@ def application_body(amount: str = "12000.00", term: int = 6, *, id_no: str = GO
                          "personal_information": {"granted_at": "2026-01-10T10:00:00+08:00", "reference": "c-2"}}}
 
 
-@pytest.fixture
-def selling_app(db_url: str) -> Iterator[Flask]:
-    """An app with the payment and e-signature sandboxes and the consumer sample published."""
-    app = make_api_app(db_url, **PAYMENT_PLUGINS)
+def selling_on(url: str) -> Iterator[Flask]:
+    """An app on ``url`` with the payment and e-signature sandboxes and the consumer sample published (the
+    body of a fixture)."""
+    app = make_api_app(url, **PAYMENT_PLUGINS)
     publish_sample(app, "consumer_installment")
     yield app
     get_db(app).engine.dispose()
+
+
+@pytest.fixture
+def selling_app(db_url: str) -> Iterator[Flask]:
+    """An app with the payment and e-signature sandboxes and the consumer sample published."""
+    yield from selling_on(db_url)
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from werkzeug.test import TestResponse
 
 from core.applications.models import Application
 from core.loans.events import ServicingEvent
-from loanfactory.database import get_db
-from tests.api.conftest import APPLY, PAYMENT_PLUGINS, Channel, application_body, make_api_app, new_key, publish_sample
+from tests.api.conftest import APPLY, Channel, application_body, new_key, selling_on
 from tests.api.test_concurrency import book_loan, count
 
 THREADS = 20
@@ -28,10 +27,7 @@ THREADS = 20
 
 @pytest.fixture
 def sqlite_app(tmp_path: Path) -> Iterator[Flask]:
-    app = make_api_app(f"sqlite:///{tmp_path}/demo.sqlite3", **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment")
-    yield app
-    get_db(app).engine.dispose()
+    yield from selling_on(f"sqlite:///{tmp_path}/demo.sqlite3")
 
 
 def at_once(app: Flask, key: str, sends: list[Callable[[Channel], TestResponse]]) -> list[TestResponse]:
