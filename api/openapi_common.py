@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.money import MAX_MONEY_NUMBER, MONEY_PATTERN
+
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "Yuan, two decimals, as a string."}
 RATE = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
         "description": "A fraction as a decimal string (0.12 = 12%)."}
@@ -13,6 +15,8 @@ DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 
+
+MAX_MONEY = int(MAX_MONEY_NUMBER)
 
 #: the largest id a path accepts (a 32-bit integer key); larger ones are simply not found
 MAX_ID = 2**31 - 1
@@ -69,13 +73,15 @@ def _list_of(item: str) -> dict[str, Any]:
 
 COMMON_SCHEMAS: dict[str, Any] = {
     "Money": MONEY,
-    "MoneyInput": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 9999999999999, "multipleOf": 0.01},
-                             {"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,2})?$"}],
-                   "description": "Yuan: a JSON number (read exactly) or a decimal string, at most 2 decimals."},
-    "PositiveMoneyInput": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 9999999999999,
+    "MoneyInput": {"anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_MONEY, "multipleOf": 0.01},
+                             {"type": "string", "pattern": MONEY_PATTERN}],
+                   "description": "Yuan: a JSON number (read exactly) or a decimal string of ASCII digits, at most "
+                                  "2 decimals; no sign, spaces, exponent or separators."},
+    "PositiveMoneyInput": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MONEY,
                                       "multipleOf": 0.01},
-                                     {"type": "string", "pattern": r"^(?!0+(\.0+)?$)[0-9]{1,13}(\.[0-9]{1,2})?$"}],
-                           "description": "Yuan, more than zero: a JSON number (read exactly) or a decimal string."},
+                                     {"type": "string", "pattern": r"^(?!0+(\.0+)?$)" + MONEY_PATTERN[1:]}],
+                           "description": "Yuan, more than zero: a JSON number (read exactly) or a decimal string "
+                                          "of ASCII digits; no sign, spaces, exponent or separators."},
     "Problem": {
         "type": "object", "required": ["type", "title", "status"],
         "properties": {

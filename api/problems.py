@@ -44,8 +44,14 @@ def pointer_for(field: str | None) -> str:
         return ""
     if field.startswith(("/", "header:", "query:")):
         return field
-    parts = [KERNEL_FIELDS.get(part, part) for part in field.split(".")]
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return pointer_for_path(tuple(KERNEL_FIELDS.get(part, part) for part in field.split(".")))
+
+
+def pointer_for_path(path: tuple[str, ...]) -> str:
+    """The JSON pointer of the keys and indexes ``path``; a character UTF-8 cannot encode (a lone surrogate in
+    a key) is written as its escape, so the problem itself can be sent."""
+    return "".join("/" + part.encode("utf-8", "backslashreplace").decode().replace("~", "~0").replace("/", "~1")
+                   for part in path)
 
 
 def error_entry(where: str, detail: str) -> dict[str, str]:

@@ -48,6 +48,16 @@ class WrongStateError(LoanFactoryError):
     loan before its contract allows it...); the API answers it with 409 Conflict."""
 
 
+class InputError(InvalidArgumentError):
+    """A value a person or a channel sent is not in the form its field takes (an amount, a date, text);
+    the message is ``"<field>: <reason>"``."""
+
+    @property
+    def reason(self) -> str:
+        """Why, without the field's name (for a list of problems that names the field itself)."""
+        return self.message.removeprefix(f"{self.field}: ")
+
+
 class FloatMoneyError(InvalidArgumentError, TypeError):
     """A ``float`` was given where money or a rate is expected; floats cannot hold fen exactly."""
 

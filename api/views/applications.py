@@ -82,7 +82,7 @@ def register(bp: Blueprint) -> None:
         client = current_client()
         offer = offer_for_channel(code)
         now = datetime.now(UTC)
-        request = parse_application(offer, json_body(), now.date())
+        request = parse_application(offer, json_body(), now)
         application = submit_application(db_session(), get_plugins(), offer, request, channel=client.channel,
                                          actor=f"channel:{client.channel}", now=now)
         location = url_for("api.get_application", application_id=application.id)

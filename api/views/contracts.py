@@ -76,17 +76,15 @@ def register(bp: Blueprint) -> None:
     def sign_contract(application_id: int) -> Response:
         data = json_body()
         problems = unknown_fields(data, {"signer_name", "sha256"})
-        for name in ("signer_name", "sha256"):
-            if not isinstance(data.get(name), str) or not data[name].strip():
-                problems.append((f"/{name}", "is required"))
         if problems:
             raise invalid(problems)
+        signer_name, sha256 = booking.signature_request(data.get("signer_name"), data.get("sha256"))
         application = channel_application(application_id, lock=True)
         offer = offer_of_version(db_session(), application.product_version_id)
         client = current_client()
         try:
             record = booking.sign_contract(db_session(), get_plugins(), application, offer,
-                                           signer_name=data["signer_name"], sha256=data["sha256"],
+                                           signer_name=signer_name, sha256=sha256,
                                            channel="api", actor=f"channel:{client.channel}")
         except PluginFailure as failure:
             raise plugin_unavailable(failure) from None

@@ -22,14 +22,20 @@ from api.problems import invalid
 from api.serialize import iso, money
 from api.transactions import idempotent, transactional
 from core.applications.models import Application
+from core.errors import InputError
+from core.inputs import parse_date, parse_text
 from core.ledger.projection import loan_balances
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import repay
+from core.money import parse_money
 from core.origination.errors import NotFoundError
 from loanfactory.database import db_session
 from loanfactory.settings import overpayment_multiple
+
+#: the longest ``reference`` a repayment may carry (the channel's own; the document's ``maxLength``)
+MAX_REFERENCE = 120
 
 
 def loan_json(loan: Loan) -> dict[str, Any]:
@@ -66,29 +72,24 @@ def channel_loan(loan_id: int) -> Loan:
 
 
 def _date(data: dict[str, Any], name: str, problems: list[tuple[str, str]]) -> date:
-    raw = data.get(name)
-    if raw is None:
+    if data.get(name) is None:
         return clock.today()
     try:
-        if not isinstance(raw, str):
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        problems.append((f"/{name}", "must be a date that exists, as YYYY-MM-DD"))
+        return parse_date(data[name], name)
+    except InputError as error:
+        problems.append((f"/{name}", error.reason))
         return clock.today()
 
 
 def _amount(data: dict[str, Any], name: str, problems: list[tuple[str, str]], *, required: bool) -> Decimal | None:
-    from core.origination.catalog import parse_amount
-
     if data.get(name) is None:
         if required:
             problems.append((f"/{name}", "is required"))
         return None
     try:
-        return parse_amount(data[name])
-    except ValueError as error:
-        problems.append((f"/{name}", str(error)))
+        return parse_money(data[name], name, positive=True)
+    except InputError as error:
+        problems.append((f"/{name}", error.reason))
         return None
 
 
@@ -155,6 +156,11 @@ def register(bp: Blueprint) -> None:
         problems = unknown_fields(data, {"amount", "paid_on", "reference"})
         amount = _amount(data, "amount", problems, required=True)
         on = _date(data, "paid_on", problems)
+        if data.get("reference") is not None:
+            try:
+                parse_text(data["reference"], "reference", MAX_REFERENCE)
+            except InputError as error:
+                problems.append(("/reference", error.reason))
         if problems:
             raise invalid(problems)
         loan = channel_loan(loan_id)

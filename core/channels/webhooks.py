@@ -106,19 +106,32 @@ class WebhookCursor(Base):
     last_transition_id: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+#: the longest URL and event pattern of a subscription (its column's and the document's limits)
+MAX_URL, MAX_EVENT = 500, 80
+
+
 def subscribe(session: Session, channel: str, url: str, events: Iterable[str]) -> WebhookSubscription:
     """Register ``url`` for ``channel``'s events; the returned row carries the signing secret.
 
     Raises:
-        InvalidArgumentError: the URL is not http(s) with a host, or ``events`` is empty.
+        InvalidArgumentError: the URL is not http(s) with a host or is longer than :data:`MAX_URL`, or ``events``
+            is empty or names a pattern longer than :data:`MAX_EVENT`.
     """
-    parsed = urlparse(url or "")
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    if len(url or "") > MAX_URL:
+        raise InvalidArgumentError(f"url: at most {MAX_URL} characters", field="url", value=url)
+    try:
+        parsed = urlparse(url or "")
+        valid = parsed.scheme in ("http", "https") and bool(parsed.hostname)
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        valid = False
+    if not valid:
         raise InvalidArgumentError("url: an http:// or https:// URL with a host is required", field="url", value=url)
     patterns = [e.strip() for e in events if isinstance(e, str) and e.strip()]
     if not patterns:
         raise InvalidArgumentError("events: name at least one event type or pattern ('*' for all)",
                                    field="events", value=list(events))
+    if any(len(pattern) > MAX_EVENT for pattern in patterns):
+        raise InvalidArgumentError(f"events: each at most {MAX_EVENT} characters", field="events", value=patterns)
     subscription = WebhookSubscription(channel=channel, url=url, events=patterns, secret=secrets.token_hex(32),
                                        active=True)
     session.add(subscription)

@@ -5,7 +5,8 @@ A :class:`Customer` keeps name, resident ID number (居民身份证号) and mobi
 can be found by them (:func:`find_by_id_number`, :func:`find_by_phone`) without decrypting the table;
 one ID number is one customer (the index is unique). Values are validated and normalised when assigned:
 the ID number with ``stdnum.cn.ric`` (checksum, birth date, region code), the phone with ``phonenumbers``
-as a Chinese number; birth date and region are derived from a valid ID number when not given.
+as a Chinese mobile number (a landline or a 400 service number reaches no borrower by SMS); birth date and
+region are derived from a valid ID number when not given.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def _national_phone(value: str) -> str | None:
         number = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException:
         return None
-    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+    if (number.country_code != 86 or not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
         return None
     return str(number.national_number)
 
@@ -92,10 +94,11 @@ def normalise_id_number(value: str) -> str:
 
 
 def normalise_phone(value: str) -> str:
-    """The national form of a valid Chinese phone number (``+86 138-1234-5678`` -> ``13812345678``)."""
+    """The national form of a valid Chinese mobile number (``+86 138-1234-5678`` -> ``13812345678``)."""
     national = _national_phone(value) if isinstance(value, str) else _national_phone.__wrapped__(value)
     if national is None:
-        raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese phone number", field="phone", value=value)
+        raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese mobile number", field="phone",
+                                   value=value)
     return national
 
 

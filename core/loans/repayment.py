@@ -25,7 +25,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.errors import InvalidArgumentError
 from core.ledger.accounts import OVERPAYMENT_SUSPENSE, cash_clearing
 from core.ledger.posting import Line
 from core.loans.allocation import Allocation, allocate
@@ -47,7 +46,7 @@ from core.loans.errors import AmountExceedsOutstandingError
 from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
 from core.loans.models import Loan
-from core.money import to_decimal
+from core.money import parse_money
 from core.rounding import FEN
 
 ZERO = Decimal(0)
@@ -59,12 +58,9 @@ UNSETTLED = ("pending", "due", "overdue")
 
 
 def positive_fen(value: object, field: str = "amount") -> Decimal:
-    """``value`` as a positive whole number of fen, or :class:`InvalidArgumentError` naming ``field``."""
-    amount = to_decimal(value, field)
-    if amount <= 0 or amount != amount.quantize(FEN):
-        raise InvalidArgumentError(f"{field}: must be a positive whole number of fen (got {amount})",
-                                   field=field, value=amount)
-    return amount
+    """``value`` as a positive whole number of fen (:func:`~core.money.parse_money`: text of the documented
+    pattern or a number), or :class:`~core.money.MoneyInputError` naming ``field``."""
+    return parse_money(value, field, positive=True)
 
 
 def fen(amount: Decimal) -> str:

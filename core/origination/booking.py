@@ -18,6 +18,7 @@ the loan is booked from it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -30,12 +31,13 @@ from core.customers.parties import Customer
 from core.customers.pii import EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
-from core.errors import WrongStateError
+from core.errors import InputError, WrongStateError
+from core.inputs import parse_text
 from core.loans.disbursement import disburse
 from core.loans.models import Loan
 from core.origination.approved import offer_if_any, offer_of, record_offer
 from core.origination.catalog import Offer
-from core.origination.errors import NotFoundError
+from core.origination.errors import NotFoundError, RequestProblems
 from core.origination.limits import check_before_payout
 from core.origination.requests import Applicant
 from core.origination.settlement import CALLBACK_TOLERANCE_DAYS, SHANGHAI, check_callback
@@ -55,6 +57,9 @@ from core.states import APPLICATION_STATES
 
 LENDER = Signer(role="lender", name="Loan Product Factory 小额贷款有限公司", identifier="91310000MA1FL0AN0X")
 DEFAULT_TEMPLATE = "personal_loan"
+#: the longest signer's name (the applicant's name is at most as long)
+MAX_SIGNER_NAME = 50
+SHA256_HEX = re.compile("[0-9a-f]{64}", re.ASCII)
 
 
 def _now() -> datetime:
@@ -229,6 +234,26 @@ def contract_for(session: Session, plugins: PluginManager, application: Applicat
     session.add(record)
     session.flush()
     return record
+
+
+def signature_request(signer_name: object, sha256: object) -> tuple[str, str]:
+    """The signer's name and the contract's SHA-256 (64 lower-case hex digits) a signature request carries,
+    checked before anything is read.
+
+    Raises:
+        RequestProblems: each bad one, by name.
+    """
+    problems, values = [], []
+    for field, value, max_length in (("signer_name", signer_name, MAX_SIGNER_NAME), ("sha256", sha256, 64)):
+        try:
+            values.append(parse_text(value, field, max_length))
+        except InputError as error:
+            problems.append((field, "is required" if value is None else error.reason))
+    if not problems and not SHA256_HEX.fullmatch(values[1]):
+        problems.append(("sha256", "must be 64 lower-case hexadecimal digits"))
+    if problems:
+        raise RequestProblems(problems)
+    return values[0], values[1]
 
 
 def sign_contract(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,

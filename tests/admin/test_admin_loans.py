@@ -55,6 +55,18 @@ def test_operations_records_an_offline_repayment_once_even_if_posted_twice(app, 
     assert "500.00" in detail.text
 
 
+def test_an_offline_repayment_written_otherwise_than_the_money_pattern_is_refused_naming_the_amount(
+        app, login, loan_id):
+    ops = login("operations")
+    key = ops.get(f"/admin/loans/{loan_id}").text.split('name="key" value="')[1].split('"')[0]
+    for amount in ("５００.00", "٥٠٠", " 500.00 ", "5E2", "+500.00", "5_00", "500.001", "1e400"):
+        page = ops.post(f"/admin/loans/{loan_id}/repay", {"amount": amount, "business_date": "2026-02-10", "key": key},
+                        follow_redirects=True)
+        assert "amount: must be a decimal string such as" in page.text, amount
+    with app.app_context():
+        assert db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all() == []
+
+
 def test_a_penalty_waiver_needs_a_second_person_and_then_takes_effect(app, login, loan_id):
     ops = login("operations")
     ops.get(f"/admin/loans/{loan_id}")
