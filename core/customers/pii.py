@@ -4,7 +4,9 @@ An :class:`EncryptedString` column stores ``<key id>:<base64url(nonce || ciphert
 write draws a fresh random 96-bit nonce, so the same ID number encrypts differently each time; the
 associated data is the ``table.column`` name given to the type, so a ciphertext copied into another
 column does not decrypt. The key id in front of each value lets keys rotate: new writes use the first
-key of the ring, reads find the key by its id.
+key of the ring, reads find the key by its id. :class:`EncryptedBytes` seals a binary column the same way
+(``<key id>:`` then the raw sealed bytes) and :class:`EncryptedJSON` a whole JSON document into a text
+column: what names a person (a contract's PDF, the evidence of who signed) is never stored in clear.
 
 Keys come from the environment:
 
@@ -26,6 +28,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,7 +36,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Text
+from sqlalchemy import LargeBinary, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -101,12 +104,30 @@ def _index_key(spec: str | None) -> bytes:
     return _decode_key(spec, BLIND_INDEX_KEY_ENV) if spec else _DEV_INDEX_KEY
 
 
-def encrypt(plaintext: str, aad: str) -> str:
-    """Encrypt ``plaintext`` bound to ``aad`` with the active key; returns ``kid:base64url``."""
+def _seal(data: bytes, aad: str) -> tuple[str, bytes]:
+    """``(key id, nonce || ciphertext || tag)`` of ``data`` bound to ``aad`` under the active key."""
     ring = key_ring()
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(ring.keys[ring.active]).encrypt(nonce, plaintext.encode("utf-8"), aad.encode("utf-8"))
-    return f"{ring.active}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+    return ring.active, nonce + AESGCM(ring.keys[ring.active]).encrypt(nonce, data, aad.encode("utf-8"))
+
+
+def _open(kid: str, raw: bytes, aad: str) -> bytes:
+    key = key_ring().keys.get(kid)
+    if key is None:
+        raise PiiDecryptionError(f"{aad}: no key {kid!r} in {PII_KEY_ENV} for this value", field=aad)
+    try:
+        return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad.encode("utf-8"))
+    except (InvalidTag, ValueError):
+        raise PiiDecryptionError(
+            f"{aad}: the stored value does not decrypt (altered, copied from another column, or wrong key)",
+            field=aad,
+        ) from None
+
+
+def encrypt(plaintext: str, aad: str) -> str:
+    """Encrypt ``plaintext`` bound to ``aad`` with the active key; returns ``kid:base64url``."""
+    kid, sealed = _seal(plaintext.encode("utf-8"), aad)
+    return f"{kid}:{base64.urlsafe_b64encode(sealed).decode('ascii')}"
 
 
 def decrypt(stored: str, aad: str) -> str:
@@ -117,18 +138,27 @@ def decrypt(stored: str, aad: str) -> str:
             not in the ring (or is a different key under the same id).
     """
     kid, sep, encoded = stored.partition(":")
-    key = key_ring().keys.get(kid)
-    if not sep or key is None:
-        raise PiiDecryptionError(f"{aad}: no key {kid!r} in {PII_KEY_ENV} for this value", field=aad)
+    if not sep:
+        raise PiiDecryptionError(f"{aad}: the stored value is not encrypted (no key id)", field=aad)
     try:
         raw = base64.urlsafe_b64decode(encoded.encode("ascii"))
-        clear = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad.encode("utf-8"))
-    except (InvalidTag, binascii.Error, ValueError):
-        raise PiiDecryptionError(
-            f"{aad}: the stored value does not decrypt (altered, copied from another column, or wrong key)",
-            field=aad,
-        ) from None
-    return clear.decode("utf-8")
+    except (binascii.Error, ValueError):
+        raw = b""
+    return _open(kid, raw, aad).decode("utf-8")
+
+
+def encrypt_bytes(data: bytes, aad: str) -> bytes:
+    """Encrypt ``data`` bound to ``aad``; returns ``kid:`` followed by the raw nonce, ciphertext and tag."""
+    kid, sealed = _seal(data, aad)
+    return kid.encode("ascii") + b":" + sealed
+
+
+def decrypt_bytes(stored: bytes, aad: str) -> bytes:
+    """The data of a value made by :func:`encrypt_bytes` for ``aad`` (raises as :func:`decrypt`)."""
+    kid, sep, raw = bytes(stored).partition(b":")
+    if not sep or not kid.isalnum():
+        raise PiiDecryptionError(f"{aad}: the stored value is not encrypted (no key id)", field=aad)
+    return _open(kid.decode("ascii"), raw, aad)
 
 
 class EncryptedString(TypeDecorator[str]):
@@ -154,6 +184,45 @@ class EncryptedString(TypeDecorator[str]):
         if value is None:
             return None
         return decrypt(str(value), self.aad)
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """A binary column encrypted like :class:`EncryptedString` (a contract's PDF): ``kid:`` then the raw
+    nonce, ciphertext and tag, no base64."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, aad: str) -> None:
+        super().__init__()
+        self.aad = aad
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else encrypt_bytes(bytes(value), self.aad)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else decrypt_bytes(bytes(value), self.aad)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document encrypted whole into a text column like :class:`EncryptedString` (signature evidence
+    naming its signers). Nothing inside can be queried; assign a new value to change it (in-place mutation is
+    not tracked)."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, aad: str) -> None:
+        super().__init__()
+        self.aad = aad
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")), self.aad)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(decrypt(str(value), self.aad))
 
 
 def blind_index(value: str, purpose: str = "default") -> str:

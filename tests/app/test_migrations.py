@@ -14,7 +14,9 @@ from typing import TypeVar
 
 import pytest
 from alembic import command
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause, select, text
+from sqlalchemy import column as sqlalchemy_column
+from sqlalchemy import table as table_of
 
 from core.db.base import make_engine
 from loanfactory.migrate import alembic_config, upgrade
@@ -196,3 +198,70 @@ def test_migrated_and_created_databases_notify_the_key_caches_of_the_same_change
     assert _as_created(_notifying_triggers) == migrated
     command.downgrade(alembic_config(postgres_url), "0008")
     assert _notifying_triggers(postgres_url) == []
+
+
+ON = date(2026, 1, 1)
+#: what the rows below hang on
+PARENT_ROWS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("customers", {"id": 1, "name": "x", "id_number": "x", "id_number_index": "i", "phone": "x", "phone_index": "p",
+                   "created_at": ON}),
+    ("applications", {"id": 1, "customer_id": 1, "channel": "c", "product_code": "p", "product_version_id": 1,
+                      "amount": 1000, "term": 6, "method": "bullet", "state": "approved", "created_at": ON}),
+    ("api_clients", {"id": 1, "channel": "c", "name": "c", "key_prefix": "k", "key_hash": "h", "scopes": "[]",
+                     "rate_limit": "", "webhook_secret": "s", "active": True, "created_at": ON}),
+)
+#: rows a 0009 database holds in clear, each with the column 0010 encrypts and its clear value
+CLEAR_ROWS: tuple[tuple[str, dict[str, object], str, object], ...] = (
+    ("application_contracts", {"application_id": 1, "contract_id": "LF-1", "media_type": "application/pdf",
+                               "sha256": "0" * 64, "content": "%PDF 欧阳娜娜".encode(), "terms": "{}",
+                               "signatures": '[{"signer": {"name": "欧阳娜娜"}}]', "created_at": ON},
+     "content", "%PDF 欧阳娜娜".encode()),
+    ("application_contracts", {}, "signatures", [{"signer": {"name": "欧阳娜娜"}}]),
+    ("esign_documents", {"id": 1, "contract_id": "LF-1", "media_type": "application/pdf", "sha256": "0" * 64,
+                         "content": b"%PDF \xe6\xac\xa7", "created_at": ON}, "content", b"%PDF \xe6\xac\xa7"),
+    ("esign_signatures", {"id": 1, "contract_id": "LF-1", "role": "borrower", "signer_name": "欧阳娜娜",
+                          "signer_identifier": "k", "signer_index": "i", "signed_at": "t", "sha256": "0" * 64,
+                          "channel": "api", "algorithm": "Ed25519", "signature": "s", "public_key": "p",
+                          "key_fingerprint": "f"}, "signer_name", "欧阳娜娜"),
+    ("idempotency_records", {"id": 1, "client_id": 1, "key": "k", "fingerprint": "f", "status_code": 201,
+                             "response_body": '{"name": "欧阳娜娜"}', "created_at": ON}, "response_body",
+     '{"name": "欧阳娜娜"}'),
+    ("sandbox_bank_cards", {"card_number": "6222", "holder_name": "欧阳娜娜", "status": "active"}, "holder_name",
+     "欧阳娜娜"),
+)
+
+
+def test_upgrading_encrypts_contracts_signatures_and_stored_responses_and_downgrading_decrypts(db_url):
+    """Revision 0010: the values written in clear before it are encrypted in place, and read back the same."""
+    upgrade(db_url, "0009")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        for name, row in [*PARENT_ROWS, *((name, row) for name, row, _column, _value in CLEAR_ROWS)]:
+            if row:
+                conn.execute(text(f"INSERT INTO {name} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"),
+                             row)
+    engine.dispose()
+
+    def stored() -> tuple[list[object], list[object]]:
+        """Each column's raw value and its value through the model's type."""
+        engine = make_engine(db_url)
+        models = load_models()
+        raw, read = [], []
+        with engine.connect() as conn:
+            for name, _row, column, _value in CLEAR_ROWS:
+                raw.append(conn.execute(select(table_of(name, sqlalchemy_column(column)).c[column])).scalar_one())
+                read.append(conn.execute(select(models.tables[name].c[column])).scalar_one())
+        engine.dispose()
+        return raw, read
+
+    upgrade(db_url)
+    raw, read = stored()
+    assert read == [value for *_rest, value in CLEAR_ROWS]
+    assert not any("欧阳" in (bytes(v).decode("utf-8", "ignore") if isinstance(v, (bytes, memoryview)) else str(v))
+                   or b"\xe6\xac\xa7" in (bytes(v) if isinstance(v, (bytes, memoryview)) else b"") for v in raw)
+    command.downgrade(alembic_config(db_url), "0009")
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT signer_name FROM esign_signatures")).scalar_one() == "欧阳娜娜"
+        assert "欧阳娜娜" in str(conn.execute(text("SELECT signatures FROM application_contracts")).scalar_one())
+    engine.dispose()
