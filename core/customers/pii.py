@@ -32,7 +32,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -48,6 +48,7 @@ DEV_KEY_ID = "dev"
 _DEV_PII_KEY = hashlib.sha256(b"loanfactory DEVELOPMENT pii key - never for real data").digest()
 _DEV_INDEX_KEY = hashlib.sha256(b"loanfactory DEVELOPMENT blind index key - never for real data").digest()
 _NONCE_BYTES = 12
+T = TypeVar("T")
 
 
 class PiiKeyError(LoanFactoryError):
@@ -161,7 +162,30 @@ def decrypt_bytes(stored: bytes, aad: str) -> bytes:
     return _open(kid.decode("ascii"), raw, aad)
 
 
-class EncryptedString(TypeDecorator[str]):
+class _Encrypted(TypeDecorator[T]):
+    """A column whose values are sealed on the way in and opened on the way out, bound to ``aad`` (the
+    column's ``table.column`` name); ``None`` stays ``None``. Subclasses name the storage type (``impl``)."""
+
+    cache_ok = True
+
+    def __init__(self, aad: str) -> None:
+        super().__init__()
+        self.aad = aad
+
+    def seal(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def unseal(self, stored: Any) -> T:
+        raise NotImplementedError
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self.seal(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> T | None:
+        return None if value is None else self.unseal(value)
+
+
+class EncryptedString(_Encrypted[str]):
     """A text column encrypted with AES-GCM; ``aad`` is the column's ``table.column`` name.
 
     Example: ``id_number: Mapped[str] = mapped_column(EncryptedString("customers.id_number"))``.
@@ -171,40 +195,28 @@ class EncryptedString(TypeDecorator[str]):
     impl = Text
     cache_ok = True
 
-    def __init__(self, aad: str) -> None:
-        super().__init__()
-        self.aad = aad
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
+    def seal(self, value: Any) -> str:
         return encrypt(str(value), self.aad)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return decrypt(str(value), self.aad)
+    def unseal(self, stored: Any) -> str:
+        return decrypt(str(stored), self.aad)
 
 
-class EncryptedBytes(TypeDecorator[bytes]):
+class EncryptedBytes(_Encrypted[bytes]):
     """A binary column encrypted like :class:`EncryptedString` (a contract's PDF): ``kid:`` then the raw
     nonce, ciphertext and tag, no base64."""
 
     impl = LargeBinary
     cache_ok = True
 
-    def __init__(self, aad: str) -> None:
-        super().__init__()
-        self.aad = aad
+    def seal(self, value: Any) -> bytes:
+        return encrypt_bytes(bytes(value), self.aad)
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
-        return None if value is None else encrypt_bytes(bytes(value), self.aad)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
-        return None if value is None else decrypt_bytes(bytes(value), self.aad)
+    def unseal(self, stored: Any) -> bytes:
+        return decrypt_bytes(bytes(stored), self.aad)
 
 
-class EncryptedJSON(TypeDecorator[Any]):
+class EncryptedJSON(_Encrypted[Any]):
     """A JSON document encrypted whole into a text column like :class:`EncryptedString` (signature evidence
     naming its signers). Nothing inside can be queried; assign a new value to change it (in-place mutation is
     not tracked)."""
@@ -212,17 +224,11 @@ class EncryptedJSON(TypeDecorator[Any]):
     impl = Text
     cache_ok = True
 
-    def __init__(self, aad: str) -> None:
-        super().__init__()
-        self.aad = aad
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
+    def seal(self, value: Any) -> str:
         return encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")), self.aad)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return None if value is None else json.loads(decrypt(str(value), self.aad))
+    def unseal(self, stored: Any) -> Any:
+        return json.loads(decrypt(str(stored), self.aad))
 
 
 def blind_index(value: str, purpose: str = "default") -> str:

@@ -178,7 +178,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    """``BEGIN IMMEDIATE``: a transaction takes SQLite's write lock when it starts, so a second one waits for
+    it (the busy timeout) instead of failing with "database is locked" when it writes after reading while
+    the other committed (a deferred transaction cannot upgrade a stale snapshot). Writers are serialised on
+    SQLite in any case; this makes them queue. An ``AUTOCOMMIT`` connection begins nothing."""
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:

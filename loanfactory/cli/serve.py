@@ -3,7 +3,9 @@
 The embedded default runs Werkzeug's threaded server on the SQLite file under ``instance/`` with eager
 Celery; production runs the same app under gunicorn (``gunicorn 'loanfactory.app:create_app()'``) with
 ``DATABASE_URL`` and a Celery broker set. ``--demo`` first seeds the demo data (:mod:`loanfactory.demo`)
-and prints the users, the channel key and a first request to try.
+and prints the users, the channel key and a first request to try; it also lets webhooks go to plain
+``http://`` receivers (``API_WEBHOOKS_ALLOW_HTTP``, unless the environment says otherwise), still public ones
+only.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def serve(demo: bool, host: str, port: int) -> None:
     """Serve the channel API, the admin and the API docs."""
     app = create_app()
     if demo:
+        app.config.setdefault("API_WEBHOOKS_ALLOW_HTTP", True)
         _announce(seed_demo(app), f"http://{host}:{port}")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

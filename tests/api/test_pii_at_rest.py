@@ -8,31 +8,24 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from pypdf import PdfReader
-from sqlalchemy import JSON, LargeBinary, String, Text, inspect, select, table, column
+from sqlalchemy import JSON, LargeBinary, String, Text, column, inspect, select, table
 
-from core.businessday.calendar import seed_calendar
 from loanfactory.database import get_db
-from loanfactory.plugins_host import get_plugins
 from tests.api.conftest import (
     APPLY,
-    PAYMENT_PLUGINS,
     Channel,
     application_body,
     id_number,
-    make_api_app,
     new_key,
-    publish_sample,
+    webhooks_sent,
 )
-from tests.api.test_whole_path import Receiver, settle_and_call_back
+from tests.api.test_whole_path import Receiver, app_selling_on, settle_and_call_back
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAME = "欧阳娜娜"
 PHONE = "13987654321"
 ID_NUMBER = id_number("19900101", 5)
@@ -63,9 +56,8 @@ def hits_in_clear(app: Flask, needles: dict[str, str]) -> list[str]:
     forms = {form: label for label, value in needles.items() for form in clear_forms(value)}
     found = []
     with app.app_context():
-        engine = get_db(app).engine
-        inspector = inspect(engine)
-        with engine.connect() as connection:
+        with get_db(app).engine.connect() as connection:
+            inspector = inspect(connection)
             for name in inspector.get_table_names():
                 columns = [c["name"] for c in inspector.get_columns(name)
                            if isinstance(c["type"], (String, Text, JSON, LargeBinary))
@@ -85,15 +77,7 @@ def hits_in_clear(app: Flask, needles: dict[str, str]) -> list[str]:
 
 @pytest.fixture
 def path_app(db_url: str) -> Iterator[Flask]:
-    app = make_api_app(db_url, **PAYMENT_PLUGINS, API_WEBHOOKS_ALLOW_LOOPBACK=True)
-    publish_sample(app, "consumer_installment")
-    with app.app_context():
-        session = get_db(app).session()
-        seed_calendar(session, date(2026, 1, 1), date(2026, 12, 31))
-        session.commit()
-    get_plugins(app).clock = lambda: datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-    yield app
-    get_db(app).engine.dispose()
+    yield from app_selling_on(db_url)
 
 
 def test_after_the_whole_path_no_column_holds_the_applicants_id_phone_or_name_in_clear(path_app: Flask) -> None:
@@ -119,6 +103,7 @@ def test_after_the_whole_path_no_column_holds_the_applicants_id_phone_or_name_in
         loan_id = channel.get(app_url).get_json()["loan_id"]
         repaid = channel.post(f"/api/v1/loans/{loan_id}/repayments", {"amount": "100.00", "paid_on": "2026-03-02"})
         assert repaid.status_code == 201, repaid.get_json()
+        webhooks_sent(path_app)
     finally:
         receiver.close()
     hits = hits_in_clear(path_app, {"id_number": ID_NUMBER, "phone": PHONE, "name": NAME})

@@ -63,7 +63,7 @@ def _retype(table: str, column: str, old: Any, new: Any) -> None:
     if type(old) is type(new):
         return
     dialect = op.get_bind().dialect.name
-    using = {"postgresql_using": f"{column}::{'json' if isinstance(new, sa.JSON) else 'text'}"} \
+    using: dict[str, Any] = {"postgresql_using": f"{column}::{'json' if isinstance(new, sa.JSON) else 'text'}"} \
         if dialect == "postgresql" and sa.JSON in (type(old), type(new)) else {}
     with op.batch_alter_table(table) as batch:
         batch.alter_column(column, type_=new, existing_type=old, **using)
