@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,19 @@ def test_serve_offers_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--demo", "--host", "--port"):
         assert option in result.output
+
+
+def test_the_demo_lets_webhooks_go_to_plain_http_and_production_does_not(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    served = []
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/serve.sqlite3")
+    monkeypatch.setattr(sys.modules["loanfactory.cli.serve"], "run_simple",
+                        lambda _host, _port, app, **_kw: served.append(app))
+    for args in (["serve"], ["serve", "--demo"]):
+        assert CliRunner().invoke(main, args).exit_code == 0
+    production, demo = served
+    assert not production.config.get("API_WEBHOOKS_ALLOW_HTTP", False)
+    assert demo.config["API_WEBHOOKS_ALLOW_HTTP"] is True
+    assert not demo.config.get("API_WEBHOOKS_ALLOW_LOOPBACK", False)
+    for app in served:
+        get_db(app).engine.dispose()
