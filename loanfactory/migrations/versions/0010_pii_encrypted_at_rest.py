@@ -26,6 +26,7 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+BATCH = 1000
 #: (table, key column, column, the column's type before, its encrypted type)
 COLUMNS: tuple[tuple[str, str, str, Any, Any], ...] = (
     ("application_contracts", "application_id", "content", sa.LargeBinary(),
@@ -70,13 +71,23 @@ def _retype(table: str, column: str, old: Any, new: Any) -> None:
 
 
 def _rewrite(table: str, key: str, column: str, read: Any, write: Any) -> None:
-    """Every value of ``column``, read through the type ``read`` and written back through ``write``."""
+    """Every value of ``column``, read through the type ``read`` and written back through ``write``, a batch of
+    :data:`BATCH` rows at a time in key order (a large table is never held in memory whole)."""
     bind = op.get_bind()
     reader = sa.table(table, sa.column(key), sa.column(column, read))
     writer = sa.table(table, sa.column(key), sa.column(column, write))
-    rows = bind.execute(sa.select(reader.c[key], reader.c[column]).where(reader.c[column].is_not(None))).all()
-    for row_key, value in rows:
-        bind.execute(sa.update(writer).where(writer.c[key] == row_key).values({column: value}))
+    change = sa.update(writer).where(writer.c[key] == sa.bindparam("row_key")).values(
+        {column: sa.bindparam("new_value", type_=write)})
+    after: Any = None
+    while True:
+        query = sa.select(reader.c[key], reader.c[column]).where(reader.c[column].is_not(None))
+        if after is not None:
+            query = query.where(reader.c[key] > after)
+        rows = bind.execute(query.order_by(reader.c[key]).limit(BATCH)).all()
+        if not rows:
+            return
+        bind.execute(change, [{"row_key": row_key, "new_value": value} for row_key, value in rows])
+        after = rows[-1][0]
 
 
 def _clear(old: Any) -> Any:
