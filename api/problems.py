@@ -21,14 +21,13 @@ from typing import Any
 from flask import Blueprint, Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from core.errors import InvalidArgumentError, LoanFactoryError
+from core.errors import InvalidArgumentError, LoanFactoryError, WrongStateError
 from core.origination.errors import (
     ChannelAuthError,
     ChannelScopeError,
     NotFoundError,
     RequestProblems,
     UnknownProductError,
-    WrongStateError,
 )
 from core.plugins.types import PluginNotFoundError
 

@@ -109,7 +109,8 @@ class ChannelLimiter:
     decorators, scopes and exemptions on every request: :meth:`check` (before the blueprint's views) counts
     the request against each limit of the key's ``rate_limit``, shortest window first, and refuses the first
     one exceeded with a 429; :meth:`headers` (after them) adds ``X-RateLimit-Limit``, ``-Remaining``,
-    ``-Reset`` and ``Retry-After`` (seconds until the window ends) for that limit, or the shortest window's.
+    ``-Reset`` for that limit, or the shortest window's, and on a 429 ``Retry-After`` (seconds until the window
+    ends).
     The counters' keys are flask-limiter's (prefix, caller, scope), so counts in a shared store carry over.
 
     Args:
@@ -147,5 +148,6 @@ class ChannelLimiter:
             response.headers["X-RateLimit-Limit"] = str(item.amount)
             response.headers["X-RateLimit-Remaining"] = str(remaining)
             response.headers["X-RateLimit-Reset"] = str(reset_at)
-            response.headers["Retry-After"] = str(int(reset_at - time.time()))
+            if response.status_code == 429:
+                response.headers["Retry-After"] = str(max(int(reset_at - time.time()), 0))
         return response

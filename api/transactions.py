@@ -1,6 +1,8 @@
 """Transaction boundaries of API views: one commit per request, and ``Idempotency-Key`` on creating POSTs.
 
-Views never commit. :func:`transactional` commits a successful response and rolls back anything else.
+Views never commit. :func:`transactional` commits a successful response and rolls back anything else, but
+for a :class:`~core.errors.RecordedRefusal`: the kernel wrote down only the refusal (a payment callback
+flagged for reconciliation), which is committed before the refusal is answered.
 :func:`idempotent` does the same around an idempotency claim (see :mod:`core.channels.idempotency`):
 the key is claimed first (one INSERT, the common case of a new key costs no lookup); when it is taken, a
 replay of a completed request returns the stored response with ``Idempotent-Replayed: true``, the same key
@@ -23,6 +25,7 @@ from api.problems import ApiProblem
 from api.webhooks import after_write, dispatch_question, dispatch_wanted
 from core.channels import idempotency
 from core.channels.idempotency import IdempotencyRecord
+from core.errors import RecordedRefusal
 from loanfactory.database import db_session
 
 View = Callable[..., Any]
@@ -39,13 +42,17 @@ def _commit(session: Session, dispatch: bool | None = None) -> None:
 
 
 def transactional(view: View) -> View:
-    """Commit when the view answers below 400, roll back otherwise (errors included)."""
+    """Commit when the view answers below 400, roll back otherwise (errors included, but for the record of a
+    :class:`~core.errors.RecordedRefusal`, committed before it is answered)."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         session = db_session()
         try:
             response = make_response(view(*args, **kwargs))
+        except RecordedRefusal:
+            _commit(session)
+            raise
         except BaseException:
             session.rollback()
             raise
@@ -85,7 +92,7 @@ def idempotent(view: View) -> View:
             existing = idempotency.find(session, client.id, key)
             if existing is None:  # the holder rolled back between our insert and this read
                 raise ApiProblem(409, "Request in progress", "retry with the same Idempotency-Key",
-                                 slug="idempotency-in-progress", headers={"Retry-After": "1"})
+                                 slug="idempotency-in-progress")
             return _replay(existing, request_fingerprint)
         try:
             response = make_response(view(*args, **kwargs))

@@ -13,8 +13,8 @@ refused address schedules a retry with exponential backoff (``countdown``) until
 the embedded default retries are not run inline: the next dispatch sends what is due.
 
 Settings: ``API_WEBHOOKS_ENABLED`` (default true), ``API_WEBHOOKS_ALLOW_HTTP`` (plain ``http://`` receivers;
-default false, ``loanfactory serve --demo`` turns it on), ``API_WEBHOOKS_ALLOW_LOOPBACK`` (receivers on this
-machine, for tests and a demo's local receiver; default false).
+default false, true in demo mode), ``API_WEBHOOKS_ALLOW_LOOPBACK`` (receivers on this machine, for tests and
+a demo's local receiver; default false).
 
 Tasks use a session of their own, never the request's.
 """
@@ -64,7 +64,7 @@ def _eager() -> bool:
 def target_policy() -> TargetPolicy:
     """The receivers this app may send to beyond public ``https://`` ones (its ``API_WEBHOOKS_ALLOW_*``)."""
     config = current_app.config
-    return TargetPolicy(allow_http=bool(config.get("API_WEBHOOKS_ALLOW_HTTP", False)),
+    return TargetPolicy(allow_http=bool(config.get("API_WEBHOOKS_ALLOW_HTTP", config.get("DEMO", False))),
                         allow_loopback=bool(config.get("API_WEBHOOKS_ALLOW_LOOPBACK", False)))
 
 

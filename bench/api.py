@@ -75,7 +75,7 @@ def prepare(url: str) -> str:
     from loanfactory.app import create_app
     from loanfactory.database import get_db
 
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "DEMO": True})
     with app.app_context():
         session = get_db(app).session()
         version = create_draft(session, read_document(ROOT / "product_configs" / "consumer_installment.json"),
@@ -295,7 +295,7 @@ def main() -> None:
         name = url.rsplit("/", 1)[1]
         key = prepare(url)
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false",
+        env = {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false", "LOANFACTORY_DEMO": "true",
                "LOANFACTORY_PLUGINS_ENTRYPOINTS": "true" if args.entry_points else "false"}
         server = subprocess.Popen(
             [str(args.venv / "bin" / "gunicorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,

@@ -31,8 +31,21 @@ class LoanFactoryError(Exception):
         return self.message
 
 
+class RecordedRefusal(LoanFactoryError):
+    """A refusal the kernel has also written down in the caller's session, for people to follow up (a payment
+    callback flagged for reconciliation): the caller commits that record and answers with the refusal.
+
+    The kernel raises it before it changed anything else, so committing keeps the record and nothing more.
+    """
+
+
 class InvalidArgumentError(LoanFactoryError, ValueError):
     """An input is outside what the rule accepts (zero term, negative amount, unknown method...)."""
+
+
+class WrongStateError(LoanFactoryError):
+    """The operation does not apply in the entity's current state (accepting a rejected offer, prepaying a
+    loan before its contract allows it...); the API answers it with 409 Conflict."""
 
 
 class FloatMoneyError(InvalidArgumentError, TypeError):

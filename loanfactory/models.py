@@ -16,6 +16,7 @@ from core.db.base import Base
 MODEL_MODULES = (
     "core.applications.models",
     "core.backoffice.audit",
+    "core.backoffice.signin",
     "core.businessday.calendar",
     "core.businessday.closes",
     "core.ledger.models",

@@ -365,5 +365,25 @@ class LifecycleContract(Contract):
             assert self.plugin_name in answers and answers[self.plugin_name] is None
 
 
+class ConfigurationContract(Contract):
+    """Any ``config_problems`` implementation: the class's ``plugin_config`` (a production one) passes, and
+    ``unfit_config`` (settings the plugin must refuse, such as a missing secret) is reported, each problem
+    a sentence under the plugin's name."""
+
+    covers = ("config_problems",)
+    unfit_config: ClassVar[dict[str, Any]] = {}
+
+    def test_its_production_settings_pass(self) -> None:
+        assert self.manager.implementers("config_problems").count(self.plugin_name) == 1
+        assert [p for p in self.manager.config_problems() if p.startswith(f"{self.plugin_name}:")] == []
+
+    def test_unfit_settings_are_reported_under_its_name(self) -> None:
+        manager = build_manager({self.plugin_name: dict(self.unfit_config)},
+                                extra=(self.plugin_module,) if self.plugin_module else ())
+        problems = [p for p in manager.config_problems() if p.startswith(f"{self.plugin_name}: ")]
+        assert problems and all(len(p) > len(self.plugin_name) + 2 for p in problems)
+
+
 CONTRACTS: tuple[type[Contract], ...] = (ScoringContract, BureauContract, PaymentContract, EsignContract,
-                                         ReportingContract, NotificationsContract, LifecycleContract)
+                                         ReportingContract, NotificationsContract, LifecycleContract,
+                                         ConfigurationContract)

@@ -1,4 +1,4 @@
-"""Loans: detail, schedule, balances from the ledger, repayments, prepayment quotes and prepayments.
+"""Loans: detail, schedule, balances, repayments, prepayment quotes and prepayments.
 
 Servicing is the kernel's (:mod:`core.loans`); these views check the channel owns the loan, read the
 body, and pass the channel's ``Idempotency-Key`` on as the servicing request key, so a retried repayment
@@ -27,10 +27,9 @@ from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import repay
-from core.origination.booking import check_prepayment_window
 from core.origination.errors import NotFoundError
-from core.origination.published import offer_of_version
 from loanfactory.database import db_session
+from loanfactory.settings import overpayment_multiple
 
 
 def loan_json(loan: Loan) -> dict[str, Any]:
@@ -139,7 +138,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/loans/<int:loan_id>/balances")
     def get_balances(loan_id: int) -> Response:
-        """What the borrower owes, summed from the journal (not from a cached figure)."""
+        """What the borrower owes: the loan's row of the balance projection, which every post keeps in its
+        own transaction and the journal proves (``loanfactory ledger verify-projection``)."""
         loan = channel_loan(loan_id)
         balances = loan_balances(db_session(), loan.id)
         return jsonify({"loan_id": loan.id, "principal": money(balances.principal),
@@ -158,8 +158,9 @@ def register(bp: Blueprint) -> None:
         if problems:
             raise invalid(problems)
         loan = channel_loan(loan_id)
-        event = repay(db_session(), loan_id=loan.id, amount=amount, on=on, channel=loan.payment_channel or "api",
-                      key=_key("repayment"), actor=f"channel:{current_client().channel}")
+        event = repay(db_session(), loan_id=loan.id, amount=amount, on=on, today=clock.today(),
+                      channel=loan.payment_channel or "api", key=_key("repayment"),
+                      actor=f"channel:{current_client().channel}", overpayment_multiple=overpayment_multiple())
         db_session().refresh(loan)
         return jsonify(event_json(event, loan)), 201
 
@@ -169,8 +170,7 @@ def register(bp: Blueprint) -> None:
         """What prepaying all (no ``amount``) or ``amount`` of the principal costs on a date."""
         principal, on, _mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
-        check_prepayment_window(db_session(), loan, offer_of_version(db_session(), loan.product_version_id), on)
-        quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, principal=principal)
+        quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, today=clock.today(), principal=principal)
         return jsonify({"loan_id": loan.id, **quote.as_dict()})
 
     @bp.post("/loans/<int:loan_id>/prepayments")
@@ -180,10 +180,11 @@ def register(bp: Blueprint) -> None:
         principal, on, mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
         session = db_session()
-        check_prepayment_window(session, loan, offer_of_version(session, loan.product_version_id), on)
-        quote = prepayment_quote(session, loan_id=loan.id, on=on, principal=principal)
-        event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, channel=loan.payment_channel or "api",
-                       key=_key("prepayment"), actor=f"channel:{current_client().channel}", principal=principal,
-                       mode=mode)
+        today = clock.today()
+        quote = prepayment_quote(session, loan_id=loan.id, on=on, today=today, principal=principal)
+        event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, today=today,
+                       channel=loan.payment_channel or "api", key=_key("prepayment"),
+                       actor=f"channel:{current_client().channel}", principal=principal, mode=mode,
+                       overpayment_multiple=overpayment_multiple())
         session.refresh(loan)
         return jsonify({"loan_id": loan.id, **quote.as_dict(), "event_id": event.id, "loan_state": loan.state}), 201

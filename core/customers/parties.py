@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 import phonenumbers
 from sqlalchemy import (
@@ -21,22 +21,15 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
-    Table,
-    Text,
-    bindparam,
     func,
-    not_,
-    or_,
     select,
-    type_coerce,
-    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import isdigits
 
-from core.customers.pii import EncryptedString, blind_index, key_ring
+from core.customers.pii import EncryptedString, blind_index
 from core.db.base import Amount, Base
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
@@ -215,25 +208,6 @@ def _checked_birth_date(value: date | None) -> date | None:
     if value is not None and value > date.today():
         raise InvalidCustomerError("birth_date: is in the future", field="birth_date", value=value)
     return value
-
-
-def reencrypt_customers(session: Session, batch: int = 1000) -> int:
-    """Re-encrypt with the active key every customer whose PII still uses another key; returns the count.
-
-    Run after putting a new key first in ``LOANFACTORY_PII_KEY``; when it returns 0 the old key can go.
-    """
-    table = cast(Table, Customer.__table__)
-    active = key_ring().active + ":"
-    columns = [table.c.name, table.c.id_number, table.c.phone]
-    stale = or_(*(not_(type_coerce(column, Text).startswith(active, autoescape=True)) for column in columns))
-    done = 0
-    while True:
-        rows = session.execute(select(table.c.id, *columns).where(stale).order_by(table.c.id).limit(batch)).all()
-        if not rows:
-            return done
-        session.execute(update(table).where(table.c.id == bindparam("key")),
-                        [{"key": r.id, "name": r.name, "id_number": r.id_number, "phone": r.phone} for r in rows])
-        done += len(rows)
 
 
 def find_by_id_number(session: Session, id_number: str) -> Customer | None:

@@ -17,9 +17,11 @@ Keys come from the environment:
   every index column.
 
 When a variable is unset a development key is used whose id is ``dev``: values written with it say so,
-and it must never hold real customers' data. Because equality on ciphertexts is impossible, columns that
-need lookups carry a blind index: :func:`blind_index` is an HMAC-SHA256 of the normalised value and a
-purpose label, so the same ID number gives unrelated indexes for different purposes.
+and it must never hold real customers' data; :func:`key_problems` names what is unset or a development
+key, and the app refuses to start on any of it outside the demo and the tests. Because equality on
+ciphertexts is impossible, columns that need lookups carry a blind index: :func:`blind_index` is an
+HMAC-SHA256 of the normalised value and a purpose label, so the same ID number gives unrelated indexes for
+different purposes.
 """
 
 from __future__ import annotations
@@ -30,14 +32,30 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import LargeBinary, Text
+from sqlalchemy import (
+    Column,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    not_,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from core.errors import LoanFactoryError
@@ -103,6 +121,38 @@ def key_ring() -> KeyRing:
 @lru_cache(maxsize=8)
 def _index_key(spec: str | None) -> bytes:
     return _decode_key(spec, BLIND_INDEX_KEY_ENV) if spec else _DEV_INDEX_KEY
+
+
+def key_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+    """What makes the PII keys in ``environ`` (default: the process environment) unfit for real customers'
+    data, one sentence per problem naming the variable: unset, malformed, a development key, or the blind
+    index key equal to an encryption key."""
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    ring_keys: list[bytes] = []
+    spec = environ.get(PII_KEY_ENV)
+    if not spec:
+        problems.append(f"{PII_KEY_ENV} is not set")
+    else:
+        try:
+            ring_keys = list(_parse_ring(spec).keys.values())
+        except PiiKeyError as error:
+            problems.append(str(error))
+        if _DEV_PII_KEY in ring_keys:
+            problems.append(f"{PII_KEY_ENV} holds the development key published in the source")
+    index_spec = environ.get(BLIND_INDEX_KEY_ENV)
+    if not index_spec:
+        problems.append(f"{BLIND_INDEX_KEY_ENV} is not set")
+        return problems
+    try:
+        index_key = _index_key(index_spec)
+    except PiiKeyError as error:
+        return [*problems, str(error)]
+    if index_key == _DEV_INDEX_KEY:
+        problems.append(f"{BLIND_INDEX_KEY_ENV} is the development key published in the source")
+    if index_key in ring_keys:
+        problems.append(f"{BLIND_INDEX_KEY_ENV} must differ from every key of {PII_KEY_ENV}")
+    return problems
 
 
 def _seal(data: bytes, aad: str) -> tuple[str, bytes]:
@@ -229,6 +279,56 @@ class EncryptedJSON(_Encrypted[Any]):
 
     def unseal(self, stored: Any) -> Any:
         return json.loads(decrypt(str(stored), self.aad))
+
+
+def encrypted_columns(table: Table) -> list[Column[Any]]:
+    """The encrypted columns of ``table`` (:class:`EncryptedString`, :class:`EncryptedBytes`,
+    :class:`EncryptedJSON`)."""
+    return [column for column in table.columns if isinstance(column.type, _Encrypted)]
+
+
+def _under_another_key(column: Column[Any], active: str) -> Any:
+    """Whether ``column``'s stored value starts with another key id than ``active`` (``"kid:"``), in SQL."""
+    if isinstance(column.type, EncryptedBytes):
+        prefix = active.encode("ascii")
+        return func.substr(column, 1, len(prefix), type_=LargeBinary) != bindparam(
+            f"prefix_{column.name}", prefix, type_=LargeBinary)
+    return not_(type_coerce(column, Text).startswith(active, autoescape=True))
+
+
+def reencrypt_table(session: Session, table: Table, batch: int = 1000) -> int:
+    """Re-encrypt with the active key every row of ``table`` holding a value under another key; returns
+    how many rows were rewritten (the caller commits).
+
+    Raises:
+        PiiDecryptionError: a value's key is no longer in the ring (put the old key back behind the new one).
+    """
+    columns = encrypted_columns(table)
+    keys = list(table.primary_key.columns)
+    if not columns:
+        return 0
+    active = key_ring().active + ":"
+    stale = or_(*(_under_another_key(column, active) for column in columns))
+    statement = update(table).where(and_(*(key == bindparam(f"key_{key.name}") for key in keys)))
+    done = 0
+    while True:
+        rows = session.execute(select(*keys, *columns).where(stale).order_by(*keys).limit(batch)).all()
+        if not rows:
+            return done
+        session.execute(statement, [{**{f"key_{key.name}": row._mapping[key] for key in keys},
+                                     **{column.name: row._mapping[column] for column in columns}} for row in rows])
+        done += len(rows)
+
+
+def reencrypt_all(session: Session, metadata: MetaData, batch: int = 1000) -> dict[str, int]:
+    """:func:`reencrypt_table` on every table of ``metadata`` with an encrypted column: ``{table: rows}``.
+
+    Rotating the PII key: put the new key first in ``LOANFACTORY_PII_KEY`` with the old one after it
+    (``new:...,old:...``), restart, run this (``loanfactory pii reencrypt``); once it reports 0 everywhere
+    the old key can leave the ring.
+    """
+    return {table.name: reencrypt_table(session, table, batch)
+            for table in metadata.sorted_tables if encrypted_columns(table)}
 
 
 def blind_index(value: str, purpose: str = "default") -> str:

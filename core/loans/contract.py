@@ -10,7 +10,8 @@ product table (a product version may be superseded; the contract may not):
      "penalty": {"multiplier": "1.5", "daily_rate": null, "compound": false, "grace_days": 0,
                  "grace_retroactive": true},
      "allocation": {"order": ["penalty", "fee", "interest", "principal"], "basis": "installment"},
-     "prepayment": {"allowed": true, "fee_rate": "0.02", "min_fee": "0", "free_after_periods": null}}
+     "prepayment": {"allowed": true, "fee_rate": "0.02", "min_fee": "0", "free_after_periods": null,
+                    "earliest_period": 3, "earliest_unit": "installment"}}
 
 ``schedule`` holds every :class:`~core.schedule.LoanTerms` field (money and rates as strings, dates ISO);
 the other sections are optional and default as documented on their classes.
@@ -33,17 +34,24 @@ from core.rounding import round_money
 from core.schedule import LoanTerms
 
 ZERO = Decimal(0)
+#: what a prepayment window counts: installments, or (a bullet loan) its product's term unit
+WINDOW_UNITS = ("installment", "day", "week", "month")
 
 
 @dataclass(frozen=True)
 class PrepaymentRules:
-    """Whether prepayment is allowed and what it costs.
+    """Whether prepayment is allowed, from when, and what it costs.
 
     Args:
         allowed: prepayment is the borrower's right (民法典 Art. 677) unless the contract says otherwise.
         fee_rate: the fee as a fraction of the principal prepaid (0 to 0.1).
         min_fee: the smallest fee charged on a prepayment with a fee.
         free_after_periods: no fee once this many installments have fallen due (``None``: never free).
+        earliest_period, earliest_unit: the window (the product's ``prepayment.earliest_period``), read by
+            :func:`core.loans.prepayment.prepayment_opens_on`. Counted in installments, prepayment
+            is accepted from the due date of installment ``earliest_period`` on (from disbursement when it
+            is 1, the default: no window); a bullet loan counts it in its product's term unit (``day``,
+            ``week`` or ``month``) from disbursement.
 
     Raises:
         InvalidArgumentError: a value out of range (field ``prepayment.<name>``).
@@ -53,6 +61,8 @@ class PrepaymentRules:
     fee_rate: Decimal = ZERO
     min_fee: Decimal = ZERO
     free_after_periods: int | None = None
+    earliest_period: int = 1
+    earliest_unit: str = "installment"
 
     def __post_init__(self) -> None:
         rate = to_decimal(self.fee_rate, "prepayment.fee_rate")
@@ -66,6 +76,12 @@ class PrepaymentRules:
         if self.free_after_periods is not None and self.free_after_periods < 0:
             raise InvalidArgumentError("prepayment.free_after_periods: must not be negative",
                                        field="prepayment.free_after_periods", value=self.free_after_periods)
+        if self.earliest_period < 1:
+            raise InvalidArgumentError("prepayment.earliest_period: must be at least 1",
+                                       field="prepayment.earliest_period", value=self.earliest_period)
+        if self.earliest_unit not in WINDOW_UNITS:
+            raise InvalidArgumentError(f"prepayment.earliest_unit: must be one of {', '.join(WINDOW_UNITS)}",
+                                       field="prepayment.earliest_unit", value=self.earliest_unit)
         object.__setattr__(self, "fee_rate", rate)
         object.__setattr__(self, "min_fee", minimum)
 
@@ -85,11 +101,14 @@ class PrepaymentRules:
         return cls(allowed=bool(data.get("allowed", True)),
                    fee_rate=to_decimal(data.get("fee_rate", "0"), "prepayment.fee_rate"),
                    min_fee=to_decimal(data.get("min_fee", "0"), "prepayment.min_fee"),
-                   free_after_periods=None if free is None else int(str(free)))
+                   free_after_periods=None if free is None else int(str(free)),
+                   earliest_period=int(str(data.get("earliest_period", 1))),
+                   earliest_unit=str(data.get("earliest_unit", "installment")))
 
     def as_dict(self) -> dict[str, object]:
         return {"allowed": self.allowed, "fee_rate": str(self.fee_rate), "min_fee": str(self.min_fee),
-                "free_after_periods": self.free_after_periods}
+                "free_after_periods": self.free_after_periods, "earliest_period": self.earliest_period,
+                "earliest_unit": self.earliest_unit}
 
 
 @dataclass(frozen=True)

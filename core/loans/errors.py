@@ -6,7 +6,7 @@ and the CLI can name the option.
 
 from __future__ import annotations
 
-from core.errors import LoanFactoryError
+from core.errors import LoanFactoryError, WrongStateError
 
 
 class ServicingError(LoanFactoryError):
@@ -24,6 +24,16 @@ class AmountExceedsOutstandingError(ServicingError):
 
 class PrepaymentNotAllowedError(ServicingError):
     """A partial prepayment was asked while installments are overdue, or the product forbids prepayment."""
+
+
+class PrepaymentTooEarlyError(PrepaymentNotAllowedError, WrongStateError):
+    """A prepayment dated before the contract's window opens (:func:`core.loans.prepayment.prepayment_opens_on`,
+    field ``on``); a state of the loan, not a bad input, so the API answers 409."""
+
+
+class QuoteChangedError(ServicingError, WrongStateError):
+    """A prepayment confirms a quoted total the loan's quote no longer is (an end-of-day ran, a repayment
+    arrived since the quote; field ``quoted_total``): quote again."""
 
 
 class RepaymentNotReversibleError(ServicingError):

@@ -9,6 +9,11 @@ request id of its own; the channel's signed callback (:func:`complete_disburseme
 :func:`core.loans.disbursement.disburse` on the settlement date (-> disbursed) or records the failure
 (-> disbursement_failed, retryable with a new request id). A plugin that fails leaves the application
 where it was and raises; nothing is half-written because the caller rolls back.
+
+Before the payout order leaves, the customer's credit limits are checked again
+(:func:`core.origination.limits.check_before_payout`); a success callback is held to its order's amount and
+to a settlement date within the order's life (:func:`core.origination.settlement.check_callback`) before
+the loan is booked from it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -27,14 +30,17 @@ from core.customers.parties import Customer
 from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
+from core.errors import WrongStateError
 from core.loans.allocation import AllocationOrder
 from core.loans.contract import PrepaymentRules, ServicingRules
 from core.loans.disbursement import disburse
-from core.loans.models import Loan, LoanInstallment
+from core.loans.models import Loan
 from core.loans.penalty import PenaltyPolicy
 from core.origination.catalog import Offer
-from core.origination.errors import NotFoundError, WrongStateError
+from core.origination.errors import NotFoundError
+from core.origination.limits import check_before_payout
 from core.origination.requests import Applicant
+from core.origination.settlement import CALLBACK_TOLERANCE_DAYS, SHANGHAI, check_callback
 from core.plugins.manager import PluginManager
 from core.plugins.types import (
     BankAccount,
@@ -139,8 +145,9 @@ def _evidence_json(evidence: SignatureEvidence) -> dict[str, Any]:
             "public_key": evidence.public_key, "channel": evidence.channel, "algorithm": evidence.algorithm}
 
 
-def servicing_rules(offer: Offer) -> ServicingRules:
-    """The penalty, allocation and prepayment rules a loan of ``offer`` is serviced under."""
+def servicing_rules(offer: Offer, method: str) -> ServicingRules:
+    """The penalty, allocation and prepayment rules a loan of ``offer`` repaid by ``method`` is serviced
+    under (a bullet loan counts its prepayment window in the product's term unit)."""
     document = offer.document
     penalty = document.get("penalty") or {}
     prepayment = document.get("prepayment") or {}
@@ -154,7 +161,8 @@ def servicing_rules(offer: Offer) -> ServicingRules:
                               grace_days=offer.product.overdue_grace_days),
         allocation=AllocationOrder.from_mapping({"order": list(offer.product.allocation_order)}),
         prepayment=PrepaymentRules(allowed=bool(prepayment.get("allowed", True)), fee_rate=fee_rate,
-                                   min_fee=fixed_fee),
+                                   min_fee=fixed_fee, earliest_period=int(prepayment.get("earliest_period", 1)),
+                                   earliest_unit=offer.product.term_unit if method == "bullet" else "installment"),
     )
 
 
@@ -300,18 +308,25 @@ class ContractMismatchError(WrongStateError):
 
 
 def start_disbursement(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
-                       actor: str) -> DisbursementOrder:
-    """Send the payout order (contract_signed or a failed payout -> disbursing).
+                       actor: str, today: date,
+                       tolerance_days: int = CALLBACK_TOLERANCE_DAYS) -> DisbursementOrder:
+    """Send the payout order (contract_signed or a failed payout -> disbursing), placed at the payment
+    plugins' clock (the time the channel that settles it sees).
 
     A payment plugin that refuses at once leaves the application ``disbursement_failed`` with the reason;
     one that raises (timeout, outage) raises :class:`~core.plugins.types.PluginFailure` so the caller rolls
-    back and the channel may retry the same request.
+    back and the channel may retry the same request. One that succeeds at once is completed as its
+    callback would be (``today``, ``tolerance_days``: :func:`complete_disbursement`).
+
+    Raises:
+        CreditLimitError: the customer's loans and other applications leave no room for this one.
     """
     current = session.scalar(select(DisbursementOrder).where(
         DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
     if application.state in ("disbursing", "disbursed") and current is not None:
         return current
     _require(application, "contract_signed", "disbursement_failed", doing="disburse")
+    check_before_payout(session, application, offer.product.credit_limits, _now())
     attempt = session.scalar(select(DisbursementOrder.id).where(
         DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
     request_id = f"LF-DISB-{application.id}-{(attempt or 0) + 1}"
@@ -321,7 +336,7 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     plugin = str(offer.plugins["payment_channel"])
     APPLICATION_STATES.transition(session, application, "disbursing", actor=actor, reason=request_id)
     order = DisbursementOrder(application_id=application.id, request_id=request_id, plugin=plugin,
-                              amount=application.amount, status="pending")
+                              amount=application.amount, status="pending", created_at=plugins.clock().astimezone(UTC))
     session.add(order)
     session.flush()
     result: PaymentResult = plugins.call(
@@ -332,7 +347,7 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     if result.status == "failed":
         _fail(session, application, order, result, actor)
     elif result.status == "succeeded":
-        complete_disbursement(session, offer, order, result, actor=actor)
+        complete_disbursement(session, offer, order, result, actor=actor, today=today, tolerance_days=tolerance_days)
     return order
 
 
@@ -353,10 +368,16 @@ def order_for(session: Session, request_id: str) -> DisbursementOrder:
 
 
 def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrder, result: PaymentResult, *,
-                          actor: str) -> Loan | None:
+                          actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS) -> Loan | None:
     """Apply the payment channel's final word on a payout; a repeated callback changes nothing.
 
-    On success the loan is booked on the settlement date (in Asia/Shanghai) at the approved rate.
+    On success the loan is booked on the settlement date (in Asia/Shanghai) at the approved rate, once the
+    callback matches the order (:func:`~core.origination.settlement.check_callback`, against ``today``, the
+    caller's business date, and ``tolerance_days``).
+
+    Raises:
+        CallbackMismatchError: the amount or the settlement date does not fit the order; the order is flagged
+            (a :class:`~core.errors.RecordedRefusal`: the caller commits the flag).
     """
     application = session.get(Application, order.application_id, with_for_update=True)
     assert application is not None
@@ -365,47 +386,16 @@ def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrd
     if result.status == "failed":
         _fail(session, application, order, result, actor)
         return None
-    settled = (result.settled_at or _now()).astimezone(ZoneInfo("Asia/Shanghai"))
+    settled = (result.settled_at or _now()).astimezone(SHANGHAI)
+    check_callback(session, order, result, settled, today=today, tolerance_days=tolerance_days, actor=actor)
     rate = Decimal(str((application.decision or {}).get("annual_rate", offer.product.rate.default)))
     terms = offer.product.loan_terms(application.amount, application.term, application.method, settled.date(), rate)
     loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=terms,
                     channel=order.plugin, actor=actor, product_code=application.product_code,
-                    product_version_id=application.product_version_id, rules=servicing_rules(offer),
+                    product_version_id=application.product_version_id, rules=servicing_rules(offer, application.method),
                     application_id=application.id, on=settled.date())
     order.status = "succeeded"
     order.settled_at = settled
     order.loan_id = loan.id
     APPLICATION_STATES.transition(session, application, "disbursed", actor=actor, reason=result.channel_reference)
     return loan
-
-
-class PrepaymentTooEarlyError(WrongStateError):
-    """A prepayment before the product's earliest prepayment period (``prepayment.earliest_period``)."""
-
-
-def prepayment_opens_on(session: Session, loan: Loan, offer: Offer) -> date:
-    """The first day ``loan`` may be prepaid under its product version's ``earliest_period``.
-
-    Installment loans: the due date of installment ``earliest_period`` (the first day when it is 1).
-    A bullet loan counts ``earliest_period`` in the product's term unit from disbursement.
-    """
-    earliest = int((offer.document.get("prepayment") or {}).get("earliest_period", 1))
-    if earliest <= 1 and loan.method != "bullet":
-        return loan.disbursed_on
-    if loan.method == "bullet":
-        unit = offer.product.term_unit
-        step = {"day": relativedelta(days=earliest), "week": relativedelta(weeks=earliest)}.get(
-            unit, relativedelta(months=earliest))
-        opens: date = loan.disbursed_on + step
-        return opens
-    due: date | None = session.scalar(select(LoanInstallment.due_date).where(LoanInstallment.loan_id == loan.id,
-                                                                LoanInstallment.period == earliest))
-    return due or loan.maturity_date
-
-
-def check_prepayment_window(session: Session, loan: Loan, offer: Offer, on: date) -> None:
-    """Raise :class:`PrepaymentTooEarlyError` (field ``on``) before the product allows prepayment."""
-    opens: date = prepayment_opens_on(session, loan, offer)
-    if on < opens:
-        raise PrepaymentTooEarlyError(f"on: this product accepts prepayment from {opens.isoformat()}",
-                                      field="on", value=on.isoformat())

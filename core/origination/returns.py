@@ -25,10 +25,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.applications.models import Application
 from core.customers.parties import Customer
 from core.db.base import Base
-from core.errors import InvalidArgumentError
+from core.errors import InvalidArgumentError, WrongStateError
 from core.origination.approval import MAX_COMMENT, ApprovalTask, check_turn, require_comment
 from core.origination.catalog import Offer
-from core.origination.errors import RequestProblems, WrongStateError
+from core.origination.errors import RequestProblems
 from core.origination.requests import HOUSING, OCCUPATIONS
 from core.states import APPLICATION_STATES
 

@@ -73,6 +73,7 @@ HOOK_FAMILIES: Mapping[str, tuple[str, ...]] = {
     "reporting": ("report_types", "report_generate"),
     "notifications": ("notification_send",),
     "lifecycle": ("lifecycle_event",),
+    "configuration": ("config_problems",),
 }
 
 
@@ -387,4 +388,27 @@ def lifecycle_event(context: PluginContext, event: LifecycleEvent) -> None:
     Raises:
         Anything: contained: the listener's database work is rolled back and the error recorded; the
         state change itself stands and the other listeners still hear it.
+    """
+
+
+# --- configuration ------------------------------------------------------------------------------------
+
+
+@hookspec
+def config_problems(context: PluginContext) -> list[str]:
+    """Say what in this plugin's settings makes it unfit to face real customers: a secret that is missing,
+    too short, or a development value published in the source.
+
+    Args:
+        context: the call context; ``context.config`` holds the settings to check. There is no session.
+
+    Returns:
+        One sentence per problem, each naming the setting (``"callback_secret is not set"``); an empty
+        list when the settings are fit. Outside the demo and the tests the app refuses to start while any
+        plugin reports a problem, and prints them all.
+
+    firstresult: no; every plugin answers for its own settings, at start-up, unrecorded.
+
+    Raises:
+        Anything: the app does not start (a check that cannot run is not a pass).
     """

@@ -271,8 +271,7 @@ class PluginManager:
                 (recorded, its database work rolled back).
         """
         caller, one_answer = self._caller(name, hook)
-        context = PluginContext(plugin_name=name, hook=hook, now=self.clock(), session=session,
-                                config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
+        context = self._context(name, hook, session)
         started, t0 = context.now, time.perf_counter()
         outcome, value = runner.run(lambda: caller(context=context, **kwargs),
                                            timeout if timeout is not None else self.settings.timeout_for(name, hook),
@@ -308,6 +307,23 @@ class PluginManager:
             except PluginFailure as failure:
                 log.warning("%s", failure)
         return answers
+
+    def config_problems(self) -> list[str]:
+        """Every plugin's answer to ``config_problems``, each line prefixed with the plugin's name.
+
+        A start-up check, not a business call: it runs in the caller's thread, without a session, a
+        timeout or a ``plugin_calls`` record, and an exception propagates (the app must not start on it).
+        """
+        problems = []
+        for name in self.implementers("config_problems"):
+            caller, _one = self._caller(name, "config_problems")
+            problems += [f"{name}: {problem}" for problem in caller(context=self._context(name, "config_problems"))
+                         or ()]
+        return problems
+
+    def _context(self, name: str, hook: str, session: Session | None = None) -> PluginContext:
+        return PluginContext(plugin_name=name, hook=hook, now=self.clock(), session=session,
+                             config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
 
     def _caller(self, name: str, hook: str) -> tuple[Callable[..., Any], bool]:
         """The hook caller restricted to plugin ``name``, and whether the hook gives one answer (built once

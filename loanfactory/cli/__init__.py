@@ -16,6 +16,7 @@ from loanfactory.cli.applications import applications
 from loanfactory.cli.db import db
 from loanfactory.cli.eod import eod
 from loanfactory.cli.ledger import ledger
+from loanfactory.cli.pii import pii
 from loanfactory.cli.plugins import plugins
 from loanfactory.cli.products import products
 from loanfactory.cli.schedule import schedule
@@ -52,6 +53,7 @@ main.add_command(db)
 main.add_command(serve)
 main.add_command(api_keys)
 main.add_command(plugins)
+main.add_command(pii)
 main.add_command(ledger)
 main.add_command(products)
 main.add_command(eod)

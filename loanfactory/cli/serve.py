@@ -2,10 +2,10 @@
 
 The embedded default runs Werkzeug's threaded server on the SQLite file under ``instance/`` with eager
 Celery; production runs the same app under gunicorn (``gunicorn 'loanfactory.app:create_app()'``) with
-``DATABASE_URL`` and a Celery broker set. ``--demo`` first seeds the demo data (:mod:`loanfactory.demo`)
-and prints the users, the channel key and a first request to try; it also lets webhooks go to plain
-``http://`` receivers (``API_WEBHOOKS_ALLOW_HTTP``, unless the environment says otherwise), still public ones
-only.
+``DATABASE_URL``, a Celery broker and the secrets set. ``--demo`` runs in demo mode (development secrets
+allowed, :mod:`loanfactory.security`; webhooks may go to plain ``http://`` receivers, public ones still),
+seeds the demo data (:mod:`loanfactory.demo`) and prints the users, the channel key and a first request to
+try. Other commands run against the demo's database with ``LOANFACTORY_DEMO=true``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from werkzeug.serving import run_simple
 
 from loanfactory.app import create_app
 from loanfactory.demo import DemoSeed, seed_demo
+from loanfactory.security import QuietRequestHandler
 
 
 def _announce(seed: DemoSeed, base: str) -> None:
@@ -29,19 +30,20 @@ def _announce(seed: DemoSeed, base: str) -> None:
     click.echo(f"  admin:        {base}/admin/")
     click.echo(f"  API docs:     {base}/api/docs")
     click.echo(f"  try:          curl -s -H 'X-API-Key: {seed.api_key}' {base}/api/v1/products")
+    click.echo("  commands:     LOANFACTORY_DEMO=true loanfactory sandbox-bank settle (demo mode, this database)")
 
 
 @click.command()
-@click.option("--demo", is_flag=True, help="Seed the sample products, demo users and a channel key first.")
+@click.option("--demo", is_flag=True,
+              help="Demo mode (development secrets allowed): seed the sample products, demo users and a channel key.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 def serve(demo: bool, host: str, port: int) -> None:
     """Serve the channel API, the admin and the API docs."""
-    app = create_app()
+    app = create_app({"DEMO": True} if demo else None)
     if demo:
-        app.config.setdefault("API_WEBHOOKS_ALLOW_HTTP", True)
         _announce(seed_demo(app), f"http://{host}:{port}")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QuietRequestHandler)
 
 
 @click.group("api-keys")

@@ -147,9 +147,9 @@ def test_each_key_has_its_own_rate_limit(tmp_path, storage: str) -> None:
     answers = [slow.get("/api/v1/products") for _ in range(4)]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
     assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
-    assert answers[0].headers["X-RateLimit-Limit"] == "3" and 0 <= int(answers[0].headers["Retry-After"]) <= 60
+    assert answers[0].headers["X-RateLimit-Limit"] == "3" and "Retry-After" not in answers[0].headers
     limited = slow.get("/api/v1/products")
-    assert limited.mimetype == "application/problem+json" and "Retry-After" in limited.headers
+    assert limited.mimetype == "application/problem+json" and 0 <= int(limited.headers["Retry-After"]) <= 60
     assert limited.get_json()["detail"] == "3 per 1 minute"
     assert fast.get("/api/v1/products").status_code == 200
 

@@ -202,9 +202,8 @@ def test_the_return_rules_the_reviewer_meets(tmp_path) -> None:
     """A comment is required and at most 1,000 characters; at least one day to answer; a decided task
     cannot be returned; after a send-back only the first reviewer may return it; an application may be
     returned again after a resubmission, each return kept in the history the channel reads."""
-    from core.errors import InvalidArgumentError
+    from core.errors import InvalidArgumentError, WrongStateError
     from core.origination.approval import send_back
-    from core.origination.errors import WrongStateError
 
     app = make_api_app(f"sqlite:///{tmp_path}/rules.sqlite3", **PAYMENT_PLUGINS)
     publish_sample(app, "consumer_installment")

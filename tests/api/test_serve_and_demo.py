@@ -9,8 +9,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from api.webhooks import target_policy
 from core.backoffice.users import Role, User
 from core.channels.keys import ApiClient
+from core.channels.targets import TargetPolicy
 from loanfactory.cli import main
 from loanfactory.database import get_db
 from loanfactory.demo import seed_demo
@@ -67,9 +69,9 @@ def test_the_demo_lets_webhooks_go_to_plain_http_and_production_does_not(tmp_pat
                         lambda _host, _port, app, **_kw: served.append(app))
     for args in (["serve"], ["serve", "--demo"]):
         assert CliRunner().invoke(main, args).exit_code == 0
-    production, demo = served
-    assert not production.config.get("API_WEBHOOKS_ALLOW_HTTP", False)
-    assert demo.config["API_WEBHOOKS_ALLOW_HTTP"] is True
-    assert not demo.config.get("API_WEBHOOKS_ALLOW_LOOPBACK", False)
+    policies = []
     for app in served:
+        with app.app_context():
+            policies.append(target_policy())
         get_db(app).engine.dispose()
+    assert policies == [TargetPolicy(allow_http=False), TargetPolicy(allow_http=True)]

@@ -4,6 +4,7 @@ The checks run ``loanfactory db`` in a fresh interpreter: inside the test proces
 scratch tables of their own on the shared metadata, which are not the app's schema.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -151,6 +152,43 @@ def test_upgrading_copies_each_loans_rounding_mode_from_its_terms(db_url):
     assert found == list(terms)
 
 
+def test_upgrading_writes_each_loans_prepayment_window_into_its_contract(db_url):
+    """Revision 0011 copies ``prepayment.earliest_period`` of the product version into the contract of each
+    loan booked before it: counted in installments, or in the product's term unit for a bullet loan; a
+    document without it gives 1 (no window)."""
+    upgrade(db_url, "0010")
+    engine = make_engine(db_url)
+    documents = {1: '{"term": {"unit": "month"}, "prepayment": {"allowed": true, "earliest_period": 3}}',
+                 2: '{"term": {"unit": "day"}, "prepayment": {"allowed": true, "earliest_period": 7}}',
+                 3: '{"term": {"unit": "month"}, "prepayment": {"allowed": true}}'}
+    loans = [(1, 1, "equal_installment"), (2, 2, "bullet"), (3, 3, "equal_principal")]
+    with engine.begin() as conn:
+        for version, document in documents.items():
+            conn.execute(text(
+                "INSERT INTO product_versions (id, code, version, status, document, created_by, created_at) "
+                "VALUES (:id, :code, 1, 'draft', :document, 'pm', CURRENT_TIMESTAMP)"),
+                {"id": version, "code": f"P{version}", "document": document})
+        customer = conn.execute(text(
+            "INSERT INTO customers (name, id_number, id_number_index, phone, phone_index, created_at) "
+            "VALUES ('x', 'x', 'i1', 'x', 'p1', CURRENT_TIMESTAMP) RETURNING id")).scalar_one()
+        for number, version, method in loans:
+            conn.execute(text(
+                "INSERT INTO loans (id, customer_id, product_code, product_version_id, terms, currency, principal, "
+                "annual_rate, method, state, disbursed_on, maturity_date, days_past_due, bucket, five_tier, "
+                "created_at) VALUES (:id, :customer, 'cash', :version, :terms, 'CNY', 1000, 0.1, :method, "
+                "'active', :day, :day, 0, 'M0', 'normal', CURRENT_TIMESTAMP)"),
+                {"id": number, "customer": customer, "version": version, "method": method, "day": date(2026, 1, 1),
+                 "terms": '{"schedule": {"periods": 12}, "prepayment": {"allowed": true, "fee_rate": "0.01"}}'})
+    upgrade(db_url)
+    with engine.connect() as conn:
+        found = [json.loads(terms) if isinstance(terms, str) else terms
+                 for terms in conn.execute(text("SELECT terms FROM loans ORDER BY id")).scalars()]
+    engine.dispose()
+    assert [(t["prepayment"]["earliest_period"], t["prepayment"]["earliest_unit"]) for t in found] == [
+        (3, "installment"), (7, "day"), (1, "installment")]
+    assert all(t["prepayment"]["fee_rate"] == "0.01" and t["schedule"] == {"periods": 12} for t in found)
+
+
 def _triggers(url: str, where: str) -> list[tuple[str, str, str]]:
     """The table, name and definition of the triggers ``where`` (an SQL condition on ``pg_trigger``)."""
     engine = make_engine(url)
@@ -210,7 +248,7 @@ PARENT_ROWS: tuple[tuple[str, dict[str, object]], ...] = (
     ("api_clients", {"id": 1, "channel": "c", "name": "c", "key_prefix": "k", "key_hash": "h", "scopes": "[]",
                      "rate_limit": "", "webhook_secret": "s", "active": True, "created_at": ON}),
 )
-#: rows a 0009 database holds in clear, each with the column 0010 encrypts and its clear value
+#: rows a 0011 database holds in clear, each with the column 0012 encrypts and its clear value
 CLEAR_ROWS: tuple[tuple[str, dict[str, object], str, object], ...] = (
     ("application_contracts", {"application_id": 1, "contract_id": "LF-1", "media_type": "application/pdf",
                                "sha256": "0" * 64, "content": "%PDF 欧阳娜娜".encode(), "terms": "{}",
@@ -232,8 +270,8 @@ CLEAR_ROWS: tuple[tuple[str, dict[str, object], str, object], ...] = (
 
 
 def test_upgrading_encrypts_contracts_signatures_and_stored_responses_and_downgrading_decrypts(db_url):
-    """Revision 0010: the values written in clear before it are encrypted in place, and read back the same."""
-    upgrade(db_url, "0009")
+    """Revision 0012: the values written in clear before it are encrypted in place, and read back the same."""
+    upgrade(db_url, "0011")
     engine = make_engine(db_url)
     with engine.begin() as conn:
         for name, row in [*PARENT_ROWS, *((name, row) for name, row, _column, _value in CLEAR_ROWS)]:
@@ -259,7 +297,7 @@ def test_upgrading_encrypts_contracts_signatures_and_stored_responses_and_downgr
     assert read == [value for *_rest, value in CLEAR_ROWS]
     assert not any("欧阳" in (bytes(v).decode("utf-8", "ignore") if isinstance(v, (bytes, memoryview)) else str(v))
                    or b"\xe6\xac\xa7" in (bytes(v) if isinstance(v, (bytes, memoryview)) else b"") for v in raw)
-    command.downgrade(alembic_config(db_url), "0009")
+    command.downgrade(alembic_config(db_url), "0011")
     engine = make_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT signer_name FROM esign_signatures")).scalar_one() == "欧阳娜娜"

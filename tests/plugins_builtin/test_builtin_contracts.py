@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from plugins.testing import EsignContract, PaymentContract, ReportingContract
+from typing import Any, ClassVar
+
+from plugins.sandbox_bank.callbacks import DEV_SECRET
+from plugins.testing import ConfigurationContract, EsignContract, PaymentContract, ReportingContract
 
 
 class TestSandboxBankIsAPaymentChannel(PaymentContract):
@@ -18,3 +21,10 @@ class TestLocalEsignIsAnEsignPlugin(EsignContract):
 class TestReportsIsAReportingPlugin(ReportingContract):
     plugin_name = "reports"
     plugin_module = "plugins.reports"
+
+
+class TestSandboxBankRefusesADevelopmentCallbackSecret(ConfigurationContract):
+    plugin_name = "sandbox_bank"
+    plugin_module = "plugins.sandbox_bank"
+    plugin_config: ClassVar[dict[str, Any]] = {"callback_secret": "a-production-secret-of-more-than-32-characters"}
+    unfit_config: ClassVar[dict[str, Any]] = {"callback_secret": DEV_SECRET}

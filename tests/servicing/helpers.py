@@ -126,7 +126,7 @@ def seed_portfolio(session: Session, count: int) -> list[int]:
         if k % 3 == 0 and METHODS[k % 4] != "bullet":
             first = installments(session, loan.id)[0]
             repay(session, loan_id=loan.id, amount=str(first.principal + first.interest), on=first.due_date,
-                  channel="sandbox_bank", key=f"seed-pay-{k}", actor="tests")
+                  today=first.due_date, channel="sandbox_bank", key=f"seed-pay-{k}", actor="tests")
     session.flush()
     return ids
 

@@ -1,7 +1,7 @@
 """what names a person encrypted at rest: contracts, signatures, stored responses, the sandbox bank
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-24 12:00:00
 
 The contract PDFs (``application_contracts.content``, ``esign_documents.content``), the signature evidence
@@ -21,8 +21,8 @@ from alembic import op
 
 from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
