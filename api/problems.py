@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from core.errors import InvalidArgumentError, LoanFactoryError, WrongStateError
+from core.errors import InvalidArgumentError, LoanFactoryError, StoredRecordError, WrongStateError
 from core.origination.errors import (
     ChannelAuthError,
     ChannelScopeError,
@@ -101,6 +101,8 @@ def from_kernel(error: LoanFactoryError) -> ApiProblem:
                           headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
     if isinstance(error, ChannelScopeError):
         return ApiProblem(403, "Forbidden", error.message, errors=errors)
+    if isinstance(error, StoredRecordError):  # the fault is in what we stored, not in the request
+        return ApiProblem(500, "Damaged record", error.message, slug="damaged-record")
     if isinstance(error, (UnknownProductError, NotFoundError, PluginNotFoundError)):
         return ApiProblem(404, "Not found", error.message, slug="not-found")
     if isinstance(error, WrongStateError):

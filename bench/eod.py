@@ -44,7 +44,7 @@ from core.customers.parties import Customer
 from core.db.base import Base, make_engine, make_session_factory
 from core.ledger import JournalEntry, Posting
 from core.ledger.accounts import PRINCIPAL_RECEIVABLE, cash_clearing
-from core.loans.contract import ServicingRules, contract_json
+from core.loans.contract import Contract, ServicingRules
 from core.schedule import LoanTerms, build_schedule
 from loanfactory.app import create_app
 from loanfactory.tasks.eod import run_locally
@@ -156,7 +156,7 @@ def seed(url: str, count: int) -> float:
     rules = ServicingRules()
     with cursor.copy("COPY bench_shapes FROM STDIN") as copy:
         for number, (terms, schedule, _) in enumerate(shapes):
-            copy.write_row((number, json.dumps(contract_json(terms, rules)), terms.principal, terms.annual_rate,
+            copy.write_row((number, json.dumps(Contract(terms, rules).to_json()), terms.principal, terms.annual_rate,
                             terms.method.value, terms.start_date, schedule.maturity_date))
     with cursor.copy("COPY bench_rows FROM STDIN") as copy:
         for number, (_, schedule, _) in enumerate(shapes):

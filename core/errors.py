@@ -58,3 +58,12 @@ class CurrencyMismatchError(LoanFactoryError):
 
 class AprNotConvergedError(LoanFactoryError):
     """The IRR solver found no rate for the cash flows (no sign change, or no convergence)."""
+
+
+class StoredRecordError(LoanFactoryError):
+    """A record the kernel stored earlier (an application's approved offer, a loan's contract) lacks a key or
+    holds a value that does not parse; ``field`` is the key's path (``terms.penalty.multiplier``).
+
+    The stored data is damaged, not the request: the reader never puts a default in the gap, which would
+    bring into force terms nobody agreed to. Each record raises its own subclass.
+    """

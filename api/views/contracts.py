@@ -125,8 +125,7 @@ def register(bp: Blueprint) -> None:
             raise ApiProblem(404, "Not found", f"no {plugin} payout order {result.request_id}", slug="not-found")
         application = session.get(Application, order.application_id, with_for_update=True)
         assert application is not None
-        offer = offer_of_version(session, application.product_version_id)
-        loan = booking.complete_disbursement(session, offer, order, result, actor=f"payment:{plugin}",
+        loan = booking.complete_disbursement(session, order, result, actor=f"payment:{plugin}",
                                              today=clock.today(), tolerance_days=callback_tolerance_days())
         return jsonify({"received": True, "request_id": order.request_id, "status": order.status,
                         "application_state": application.state, "loan_id": loan.id if loan else loan_of(

@@ -74,8 +74,12 @@ def require_state(loan: Loan, operation: str, states: tuple[str, ...] = OPEN) ->
 
 
 def rules_of(loan: Loan) -> ServicingRules:
-    """The servicing rules of the loan's contract snapshot."""
-    return ServicingRules.from_mapping(loan.terms or {})
+    """The servicing rules of the loan's contract.
+
+    Raises:
+        StoredContractError: the stored contract is damaged (a key missing or unparsable).
+    """
+    return loan.contract.rules
 
 
 def check_open_date(session: Session, on: date, field: str = "business_date") -> None:

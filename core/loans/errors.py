@@ -6,7 +6,7 @@ and the CLI can name the option.
 
 from __future__ import annotations
 
-from core.errors import LoanFactoryError, WrongStateError
+from core.errors import LoanFactoryError, StoredRecordError, WrongStateError
 
 
 class ServicingError(LoanFactoryError):
@@ -38,3 +38,9 @@ class QuoteChangedError(ServicingError, WrongStateError):
 
 class RepaymentNotReversibleError(ServicingError):
     """The repayment to reverse does not exist for this loan, or was reversed already."""
+
+
+class StoredContractError(StoredRecordError):
+    """A loan's stored contract (``Loan.terms``) lacks a key or holds a value that does not parse; ``field``
+    names it (``terms.schedule.annual_rate``). Raised by :meth:`core.loans.contract.Contract.from_json`, and so
+    by setting ``Loan.terms`` to such a document and by the end-of-day reading one."""

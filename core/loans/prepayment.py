@@ -52,10 +52,8 @@ from core.loans.context import (
     projected_rows,
     reclassify,
     require_state,
-    rules_of,
     save_rows,
 )
-from core.loans.contract import loan_terms
 from core.loans.daily import InstallmentRow
 from core.loans.errors import (
     AmountExceedsOutstandingError,
@@ -105,7 +103,7 @@ def prepayment_opens_on(session: Session, loan: Loan) -> date:
     is 1; the maturity date when the loan has fewer installments). Counted in days, weeks or months (a
     bullet loan): that many from disbursement.
     """
-    rules = rules_of(loan).prepayment
+    rules = loan.contract.rules.prepayment
     earliest = rules.earliest_period
     if rules.earliest_unit != "installment":
         step = {"day": relativedelta(days=earliest), "week": relativedelta(weeks=earliest)}.get(
@@ -134,7 +132,8 @@ def _current(rows: list[InstallmentRow], on: date) -> InstallmentRow | None:
 
 
 def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal | None) -> PrepaymentQuote:
-    rules = rules_of(loan)
+    contract = loan.contract
+    rules = contract.rules
     if not rules.prepayment.allowed:
         raise PrepaymentNotAllowedError("loan_id: the contract does not allow prepayment", field="loan_id",
                                         value=loan.id)
@@ -144,7 +143,7 @@ def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal 
         raise PrepaymentNotAllowedError("on: no installment is left to prepay; repay what is due instead",
                                         field="on", value=on)
     outstanding = sum((row.principal for row in rows if row.period >= current.period), ZERO)
-    terms = loan_terms(loan.terms)
+    terms = contract.terms
     broken = ZERO
     if current.start < on:
         broken = round_money(terms.day_count.interest(outstanding, terms.annual_rate, current.start, on),
@@ -263,7 +262,7 @@ def _schedule_of(loan: Loan, rows: list[InstallmentRow]) -> Schedule:
     terms with the principal they add up to (an earlier partial prepayment made it smaller)."""
     regular = [row for row in rows if row.period > 0]
     remaining = sum((row.principal for row in regular), ZERO)
-    terms = replace(loan_terms(loan.terms), principal=remaining)
+    terms = replace(loan.contract.terms, principal=remaining)
     items = []
     for row in regular:
         remaining -= row.principal

@@ -31,11 +31,9 @@ from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
 from core.errors import WrongStateError
-from core.loans.allocation import AllocationOrder
-from core.loans.contract import PrepaymentRules, ServicingRules
 from core.loans.disbursement import disburse
 from core.loans.models import Loan
-from core.loans.penalty import PenaltyPolicy
+from core.origination.approved import offer_if_any, offer_of, record_offer
 from core.origination.catalog import Offer
 from core.origination.errors import NotFoundError
 from core.origination.limits import check_before_payout
@@ -145,27 +143,6 @@ def _evidence_json(evidence: SignatureEvidence) -> dict[str, Any]:
             "public_key": evidence.public_key, "channel": evidence.channel, "algorithm": evidence.algorithm}
 
 
-def servicing_rules(offer: Offer, method: str) -> ServicingRules:
-    """The penalty, allocation and prepayment rules a loan of ``offer`` repaid by ``method`` is serviced
-    under (a bullet loan counts its prepayment window in the product's term unit)."""
-    document = offer.document
-    penalty = document.get("penalty") or {}
-    prepayment = document.get("prepayment") or {}
-    fee_rate = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis != "fixed"), Decimal(0))
-    fixed_fee = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis == "fixed"), Decimal(0))
-    return ServicingRules(
-        penalty=PenaltyPolicy(multiplier=Decimal(str(penalty.get("multiplier", "1.5"))),
-                              daily_rate=(Decimal(str(penalty["daily_rate"])) if penalty.get("mode") == "daily_rate"
-                                          else None),
-                              compound=bool(penalty.get("compound", False)),
-                              grace_days=offer.product.overdue_grace_days),
-        allocation=AllocationOrder.from_mapping({"order": list(offer.product.allocation_order)}),
-        prepayment=PrepaymentRules(allowed=bool(prepayment.get("allowed", True)), fee_rate=fee_rate,
-                                   min_fee=fixed_fee, earliest_period=int(prepayment.get("earliest_period", 1)),
-                                   earliest_unit=offer.product.term_unit if method == "bullet" else "installment"),
-    )
-
-
 def _require(application: Application, *states: str, doing: str) -> None:
     if application.state not in states:
         raise WrongStateError(f"state: cannot {doing} an application that is {application.state}",
@@ -177,43 +154,40 @@ def accept_offer(application: Application, *, actor: str, now: datetime | None =
 
     Raises:
         WrongStateError: not approved, or the offer has expired.
+        StoredOfferError: the application's stored offer is damaged.
     """
     now = now or _now()
-    decision = dict(application.decision or {})
-    if decision.get("accepted_at") and application.state in ("approved", "contract_signed", "disbursing",
-                                                             "disbursed", "disbursement_failed"):
+    offer = offer_if_any(application)
+    if offer is not None and offer.accepted_at and application.state in (
+            "approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed"):
         return application
     _require(application, "approved", doing="accept the offer of")
-    expires = decision.get("offer_expires_at")
-    if expires and datetime.fromisoformat(expires) < now:
-        raise WrongStateError("state: the offer expired at " + expires, field="state", value="expired")
-    decision["accepted_at"] = now.isoformat()
-    decision["accepted_by"] = actor
-    application.decision = decision
+    offer = offer or offer_of(application)
+    if offer.expired(now):
+        raise WrongStateError("state: the offer expired at " + offer.expires_at.isoformat(), field="state",
+                              value="expired")
+    record_offer(application, offer.accept(at=now, by=actor))
     return application
 
 
 def contract_terms(application: Application, offer: Offer, start: date) -> dict[str, Any]:
-    """The terms printed on the contract: the approved rate, the schedule from ``start``."""
-    decision = application.decision or {}
-    rate = Decimal(str(decision.get("annual_rate", offer.product.rate.default)))
-    schedule = offer.product.schedule(application.amount, application.term, application.method, start, rate)
-    return {"amount": application.amount, "annual_rate": rate, "apr": schedule_apr(schedule).apr,
-            "term": application.term, "term_unit": offer.product.term_unit, "method": application.method,
+    """The terms printed on the contract: the approved offer's contract, its schedule from ``start``.
+
+    Raises:
+        StoredOfferError: the application has no offer, or its stored offer is damaged.
+    """
+    approved = offer_of(application)
+    contract = approved.contract_from(start)
+    terms = contract.terms
+    schedule = offer.product.schedule_of(terms)
+    return {"amount": terms.principal, "annual_rate": terms.annual_rate, "apr": schedule_apr(schedule).apr,
+            "term": approved.term, "term_unit": approved.term_unit, "method": terms.method.value,
             "start_date": start, "product_code": offer.code, "product_name": offer.product.name_zh,
-            "maturity_date": schedule.maturity_date, "purpose": (application.decision or {}).get("purpose"),
-            "penalty_rate": _penalty_rate(offer, rate),
+            "maturity_date": schedule.maturity_date,
+            "penalty_rate": contract.rules.penalty.annual_equivalent(terms.annual_rate),
             "schedule": [{"period": i.period, "due_date": i.due_date, "principal": i.principal,
                           "interest": i.interest, "fee": i.fee, "total": i.total,
                           "remaining_principal": i.remaining_principal} for i in schedule.installments]}
-
-
-def _penalty_rate(offer: Offer, rate: Decimal) -> Decimal:
-    """The annual penalty rate printed on the contract (a daily rate × 360, or the rate × multiplier)."""
-    penalty = offer.document.get("penalty") or {}
-    if penalty.get("mode") == "daily_rate":
-        return Decimal(str(penalty["daily_rate"])) * 360
-    return rate * Decimal(str(penalty.get("multiplier", "1.5")))
 
 
 def _json_terms(terms: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +214,8 @@ def contract_for(session: Session, plugins: PluginManager, application: Applicat
     record = session.get(ContractRecord, application.id)
     if record is not None:
         return record
-    if not (application.decision or {}).get("accepted_at"):
+    offer_made = offer_if_any(application)
+    if offer_made is None or offer_made.accepted_at is None:
         raise WrongStateError("state: accept the offer before asking for its contract", field="state",
                               value=application.state)
     _require(application, "approved", doing="draw up the contract of")
@@ -347,7 +322,7 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     if result.status == "failed":
         _fail(session, application, order, result, actor)
     elif result.status == "succeeded":
-        complete_disbursement(session, offer, order, result, actor=actor, today=today, tolerance_days=tolerance_days)
+        complete_disbursement(session, order, result, actor=actor, today=today, tolerance_days=tolerance_days)
     return order
 
 
@@ -367,17 +342,20 @@ def order_for(session: Session, request_id: str) -> DisbursementOrder:
     return order
 
 
-def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrder, result: PaymentResult, *,
+def complete_disbursement(session: Session, order: DisbursementOrder, result: PaymentResult, *,
                           actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS) -> Loan | None:
     """Apply the payment channel's final word on a payout; a repeated callback changes nothing.
 
-    On success the loan is booked on the settlement date (in Asia/Shanghai) at the approved rate, once the
-    callback matches the order (:func:`~core.origination.settlement.check_callback`, against ``today``, the
-    caller's business date, and ``tolerance_days``).
+    On success the loan is booked on the settlement date (in Asia/Shanghai) under the approved offer's
+    contract, its schedule starting on that date, once the callback matches the order
+    (:func:`~core.origination.settlement.check_callback`, against ``today``, the caller's business date, and
+    ``tolerance_days``).
 
     Raises:
         CallbackMismatchError: the amount or the settlement date does not fit the order; the order is flagged
             (a :class:`~core.errors.RecordedRefusal`: the caller commits the flag).
+        StoredOfferError: the application's stored offer is damaged (say its rate is missing): nothing is
+            booked, and no default rate stands in for it.
     """
     application = session.get(Application, order.application_id, with_for_update=True)
     assert application is not None
@@ -388,11 +366,10 @@ def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrd
         return None
     settled = (result.settled_at or _now()).astimezone(SHANGHAI)
     check_callback(session, order, result, settled, today=today, tolerance_days=tolerance_days, actor=actor)
-    rate = Decimal(str((application.decision or {}).get("annual_rate", offer.product.rate.default)))
-    terms = offer.product.loan_terms(application.amount, application.term, application.method, settled.date(), rate)
-    loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=terms,
+    contract = offer_of(application).contract_from(settled.date())
+    loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=contract.terms,
                     channel=order.plugin, actor=actor, product_code=application.product_code,
-                    product_version_id=application.product_version_id, rules=servicing_rules(offer, application.method),
+                    product_version_id=application.product_version_id, rules=contract.rules,
                     application_id=application.id, on=settled.date())
     order.status = "succeeded"
     order.settled_at = settled

@@ -6,7 +6,7 @@ Each error names the field at fault (``field``, dotted for nested request fields
 
 from __future__ import annotations
 
-from core.errors import InvalidArgumentError, LoanFactoryError, RecordedRefusal
+from core.errors import InvalidArgumentError, LoanFactoryError, RecordedRefusal, StoredRecordError
 
 
 class UnknownProductError(LoanFactoryError):
@@ -56,3 +56,9 @@ class RequestProblems(InvalidArgumentError):
         super().__init__(f"{first_field}: {first_message}" + (f" (and {len(problems) - 1} more)"
                                                                if len(problems) > 1 else ""), field=first_field)
         self.problems = list(problems)
+
+
+class StoredOfferError(StoredRecordError):
+    """An application's stored approved offer (``Application.offer``) is missing where the application must
+    have one, lacks a key, or holds a value that does not parse; ``field`` names it
+    (``offer.contract.schedule.annual_rate``). Raised by :func:`core.origination.approved.offer_of`."""

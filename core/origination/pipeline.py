@@ -13,10 +13,10 @@ creates the customer, records the application (draft -> submitted -> under_revie
 3. the scoring plugin; then the minimum score and the remaining rules;
 4. the approval chain (:mod:`core.origination.approval`).
 
-The outcome is ``approved`` (priced at the rate of the applicant's risk band, with the schedule's APR),
-``rejected`` with reason codes, or ``under_review`` with a task in the manual queue. A plugin that fails
-(raises, times out, is missing) never rejects anyone: the application goes to manual review with the
-error recorded in its decision. Nothing here commits.
+The outcome is ``approved`` (an offer priced at the rate of the applicant's risk band, with the schedule's
+APR: :mod:`core.origination.approved`), ``rejected`` with reason codes, or ``under_review`` with a task in
+the manual queue. A plugin that fails (raises, times out, is missing) never rejects anyone: the application
+goes to manual review with the error recorded in its decision. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from core.origination.approval import (
     record_decision,
     run_chain,
 )
+from core.origination.approved import ApprovedOffer, record_offer, servicing_rules
 from core.origination.booking import save_payout_account
 from core.origination.bureau_reports import record_bureau_report
 from core.origination.catalog import Offer
@@ -204,17 +205,13 @@ def _reject(session: Session, application: Application, reasons: list[str], deci
 
 def approve(session: Session, application: Application, offer: Offer, decision: dict[str, Any], now: datetime,
             actor: str) -> Application:
-    """Price and approve: the rate of the applicant's risk band, the schedule's APR, an offer deadline."""
+    """Price and approve: the offer (:class:`~core.origination.approved.ApprovedOffer`) at the rate of the
+    applicant's risk band, with the schedule's APR and a deadline, recorded once on the application."""
     rate = offer.product.rate_for_score(application.score)
     priced = quote(offer, application.amount, application.term, application.method, now.date(), rate)
-    first = priced.schedule.installments[0]
-    application.decision = {
-        **decision, "outcome": "approved", "reasons": [],
-        "approved_amount": str(application.amount), "annual_rate": str(rate), "apr": str(priced.apr),
-        "term": application.term, "method": application.method, "first_installment": str(first.total),
-        "total_payable": str(priced.schedule.total_payable),
-        "offer_expires_at": (now + timedelta(days=OFFER_VALID_DAYS)).isoformat(),
-    }
+    record_offer(application, ApprovedOffer.priced(priced, application.term, servicing_rules(offer, application.method),
+                                                   now + timedelta(days=OFFER_VALID_DAYS)))
+    application.decision = {**decision, "outcome": "approved", "reasons": []}
     application.review_step = None
     application.decided_at = now
     _move(session, application, "approved", actor)

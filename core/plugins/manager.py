@@ -37,7 +37,7 @@ from core.db.base import Base
 from core.db.direct import insert_rows
 from core.errors import LoanFactoryError
 from core.plugins import hookspecs, runner
-from core.plugins.types import PluginContext, PluginFailure, PluginNotFoundError
+from core.plugins.types import PluginContext, PluginFailure, PluginNotFoundError, PluginSchema
 
 log = logging.getLogger(__name__)
 
@@ -349,6 +349,37 @@ class PluginManager:
             return answers[0] if answers else None
 
         return single, False
+
+    # --- setup hooks --------------------------------------------------------------------------------
+
+    def setup_call(self, name: str, hook: str, **kwargs: Any) -> Any:
+        """Call plugin ``name``'s implementation of a setup hook (``register_commands``, ``plugin_schema``)
+        directly: no worker thread, no timeout, no record, since nothing is running yet to protect.
+
+        Raises:
+            PluginLoadError: the implementation raised; the message names the plugin and the hook.
+        """
+        caller, _one_answer = self._caller(name, hook)
+        try:
+            return caller(**kwargs)
+        except Exception as error:
+            raise PluginLoadError(f"plugin {name!r} failed in {hook}: {type(error).__name__}: {error}",
+                                  field=name) from error
+
+    def schemas(self) -> dict[str, PluginSchema]:
+        """``{plugin name: PluginSchema}`` of every plugin that brings tables (``plugin_schema``).
+
+        Raises:
+            PluginLoadError: a plugin's hook raised or answered something else than a ``PluginSchema``.
+        """
+        found = {}
+        for name in self.implementers("plugin_schema"):
+            schema = self.setup_call(name, "plugin_schema")
+            if not isinstance(schema, PluginSchema):
+                raise PluginLoadError(f"plugin {name!r}: plugin_schema returned {schema!r}, not a PluginSchema",
+                                      field=name)
+            found[name] = schema
+        return found
 
     # --- listing ------------------------------------------------------------------------------------
 

@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from core.customers.pii import key_ring, reencrypt_all
 from core.db.base import Base
-from loanfactory.app import create_app
 from loanfactory.database import db_session
 
 
@@ -22,12 +22,12 @@ def pii() -> None:
 
 @pii.command("reencrypt")
 @click.option("--batch", default=1000, show_default=True, type=click.IntRange(1), help="Rows read at a time.")
+@with_appcontext
 def reencrypt(batch: int) -> None:
     """Re-encrypt every value that is not under the active key of LOANFACTORY_PII_KEY."""
-    with create_app().app_context():  # the app loads the plugins, whose tables join the metadata
-        session = db_session()
-        counts = reencrypt_all(session, Base.metadata, batch)
-        session.commit()
+    session = db_session()  # the app loaded the plugins, whose tables joined the metadata
+    counts = reencrypt_all(session, Base.metadata, batch)
+    session.commit()
     click.echo(f"active key: {key_ring().active}")
     for table, rows in counts.items():
         click.echo(f"  {table}: {rows} row(s) re-encrypted")

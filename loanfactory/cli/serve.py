@@ -11,9 +11,11 @@ try. Other commands run against the demo's database with ``LOANFACTORY_DEMO=true
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 from loanfactory.app import create_app
+from loanfactory.database import db_session
 from loanfactory.demo import DemoSeed, seed_demo
 from loanfactory.security import QuietRequestHandler
 
@@ -57,51 +59,45 @@ def api_keys() -> None:
               help="A product code the key may sell (repeat), or '*' for every product.")
 @click.option("--name", default=None, help="A description (default: the channel code).")
 @click.option("--rate-limit", default="600/minute", show_default=True, help="Requests allowed per key.")
+@with_appcontext
 def issue(channel: str, scopes: tuple[str, ...], name: str | None, rate_limit: str) -> None:
     """Issue a key for CHANNEL and print it (only its hash is stored)."""
     from core.channels.keys import issue_api_key
-    from loanfactory.database import get_db
 
-    app = create_app()
-    with app.app_context():
-        session = get_db(app).session()
-        client, key = issue_api_key(session, channel, list(scopes), name=name, rate_limit=rate_limit)
-        session.commit()
-        click.echo(f"{key}\n(prefix {client.key_prefix}; store it now, it cannot be shown again)")
+    session = db_session()
+    client, key = issue_api_key(session, channel, list(scopes), name=name, rate_limit=rate_limit)
+    session.commit()
+    click.echo(f"{key}\n(prefix {client.key_prefix}; store it now, it cannot be shown again)")
 
 
 @api_keys.command("list")
+@with_appcontext
 def list_keys() -> None:
     """Every key: prefix, channel, scopes, rate limit, active."""
     from sqlalchemy import select
 
     from core.channels.keys import ApiClient
-    from loanfactory.database import get_db
 
-    app = create_app()
-    with app.app_context():
-        for client in get_db(app).session().scalars(select(ApiClient).order_by(ApiClient.id)):
-            state = "active" if client.active else "revoked"
-            click.echo(f"{client.key_prefix}  {client.channel:<20} {','.join(client.scopes):<40} "
-                       f"{client.rate_limit:<14} {state}")
+    for client in db_session().scalars(select(ApiClient).order_by(ApiClient.id)):
+        state = "active" if client.active else "revoked"
+        click.echo(f"{client.key_prefix}  {client.channel:<20} {','.join(client.scopes):<40} "
+                   f"{client.rate_limit:<14} {state}")
 
 
 @api_keys.command("revoke")
 @click.argument("prefix")
+@with_appcontext
 def revoke_key(prefix: str) -> None:
     """Revoke the key whose public prefix is PREFIX."""
     from sqlalchemy import select
 
     from core.channels.keys import ApiClient, revoke
     from core.errors import InvalidArgumentError
-    from loanfactory.database import get_db
 
-    app = create_app()
-    with app.app_context():
-        session = get_db(app).session()
-        client = session.scalars(select(ApiClient).where(ApiClient.key_prefix == prefix)).one_or_none()
-        if client is None:
-            raise InvalidArgumentError(f"PREFIX: no key with prefix {prefix!r}", field="PREFIX", value=prefix)
-        revoke(client)
-        session.commit()
-        click.echo(f"revoked {prefix} ({client.channel})")
+    session = db_session()
+    client = session.scalars(select(ApiClient).where(ApiClient.key_prefix == prefix)).one_or_none()
+    if client is None:
+        raise InvalidArgumentError(f"PREFIX: no key with prefix {prefix!r}", field="PREFIX", value=prefix)
+    revoke(client)
+    session.commit()
+    click.echo(f"revoked {prefix} ({client.channel})")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import click
+
 from core.errors import LoanFactoryError
 from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
 from core.plugins.hookspecs import hookimpl
@@ -88,3 +90,11 @@ def report_generate(context: PluginContext, report_type: str, period_start: date
         else:
             tables = list(migration_tables(session, period_start, period_end, policies))
     return report_files(stem, tables)
+
+
+@hookimpl(trylast=True)
+def register_commands(cli: click.Group) -> None:
+    """``loanfactory reports``."""
+    from plugins.reports.cli import reports
+
+    cli.add_command(reports)

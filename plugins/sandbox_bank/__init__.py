@@ -25,8 +25,10 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+import click
+
 from core.plugins.hookspecs import hookimpl
-from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, RefundRequest
+from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, PluginSchema, RefundRequest
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.bank import Account, SandboxBank, open_bank
 
@@ -94,3 +96,17 @@ def payment_verify_callback(context: PluginContext, headers: Mapping[str, str], 
 def config_problems(context: PluginContext) -> list[str]:
     """The callback secret must be set, long, and not the development one."""
     return callbacks.secret_problems(context.config)
+
+
+@hookimpl(trylast=True)
+def plugin_schema() -> PluginSchema:
+    """The orders, cards, faults and callbacks (``models``), and the revisions that make them (``migrations/``)."""
+    return PluginSchema.of_package(__name__)
+
+
+@hookimpl(trylast=True)
+def register_commands(cli: click.Group) -> None:
+    """``loanfactory sandbox-bank``."""
+    from plugins.sandbox_bank.cli import sandbox_bank
+
+    cli.add_command(sandbox_bank)

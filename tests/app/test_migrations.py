@@ -9,22 +9,37 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import TextClause, select, text
 from sqlalchemy import column as sqlalchemy_column
 from sqlalchemy import table as table_of
 
+from core.customers.pii import decrypt
 from core.db.base import make_engine
-from loanfactory.migrate import alembic_config, upgrade
-from loanfactory.models import load_models
+from core.loans.contract import Contract
+from core.origination.approved import ApprovedOffer, servicing_rules
+from core.origination.catalog import Offer
+from core.plugins.types import PluginSchema
+from core.products.validate import read_document
+from loanfactory.migrate import (
+    PartialPluginTablesError,
+    alembic_config,
+    plugin_schemas,
+    schema_problems,
+    upgrade,
+)
+from loanfactory.models import load_models, tables_of
 from tests.conftest import fresh_postgres_database
 
 T = TypeVar("T")
+SAMPLES = Path(__file__).resolve().parents[2] / "product_configs"
 
 
 def loanfactory_db(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -238,6 +253,112 @@ def test_migrated_and_created_databases_notify_the_key_caches_of_the_same_change
     assert _notifying_triggers(postgres_url) == []
 
 
+def test_upgrading_moves_each_approved_applications_offer_from_its_decision_to_a_column(db_url):
+    """Revision 0012 builds ``applications.offer`` from the decision's loose keys and the product version, as
+    the pipeline built the offer, and takes the keys out of the decision; downgrading puts them back."""
+    upgrade(db_url, "0011")
+    document = read_document(SAMPLES / "consumer_installment.json")
+    offered = {"approved_amount": "12000.00", "annual_rate": "0.1100", "apr": "0.151234", "term": 6,
+               "method": "equal_installment", "first_installment": "2088.65", "total_payable": "12531.90",
+               "offer_expires_at": "2026-01-17T10:00:00+00:00", "accepted_at": "2026-01-11T09:30:00+00:00",
+               "accepted_by": "channel:partner-app"}
+    kept = {"outcome": "approved", "reasons": [], "context": {"dti": "0.15"}, "errors": []}
+    rejected = {"outcome": "rejected", "reasons": ["DTI_TOO_HIGH"]}
+    engine = make_engine(db_url)
+    tables = sa.MetaData()
+    versions = sa.Table("product_versions", tables, autoload_with=engine)
+    applications = sa.Table("applications", tables, autoload_with=engine)
+    with engine.begin() as conn:
+        customer = conn.execute(text(
+            "INSERT INTO customers (name, id_number, id_number_index, phone, phone_index, created_at) "
+            "VALUES ('x', 'x', 'i1', 'x', 'p1', CURRENT_TIMESTAMP) RETURNING id")).scalar_one()
+        conn.execute(versions.insert(), {"id": 1, "code": document["code"], "version": 1, "status": "draft",
+                                         "document": document, "created_by": "maker",
+                                         "created_at": datetime(2026, 1, 1, tzinfo=UTC)})
+        for number, decision in ((1, {**kept, **offered}), (2, rejected)):
+            conn.execute(applications.insert(), {
+                "id": number, "customer_id": customer, "channel": "partner-app", "product_code": document["code"],
+                "product_version_id": 1, "amount": "12000.00", "term": 6, "method": "equal_installment",
+                "state": "contract_signed" if number == 1 else "rejected", "decision": decision,
+                "created_at": datetime(2026, 1, 10, tzinfo=UTC)})
+    upgrade(db_url)
+    read = sa.select(sa.column("id"), sa.column("decision", sa.JSON), sa.column("offer", sa.JSON)).select_from(
+        sa.table("applications")).order_by(sa.column("id"))
+    with engine.connect() as conn:
+        (_, decision, stored), (_, still_rejected, none) = conn.execute(read).all()
+    assert (decision, still_rejected, none) == (kept, rejected, None)
+    offer = ApprovedOffer.from_json(stored)
+    assert offer.decision_fields() == offered
+    product = Offer.of(1, document)
+    assert offer.contract == Contract(product.product.loan_terms(Decimal("12000.00"), 6, "equal_installment",
+                                                                 date(2026, 1, 10), Decimal("0.1100")),
+                                      servicing_rules(product, "equal_installment"))
+    command.downgrade(alembic_config(db_url), "0011")
+    with engine.connect() as conn:
+        restored = conn.execute(sa.select(sa.column("decision", sa.JSON)).select_from(sa.table("applications"))
+                                .order_by(sa.column("id"))).scalars().all()
+    engine.dispose()
+    assert restored == [{**kept, **offered}, rejected]
+
+
+BUILT_IN_TABLES = {"sandbox_bank": "sandbox_bank_cards", "sandbox_bureau": "sandbox_bureau_queries",
+                   "notifications": "sandbox_notification_outbox", "local_esign": "esign_documents"}
+
+
+def _as_released_before_plugin_branches(url: str) -> None:
+    """A database of the release whose core 0001 still created the built-in plugins' tables: the core at
+    0009 (alembic_version holds it alone) and those tables as 0001 made them, with a card in the bank."""
+    upgrade(url, "0009")
+    schemas = {name: schema for name, schema in plugin_schemas().items() if name in BUILT_IN_TABLES}
+    metadata = load_models(schemas.values())
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        metadata.create_all(conn, tables=[metadata.tables[t] for t in sorted(tables_of(
+            module for schema in schemas.values() for module in schema.models))])
+        conn.execute(text("INSERT INTO sandbox_bank_cards (card_number, holder_name, status) "
+                          "VALUES ('6222020200000000001', '张三', 'active')"))
+    engine.dispose()
+
+
+def test_upgrading_a_database_made_before_the_plugins_had_branches_adopts_their_tables(db_url):
+    _as_released_before_plugin_branches(db_url)
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        versions = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        cards = conn.execute(text("SELECT holder_name FROM sandbox_bank_cards")).scalars().all()
+    engine.dispose()
+    assert all(any(version.startswith(f"{name}_") for version in versions) for name in BUILT_IN_TABLES)
+    # the card's holder was adopted in clear, then encrypted by sandbox_bank_0002
+    assert [decrypt(card, "sandbox_bank_cards.holder_name") for card in cards] == ["张三"]
+    checked = loanfactory_db(db_url, "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_plugins_first_revision_refuses_when_only_some_of_its_tables_are_there(tmp_path):
+    url = f"sqlite:///{tmp_path}/partial.sqlite3"
+    _as_released_before_plugin_branches(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE sandbox_bank_faults"))
+    engine.dispose()
+    with pytest.raises(PartialPluginTablesError, match="lacks only sandbox_bank_faults"):
+        upgrade(url, "sandbox_bank@head")
+
+
+def test_a_plugin_schema_without_its_branch_is_reported(tmp_path):
+    schema = PluginSchema(models=("plugins.sandbox_bank.models",), migrations=tmp_path / "nowhere")
+    assert schema_problems("sandbox_bank", schema, f"sqlite:///{tmp_path}/s.sqlite3") == [
+        f"no directory of revisions at {tmp_path / 'nowhere'}"]
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    (unlabelled / "x_0001.py").write_text('revision = "x_0001"\ndown_revision = None\nbranch_labels = None\n'
+                                          'depends_on = None\n\ndef upgrade():\n    pass\n', encoding="utf-8")
+    found = schema_problems("x", PluginSchema(models=("plugins.sandbox_bank.models",), migrations=unlabelled),
+                            f"sqlite:///{tmp_path}/u.sqlite3")
+    assert found == [f"the revisions in {unlabelled} are not one branch labelled 'x'"]
+
+
 ON = date(2026, 1, 1)
 #: what the rows below hang on
 PARENT_ROWS: tuple[tuple[str, dict[str, object]], ...] = (
@@ -248,7 +369,9 @@ PARENT_ROWS: tuple[tuple[str, dict[str, object]], ...] = (
     ("api_clients", {"id": 1, "channel": "c", "name": "c", "key_prefix": "k", "key_hash": "h", "scopes": "[]",
                      "rate_limit": "", "webhook_secret": "s", "active": True, "created_at": ON}),
 )
-#: rows a 0011 database holds in clear, each with the column 0012 encrypts and its clear value
+#: the revisions before those that encrypt
+BEFORE_ENCRYPTION = ("0012", "local_esign@local_esign_0001", "sandbox_bank@sandbox_bank_0001")
+#: rows a database holds in clear before them, each with the column they encrypt and its clear value
 CLEAR_ROWS: tuple[tuple[str, dict[str, object], str, object], ...] = (
     ("application_contracts", {"application_id": 1, "contract_id": "LF-1", "media_type": "application/pdf",
                                "sha256": "0" * 64, "content": "%PDF 欧阳娜娜".encode(), "terms": "{}",
@@ -270,8 +393,10 @@ CLEAR_ROWS: tuple[tuple[str, dict[str, object], str, object], ...] = (
 
 
 def test_upgrading_encrypts_contracts_signatures_and_stored_responses_and_downgrading_decrypts(db_url):
-    """Revision 0012: the values written in clear before it are encrypted in place, and read back the same."""
-    upgrade(db_url, "0011")
+    """Revisions 0013, local_esign_0002 and sandbox_bank_0002: the values written in clear before them are
+    encrypted in place, and read back the same; downgrading decrypts them."""
+    for before in BEFORE_ENCRYPTION:
+        upgrade(db_url, before)
     engine = make_engine(db_url)
     with engine.begin() as conn:
         for name, row in [*PARENT_ROWS, *((name, row) for name, row, _column, _value in CLEAR_ROWS)]:
@@ -297,7 +422,8 @@ def test_upgrading_encrypts_contracts_signatures_and_stored_responses_and_downgr
     assert read == [value for *_rest, value in CLEAR_ROWS]
     assert not any("欧阳" in (bytes(v).decode("utf-8", "ignore") if isinstance(v, (bytes, memoryview)) else str(v))
                    or b"\xe6\xac\xa7" in (bytes(v) if isinstance(v, (bytes, memoryview)) else b"") for v in raw)
-    command.downgrade(alembic_config(db_url), "0011")
+    for before in BEFORE_ENCRYPTION:
+        command.downgrade(alembic_config(db_url), before)
     engine = make_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT signer_name FROM esign_signatures")).scalar_one() == "欧阳娜娜"

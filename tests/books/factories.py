@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from core.customers.parties import Customer
 from core.ledger import Line, LoanBalance, NewEntry, Posting, cash_clearing, post, post_many
 from core.ledger import accounts as acc
+from core.loans.contract import Contract
 from core.loans.models import Loan
+from core.schedule import LoanTerms
 from core.states import LOAN_STATES
 
 #: a valid resident ID number (GB 11643 check digit X) used across the tests
@@ -28,9 +30,8 @@ def add_customer(session: Session, id_number: str = ID_NUMBER, phone: str = "138
 
 def add_loan(session: Session, customer: Customer, principal: str = "12000.00") -> Loan:
     loan = Loan(customer_id=customer.id, product_code="cash_12m", product_version_id=1,
-                terms={"periods": 12, "method": "equal_installment"}, principal=Decimal(principal),
-                annual_rate=Decimal("0.0435"), method="equal_installment", payment_channel="sandbox_bank",
-                disbursed_on=DISBURSED_ON, maturity_date=date(2027, 1, 15))
+                contract=Contract(LoanTerms(Decimal(principal), Decimal("0.0435"), 12, date(2026, 1, 15))),
+                payment_channel="sandbox_bank", disbursed_on=date(2026, 1, 15), maturity_date=date(2027, 1, 15))
     LOAN_STATES.start(session, loan, actor="tests", reason="booked")
     return loan
 

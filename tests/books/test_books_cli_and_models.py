@@ -4,6 +4,7 @@ loan tables on both back ends."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from books.factories import add_customer, add_loan, tamper_projection, three_loa
 from core.applications.models import Application
 from core.ledger import Line, LoanBalance, LoanBalances, cash_clearing, loan_balances, post
 from core.ledger import accounts as acc
+from core.loans.contract import Contract
 from core.loans.models import Loan, LoanInstallment
 from core.states import APPLICATION_STATES
 from loanfactory.cli import main
@@ -109,7 +111,7 @@ def test_an_application_keeps_its_documents_and_a_loan_its_exact_rate(db_session
     APPLICATION_STATES.start(db_session, application, actor="channel:wechat")
     loan = add_loan(db_session, customer)
     loan.application_id = application.id
-    loan.annual_rate = Decimal("0.04875")
+    loan.contract = Contract(replace(loan.contract.terms, annual_rate=Decimal("0.04875")))
     db_session.add(LoanInstallment(loan_id=loan.id, period=1, start=date(2026, 1, 15), due_date=date(2026, 2, 15),
                                    principal=Decimal("981.84"), interest=Decimal("43.50")))
     db_session.commit()
