@@ -230,7 +230,9 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
         },
     },
     "WebhookRequest": {"type": "object", "additionalProperties": False, "required": ["url"],
-                       "properties": {"url": {"type": "string", "format": "uri", "maxLength": 500},
+                       "properties": {"url": {"type": "string", "format": "uri", "maxLength": 500,
+                                              "description": "https://, its host resolving to public addresses "
+                                                             "only (checked again at every delivery)."},
                                       "events": {"type": "array", "minItems": 1,
                                                  "items": {"type": "string", "minLength": 1, "maxLength": 80}}}},
     "Webhook": {"type": "object", "required": ["id", "url", "events", "active"],
@@ -242,7 +244,10 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
     "WebhookEvent": {"type": "object", "required": ["id", "type", "status", "attempts"],
                      "properties": {"id": {"type": "integer"}, "type": {"type": "string"},
                                     "status": {"type": "string"}, "attempts": {"type": "integer"},
-                                    "last_error": {"type": ["string", "null"]}, "data": {"type": "object"},
+                                    "last_error": {"type": ["string", "null"], "description": (
+                                        "The last failed attempt's status: http_<status> (the receiver's "
+                                        "answer, redirects included), no_answer or address_refused.")},
+                                    "data": {"type": "object"},
                                     "delivered_at": NULLABLE_DATETIME}},
     "WebhookEventList": _list_of("WebhookEvent"),
     "PluginList": {"type": "object", "required": ["plugins", "families"], "properties": {

@@ -1,12 +1,20 @@
 """Webhook delivery: Celery tasks that turn state transitions into signed HTTP POSTs, with retries.
 
 :func:`dispatch_webhooks` collects the outbox events (:func:`core.channels.webhooks.collect_events`)
-and delivers the due ones; the API runs it after a write it commits when there is work (an active
-subscription or a due event, asked inside the write's transaction), and Celery beat runs it every
-:data:`BEAT_SECONDS` so changes made elsewhere (the admin, end-of-day) are heard too. :func:`deliver_webhook`
-POSTs one event with ``LoanFactory-Signature: t=<unix time>,v1=<HMAC-SHA256>``; a non-2xx answer or a
-network error schedules a retry with exponential backoff (``countdown``) until the event is given up.
-In the embedded default (eager Celery) retries are not run inline: the next dispatch sends what is due.
+and delivers the due ones; Celery beat runs it every :data:`BEAT_SECONDS` so changes made elsewhere (the
+admin, end-of-day) are heard too. After the API commits a write while there is work (an active subscription
+or a due event, asked inside the write's transaction), :func:`after_write` wakes this app's
+:class:`Dispatcher`, a background thread that runs the dispatcher (eager Celery, the embedded default) or
+hands it to the workers (``delay()``): the request returns without waiting on a receiver, a broker or the
+outbox's own writes, and delivery reads only what was committed. :func:`deliver_webhook` POSTs one event
+with ``LoanFactory-Signature: t=<unix time>,v1=<HMAC-SHA256>`` to the subscription's vetted address
+(:mod:`core.channels.targets`: public addresses only, no redirects followed); a non-2xx answer, no answer or a
+refused address schedules a retry with exponential backoff (``countdown``) until the event is given up. In
+the embedded default retries are not run inline: the next dispatch sends what is due.
+
+Settings: ``API_WEBHOOKS_ENABLED`` (default true), ``API_WEBHOOKS_ALLOW_HTTP`` (plain ``http://`` receivers;
+default false, true in demo mode), ``API_WEBHOOKS_ALLOW_LOOPBACK`` (receivers on this machine, for tests and
+a demo's local receiver; default false).
 
 Tasks use a session of their own, never the request's.
 """
@@ -14,9 +22,9 @@ Tasks use a session of their own, never the request's.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,13 +34,17 @@ from flask import Flask, current_app
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
-from core.channels import webhooks
+from core.channels import targets, webhooks
+from core.channels.targets import DeliveryOutcome, TargetPolicy, UnsafeTargetError
 from core.db.base import make_session_factory
 from loanfactory.database import get_db
 
 BEAT_SECONDS = 30
 TIMEOUT_SECONDS = 5
 USER_AGENT = "LoanFactory-Webhooks/1"
+EXTENSION = "loanfactory.webhooks"
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -49,49 +61,55 @@ def _eager() -> bool:
     return bool(celery and celery.conf.task_always_eager)
 
 
-def post_event(url: str, secret: str, payload: dict[str, Any]) -> None:
-    """POST ``payload`` signed with ``secret``; raise ``OSError`` unless the receiver answers 2xx."""
+def target_policy() -> TargetPolicy:
+    """The receivers this app may send to beyond public ``https://`` ones (its ``API_WEBHOOKS_ALLOW_*``)."""
+    config = current_app.config
+    return TargetPolicy(allow_http=bool(config.get("API_WEBHOOKS_ALLOW_HTTP", config.get("DEMO", False))),
+                        allow_loopback=bool(config.get("API_WEBHOOKS_ALLOW_LOOPBACK", False)))
+
+
+def post_event(url: str, secret: str, payload: dict[str, Any], policy: TargetPolicy) -> DeliveryOutcome:
+    """POST ``payload`` signed with ``secret`` to ``url``'s vetted address; what came of it."""
+    try:
+        target = targets.vet_url(url, policy)
+    except UnsafeTargetError:
+        return DeliveryOutcome("address_refused")
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     signature = webhooks.signature_header(secret, int(time.time()), body)
-    request = urllib.request.Request(url, data=body, method="POST", headers={
+    return targets.post(target, body, {
         "Content-Type": "application/json", "User-Agent": USER_AGENT, "LoanFactory-Signature": signature,
-        "LoanFactory-Event": str(payload["type"]), "LoanFactory-Delivery": str(payload["id"])})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        raise OSError(f"HTTP {error.code} from {url}") from None
-    if not 200 <= status < 300:
-        raise OSError(f"HTTP {status} from {url}")
+        "LoanFactory-Event": str(payload["type"]), "LoanFactory-Delivery": str(payload["id"])}, TIMEOUT_SECONDS)
 
 
-def _deliver(session: Session, event_id: int) -> int | None:
-    """Try one event; return the seconds until its retry, or ``None`` (delivered, given up or not due)."""
-    event = session.get(webhooks.WebhookEvent, event_id, with_for_update=True)
-    if event is None or event.status != "pending":
-        return None
-    subscription = session.get(webhooks.WebhookSubscription, event.subscription_id)
-    if subscription is None or not subscription.active:
-        event.status = "cancelled"
+def _deliver(event_id: int) -> int | None:
+    """Try one event; return the seconds until its retry, or ``None`` (delivered, given up, not due or taken).
+
+    Three steps, no transaction open while the receiver answers: claim the event and read what to send
+    (committed), send, record the outcome (committed)."""
+    with _own_session() as session:
+        event = webhooks.claim(session, event_id)
+        if event is None:
+            session.rollback()
+            return None
+        subscription = session.get(webhooks.WebhookSubscription, event.subscription_id)
+        if subscription is None or not subscription.active:
+            event.status = "cancelled"
+            session.commit()
+            return None
+        url, secret, payload = subscription.url, subscription.secret, webhooks.envelope(event)
         session.commit()
-        return None
-    try:
-        post_event(subscription.url, subscription.secret, webhooks.envelope(event))
-    except OSError as error:
-        delay = webhooks.mark_failed(event, str(error))
+    outcome = post_event(url, secret, payload, target_policy())
+    with _own_session() as session:
+        delay = webhooks.record_attempt(session, event_id, outcome)
         session.commit()
-        return delay
-    webhooks.mark_delivered(event)
-    session.commit()
-    return None
+    return delay
 
 
 @shared_task(bind=True, name="loanfactory.api.deliver_webhook", max_retries=webhooks.MAX_ATTEMPTS,
              acks_late=True)  # type: ignore[untyped-decorator]
 def deliver_webhook(self: Any, event_id: int) -> None:
     """Deliver one event; on failure retry after the backoff (workers only)."""
-    with _own_session() as session:
-        delay = _deliver(session, event_id)
+    delay = _deliver(event_id)
     if delay is not None and not _eager():
         raise self.retry(countdown=delay)
 
@@ -108,11 +126,62 @@ def dispatch_webhooks() -> int:
         due = [event.id for event in webhooks.due_events(session)]
     for event_id in due:
         if _eager():
-            with _own_session() as session:
-                _deliver(session, event_id)
+            _deliver(event_id)
         else:
             deliver_webhook.delay(event_id)
     return len(due)
+
+
+class Dispatcher:
+    """One app's background dispatcher: a thread woken after the API commits a write with webhook work.
+
+    Wakes that come while it runs fold into one more run; the thread ends when no wake is left, and the next
+    wake starts another. A run that fails (the database busy, the broker down) is logged: the events stay in
+    the outbox for the next run or Celery beat's.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._lock = threading.Condition()
+        self._wanted = False
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Ask for a run after this moment's commits; never waits."""
+        with self._lock:
+            self._wanted = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="loanfactory-webhooks", daemon=True)
+                self._thread.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no run is going or wanted (tests, and a command that must not leave events behind);
+        whether it got there within ``timeout`` seconds."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._thread is None, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._wanted:
+                    self._thread = None
+                    self._lock.notify_all()
+                    return
+                self._wanted = False
+            try:
+                with self.app.app_context():
+                    if _eager():
+                        dispatch_webhooks.run()
+                    else:
+                        dispatch_webhooks.delay()
+            except Exception:
+                logger.exception("webhook dispatch failed; the events wait in the outbox for the next one")
+
+
+def dispatcher(app: Flask | None = None) -> Dispatcher:
+    """``app``'s (default: the current app's) :class:`Dispatcher`."""
+    found: Dispatcher = (app or current_app).extensions[EXTENSION]
+    return found
 
 
 def dispatch_wanted(session: Session) -> bool:
@@ -129,16 +198,9 @@ def dispatch_question() -> tuple[Select[tuple[bool]], dict[str, Any]] | None:
 
 
 def after_write() -> None:
-    """Called by the API after it commits a write that :func:`dispatch_wanted`: hand the new transitions to
-    the dispatcher.
-
-    Eager Celery (the embedded default) runs the dispatcher's body in the request's own app context: going
-    through ``delay()`` would only add Celery's tracing and a second app context around the same call.
-    """
-    if _eager():
-        dispatch_webhooks.run()
-    else:
-        dispatch_webhooks.delay()
+    """Called by the API after it commits a write that :func:`dispatch_wanted`: wake the background
+    :class:`Dispatcher` (the request does not wait for it)."""
+    dispatcher().wake()
 
 
 def init_webhooks(app: Flask) -> None:
@@ -147,3 +209,4 @@ def init_webhooks(app: Flask) -> None:
     schedule = dict(celery.conf.beat_schedule or {})
     schedule["loanfactory-webhooks"] = {"task": "loanfactory.api.dispatch_webhooks", "schedule": float(BEAT_SECONDS)}
     celery.conf.beat_schedule = schedule
+    app.extensions[EXTENSION] = Dispatcher(app)

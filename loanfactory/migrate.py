@@ -14,10 +14,11 @@ migrations and models agree.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from alembic import command
@@ -187,3 +188,91 @@ def install_table_guards(bind: Any, table_names: tuple[str, ...]) -> None:
     for name in table_names:
         table = metadata.tables[name]
         table.dispatch.after_create(table, bind, checkfirst=False, _ddl_runner=None, _is_metadata_operation=False)
+
+
+# Encrypting columns in place (the PII a database held in clear before a revision)
+
+#: how many rows :func:`encrypt_in_place` rewrites at a time
+BATCH = 1000
+
+
+class ColumnToEncrypt(NamedTuple):
+    """A column a revision encrypts: its table, the table's key column, its name, its type before (what the
+    clear values are stored as) and its encrypted type (:mod:`core.customers.pii`)."""
+
+    table: str
+    key: str
+    column: str
+    clear: Any
+    encrypted: Any
+
+
+def _op() -> Any:
+    from alembic import op
+
+    return op
+
+
+class _JsonText(sa.types.TypeDecorator[Any]):
+    """A JSON document kept as its text: how ``application_contracts.signatures`` reads and writes between its
+    ``JSON`` and its encrypted form."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+def _retype(table: str, column: str, old: Any, new: Any) -> None:
+    """``column`` from the storage type ``old`` to ``new`` (nothing when the two are stored alike)."""
+    if type(old) is type(new):
+        return
+    dialect = _op().get_bind().dialect.name
+    using: dict[str, Any] = {"postgresql_using": f"{column}::{'json' if isinstance(new, sa.JSON) else 'text'}"} \
+        if dialect == "postgresql" and sa.JSON in (type(old), type(new)) else {}
+    with _op().batch_alter_table(table) as batch:
+        batch.alter_column(column, type_=new, existing_type=old, **using)
+
+
+def _rewrite(table: str, key: str, column: str, read: Any, write: Any) -> None:
+    """Every value of ``column``, read through the type ``read`` and written back through ``write``, a batch of
+    :data:`BATCH` rows at a time in key order (a large table is never held in memory whole)."""
+    bind = _op().get_bind()
+    reader = sa.table(table, sa.column(key), sa.column(column, read))
+    writer = sa.table(table, sa.column(key), sa.column(column, write))
+    change = sa.update(writer).where(writer.c[key] == sa.bindparam("row_key")).values(
+        {column: sa.bindparam("new_value", type_=write)})
+    after: Any = None
+    while True:
+        query = sa.select(reader.c[key], reader.c[column]).where(reader.c[column].is_not(None))
+        if after is not None:
+            query = query.where(reader.c[key] > after)
+        rows = bind.execute(query.order_by(reader.c[key]).limit(BATCH)).all()
+        if not rows:
+            return
+        bind.execute(change, [{"row_key": row_key, "new_value": value} for row_key, value in rows])
+        after = rows[-1][0]
+
+
+def _clear(old: Any) -> Any:
+    """The type that reads and writes a column's clear values once its storage is the encrypted one's."""
+    return _JsonText() if isinstance(old, sa.JSON) else old
+
+
+def encrypt_in_place(columns: Sequence[ColumnToEncrypt]) -> None:
+    """In a revision's ``upgrade``: retype each column to its encrypted type's storage and encrypt every value
+    with the ring's first key (a thousand rows at a time)."""
+    for table, key, column, clear, encrypted in columns:
+        _retype(table, column, clear, encrypted.impl)
+        _rewrite(table, key, column, _clear(clear), encrypted)
+
+
+def decrypt_in_place(columns: Sequence[ColumnToEncrypt]) -> None:
+    """In the same revision's ``downgrade``: the values in clear again, in their type before."""
+    for table, key, column, clear, encrypted in columns:
+        _rewrite(table, key, column, encrypted, _clear(clear))
+        _retype(table, column, encrypted.impl, clear)

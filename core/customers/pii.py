@@ -4,7 +4,9 @@ An :class:`EncryptedString` column stores ``<key id>:<base64url(nonce || ciphert
 write draws a fresh random 96-bit nonce, so the same ID number encrypts differently each time; the
 associated data is the ``table.column`` name given to the type, so a ciphertext copied into another
 column does not decrypt. The key id in front of each value lets keys rotate: new writes use the first
-key of the ring, reads find the key by its id.
+key of the ring, reads find the key by its id. :class:`EncryptedBytes` seals a binary column the same way
+(``<key id>:`` then the raw sealed bytes) and :class:`EncryptedJSON` a whole JSON document into a text
+column: what names a person (a contract's PDF, the evidence of who signed) is never stored in clear.
 
 Keys come from the environment:
 
@@ -28,15 +30,30 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, MetaData, Table, Text, and_, bindparam, not_, or_, select, type_coerce, update
+from sqlalchemy import (
+    Column,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    not_,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -49,6 +66,7 @@ DEV_KEY_ID = "dev"
 _DEV_PII_KEY = hashlib.sha256(b"loanfactory DEVELOPMENT pii key - never for real data").digest()
 _DEV_INDEX_KEY = hashlib.sha256(b"loanfactory DEVELOPMENT blind index key - never for real data").digest()
 _NONCE_BYTES = 12
+T = TypeVar("T")
 
 
 class PiiKeyError(LoanFactoryError):
@@ -137,12 +155,30 @@ def key_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     return problems
 
 
-def encrypt(plaintext: str, aad: str) -> str:
-    """Encrypt ``plaintext`` bound to ``aad`` with the active key; returns ``kid:base64url``."""
+def _seal(data: bytes, aad: str) -> tuple[str, bytes]:
+    """``(key id, nonce || ciphertext || tag)`` of ``data`` bound to ``aad`` under the active key."""
     ring = key_ring()
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(ring.keys[ring.active]).encrypt(nonce, plaintext.encode("utf-8"), aad.encode("utf-8"))
-    return f"{ring.active}:{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+    return ring.active, nonce + AESGCM(ring.keys[ring.active]).encrypt(nonce, data, aad.encode("utf-8"))
+
+
+def _open(kid: str, raw: bytes, aad: str) -> bytes:
+    key = key_ring().keys.get(kid)
+    if key is None:
+        raise PiiDecryptionError(f"{aad}: no key {kid!r} in {PII_KEY_ENV} for this value", field=aad)
+    try:
+        return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad.encode("utf-8"))
+    except (InvalidTag, ValueError):
+        raise PiiDecryptionError(
+            f"{aad}: the stored value does not decrypt (altered, copied from another column, or wrong key)",
+            field=aad,
+        ) from None
+
+
+def encrypt(plaintext: str, aad: str) -> str:
+    """Encrypt ``plaintext`` bound to ``aad`` with the active key; returns ``kid:base64url``."""
+    kid, sealed = _seal(plaintext.encode("utf-8"), aad)
+    return f"{kid}:{base64.urlsafe_b64encode(sealed).decode('ascii')}"
 
 
 def decrypt(stored: str, aad: str) -> str:
@@ -153,21 +189,53 @@ def decrypt(stored: str, aad: str) -> str:
             not in the ring (or is a different key under the same id).
     """
     kid, sep, encoded = stored.partition(":")
-    key = key_ring().keys.get(kid)
-    if not sep or key is None:
-        raise PiiDecryptionError(f"{aad}: no key {kid!r} in {PII_KEY_ENV} for this value", field=aad)
+    if not sep:
+        raise PiiDecryptionError(f"{aad}: the stored value is not encrypted (no key id)", field=aad)
     try:
         raw = base64.urlsafe_b64decode(encoded.encode("ascii"))
-        clear = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], aad.encode("utf-8"))
-    except (InvalidTag, binascii.Error, ValueError):
-        raise PiiDecryptionError(
-            f"{aad}: the stored value does not decrypt (altered, copied from another column, or wrong key)",
-            field=aad,
-        ) from None
-    return clear.decode("utf-8")
+    except (binascii.Error, ValueError):
+        raw = b""
+    return _open(kid, raw, aad).decode("utf-8")
 
 
-class EncryptedString(TypeDecorator[str]):
+def encrypt_bytes(data: bytes, aad: str) -> bytes:
+    """Encrypt ``data`` bound to ``aad``; returns ``kid:`` followed by the raw nonce, ciphertext and tag."""
+    kid, sealed = _seal(data, aad)
+    return kid.encode("ascii") + b":" + sealed
+
+
+def decrypt_bytes(stored: bytes, aad: str) -> bytes:
+    """The data of a value made by :func:`encrypt_bytes` for ``aad`` (raises as :func:`decrypt`)."""
+    kid, sep, raw = bytes(stored).partition(b":")
+    if not sep or not kid.isalnum():
+        raise PiiDecryptionError(f"{aad}: the stored value is not encrypted (no key id)", field=aad)
+    return _open(kid.decode("ascii"), raw, aad)
+
+
+class _Encrypted(TypeDecorator[T]):
+    """A column whose values are sealed on the way in and opened on the way out, bound to ``aad`` (the
+    column's ``table.column`` name); ``None`` stays ``None``. Subclasses name the storage type (``impl``)."""
+
+    cache_ok = True
+
+    def __init__(self, aad: str) -> None:
+        super().__init__()
+        self.aad = aad
+
+    def seal(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def unseal(self, stored: Any) -> T:
+        raise NotImplementedError
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self.seal(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> T | None:
+        return None if value is None else self.unseal(value)
+
+
+class EncryptedString(_Encrypted[str]):
     """A text column encrypted with AES-GCM; ``aad`` is the column's ``table.column`` name.
 
     Example: ``id_number: Mapped[str] = mapped_column(EncryptedString("customers.id_number"))``.
@@ -177,24 +245,55 @@ class EncryptedString(TypeDecorator[str]):
     impl = Text
     cache_ok = True
 
-    def __init__(self, aad: str) -> None:
-        super().__init__()
-        self.aad = aad
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
+    def seal(self, value: Any) -> str:
         return encrypt(str(value), self.aad)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        return decrypt(str(value), self.aad)
+    def unseal(self, stored: Any) -> str:
+        return decrypt(str(stored), self.aad)
+
+
+class EncryptedBytes(_Encrypted[bytes]):
+    """A binary column encrypted like :class:`EncryptedString` (a contract's PDF): ``kid:`` then the raw
+    nonce, ciphertext and tag, no base64."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def seal(self, value: Any) -> bytes:
+        return encrypt_bytes(bytes(value), self.aad)
+
+    def unseal(self, stored: Any) -> bytes:
+        return decrypt_bytes(bytes(stored), self.aad)
+
+
+class EncryptedJSON(_Encrypted[Any]):
+    """A JSON document encrypted whole into a text column like :class:`EncryptedString` (signature evidence
+    naming its signers). Nothing inside can be queried; assign a new value to change it (in-place mutation is
+    not tracked)."""
+
+    impl = Text
+    cache_ok = True
+
+    def seal(self, value: Any) -> str:
+        return encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")), self.aad)
+
+    def unseal(self, stored: Any) -> Any:
+        return json.loads(decrypt(str(stored), self.aad))
 
 
 def encrypted_columns(table: Table) -> list[Column[Any]]:
-    """The :class:`EncryptedString` columns of ``table``."""
-    return [column for column in table.columns if isinstance(column.type, EncryptedString)]
+    """The encrypted columns of ``table`` (:class:`EncryptedString`, :class:`EncryptedBytes`,
+    :class:`EncryptedJSON`)."""
+    return [column for column in table.columns if isinstance(column.type, _Encrypted)]
+
+
+def _under_another_key(column: Column[Any], active: str) -> Any:
+    """Whether ``column``'s stored value starts with another key id than ``active`` (``"kid:"``), in SQL."""
+    if isinstance(column.type, EncryptedBytes):
+        prefix = active.encode("ascii")
+        return func.substr(column, 1, len(prefix), type_=LargeBinary) != bindparam(
+            f"prefix_{column.name}", prefix, type_=LargeBinary)
+    return not_(type_coerce(column, Text).startswith(active, autoescape=True))
 
 
 def reencrypt_table(session: Session, table: Table, batch: int = 1000) -> int:
@@ -209,7 +308,7 @@ def reencrypt_table(session: Session, table: Table, batch: int = 1000) -> int:
     if not columns:
         return 0
     active = key_ring().active + ":"
-    stale = or_(*(not_(type_coerce(column, Text).startswith(active, autoescape=True)) for column in columns))
+    stale = or_(*(_under_another_key(column, active) for column in columns))
     statement = update(table).where(and_(*(key == bindparam(f"key_{key.name}") for key in keys)))
     done = 0
     while True:

@@ -198,8 +198,12 @@ def for_writing(engine: Engine) -> Engine:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    writes = connection.get_execution_options().get(SQLITE_WRITES)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+    """``BEGIN IMMEDIATE`` for a transaction that writes (:func:`for_writing`), a deferred ``BEGIN`` for the
+    others; an ``AUTOCOMMIT`` connection begins nothing."""
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(SQLITE_WRITES) else "BEGIN")
 
 
 class _Sessions(sessionmaker[Any]):

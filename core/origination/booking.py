@@ -23,12 +23,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Table, insert, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
 from core.customers.parties import Customer
-from core.customers.pii import EncryptedString
+from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
 from core.errors import InputError, WrongStateError
@@ -78,7 +78,10 @@ class PayoutAccount(Base):
 
 
 class ContractRecord(Base):
-    """The contract rendered for an application, and the signatures on it."""
+    """The contract rendered for an application, and the signatures on it.
+
+    The PDF names the borrower and the signature evidence carries their name and ID number: both are
+    encrypted at rest (:mod:`core.customers.pii`); ``terms`` holds the loan's figures only."""
 
     __tablename__ = "application_contracts"
 
@@ -86,9 +89,10 @@ class ContractRecord(Base):
     contract_id: Mapped[str] = mapped_column(String(60), unique=True)
     media_type: Mapped[str] = mapped_column(String(60))
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(EncryptedBytes("application_contracts.content"))
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
-    signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    signatures: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON("application_contracts.signatures"),
+                                                              default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

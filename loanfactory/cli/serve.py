@@ -3,9 +3,9 @@
 The embedded default runs Werkzeug's threaded server on the SQLite file under ``instance/`` with eager
 Celery; production runs the same app under gunicorn (``gunicorn 'loanfactory.app:create_app()'``) with
 ``DATABASE_URL``, a Celery broker and the secrets set. ``--demo`` runs in demo mode (development secrets
-allowed, :mod:`loanfactory.security`), seeds the demo data (:mod:`loanfactory.demo`) and prints the users,
-the channel key and a first request to try. Other commands run against the demo's database with
-``LOANFACTORY_DEMO=true``.
+allowed, :mod:`loanfactory.security`; webhooks may go to plain ``http://`` receivers, public ones still),
+seeds the demo data (:mod:`loanfactory.demo`) and prints the users, the channel key and a first request to
+try. Other commands run against the demo's database with ``LOANFACTORY_DEMO=true``.
 """
 
 from __future__ import annotations

@@ -61,7 +61,17 @@ class Channel:
 
 
 def make_api_app(db_url: str, **config: Any) -> Flask:
-    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "local://", **config})
+    """An app on ``db_url``; webhooks may go to receivers on this machine (``API_WEBHOOKS_ALLOW_LOOPBACK``),
+    where the tests run theirs."""
+    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "local://",
+                       "API_WEBHOOKS_ALLOW_LOOPBACK": True, **config})
+
+
+def webhooks_sent(app: Flask) -> None:
+    """Wait until the app's background webhook dispatcher has nothing left to run (the API does not wait)."""
+    from api.webhooks import dispatcher
+
+    assert dispatcher(app).wait_idle(60), "the webhook dispatcher is still busy after a minute"
 
 
 def new_key(app: Flask, channel: str = "partner-app", scopes: list[str] | None = None, **kwargs: Any) -> str:

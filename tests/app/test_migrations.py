@@ -17,8 +17,11 @@ from typing import TypeVar
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause, select, text
+from sqlalchemy import column as sqlalchemy_column
+from sqlalchemy import table as table_of
 
+from core.customers.pii import decrypt
 from core.db.base import make_engine
 from core.loans.contract import Contract
 from core.origination.approved import ApprovedOffer, servicing_rules
@@ -325,8 +328,9 @@ def test_upgrading_a_database_made_before_the_plugins_had_branches_adopts_their_
         versions = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
         cards = conn.execute(text("SELECT holder_name FROM sandbox_bank_cards")).scalars().all()
     engine.dispose()
-    assert {f"{name}_0001" for name in BUILT_IN_TABLES} <= versions
-    assert cards == ["张三"]
+    assert all(any(version.startswith(f"{name}_") for version in versions) for name in BUILT_IN_TABLES)
+    # the card's holder was adopted in clear, then encrypted by sandbox_bank_0002
+    assert [decrypt(card, "sandbox_bank_cards.holder_name") for card in cards] == ["张三"]
     checked = loanfactory_db(db_url, "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -353,3 +357,75 @@ def test_a_plugin_schema_without_its_branch_is_reported(tmp_path):
     found = schema_problems("x", PluginSchema(models=("plugins.sandbox_bank.models",), migrations=unlabelled),
                             f"sqlite:///{tmp_path}/u.sqlite3")
     assert found == [f"the revisions in {unlabelled} are not one branch labelled 'x'"]
+
+
+ON = date(2026, 1, 1)
+#: what the rows below hang on
+PARENT_ROWS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("customers", {"id": 1, "name": "x", "id_number": "x", "id_number_index": "i", "phone": "x", "phone_index": "p",
+                   "created_at": ON}),
+    ("applications", {"id": 1, "customer_id": 1, "channel": "c", "product_code": "p", "product_version_id": 1,
+                      "amount": 1000, "term": 6, "method": "bullet", "state": "approved", "created_at": ON}),
+    ("api_clients", {"id": 1, "channel": "c", "name": "c", "key_prefix": "k", "key_hash": "h", "scopes": "[]",
+                     "rate_limit": "", "webhook_secret": "s", "active": True, "created_at": ON}),
+)
+#: the revisions before those that encrypt
+BEFORE_ENCRYPTION = ("0012", "local_esign@local_esign_0001", "sandbox_bank@sandbox_bank_0001")
+#: rows a database holds in clear before them, each with the column they encrypt and its clear value
+CLEAR_ROWS: tuple[tuple[str, dict[str, object], str, object], ...] = (
+    ("application_contracts", {"application_id": 1, "contract_id": "LF-1", "media_type": "application/pdf",
+                               "sha256": "0" * 64, "content": "%PDF 欧阳娜娜".encode(), "terms": "{}",
+                               "signatures": '[{"signer": {"name": "欧阳娜娜"}}]', "created_at": ON},
+     "content", "%PDF 欧阳娜娜".encode()),
+    ("application_contracts", {}, "signatures", [{"signer": {"name": "欧阳娜娜"}}]),
+    ("esign_documents", {"id": 1, "contract_id": "LF-1", "media_type": "application/pdf", "sha256": "0" * 64,
+                         "content": b"%PDF \xe6\xac\xa7", "created_at": ON}, "content", b"%PDF \xe6\xac\xa7"),
+    ("esign_signatures", {"id": 1, "contract_id": "LF-1", "role": "borrower", "signer_name": "欧阳娜娜",
+                          "signer_identifier": "k", "signer_index": "i", "signed_at": "t", "sha256": "0" * 64,
+                          "channel": "api", "algorithm": "Ed25519", "signature": "s", "public_key": "p",
+                          "key_fingerprint": "f"}, "signer_name", "欧阳娜娜"),
+    ("idempotency_records", {"id": 1, "client_id": 1, "key": "k", "fingerprint": "f", "status_code": 201,
+                             "response_body": '{"name": "欧阳娜娜"}', "created_at": ON}, "response_body",
+     '{"name": "欧阳娜娜"}'),
+    ("sandbox_bank_cards", {"card_number": "6222", "holder_name": "欧阳娜娜", "status": "active"}, "holder_name",
+     "欧阳娜娜"),
+)
+
+
+def test_upgrading_encrypts_contracts_signatures_and_stored_responses_and_downgrading_decrypts(db_url):
+    """Revisions 0013, local_esign_0002 and sandbox_bank_0002: the values written in clear before them are
+    encrypted in place, and read back the same; downgrading decrypts them."""
+    for before in BEFORE_ENCRYPTION:
+        upgrade(db_url, before)
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        for name, row in [*PARENT_ROWS, *((name, row) for name, row, _column, _value in CLEAR_ROWS)]:
+            if row:
+                conn.execute(text(f"INSERT INTO {name} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"),
+                             row)
+    engine.dispose()
+
+    def stored() -> tuple[list[object], list[object]]:
+        """Each column's raw value and its value through the model's type."""
+        engine = make_engine(db_url)
+        models = load_models()
+        raw, read = [], []
+        with engine.connect() as conn:
+            for name, _row, column, _value in CLEAR_ROWS:
+                raw.append(conn.execute(select(table_of(name, sqlalchemy_column(column)).c[column])).scalar_one())
+                read.append(conn.execute(select(models.tables[name].c[column])).scalar_one())
+        engine.dispose()
+        return raw, read
+
+    upgrade(db_url)
+    raw, read = stored()
+    assert read == [value for *_rest, value in CLEAR_ROWS]
+    assert not any("欧阳" in (bytes(v).decode("utf-8", "ignore") if isinstance(v, (bytes, memoryview)) else str(v))
+                   or b"\xe6\xac\xa7" in (bytes(v) if isinstance(v, (bytes, memoryview)) else b"") for v in raw)
+    for before in BEFORE_ENCRYPTION:
+        command.downgrade(alembic_config(db_url), before)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT signer_name FROM esign_signatures")).scalar_one() == "欧阳娜娜"
+        assert "欧阳娜娜" in str(conn.execute(text("SELECT signatures FROM application_contracts")).scalar_one())
+    engine.dispose()

@@ -205,3 +205,32 @@ def test_loanfactory_pii_reencrypt_rewrites_the_old_keys_values(monkeypatch, tmp
     with create_app().app_context():
         raw = db_session().execute(text("SELECT name, id_number, phone FROM customers")).one()
     assert all(value.startswith("new:") for value in raw)
+
+
+def test_rotation_rewrites_encrypted_documents_and_json_too(monkeypatch, db_url):
+    """A contract's PDF (``EncryptedBytes``) and signature evidence (``EncryptedJSON``) move to the new key."""
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    from core.customers.pii import EncryptedBytes, EncryptedJSON
+    from core.db.base import make_engine
+
+    metadata = MetaData()
+    papers = Table("rotation_papers", metadata, Column("id", Integer, primary_key=True),
+                   Column("pdf", EncryptedBytes("rotation_papers.pdf")),
+                   Column("evidence", EncryptedJSON("rotation_papers.evidence")))
+    engine = make_engine(db_url)
+    metadata.create_all(engine)
+    monkeypatch.setenv(PII_KEY_ENV, f"old:{KEY_A}")
+    with engine.begin() as conn:
+        conn.execute(papers.insert(), [{"id": 1, "pdf": "%PDF 张三".encode(), "evidence": [{"name": "张三"}]},
+                                       {"id": 2, "pdf": None, "evidence": None}])
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B},old:{KEY_A}")
+    with Session(engine) as session:
+        assert reencrypt_all(session, metadata) == {"rotation_papers": 1}
+        session.commit()
+        assert reencrypt_all(session, metadata) == {"rotation_papers": 0}
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B}")
+    with engine.connect() as conn:
+        assert conn.execute(papers.select().order_by(papers.c.id)).all() == [
+            (1, "%PDF 张三".encode(), [{"name": "张三"}]), (2, None, None)]
+    engine.dispose()
