@@ -8,11 +8,14 @@ in the same transaction.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
 
 from admin import auth, i18n
 from admin.views.approvals import ApprovalsView
@@ -29,11 +32,18 @@ from core.backoffice.users import can
 EXTENSION = "loanfactory.admin"
 
 
+@pass_context
+def _can(_context: Any, permission: str) -> bool:
+    """``'permission'|lf_can`` in templates. It takes the context so that Jinja cannot fold it into a constant
+    when it compiles a template (a filter of a literal is evaluated once, for whoever rendered first)."""
+    return can(current_user, permission)
+
+
 def init_app(app: Flask) -> Admin:
     """Attach the admin to ``app`` at ``/admin/``."""
     i18n.init_app(app)
     auth.init_app(app)
-    app.jinja_env.filters["lf_can"] = lambda permission: can(current_user, permission)
+    app.jinja_env.filters["lf_can"] = _can
     admin = Admin(app, name=_l("Loan Product Factory"), theme=Bootstrap4Theme(base_template="lf/master.html",
                                                                               fluid=True),
                   index_view=CockpitView(name=_l("Cockpit"), url="/admin", endpoint="admin"))

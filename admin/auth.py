@@ -1,13 +1,22 @@
 """Signing in and out, the current user, CSRF, and the role guard every admin page goes through.
 
-Flask-Login keeps the signed-in user's id in the session and loads the :class:`core.backoffice.users.User` per
-request. Flask-WTF's ``CSRFProtect`` checks every state-changing request of the app; only the channel API
+Flask-Login keeps the signed-in user's id and session version in the session and loads the
+:class:`core.backoffice.users.User` per request through :func:`core.backoffice.users.signed_in_user`, so a
+session revoked by signing out, a password, role or active change ends at its next request. Sign-in goes
+through :func:`core.backoffice.signin.sign_in` (throttled per account and per address, audited); a session
+ends after ``SESSION_IDLE_MINUTES`` without a request or ``SESSION_ABSOLUTE_HOURS`` after sign-in
+(:class:`core.backoffice.signin.SessionLifetime`). The throttle's settings are ``SIGNIN_ACCOUNT_FAILURES``,
+``SIGNIN_ADDRESS_FAILURES``, ``SIGNIN_WINDOW_MINUTES`` and ``SIGNIN_LOCKOUT_MINUTES``.
+
+Flask-WTF's ``CSRFProtect`` checks every state-changing request of the app; only the channel API
 blueprint (``api``, token-authenticated, no cookies) is exempt. The exemption is applied on the first
 request so it holds whatever order the subsystems were registered in.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,13 +31,17 @@ from wtforms.validators import DataRequired
 
 from admin.i18n import LANGUAGES
 from core.backoffice import audit
-from core.backoffice.users import User, authenticate, can
+from core.backoffice.signin import SessionLifetime, SignInPolicy, sign_in
+from core.backoffice.users import User, can, end_sessions, signed_in_user
 from loanfactory.database import db_session
 
 bp = Blueprint("lf_auth", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/lf-static")
 
 API_BLUEPRINT = "api"
+EXTENSION = "loanfactory.signin"
+#: session keys: when the session signed in, and its last request (Unix seconds)
+STARTED, SEEN = "lf_started", "lf_seen"
 
 
 class LoginForm(FlaskForm):
@@ -48,18 +61,25 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         db = db_session()
-        user = authenticate(db, form.username.data or "", form.password.data or "")
-        if user is None:
-            audit.record(db, actor=(form.username.data or "?")[:64], action="auth.login_failed",
-                         entity_type="user", entity_id=form.username.data or "?")
-            db.commit()
-            flash(_("Wrong username or password."), "error")
-        else:
-            audit.record(db, actor=user.username, action="auth.login", entity_type="user", entity_id=user.id)
-            db.commit()
+        policy, _lifetime = current_app.extensions[EXTENSION]
+        result = sign_in(db, form.username.data or "", form.password.data or "",
+                         address=request.remote_addr or "", policy=policy)
+        db.commit()
+        if result.user is not None:
+            language = session.get("lang")
             session.clear()
-            login_user(user)
+            if language:
+                session["lang"] = language
+            login_user(result.user)
+            session.permanent = True
+            session[STARTED] = session[SEEN] = int(time.time())
             return redirect(_safe_next(request.args.get("next")))
+        if result.locked_until is not None:
+            minutes = max(1, -(-int((result.locked_until - datetime.now(UTC)).total_seconds()) // 60))
+            flash(_("Too many failed sign-ins: try again in %(minutes)s minutes or ask an administrator.",
+                    minutes=minutes), "error")
+        else:
+            flash(_("Wrong username or password."), "error")
     return render_template("lf/login.html", form=form, languages=LANGUAGES)
 
 
@@ -67,6 +87,7 @@ def login() -> Any:
 def logout() -> Response:
     if current_user.is_authenticated:
         db = db_session()
+        end_sessions(current_user)
         audit.record(db, actor=current_user.username, action="auth.logout", entity_type="user",
                      entity_id=current_user.id)
         db.commit()
@@ -91,12 +112,40 @@ def guard(permission: str) -> None:
         abort(403)
 
 
-def _load_user(user_id: str) -> User | None:
-    try:
-        user = db_session().get(User, int(user_id))
-    except ValueError:
-        return None
-    return user if user is not None and user.is_active else None
+def _load_user(token: str) -> User | None:
+    return signed_in_user(db_session(), token)
+
+
+def _end_expired_session() -> None:
+    """Sign out a session past its idle or absolute lifetime; note the request time of a live one."""
+    if "_user_id" not in session:
+        return
+    _policy, lifetime = current_app.extensions[EXTENSION]
+    now = int(time.time())
+    started, seen = session.get(STARTED), session.get(SEEN)
+    if not isinstance(started, int) or not isinstance(seen, int) or lifetime.expired(
+            datetime.fromtimestamp(started, UTC), datetime.fromtimestamp(seen, UTC), datetime.fromtimestamp(now, UTC)):
+        logout_user()
+        for key in (STARTED, SEEN):
+            session.pop(key, None)
+        return
+    if seen != now:
+        session[SEEN] = now
+
+
+def _minutes(app: Flask, key: str, default: float) -> timedelta:
+    return timedelta(minutes=float(app.config.get(key, default)))
+
+
+def _settings(app: Flask) -> tuple[SignInPolicy, SessionLifetime]:
+    """The sign-in throttle and session lifetimes from ``app.config`` (defaults in the dataclasses)."""
+    policy = SignInPolicy(account_failures=int(app.config.get("SIGNIN_ACCOUNT_FAILURES", 5)),
+                          address_failures=int(app.config.get("SIGNIN_ADDRESS_FAILURES", 20)),
+                          window=_minutes(app, "SIGNIN_WINDOW_MINUTES", 15),
+                          lockout=_minutes(app, "SIGNIN_LOCKOUT_MINUTES", 15))
+    lifetime = SessionLifetime(idle=_minutes(app, "SESSION_IDLE_MINUTES", 30),
+                               absolute=timedelta(hours=float(app.config.get("SESSION_ABSOLUTE_HOURS", 12))))
+    return policy, lifetime
 
 
 def _exempt_api(csrf: CSRFProtect) -> Any:
@@ -118,6 +167,9 @@ def init_app(app: Flask) -> None:
     """Login manager, CSRF protection (API blueprint exempt) and the sign-in pages."""
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.extensions[EXTENSION] = settings = _settings(app)
+    app.config["PERMANENT_SESSION_LIFETIME"] = settings[1].absolute
+    app.before_request(_end_expired_session)
     manager = LoginManager()
     manager.login_view = "lf_auth.login"
     manager.login_message = ""

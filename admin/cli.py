@@ -7,11 +7,11 @@ is written to the audit log as done by ``cli``.
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from core.backoffice import audit
 from core.backoffice.users import Role, User, create_user, set_password
-from loanfactory.app import create_app
 from loanfactory.database import db_session
 
 ACTOR = "cli"
@@ -29,39 +29,39 @@ def users() -> None:
 @click.option("--display-name", default="", help="Name shown in the admin (default: the username).")
 @click.password_option("--password", envvar="LOANFACTORY_NEW_PASSWORD",
                        help="At least 10 characters; prompted for when not given (or LOANFACTORY_NEW_PASSWORD).")
+@with_appcontext
 def create(username: str, roles: tuple[str, ...], display_name: str, password: str) -> None:
     """Create a user with ROLES."""
-    with create_app().app_context():
-        db = db_session()
-        user = create_user(db, username=username, password=password, roles=roles, display_name=display_name)
-        audit.record(db, actor=ACTOR, action="user.create", entity_type="user", entity_id=user.id,
-                     after=user.snapshot())
-        db.commit()
-        click.echo(f"created {user.username} ({user.role_names})")
+    db = db_session()
+    user = create_user(db, username=username, password=password, roles=roles, display_name=display_name)
+    audit.record(db, actor=ACTOR, action="user.create", entity_type="user", entity_id=user.id,
+                 after=user.snapshot())
+    db.commit()
+    click.echo(f"created {user.username} ({user.role_names})")
 
 
 @users.command("list")
+@with_appcontext
 def list_users() -> None:
     """Every user with roles and whether it may sign in."""
-    with create_app().app_context():
-        for user in db_session().scalars(select(User).order_by(User.username)):
-            click.echo(f"{user.username}\t{user.role_names}\t{'active' if user.is_active else 'inactive'}")
+    for user in db_session().scalars(select(User).order_by(User.username)):
+        click.echo(f"{user.username}\t{user.role_names}\t{'active' if user.is_active else 'inactive'}")
 
 
 @users.command("set-password")
 @click.option("--username", required=True)
 @click.password_option("--password", envvar="LOANFACTORY_NEW_PASSWORD")
+@with_appcontext
 def reset_password(username: str, password: str) -> None:
     """Give USERNAME a new password (and reactivate it)."""
-    with create_app().app_context():
-        db = db_session()
-        user = db.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise click.BadParameter(f"no user {username!r}", param_hint="--username")
-        before = user.snapshot()
-        set_password(user, password)
-        user.active = True
-        audit.record(db, actor=ACTOR, action="user.set_password", entity_type="user", entity_id=user.id,
-                     before=before, after={**user.snapshot(), "password_changed": True})
-        db.commit()
-        click.echo(f"password of {username} changed")
+    db = db_session()
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.BadParameter(f"no user {username!r}", param_hint="--username")
+    before = user.snapshot()
+    set_password(user, password)
+    user.active = True
+    audit.record(db, actor=ACTOR, action="user.set_password", entity_type="user", entity_id=user.id,
+                 before=before, after={**user.snapshot(), "password_changed": True})
+    db.commit()
+    click.echo(f"password of {username} changed")

@@ -27,8 +27,8 @@ from sqlalchemy.engine import Connection
 
 from api.outage import once_more_if_connection_lost
 from core.channels.key_cache import DEFAULT_SECONDS, KeyCache
-from core.channels.keys import ChannelKey, authenticate, authenticate_for_product, key_prefix_of
-from loanfactory.database import db_session, get_db
+from core.channels.keys import ChannelKey, authenticate, authenticate_for_product
+from loanfactory.database import READS_ONLY, db_session, get_db
 
 
 def presented_key() -> str | None:
@@ -40,10 +40,6 @@ def presented_key() -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
-
-
-#: the attribute :func:`reads_only` sets on a view function
-READS_ONLY = "loanfactory_reads_only"
 
 
 def reads_only(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,10 +103,3 @@ def published_version_read(code: str) -> tuple[bool, int | None]:
     """Whether this request read the published version id of ``code`` with its key, and the id read."""
     read: tuple[str, int | None] | None = g.get("api_published_version")
     return (True, read[1]) if read is not None and read[0] == code else (False, None)
-
-
-def rate_limit_key() -> str:
-    """What the limiter counts by: the key's public prefix, or the caller's address without a key."""
-    key = presented_key()
-    prefix = key_prefix_of(key) if key else None
-    return f"key:{prefix}" if prefix else f"addr:{request.remote_addr}"

@@ -1,4 +1,10 @@
-"""Reading request bodies: JSON objects, numbers read as exact decimals, fields checked by pointer."""
+"""Reading request bodies: JSON objects, numbers read as exact decimals, fields checked by pointer.
+
+A body is refused whole before any view reads a field of it when it is not JSON (400, nesting too deep for
+the parser included) or not an object (422); and with a 422 naming each key or string the database could not
+store (a NUL, a lone surrogate: :func:`core.inputs.document_problems`). Its size is bounded by the app's
+``MAX_CONTENT_LENGTH`` (413).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from typing import Any
 
 from flask import request
 
-from api.problems import ApiProblem, invalid
+from api.problems import ApiProblem, invalid, pointer_for_path
+from core.inputs import document_problems
 
 
 def json_body() -> dict[str, Any]:
@@ -25,8 +32,14 @@ def json_body() -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiProblem(400, "Malformed JSON", f"the body is not valid JSON: {error}", slug="malformed-json",
                          errors=[("", "not valid JSON")]) from None
+    except RecursionError:
+        raise ApiProblem(400, "Malformed JSON", "the body nests too deep to read", slug="malformed-json",
+                         errors=[("", "nested too deep")]) from None
     if not isinstance(data, dict):
         raise invalid([("", "the body must be a JSON object")])
+    problems = document_problems(data)
+    if problems:
+        raise invalid([(pointer_for_path(path), why) for path, why in problems])
     return data
 
 

@@ -1,6 +1,7 @@
 """Swagger UI at ``/api/docs``, served from the vendored ``swagger-ui-dist`` files (no CDN).
 
-The page loads ``/api/v1/openapi.json``; ``?product=CODE`` shows one product's document instead.
+The page loads ``/api/v1/openapi.json``; ``?product=CODE`` shows one product's document instead. Its own
+script is served at ``/api/docs/init.js`` (the Content-Security-Policy forbids inline scripts).
 The vendored version and licence are recorded in ``api/static/swagger-ui/VERSION.md``.
 """
 
@@ -18,22 +19,25 @@ PAGE = """<!doctype html>
   <link rel="icon" type="image/png" href="{icon}">
 </head>
 <body>
-<div id="swagger-ui"></div>
+<div id="swagger-ui" data-spec="{spec}"></div>
 <script src="{bundle}"></script>
 <script src="{preset}"></script>
-<script>
-window.onload = function () {{
-  window.ui = SwaggerUIBundle({{
-    url: "{spec}",
-    dom_id: "#swagger-ui",
+<script src="{init}"></script>
+</body>
+</html>
+"""
+
+#: the page's own script, served from this origin: the Content-Security-Policy allows no inline script
+INIT_SCRIPT = """window.addEventListener("load", function () {
+  var root = document.getElementById("swagger-ui");
+  window.ui = SwaggerUIBundle({
+    url: root.dataset.spec,
+    domNode: root,
     deepLinking: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "StandaloneLayout"
-  }});
-}};
-</script>
-</body>
-</html>
+  });
+});
 """
 
 
@@ -51,7 +55,11 @@ def make_docs_blueprint() -> Blueprint:
 
         html = PAGE.format(css=static("swagger-ui.css"), icon=static("favicon-32x32.png"),
                            bundle=static("swagger-ui-bundle.js"), preset=static("swagger-ui-standalone-preset.js"),
-                           spec=escape(spec))
+                           init=url_for("api_docs.init_script"), spec=escape(spec))
         return Response(html, mimetype="text/html")
+
+    @docs_bp.get("/docs/init.js")
+    def init_script() -> Response:
+        return Response(INIT_SCRIPT, mimetype="text/javascript")
 
     return docs_bp

@@ -22,12 +22,13 @@ from api.openapi_common import (
     PROBLEM_RESPONSES,
     json_response,
 )
+from core.money import MONEY_PATTERN
 from core.origination.catalog import REQUIRED_CONSENTS, Offer
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
 #: the string form of an amount in a request (the number form carries the limits)
-AMOUNT_STRING = {"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,2})?$"}
+AMOUNT_STRING = {"type": "string", "pattern": MONEY_PATTERN}
 
 
 def _number(value: Decimal) -> int | float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.money import MAX_MONEY_NUMBER, MONEY_PATTERN
+
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "Yuan, two decimals, as a string."}
 RATE = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
         "description": "A fraction as a decimal string (0.12 = 12%)."}
@@ -13,6 +15,8 @@ DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 
+
+MAX_MONEY = int(MAX_MONEY_NUMBER)
 
 #: the largest id a path accepts (a 32-bit integer key); larger ones are simply not found
 MAX_ID = 2**31 - 1
@@ -69,13 +73,15 @@ def _list_of(item: str) -> dict[str, Any]:
 
 COMMON_SCHEMAS: dict[str, Any] = {
     "Money": MONEY,
-    "MoneyInput": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 9999999999999, "multipleOf": 0.01},
-                             {"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,2})?$"}],
-                   "description": "Yuan: a JSON number (read exactly) or a decimal string, at most 2 decimals."},
-    "PositiveMoneyInput": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 9999999999999,
+    "MoneyInput": {"anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_MONEY, "multipleOf": 0.01},
+                             {"type": "string", "pattern": MONEY_PATTERN}],
+                   "description": "Yuan: a JSON number (read exactly) or a decimal string of ASCII digits, at most "
+                                  "2 decimals; no sign, spaces, exponent or separators."},
+    "PositiveMoneyInput": {"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MONEY,
                                       "multipleOf": 0.01},
-                                     {"type": "string", "pattern": r"^(?!0+(\.0+)?$)[0-9]{1,13}(\.[0-9]{1,2})?$"}],
-                           "description": "Yuan, more than zero: a JSON number (read exactly) or a decimal string."},
+                                     {"type": "string", "pattern": r"^(?!0+(\.0+)?$)" + MONEY_PATTERN[1:]}],
+                           "description": "Yuan, more than zero: a JSON number (read exactly) or a decimal string "
+                                          "of ASCII digits; no sign, spaces, exponent or separators."},
     "Problem": {
         "type": "object", "required": ["type", "title", "status"],
         "properties": {
@@ -224,7 +230,9 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
         },
     },
     "WebhookRequest": {"type": "object", "additionalProperties": False, "required": ["url"],
-                       "properties": {"url": {"type": "string", "format": "uri", "maxLength": 500},
+                       "properties": {"url": {"type": "string", "format": "uri", "maxLength": 500,
+                                              "description": "https://, its host resolving to public addresses "
+                                                             "only (checked again at every delivery)."},
                                       "events": {"type": "array", "minItems": 1,
                                                  "items": {"type": "string", "minLength": 1, "maxLength": 80}}}},
     "Webhook": {"type": "object", "required": ["id", "url", "events", "active"],
@@ -236,7 +244,10 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
     "WebhookEvent": {"type": "object", "required": ["id", "type", "status", "attempts"],
                      "properties": {"id": {"type": "integer"}, "type": {"type": "string"},
                                     "status": {"type": "string"}, "attempts": {"type": "integer"},
-                                    "last_error": {"type": ["string", "null"]}, "data": {"type": "object"},
+                                    "last_error": {"type": ["string", "null"], "description": (
+                                        "The last failed attempt's status: http_<status> (the receiver's "
+                                        "answer, redirects included), no_answer or address_refused.")},
+                                    "data": {"type": "object"},
                                     "delivered_at": NULLABLE_DATETIME}},
     "WebhookEventList": _list_of("WebhookEvent"),
     "PluginList": {"type": "object", "required": ["plugins", "families"], "properties": {

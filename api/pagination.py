@@ -21,10 +21,7 @@ def page_args() -> tuple[int, int]:
     values = {}
     for name, default, upper in (("page", 1, MAX_PAGE), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
         raw = request.args.get(name, str(default))
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
+        value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= len(str(upper)) else 0
         if not 1 <= value <= upper:
             errors.append((f"query:{name}", f"must be a whole number from 1 to {upper}"))
         values[name] = value

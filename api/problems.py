@@ -28,14 +28,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from core.db.outage import unavailable
-from core.errors import InvalidArgumentError, LoanFactoryError
+from core.errors import InvalidArgumentError, LoanFactoryError, StoredRecordError, WrongStateError
 from core.origination.errors import (
     ChannelAuthError,
     ChannelScopeError,
     NotFoundError,
     RequestProblems,
     UnknownProductError,
-    WrongStateError,
 )
 from core.plugins.types import PluginNotFoundError
 
@@ -54,8 +53,14 @@ def pointer_for(field: str | None) -> str:
         return ""
     if field.startswith(("/", "header:", "query:")):
         return field
-    parts = [KERNEL_FIELDS.get(part, part) for part in field.split(".")]
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return pointer_for_path(tuple(KERNEL_FIELDS.get(part, part) for part in field.split(".")))
+
+
+def pointer_for_path(path: tuple[str, ...]) -> str:
+    """The JSON pointer of the keys and indexes ``path``; a character UTF-8 cannot encode (a lone surrogate in
+    a key) is written as its escape, so the problem itself can be sent."""
+    return "".join("/" + part.encode("utf-8", "backslashreplace").decode().replace("~", "~0").replace("/", "~1")
+                   for part in path)
 
 
 def error_entry(where: str, detail: str) -> dict[str, str]:
@@ -111,6 +116,8 @@ def from_kernel(error: LoanFactoryError) -> ApiProblem:
                           headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
     if isinstance(error, ChannelScopeError):
         return ApiProblem(403, "Forbidden", error.message, errors=errors)
+    if isinstance(error, StoredRecordError):  # the fault is in what we stored, not in the request
+        return ApiProblem(500, "Damaged record", error.message, slug="damaged-record")
     if isinstance(error, (UnknownProductError, NotFoundError, PluginNotFoundError)):
         return ApiProblem(404, "Not found", error.message, slug="not-found")
     if isinstance(error, WrongStateError):

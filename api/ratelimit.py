@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from functools import lru_cache
 
 from flask import Flask, Response, g
@@ -100,9 +99,13 @@ def _storage_away(error: StorageError) -> None:
     logger.warning("the rate limit's storage is not answering (%s): this request is let through uncounted", error)
 
 
-#: what every counter's key starts with (flask-limiter's layout before: the same keys, the same counts)
+#: what every counter's key starts with
 KEY_PREFIX = "loanfactory-api"
 SCOPE = "channel"
+#: the scope of the counters of failed authentications, by address
+FAILURES = "auth-failures"
+#: the embedded default of ``API_AUTH_FAILURE_LIMIT``
+DEFAULT_FAILURE_LIMIT = "30/minute"
 
 
 @lru_cache(maxsize=256)
@@ -112,57 +115,72 @@ def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
 
 
 class ChannelLimiter:
-    """The per-key rate limit of the API: fixed windows counted in ``RATELIMIT_STORAGE_URI``.
+    """The API's rate limits: each key's own, and failed authentications by address; fixed windows counted in
+    ``RATELIMIT_STORAGE_URI``.
+
+    Only an authenticated request counts against its key (:meth:`check`, limit ``rate_limit`` of the key):
+    a request that shows a key's public prefix with a wrong secret is not the key's, and counting it there
+    would let anyone who saw the prefix lock the channel out. A request that fails to authenticate counts
+    against its address instead (:meth:`count_failure`, limit ``API_AUTH_FAILURE_LIMIT``): past that limit
+    its failures are answered 429 rather than 401 until the window ends. A request that authenticates is
+    never refused for its address's failures, so callers behind one proxy cannot lock each other out.
 
     It does what flask-limiter's shared limit on the blueprint did, without re-resolving the limit's
     decorators, scopes and exemptions on every request: :meth:`check` (before the blueprint's views) counts
     the request against each limit of the key's ``rate_limit``, shortest window first, and refuses the first
     one exceeded with a 429; :meth:`headers` (after them) adds ``X-RateLimit-Limit``, ``-Remaining``,
-    ``-Reset`` and ``Retry-After`` (seconds until the window ends) for that limit, or the shortest window's.
+    ``-Reset`` for that limit, or the shortest window's, and on a 429 ``Retry-After`` (seconds until the window
+    ends).
     The counters' keys are flask-limiter's (prefix, caller, scope), so counts in a shared store carry over.
-    A problem that asks for a wait of its own (a 503 while the database is away) keeps its ``Retry-After``.
     While the store does not answer (Redis restarting), requests are let through uncounted and without the
     headers, and each is logged: a limit is there to share the servers fairly, and refusing everyone because
     its store is away would take down the API it protects.
 
-    Args:
-        limit_for: the calling key's limit, as ``"600/minute"`` or several separated by ``;``.
-        key_for: what the counters count by (the key's public prefix).
-        exempt: whether the current request is not counted (the public documents).
+    Each check refuses the first limit exceeded, shortest window first, with a 429; :meth:`headers` (after the
+    views) adds ``X-RateLimit-Limit``, ``-Remaining``, ``-Reset`` and ``Retry-After`` (seconds until the window
+    ends) for the limit the request was counted against. A counter's key is flask-limiter's layout: prefix,
+    caller (``key:<id>`` or ``addr:<address>``), scope.
     """
 
-    def __init__(self, app: Flask, limit_for: Callable[[], str], key_for: Callable[[], str],
-                 exempt: Callable[[], bool]) -> None:
+    def __init__(self, app: Flask) -> None:
         storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True,
                                       **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}))
         self.window = FixedWindowRateLimiter(storage)
         self.enabled = bool(app.config["API_RATE_LIMIT_ENABLED"])
-        self.limit_for, self.key_for, self.exempt = limit_for, key_for, exempt
+        self.failure_limit = str(app.config["API_AUTH_FAILURE_LIMIT"])
 
-    def check(self) -> None:
-        """Count this request; raise a 429 :class:`~api.problems.ApiProblem` when a limit is exceeded."""
-        if not self.enabled or self.exempt():
+    def check(self, limits: str, key: str) -> None:
+        """Count an authenticated request against its key's ``limits`` (``"600/minute"``, several separated by
+        ``;``; ``key``: the key's id); raise a 429 :class:`~api.problems.ApiProblem` when one is exceeded."""
+        self._hit(limits, f"key:{key}", SCOPE)
+
+    def count_failure(self, address: str) -> None:
+        """Count a failed authentication from ``address``; raise a 429 when it is one too many."""
+        self._hit(self.failure_limit, f"addr:{address}", FAILURES, "failed authentications from this address: ")
+
+    def _hit(self, limits: str, caller: str, scope: str, what: str = "") -> None:
+        if not self.enabled:
             return
-        items, caller = _parsed(self.limit_for()), self.key_for()
-        g.api_rate_limit = (items[0], caller)
+        items = _parsed(limits)
+        g.api_rate_limit = (items[0], caller, scope)
         for item in items:
             try:
-                allowed = self.window.hit(item, KEY_PREFIX, caller, SCOPE)
+                allowed = self.window.hit(item, KEY_PREFIX, caller, scope)
             except StorageError as error:
                 g.api_rate_limit = None
                 _storage_away(error)
                 return
             if not allowed:
-                g.api_rate_limit = (item, caller)
-                raise ApiProblem(429, "Too Many Requests", str(item), slug="too-many-requests")
+                g.api_rate_limit = (item, caller, scope)
+                raise ApiProblem(429, "Too Many Requests", f"{what}{item}", slug="too-many-requests")
 
     def headers(self, response: Response) -> Response:
-        """Add the rate-limit headers of the limit :meth:`check` counted this request against."""
-        counted: tuple[RateLimitItem, str] | None = g.get("api_rate_limit")
+        """Add the rate-limit headers of the limit this request was counted against."""
+        counted: tuple[RateLimitItem, str, str] | None = g.get("api_rate_limit")
         if counted is not None:
-            item, caller = counted
+            item, caller, scope = counted
             try:
-                reset, remaining = self.window.get_window_stats(item, KEY_PREFIX, caller, SCOPE)
+                reset, remaining = self.window.get_window_stats(item, KEY_PREFIX, caller, scope)
             except StorageError as error:
                 _storage_away(error)
                 return response
@@ -170,6 +188,6 @@ class ChannelLimiter:
             response.headers["X-RateLimit-Limit"] = str(item.amount)
             response.headers["X-RateLimit-Remaining"] = str(remaining)
             response.headers["X-RateLimit-Reset"] = str(reset_at)
-            # a problem that asks for its own wait (a 503 while the database is away) keeps it
-            response.headers.setdefault("Retry-After", str(int(reset_at - time.time())))
+            if response.status_code == 429:
+                response.headers["Retry-After"] = str(max(int(reset_at - time.time()), 0))
         return response

@@ -1,6 +1,8 @@
 """Transaction boundaries of API views: one commit per request, and ``Idempotency-Key`` on creating POSTs.
 
-Views never commit. :func:`transactional` commits a successful response and rolls back anything else.
+Views never commit. :func:`transactional` commits a successful response and rolls back anything else, but
+for a :class:`~core.errors.RecordedRefusal`: the kernel wrote down only the refusal (a payment callback
+flagged for reconciliation), which is committed before the refusal is answered.
 :func:`idempotent` does the same around an idempotency claim (see :mod:`core.channels.idempotency`):
 the key is claimed first (one INSERT, the common case of a new key costs no lookup); when it is taken, a
 replay of a completed request returns the stored response with ``Idempotent-Replayed: true``, the same key
@@ -30,6 +32,7 @@ from api.webhooks import after_write, dispatch_question, dispatch_wanted
 from core.channels import idempotency
 from core.channels.idempotency import IdempotencyRecord
 from core.db.outage import connection_lost
+from core.errors import RecordedRefusal
 from loanfactory.database import db_session
 
 View = Callable[..., Any]
@@ -45,23 +48,33 @@ def _commit(session: Session, dispatch: bool | None = None) -> None:
         after_write()
 
 
+def _commit_once(session: Session) -> None:
+    """:func:`_commit`, for a view that is not run again once its commit was under way: a connection lost in
+    the commit (committed or not) is a 503, and the client decides."""
+    try:
+        _commit(session)
+    except Exception as error:
+        if connection_lost(error):
+            raise database_unavailable() from error
+        raise
+
+
 def transactional(view: View) -> View:
-    """Commit when the view answers below 400, roll back otherwise (errors included)."""
+    """Commit when the view answers below 400, roll back otherwise (errors included, but for the record of a
+    :class:`~core.errors.RecordedRefusal`, committed before it is answered)."""
 
     def attempt(*args: Any, **kwargs: Any) -> Response:
         session = db_session()
         try:
             response = make_response(view(*args, **kwargs))
+        except RecordedRefusal:
+            _commit_once(session)
+            raise
         except BaseException:
             session.rollback()
             raise
         if response.status_code < 400:
-            try:
-                _commit(session)
-            except Exception as error:
-                if connection_lost(error):  # committed or not: not run again, the client decides
-                    raise database_unavailable() from error
-                raise
+            _commit_once(session)
         else:
             session.rollback()
         return response
@@ -104,7 +117,7 @@ def idempotent(view: View) -> View:
             existing = idempotency.find(session, client.id, key)
             if existing is None:  # the holder rolled back between our insert and this read
                 raise ApiProblem(409, "Request in progress", "retry with the same Idempotency-Key",
-                                 slug="idempotency-in-progress", headers={"Retry-After": "1"})
+                                 slug="idempotency-in-progress")
             return _replay(existing, request_fingerprint)
         try:
             response = make_response(view(*args, **kwargs))

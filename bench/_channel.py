@@ -23,7 +23,7 @@ def prepare(url: str) -> str:
     from loanfactory.app import create_app
     from loanfactory.database import get_db
 
-    app = create_app({"DATABASE_URL": url})
+    app = create_app({"DATABASE_URL": url, "DEMO": True})
     with app.app_context():
         session = get_db(app).session()
         version = create_draft(session, read_document(ROOT / "product_configs" / "consumer_installment.json"),

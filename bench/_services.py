@@ -225,7 +225,8 @@ def seed_channel_loans(url: str, key: str, count: int) -> list[int]:
     from loanfactory.plugins_host import get_plugins
     from plugins.sandbox_bank.bank import open_bank
 
-    app = create_app({"DATABASE_URL": url, "PLUGINS_EXTRA": ["plugins.sandbox_bank", "plugins.local_esign"],
+    app = create_app({"DATABASE_URL": url, "DEMO": True,
+                      "PLUGINS_EXTRA": ["plugins.sandbox_bank", "plugins.local_esign"],
                       "PLUGINS_TIMEOUT": 60, "API_BUSINESS_DATE": DISBURSED_AT.date().isoformat(),
                       "RATELIMIT_STORAGE_URI": "local://"})
     get_plugins(app).clock = lambda: DISBURSED_AT
@@ -267,7 +268,7 @@ def close_through(url: str, on: date, size: int) -> None:
     from loanfactory.database import get_db
     from loanfactory.tasks.eod import run_locally
 
-    app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
+    app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False, "DEMO": True})
     run_locally(app, on, workers=1, size=size)
     get_db(app).engine.dispose()
 
@@ -275,6 +276,8 @@ def close_through(url: str, on: date, size: int) -> None:
 def service_env(url: str, redis: PrivateRedis, size: int) -> dict[str, str]:
     """Production settings for gunicorn and the Celery workers (docs/operations.md)."""
     return {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false",
+            # the demo's development secrets (no secret to invent), and the receiver on this machine allowed
+            "LOANFACTORY_DEMO": "true", "LOANFACTORY_API_WEBHOOKS_ALLOW_LOOPBACK": "true",
             "LOANFACTORY_PLUGINS_ENTRYPOINTS": "false", "LOANFACTORY_API_BUSINESS_DATE": BUSINESS_DATE.isoformat(),
             "LOANFACTORY_RATELIMIT_STORAGE_URI": redis.url(2), "LOANFACTORY_EOD_PARTITION_SIZE": str(size),
             "LOANFACTORY_CELERY__broker_url": redis.url(0), "LOANFACTORY_CELERY__result_backend": redis.url(1),
@@ -291,6 +294,7 @@ def celery_app(world: World) -> Any:
 
     env = world.env
     return create_app({"DATABASE_URL": world.url + f"?application_name={SUITE}", "AUTO_CREATE_TABLES": False,
+                       "DEMO": True,
                        "EOD_PARTITION_SIZE": int(env["LOANFACTORY_EOD_PARTITION_SIZE"]),
                        "CELERY": {"broker_url": env["LOANFACTORY_CELERY__broker_url"],
                                   "result_backend": env["LOANFACTORY_CELERY__result_backend"],

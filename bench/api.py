@@ -139,7 +139,7 @@ def main() -> None:
         name = url.rsplit("/", 1)[1]
         key = prepare(url)
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false",
+        env = {**os.environ, "DATABASE_URL": url, "LOANFACTORY_AUTO_CREATE_TABLES": "false", "LOANFACTORY_DEMO": "true",
                "LOANFACTORY_PLUGINS_ENTRYPOINTS": "true" if args.entry_points else "false"}
         server = subprocess.Popen(
             [str(args.venv / "bin" / "gunicorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,

@@ -71,7 +71,7 @@ def main() -> None:
 
     with bench.scratch_database() as url:
         key = bench.prepare(url)
-        app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
+        app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False, "DEMO": True})
         statements = [0]
 
         shown: list[str] | None = None

@@ -27,6 +27,8 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -42,7 +44,7 @@ from core.customers.parties import Customer
 from core.db.base import Base, make_engine, make_session_factory
 from core.ledger import JournalEntry, Posting
 from core.ledger.accounts import PRINCIPAL_RECEIVABLE, cash_clearing
-from core.loans.contract import ServicingRules, contract_json
+from core.loans.contract import Contract, ServicingRules
 from core.schedule import LoanTerms, build_schedule
 from loanfactory.app import create_app
 from loanfactory.tasks.eod import run_locally
@@ -154,7 +156,7 @@ def seed(url: str, count: int) -> float:
     rules = ServicingRules()
     with cursor.copy("COPY bench_shapes FROM STDIN") as copy:
         for number, (terms, schedule, _) in enumerate(shapes):
-            copy.write_row((number, json.dumps(contract_json(terms, rules)), terms.principal, terms.annual_rate,
+            copy.write_row((number, json.dumps(Contract(terms, rules).to_json()), terms.principal, terms.annual_rate,
                             terms.method.value, terms.start_date, schedule.maturity_date))
     with cursor.copy("COPY bench_rows FROM STDIN") as copy:
         for number, (_, schedule, _) in enumerate(shapes):
@@ -219,6 +221,11 @@ def server_settings(url: str) -> str:
     return " ".join(shown)
 
 
+def load() -> str:
+    """The 1-minute load average (other processes on the machine skew every figure)."""
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
 def server_activity(url: str) -> dict[str, int]:
     """The server's WAL written (bytes, full-page images) and checkpoints so far, and the machine's CPU
     time by kind (``/proc/stat``, in clock ticks: busy, I/O wait, idle)."""
@@ -248,12 +255,29 @@ def activity_line(night: dict[str, float]) -> str:
 
 
 def run(url: str, on: date, workers: int, size: int) -> tuple[float, int, int, dict[str, float]]:
-    app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False})
+    app = create_app({"DATABASE_URL": url, "AUTO_CREATE_TABLES": False, "DEMO": True})
     before, activity = ledger_rows(url), server_activity(url)
     began = time.perf_counter()
     report = run_locally(app, on, workers=workers, size=size)
     elapsed = time.perf_counter() - began
     return elapsed, report.loans, ledger_rows(url) - before, night_activity(activity, server_activity(url))
+
+
+@contextmanager
+def scratch_database(keep: bool) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database on the server at :data:`ADMIN`: ``(url, name)``; dropped afterwards
+    unless ``keep``."""
+    name = f"lf_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield ADMIN.rsplit("/", 1)[0] + "/" + name, name
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def main() -> None:
@@ -264,12 +288,7 @@ def main() -> None:
     parser.add_argument("--no-warm-up", action="store_true",
                         help="skip the first end-of-day after seeding (D-1, two workers, printed apart)")
     args = parser.parse_args()
-    name = f"lf_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(args.keep) as (url, name):
         seconds = seed(url, args.loans)
         print(f"seeded {args.loans:,} loans in {seconds:.1f} s ({name})")
         settings = server_settings(url)
@@ -301,11 +320,6 @@ def main() -> None:
                            "busy_pct": round(activity["busy_pct"]), "iowait_pct": round(activity["iowait_pct"])}
             row |= {f"{column}_{name}": value for name, value in figures.items()}
         print(f"recorded in {record('eod', row)}")
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -31,8 +31,31 @@ class LoanFactoryError(Exception):
         return self.message
 
 
+class RecordedRefusal(LoanFactoryError):
+    """A refusal the kernel has also written down in the caller's session, for people to follow up (a payment
+    callback flagged for reconciliation): the caller commits that record and answers with the refusal.
+
+    The kernel raises it before it changed anything else, so committing keeps the record and nothing more.
+    """
+
+
 class InvalidArgumentError(LoanFactoryError, ValueError):
     """An input is outside what the rule accepts (zero term, negative amount, unknown method...)."""
+
+
+class WrongStateError(LoanFactoryError):
+    """The operation does not apply in the entity's current state (accepting a rejected offer, prepaying a
+    loan before its contract allows it...); the API answers it with 409 Conflict."""
+
+
+class InputError(InvalidArgumentError):
+    """A value a person or a channel sent is not in the form its field takes (an amount, a date, text);
+    the message is ``"<field>: <reason>"``."""
+
+    @property
+    def reason(self) -> str:
+        """Why, without the field's name (for a list of problems that names the field itself)."""
+        return self.message.removeprefix(f"{self.field}: ")
 
 
 class FloatMoneyError(InvalidArgumentError, TypeError):
@@ -45,3 +68,12 @@ class CurrencyMismatchError(LoanFactoryError):
 
 class AprNotConvergedError(LoanFactoryError):
     """The IRR solver found no rate for the cash flows (no sign change, or no convergence)."""
+
+
+class StoredRecordError(LoanFactoryError):
+    """A record the kernel stored earlier (an application's approved offer, a loan's contract) lacks a key or
+    holds a value that does not parse; ``field`` is the key's path (``terms.penalty.multiplier``).
+
+    The stored data is damaged, not the request: the reader never puts a default in the gap, which would
+    bring into force terms nobody agreed to. Each record raises its own subclass.
+    """

@@ -7,20 +7,73 @@ unrounded amount; call :meth:`Money.rounded` where the amount becomes a posting 
 
 :func:`to_decimal` is the shared gate for every numeric input of the kernel (amounts and rates): it
 accepts ``Decimal``, ``int`` and numeric strings and raises :class:`FloatMoneyError` for floats.
+
+:func:`parse_money` is the one reading of an amount a person or a channel sends, whatever the face (the API's
+JSON, an admin form, a command's option): text of plain ASCII digits, at most 13 before the point and 2 after
+(:data:`MONEY_PATTERN`, the ``MoneyInput`` of the API's OpenAPI document), or a number (a JSON number read as
+``Decimal``) in whole fen from 0 to :data:`MAX_MONEY_NUMBER`. No sign, spaces, exponent, separators or other
+scripts' digits: ``"５０００"``, ``" 5000.00 "``, ``"5E3"``, ``"5_000"`` and ``"5,000.00"`` are all refused, and
+no amount reaches arithmetic that overflows.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Union
 
-from core.errors import CurrencyMismatchError, FloatMoneyError, InvalidArgumentError
+from core.errors import CurrencyMismatchError, FloatMoneyError, InputError, InvalidArgumentError
 from core.rounding import DEFAULT_ROUNDING, Rounding, round_money
 
 Numeric = Union[Decimal, int, str]
 
 DEFAULT_CURRENCY = "CNY"
+
+#: an amount as text: ASCII digits, at most 13 before the point and 2 after ("5000", "5000.5", "5000.00")
+MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
+_MONEY_TEXT = re.compile(MONEY_PATTERN[1:-1], re.ASCII)
+#: the largest amount given as a number (the same 13 digits of yuan)
+MAX_MONEY_NUMBER = Decimal(9999999999999)
+_FEN = Decimal("0.01")
+
+
+class MoneyInputError(InputError):
+    """An amount sent by a person or a channel is not one :func:`parse_money` accepts."""
+
+
+def parse_money(value: object, field: str = "amount", *, positive: bool = False) -> Decimal:
+    """The amount ``value`` stands for, in whole fen: text matching :data:`MONEY_PATTERN`, or an ``int`` or
+    ``Decimal`` (a JSON number read exactly) of whole fen from 0 to :data:`MAX_MONEY_NUMBER`.
+
+    Args:
+        field: the name the error gives the value.
+        positive: refuse zero too.
+
+    Raises:
+        FloatMoneyError: ``value`` is a float.
+        MoneyInputError: anything else outside those forms, naming ``field``.
+    """
+    if isinstance(value, float):
+        to_decimal(value, field)  # raises FloatMoneyError
+    if isinstance(value, str):
+        if not _MONEY_TEXT.fullmatch(value):
+            raise MoneyInputError(f'{field}: must be a decimal string such as "5000.00": digits only, at most 13 '
+                                  "before the point and 2 after", field=field, value=value)
+        amount = Decimal(value)
+    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        amount = Decimal(value)
+        if not amount.is_finite() or not 0 <= amount <= MAX_MONEY_NUMBER:
+            raise MoneyInputError(f"{field}: must be a number from 0 to {MAX_MONEY_NUMBER}", field=field, value=value)
+        if amount != amount.quantize(_FEN):
+            raise MoneyInputError(f"{field}: must be a whole number of fen (at most 2 decimals)", field=field,
+                                  value=value)
+    else:
+        raise MoneyInputError(f'{field}: must be a decimal string such as "5000.00" or a number', field=field,
+                              value=value)
+    if positive and amount == 0:
+        raise MoneyInputError(f"{field}: must be greater than 0", field=field, value=value)
+    return abs(amount)  # -0 is 0
 
 
 def to_decimal(value: object, field: str = "amount") -> Decimal:

@@ -5,13 +5,17 @@ instance folder), creates missing tables when ``AUTO_CREATE_TABLES`` is on (prod
 runs ``loanfactory db upgrade``), and removes the
 scoped session when the app context ends. Views and tasks own the transaction: they call
 ``db_session().commit()`` once, after the kernel calls of the operation succeed.
+
+On SQLite the session of a request that may write (any method but GET, HEAD and OPTIONS, except a view marked
+:data:`READS_ONLY`) and of a command or task begins its transactions with ``BEGIN IMMEDIATE``: concurrent
+writing requests take turns for the database's write lock instead of failing (see :mod:`core.db.base`).
 """
 
 from __future__ import annotations
 
 import os
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
@@ -19,6 +23,20 @@ from core.db.base import make_engine, make_session_factory
 from loanfactory.models import load_models
 
 EXTENSION = "loanfactory.db"
+#: the attribute of a view function that writes nothing though its method could (``api.auth.reads_only``)
+READS_ONLY = "loanfactory_reads_only"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _writes() -> bool:
+    """Whether the session being made may write: outside a request (a command, a task) or in a request whose
+    method is not safe and whose view is not marked :data:`READS_ONLY`."""
+    if not has_request_context():
+        return True
+    if request.method in SAFE_METHODS:
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, READS_ONLY, False)
 
 
 class Database:
@@ -26,7 +44,7 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.session = scoped_session(make_session_factory(engine))
+        self.session = scoped_session(make_session_factory(engine, _writes))
 
 
 def init_app(app: Flask) -> Database:

@@ -1,21 +1,27 @@
-"""Every table the app owns, in one place: importing a module registers its tables on ``Base.metadata``.
+"""Every table, in one place: importing a module registers its tables on ``Base.metadata``.
 
 ``create_all`` (the embedded default) and Alembic (production) both need the whole metadata; tables
-are defined next to the code that owns them, so this list names those modules. The built-in plugins'
-tables are included because they ship with the app; a third-party plugin brings its own.
+are defined next to the code that owns them, so :data:`MODEL_MODULES` names the core's modules and each
+plugin names its own through the ``plugin_schema`` hook (:class:`core.plugins.types.PluginSchema`), the
+built-ins exactly like a third party.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy.orm import Mapper
 
 from core.db.base import Base
+from core.plugins.types import PluginSchema
 
 MODEL_MODULES = (
     "core.applications.models",
     "core.backoffice.audit",
+    "core.backoffice.signin",
     "core.businessday.calendar",
     "core.businessday.closes",
     "core.ledger.models",
@@ -33,15 +39,28 @@ MODEL_MODULES = (
     "core.loans.events",
     "core.states",
     "core.backoffice.users",
-    "plugins.local_esign.models",
-    "plugins.notifications.models",
-    "plugins.sandbox_bank.models",
-    "plugins.sandbox_bureau.models",
 )
 
 
-def load_models() -> MetaData:
-    """Import every model module and return the complete metadata."""
-    for name in MODEL_MODULES:
+def load_models(schemas: Iterable[PluginSchema] = ()) -> MetaData:
+    """Import the core's model modules and those of ``schemas`` (the plugins'); return the metadata."""
+    for name in (*MODEL_MODULES, *(module for schema in schemas for module in schema.models)):
         importlib.import_module(name)
     return Base.metadata
+
+
+def tables_of(modules: Iterable[str]) -> set[str]:
+    """The names of the tables ``modules`` define on ``Base.metadata``: those of the mapped classes defined in
+    them, and the ``Table`` objects they hold."""
+    names = set()
+    for name in modules:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if isinstance(value, Table) and value.metadata is Base.metadata:
+                names.add(value.name)
+            elif isinstance(value, type) and value.__module__ == name:
+                mapper: Mapper[Any] | None = inspect(value, raiseerr=False)  # None when not mapped (a mixin)
+                if mapper is not None and mapper.class_ is value:
+                    names.update(table.name for table in mapper.tables
+                                 if isinstance(table, Table) and table.metadata is Base.metadata)
+    return names

@@ -3,9 +3,10 @@
 Configuration keys (see :class:`core.plugins.manager.PluginSettings`): ``PLUGINS_DISABLED`` (names),
 ``PLUGINS_TIMEOUT`` (seconds, default 10), ``PLUGINS_TIMEOUTS`` (per plugin or ``plugin.hook``),
 ``PLUGIN_CONFIG`` (``{name: {...}}``, each plugin's own settings), ``PLUGINS_ENTRYPOINTS`` (load third
-parties, default on) and ``PLUGINS_EXTRA`` (more module paths). Plugins may define tables on
-``core.db.base.Base``; they exist only once the plugin is imported, so the tables are created here, after
-loading, when ``AUTO_CREATE_TABLES`` is on.
+parties, default on) and ``PLUGINS_EXTRA`` (more module paths). Plugins name their tables through the
+``plugin_schema`` hook; the tables are created here, after loading, when ``AUTO_CREATE_TABLES`` is on.
+What runs without an app (the command line's plugin commands, the migrations) builds its manager from
+the same configuration with :func:`configured_manager`.
 
 A call made without a session (a CLI listing, a broadcast outside a request) is recorded in a session of
 its own, committed at once; calls with the caller's session are recorded in it (see
@@ -22,17 +23,20 @@ flushed ones join them in the order they were written.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db.base import Base, make_session_factory
+from core.db.base import make_session_factory
 from core.plugins.manager import CallRecord, PluginManager, make_plugin_manager, record_in_session
 from core.plugins.types import LifecycleEvent
 from core.states import WRITTEN, StateTransition
+from loanfactory.config import load_config
 from loanfactory.database import get_db
+from loanfactory.models import load_models
 
 EXTENSION = "loanfactory.plugins"
 ENTITIES = ("application", "loan")
@@ -55,10 +59,17 @@ def init_app(app: Flask) -> PluginManager:
 
     manager = make_plugin_manager(app.config, recorder=recorder)
     if app.config.get("AUTO_CREATE_TABLES", True):
-        Base.metadata.create_all(database.engine)
+        load_models(manager.schemas().values()).create_all(database.engine)
     deliver_lifecycle_events(manager, database.session.session_factory)
     app.extensions[EXTENSION] = manager
     return manager
+
+
+def configured_manager(config: Mapping[str, Any] | None = None) -> PluginManager:
+    """A manager built from the configuration alone (:func:`loanfactory.config.load_config` with ``config``),
+    for what runs without an app; it loads the plugins the app loads. Its calls made without a session are
+    logged, not recorded."""
+    return make_plugin_manager(load_config(config))
 
 
 def deliver_lifecycle_events(manager: PluginManager, factory: sessionmaker[Any]) -> None:

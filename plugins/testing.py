@@ -19,7 +19,9 @@ Contract tests: subclass the family's contract and name your plugin; pytest coll
         plugin_config = {"threshold": 3}     # its PLUGIN_CONFIG entry, if any
 
 Each contract lists the hooks it ``covers``; the project's meta-test checks that every hook spec is
-covered by a contract and documented.
+covered by a contract and documented. ``CommandsContract`` and ``SchemaContract`` check the setup hooks
+(``register_commands``, ``plugin_schema``); the second migrates a scratch SQLite database (core and the
+plugin's branch) and compares it with the plugin's models.
 """
 
 from __future__ import annotations
@@ -365,5 +367,58 @@ class LifecycleContract(Contract):
             assert self.plugin_name in answers and answers[self.plugin_name] is None
 
 
+class ConfigurationContract(Contract):
+    """Any ``config_problems`` implementation: the class's ``plugin_config`` (a production one) passes, and
+    ``unfit_config`` (settings the plugin must refuse, such as a missing secret) is reported, each problem
+    a sentence under the plugin's name."""
+
+    covers = ("config_problems",)
+    unfit_config: ClassVar[dict[str, Any]] = {}
+
+    def test_its_production_settings_pass(self) -> None:
+        assert self.manager.implementers("config_problems").count(self.plugin_name) == 1
+        assert [p for p in self.manager.config_problems() if p.startswith(f"{self.plugin_name}:")] == []
+
+    def test_unfit_settings_are_reported_under_its_name(self) -> None:
+        manager = build_manager({self.plugin_name: dict(self.unfit_config)},
+                                extra=(self.plugin_module,) if self.plugin_module else ())
+        problems = [p for p in manager.config_problems() if p.startswith(f"{self.plugin_name}: ")]
+        assert problems and all(len(p) > len(self.plugin_name) + 2 for p in problems)
+
+
+class CommandsContract(Contract):
+    """Any ``register_commands``: click commands under names no built-in command has, each with its help."""
+
+    covers = ("register_commands",)
+
+    def test_adds_commands_under_names_of_its_own(self) -> None:
+        import click
+        from click.testing import CliRunner
+
+        from loanfactory.cli import COMMANDS
+
+        group = click.Group(self.plugin_name)
+        self.manager.setup_call(self.plugin_name, "register_commands", cli=group)
+        assert group.commands, "register_commands added no command"
+        assert not set(group.commands) & set(COMMANDS), "a plugin command takes a built-in command's name"
+        for name, command in group.commands.items():
+            shown = CliRunner().invoke(command, ["--help"], prog_name=f"loanfactory {name}")
+            assert shown.exit_code == 0 and "Usage:" in shown.output, shown.output
+
+
+class SchemaContract(Contract):
+    """Any ``plugin_schema``: modules defining tables, and a branch of revisions of its own that makes them."""
+
+    covers = ("plugin_schema",)
+
+    def test_its_own_branch_of_revisions_makes_the_tables_its_models_define(self, tmp_path: Path) -> None:
+        from loanfactory.migrate import schema_problems
+
+        schema = self.manager.setup_call(self.plugin_name, "plugin_schema")
+        assert schema_problems(self.plugin_name, schema, f"sqlite:///{tmp_path}/schema.sqlite3") == []
+
+
 CONTRACTS: tuple[type[Contract], ...] = (ScoringContract, BureauContract, PaymentContract, EsignContract,
-                                         ReportingContract, NotificationsContract, LifecycleContract)
+                                         ReportingContract, NotificationsContract, LifecycleContract,
+                                         ConfigurationContract,
+                                         CommandsContract, SchemaContract)

@@ -19,6 +19,11 @@ from sqlalchemy.orm import Session
 
 from core.db.base import Base, make_engine, make_session_factory
 
+# The suite runs the app in test mode, where development secrets are allowed (loanfactory.security): the
+# commands the tests invoke build their app from the environment. Tests of the production refusal pass
+# TESTING=False themselves.
+os.environ.setdefault("LOANFACTORY_TESTING", "true")
+
 PG_ADMIN_URL = os.environ.get("LOANFACTORY_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -3,12 +3,13 @@
 Operations and finance record offline repayments and prepayments directly (each with an idempotency key
 drawn when the form is shown, so a double click posts once). A prepayment is quoted first
 (:func:`core.loans.prepayment.prepayment_quote`: full or partial, broken interest, fee, re-scheduling
-mode, the loan brought to the date) and the operator confirms exactly that total; if the quote changed in
-between (an end-of-day ran, a repayment arrived) the confirmation is refused and the operator quotes again.
+mode, the loan brought to the date) and the operator confirms exactly that total; the kernel refuses the
+confirmation if the quote changed in between (an end-of-day ran, a repayment arrived) and the operator
+quotes again, and refuses both before the contract's prepayment window opens.
 
 Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
-the approving permission decides it on the requests page, and an approval carries the operation out in the
-same transaction (:mod:`core.backoffice.audit` change requests, :mod:`core.loans` operations).
+the approving permission decides it on the requests page, and the kernel carries an approval out in the
+same transaction (:func:`core.loans.adjustments.decide_adjustment`).
 """
 
 from __future__ import annotations
@@ -25,21 +26,23 @@ from sqlalchemy import select
 
 from admin.base import SecureView
 from admin.pii import masked, reveal
-from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, decide_change, pending_changes, request_change
+from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, pending_changes, request_change
 from core.backoffice.users import can
 from core.customers.parties import Customer, find_by_id_number, find_by_phone
 from core.customers.pii import mask_id_number, mask_phone
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.ledger.models import JournalEntry
-from core.loans.adjustments import waive_penalty, write_off
+from core.loans.adjustments import decide_adjustment
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
-from core.loans.repayment import fen, repay
+from core.loans.repayment import repay
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
+from loanfactory import clock
 from loanfactory.database import db_session
+from loanfactory.settings import overpayment_multiple
 
 PAGE_SIZE = 50
 OFFLINE_CHANNEL = "offline"
@@ -103,7 +106,7 @@ class LoansView(SecureView):
                                    .order_by(ChangeRequest.id)))
         return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
                            events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
-                           customer=masked(db.get(Customer, loan.customer_id)), today=date.today().isoformat(),
+                           customer=masked(db.get(Customer, loan.customer_id)), today=clock.today().isoformat(),
                            form_key=uuid.uuid4().hex, revealed=None)
 
     @expose("/<int:loan_id>/reveal", methods=["POST"])
@@ -140,8 +143,9 @@ class LoansView(SecureView):
     def record_repayment(self, loan_id: int) -> Any:
         def run(db: Any, loan: Loan) -> ServicingEvent:
             return repay(db, loan_id=loan.id, amount=request.form.get("amount", ""),
-                         on=_business_date(request.form.get("business_date")), channel=OFFLINE_CHANNEL,
-                         key=f"admin:repay:{request.form.get('key', '')}", actor=current_user.username)
+                         on=_business_date(request.form.get("business_date")), today=clock.today(),
+                         channel=OFFLINE_CHANNEL, key=f"admin:repay:{request.form.get('key', '')}",
+                         actor=current_user.username, overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.repay", "loan.repay_offline", run)
 
     @expose("/<int:loan_id>/prepay/quote")
@@ -154,7 +158,7 @@ class LoansView(SecureView):
         try:
             on = _business_date(request.args.get("business_date"))
             mode = parse_enum(RescheduleMode, request.args.get("mode") or RescheduleMode.KEEP_TERM, "mode")
-            quote = prepayment_quote(db, loan_id=loan_id, on=on, principal=principal)
+            quote = prepayment_quote(db, loan_id=loan_id, on=on, today=clock.today(), principal=principal)
         except LoanFactoryError as error:
             self.refuse(error)
             return redirect(url_for(".detail", loan_id=loan_id))
@@ -166,17 +170,12 @@ class LoansView(SecureView):
     def record_prepayment(self, loan_id: int) -> Any:
         """Execute the quote the operator saw: refused if the loan's quote changed since (quote again)."""
         def run(db: Any, loan: Loan) -> ServicingEvent:
-            on = _business_date(request.form.get("business_date"))
-            principal = request.form.get("principal") or None
-            key = f"admin:prepay:{request.form.get('key', '')}"
             quoted = request.form.get("quoted_total", "")
-            if db.scalar(select(ServicingEvent.id).where(ServicingEvent.request_key == key)) is None:
-                now = fen(prepayment_quote(db, loan_id=loan.id, on=on, principal=principal).total)
-                if now != quoted:
-                    raise InvalidArgumentError(f"quoted_total: the quote is now {now}, not {quoted}; quote again",
-                                               field="quoted_total", value=quoted)
-            return prepay(db, loan_id=loan.id, amount=quoted, on=on, channel=OFFLINE_CHANNEL, principal=principal,
-                          key=key, actor=current_user.username, mode=request.form.get("mode") or "keep_term")
+            return prepay(db, loan_id=loan.id, amount=quoted, quoted_total=quoted,
+                          on=_business_date(request.form.get("business_date")), today=clock.today(),
+                          channel=OFFLINE_CHANNEL, principal=request.form.get("principal") or None,
+                          key=f"admin:prepay:{request.form.get('key', '')}", actor=current_user.username,
+                          mode=request.form.get("mode") or "keep_term", overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
 
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])
@@ -212,26 +211,12 @@ class LoansView(SecureView):
         approve = request.form.get("decision") == "approve"
         comment = request.form.get("comment", "")
         try:
-            decide_change(db, change, checker=current_user, approve=approve, comment=comment)
-            if approve:
-                _carry_out(db, change)
+            decide_adjustment(db, change, checker=current_user, approve=approve, comment=comment)
             db.commit()
             flash(_("Request %(id)s %(state)s.", id=change.id, state=change.state), "success")
         except LoanFactoryError as error:
             self.refuse(error)
         return redirect(url_for(".requests"))
-
-
-def _carry_out(db: Any, change: ChangeRequest) -> None:
-    """Run the approved operation under the maker's request key (a retry cannot run it twice)."""
-    on = date.fromisoformat(change.params["business_date"])
-    key = f"admin:change:{change.id}"
-    if change.kind == "penalty_waiver":
-        waive_penalty(db, loan_id=int(change.entity_id), amount=change.params["amount"], on=on, key=key,
-                      actor=change.checker or "", reason=change.reason)
-    elif change.kind == "write_off":
-        write_off(db, loan_id=int(change.entity_id), on=on, key=key, actor=change.checker or "", reason=change.reason)
-    change.state = "executed"
 
 
 def _customers_matching(db: Any, text: str) -> list[int]:

@@ -1,21 +1,25 @@
-"""Users and roles: list, create, change roles, deactivate, reset a password (admin only; auditors read)."""
+"""Users and roles: list, create, change roles, deactivate, reset a password, lift a sign-in lock (admin
+only; auditors read). Changing roles, the active flag or the password ends the user's open sessions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from admin.auth import EXTENSION as SIGNIN
 from admin.base import SecureView
-from core.backoffice.users import MIN_PASSWORD_LENGTH, PERMISSIONS, Role, User, create_user, parse_roles, set_password
+from core.backoffice import signin
+from core.backoffice.users import MIN_PASSWORD_LENGTH, PERMISSIONS, Role, User, change_user, create_user
 from core.errors import LoanFactoryError
 from loanfactory.database import db_session
 
@@ -53,10 +57,26 @@ class UsersView(SecureView):
 
     @expose("/")
     def index(self) -> Any:
-        users = list(db_session().scalars(select(User).order_by(User.username)))
+        db = db_session()
+        users = list(db.scalars(select(User).order_by(User.username)))
+        policy, _lifetime = current_app.extensions[SIGNIN]
+        locks = {user.id: signin.account_locked_until(db, user.username, policy) for user in users}
         permissions = sorted(PERMISSIONS.items())
         return self.render("lf/users/list.html", users=users, form=UserForm(), role_labels=ROLE_LABELS,
-                           permissions=permissions, roles=list(Role))
+                           permissions=permissions, roles=list(Role), locks=locks, unlock_form=FlaskForm())
+
+    @expose("/<int:user_id>/unlock", methods=["POST"])
+    def unlock(self, user_id: int) -> Any:
+        self.require("user.manage")
+        db = db_session()
+        user = db.get(User, user_id)
+        if user is None:
+            return self.render("lf/not_found.html"), 404
+        if FlaskForm().validate_on_submit():
+            signin.unlock(db, user, by=current_user)
+            db.commit()
+            flash(_("User %(name)s may sign in again.", name=user.username), "success")
+        return redirect(url_for(".index"))
 
     @expose("/create", methods=["POST"])
     def create(self) -> Any:
@@ -90,10 +110,8 @@ class UsersView(SecureView):
             if form.validate_on_submit():
                 before = user.snapshot()
                 try:
-                    user.roles = parse_roles(form.roles.data or [])
-                    user.active = bool(form.active.data)
-                    if form.password.data:
-                        set_password(user, form.password.data)
+                    change_user(user, roles=form.roles.data or [], active=bool(form.active.data),
+                                password=form.password.data or None)
                     self.audit("user.update", "user", user.id, before=before,
                                after={**user.snapshot(), "password_changed": bool(form.password.data)})
                     db.commit()

@@ -16,6 +16,7 @@ from api.transactions import idempotent
 from api.views.products import offer_for_channel
 from core.applications.models import Application
 from core.loans.models import Loan
+from core.origination.approved import offer_if_any
 from core.origination.errors import NotFoundError
 from core.origination.pipeline import submit_application
 from core.origination.requests import parse_application
@@ -24,8 +25,12 @@ from loanfactory.plugins_host import get_plugins
 
 
 def application_json(application: Application, loan_id: int | None = None) -> dict[str, Any]:
-    """An application as the channel sees it (the decision without the internal evaluation context)."""
+    """An application as the channel sees it: the decision without the internal evaluation context, and the
+    approved offer among the decision's keys."""
     decision = {k: v for k, v in (application.decision or {}).items() if k not in ("context", "manual")}
+    offer = offer_if_any(application)
+    if offer is not None:
+        decision.update(offer.decision_fields())
     links = {"self": url_for("api.get_application", application_id=application.id)}
     if application.state == "approved":
         links["acceptance"] = url_for("api.accept_offer", application_id=application.id)
@@ -77,7 +82,7 @@ def register(bp: Blueprint) -> None:
         client = current_client()
         offer = offer_for_channel(code)
         now = datetime.now(UTC)
-        request = parse_application(offer, json_body(), now.date())
+        request = parse_application(offer, json_body(), now)
         application = submit_application(db_session(), get_plugins(), offer, request, channel=client.channel,
                                          actor=f"channel:{client.channel}", now=now)
         location = url_for("api.get_application", application_id=application.id)

@@ -20,6 +20,7 @@ from core.origination.published import offer_of_version
 from core.plugins.types import CallbackSignatureError, PluginFailure
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
+from loanfactory.settings import callback_tolerance_days
 
 
 def contract_json(application_id: int, record: ContractRecord, *, with_content: bool) -> dict[str, Any]:
@@ -75,17 +76,15 @@ def register(bp: Blueprint) -> None:
     def sign_contract(application_id: int) -> Response:
         data = json_body()
         problems = unknown_fields(data, {"signer_name", "sha256"})
-        for name in ("signer_name", "sha256"):
-            if not isinstance(data.get(name), str) or not data[name].strip():
-                problems.append((f"/{name}", "is required"))
         if problems:
             raise invalid(problems)
+        signer_name, sha256 = booking.signature_request(data.get("signer_name"), data.get("sha256"))
         application = channel_application(application_id, lock=True)
         offer = offer_of_version(db_session(), application.product_version_id)
         client = current_client()
         try:
             record = booking.sign_contract(db_session(), get_plugins(), application, offer,
-                                           signer_name=data["signer_name"], sha256=data["sha256"],
+                                           signer_name=signer_name, sha256=sha256,
                                            channel="api", actor=f"channel:{client.channel}")
         except PluginFailure as failure:
             raise plugin_unavailable(failure) from None
@@ -99,7 +98,8 @@ def register(bp: Blueprint) -> None:
         offer = offer_of_version(db_session(), application.product_version_id)
         try:
             order = booking.start_disbursement(db_session(), get_plugins(), application, offer,
-                                               actor=f"channel:{current_client().channel}")
+                                               actor=f"channel:{current_client().channel}", today=clock.today(),
+                                               tolerance_days=callback_tolerance_days())
         except PluginFailure as failure:
             raise plugin_unavailable(failure) from None
         return jsonify(disbursement_json(order, application.state)), 202
@@ -107,7 +107,9 @@ def register(bp: Blueprint) -> None:
     @bp.post("/callbacks/payments/<plugin>")
     @transactional
     def disbursement_callback(plugin: str) -> Response:
-        """The payment channel's signed settlement notice; verified by the plugin that issued the order."""
+        """The payment channel's signed settlement notice; verified by the plugin that issued the order, and held
+        to the order (amount, settlement date): a mismatch is refused naming the field, and the order's flag
+        for reconciliation is committed with the refusal (:class:`core.errors.RecordedRefusal`)."""
         session = db_session()
         try:
             result = get_plugins().call(plugin, "payment_verify_callback", session=session,
@@ -121,8 +123,8 @@ def register(bp: Blueprint) -> None:
             raise ApiProblem(404, "Not found", f"no {plugin} payout order {result.request_id}", slug="not-found")
         application = session.get(Application, order.application_id, with_for_update=True)
         assert application is not None
-        offer = offer_of_version(session, application.product_version_id)
-        loan = booking.complete_disbursement(session, offer, order, result, actor=f"payment:{plugin}")
+        loan = booking.complete_disbursement(session, order, result, actor=f"payment:{plugin}",
+                                             today=clock.today(), tolerance_days=callback_tolerance_days())
         return jsonify({"received": True, "request_id": order.request_id, "status": order.status,
                         "application_state": application.state, "loan_id": loan.id if loan else loan_of(
                             application.id)})

@@ -1,4 +1,4 @@
-"""Loans: detail, schedule, balances from the ledger, repayments, prepayment quotes and prepayments.
+"""Loans: detail, schedule, balances, repayments, prepayment quotes and prepayments.
 
 Servicing is the kernel's (:mod:`core.loans`); these views check the channel owns the loan, read the
 body, and pass the channel's ``Idempotency-Key`` on as the servicing request key, so a retried repayment
@@ -22,15 +22,20 @@ from api.problems import invalid
 from api.serialize import iso, money
 from api.transactions import idempotent, transactional
 from core.applications.models import Application
+from core.errors import InputError
+from core.inputs import parse_date, parse_text
 from core.ledger.projection import loan_balances
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import repay
-from core.origination.booking import check_prepayment_window
+from core.money import parse_money
 from core.origination.errors import NotFoundError
-from core.origination.published import offer_of_version
 from loanfactory.database import db_session
+from loanfactory.settings import overpayment_multiple
+
+#: the longest ``reference`` a repayment may carry (the channel's own; the document's ``maxLength``)
+MAX_REFERENCE = 120
 
 
 def loan_json(loan: Loan) -> dict[str, Any]:
@@ -67,29 +72,24 @@ def channel_loan(loan_id: int) -> Loan:
 
 
 def _date(data: dict[str, Any], name: str, problems: list[tuple[str, str]]) -> date:
-    raw = data.get(name)
-    if raw is None:
+    if data.get(name) is None:
         return clock.today()
     try:
-        if not isinstance(raw, str):
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        problems.append((f"/{name}", "must be a date that exists, as YYYY-MM-DD"))
+        return parse_date(data[name], name)
+    except InputError as error:
+        problems.append((f"/{name}", error.reason))
         return clock.today()
 
 
 def _amount(data: dict[str, Any], name: str, problems: list[tuple[str, str]], *, required: bool) -> Decimal | None:
-    from core.origination.catalog import parse_amount
-
     if data.get(name) is None:
         if required:
             problems.append((f"/{name}", "is required"))
         return None
     try:
-        return parse_amount(data[name])
-    except ValueError as error:
-        problems.append((f"/{name}", str(error)))
+        return parse_money(data[name], name, positive=True)
+    except InputError as error:
+        problems.append((f"/{name}", error.reason))
         return None
 
 
@@ -139,7 +139,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/loans/<int:loan_id>/balances")
     def get_balances(loan_id: int) -> Response:
-        """What the borrower owes, summed from the journal (not from a cached figure)."""
+        """What the borrower owes: the loan's row of the balance projection, which every post keeps in its
+        own transaction and the journal proves (``loanfactory ledger verify-projection``)."""
         loan = channel_loan(loan_id)
         balances = loan_balances(db_session(), loan.id)
         return jsonify({"loan_id": loan.id, "principal": money(balances.principal),
@@ -155,11 +156,17 @@ def register(bp: Blueprint) -> None:
         problems = unknown_fields(data, {"amount", "paid_on", "reference"})
         amount = _amount(data, "amount", problems, required=True)
         on = _date(data, "paid_on", problems)
+        if data.get("reference") is not None:
+            try:
+                parse_text(data["reference"], "reference", MAX_REFERENCE)
+            except InputError as error:
+                problems.append(("/reference", error.reason))
         if problems:
             raise invalid(problems)
         loan = channel_loan(loan_id)
-        event = repay(db_session(), loan_id=loan.id, amount=amount, on=on, channel=loan.payment_channel or "api",
-                      key=_key("repayment"), actor=f"channel:{current_client().channel}")
+        event = repay(db_session(), loan_id=loan.id, amount=amount, on=on, today=clock.today(),
+                      channel=loan.payment_channel or "api", key=_key("repayment"),
+                      actor=f"channel:{current_client().channel}", overpayment_multiple=overpayment_multiple())
         db_session().refresh(loan)
         return jsonify(event_json(event, loan)), 201
 
@@ -169,8 +176,7 @@ def register(bp: Blueprint) -> None:
         """What prepaying all (no ``amount``) or ``amount`` of the principal costs on a date."""
         principal, on, _mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
-        check_prepayment_window(db_session(), loan, offer_of_version(db_session(), loan.product_version_id), on)
-        quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, principal=principal)
+        quote = prepayment_quote(db_session(), loan_id=loan.id, on=on, today=clock.today(), principal=principal)
         return jsonify({"loan_id": loan.id, **quote.as_dict()})
 
     @bp.post("/loans/<int:loan_id>/prepayments")
@@ -180,10 +186,11 @@ def register(bp: Blueprint) -> None:
         principal, on, mode = prepayment_request(json_body())
         loan = channel_loan(loan_id)
         session = db_session()
-        check_prepayment_window(session, loan, offer_of_version(session, loan.product_version_id), on)
-        quote = prepayment_quote(session, loan_id=loan.id, on=on, principal=principal)
-        event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, channel=loan.payment_channel or "api",
-                       key=_key("prepayment"), actor=f"channel:{current_client().channel}", principal=principal,
-                       mode=mode)
+        today = clock.today()
+        quote = prepayment_quote(session, loan_id=loan.id, on=on, today=today, principal=principal)
+        event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, today=today,
+                       channel=loan.payment_channel or "api", key=_key("prepayment"),
+                       actor=f"channel:{current_client().channel}", principal=principal, mode=mode,
+                       overpayment_multiple=overpayment_multiple())
         session.refresh(loan)
         return jsonify({"loan_id": loan.id, **quote.as_dict(), "event_id": event.id, "loan_state": loan.state}), 201

@@ -12,6 +12,7 @@ from api.body import json_body, unknown_fields
 from api.pagination import paginate_list
 from api.problems import invalid
 from api.serialize import offer_detail, offer_summary
+from core.inputs import parse_date
 from core.origination import published
 from core.origination.catalog import Offer
 from core.origination.quotes import quote
@@ -33,14 +34,7 @@ def offer_for_channel(code: str) -> Offer:
 def parse_start_date(data: dict[str, Any]) -> date:
     """``start_date`` from the body (ISO 8601), today when absent."""
     raw = data.get("start_date")
-    if raw is None:
-        return date.today()
-    try:
-        if not isinstance(raw, str):
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise invalid([("/start_date", "must be a date that exists, as YYYY-MM-DD")]) from None
+    return date.today() if raw is None else parse_date(raw, "start_date")
 
 
 def register(bp: Blueprint) -> None:

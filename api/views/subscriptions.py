@@ -1,4 +1,7 @@
-"""Webhook subscriptions: a channel registers URLs and sees what was delivered to them."""
+"""Webhook subscriptions: a channel registers URLs and sees what was delivered to them.
+
+A URL is refused (422 naming ``/url``) unless it leads to public addresses only, under the app's
+:func:`api.webhooks.target_policy`; an event shows its delivery status, never a network error's text."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from api.pagination import paginate
 from api.problems import invalid
 from api.serialize import iso
 from api.transactions import idempotent, transactional
+from api.webhooks import target_policy
 from core.channels import webhooks
 from core.channels.webhooks import WebhookEvent, WebhookSubscription
 from loanfactory.database import db_session
@@ -28,7 +32,7 @@ def subscription_json(subscription: WebhookSubscription, *, with_secret: bool = 
 
 def event_json(event: WebhookEvent) -> dict[str, Any]:
     return {"id": event.id, "type": event.event_type, "status": event.status, "attempts": event.attempts,
-            "last_error": event.last_error, "data": event.payload, "delivered_at": iso(event.delivered_at)}
+            "last_error": webhooks.shown_error(event), "data": event.payload, "delivered_at": iso(event.delivered_at)}
 
 
 def register(bp: Blueprint) -> None:
@@ -42,10 +46,11 @@ def register(bp: Blueprint) -> None:
         if not isinstance(events, list) or not events or not all(isinstance(e, str) and e.strip() for e in events):
             problems.append(("/events", "must be a non-empty list of event types or patterns"))
         if not isinstance(data.get("url"), str):
-            problems.append(("/url", "is required: an http(s) URL"))
+            problems.append(("/url", "is required: an https:// URL"))
         if problems:
             raise invalid(problems)
-        subscription = webhooks.subscribe(db_session(), current_client().channel, data["url"], events)
+        subscription = webhooks.subscribe(db_session(), current_client().channel, data["url"], events,
+                                          policy=target_policy())
         location = url_for("api.list_webhook_events", subscription_id=subscription.id)
         return jsonify(subscription_json(subscription, with_secret=True)), 201, {"Location": location}
 

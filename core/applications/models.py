@@ -5,8 +5,10 @@ under (``product_version_id`` is a plain integer: the product tables belong to t
 a version, once published, never changes). Its ``state`` moves only through
 :data:`core.states.APPLICATION_STATES`; ``review_step`` says where an application under review is
 (``eligibility``, ``bureau``, ``scoring``, ``approval``, ``manual_review``). Scoring and the decision are
-kept as the engine produced them: ``score``, ``grade``, ``reason_codes`` and the ``decision`` document
-(approved amount, rate, conditions or refusal reasons).
+kept as the engine produced them: ``score``, ``grade``, ``reason_codes`` and the ``decision`` document (the
+outcome, refusal reasons, the evaluation context, plugin errors, manual decisions). An approved application
+also keeps the offer made to it in ``offer``: written once at approval and read back only through
+:class:`core.origination.approved.ApprovedOffer`.
 """
 
 from __future__ import annotations
@@ -52,5 +54,7 @@ class Application(Base):
     grade: Mapped[str | None] = mapped_column(String(20))
     reason_codes: Mapped[list[str] | None] = mapped_column(JSON)
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the approved offer as :meth:`core.origination.approved.ApprovedOffer.to_json` stores it
+    offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,8 +9,9 @@ snapshot is exact and portable. Events are never updated or deleted.
 Dual control (maker-checker) for single operations that need a second person, such as waiving a penalty
 or writing a loan off: the maker files a :class:`ChangeRequest` with :func:`request_change`; a different
 user holding the approving permission decides it with :func:`decide_change`, which refuses the maker
-(:class:`~core.backoffice.users.FourEyesError`) and a request already decided. The caller carries out the approved
-operation in the same transaction, so approval and effect commit together.
+(:class:`~core.backoffice.users.FourEyesError`) and a request already decided. The operation's own module
+decides and carries an approved request out in the same transaction, so approval and effect commit
+together (:func:`core.loans.adjustments.decide_adjustment` for waivers and write-offs).
 """
 
 from __future__ import annotations

@@ -9,7 +9,11 @@ changes nothing. :func:`require_second_user` is the four-eyes rule: the checker 
 maker.
 
 The :class:`User` model has the four attributes Flask-Login reads (``is_active``, ``is_authenticated``,
-``is_anonymous``, ``get_id``) as plain properties, so the kernel stays free of Flask.
+``is_anonymous``, ``get_id``) as plain properties, so the kernel stays free of Flask. Sessions can be
+revoked: ``get_id`` is ``"<id>:<session version>"``, what a signed-in session keeps, and
+:func:`signed_in_user` honours it only while the user is active and the version unchanged.
+:func:`end_sessions` bumps the version; signing out, :func:`set_password` and :func:`change_user` (roles,
+disabling) call it, so every session of the user, on every device, ends at its next request.
 Nothing here commits: the caller owns the session.
 """
 
@@ -100,6 +104,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    unlocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -123,7 +129,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What a signed-in session keeps: the id and the session version (see :func:`signed_in_user`)."""
+        return f"{self.id}:{self.session_version or 0}"
 
     def snapshot(self) -> dict[str, object]:
         """What the audit log keeps of a user (never the hash)."""
@@ -186,9 +193,46 @@ def create_user(session: Session, *, username: str, password: str, roles: Iterab
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every signed-in session of ``user`` (they hold the previous session version)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def set_password(user: User, password: str) -> None:
-    """Replace ``user``'s password hash (same length rule as :func:`hash_password`)."""
+    """Replace ``user``'s password hash (same length rule as :func:`hash_password`) and end its sessions."""
     user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def change_user(user: User, *, roles: Iterable[Role | str] | None = None, active: bool | None = None,
+                password: str | None = None) -> None:
+    """Change ``user``'s roles, active flag or password (``None`` keeps it); any change of the three ends
+    the user's sessions, so a demoted or disabled user keeps no open session with the old rights.
+
+    Raises:
+        InvalidArgumentError: unknown or no ``roles``, short ``password``.
+    """
+    before = (user.roles, user.is_active)
+    if roles is not None:
+        user.roles = parse_roles(roles)
+    if active is not None:
+        user.active = active
+    if password:
+        set_password(user, password)
+    elif (user.roles, user.is_active) != before:
+        end_sessions(user)
+
+
+def signed_in_user(session: Session, token: str) -> User | None:
+    """The user a session's ``token`` (:meth:`User.get_id`) signs in: active, with the same session version;
+    ``None`` for anything else (a revoked session, a disabled user, a token of the old ``"<id>"`` form)."""
+    user_id, sep, version = token.partition(":")
+    if not sep or not user_id.isdigit() or not version.isdigit():
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.is_active or (user.session_version or 0) != int(version):
+        return None
+    return user
 
 
 def authenticate(session: Session, username: str, password: str, *, now: datetime | None = None) -> User | None:

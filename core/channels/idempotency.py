@@ -5,7 +5,8 @@ the operation's own transaction (:func:`claim`); the database's unique constrain
 a concurrent request with the same key blocks on PostgreSQL until the first transaction ends, then fails
 its insert and reads the first response (:func:`find`). If the first request fails and rolls back, its
 claim goes with it and the key is free again. Only successful responses are kept, so a request refused
-for bad input can be corrected and retried under the same key.
+for bad input can be corrected and retried under the same key. A response names the borrower (an application,
+a signed contract), so the stored body is encrypted at rest (:class:`core.customers.pii.EncryptedString`).
 
 Every creating POST claims and completes a record, so both are single Core statements built once (the
 ORM's unit of work would cost more than the statements).
@@ -25,7 +26,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    Text,
     UniqueConstraint,
     Update,
     bindparam,
@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.customers.pii import EncryptedString
 from core.db import driver
 from core.db.base import Base
 from core.errors import InvalidArgumentError
@@ -58,7 +59,8 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(EncryptedString("idempotency_records.response_body"),
+                                                      nullable=True)
     location: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 

@@ -6,14 +6,18 @@ reads the transitions after a cursor, finds the channel of each application or l
 :class:`WebhookEvent` per matching subscription (the outbox). Transactions commit out of id order, so
 the cursor only moves past transitions older than :data:`SETTLE_SECONDS`; the window behind it is read
 again, whole, at every run (a batch of :data:`BATCH` at a time) and the unique ``(subscription_id,
-transition_id)`` pair keeps each event single. :func:`hand_out` gives a queue of deliveries the due events,
-each leased for :data:`LEASE_SECONDS`, so that no event is queued twice while it waits and none is lost
-with a lost message.
+transition_id)`` pair keeps each event single.
 
-Delivery (an HTTP POST, done by the caller) reports back through :func:`mark_delivered` or
-:func:`mark_failed`; failures back off exponentially (:func:`backoff_seconds`) and an event is given up
-after :data:`MAX_ATTEMPTS`. :func:`signature_header` is what a receiver verifies: HMAC-SHA256 over
-``"<timestamp>.<body>"`` with the subscription's secret.
+A subscription's URL must lead to public addresses only (:mod:`core.channels.targets`), checked when it is
+made and again at every delivery. Delivery (an HTTP POST, done by the caller, never inside a request's
+transaction) first takes a due event with :func:`claim`, in a transaction of its own that moves the event's
+next attempt a lease ahead: no other dispatcher takes it meanwhile, and one that dies mid-attempt leaves it
+to be retried when the lease ends (delivery is at least once). The caller then sends with no transaction
+open and reports the :class:`~core.channels.targets.DeliveryOutcome` through :func:`record_attempt`.
+Failures back off exponentially (:func:`backoff_seconds`) and an event is given up after
+:data:`MAX_ATTEMPTS`; ``last_error`` keeps the outcome's status only (``http_503``, ``no_answer``,
+``address_refused``), never the socket's words. :func:`signature_header` is what a receiver verifies:
+HMAC-SHA256 over ``"<timestamp>.<body>"`` with the subscription's secret.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from urllib.parse import urlparse
 
 from sqlalchemy import (
     JSON,
@@ -42,11 +45,13 @@ from sqlalchemy import (
     bindparam,
     or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
+from core.channels.targets import DeliveryOutcome, TargetPolicy, vet_url
 from core.db.base import Base
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
@@ -54,9 +59,9 @@ from core.origination.errors import NotFoundError
 from core.states import StateTransition
 
 SETTLE_SECONDS = 60
-#: seconds a handed-out event waits in the delivery queue before it is handed out again (:func:`hand_out`)
-LEASE_SECONDS = 60
 MAX_ATTEMPTS = 10
+#: how long a claimed event is left to its dispatcher (longer than a delivery's timeout)
+LEASE_SECONDS = 60
 BATCH = 1000
 CURSOR_NAME = "webhooks"
 
@@ -111,19 +116,29 @@ class WebhookCursor(Base):
     last_transition_id: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-def subscribe(session: Session, channel: str, url: str, events: Iterable[str]) -> WebhookSubscription:
+#: the longest URL and event pattern of a subscription (its column's and the document's limits)
+MAX_URL, MAX_EVENT = 500, 80
+
+
+def subscribe(session: Session, channel: str, url: str, events: Iterable[str], *,
+              policy: TargetPolicy) -> WebhookSubscription:
     """Register ``url`` for ``channel``'s events; the returned row carries the signing secret.
 
     Raises:
-        InvalidArgumentError: the URL is not http(s) with a host, or ``events`` is empty.
+        UnsafeTargetError: the URL is not one ``policy`` lets the system send to (see
+            :func:`core.channels.targets.vet_url`).
+        InvalidArgumentError: the URL is longer than :data:`MAX_URL`, or ``events`` is empty or names a
+            pattern longer than :data:`MAX_EVENT`.
     """
-    parsed = urlparse(url or "")
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InvalidArgumentError("url: an http:// or https:// URL with a host is required", field="url", value=url)
+    if len(url or "") > MAX_URL:
+        raise InvalidArgumentError(f"url: at most {MAX_URL} characters", field="url", value=url)
+    vet_url(url, policy)
     patterns = [e.strip() for e in events if isinstance(e, str) and e.strip()]
     if not patterns:
         raise InvalidArgumentError("events: name at least one event type or pattern ('*' for all)",
                                    field="events", value=list(events))
+    if any(len(pattern) > MAX_EVENT for pattern in patterns):
+        raise InvalidArgumentError(f"events: each at most {MAX_EVENT} characters", field="events", value=patterns)
     subscription = WebhookSubscription(channel=channel, url=url, events=patterns, secret=secrets.token_hex(32),
                                        active=True)
     session.add(subscription)
@@ -242,21 +257,40 @@ def due_events(session: Session, now: datetime | None = None, limit: int = 100) 
         WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).order_by(WebhookEvent.id).limit(limit)))
 
 
-def hand_out(session: Session, now: datetime | None = None, limit: int = 100,
-             lease_seconds: int = LEASE_SECONDS) -> list[int]:
-    """The ids of the pending events that are due, oldest first, for a queue of deliveries: each is made due
-    again only ``lease_seconds`` later, so that the dispatcher (which runs after every write) does not queue
-    it again while its delivery waits in the queue. A delivery lost with its message (a worker killed, the
-    broker restarted empty) is handed out again once the lease has passed. Rows another dispatcher is
-    handing out at the same moment are skipped (``SKIP LOCKED`` on PostgreSQL)."""
+def claim(session: Session, event_id: int, now: datetime | None = None) -> WebhookEvent | None:
+    """Take the due, pending event ``event_id`` for one delivery attempt, or ``None`` when it is not (another
+    dispatcher holds it, it is not due, or it is settled). Its next attempt moves :data:`LEASE_SECONDS` ahead:
+    the caller commits that before sending, so nothing is locked while the receiver answers."""
     now = now or _now()
-    events = list(session.scalars(select(WebhookEvent).where(
-        WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).order_by(WebhookEvent.id)
-        .limit(limit).with_for_update(skip_locked=True)))
-    for event in events:
-        event.next_attempt_at = now + timedelta(seconds=lease_seconds)
-    session.flush()
-    return [event.id for event in events]
+    taken = session.execute(update(WebhookEvent).where(
+        WebhookEvent.id == event_id, WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now,
+    ).values(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)).execution_options(synchronize_session=False))
+    if getattr(taken, "rowcount", 0) != 1:
+        return None
+    return session.get(WebhookEvent, event_id, populate_existing=True)
+
+
+def record_attempt(session: Session, event_id: int, outcome: DeliveryOutcome,
+                   now: datetime | None = None) -> int | None:
+    """Record a claimed event's attempt; return the seconds until the next one (``None``: delivered, given up,
+    or settled meanwhile)."""
+    event = session.get(WebhookEvent, event_id, populate_existing=True)
+    if event is None or event.status != "pending":
+        return None
+    if outcome.delivered:
+        mark_delivered(event, now)
+        return None
+    return mark_failed(event, outcome.status, now)
+
+
+def shown_error(event: WebhookEvent) -> str | None:
+    """What a channel is told of the last failed attempt: the outcome's status, nothing of the socket's words
+    (an event failed before statuses were kept shows ``no_answer``)."""
+    error = event.last_error
+    if error is None or error in ("no_answer", "address_refused") or (
+            error.startswith("http_") and error[5:].isdigit()):
+        return error
+    return "no_answer"
 
 
 def envelope(event: WebhookEvent) -> dict[str, Any]:
@@ -296,7 +330,8 @@ def mark_delivered(event: WebhookEvent, now: datetime | None = None) -> None:
 
 
 def mark_failed(event: WebhookEvent, error: str, now: datetime | None = None) -> int | None:
-    """Record a failed attempt; return the seconds until the next one, or ``None`` when given up."""
+    """Record a failed attempt (``error``: the :class:`~core.channels.targets.DeliveryOutcome`'s status); return
+    the seconds until the next one, or ``None`` when given up."""
     now = now or _now()
     event.attempts += 1
     event.last_error = error[:2000]

@@ -5,7 +5,8 @@ A :class:`Customer` keeps name, resident ID number (居民身份证号) and mobi
 can be found by them (:func:`find_by_id_number`, :func:`find_by_phone`) without decrypting the table;
 one ID number is one customer (the index is unique). Values are validated and normalised when assigned:
 the ID number with ``stdnum.cn.ric`` (checksum, birth date, region code), the phone with ``phonenumbers``
-as a Chinese number; birth date and region are derived from a valid ID number when not given.
+as a Chinese mobile number (a landline or a 400 service number reaches no borrower by SMS); birth date and
+region are derived from a valid ID number when not given.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
 import phonenumbers
 from sqlalchemy import (
@@ -21,22 +22,15 @@ from sqlalchemy import (
     DateTime,
     Integer,
     String,
-    Table,
-    Text,
-    bindparam,
     func,
-    not_,
-    or_,
     select,
-    type_coerce,
-    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import isdigits
 
-from core.customers.pii import EncryptedString, blind_index, key_ring
+from core.customers.pii import EncryptedString, blind_index
 from core.db.base import Amount, Base
 from core.errors import InvalidArgumentError
 from core.money import to_decimal
@@ -84,7 +78,8 @@ def _national_phone(value: str) -> str | None:
         number = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException:
         return None
-    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+    if (number.country_code != 86 or not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
         return None
     return str(number.national_number)
 
@@ -99,10 +94,11 @@ def normalise_id_number(value: str) -> str:
 
 
 def normalise_phone(value: str) -> str:
-    """The national form of a valid Chinese phone number (``+86 138-1234-5678`` -> ``13812345678``)."""
+    """The national form of a valid Chinese mobile number (``+86 138-1234-5678`` -> ``13812345678``)."""
     national = _national_phone(value) if isinstance(value, str) else _national_phone.__wrapped__(value)
     if national is None:
-        raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese phone number", field="phone", value=value)
+        raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese mobile number", field="phone",
+                                   value=value)
     return national
 
 
@@ -215,25 +211,6 @@ def _checked_birth_date(value: date | None) -> date | None:
     if value is not None and value > date.today():
         raise InvalidCustomerError("birth_date: is in the future", field="birth_date", value=value)
     return value
-
-
-def reencrypt_customers(session: Session, batch: int = 1000) -> int:
-    """Re-encrypt with the active key every customer whose PII still uses another key; returns the count.
-
-    Run after putting a new key first in ``LOANFACTORY_PII_KEY``; when it returns 0 the old key can go.
-    """
-    table = cast(Table, Customer.__table__)
-    active = key_ring().active + ":"
-    columns = [table.c.name, table.c.id_number, table.c.phone]
-    stale = or_(*(not_(type_coerce(column, Text).startswith(active, autoescape=True)) for column in columns))
-    done = 0
-    while True:
-        rows = session.execute(select(table.c.id, *columns).where(stale).order_by(table.c.id).limit(batch)).all()
-        if not rows:
-            return done
-        session.execute(update(table).where(table.c.id == bindparam("key")),
-                        [{"key": r.id, "name": r.name, "id_number": r.id_number, "phone": r.phone} for r in rows])
-        done += len(rows)
 
 
 def find_by_id_number(session: Session, id_number: str) -> Customer | None:

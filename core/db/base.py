@@ -13,6 +13,13 @@ its ``ROLLBACK TO`` undoes writes it should not), and reads before the first wri
 The kernel's sessions rely on savepoints (the end-of-day claims a step in one, every plugin call runs in
 one), so the fix is applied to every SQLite engine.
 
+SQLite lets one transaction write at a time, and in WAL mode a transaction that read first and then writes
+after another writer committed fails at once with "database is locked" (its snapshot is stale; waiting
+cannot help). A transaction that will write therefore takes the write lock when it begins: sessions of
+:func:`make_session_factory` whose ``writes`` answers true are bound to :func:`for_writing`'s engine and
+begin with ``BEGIN IMMEDIATE``, which waits for the writer before it up to the busy timeout (30 s). Reading
+transactions keep a plain ``BEGIN`` and read their snapshot alongside the writer, as WAL allows.
+
 Tables whose rows the end-of-day rewrites every day (a loan's balance projection, its current
 installment) keep free room in each PostgreSQL page (:func:`keep_pages_free`), so the new row version
 lands on the same page as a HOT update and no index gets a new entry.
@@ -25,6 +32,7 @@ database's linguistic collation, whose comparisons cost several times more in ev
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -177,10 +185,47 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: execution option of a SQLite engine whose transactions begin with ``BEGIN IMMEDIATE`` (:func:`for_writing`)
+SQLITE_WRITES = "loanfactory_sqlite_writes"
+
+
+def for_writing(engine: Engine) -> Engine:
+    """``engine`` for transactions that write: on SQLite (sharing its pool) each begins ``BEGIN IMMEDIATE``,
+    taking the database's one write lock before it reads; other databases' ``engine`` itself."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{SQLITE_WRITES: True})
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    """``BEGIN IMMEDIATE`` for a transaction that writes (:func:`for_writing`), a deferred ``BEGIN`` for the
+    others; an ``AUTOCOMMIT`` connection begins nothing."""
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(SQLITE_WRITES) else "BEGIN")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Any]:
-    """A session factory bound to ``engine``; sessions do not expire objects on commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+class _Sessions(sessionmaker[Any]):
+    """A session factory choosing, as each session is made, between the reading and the writing engine."""
+
+    def __init__(self, engine: Engine, writes: Callable[[], bool]) -> None:
+        super().__init__(bind=engine, expire_on_commit=False)
+        self.writing, self.writes = for_writing(engine), writes
+
+    def __call__(self, **local_kw: Any) -> Any:
+        if "bind" not in local_kw and self.writes():
+            local_kw["bind"] = self.writing
+        return super().__call__(**local_kw)
+
+
+def make_session_factory(engine: Engine, writes: Callable[[], bool] | None = None) -> sessionmaker[Any]:
+    """A session factory bound to ``engine``; sessions do not expire objects on commit.
+
+    Args:
+        writes: asked as each session is made; when it answers true the session's transactions take the
+            write lock as they begin (:func:`for_writing`; SQLite only, other databases lock rows as they go).
+    """
+    if writes is None or engine.dialect.name != "sqlite":
+        return sessionmaker(bind=engine, expire_on_commit=False)
+    return _Sessions(engine, writes)

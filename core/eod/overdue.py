@@ -24,7 +24,6 @@ gives the same digits. Other loans (such rates, huge bases) keep the Python rule
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, Inexact, localcontext
@@ -32,12 +31,12 @@ from decimal import Decimal, Inexact, localcontext
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.daycount import DayCount
 from core.eod.sql_keys import entry_key, generation_of
-from core.errors import InvalidArgumentError
 from core.ledger.accounts import PENALTY_INCOME, PENALTY_RECEIVABLE
 from core.ledger.set_posting import post_pairs
+from core.loans.contract import SQL_DAY_COUNT, SQL_PENALTY, day_count_of_text, penalty_of_text
 from core.loans.delinquency import ClassificationPolicy
+from core.loans.errors import StoredContractError
 from core.loans.models import FiveTier
 from core.loans.penalty import PenaltyPolicy
 
@@ -49,8 +48,7 @@ BASE_LIMIT = 10**9
 
 _UNSETTLED = ("(i.principal <> i.paid_principal OR i.interest <> i.paid_interest OR i.fee <> i.paid_fee "
               "OR i.penalty <> i.paid_penalty + i.waived_penalty)")
-_SETTING = ("l.annual_rate = r.annual_rate AND COALESCE(CAST(l.terms -> 'penalty' AS text), 'null') = r.penalty "
-            "AND COALESCE(l.terms -> 'schedule' ->> 'day_count', 'ACT/360') = r.day_count")
+_SETTING = f"l.annual_rate = r.annual_rate AND {SQL_PENALTY} = r.penalty AND {SQL_DAY_COUNT} = r.day_count"
 _BASE = "(i.principal - i.paid_principal) + CASE WHEN r.compound THEN i.interest - i.paid_interest ELSE 0 END"
 
 #: a steady loan's overdue installments: its own rows, found by the loan's index entries, then filtered. The
@@ -60,9 +58,8 @@ _BASE = "(i.principal - i.paid_principal) + CASE WHEN r.compound THEN i.interest
 _LATE_ROWS = ("SELECT * FROM (SELECT i.ctid AS tid, i.* FROM loan_installments i WHERE i.loan_id = r.id OFFSET 0) i "
               f"WHERE i.status = 'overdue' AND i.due_date < :on AND {_UNSETTLED}")
 
-_SETTINGS = """
-SELECT DISTINCT l.annual_rate, COALESCE(CAST(l.terms -> 'penalty' AS text), 'null'),
-       COALESCE(l.terms -> 'schedule' ->> 'day_count', 'ACT/360')
+_SETTINGS = f"""
+SELECT DISTINCT l.annual_rate, {SQL_PENALTY}, {SQL_DAY_COUNT}
 FROM loans l WHERE l.id BETWEEN :lo AND :hi AND l.state = 'overdue'
 """
 
@@ -138,17 +135,20 @@ class OverdueResult:
     reclassified: int
 
 
-def exact_daily_rate(annual_rate: Decimal, penalty: str, day_count: str) -> tuple[Decimal, PenaltyPolicy] | None:
+def exact_daily_rate(annual_rate: Decimal, penalty: str | None,
+                     day_count: str | None) -> tuple[Decimal, PenaltyPolicy] | None:
     """The daily penalty rate of a loan's settings, as Python computes it, when the SQL path can take it.
 
+    ``penalty`` and ``day_count`` are the contract's as :data:`~core.loans.contract.SQL_PENALTY` and
+    :data:`~core.loans.contract.SQL_DAY_COUNT` read them, parsed by the contract's own parsers.
     ``None`` when the rate's division is inexact in Python's 28 digits, has more than :data:`RATE_DIGITS`
-    significant digits or :data:`RATE_DECIMALS` decimals, or the settings do not parse (the Python rule then
-    reports them).
+    significant digits or :data:`RATE_DECIMALS` decimals, or the settings are missing or do not parse (the
+    Python rule then refuses the loan's contract, naming the key).
     """
     try:
-        policy = PenaltyPolicy.from_mapping(json.loads(penalty) or {})
-        basis = DayCount.parse(day_count).basis
-    except (InvalidArgumentError, ValueError):
+        policy = penalty_of_text(penalty)
+        basis = day_count_of_text(day_count).basis
+    except StoredContractError:
         return None
     with localcontext() as context:
         context.traps[Inexact] = True

@@ -1,8 +1,10 @@
 """The double-entry ledger: chart of accounts, immutable journal, per-loan balances, trial balance.
 
 Post with :func:`post` (one event, idempotent by key) or :func:`post_many` (set-based batches), correct
-with :func:`reverse`; read balances with :func:`loan_balances` (from the journal) or the
-:class:`LoanBalance` projection, kept in step by every post and rebuilt by :func:`rebuild_projection`.
+with :func:`reverse`; read a loan's balances with :func:`loan_balances`, which serves the
+:class:`LoanBalance` projection every post keeps in step. The journal proves it: :func:`journal_balances`
+sums a loan's postings, :func:`compare_projection` lists where the two differ and
+:func:`rebuild_projection` rewrites the projection from the journal.
 Nothing here commits: the caller owns the transaction.
 """
 
@@ -13,11 +15,13 @@ from core.ledger.models import JournalEntry, LoanBalance, Posting
 from core.ledger.posting import Line, NewEntry, PostManyResult, post, post_many, reverse
 from core.ledger.projection import (
     LoanBalances,
+    LoanRange,
     ProjectionDifference,
     apply_deltas,
     compare_projection,
+    journal_balances,
     loan_balances,
-    projected_balances,
+    projection_ranges,
     rebuild_projection,
 )
 from core.ledger.reports import TrialBalance, TrialBalanceRow, trial_balance
@@ -32,6 +36,7 @@ __all__ = [
     "Line",
     "LoanBalance",
     "LoanBalances",
+    "LoanRange",
     "NewEntry",
     "PostManyResult",
     "Posting",
@@ -44,10 +49,11 @@ __all__ = [
     "apply_deltas",
     "cash_clearing",
     "compare_projection",
+    "journal_balances",
     "loan_balances",
     "post",
     "post_many",
-    "projected_balances",
+    "projection_ranges",
     "rebuild_projection",
     "reverse",
     "trial_balance",

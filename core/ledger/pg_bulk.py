@@ -5,7 +5,8 @@ projection rows need ``ON CONFLICT``, which ``COPY`` cannot do: each column goes
 ``INSERT .. SELECT * FROM unnest(...)``, one round trip per batch. Postings are plain appends and go
 through ``COPY`` on the session's own connection, inside the caller's transaction. The journal sums behind
 :func:`core.ledger.rebuild_projection` and :func:`core.ledger.compare_projection` run as one set-based
-statement each instead of streaming every posting to Python.
+statement each instead of streaming every posting to Python, over one range of loan ids (``:first`` to
+``:last``; the whole book is the range of every ``integer``), which the postings' index by loan serves.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _bucket_sums() -> str:
         columns.append(f"COALESCE(SUM(CASE account {' '.join(terms)} END), 0) AS {bucket}")
     accounts = ", ".join(f"'{code}'" for code in BUCKET_OF)
     return (f"SELECT loan_id, {', '.join(columns)} FROM ledger_postings "
-            f"WHERE loan_id IS NOT NULL AND account IN ({accounts}) GROUP BY loan_id")
+            f"WHERE loan_id BETWEEN :first AND :last AND account IN ({accounts}) GROUP BY loan_id")
 
 
 _JOURNAL = _bucket_sums()
@@ -60,7 +61,8 @@ _DIFFERENCES = text(f"""
 WITH journal AS ({_JOURNAL})
 SELECT COALESCE(j.loan_id, p.loan_id) AS loan_id,
        {", ".join(f"COALESCE(j.{b}, 0) AS j_{b}, COALESCE(p.{b}, 0) AS p_{b}" for b in LOAN_BUCKETS)}
-FROM journal j FULL OUTER JOIN loan_balances p ON p.loan_id = j.loan_id
+FROM journal j
+FULL OUTER JOIN (SELECT * FROM loan_balances WHERE loan_id BETWEEN :first AND :last) p ON p.loan_id = j.loan_id
 WHERE {" OR ".join(f"COALESCE(j.{b}, 0) <> COALESCE(p.{b}, 0)" for b in LOAN_BUCKETS)}
 ORDER BY 1
 """)
@@ -93,16 +95,17 @@ def upsert_balances(session: Session, rows: Sequence[Mapping[str, Any]]) -> None
     session.execute(_UPSERT_BALANCES, params)
 
 
-def rebuild(session: Session) -> int:
-    """Fill the (emptied) projection from the journal in one statement; returns the rows written."""
-    result = session.execute(_REBUILD)
+def rebuild(session: Session, first: int, last: int) -> int:
+    """Fill the (emptied) projection rows of loans ``first..last`` from the journal in one statement;
+    returns the rows written."""
+    result = session.execute(_REBUILD, {"first": first, "last": last})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def differences(session: Session) -> list[tuple[int, str, Decimal, Decimal]]:
-    """(loan, bucket, journal, projection) wherever they differ."""
+def differences(session: Session, first: int, last: int) -> list[tuple[int, str, Decimal, Decimal]]:
+    """(loan, bucket, journal, projection) wherever they differ, for loans ``first..last``."""
     found = []
-    for row in session.execute(_DIFFERENCES).mappings():
+    for row in session.execute(_DIFFERENCES, {"first": first, "last": last}).mappings():
         for bucket in LOAN_BUCKETS:
             journal, held = row[f"j_{bucket}"], row[f"p_{bucket}"]
             if journal != held:

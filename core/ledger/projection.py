@@ -1,12 +1,18 @@
-"""Per-loan balances: derived from the journal, and kept in the ``loan_balances`` projection.
+"""Per-loan balances: kept in the ``loan_balances`` projection, proven against the journal.
 
-:func:`loan_balances` reads a loan's balances from its postings (the truth). :func:`apply_deltas` is how
-:func:`core.ledger.post` and :func:`core.ledger.post_many` keep the projection in the same transaction:
-on PostgreSQL one ``INSERT .. ON CONFLICT DO UPDATE SET x = x + delta`` per batch, atomic per row under
-concurrent posts; on SQLite, where amounts are stored as text and SQL arithmetic would go through float,
-a read-modify-write in Python (SQLite serialises writers, and the caller already holds the write lock).
-:func:`rebuild_projection` recomputes every row from the journal; :func:`compare_projection` lists where
-the two disagree.
+Every read of a loan's balances, :func:`loan_balances`, is one primary-key row of the projection, so it
+costs the same on a loan's first day as on its seven-hundredth (summing the loan's postings grows with
+its history, about three a day). The projection can serve reads because nothing else writes it:
+:func:`apply_deltas` is how :func:`core.ledger.post` and :func:`core.ledger.post_many` keep it in the same
+transaction (on PostgreSQL one ``INSERT .. ON CONFLICT DO UPDATE SET x = x + delta`` per batch, atomic per
+row under concurrent posts; on SQLite, where amounts are stored as text and SQL arithmetic would go
+through float, a read-modify-write in Python: SQLite serialises writers, and the caller already holds the
+write lock), and a read inside a posting transaction sees its own posts.
+
+The journal stays the truth, and the sum of a loan's postings is the proof: :func:`journal_balances`
+computes it for one loan, :func:`compare_projection` lists every (loan, bucket) where the projection
+differs from it (the whole book, or one :class:`LoanRange` of loan ids, so a large book is checked range by
+range), and :func:`rebuild_projection` rewrites the projection from it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, u
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from core.errors import InvalidArgumentError
 from core.ledger import pg_bulk
 from core.ledger.accounts import BUCKET_OF, CHART, LOAN_BUCKETS, Side
 from core.ledger.models import LoanBalance, Posting
@@ -60,6 +67,45 @@ class ProjectionDifference:
     projection: Decimal
 
 
+@dataclass(frozen=True)
+class LoanRange:
+    """The loan ids ``first..last`` (both included): a part of the book to compare or rebuild."""
+
+    first: int
+    last: int
+
+    def __post_init__(self) -> None:
+        if self.first > self.last:
+            raise InvalidArgumentError(f"loan_ids: {self.first}-{self.last} is empty (first after last)",
+                                       field="loan_ids", value=(self.first, self.last))
+
+    @property
+    def name(self) -> str:
+        return f"{self.first}-{self.last}"
+
+    @classmethod
+    def parse(cls, text: str) -> LoanRange:
+        """``"FIRST-LAST"`` (or one id) as a range.
+
+        Raises:
+            InvalidArgumentError: not one or two positive integers, or first after last.
+        """
+        first, _, last = text.strip().partition("-")
+        try:
+            bounds = int(first), int(last or first)
+        except ValueError:
+            raise InvalidArgumentError(f"loan_ids: {text!r} is not FIRST-LAST (e.g. 1-50000)", field="loan_ids",
+                                       value=text) from None
+        if bounds[0] < 1:
+            raise InvalidArgumentError(f"loan_ids: {text!r}: loan ids start at 1", field="loan_ids", value=text)
+        return cls(*bounds)
+
+
+#: the whole book: every loan id PostgreSQL's ``integer`` holds
+WHOLE_BOOK = LoanRange(-(2 ** 31), 2 ** 31 - 1)
+#: loan ids per range when a check of the whole book goes range by range
+DEFAULT_RANGE_SIZE = 50_000
+
 Deltas = dict[int, dict[str, Decimal]]
 
 
@@ -72,8 +118,8 @@ def line_deltas(deltas: Deltas, account: str, loan_id: int | None, debit: Decima
     row[bucket] = row.get(bucket, ZERO) + _SIGN[account] * (debit - credit)
 
 
-def _journal_sums(session: Session, loan_ids: Iterable[int] | None = None) -> Deltas:
-    """Per loan, per bucket, the balances computed from the postings."""
+def _journal_sums(session: Session, loans: LoanRange = WHOLE_BOOK) -> Deltas:
+    """Per loan of ``loans``, per bucket, the balances computed from the postings."""
     statement: Select[tuple[int | None, str, Decimal, Decimal]]
     sums: Deltas = defaultdict(dict)
     codes = list(BUCKET_OF)
@@ -84,24 +130,31 @@ def _journal_sums(session: Session, loan_ids: Iterable[int] | None = None) -> De
     else:
         statement = (select(Posting.loan_id, Posting.account, Posting.debit, Posting.credit)
                      .where(Posting.account.in_(codes), Posting.loan_id.is_not(None)))
-    if loan_ids is not None:
-        statement = statement.where(Posting.loan_id.in_(list(loan_ids)))
+    if loans != WHOLE_BOOK:
+        statement = statement.where(Posting.loan_id.between(loans.first, loans.last))
     for loan_id, account, debit, credit in session.execute(statement):
         line_deltas(sums, account, loan_id, debit, credit)
     return sums
 
 
 def loan_balances(session: Session, loan_id: int) -> LoanBalances:
-    """The balances of ``loan_id`` summed from the journal (not from the projection)."""
-    return LoanBalances(**_journal_sums(session, [loan_id]).get(loan_id, {}))
+    """The balances of ``loan_id``: its row of the projection (zeros for a loan that never posted).
 
-
-def projected_balances(session: Session, loan_id: int) -> LoanBalances:
-    """The balances of ``loan_id`` as the ``loan_balances`` projection holds them (zero when absent)."""
+    One primary-key read whatever the loan's history; inside a transaction that posted to the loan it
+    includes those posts (they update the row in the same transaction).
+    """
     row = session.execute(select(_BALANCES).where(_BALANCES.c.loan_id == loan_id)).first()
     if row is None:
         return LoanBalances()
     return LoanBalances(**{bucket: getattr(row, bucket) for bucket in LOAN_BUCKETS})
+
+
+def journal_balances(session: Session, loan_id: int) -> LoanBalances:
+    """The proof of :func:`loan_balances`: the balances of ``loan_id`` summed from all of its postings.
+
+    Its cost grows with the loan's history; serve reads with :func:`loan_balances` and use this to check.
+    """
+    return LoanBalances(**_journal_sums(session, LoanRange(loan_id, loan_id)).get(loan_id, {}))
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -150,27 +203,30 @@ def _apply_python(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(update(table).where(table.c.loan_id == bindparam("key")), changed)
 
 
-def rebuild_projection(session: Session) -> int:
-    """Replace every projection row by the balances summed from the journal; returns the rows written."""
+def rebuild_projection(session: Session, loans: LoanRange = WHOLE_BOOK) -> int:
+    """Replace the projection rows of ``loans`` (default: every loan) by the balances summed from the
+    journal; returns the rows written."""
     session.flush()
-    session.execute(delete(_BALANCES))
+    session.execute(delete(_BALANCES).where(_BALANCES.c.loan_id.between(loans.first, loans.last)))
     if _is_postgresql(session):
-        written = pg_bulk.rebuild(session)
+        written = pg_bulk.rebuild(session, loans.first, loans.last)
     else:
-        sums = _journal_sums(session)
+        sums = _journal_sums(session, loans)
         apply_deltas(session, sums)
         written = len(sums)
     session.expire_all()
     return written
 
 
-def compare_projection(session: Session) -> list[ProjectionDifference]:
-    """Every (loan, bucket) where the projection differs from the journal; empty when they agree."""
+def compare_projection(session: Session, loans: LoanRange = WHOLE_BOOK) -> list[ProjectionDifference]:
+    """Every (loan, bucket) of ``loans`` (default: every loan) where the projection differs from the
+    journal, by loan id; empty when they agree."""
     session.flush()
     if _is_postgresql(session):
-        return [ProjectionDifference(*found) for found in pg_bulk.differences(session)]
-    journal = _journal_sums(session)
-    projection = {row.loan_id: row for row in session.execute(select(_BALANCES))}
+        return [ProjectionDifference(*found) for found in pg_bulk.differences(session, loans.first, loans.last)]
+    journal = _journal_sums(session, loans)
+    projection = {row.loan_id: row for row in session.execute(
+        select(_BALANCES).where(_BALANCES.c.loan_id.between(loans.first, loans.last)))}
     differences = []
     for loan_id in sorted(set(journal) | set(projection)):
         row = projection.get(loan_id)
@@ -180,3 +236,28 @@ def compare_projection(session: Session) -> list[ProjectionDifference]:
             if expected != held:
                 differences.append(ProjectionDifference(loan_id, bucket, expected, held))
     return differences
+
+
+def projection_ranges(session: Session, size: int = DEFAULT_RANGE_SIZE,
+                      within: LoanRange = WHOLE_BOOK) -> list[LoanRange]:
+    """The blocks of ``size`` loan ids (aligned on multiples of ``size``, cut to ``within``) from the
+    least to the greatest loan of ``within`` that has a projection row or a posting.
+
+    A check of the whole book goes through them one by one (on PostgreSQL one statement each, over the
+    postings' index by loan), so it can show progress, end its transaction between them and be shared
+    between workers.
+
+    Raises:
+        InvalidArgumentError: ``size`` is less than 1.
+    """
+    if size < 1:
+        raise InvalidArgumentError(f"size: a range holds at least one loan id, got {size}", field="size", value=size)
+    held = session.execute(select(func.min(_BALANCES.c.loan_id), func.max(_BALANCES.c.loan_id))
+                           .where(_BALANCES.c.loan_id.between(within.first, within.last))).one()
+    posted = session.execute(select(func.min(Posting.loan_id), func.max(Posting.loan_id))
+                             .where(Posting.loan_id.between(within.first, within.last))).one()
+    bounds = [bound for bound in (*held, *posted) if bound is not None]
+    if not bounds:
+        return []
+    blocks = range((min(bounds) - 1) // size, (max(bounds) - 1) // size + 1)
+    return [LoanRange(max(k * size + 1, within.first), min((k + 1) * size, within.last)) for k in blocks]

@@ -6,8 +6,9 @@ the contract's servicing rules (:mod:`core.loans.contract`). The day's close of 
 by :mod:`core.loans.penalty`, the five-tier class by :mod:`core.loans.delinquency`, settlement from
 suspense by :mod:`core.loans.allocation`, the ledger lines by :mod:`core.loans.ledger_lines`), read and
 written in bulk by :mod:`core.loans.rows`. The operations staff and channels perform, each one
-transaction: :mod:`core.loans.disbursement`, :mod:`core.loans.repayment`, :mod:`core.loans.prepayment`,
-:mod:`core.loans.adjustments` (waiver, write-off) and :mod:`core.loans.reversal`, sharing
+transaction: :mod:`core.loans.disbursement`, :mod:`core.loans.repayment`, :mod:`core.loans.prepayment` (its window and
+quote check too), :mod:`core.loans.adjustments` (waiver, write-off, and deciding their maker-checker
+requests) and :mod:`core.loans.reversal`, sharing
 :mod:`core.loans.context`. End-of-day (:mod:`core.eod`) runs the day's close over the whole book.
 """
 

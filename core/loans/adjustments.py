@@ -6,6 +6,10 @@ named, else spread over the installments oldest first. A write-off takes everyth
 the borrower still owes off the books as a loss (Dr 6702 / Cr each receivable), marks the unsettled
 installments ``written_off`` and closes the loan as ``written_off``, a final state. Money held in suspense
 stays the borrower's and can still be refunded.
+
+Both are dual control: one user files a change request (:func:`core.backoffice.audit.request_change`), a
+second decides it with :func:`decide_adjustment`, which carries an approved request out in the same
+transaction, so the approval and its effect commit or roll back together.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from core.backoffice.audit import ChangeRequest, decide_change
+from core.backoffice.users import User
 from core.errors import InvalidArgumentError
 from core.ledger import loan_balances
 from core.ledger.accounts import (
@@ -138,3 +144,36 @@ def write_off(session: Session, *, loan_id: int, on: date, key: str, actor: str,
         check_open_date(session, on)
         execute_write_off(session, loan, event)
     return event
+
+
+def decide_adjustment(session: Session, change: ChangeRequest, *, checker: User, approve: bool,
+                      comment: str = "") -> ChangeRequest:
+    """Decide a filed penalty waiver or write-off as ``checker`` and carry an approved one out.
+
+    The operation runs as the checker, on the request's business date, under a key of the request's own
+    (``change:<id>``: a retried approval cannot run it twice), and the request becomes ``executed``. A
+    refused operation raises and leaves everything to the caller's rollback: the request stays pending.
+
+    Raises:
+        PermissionDeniedError, FourEyesError, ChangeRequestClosedError: as
+            :func:`core.backoffice.audit.decide_change`.
+        InvalidArgumentError: the request is of a kind no loan operation carries out (field ``kind``).
+        AmountExceedsOutstandingError, LoanNotServiceableError, ServicingDateError: as :func:`waive_penalty`
+            and :func:`write_off`.
+    """
+    if change.kind not in ("penalty_waiver", "write_off"):
+        raise InvalidArgumentError(f"kind: no loan operation carries out a {change.kind!r} request", field="kind",
+                                   value=change.kind)
+    decide_change(session, change, checker=checker, approve=approve, comment=comment)
+    if not approve:
+        return change
+    on = date.fromisoformat(change.params["business_date"])
+    key = f"change:{change.id}"
+    actor = change.checker or checker.username
+    if change.kind == "penalty_waiver":
+        waive_penalty(session, loan_id=int(change.entity_id), amount=change.params["amount"], on=on, key=key,
+                      actor=actor, reason=change.reason)
+    else:
+        write_off(session, loan_id=int(change.entity_id), on=on, key=key, actor=actor, reason=change.reason)
+    change.state = "executed"
+    return change

@@ -17,7 +17,7 @@ overpayment suspense. The function is pure: it reads :class:`Due` values and ret
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -78,23 +78,6 @@ class AllocationOrder:
                 field="allocation_order", value=self.components)
         object.__setattr__(self, "components", parsed)
         object.__setattr__(self, "basis", AllocationBasis(_parse(AllocationBasis, self.basis, "allocation_basis")))
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, object] | None) -> AllocationOrder:
-        """Build from product JSON ``{"order": ["penalty", ...], "basis": "installment"}``; ``None``: the default.
-
-        Raises:
-            InvalidArgumentError: as the constructor, or ``order`` is not a list.
-        """
-        if not data:
-            return cls()
-        order = data.get("order", [c.value for c in DEFAULT_COMPONENTS])
-        if not isinstance(order, (list, tuple)):
-            raise InvalidArgumentError("allocation_order: must be a list of components",
-                                       field="allocation_order", value=order)
-        components = tuple(Component(_parse(Component, c, "allocation_order")) for c in order)
-        basis = AllocationBasis(_parse(AllocationBasis, data.get("basis", "installment"), "allocation_basis"))
-        return cls(components, basis)
 
 
 DEFAULT_ORDER = AllocationOrder()

@@ -44,7 +44,8 @@ OPEN = ("active", "overdue")
 
 
 class ServicingDateError(ServicingError):
-    """A servicing operation was dated on or before the last closed business date."""
+    """A servicing operation was dated where it cannot be: on or before the last closed business date,
+    after today's business date, or before the loan's last booked event (:func:`check_value_date`)."""
 
 
 def locked_loan(session: Session, loan_id: int) -> Loan:
@@ -73,16 +74,50 @@ def require_state(loan: Loan, operation: str, states: tuple[str, ...] = OPEN) ->
 
 
 def rules_of(loan: Loan) -> ServicingRules:
-    """The servicing rules of the loan's contract snapshot."""
-    return ServicingRules.from_mapping(loan.terms or {})
+    """The servicing rules of the loan's contract.
+
+    Raises:
+        StoredContractError: the stored contract is damaged (a key missing or unparsable).
+    """
+    return loan.contract.rules
 
 
-def check_open_date(session: Session, on: date) -> None:
-    """Raise :class:`ServicingDateError` (field ``business_date``) if ``on`` is a closed business date."""
+def check_open_date(session: Session, on: date, field: str = "business_date") -> None:
+    """Raise :class:`ServicingDateError` (naming ``field``) if ``on`` is a closed business date."""
     last = last_closed(session)
     if last is not None and on <= last:
-        raise ServicingDateError(f"business_date: {on} is closed (end-of-day ran through {last}); "
-                                 "date the operation after it", field="business_date", value=on)
+        raise ServicingDateError(f"{field}: {on} is closed (end-of-day ran through {last}); "
+                                 "date the operation after it", field=field, value=on)
+
+
+def last_booked(session: Session, loan: Loan, excluding: ServicingEvent | None = None) -> date:
+    """The date of the loan's latest servicing event (its disbursement at the least), ``excluding`` one."""
+    query = select(func.max(ServicingEvent.business_date)).where(ServicingEvent.loan_id == loan.id)
+    if excluding is not None:
+        query = query.where(ServicingEvent.id != excluding.id)
+    latest: date | None = session.scalar(query)
+    return max(latest or loan.disbursed_on, loan.disbursed_on)
+
+
+def check_value_date(session: Session, loan: Loan, on: date, *, today: date, field: str,
+                     event: ServicingEvent | None = None) -> None:
+    """The date a caller gives a repayment, prepayment or suspense operation (its value date) lies between
+    the loan's last booked event and today's business date, on a day not yet closed.
+
+    Every face passes the date it was given and its business date; ``event`` is the operation's own event,
+    already opened, which does not count as the last booked one.
+
+    Raises:
+        ServicingDateError: ``on`` is after ``today``, before the loan's last booked event, or on a closed
+            business date (field ``field``: the name the caller gave the date, ``paid_on`` or ``on``).
+    """
+    if on > today:
+        raise ServicingDateError(f"{field}: {on} is after today's business date {today}", field=field, value=on)
+    last = last_booked(session, loan, event)
+    if on < last:
+        raise ServicingDateError(f"{field}: {on} is before the loan's last booked event, on {last}", field=field,
+                                 value=on)
+    check_open_date(session, on, field)
 
 
 def open_event(session: Session, *, loan: Loan, kind: str, key: str, on: date, actor: str,

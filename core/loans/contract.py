@@ -1,7 +1,13 @@
-"""The contract a loan is serviced under, as booked in ``Loan.terms``.
+"""The contract a loan is serviced under: one typed value, one serialiser, one parser.
 
-At disbursement the loan keeps a JSON snapshot of everything servicing needs, so nothing later reads a
-product table (a product version may be superseded; the contract may not):
+A :class:`Contract` is the schedule's :class:`~core.schedule.LoanTerms` and the loan's :class:`ServicingRules`
+(penalty, allocation, prepayment). It is fixed when the application is approved (the approved offer carries
+it, :mod:`core.origination.approved`), printed on the contract document from the day that is drawn up, and
+booked at disbursement from the settlement date (:meth:`Contract.starting`). The loan keeps it in
+``Loan.terms``, so nothing later reads a product table (a version may be superseded; the contract may not).
+
+:meth:`Contract.to_json` is the one serialiser of the stored form and :meth:`Contract.from_json` its one
+parser:
 
 .. code-block:: json
 
@@ -10,40 +16,60 @@ product table (a product version may be superseded; the contract may not):
      "penalty": {"multiplier": "1.5", "daily_rate": null, "compound": false, "grace_days": 0,
                  "grace_retroactive": true},
      "allocation": {"order": ["penalty", "fee", "interest", "principal"], "basis": "installment"},
-     "prepayment": {"allowed": true, "fee_rate": "0.02", "min_fee": "0", "free_after_periods": null}}
+     "prepayment": {"allowed": true, "fee_rate": "0.02", "min_fee": "0", "free_after_periods": null,
+                    "earliest_period": 3, "earliest_unit": "installment"}}
 
-``schedule`` holds every :class:`~core.schedule.LoanTerms` field (money and rates as strings, dates ISO);
-the other sections are optional and default as documented on their classes.
+``schedule`` holds every :class:`~core.schedule.LoanTerms` field (money and rates as strings, dates ISO,
+enums by value). Every key of every section is required (``null`` where a value is optional): a missing or
+unparsable one raises :class:`~core.loans.errors.StoredContractError` naming it (``terms.penalty.multiplier``),
+never a default.
+
+The end-of-day reads the few settings a day's close needs through :class:`DailySettingsReader`: the same
+section parsers, each distinct setting parsed once (a product's loans share them). Its SQL reads the
+sections it compares by :data:`SQL_PENALTY` and :data:`SQL_DAY_COUNT` and has them parsed back by
+:func:`penalty_of_text` and :func:`day_count_of_text`, here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+import json
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
+from core.daycount import DayCount
 from core.errors import InvalidArgumentError
-from core.loans.allocation import AllocationOrder
+from core.loans.allocation import AllocationBasis, AllocationOrder, Component
+from core.loans.errors import StoredContractError
 from core.loans.penalty import PenaltyPolicy
 from core.money import to_decimal
-from core.rounding import round_money
-from core.schedule import LoanTerms
+from core.records import RecordReader
+from core.rounding import Rounding, round_money
+from core.schedule import DueDayRule, FirstPeriod, Frequency, GraceType, LoanTerms, Method
 
 ZERO = Decimal(0)
+#: what a prepayment window counts: installments, or (a bullet loan) its product's term unit
+WINDOW_UNITS = ("installment", "day", "week", "month")
+E = TypeVar("E", bound=Enum)
 
 
 @dataclass(frozen=True)
 class PrepaymentRules:
-    """Whether prepayment is allowed and what it costs.
+    """Whether prepayment is allowed, from when, and what it costs.
 
     Args:
         allowed: prepayment is the borrower's right (民法典 Art. 677) unless the contract says otherwise.
         fee_rate: the fee as a fraction of the principal prepaid (0 to 0.1).
         min_fee: the smallest fee charged on a prepayment with a fee.
         free_after_periods: no fee once this many installments have fallen due (``None``: never free).
+        earliest_period, earliest_unit: the window (the product's ``prepayment.earliest_period``), read by
+            :func:`core.loans.prepayment.prepayment_opens_on`. Counted in installments, prepayment
+            is accepted from the due date of installment ``earliest_period`` on (from disbursement when it
+            is 1, the default: no window); a bullet loan counts it in its product's term unit (``day``,
+            ``week`` or ``month``) from disbursement.
 
     Raises:
         InvalidArgumentError: a value out of range (field ``prepayment.<name>``).
@@ -53,6 +79,8 @@ class PrepaymentRules:
     fee_rate: Decimal = ZERO
     min_fee: Decimal = ZERO
     free_after_periods: int | None = None
+    earliest_period: int = 1
+    earliest_unit: str = "installment"
 
     def __post_init__(self) -> None:
         rate = to_decimal(self.fee_rate, "prepayment.fee_rate")
@@ -66,6 +94,12 @@ class PrepaymentRules:
         if self.free_after_periods is not None and self.free_after_periods < 0:
             raise InvalidArgumentError("prepayment.free_after_periods: must not be negative",
                                        field="prepayment.free_after_periods", value=self.free_after_periods)
+        if self.earliest_period < 1:
+            raise InvalidArgumentError("prepayment.earliest_period: must be at least 1",
+                                       field="prepayment.earliest_period", value=self.earliest_period)
+        if self.earliest_unit not in WINDOW_UNITS:
+            raise InvalidArgumentError(f"prepayment.earliest_unit: must be one of {', '.join(WINDOW_UNITS)}",
+                                       field="prepayment.earliest_unit", value=self.earliest_unit)
         object.__setattr__(self, "fee_rate", rate)
         object.__setattr__(self, "min_fee", minimum)
 
@@ -77,20 +111,6 @@ class PrepaymentRules:
             return ZERO
         return max(round_money(principal_prepaid * self.fee_rate), self.min_fee)
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, object] | None) -> PrepaymentRules:
-        if not data:
-            return cls()
-        free = data.get("free_after_periods")
-        return cls(allowed=bool(data.get("allowed", True)),
-                   fee_rate=to_decimal(data.get("fee_rate", "0"), "prepayment.fee_rate"),
-                   min_fee=to_decimal(data.get("min_fee", "0"), "prepayment.min_fee"),
-                   free_after_periods=None if free is None else int(str(free)))
-
-    def as_dict(self) -> dict[str, object]:
-        return {"allowed": self.allowed, "fee_rate": str(self.fee_rate), "min_fee": str(self.min_fee),
-                "free_after_periods": self.free_after_periods}
-
 
 @dataclass(frozen=True)
 class ServicingRules:
@@ -100,22 +120,65 @@ class ServicingRules:
     allocation: AllocationOrder = field(default_factory=AllocationOrder)
     prepayment: PrepaymentRules = field(default_factory=PrepaymentRules)
 
+
+@dataclass(frozen=True)
+class Contract:
+    """What a loan is serviced under: the schedule's terms and the servicing rules."""
+
+    terms: LoanTerms
+    rules: ServicingRules = field(default_factory=ServicingRules)
+
+    def starting(self, start: date) -> Contract:
+        """The same contract with its schedule starting on ``start`` (the document's date, the payout's)."""
+        if start == self.terms.start_date:
+            return self
+        return replace(self, terms=replace(self.terms, start_date=start))
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form (module docstring)."""
+        return {"schedule": _terms_json(self.terms), "penalty": _penalty_json(self.rules.penalty),
+                "allocation": _allocation_json(self.rules.allocation),
+                "prepayment": _prepayment_json(self.rules.prepayment)}
+
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> ServicingRules:
-        """Read the ``penalty``, ``allocation`` and ``prepayment`` sections of a contract snapshot."""
-        return cls(PenaltyPolicy.from_mapping(data.get("penalty")),
-                   AllocationOrder.from_mapping(data.get("allocation")),
-                   PrepaymentRules.from_mapping(data.get("prepayment")))
+    def from_json(cls, stored: object) -> Contract:
+        """The contract :meth:`to_json` stored in ``Loan.terms``.
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"penalty": self.penalty.as_dict(),
-                "allocation": {"order": [c.value for c in self.allocation.components],
-                               "basis": self.allocation.basis.value},
-                "prepayment": self.prepayment.as_dict()}
+        Raises:
+            StoredContractError: a key is missing or its value does not parse (``field`` names it).
+        """
+        return cls.read(RecordReader(stored, "terms", StoredContractError))
+
+    @classmethod
+    def read(cls, reader: RecordReader) -> Contract:
+        """The contract stored as ``reader``'s object (inside another record: errors are that record's)."""
+        return cls(_schedule(reader.section("schedule")),
+                   ServicingRules(_penalty(reader.section("penalty")), _allocation(reader.section("allocation")),
+                                  _prepayment(reader.section("prepayment"))))
 
 
-def terms_to_json(terms: LoanTerms) -> dict[str, Any]:
-    """``terms`` as JSON-ready data (money and rates as strings, enums by value, dates ISO)."""
+# -- the sections, each written and read side by side -----------------------------------------------------
+
+def _member(reader: RecordReader, key: str, kind: type[E]) -> E:
+    """The member of ``kind`` whose value is stored under ``key`` (exactly: the serialiser wrote it)."""
+    return reader.parsed(key, lambda value: kind(value))
+
+
+def _enum(kind: type[Enum]) -> Callable[[RecordReader, str], object]:
+    return lambda reader, key: _member(reader, key, kind)
+
+
+#: how each :class:`LoanTerms` field is read back (every field, checked by a test)
+SCHEDULE_FIELDS: dict[str, Callable[[RecordReader, str], object]] = {
+    "principal": RecordReader.decimal, "annual_rate": RecordReader.decimal, "periods": RecordReader.integer,
+    "start_date": RecordReader.day, "method": _enum(Method), "frequency": _enum(Frequency),
+    "day_count": _enum(DayCount), "due_day_rule": _enum(DueDayRule), "repayment_day": RecordReader.optional_integer,
+    "first_period": _enum(FirstPeriod), "grace_periods": RecordReader.integer, "grace_type": _enum(GraceType),
+    "fee_per_period": RecordReader.decimal, "upfront_fee": RecordReader.decimal, "rounding": _enum(Rounding),
+}
+
+
+def _terms_json(terms: LoanTerms) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in fields(terms):
         value = getattr(terms, spec.name)
@@ -127,25 +190,131 @@ def terms_to_json(terms: LoanTerms) -> dict[str, Any]:
     return out
 
 
-def terms_from_json(data: Mapping[str, Any]) -> LoanTerms:
-    """The :class:`LoanTerms` saved by :func:`terms_to_json`; validated again on the way in."""
-    values = dict(data)
-    values["start_date"] = date.fromisoformat(str(values["start_date"]))
-    for name in ("principal", "annual_rate", "fee_per_period", "upfront_fee"):
-        if name in values:
-            values[name] = to_decimal(values[name], name)
-    return LoanTerms(**values)
+def _schedule(reader: RecordReader) -> LoanTerms:
+    values = {name: read(reader, name) for name, read in SCHEDULE_FIELDS.items()}
+    return reader.build(lambda: LoanTerms(**values))  # type: ignore[arg-type]
 
 
-def contract_json(terms: LoanTerms, rules: ServicingRules) -> dict[str, Any]:
-    """The snapshot stored in ``Loan.terms``."""
-    return {"schedule": terms_to_json(terms), **rules.as_dict()}
+def _penalty_json(policy: PenaltyPolicy) -> dict[str, Any]:
+    return {"multiplier": str(policy.multiplier),
+            "daily_rate": None if policy.daily_rate is None else str(policy.daily_rate),
+            "compound": policy.compound, "grace_days": policy.grace_days,
+            "grace_retroactive": policy.grace_retroactive}
 
 
-def loan_terms(snapshot: Mapping[str, Any]) -> LoanTerms:
-    """The schedule terms of a contract snapshot (field ``terms.schedule`` when missing)."""
-    schedule = snapshot.get("schedule")
-    if not isinstance(schedule, Mapping):
-        raise InvalidArgumentError("terms.schedule: the loan's contract snapshot has no schedule terms",
-                                   field="terms.schedule")
-    return terms_from_json(schedule)
+def _penalty(reader: RecordReader) -> PenaltyPolicy:
+    values = (reader.decimal("multiplier"), reader.optional_decimal("daily_rate"), reader.boolean("compound"),
+              reader.integer("grace_days"), reader.boolean("grace_retroactive"))
+    return reader.build(lambda: PenaltyPolicy(*values))
+
+
+def _allocation_json(order: AllocationOrder) -> dict[str, Any]:
+    return {"order": [c.value for c in order.components], "basis": order.basis.value}
+
+
+_ALLOCATION_KEYS = {"allocation_order": "order", "allocation_basis": "basis"}
+
+
+def _allocation(reader: RecordReader) -> AllocationOrder:
+    named = reader.texts("order")
+    order = reader.parsed("order", lambda _: tuple(Component(name) for name in named))
+    basis_name = reader.text("basis")
+    basis = reader.parsed("basis", lambda _: AllocationBasis(basis_name))
+    return reader.build(lambda: AllocationOrder(order, basis), _ALLOCATION_KEYS)
+
+
+def _prepayment_json(rules: PrepaymentRules) -> dict[str, Any]:
+    return {"allowed": rules.allowed, "fee_rate": str(rules.fee_rate), "min_fee": str(rules.min_fee),
+            "free_after_periods": rules.free_after_periods, "earliest_period": rules.earliest_period,
+            "earliest_unit": rules.earliest_unit}
+
+
+def _prepayment(reader: RecordReader) -> PrepaymentRules:
+    values = (reader.boolean("allowed"), reader.decimal("fee_rate"), reader.decimal("min_fee"),
+              reader.optional_integer("free_after_periods"), reader.integer("earliest_period"),
+              reader.text("earliest_unit"))
+    return reader.build(lambda: PrepaymentRules(*values))
+
+
+# -- what the end-of-day reads ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DailySettings:
+    """What a day's close reads of a loan's contract (:class:`core.loans.daily.LoanRow`)."""
+
+    annual_rate: Decimal
+    basis: int
+    rounding: Rounding
+    penalty: PenaltyPolicy
+    allocation: AllocationOrder
+
+
+class DailySettingsReader:
+    """The daily settings of many stored contracts, each distinct setting parsed once.
+
+    The end-of-day reads thousands of contracts a chunk, and a product's loans share their settings: the
+    sections are read by the parsers :meth:`Contract.from_json` uses, once per distinct stored setting. The
+    rest of a contract (principal, dates) is not read here; it was checked whole when the loan's terms were
+    set (:class:`core.loans.models.Loan`).
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[Hashable, DailySettings] = {}
+
+    def read(self, stored: object) -> DailySettings:
+        """The settings of the contract stored as ``stored``.
+
+        Raises:
+            StoredContractError: a key it reads is missing or does not parse.
+        """
+        try:
+            key = _settings_key(stored)
+            found = self._seen.get(key)
+        except (KeyError, TypeError, AttributeError):  # damaged beyond a key: the parser names what
+            return _daily(stored)
+        if found is None:
+            found = self._seen[key] = _daily(stored)
+        return found
+
+
+def _settings_key(stored: Any) -> Hashable:
+    schedule, allocation = stored["schedule"], stored["allocation"]
+    return (schedule["annual_rate"], schedule["day_count"], schedule["rounding"], tuple(stored["penalty"].items()),
+            tuple(allocation["order"]), allocation["basis"])
+
+
+def _daily(stored: object) -> DailySettings:
+    reader = RecordReader(stored, "terms", StoredContractError)
+    schedule = reader.section("schedule")
+    return DailySettings(schedule.decimal("annual_rate"), _member(schedule, "day_count", DayCount).basis,
+                         _member(schedule, "rounding", Rounding), _penalty(reader.section("penalty")),
+                         _allocation(reader.section("allocation")))
+
+
+#: the stored penalty section and day count as PostgreSQL reads them from ``loans.terms`` of the loan aliased
+#: ``l``: a ``json`` column keeps the text :meth:`Contract.to_json` wrote, so loans of one setting read one
+#: text; a missing key reads NULL, which the parsers below refuse
+SQL_PENALTY = "CAST(l.terms -> 'penalty' AS text)"
+SQL_DAY_COUNT = "l.terms -> 'schedule' ->> 'day_count'"
+
+
+def penalty_of_text(text: str | None) -> PenaltyPolicy:
+    """The penalty section as :data:`SQL_PENALTY` reads it, parsed as :meth:`Contract.from_json` parses it.
+
+    Raises:
+        StoredContractError: missing, not JSON, or a key missing or unparsable.
+    """
+    try:
+        data: object = None if text is None else json.loads(text)
+    except ValueError:
+        data = text
+    return _penalty(RecordReader(data, "terms.penalty", StoredContractError))
+
+
+def day_count_of_text(text: str | None) -> DayCount:
+    """The day count as :data:`SQL_DAY_COUNT` reads it, parsed as :meth:`Contract.from_json` parses it.
+
+    Raises:
+        StoredContractError: missing or unknown.
+    """
+    return _member(RecordReader({"day_count": text}, "terms.schedule", StoredContractError), "day_count", DayCount)

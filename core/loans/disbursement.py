@@ -22,7 +22,7 @@ from core.errors import InvalidArgumentError
 from core.ledger.accounts import FEE_INCOME, FEE_RECEIVABLE, PRINCIPAL_RECEIVABLE, cash_clearing
 from core.ledger.posting import Line
 from core.loans.context import check_open_date, open_event, post_lines
-from core.loans.contract import ServicingRules, contract_json
+from core.loans.contract import Contract, ServicingRules
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.schedule import LoanTerms, build_schedule
@@ -55,14 +55,13 @@ def disburse(session: Session, *, key: str, customer_id: int, terms: LoanTerms, 
         terms = replace(terms, start_date=on)
     check_open_date(session, on)
     clearing = cash_clearing(channel)
-    rules = rules or ServicingRules()
     schedule = build_schedule(terms)
     if not schedule.installments:
         raise InvalidArgumentError("terms: the schedule has no installments", field="terms")
     loan = Loan(application_id=application_id, customer_id=customer_id, product_code=product_code,
-                product_version_id=product_version_id, terms=contract_json(terms, rules), principal=terms.principal,
-                annual_rate=terms.annual_rate, method=terms.method.value, payment_channel=channel, disbursed_on=on,
-                maturity_date=schedule.maturity_date, days_past_due=0, bucket="M0", five_tier="normal")
+                product_version_id=product_version_id, contract=Contract(terms, rules or ServicingRules()),
+                payment_channel=channel, disbursed_on=on, maturity_date=schedule.maturity_date, days_past_due=0,
+                bucket="M0", five_tier="normal")
     LOAN_STATES.start(session, loan, actor=actor, reason=f"disbursed on {on.isoformat()}")
     session.add_all(LoanInstallment(loan_id=loan.id, period=row.period, start=row.start, due_date=row.due_date,
                                     principal=row.principal, interest=row.interest, fee=row.fee)

@@ -6,7 +6,7 @@ and the CLI can name the option.
 
 from __future__ import annotations
 
-from core.errors import LoanFactoryError
+from core.errors import LoanFactoryError, StoredRecordError, WrongStateError
 
 
 class ServicingError(LoanFactoryError):
@@ -26,5 +26,21 @@ class PrepaymentNotAllowedError(ServicingError):
     """A partial prepayment was asked while installments are overdue, or the product forbids prepayment."""
 
 
+class PrepaymentTooEarlyError(PrepaymentNotAllowedError, WrongStateError):
+    """A prepayment dated before the contract's window opens (:func:`core.loans.prepayment.prepayment_opens_on`,
+    field ``on``); a state of the loan, not a bad input, so the API answers 409."""
+
+
+class QuoteChangedError(ServicingError, WrongStateError):
+    """A prepayment confirms a quoted total the loan's quote no longer is (an end-of-day ran, a repayment
+    arrived since the quote; field ``quoted_total``): quote again."""
+
+
 class RepaymentNotReversibleError(ServicingError):
     """The repayment to reverse does not exist for this loan, or was reversed already."""
+
+
+class StoredContractError(StoredRecordError):
+    """A loan's stored contract (``Loan.terms``) lacks a key or holds a value that does not parse; ``field``
+    names it (``terms.schedule.annual_rate``). Raised by :meth:`core.loans.contract.Contract.from_json`, and so
+    by setting ``Loan.terms`` to such a document and by the end-of-day reading one."""

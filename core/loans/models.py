@@ -1,8 +1,11 @@
 """The loan and installment tables: the contract as booked, and where each installment stands.
 
-A :class:`Loan` is created at disbursement from an approved application. It keeps a JSON snapshot of the
-terms it was booked under (the schedule parameters, penalty and prepayment rules of the product version)
-so that servicing never reads a product table again. ``state`` moves only through
+A :class:`Loan` is created at disbursement from an approved application. It keeps the contract it was booked
+under (:class:`~core.loans.contract.Contract`: the schedule's terms, the penalty, allocation and prepayment
+rules) in ``terms``, so that servicing never reads a product table again. ``principal``, ``annual_rate``,
+``method`` and ``rounding`` are columns of that contract's values for queries (the end-of-day's SQL, lists):
+they are written from it whenever it is set and refused when set to anything else, so the contract is their
+one source. ``state`` moves only through
 :data:`core.states.LOAN_STATES`; ``days_past_due``, ``bucket`` (M0..M4+) and ``five_tier`` (五级分类) are
 maintained by end-of-day. Money lives in the ledger: the amounts on :class:`LoanInstallment` are the
 contractual split and what has been allocated to it, the receivable balances come from
@@ -23,6 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from core.applications.models import Application
 from core.customers.parties import Customer
 from core.db.base import Amount, Base, Fraction, keep_pages_free
+from core.loans.contract import Contract
+from core.loans.errors import StoredContractError
 
 #: the tables a loan refers to, imported so that creating the metadata creates them too
 REFERENCED = (Application, Customer)
@@ -59,6 +64,17 @@ class InstallmentStatus(StrEnum):
     WRITTEN_OFF = "written_off"
 
 
+#: the loan's columns that hold a value of its contract, for queries
+CONTRACT_COLUMNS = ("principal", "annual_rate", "method", "rounding")
+
+
+def contract_columns(contract: Contract) -> dict[str, object]:
+    """The values of :data:`CONTRACT_COLUMNS` for ``contract``."""
+    terms = contract.terms
+    return {"principal": terms.principal, "annual_rate": terms.annual_rate, "method": terms.method.value,
+            "rounding": terms.rounding.value}
+
+
 class Loan(Base):
     """A disbursed loan; create it with ``LOAN_STATES.start(session, loan, actor=...)``."""
 
@@ -70,10 +86,10 @@ class Loan(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     product_code: Mapped[str] = mapped_column(String(60))
     product_version_id: Mapped[int] = mapped_column(Integer)
+    #: the contract, as :meth:`Contract.to_json` stores it (set it through :attr:`contract`)
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: the schedule's rounding mode, copied from ``terms`` whenever they are set (:meth:`_copy_rounding`):
-    #: the end-of-day's SQL path reads it for every loan every day, and parsing ``terms`` for it would cost
-    #: more than that day's accrual arithmetic
+    #: the schedule's rounding mode, from the contract: the end-of-day's SQL path reads it for every loan
+    #: every day, and parsing ``terms`` for it would cost more than that day's accrual arithmetic
     rounding: Mapped[str | None] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     principal: Mapped[Decimal] = mapped_column(Amount)
@@ -89,10 +105,38 @@ class Loan(Base):
     five_tier: Mapped[str] = mapped_column(String(20), default=FiveTier.NORMAL.value)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    @property
+    def contract(self) -> Contract:
+        """The contract the loan is serviced under, parsed from ``terms``.
+
+        Raises:
+            StoredContractError: the stored contract lacks a key or holds one that does not parse.
+        """
+        return Contract.from_json(self.terms)
+
+    @contract.setter
+    def contract(self, contract: Contract) -> None:
+        self.terms = contract.to_json()
+
     @validates("terms")
-    def _copy_rounding(self, _key: str, terms: dict[str, Any] | None) -> dict[str, Any] | None:
-        self.rounding = ((terms or {}).get("schedule") or {}).get("rounding")
-        return terms
+    def _set_contract(self, _key: str, terms: dict[str, Any]) -> dict[str, Any]:
+        """Any contract set is parsed whole (a damaged one is refused) and the columns of its values follow."""
+        contract = Contract.from_json(terms)
+        self._contract_columns = contract_columns(contract)
+        for name, value in self._contract_columns.items():
+            setattr(self, name, value)
+        return contract.to_json()
+
+    @validates(*CONTRACT_COLUMNS)
+    def _check_contract_column(self, key: str, value: object) -> object:
+        """A column of the contract's values takes only the contract's value: set the contract instead."""
+        columns = getattr(self, "_contract_columns", None)
+        if columns is None and self.terms is not None:
+            columns = contract_columns(Contract.from_json(self.terms))
+        if columns is None or columns[key] != value:
+            raise StoredContractError(f"{key}: a loan's {key} is its contract's; set Loan.contract instead",
+                                      field=key, value=value)
+        return value
 
 
 class LoanInstallment(Base):

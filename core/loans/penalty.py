@@ -25,7 +25,7 @@ loan's contract at booking.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
@@ -82,27 +82,11 @@ class PenaltyPolicy:
                                        f"(got {self.grace_days!r})", field="penalty.grace_days",
                                        value=self.grace_days)
 
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, object] | None) -> PenaltyPolicy:
-        """Build from product JSON (keys as the fields); ``None`` or ``{}``: the defaults."""
-        if not data:
-            return cls()
-        daily = data.get("daily_rate")
-        grace = data.get("grace_days", 0)
-        return cls(
-            multiplier=to_decimal(data.get("multiplier", "1.5"), "penalty.multiplier"),
-            daily_rate=None if daily is None else to_decimal(daily, "penalty.daily_rate"),
-            compound=bool(data.get("compound", False)),
-            grace_days=grace if isinstance(grace, int) else -1,
-            grace_retroactive=bool(data.get("grace_retroactive", True)),
-        )
-
-    def as_dict(self) -> dict[str, object]:
-        """The policy as JSON-ready data (the inverse of :meth:`from_mapping`)."""
-        return {"multiplier": str(self.multiplier),
-                "daily_rate": None if self.daily_rate is None else str(self.daily_rate),
-                "compound": self.compound, "grace_days": self.grace_days,
-                "grace_retroactive": self.grace_retroactive}
+    def annual_equivalent(self, annual_rate: Decimal) -> Decimal:
+        """The annual penalty rate a contract prints: ``daily_rate`` × 360, else ``annual_rate × multiplier``."""
+        if self.daily_rate is not None:
+            return self.daily_rate * 360
+        return annual_rate * self.multiplier
 
     def rate_per_day(self, annual_rate: Decimal, basis: int) -> Decimal:
         """The daily penalty rate: ``daily_rate``, else ``annual_rate × multiplier / basis`` (unrounded)."""

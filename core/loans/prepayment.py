@@ -13,6 +13,9 @@ prepayment fee on the principal prepaid (:class:`~core.loans.contract.Prepayment
   :func:`core.schedule.reschedule` — ``keep_term`` (same number of installments, each smaller) or
   ``keep_installment`` (same installment, fewer of them).
 
+Both are refused before the contract's window opens (:func:`prepayment_opens_on`: the product's
+``prepayment.earliest_period``, kept in the loan's contract), whoever asks: the API, the admin, the CLI.
+
 The interest already accrued on the current period is trued up to the broken interest first (an accrual
 or its reversal), so the receivable collected is exactly what was booked.
 """
@@ -23,7 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, insert
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidArgumentError
@@ -40,7 +44,7 @@ from core.ledger.posting import Line
 from core.loans.context import (
     INSTALLMENTS,
     bring_to,
-    check_open_date,
+    check_value_date,
     installment_rows,
     locked_loan,
     open_event,
@@ -48,16 +52,19 @@ from core.loans.context import (
     projected_rows,
     reclassify,
     require_state,
-    rules_of,
     save_rows,
 )
-from core.loans.contract import loan_terms
 from core.loans.daily import InstallmentRow
-from core.loans.errors import AmountExceedsOutstandingError, PrepaymentNotAllowedError
+from core.loans.errors import (
+    AmountExceedsOutstandingError,
+    PrepaymentNotAllowedError,
+    PrepaymentTooEarlyError,
+    QuoteChangedError,
+)
 from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
-from core.loans.models import Loan
-from core.loans.repayment import fen, positive_fen, settle
+from core.loans.models import Loan, LoanInstallment
+from core.loans.repayment import OVERPAYMENT_MULTIPLE, check_overpayment, fen, positive_fen, settle
 from core.rounding import round_money
 from core.schedule import Installment, RescheduleMode, Schedule, reschedule
 from core.schedule.terms import parse_enum
@@ -88,6 +95,36 @@ class PrepaymentQuote:
                 "total": fen(self.total), "full": self.full}
 
 
+def prepayment_opens_on(session: Session, loan: Loan) -> date:
+    """The first day ``loan`` may be prepaid, by its contract's window (:class:`PrepaymentRules`
+    ``earliest_period`` and ``earliest_unit``).
+
+    Counted in installments: the due date of installment ``earliest_period`` (the disbursement day when it
+    is 1; the maturity date when the loan has fewer installments). Counted in days, weeks or months (a
+    bullet loan): that many from disbursement.
+    """
+    rules = loan.contract.rules.prepayment
+    earliest = rules.earliest_period
+    if rules.earliest_unit != "installment":
+        step = {"day": relativedelta(days=earliest), "week": relativedelta(weeks=earliest)}.get(
+            rules.earliest_unit, relativedelta(months=earliest))
+        opens: date = loan.disbursed_on + step
+        return opens
+    if earliest <= 1:
+        return loan.disbursed_on
+    due: date | None = session.scalar(select(LoanInstallment.due_date).where(LoanInstallment.loan_id == loan.id,
+                                                                           LoanInstallment.period == earliest))
+    return due or loan.maturity_date
+
+
+def check_prepayment_window(session: Session, loan: Loan, on: date) -> None:
+    """Raise :class:`PrepaymentTooEarlyError` (field ``on``) when ``on`` is before :func:`prepayment_opens_on`."""
+    opens = prepayment_opens_on(session, loan)
+    if on < opens:
+        raise PrepaymentTooEarlyError(f"on: this loan's contract accepts prepayment from {opens.isoformat()}",
+                                      field="on", value=on.isoformat())
+
+
 def _current(rows: list[InstallmentRow], on: date) -> InstallmentRow | None:
     """The installment whose period runs on ``on`` (start < on < due) or starts on it; ``None`` past maturity."""
     ahead = [row for row in rows if row.due_date > on and row.period > 0 and row.status == "pending"]
@@ -95,7 +132,8 @@ def _current(rows: list[InstallmentRow], on: date) -> InstallmentRow | None:
 
 
 def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal | None) -> PrepaymentQuote:
-    rules = rules_of(loan)
+    contract = loan.contract
+    rules = contract.rules
     if not rules.prepayment.allowed:
         raise PrepaymentNotAllowedError("loan_id: the contract does not allow prepayment", field="loan_id",
                                         value=loan.id)
@@ -105,7 +143,7 @@ def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal 
         raise PrepaymentNotAllowedError("on: no installment is left to prepay; repay what is due instead",
                                         field="on", value=on)
     outstanding = sum((row.principal for row in rows if row.period >= current.period), ZERO)
-    terms = loan_terms(loan.terms)
+    terms = contract.terms
     broken = ZERO
     if current.start < on:
         broken = round_money(terms.day_count.interest(outstanding, terms.annual_rate, current.start, on),
@@ -124,20 +162,26 @@ def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal 
     return PrepaymentQuote(on, principal, broken, rules.prepayment.fee(principal, fallen_due), ZERO, False)
 
 
-def prepayment_quote(session: Session, *, loan_id: int, on: date, principal: object | None = None) -> PrepaymentQuote:
+def prepayment_quote(session: Session, *, loan_id: int, on: date, today: date,
+                     principal: object | None = None) -> PrepaymentQuote:
     """Quote a full prepayment (``principal=None``) or a partial one of ``principal`` on ``on``.
 
     The quote sees the loan brought to ``on`` as the prepayment itself would (:func:`projected_rows`: the
     installments fallen due since the last end-of-day, interest to date, each overdue installment's
     penalty to ``on``), and posts nothing: a prepayment of the quoted total on ``on`` settles the loan.
+    ``on`` obeys the prepayment's own date rule (:func:`~core.loans.context.check_value_date`).
 
     Raises:
         PrepaymentNotAllowedError: the contract forbids it, nothing is left to prepay, or (partial) something
             is due or overdue.
+        PrepaymentTooEarlyError: ``on`` is before the contract's window opens (field ``on``).
         AmountExceedsOutstandingError: a partial ``principal`` would repay everything.
+        ServicingDateError: ``on`` is after ``today``, before the loan's last event or closed (field ``on``).
     """
     loan = locked_loan(session, loan_id)
     require_state(loan, "a prepayment")
+    check_value_date(session, loan, on, today=today, field="on")
+    check_prepayment_window(session, loan, on)
     wanted = None if principal is None else positive_fen(principal, "principal")
     return _quote(loan, projected_rows(session, loan.id, on), on, wanted)
 
@@ -153,10 +197,13 @@ def _true_up(session: Session, event: ServicingEvent, current: InstallmentRow, b
                    [Line.dr(INTEREST_INCOME, -delta), Line.cr(INTEREST_RECEIVABLE, -delta)])
 
 
-def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None) -> None:
-    """Carry out a recorded prepayment (also used by the replay after a reversal)."""
+def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None, *,
+                       overpayment_multiple: Decimal | None = None) -> None:
+    """Carry out a recorded prepayment (also used by the replay after a reversal, which checks no amount)."""
     on = event.business_date
     bring_to(session, loan, on, event, since)
+    if overpayment_multiple is not None:
+        check_overpayment(session, loan, event.amount, overpayment_multiple)
     requested = event.params.get("principal")
     mode = str(event.params.get("mode", FULL))
     rows = installment_rows(session, loan.id)
@@ -215,7 +262,7 @@ def _schedule_of(loan: Loan, rows: list[InstallmentRow]) -> Schedule:
     terms with the principal they add up to (an earlier partial prepayment made it smaller)."""
     regular = [row for row in rows if row.period > 0]
     remaining = sum((row.principal for row in regular), ZERO)
-    terms = replace(loan_terms(loan.terms), principal=remaining)
+    terms = replace(loan.contract.terms, principal=remaining)
     items = []
     for row in regular:
         remaining -= row.principal
@@ -241,17 +288,35 @@ def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: Pr
     session.flush()
 
 
-def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel: str, key: str, actor: str,
-           principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM) -> ServicingEvent:
+def _check_quote_unchanged(session: Session, loan: Loan, on: date, principal: Decimal | None,
+                           quoted: Decimal) -> None:
+    now = _quote(loan, projected_rows(session, loan.id, on), on, principal).total
+    if now != quoted:
+        raise QuoteChangedError(f"quoted_total: the quote is now {fen(now)}, not {fen(quoted)}; quote again",
+                                field="quoted_total", value=fen(quoted))
+
+
+def prepay(session: Session, *, loan_id: int, amount: object, on: date, today: date, channel: str, key: str,
+           actor: str, principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM,
+           quoted_total: object | None = None,
+           overpayment_multiple: Decimal = OVERPAYMENT_MULTIPLE) -> ServicingEvent:
     """Prepay in full (``principal=None``) or ``principal`` of it, paying ``amount`` (at least the quote;
-    any excess goes to suspense).
+    any excess goes to suspense, within ``overpayment_multiple`` payoffs as for a repayment).
+
+    ``quoted_total``, when given, is the total the payer was quoted and confirms: the prepayment goes ahead
+    only while :func:`prepayment_quote` on ``on`` is still exactly that (a face that shows a quote and
+    then executes it passes it, so nobody pays a total they were not shown).
 
     Raises:
         InvalidArgumentError: ``amount`` below the quote (field ``amount``), bad ``mode`` or channel.
-        PrepaymentNotAllowedError, AmountExceedsOutstandingError: as :func:`prepayment_quote`.
+        QuoteChangedError: the quote is no longer ``quoted_total`` (field ``quoted_total``).
+        PrepaymentNotAllowedError, PrepaymentTooEarlyError, AmountExceedsOutstandingError: as
+            :func:`prepayment_quote`; the last also for an amount above ``overpayment_multiple`` payoffs
+            (field ``amount``).
         LoanNotServiceableError: the loan is not active or overdue.
-        ServicingDateError: ``on`` is a closed business date.
+        ServicingDateError: ``on`` is after ``today``, before the loan's last event or closed (field ``on``).
     """
+    confirmed = None if quoted_total is None else positive_fen(quoted_total, "quoted_total")
     money = positive_fen(amount)
     cash_clearing(channel)
     wanted = None if principal is None else positive_fen(principal, "principal")
@@ -262,6 +327,9 @@ def prepay(session: Session, *, loan_id: int, amount: object, on: date, channel:
                                                      "mode": chosen})
     if new:
         require_state(loan, "a prepayment")
-        check_open_date(session, on)
-        execute_prepayment(session, loan, event)
+        check_value_date(session, loan, on, today=today, field="on", event=event)
+        check_prepayment_window(session, loan, on)
+        if confirmed is not None:
+            _check_quote_unchanged(session, loan, on, wanted, confirmed)
+        execute_prepayment(session, loan, event, overpayment_multiple=overpayment_multiple)
     return event

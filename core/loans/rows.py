@@ -1,12 +1,13 @@
 """Reading loans for end-of-day in large chunks, and writing back what :func:`close_day` changed.
 
-:func:`load_loans` reads, for a range of loan ids (or a list), the open loans with their contract
-settings, servicing state and suspense balance, and the installments that matter today (started and not
-settled), in three queries whatever the number of loans. The loans read are locked (``FOR UPDATE`` on
-PostgreSQL) until the chunk commits, so a servicing operation on one of them waits for the end-of-day
-(or the end-of-day for it) instead of both posting the same day's accrual. :func:`write_results` writes
-every change of a chunk set-based: entries through :func:`core.ledger.post_many`, installment and loan updates through
-:func:`core.db.bulk.bulk_update`, state transitions as one multi-row insert, servicing state as upserts.
+:func:`load_loans` reads, for a range of loan ids (or a list), the open loans with their contract's daily
+settings (:class:`~core.loans.contract.DailySettingsReader`), servicing state and suspense balance, and the
+installments that matter today (started and not settled), in three queries whatever the number of loans. The
+loans read are locked (``FOR UPDATE`` on PostgreSQL) until the chunk commits, so a servicing operation on one
+of them waits for the end-of-day (or the end-of-day for it) instead of both posting the same day's accrual.
+:func:`write_results` writes every change of a chunk set-based: entries through :func:`core.ledger.post_many`,
+installment and loan updates through :func:`core.db.bulk.bulk_update`, state transitions as one multi-row
+insert, servicing state as upserts.
 """
 
 from __future__ import annotations
@@ -21,16 +22,13 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.daycount import DayCount
 from core.db.bulk import bulk_update
 from core.ledger import LoanBalance, post_many
 from core.ledger.posting import NewEntry
-from core.loans.allocation import AllocationOrder
+from core.loans.contract import DailySettingsReader
 from core.loans.daily import OPEN_STATES, DayResult, InstallmentRow, LoanRow
 from core.loans.events import LoanServicingState
 from core.loans.models import Loan, LoanInstallment
-from core.loans.penalty import PenaltyPolicy
-from core.rounding import Rounding
 from core.states import LOAN_STATES, StateTransition
 
 ZERO = Decimal(0)
@@ -46,35 +44,8 @@ MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "waived_penalty"
                        "paid_fee", "paid_penalty", "paid_on", "penalty_carry")
 
 
-class _Settings:
-    """Parses each distinct contract setting once per chunk (loans of a product share them)."""
-
-    def __init__(self) -> None:
-        self.penalties: dict[object, PenaltyPolicy] = {}
-        self.orders: dict[object, AllocationOrder] = {}
-        self.bases: dict[object, int] = {}
-        self.roundings: dict[object, Rounding] = {}
-
-    def read(self, terms: dict[str, Any] | None) -> tuple[int, Rounding, PenaltyPolicy, AllocationOrder]:
-        terms = terms or {}
-        schedule = terms.get("schedule") or {}
-        day_count, rounding = schedule.get("day_count", "ACT/360"), schedule.get("rounding", "half_up")
-        penalty, allocation = terms.get("penalty") or {}, terms.get("allocation") or {}
-        if day_count not in self.bases:
-            self.bases[day_count] = DayCount.parse(day_count).basis
-        if rounding not in self.roundings:
-            self.roundings[rounding] = Rounding.parse(rounding)
-        penalty_key = tuple(sorted(penalty.items()))
-        if penalty_key not in self.penalties:
-            self.penalties[penalty_key] = PenaltyPolicy.from_mapping(penalty)
-        order_key = (tuple(allocation.get("order") or ()), allocation.get("basis"))
-        if order_key not in self.orders:
-            self.orders[order_key] = AllocationOrder.from_mapping(allocation)
-        return self.bases[day_count], self.roundings[rounding], self.penalties[penalty_key], self.orders[order_key]
-
-
 def _loan_query(on: date) -> Select[Any]:
-    return (select(Loan.id, Loan.annual_rate, Loan.terms, Loan.state, Loan.days_past_due, Loan.bucket,
+    return (select(Loan.id, Loan.terms, Loan.state, Loan.days_past_due, Loan.bucket,
                    Loan.five_tier, Loan.maturity_date, LoanServicingState.penalty_through,
                    LoanServicingState.generation, LoanBalance.suspense)
             .outerjoin(LoanServicingState, LoanServicingState.loan_id == Loan.id)
@@ -102,13 +73,13 @@ def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | N
         query = query.where(~exists().where(skip.c.id == Loan.id))
     if limit is not None:
         query = query.limit(limit)
-    settings = _Settings()
+    settings = DailySettingsReader()
     loans: dict[int, tuple[LoanRow, int, list[InstallmentRow]]] = {}
-    for (loan_id, rate, terms, state, dpd, bucket_name, tier, maturity, through, generation,
+    for (loan_id, terms, state, dpd, bucket_name, tier, maturity, through, generation,
          suspense) in session.execute(query):
-        basis, rounding, penalty, order = settings.read(terms)
-        row = LoanRow(loan_id, rate, basis, rounding, penalty, order, state, dpd, bucket_name, tier, maturity,
-                      through, suspense or ZERO)
+        read = settings.read(terms)
+        row = LoanRow(loan_id, read.annual_rate, read.basis, read.rounding, read.penalty, read.allocation, state, dpd,
+                      bucket_name, tier, maturity, through, suspense or ZERO)
         loans[loan_id] = (row, generation or 0, [])
     if not loans:
         return []

@@ -28,8 +28,8 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db.base import Base
-from core.errors import InvalidArgumentError
-from core.origination.errors import NotFoundError, WrongStateError
+from core.errors import InvalidArgumentError, WrongStateError
+from core.origination.errors import NotFoundError
 from core.products.expressions import Condition, compile_condition
 
 FAILURE_REVIEW = -1

@@ -9,32 +9,38 @@ request id of its own; the channel's signed callback (:func:`complete_disburseme
 :func:`core.loans.disbursement.disburse` on the settlement date (-> disbursed) or records the failure
 (-> disbursement_failed, retryable with a new request id). A plugin that fails leaves the application
 where it was and raises; nothing is half-written because the caller rolls back.
+
+Before the payout order leaves, the customer's credit limits are checked again
+(:func:`core.origination.limits.check_before_payout`); a success callback is held to its order's amount and
+to a settlement date within the order's life (:func:`core.origination.settlement.check_callback`) before
+the loan is booked from it.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Table, insert, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
 from core.customers.parties import Customer
-from core.customers.pii import EncryptedString
+from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
-from core.loans.allocation import AllocationOrder
-from core.loans.contract import PrepaymentRules, ServicingRules
+from core.errors import InputError, WrongStateError
+from core.inputs import parse_text
 from core.loans.disbursement import disburse
-from core.loans.models import Loan, LoanInstallment
-from core.loans.penalty import PenaltyPolicy
+from core.loans.models import Loan
+from core.origination.approved import offer_if_any, offer_of, record_offer
 from core.origination.catalog import Offer
-from core.origination.errors import NotFoundError, WrongStateError
+from core.origination.errors import NotFoundError, RequestProblems
+from core.origination.limits import check_before_payout
 from core.origination.requests import Applicant
+from core.origination.settlement import CALLBACK_TOLERANCE_DAYS, SHANGHAI, check_callback
 from core.plugins.manager import PluginManager
 from core.plugins.types import (
     BankAccount,
@@ -51,6 +57,9 @@ from core.states import APPLICATION_STATES
 
 LENDER = Signer(role="lender", name="Loan Product Factory 小额贷款有限公司", identifier="91310000MA1FL0AN0X")
 DEFAULT_TEMPLATE = "personal_loan"
+#: the longest signer's name (the applicant's name is at most as long)
+MAX_SIGNER_NAME = 50
+SHA256_HEX = re.compile("[0-9a-f]{64}", re.ASCII)
 
 
 def _now() -> datetime:
@@ -69,7 +78,10 @@ class PayoutAccount(Base):
 
 
 class ContractRecord(Base):
-    """The contract rendered for an application, and the signatures on it."""
+    """The contract rendered for an application, and the signatures on it.
+
+    The PDF names the borrower and the signature evidence carries their name and ID number: both are
+    encrypted at rest (:mod:`core.customers.pii`); ``terms`` holds the loan's figures only."""
 
     __tablename__ = "application_contracts"
 
@@ -77,9 +89,10 @@ class ContractRecord(Base):
     contract_id: Mapped[str] = mapped_column(String(60), unique=True)
     media_type: Mapped[str] = mapped_column(String(60))
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(EncryptedBytes("application_contracts.content"))
     terms: Mapped[dict[str, Any]] = mapped_column(JSON)
-    signatures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    signatures: Mapped[list[dict[str, Any]]] = mapped_column(EncryptedJSON("application_contracts.signatures"),
+                                                              default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -135,25 +148,6 @@ def _evidence_json(evidence: SignatureEvidence) -> dict[str, Any]:
             "public_key": evidence.public_key, "channel": evidence.channel, "algorithm": evidence.algorithm}
 
 
-def servicing_rules(offer: Offer) -> ServicingRules:
-    """The penalty, allocation and prepayment rules a loan of ``offer`` is serviced under."""
-    document = offer.document
-    penalty = document.get("penalty") or {}
-    prepayment = document.get("prepayment") or {}
-    fee_rate = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis != "fixed"), Decimal(0))
-    fixed_fee = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis == "fixed"), Decimal(0))
-    return ServicingRules(
-        penalty=PenaltyPolicy(multiplier=Decimal(str(penalty.get("multiplier", "1.5"))),
-                              daily_rate=(Decimal(str(penalty["daily_rate"])) if penalty.get("mode") == "daily_rate"
-                                          else None),
-                              compound=bool(penalty.get("compound", False)),
-                              grace_days=offer.product.overdue_grace_days),
-        allocation=AllocationOrder.from_mapping({"order": list(offer.product.allocation_order)}),
-        prepayment=PrepaymentRules(allowed=bool(prepayment.get("allowed", True)), fee_rate=fee_rate,
-                                   min_fee=fixed_fee),
-    )
-
-
 def _require(application: Application, *states: str, doing: str) -> None:
     if application.state not in states:
         raise WrongStateError(f"state: cannot {doing} an application that is {application.state}",
@@ -165,43 +159,40 @@ def accept_offer(application: Application, *, actor: str, now: datetime | None =
 
     Raises:
         WrongStateError: not approved, or the offer has expired.
+        StoredOfferError: the application's stored offer is damaged.
     """
     now = now or _now()
-    decision = dict(application.decision or {})
-    if decision.get("accepted_at") and application.state in ("approved", "contract_signed", "disbursing",
-                                                             "disbursed", "disbursement_failed"):
+    offer = offer_if_any(application)
+    if offer is not None and offer.accepted_at and application.state in (
+            "approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed"):
         return application
     _require(application, "approved", doing="accept the offer of")
-    expires = decision.get("offer_expires_at")
-    if expires and datetime.fromisoformat(expires) < now:
-        raise WrongStateError("state: the offer expired at " + expires, field="state", value="expired")
-    decision["accepted_at"] = now.isoformat()
-    decision["accepted_by"] = actor
-    application.decision = decision
+    offer = offer or offer_of(application)
+    if offer.expired(now):
+        raise WrongStateError("state: the offer expired at " + offer.expires_at.isoformat(), field="state",
+                              value="expired")
+    record_offer(application, offer.accept(at=now, by=actor))
     return application
 
 
 def contract_terms(application: Application, offer: Offer, start: date) -> dict[str, Any]:
-    """The terms printed on the contract: the approved rate, the schedule from ``start``."""
-    decision = application.decision or {}
-    rate = Decimal(str(decision.get("annual_rate", offer.product.rate.default)))
-    schedule = offer.product.schedule(application.amount, application.term, application.method, start, rate)
-    return {"amount": application.amount, "annual_rate": rate, "apr": schedule_apr(schedule).apr,
-            "term": application.term, "term_unit": offer.product.term_unit, "method": application.method,
+    """The terms printed on the contract: the approved offer's contract, its schedule from ``start``.
+
+    Raises:
+        StoredOfferError: the application has no offer, or its stored offer is damaged.
+    """
+    approved = offer_of(application)
+    contract = approved.contract_from(start)
+    terms = contract.terms
+    schedule = offer.product.schedule_of(terms)
+    return {"amount": terms.principal, "annual_rate": terms.annual_rate, "apr": schedule_apr(schedule).apr,
+            "term": approved.term, "term_unit": approved.term_unit, "method": terms.method.value,
             "start_date": start, "product_code": offer.code, "product_name": offer.product.name_zh,
-            "maturity_date": schedule.maturity_date, "purpose": (application.decision or {}).get("purpose"),
-            "penalty_rate": _penalty_rate(offer, rate),
+            "maturity_date": schedule.maturity_date,
+            "penalty_rate": contract.rules.penalty.annual_equivalent(terms.annual_rate),
             "schedule": [{"period": i.period, "due_date": i.due_date, "principal": i.principal,
                           "interest": i.interest, "fee": i.fee, "total": i.total,
                           "remaining_principal": i.remaining_principal} for i in schedule.installments]}
-
-
-def _penalty_rate(offer: Offer, rate: Decimal) -> Decimal:
-    """The annual penalty rate printed on the contract (a daily rate × 360, or the rate × multiplier)."""
-    penalty = offer.document.get("penalty") or {}
-    if penalty.get("mode") == "daily_rate":
-        return Decimal(str(penalty["daily_rate"])) * 360
-    return rate * Decimal(str(penalty.get("multiplier", "1.5")))
 
 
 def _json_terms(terms: dict[str, Any]) -> dict[str, Any]:
@@ -228,7 +219,8 @@ def contract_for(session: Session, plugins: PluginManager, application: Applicat
     record = session.get(ContractRecord, application.id)
     if record is not None:
         return record
-    if not (application.decision or {}).get("accepted_at"):
+    offer_made = offer_if_any(application)
+    if offer_made is None or offer_made.accepted_at is None:
         raise WrongStateError("state: accept the offer before asking for its contract", field="state",
                               value=application.state)
     _require(application, "approved", doing="draw up the contract of")
@@ -246,6 +238,26 @@ def contract_for(session: Session, plugins: PluginManager, application: Applicat
     session.add(record)
     session.flush()
     return record
+
+
+def signature_request(signer_name: object, sha256: object) -> tuple[str, str]:
+    """The signer's name and the contract's SHA-256 (64 lower-case hex digits) a signature request carries,
+    checked before anything is read.
+
+    Raises:
+        RequestProblems: each bad one, by name.
+    """
+    problems, values = [], []
+    for field, value, max_length in (("signer_name", signer_name, MAX_SIGNER_NAME), ("sha256", sha256, 64)):
+        try:
+            values.append(parse_text(value, field, max_length))
+        except InputError as error:
+            problems.append((field, "is required" if value is None else error.reason))
+    if not problems and not SHA256_HEX.fullmatch(values[1]):
+        problems.append(("sha256", "must be 64 lower-case hexadecimal digits"))
+    if problems:
+        raise RequestProblems(problems)
+    return values[0], values[1]
 
 
 def sign_contract(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
@@ -296,18 +308,25 @@ class ContractMismatchError(WrongStateError):
 
 
 def start_disbursement(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
-                       actor: str) -> DisbursementOrder:
-    """Send the payout order (contract_signed or a failed payout -> disbursing).
+                       actor: str, today: date,
+                       tolerance_days: int = CALLBACK_TOLERANCE_DAYS) -> DisbursementOrder:
+    """Send the payout order (contract_signed or a failed payout -> disbursing), placed at the payment
+    plugins' clock (the time the channel that settles it sees).
 
     A payment plugin that refuses at once leaves the application ``disbursement_failed`` with the reason;
     one that raises (timeout, outage) raises :class:`~core.plugins.types.PluginFailure` so the caller rolls
-    back and the channel may retry the same request.
+    back and the channel may retry the same request. One that succeeds at once is completed as its
+    callback would be (``today``, ``tolerance_days``: :func:`complete_disbursement`).
+
+    Raises:
+        CreditLimitError: the customer's loans and other applications leave no room for this one.
     """
     current = session.scalar(select(DisbursementOrder).where(
         DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
     if application.state in ("disbursing", "disbursed") and current is not None:
         return current
     _require(application, "contract_signed", "disbursement_failed", doing="disburse")
+    check_before_payout(session, application, offer.product.credit_limits, _now())
     attempt = session.scalar(select(DisbursementOrder.id).where(
         DisbursementOrder.application_id == application.id).order_by(DisbursementOrder.id.desc()).limit(1))
     request_id = f"LF-DISB-{application.id}-{(attempt or 0) + 1}"
@@ -317,7 +336,7 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     plugin = str(offer.plugins["payment_channel"])
     APPLICATION_STATES.transition(session, application, "disbursing", actor=actor, reason=request_id)
     order = DisbursementOrder(application_id=application.id, request_id=request_id, plugin=plugin,
-                              amount=application.amount, status="pending")
+                              amount=application.amount, status="pending", created_at=plugins.clock().astimezone(UTC))
     session.add(order)
     session.flush()
     result: PaymentResult = plugins.call(
@@ -328,7 +347,7 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     if result.status == "failed":
         _fail(session, application, order, result, actor)
     elif result.status == "succeeded":
-        complete_disbursement(session, offer, order, result, actor=actor)
+        complete_disbursement(session, order, result, actor=actor, today=today, tolerance_days=tolerance_days)
     return order
 
 
@@ -348,11 +367,20 @@ def order_for(session: Session, request_id: str) -> DisbursementOrder:
     return order
 
 
-def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrder, result: PaymentResult, *,
-                          actor: str) -> Loan | None:
+def complete_disbursement(session: Session, order: DisbursementOrder, result: PaymentResult, *,
+                          actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS) -> Loan | None:
     """Apply the payment channel's final word on a payout; a repeated callback changes nothing.
 
-    On success the loan is booked on the settlement date (in Asia/Shanghai) at the approved rate.
+    On success the loan is booked on the settlement date (in Asia/Shanghai) under the approved offer's
+    contract, its schedule starting on that date, once the callback matches the order
+    (:func:`~core.origination.settlement.check_callback`, against ``today``, the caller's business date, and
+    ``tolerance_days``).
+
+    Raises:
+        CallbackMismatchError: the amount or the settlement date does not fit the order; the order is flagged
+            (a :class:`~core.errors.RecordedRefusal`: the caller commits the flag).
+        StoredOfferError: the application's stored offer is damaged (say its rate is missing): nothing is
+            booked, and no default rate stands in for it.
     """
     application = session.get(Application, order.application_id, with_for_update=True)
     assert application is not None
@@ -361,47 +389,15 @@ def complete_disbursement(session: Session, offer: Offer, order: DisbursementOrd
     if result.status == "failed":
         _fail(session, application, order, result, actor)
         return None
-    settled = (result.settled_at or _now()).astimezone(ZoneInfo("Asia/Shanghai"))
-    rate = Decimal(str((application.decision or {}).get("annual_rate", offer.product.rate.default)))
-    terms = offer.product.loan_terms(application.amount, application.term, application.method, settled.date(), rate)
-    loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=terms,
+    settled = (result.settled_at or _now()).astimezone(SHANGHAI)
+    check_callback(session, order, result, settled, today=today, tolerance_days=tolerance_days, actor=actor)
+    contract = offer_of(application).contract_from(settled.date())
+    loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=contract.terms,
                     channel=order.plugin, actor=actor, product_code=application.product_code,
-                    product_version_id=application.product_version_id, rules=servicing_rules(offer),
+                    product_version_id=application.product_version_id, rules=contract.rules,
                     application_id=application.id, on=settled.date())
     order.status = "succeeded"
     order.settled_at = settled
     order.loan_id = loan.id
     APPLICATION_STATES.transition(session, application, "disbursed", actor=actor, reason=result.channel_reference)
     return loan
-
-
-class PrepaymentTooEarlyError(WrongStateError):
-    """A prepayment before the product's earliest prepayment period (``prepayment.earliest_period``)."""
-
-
-def prepayment_opens_on(session: Session, loan: Loan, offer: Offer) -> date:
-    """The first day ``loan`` may be prepaid under its product version's ``earliest_period``.
-
-    Installment loans: the due date of installment ``earliest_period`` (the first day when it is 1).
-    A bullet loan counts ``earliest_period`` in the product's term unit from disbursement.
-    """
-    earliest = int((offer.document.get("prepayment") or {}).get("earliest_period", 1))
-    if earliest <= 1 and loan.method != "bullet":
-        return loan.disbursed_on
-    if loan.method == "bullet":
-        unit = offer.product.term_unit
-        step = {"day": relativedelta(days=earliest), "week": relativedelta(weeks=earliest)}.get(
-            unit, relativedelta(months=earliest))
-        opens: date = loan.disbursed_on + step
-        return opens
-    due: date | None = session.scalar(select(LoanInstallment.due_date).where(LoanInstallment.loan_id == loan.id,
-                                                                LoanInstallment.period == earliest))
-    return due or loan.maturity_date
-
-
-def check_prepayment_window(session: Session, loan: Loan, offer: Offer, on: date) -> None:
-    """Raise :class:`PrepaymentTooEarlyError` (field ``on``) before the product allows prepayment."""
-    opens: date = prepayment_opens_on(session, loan, offer)
-    if on < opens:
-        raise PrepaymentTooEarlyError(f"on: this product accepts prepayment from {opens.isoformat()}",
-                                      field="on", value=on.isoformat())

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from core.money import to_decimal
+from core.money import MoneyInputError, parse_money, to_decimal
 from core.products.product import Product
 
 #: the applicant fields every individual application carries
@@ -112,9 +112,9 @@ class Offer:
         """Every problem of a requested amount, term and method, as ``(field, message)`` pairs."""
         problems: list[tuple[str, str]] = []
         try:
-            value = parse_amount(amount)
-        except ValueError as error:
-            problems.append(("amount", str(error)))
+            value = parse_money(amount, "amount", positive=True)
+        except MoneyInputError as error:
+            problems.append(("amount", error.reason))
         else:
             reason = self.amount_problem(value)
             if reason:
@@ -133,24 +133,3 @@ class Offer:
         if term.get("values"):
             return ", ".join(str(t) for t in self.terms) + f" {unit}s"
         return f"{term['min']} to {term['max']} {unit}s in steps of {term.get('step', 1)}"
-
-
-def parse_amount(value: Any) -> Decimal:
-    """A request amount (a JSON number read as ``Decimal``, an int or a decimal string) in whole fen.
-
-    Raises:
-        ValueError: not a number, not finite, negative or finer than a fen.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
-        raise ValueError("must be a decimal number such as \"50000.00\"")
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a number") from None
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if amount <= 0:
-        raise ValueError("must be greater than 0")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("must be a whole number of fen (at most 2 decimals)")
-    return amount

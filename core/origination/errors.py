@@ -6,7 +6,7 @@ Each error names the field at fault (``field``, dotted for nested request fields
 
 from __future__ import annotations
 
-from core.errors import InvalidArgumentError, LoanFactoryError
+from core.errors import InvalidArgumentError, LoanFactoryError, RecordedRefusal, StoredRecordError
 
 
 class UnknownProductError(LoanFactoryError):
@@ -37,8 +37,15 @@ class NotFoundError(LoanFactoryError):
     """An application, loan or subscription does not exist or belongs to another channel."""
 
 
-class WrongStateError(LoanFactoryError):
-    """The operation does not apply in the entity's current state (accepting a rejected offer...)."""
+class CreditLimitError(LoanFactoryError):
+    """A payout would take the customer past the product's credit limits (live loans, or outstanding
+    principal, counting the applications on their way): checked again just before the money leaves."""
+
+
+class CallbackMismatchError(InvalidArgumentError, RecordedRefusal):
+    """A payment channel's settlement callback disagrees with its payout order (field ``amount``: not the
+    amount ordered; field ``settled_at``: settled before the order was placed or too far after today). The
+    order is flagged for reconciliation (its ``failure`` and an audit event) and nothing is booked."""
 
 
 class RequestProblems(InvalidArgumentError):
@@ -49,3 +56,9 @@ class RequestProblems(InvalidArgumentError):
         super().__init__(f"{first_field}: {first_message}" + (f" (and {len(problems) - 1} more)"
                                                                if len(problems) > 1 else ""), field=first_field)
         self.problems = list(problems)
+
+
+class StoredOfferError(StoredRecordError):
+    """An application's stored approved offer (``Application.offer``) is missing where the application must
+    have one, lacks a key, or holds a value that does not parse; ``field`` names it
+    (``offer.contract.schedule.annual_rate``). Raised by :func:`core.origination.approved.offer_of`."""

@@ -1,12 +1,12 @@
 """What lapses with time: offers nobody accepted and returns nobody answered.
 
-An approved application carries ``offer_expires_at`` (the pipeline sets it, :data:`OFFER_VALID_DAYS`
-after the decision); :func:`accept_offer <core.origination.booking.accept_offer>` refuses after it, and
-:func:`expire_offers` moves such an application to ``expired`` so the queue, the cockpit and the channel
-(the transition's webhook) see it ended. A returned application that passed its deadline expires through
-:func:`core.origination.returns.expire_returns`. :func:`expire_applications` runs both; Celery beat
-runs it every few minutes and ``loanfactory applications expire`` on demand. Idempotent: a second run
-in the same instant finds nothing.
+An approved application's offer carries a deadline (``ApprovedOffer.expires_at``, :data:`OFFER_VALID_DAYS`
+after the decision, :mod:`core.origination.approved`); :func:`accept_offer
+<core.origination.booking.accept_offer>` refuses after it, and :func:`expire_offers` moves such an application
+to ``expired`` so the queue, the cockpit and the channel (the transition's webhook) see it ended. A returned
+application that passed its deadline expires through :func:`core.origination.returns.expire_returns`.
+:func:`expire_applications` runs both; Celery beat runs it every few minutes and ``loanfactory applications
+expire`` on demand. Idempotent: a second run in the same instant finds nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
+from core.origination.approved import offer_of
 from core.origination.returns import expire_returns
 from core.states import APPLICATION_STATES
 
@@ -33,17 +34,20 @@ class ExpiryResult:
 
 
 def expire_offers(session: Session, now: datetime) -> list[int]:
-    """Expire the approved applications whose offer was not accepted before ``offer_expires_at``."""
+    """Expire the approved applications whose offer was not accepted before its deadline.
+
+    Raises:
+        StoredOfferError: an approved application has no offer, or a damaged one.
+    """
     expired = []
     approved = session.scalars(select(Application).where(Application.state == "approved")
                                .order_by(Application.id).with_for_update())
     for application in list(approved):
-        decision = dict(application.decision or {})
-        expires = decision.get("offer_expires_at")
-        if decision.get("accepted_at") or not expires or datetime.fromisoformat(expires) >= now:
+        offer = offer_of(application)
+        if not offer.expired(now):
             continue
         APPLICATION_STATES.transition(session, application, "expired", actor=ACTOR,
-                                      reason=f"offer not accepted by {expires}", at=now)
+                                      reason=f"offer not accepted by {offer.expires_at.isoformat()}", at=now)
         expired.append(application.id)
     return expired
 

@@ -5,17 +5,18 @@ creates the customer, records the application (draft -> submitted -> under_revie
 :data:`core.states.APPLICATION_STATES`, each move recorded) and decides it in the caller's transaction:
 
 1. eligibility that needs no outside party: age, regions, debt-to-income, credit limits (live loans and
-   outstanding principal with this lender) and the product's rules that use none of the bureau or score
+   outstanding principal with this lender, applications on their way included: :mod:`core.origination.limits`,
+   counted with the customer's row locked) and the product's rules that use none of the bureau or score
    variables;
 2. the credit bureau plugin the product names, under the applicant's consent; the blacklists the product
    checks are read from the report;
 3. the scoring plugin; then the minimum score and the remaining rules;
 4. the approval chain (:mod:`core.origination.approval`).
 
-The outcome is ``approved`` (priced at the rate of the applicant's risk band, with the schedule's APR),
-``rejected`` with reason codes, or ``under_review`` with a task in the manual queue. A plugin that fails
-(raises, times out, is missing) never rejects anyone: the application goes to manual review with the
-error recorded in its decision. Nothing here commits.
+The outcome is ``approved`` (an offer priced at the rate of the applicant's risk band, with the schedule's
+APR: :mod:`core.origination.approved`), ``rejected`` with reason codes, or ``under_review`` with a task in
+the manual queue. A plugin that fails (raises, times out, is missing) never rejects anyone: the application
+goes to manual review with the error recorded in its decision. Nothing here commits.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, TextClause, bindparam, func, select, text
+from sqlalchemy import Integer, Table, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
 from core.customers.parties import Customer, new_customer_values
 from core.db.direct import batched_inserts, insert_now, insert_now_after, update_now
-from core.errors import LoanFactoryError
-from core.loans.models import Loan, LoanInstallment
+from core.errors import LoanFactoryError, WrongStateError
 from core.origination.approval import (
     DEFAULT_REVIEW_ROLE,
     FAILURE_REVIEW,
@@ -44,10 +44,12 @@ from core.origination.approval import (
     record_decision,
     run_chain,
 )
+from core.origination.approved import ApprovedOffer, record_offer, servicing_rules
 from core.origination.booking import save_payout_account
 from core.origination.bureau_reports import record_bureau_report
 from core.origination.catalog import Offer
-from core.origination.errors import RequestProblems, WrongStateError
+from core.origination.errors import RequestProblems
+from core.origination.limits import Exposure, exposure, limit_reasons
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
 from core.plugins.manager import PluginManager
@@ -65,7 +67,6 @@ from core.states import APPLICATION_STATES
 
 OFFER_VALID_DAYS = 7
 BUREAU_VARIABLES = frozenset({"score", "grade", "bureau_inquiries_3m", "bureau_overdue", "blacklisted"})
-LIVE_LOAN_STATES = ("active", "overdue")
 #: the actor of the machine's own steps (review, automatic decisions)
 SYSTEM = "system:origination"
 
@@ -76,7 +77,8 @@ _NEW_CUSTOMER_COLUMNS = ("name", "id_number", "id_number_index", "phone", "phone
 #: the statements of the customer step, built once: per application they would cost more to build than to run.
 #: The insert is text (PostgreSQL and SQLite spell ON CONFLICT alike) with the columns' own types, so the PII
 #: is encrypted on the way in: the dialects' insert constructs with ON CONFLICT are compiled again on every call.
-_CUSTOMER_BY_INDEX = select(Customer).where(Customer.id_number_index == bindparam("index"))
+#: a known customer is read locked: the credit limits are counted one application of theirs at a time
+_CUSTOMER_BY_INDEX = select(Customer).where(Customer.id_number_index == bindparam("index")).with_for_update()
 
 
 def _new_customer(returning: str) -> TextClause:
@@ -100,9 +102,11 @@ def _insert_with_customer(values: dict[str, Any], session: Session, application:
     number (normalised when the request was checked; no savepoint). On PostgreSQL it runs in the WITH of the
     application's insert: a first application costs one statement for both rows. When the ID number is
     known the insert does nothing (on PostgreSQL, neither does the application's), and the customer is read
-    by the index and has phone and income brought up to date before the application is inserted. Two first
-    applications at once meet at the index: the second's insert waits for the first transaction and inserts
-    nothing, and the second then reads the first's row.
+    by the index, locked for the rest of the transaction (``FOR UPDATE``: the credit limits are counted one
+    application of a customer at a time, :mod:`core.origination.limits`), and has phone and income brought up
+    to date before the application is inserted. Two first applications at once meet at the index: the
+    second's insert waits for the first transaction and inserts nothing, and the second then reads the
+    first's row.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -122,21 +126,8 @@ def _insert_with_customer(values: dict[str, Any], session: Session, application:
     return created is not None
 
 
-def _exposure(session: Session, customer_id: int) -> tuple[int, Decimal]:
-    """Live loans of the customer and their outstanding principal (a new customer costs one query)."""
-    count = session.scalar(select(func.count()).select_from(Loan).where(
-        Loan.customer_id == customer_id, Loan.state.in_(LIVE_LOAN_STATES))) or 0
-    if not count:
-        return 0, Decimal(0)
-    rows = session.execute(select(LoanInstallment.principal, LoanInstallment.paid_principal).join(
-        Loan, Loan.id == LoanInstallment.loan_id).where(Loan.customer_id == customer_id,
-                                                        Loan.state.in_(LIVE_LOAN_STATES)))
-    outstanding = sum((principal - paid for principal, paid in rows), Decimal(0))
-    return int(count), outstanding
-
-
 def _context(offer: Offer, request: ApplicationRequest, application: Application, today: date,
-             exposure: tuple[int, Decimal], first_installment: Decimal) -> dict[str, object]:
+             held: Exposure, first_installment: Decimal) -> dict[str, object]:
     applicant = request.applicant
     income = applicant.monthly_income
     debts = applicant.monthly_debt_payments + first_installment
@@ -150,7 +141,7 @@ def _context(offer: Offer, request: ApplicationRequest, application: Application
         "collateral_type": (request.collateral or {}).get("type") or "",
         "collateral_value": collateral_value,
         "ltv": (request.amount / collateral_value) if collateral_value > 0 else Decimal(0),
-        "existing_loans": Decimal(exposure[0]), "outstanding": exposure[1],
+        "existing_loans": Decimal(held.loans), "outstanding": held.outstanding,
     }
 
 
@@ -178,13 +169,8 @@ def _pre_bureau_reasons(offer: Offer, request: ApplicationRequest, context: Mapp
         reasons.append("REGION_NOT_SERVED")
     if rules.get("max_dti") is not None and Decimal(str(context["dti"])) > Decimal(str(rules["max_dti"])):
         reasons.append("DTI_TOO_HIGH")
-    limits = offer.document.get("credit_limits") or {}
-    existing, outstanding = int(str(context["existing_loans"])), Decimal(str(context["outstanding"]))
-    if limits.get("max_concurrent_loans") is not None and existing + 1 > int(limits["max_concurrent_loans"]):
-        reasons.append("TOO_MANY_LOANS")
-    if (limits.get("max_outstanding_per_customer") is not None
-            and outstanding + request.amount > Decimal(str(limits["max_outstanding_per_customer"]))):
-        reasons.append("CREDIT_LIMIT_EXCEEDED")
+    held = Exposure(int(str(context["existing_loans"])), Decimal(str(context["outstanding"])))
+    reasons += limit_reasons(offer.product.credit_limits, held, request.amount)
     reasons += _failed_rules(offer, context, with_bureau=False)
     return reasons
 
@@ -219,17 +205,13 @@ def _reject(session: Session, application: Application, reasons: list[str], deci
 
 def approve(session: Session, application: Application, offer: Offer, decision: dict[str, Any], now: datetime,
             actor: str) -> Application:
-    """Price and approve: the rate of the applicant's risk band, the schedule's APR, an offer deadline."""
+    """Price and approve: the offer (:class:`~core.origination.approved.ApprovedOffer`) at the rate of the
+    applicant's risk band, with the schedule's APR and a deadline, recorded once on the application."""
     rate = offer.product.rate_for_score(application.score)
     priced = quote(offer, application.amount, application.term, application.method, now.date(), rate)
-    first = priced.schedule.installments[0]
-    application.decision = {
-        **decision, "outcome": "approved", "reasons": [],
-        "approved_amount": str(application.amount), "annual_rate": str(rate), "apr": str(priced.apr),
-        "term": application.term, "method": application.method, "first_installment": str(first.total),
-        "total_payable": str(priced.schedule.total_payable),
-        "offer_expires_at": (now + timedelta(days=OFFER_VALID_DAYS)).isoformat(),
-    }
+    record_offer(application, ApprovedOffer.priced(priced, application.term, servicing_rules(offer, application.method),
+                                                   now + timedelta(days=OFFER_VALID_DAYS)))
+    application.decision = {**decision, "outcome": "approved", "reasons": []}
     application.review_step = None
     application.decided_at = now
     _move(session, application, "approved", actor)
@@ -309,8 +291,9 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
     channel = application.channel
     save_payout_account(session, application, request.applicant)
     first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total
-    exposure = (0, Decimal(0)) if new_customer else _exposure(session, customer_id)
-    context = _context(offer, request, application, today, exposure, first)
+    held = Exposure(0, Decimal(0)) if new_customer else exposure(session, customer_id, now=now,
+                                                                  excluding=application.id)
+    context = _context(offer, request, application, today, held, first)
     decision: dict[str, Any] = {"context": _encode(context), "errors": []}
     reasons = _pre_bureau_reasons(offer, request, context)
     if reasons:

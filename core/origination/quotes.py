@@ -12,7 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from core.origination.catalog import Offer, parse_amount
+from core.money import parse_money
+from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems
 from core.schedule import Schedule
 from core.schedule.apr import schedule_apr
@@ -67,6 +68,6 @@ def quote(offer: Offer, amount: Any, term: Any, method: Any, start_date: date,
     problems = offer.check_request(amount, term, method)
     if problems:
         raise RequestProblems(problems)
-    schedule = offer.product.schedule(parse_amount(amount), term, method, start_date, annual_rate)
+    schedule = offer.product.schedule(parse_money(amount, positive=True), term, method, start_date, annual_rate)
     apr = schedule_apr(schedule)
     return Quote(offer=offer, schedule=schedule, apr=apr.apr, effective_annual_rate=apr.effective_annual_rate)

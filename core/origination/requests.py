@@ -5,20 +5,24 @@ collateral, consents) and returns an :class:`ApplicationRequest`, or raises
 :class:`~core.origination.errors.RequestProblems` listing every bad field by its dotted name
 (``applicant.id_number``, ``consents.credit_bureau_query.granted_at``), so the channel can fix them all at
 once. Identity data is checked the way the customer table will store it (ID number checksum and birth
-date, a valid Chinese mobile number).
+date, a valid Chinese mobile number); amounts as :func:`~core.money.parse_money` reads them; a consent's time
+as an RFC 3339 date-time that is not in the future (beyond :data:`CLOCK_SKEW`, the channel's clock may run a
+little ahead).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from core.customers.parties import birth_date_of, normalise_id_number, normalise_phone
-from core.errors import InvalidArgumentError
-from core.origination.catalog import REQUIRED_CONSENTS, Offer, parse_amount
+from core.errors import InputError, InvalidArgumentError
+from core.inputs import parse_datetime, parse_text
+from core.money import MoneyInputError, parse_money
+from core.origination.catalog import REQUIRED_CONSENTS, Offer
 from core.origination.errors import RequestProblems
 
 TOP_FIELDS = {"external_id", "amount", "term", "method", "purpose", "applicant", "collateral", "consents"}
@@ -29,6 +33,8 @@ OCCUPATIONS = ("unemployed", "unskilled", "skilled", "management")
 BANK_FIELDS = ("bank_code", "account_number", "holder_name")
 CONSENT_FIELDS = {"granted_at", "reference", "purpose"}
 COLLATERAL_FIELDS = {"type", "appraised_value", "description"}
+#: how far ahead of the lender's clock a consent's time may be
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -89,13 +95,11 @@ class _Checker:
             if required:
                 self.bad(prefix + key, "is required")
             return None
-        if not isinstance(value, str) or not value.strip():
-            self.bad(prefix + key, "must be a non-empty string")
+        try:
+            return parse_text(value, key, max_length)
+        except InputError as error:
+            self.bad(prefix + key, error.reason)
             return None
-        if len(value) > max_length:
-            self.bad(prefix + key, f"must be at most {max_length} characters")
-            return None
-        return value.strip()
 
     def money(self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool,
               allow_zero: bool = True) -> Decimal | None:
@@ -103,13 +107,10 @@ class _Checker:
             if required:
                 self.bad(prefix + key, "is required")
             return None
-        raw = data[key]
         try:
-            if allow_zero and (raw == 0 or raw == "0"):
-                return Decimal(0)
-            return parse_amount(raw)
-        except ValueError as error:
-            self.bad(prefix + key, str(error))
+            return parse_money(data[key], key, positive=not allow_zero)
+        except MoneyInputError as error:
+            self.bad(prefix + key, error.reason)
             return None
 
     def choice(self, data: Mapping[str, Any], key: str, prefix: str, options: tuple[str, ...]) -> str | None:
@@ -196,7 +197,7 @@ def _bank_account(check: _Checker, data: Any) -> dict[str, str] | None:
     return values if len(values) == len(BANK_FIELDS) else None
 
 
-def _consents(check: _Checker, data: Any) -> dict[str, dict[str, str]]:
+def _consents(check: _Checker, data: Any, now: datetime) -> dict[str, dict[str, str]]:
     if not isinstance(data, Mapping):
         check.bad("consents", "is required and must be an object")
         return {}
@@ -214,9 +215,11 @@ def _consents(check: _Checker, data: Any) -> dict[str, dict[str, str]]:
         purpose = check.text(consent, "purpose", prefix, required=False, max_length=200)
         if granted is not None:
             try:
-                datetime.fromisoformat(granted)
-            except ValueError:
-                check.bad(prefix + "granted_at", "must be an ISO 8601 date-time")
+                if parse_datetime(granted, "granted_at") > now + CLOCK_SKEW:
+                    check.bad(prefix + "granted_at", "must not be in the future")
+                    granted = None
+            except InputError as error:
+                check.bad(prefix + "granted_at", error.reason)
                 granted = None
         if granted and reference:
             consents[name] = {"granted_at": granted, "reference": reference, "purpose": purpose or name}
@@ -236,11 +239,11 @@ def _collateral(check: _Checker, data: Any, offer: Offer, amount: Decimal | None
         return None
     check.unknown(data, COLLATERAL_FIELDS, "collateral.")
     kind = data.get("type")
-    if kind not in offer.collateral_types:
+    if not isinstance(kind, str) or kind not in offer.collateral_types:
         check.bad("collateral.type", f"must be one of {', '.join(sorted(offer.collateral_types))}")
     value = check.money(data, "appraised_value", "collateral.", required=True, allow_zero=False)
     description = check.text(data, "description", "collateral.", required=False, max_length=500)
-    if kind not in offer.collateral_types or value is None:
+    if not isinstance(kind, str) or kind not in offer.collateral_types or value is None:
         return None
     if amount is not None:
         max_ltv = offer.collateral_types[kind]
@@ -253,26 +256,25 @@ def _collateral(check: _Checker, data: Any, offer: Offer, amount: Decimal | None
     return {"type": kind, "appraised_value": str(value), "description": description}
 
 
-def parse_application(offer: Offer, data: Mapping[str, Any], today: date) -> ApplicationRequest:
-    """Check a channel's application document against ``offer``.
+def parse_application(offer: Offer, data: Mapping[str, Any], now: datetime) -> ApplicationRequest:
+    """Check a channel's application document against ``offer``, sent at ``now`` (aware).
 
     Raises:
         RequestProblems: every bad field, by dotted name.
     """
     check = _Checker()
     check.unknown(data, TOP_FIELDS, "")
-    for name in ("amount", "term", "method"):
-        if name not in data:
-            check.bad(name, "is required")
-    if all(name in data for name in ("amount", "term", "method")):
-        check.problems.extend(offer.check_request(data["amount"], data["term"], data["method"]))
+    asked = ("amount", "term", "method")
+    check.problems.extend((name, "is required") for name in asked if name not in data)
+    check.problems.extend((name, why) for name, why in offer.check_request(*(data.get(name) for name in asked))
+                          if name in data)
     amount = None
-    if not any(f == "amount" for f, _ in check.problems):
-        amount = parse_amount(data["amount"])
+    if "amount" in data and not any(f == "amount" for f, _ in check.problems):
+        amount = parse_money(data["amount"], positive=True)
     external_id = check.text(data, "external_id", "", required=False, max_length=120)
     purpose = check.text(data, "purpose", "", required=False, max_length=40)
-    applicant = _applicant(check, data.get("applicant"), offer, today)
-    consents = _consents(check, data.get("consents"))
+    applicant = _applicant(check, data.get("applicant"), offer, now.date())
+    consents = _consents(check, data.get("consents"), now)
     collateral = _collateral(check, data.get("collateral"), offer, amount)
     if check.problems:
         raise RequestProblems(check.problems)

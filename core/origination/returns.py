@@ -25,10 +25,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.applications.models import Application
 from core.customers.parties import Customer
 from core.db.base import Base
-from core.errors import InvalidArgumentError
+from core.errors import InvalidArgumentError, WrongStateError
+from core.money import MoneyInputError, parse_money
 from core.origination.approval import MAX_COMMENT, ApprovalTask, check_turn, require_comment
 from core.origination.catalog import Offer
-from core.origination.errors import RequestProblems, WrongStateError
+from core.origination.errors import RequestProblems
 from core.origination.requests import HOUSING, OCCUPATIONS
 from core.states import APPLICATION_STATES
 
@@ -146,18 +147,6 @@ class Supplement:
         return {"comment": self.comment, "documents": list(self.documents), "applicant": self.applicant}
 
 
-def _money(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
-        raise ValueError("must be a decimal number such as \"8000.00\"")
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except ArithmeticError:
-        raise ValueError(f"{value!r} is not a number") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("must be a non-negative amount in whole fen")
-    return amount
-
-
 def _documents(data: Any, problems: list[tuple[str, str]]) -> tuple[dict[str, str], ...]:
     if not isinstance(data, list) or not 1 <= len(data) <= MAX_DOCUMENTS:
         problems.append(("documents", f"must be a list of 1 to {MAX_DOCUMENTS} documents"))
@@ -197,11 +186,9 @@ def _applicant_update(data: Any, problems: list[tuple[str, str]]) -> dict[str, A
     for key in ("monthly_income", "monthly_debt_payments"):
         if key in data:
             try:
-                update[key] = str(_money(data[key]))
-            except ValueError as error:
-                problems.append((f"applicant.{key}", str(error)))
-    if update.get("monthly_income") is not None and Decimal(update["monthly_income"]) == 0:
-        problems.append(("applicant.monthly_income", "must be greater than 0"))
+                update[key] = str(parse_money(data[key], key, positive=key == "monthly_income"))
+            except MoneyInputError as error:
+                problems.append((f"applicant.{key}", error.reason))
     for key, options in SUPPLEMENT_CHOICES.items():
         if key in data and data[key] not in options:
             problems.append((f"applicant.{key}", f"must be one of {', '.join(options)}"))

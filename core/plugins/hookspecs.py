@@ -22,6 +22,13 @@ Every hook gets ``context`` (:class:`core.plugins.types.PluginContext`) first: t
 configuration, the clock and guarded access to the caller's session. Arguments and results are the
 frozen dataclasses of :mod:`core.plugins.types`; money is ``Decimal``.
 
+Two setup hooks stand apart (``HOOK_FAMILIES["setup"]``): ``register_commands`` and ``plugin_schema`` are
+called while the command line or the schema is assembled, before any request, and take no ``context``.
+They are called directly, one plugin at a time (:meth:`core.plugins.manager.PluginManager.setup_call`):
+no worker thread, no timeout, no ``plugin_calls`` record; an exception stops the assembly with
+:class:`core.plugins.manager.PluginLoadError` naming the plugin. Through them a plugin brings what the
+built-ins bring, and nothing in the app shell names a plugin.
+
 What an exception means, for every hook: the manager runs each call in a SAVEPOINT with a timeout. If the
 plugin raises or runs out of time, its database work is rolled back, the call is recorded in
 ``plugin_calls`` and the caller gets :class:`core.plugins.types.PluginFailure`. A plugin raises a
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -51,6 +59,7 @@ from core.plugins.types import (
     PaymentRequest,
     PaymentResult,
     PluginContext,
+    PluginSchema,
     RefundRequest,
     ReportFile,
     ReportType,
@@ -59,6 +68,9 @@ from core.plugins.types import (
     Signer,
     VerificationResult,
 )
+
+if TYPE_CHECKING:
+    import click
 
 PROJECT = "loanfactory"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -73,6 +85,8 @@ HOOK_FAMILIES: Mapping[str, tuple[str, ...]] = {
     "reporting": ("report_types", "report_generate"),
     "notifications": ("notification_send",),
     "lifecycle": ("lifecycle_event",),
+    "configuration": ("config_problems",),
+    "setup": ("register_commands", "plugin_schema"),
 }
 
 
@@ -387,4 +401,76 @@ def lifecycle_event(context: PluginContext, event: LifecycleEvent) -> None:
     Raises:
         Anything: contained: the listener's database work is rolled back and the error recorded; the
         state change itself stands and the other listeners still hear it.
+    """
+
+
+# --- configuration ------------------------------------------------------------------------------------
+
+
+@hookspec
+def config_problems(context: PluginContext) -> list[str]:
+    """Say what in this plugin's settings makes it unfit to face real customers: a secret that is missing,
+    too short, or a development value published in the source.
+
+    Args:
+        context: the call context; ``context.config`` holds the settings to check. There is no session.
+
+    Returns:
+        One sentence per problem, each naming the setting (``"callback_secret is not set"``); an empty
+        list when the settings are fit. Outside the demo and the tests the app refuses to start while any
+        plugin reports a problem, and prints them all.
+
+    firstresult: no; every plugin answers for its own settings, at start-up, unrecorded.
+
+    Raises:
+        Anything: the app does not start (a check that cannot run is not a pass).
+    """
+
+
+# --- setup: commands, tables and migrations -----------------------------------------------------------
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add the plugin's commands to the ``loanfactory`` command line (datasette's ``register_commands``).
+
+    Args:
+        cli: a click group of this plugin's own; add commands or groups to it (``cli.add_command(group)`` or
+            ``@cli.command()``). Each becomes ``loanfactory NAME``. A command that needs the app (its
+            configuration, database, plugin manager) decorates its callback with
+            ``flask.cli.with_appcontext`` and reads ``flask.current_app``; it never builds the app itself,
+            and the app it gets has no web faces (``loanfactory.faces.with_channel_api`` attaches the API for
+            a command that must post to it in process).
+
+    Returns:
+        Nothing.
+
+    firstresult: no; every plugin adds its own commands (called once, when the command line first needs
+    the plugins' commands).
+
+    Raises:
+        Anything: the command line reports the plugin and stops (``PluginLoadError``); a command whose name
+        a built-in command or another plugin already has is refused the same way.
+    """
+
+
+@hookspec
+def plugin_schema() -> PluginSchema:
+    """Name the tables the plugin brings and the Alembic revisions that create them.
+
+    Args:
+        None: the schema depends on the installed code only.
+
+    Returns:
+        :class:`PluginSchema`: the modules that define the plugin's tables on ``core.db.base.Base``
+        (imported to complete the metadata for ``create_all`` and for ``loanfactory db check``) and the
+        directory of its Alembic revisions, one branch labelled with the plugin's name whose first
+        revision ``depends_on`` the core revision it needs (``"0001"`` at the least). ``loanfactory db
+        upgrade`` applies every plugin's branch with the core's.
+
+    firstresult: no; every plugin with tables answers for itself.
+
+    Raises:
+        Anything: the schema cannot be assembled; the app, ``loanfactory db upgrade`` and ``db check`` stop
+        with ``PluginLoadError`` naming the plugin.
     """

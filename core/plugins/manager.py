@@ -37,7 +37,7 @@ from core.db.base import Base
 from core.db.direct import insert_rows
 from core.errors import LoanFactoryError
 from core.plugins import hookspecs, runner
-from core.plugins.types import PluginContext, PluginFailure, PluginNotFoundError
+from core.plugins.types import PluginContext, PluginFailure, PluginNotFoundError, PluginSchema
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +271,7 @@ class PluginManager:
                 (recorded, its database work rolled back).
         """
         caller, one_answer = self._caller(name, hook)
-        context = PluginContext(plugin_name=name, hook=hook, now=self.clock(), session=session,
-                                config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
+        context = self._context(name, hook, session)
         started, t0 = context.now, time.perf_counter()
         outcome, value = runner.run(lambda: caller(context=context, **kwargs),
                                            timeout if timeout is not None else self.settings.timeout_for(name, hook),
@@ -309,6 +308,23 @@ class PluginManager:
                 log.warning("%s", failure)
         return answers
 
+    def config_problems(self) -> list[str]:
+        """Every plugin's answer to ``config_problems``, each line prefixed with the plugin's name.
+
+        A start-up check, not a business call: it runs in the caller's thread, without a session, a
+        timeout or a ``plugin_calls`` record, and an exception propagates (the app must not start on it).
+        """
+        problems = []
+        for name in self.implementers("config_problems"):
+            caller, _one = self._caller(name, "config_problems")
+            problems += [f"{name}: {problem}" for problem in caller(context=self._context(name, "config_problems"))
+                         or ()]
+        return problems
+
+    def _context(self, name: str, hook: str, session: Session | None = None) -> PluginContext:
+        return PluginContext(plugin_name=name, hook=hook, now=self.clock(), session=session,
+                             config=MappingProxyType(dict(self.settings.plugin_config.get(name, {}))))
+
     def _caller(self, name: str, hook: str) -> tuple[Callable[..., Any], bool]:
         """The hook caller restricted to plugin ``name``, and whether the hook gives one answer (built once
         per plugin and hook while the registered plugins stay the same)."""
@@ -333,6 +349,37 @@ class PluginManager:
             return answers[0] if answers else None
 
         return single, False
+
+    # --- setup hooks --------------------------------------------------------------------------------
+
+    def setup_call(self, name: str, hook: str, **kwargs: Any) -> Any:
+        """Call plugin ``name``'s implementation of a setup hook (``register_commands``, ``plugin_schema``)
+        directly: no worker thread, no timeout, no record, since nothing is running yet to protect.
+
+        Raises:
+            PluginLoadError: the implementation raised; the message names the plugin and the hook.
+        """
+        caller, _one_answer = self._caller(name, hook)
+        try:
+            return caller(**kwargs)
+        except Exception as error:
+            raise PluginLoadError(f"plugin {name!r} failed in {hook}: {type(error).__name__}: {error}",
+                                  field=name) from error
+
+    def schemas(self) -> dict[str, PluginSchema]:
+        """``{plugin name: PluginSchema}`` of every plugin that brings tables (``plugin_schema``).
+
+        Raises:
+            PluginLoadError: a plugin's hook raised or answered something else than a ``PluginSchema``.
+        """
+        found = {}
+        for name in self.implementers("plugin_schema"):
+            schema = self.setup_call(name, "plugin_schema")
+            if not isinstance(schema, PluginSchema):
+                raise PluginLoadError(f"plugin {name!r}: plugin_schema returned {schema!r}, not a PluginSchema",
+                                      field=name)
+            found[name] = schema
+        return found
 
     # --- listing ------------------------------------------------------------------------------------
 

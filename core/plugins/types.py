@@ -14,12 +14,14 @@ callers (:class:`PluginFailure`, :class:`PluginNotFoundError`).
 from __future__ import annotations
 
 import calendar
+import importlib.util
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session, SessionTransaction
@@ -513,6 +515,33 @@ class LifecycleEvent:
     actor: str
     reason: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- setup -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PluginSchema:
+    """The tables a plugin brings (the ``plugin_schema`` hook's answer).
+
+    Attributes:
+        models: module paths; importing each defines some of the plugin's tables on ``core.db.base.Base``.
+        migrations: the directory of the plugin's Alembic revision files (its own version location), or
+            ``None``: then its tables exist only where ``create_all`` makes them (the embedded default,
+            tests), and ``loanfactory db check`` reports them missing from a migrated database.
+    """
+
+    models: tuple[str, ...] = ()
+    migrations: Path | None = None
+
+    @classmethod
+    def of_package(cls, package: str) -> PluginSchema:
+        """The usual layout: the tables in ``<package>.models``, the revisions in the package's
+        ``migrations/`` directory (``PluginSchema.of_package(__name__)`` in the plugin's ``__init__``)."""
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise PluginNotFoundError(f"no package {package!r} to find the tables of", field="package", value=package)
+        return cls(models=(f"{package}.models",), migrations=Path(spec.origin).parent / "migrations")
 
 
 # --- errors -------------------------------------------------------------------------------------------

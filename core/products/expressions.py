@@ -59,8 +59,10 @@ VARIABLES: dict[str, tuple[Type, str, str]] = {
     "collateral_type": (Type.STRING, "collateral type, '' when none", "抵押物类型"),
     "collateral_value": (Type.NUMBER, "appraised collateral value in CNY, 0 when none", "抵押物评估值"),
     "ltv": (Type.NUMBER, "loan-to-value ratio as a fraction, 0 when no collateral", "抵押率"),
-    "existing_loans": (Type.NUMBER, "the applicant's live loans with this lender", "在贷笔数"),
-    "outstanding": (Type.NUMBER, "the applicant's outstanding principal with this lender", "在贷余额"),
+    "existing_loans": (Type.NUMBER, "the applicant's live loans with this lender and applications on their way to one",
+                       "在贷笔数（含在途申请）"),
+    "outstanding": (Type.NUMBER, "the applicant's outstanding principal with this lender, applications on their way "
+                    "included", "在贷余额（含在途申请）"),
     "bureau_inquiries_3m": (Type.NUMBER, "credit-bureau inquiries in the last 3 months", "近3月征信查询次数"),
     "bureau_overdue": (Type.BOOLEAN, "the bureau report shows a current overdue", "征信当前逾期"),
     "blacklisted": (Type.BOOLEAN, "the applicant is on one of the product's blacklists", "命中黑名单"),

@@ -258,7 +258,11 @@ class Product:
         A ``percent_of_outstanding`` fee is charged on the principal outstanding at the start of each
         period that has a payment.
         """
-        built = build_schedule(self.loan_terms(amount, term, method, start_date, annual_rate))
+        return self.schedule_of(self.loan_terms(amount, term, method, start_date, annual_rate))
+
+    def schedule_of(self, terms: LoanTerms) -> Schedule:
+        """The repayment schedule of ``terms`` (a loan of this product), every per-installment fee included."""
+        built = build_schedule(terms)
         by_balance = [f for f in self.fees("per_installment") if f.basis == "percent_of_outstanding"]
         if not by_balance:
             return built

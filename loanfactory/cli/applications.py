@@ -8,8 +8,8 @@ beside beat: a second run finds nothing.
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-from loanfactory.app import create_app
 from loanfactory.cli.common import echo_json, json_option
 from loanfactory.tasks.expiry import expire_applications
 
@@ -21,11 +21,10 @@ def applications() -> None:
 
 @applications.command("expire")
 @json_option
+@with_appcontext
 def expire_command(as_json: bool) -> None:
     """Expire lapsed offers and returns not resubmitted in time."""
-    app = create_app()
-    with app.app_context():
-        expired = expire_applications()
+    expired = expire_applications()
     if as_json:
         echo_json(expired)
         return

@@ -1,8 +1,13 @@
-"""``loanfactory db``: bring a database to the newest schema, or check it matches the models."""
+"""``loanfactory db``: bring a database to the newest schema, or check it matches the models.
+
+The schema is the core's and every loaded plugin's (each plugin's revisions are a branch of their own,
+see :mod:`loanfactory.migrate`).
+"""
 
 from __future__ import annotations
 
 import click
+from alembic.util import CommandError
 
 from loanfactory import migrate
 
@@ -13,10 +18,14 @@ def db() -> None:
 
 
 @db.command()
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True,
+              help="heads (the core and every plugin), a core revision, or one branch: PLUGIN@head.")
 def upgrade(revision: str) -> None:
     """Apply the migrations up to REVISION."""
-    migrate.upgrade(revision=revision)
+    try:
+        migrate.upgrade(revision=revision)
+    except CommandError as error:  # an unknown revision, often a plugin's whose package is gone
+        raise click.ClickException(f"{error} (see docs/operations.md, \"Upgrading the schema\")") from None
     click.echo(f"database at {revision}")
 
 

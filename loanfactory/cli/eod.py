@@ -14,10 +14,11 @@ from datetime import date
 from typing import Any
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
 
 from core.businessday.calendar import covered_until, seed_calendar
 from core.businessday.closes import last_closed
-from loanfactory.app import create_app
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.database import db_session
 from loanfactory.tasks.eod import run_locally, run_with_celery
@@ -58,17 +59,17 @@ class _Bars:
               help="Local processes closing partitions in parallel (embedded mode).")
 @click.option("--partition-size", default=None, type=click.IntRange(1), help="Loan ids per partition.")
 @json_option
+@with_appcontext
 def run_command(business_date: str, workers: int, partition_size: int | None, as_json: bool) -> None:
     """Close every pending business date up to --date."""
     on = parse_date(business_date, "--date")
-    app = create_app()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     bars = _Bars()
     try:
         if app.extensions["celery"].conf.task_always_eager:
             report = run_locally(app, on, workers=workers, size=partition_size, progress=bars)
         else:
-            with app.app_context():
-                report = run_with_celery(on, size=partition_size, progress=bars)
+            report = run_with_celery(on, size=partition_size, progress=bars)
     finally:
         bars.close()
     summary: dict[str, Any] = {"closed": [d.isoformat() for d in report.dates], "loans": report.loans,
@@ -87,25 +88,25 @@ def run_command(business_date: str, workers: int, partition_size: int | None, as
 @click.option("--until", "end", required=True, help="Last date to add (YYYY-MM-DD).")
 @click.option("--holiday", "holidays", multiple=True, help="A public holiday (repeat the option).")
 @click.option("--workday", "workdays", multiple=True, help="A make-up working day on a weekend (repeat).")
+@with_appcontext
 def calendar_command(start: str, end: str, holidays: tuple[str, ...], workdays: tuple[str, ...]) -> None:
     """Add the dates --from..--until to the business calendar (weekends off unless --workday)."""
     first, last = parse_date(start, "--from"), parse_date(end, "--until")
     rest = [parse_date(value, "--holiday") for value in holidays]
     work = [parse_date(value, "--workday") for value in workdays]
-    with create_app().app_context():
-        session = db_session()
-        added = seed_calendar(session, first, last, holidays=rest, workdays=work)
-        session.commit()
-        click.echo(f"added {added} dates; the calendar covers until {covered_until(session)}")
+    session = db_session()
+    added = seed_calendar(session, first, last, holidays=rest, workdays=work)
+    session.commit()
+    click.echo(f"added {added} dates; the calendar covers until {covered_until(session)}")
 
 
 @eod.command("status")
 @json_option
+@with_appcontext
 def status_command(as_json: bool) -> None:
     """The last closed business date and how far the calendar goes."""
-    with create_app().app_context():
-        session = db_session()
-        data = {"last_closed": _iso(last_closed(session)), "calendar_until": _iso(covered_until(session))}
+    session = db_session()
+    data = {"last_closed": _iso(last_closed(session)), "calendar_until": _iso(covered_until(session))}
     if as_json:
         echo_json(data)
     else:

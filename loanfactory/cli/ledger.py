@@ -1,13 +1,17 @@
-"""``loanfactory ledger``: the trial balance, and rebuilding or checking the loan balance projection.
+"""``loanfactory ledger``: the trial balance, and proving or rebuilding the loan balance projection.
 
-Both commands work on ``DATABASE_URL`` (or ``--database-url``; the embedded SQLite default otherwise).
-``rebuild-projection --check`` changes nothing: it lists where the projection differs from the journal
-and exits 1 when it does, so it can run from cron or CI.
+Every command works on ``DATABASE_URL`` (or ``--database-url``; the embedded SQLite default otherwise).
+``verify-projection`` changes nothing: it compares the projection with the journal range of loan ids by
+range (each range in its own read-only transaction, with a progress bar on stderr), lists where they
+differ and exits 1 when they do, so it can run from cron or CI; ``--loan-ids`` checks one part of the
+book, so several machines can share a large one. ``rebuild-projection`` rewrites the projection (or the
+rows of ``--loan-ids``) from the journal; ``rebuild-projection --check`` is ``verify-projection``.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from decimal import Decimal
 
 import click
@@ -16,7 +20,17 @@ from sqlalchemy.orm import Session
 
 from core.db.base import database_url as resolve_database_url
 from core.db.base import make_engine, make_session_factory
-from core.ledger import JournalEntry, compare_projection, rebuild_projection, trial_balance
+from core.errors import InvalidArgumentError
+from core.ledger import (
+    JournalEntry,
+    LoanRange,
+    ProjectionDifference,
+    compare_projection,
+    projection_ranges,
+    rebuild_projection,
+    trial_balance,
+)
+from core.ledger.projection import DEFAULT_RANGE_SIZE, WHOLE_BOOK
 from loanfactory.cli.common import echo_json, json_option
 
 
@@ -41,6 +55,19 @@ def ledger() -> None:
 
 
 database_option = click.option("--database-url", default=None, help="Database URL (default: DATABASE_URL).")
+
+
+def _loan_range(_ctx: click.Context, _param: click.Parameter, value: str | None) -> LoanRange:
+    if value is None:
+        return WHOLE_BOOK
+    try:
+        return LoanRange.parse(value)
+    except InvalidArgumentError as error:
+        raise click.BadParameter(error.message) from None
+
+
+loan_ids_option = click.option("--loan-ids", "loans", default=None, callback=_loan_range, metavar="FIRST-LAST",
+                               help="Only the loans with ids FIRST to LAST (default: every loan).")
 
 
 @ledger.command("trial-balance")
@@ -68,28 +95,71 @@ def trial_balance_command(database_url: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+def verify(session: Session, loans: LoanRange, size: int) -> tuple[list[ProjectionDifference], int]:
+    """Compare the projection with the journal over ``loans``, ``size`` loan ids at a time, with a
+    progress bar on stderr; the differences and the number of ranges compared."""
+    ranges = projection_ranges(session, size, within=loans)
+    session.rollback()
+    differences: list[ProjectionDifference] = []
+    with click.progressbar(ranges, label="comparing the projection with the journal", file=sys.stderr,
+                           show_pos=True, item_show_func=lambda part: f"loan ids {part.name}" if part else None
+                           ) as bar:
+        for part in bar:
+            differences += compare_projection(session, part)
+            session.rollback()  # each range reads in its own transaction: no snapshot held across the book
+    return differences, len(ranges)
+
+
+def report(differences: list[ProjectionDifference], ranges: int, seconds: float, as_json: bool) -> None:
+    """Print the differences (or JSON of them); exit 1 when there are any."""
+    if as_json:
+        echo_json({"differences": [{"loan_id": d.loan_id, "bucket": d.bucket, "journal": str(d.journal),
+                                    "projection": str(d.projection)} for d in differences], "ranges": ranges})
+    else:
+        for d in differences:
+            click.echo(f"loan {d.loan_id} {d.bucket}: journal {d.journal} projection {d.projection}")
+        click.echo(f"{len(differences)} difference(s) between the projection and the journal "
+                   f"({ranges} range(s) of loan ids, {seconds:.1f} s)")
+    if differences:
+        sys.exit(1)
+
+
+size_option = click.option("--range-size", "size", default=DEFAULT_RANGE_SIZE, show_default=True,
+                           type=click.IntRange(1), help="Loan ids compared per statement (and per transaction).")
+
+
+@ledger.command("verify-projection")
+@database_option
+@loan_ids_option
+@size_option
+@json_option
+def verify_projection_command(database_url: str | None, loans: LoanRange, size: int, as_json: bool) -> None:
+    """Prove the loan balance projection against the journal; exit 1 where they differ."""
+    began = time.perf_counter()
+    with _session(database_url) as session:
+        differences, ranges = verify(session, loans, size)
+    report(differences, ranges, time.perf_counter() - began, as_json)
+
+
 @ledger.command("rebuild-projection")
 @database_option
-@click.option("--check", is_flag=True, help="Only compare the projection with the journal; change nothing.")
+@loan_ids_option
+@click.option("--check", is_flag=True, help="Change nothing: the same as verify-projection.")
+@size_option
 @json_option
-def rebuild_projection_command(database_url: str | None, check: bool, as_json: bool) -> None:
-    """Rebuild the loan balance projection from the journal (or, with --check, compare them)."""
+def rebuild_projection_command(database_url: str | None, loans: LoanRange, check: bool, size: int,
+                               as_json: bool) -> None:
+    """Rebuild the loan balance projection (or the rows of --loan-ids) from the journal."""
+    began = time.perf_counter()
     with _session(database_url) as session:
-        if not check:
-            rows = rebuild_projection(session)
+        if check:
+            differences, ranges = verify(session, loans, size)
+        else:
+            rows = rebuild_projection(session, loans)
             session.commit()
             if as_json:
                 echo_json({"rebuilt_loans": rows})
             else:
                 click.echo(f"rebuilt the projection of {rows} loans from the journal")
             return
-        differences = compare_projection(session)
-    if as_json:
-        echo_json({"differences": [{"loan_id": d.loan_id, "bucket": d.bucket, "journal": str(d.journal),
-                                    "projection": str(d.projection)} for d in differences]})
-    else:
-        for d in differences:
-            click.echo(f"loan {d.loan_id} {d.bucket}: journal {d.journal} projection {d.projection}")
-        click.echo(f"{len(differences)} difference(s) between the projection and the journal")
-    if differences:
-        sys.exit(1)
+    report(differences, ranges, time.perf_counter() - began, as_json)

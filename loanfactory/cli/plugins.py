@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, time
 
 import click
+from flask.cli import with_appcontext
 
 from core.errors import InvalidArgumentError
 from core.plugins.hookspecs import HOOK_FAMILIES
 from core.plugins.manager import OUTCOMES, SHANGHAI, PluginManager, call_summary
-from loanfactory.app import create_app
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
@@ -27,19 +27,19 @@ ALL_HOOKS = sorted(hook for hooks in HOOK_FAMILIES.values() for hook in hooks)
 @click.option("--calls", is_flag=True, help="Show the recorded calls per plugin and hook instead.")
 @click.option("--since", default=None, help="With --calls: only calls from this date on (YYYY-MM-DD).")
 @json_option
+@with_appcontext
 def plugins(hook: str | None, calls: bool, since: str | None, as_json: bool) -> None:
     """List installed plugins: name, version, where they come from, and the hooks they implement."""
     if hook is not None and hook not in ALL_HOOKS:
         raise InvalidArgumentError(f"--hook: {hook!r} is not a hook; hooks: {', '.join(ALL_HOOKS)}",
                                    field="--hook", value=hook)
     start = datetime.combine(parse_date(since, "--since"), time(), SHANGHAI) if since else None
-    app = create_app()
     if calls:
-        with get_db(app).session() as session:
+        with get_db().session() as session:
             summary = [row for row in call_summary(session, start) if hook is None or row["hook"] == hook]
         _print_calls(summary, as_json)
         return
-    _print_plugins(get_plugins(app), hook, as_json)
+    _print_plugins(get_plugins(), hook, as_json)
 
 
 def _print_plugins(manager: PluginManager, hook: str | None, as_json: bool) -> None:

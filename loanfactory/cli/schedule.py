@@ -18,7 +18,7 @@ import click
 
 from core.daycount import DayCount
 from core.errors import InvalidArgumentError, LoanFactoryError
-from core.money import to_decimal
+from core.money import parse_money, to_decimal
 from core.rounding import Rounding
 from core.schedule import DueDayRule, FirstPeriod, Frequency, GraceType, LoanTerms, Method, Schedule, build_schedule
 from core.schedule.apr import AprResult, schedule_apr, schedule_document
@@ -88,15 +88,15 @@ def schedule(amount: str, annual_rate: str, term: int, method: str, start_date: 
              as_json: bool) -> None:
     """Print the repayment schedule of a loan, its totals and its APR."""
     terms = LoanTerms(
-        principal=to_decimal(amount, "principal"),
+        principal=parse_money(amount, "amount", positive=True),
         annual_rate=to_decimal(annual_rate, "annual_rate"),
         periods=term,
         start_date=parse_date(start_date, "start_date") if start_date else date.today(),
         method=Method(method), frequency=Frequency(frequency), day_count=DayCount(day_count),
         due_day_rule=DueDayRule(due_day_rule), repayment_day=repayment_day, first_period=FirstPeriod(first_period),
         grace_periods=grace_periods, grace_type=GraceType(grace_type),
-        fee_per_period=to_decimal(fee_per_period, "fee_per_period"),
-        upfront_fee=to_decimal(upfront_fee, "upfront_fee"), rounding=Rounding(rounding),
+        fee_per_period=parse_money(fee_per_period, "fee_per_period"),
+        upfront_fee=parse_money(upfront_fee, "upfront_fee"), rounding=Rounding(rounding),
     )
     result = build_schedule(terms)
     if as_json:

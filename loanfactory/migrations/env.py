@@ -1,4 +1,6 @@
-"""Alembic environment: the app's whole metadata, the URL from ``DATABASE_URL`` or the caller's config.
+"""Alembic environment: the whole metadata (core and plugins), the URL from ``DATABASE_URL`` or the caller's
+config. The plugins are those :func:`loanfactory.migrate.alembic_config` was given, or those the
+configuration loads.
 
 Our column types render with their arguments (the encryption AAD of ``EncryptedString`` matters: a
 value encrypted under one column's AAD does not decrypt under another's).
@@ -12,10 +14,11 @@ from alembic import context
 
 from core.customers.pii import EncryptedString
 from core.db.base import Amount, make_engine
-from loanfactory.migrate import included_on
+from loanfactory.migrate import SCHEMAS, included_on, plugin_schemas
 from loanfactory.models import load_models
 
-target_metadata = load_models()
+_schemas = context.config.attributes.get(SCHEMAS)
+target_metadata = load_models((plugin_schemas() if _schemas is None else _schemas).values())
 
 
 def render_item(kind: str, obj: Any, autogen_context: Any) -> str | Literal[False]:

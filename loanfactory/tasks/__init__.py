@@ -1,7 +1,9 @@
 """Celery tasks of the app; ``init_app`` registers them (importing the modules binds the shared tasks).
 
 Configuration: ``EOD_PARTITION_SIZE`` (loan ids per partition, default 50,000), ``EXPIRY_SECONDS`` (how often
-beat sweeps lapsed offers and returns, default 600). The end-of-day and
+beat sweeps lapsed offers and returns, default 600), ``PROJECTION_VERIFY_SECONDS`` and
+``PROJECTION_VERIFY_RANGE_SIZE`` (how often beat proves the balance projection against the journal, default
+a day, 0 for never; loan ids per range, default 50,000). The end-of-day and
 servicing tables are part of :mod:`loanfactory.models`, so the database's ``init_app`` creates them.
 """
 
@@ -20,10 +22,12 @@ def init_app(app: Flask) -> None:
     """Register the task modules and the EOD defaults on ``app``."""
     from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks)
     from loanfactory.tasks.expiry import schedule_expiry
+    from loanfactory.tasks.ledger import schedule_verification
 
     app.config.setdefault("EOD_PARTITION_SIZE", DEFAULT_PARTITION_SIZE)
     if "celery" in app.extensions:
         schedule_expiry(app)
+        schedule_verification(app)
     engine = get_db(app).engine
 
     def fresh_connections(**_: Any) -> None:

@@ -20,6 +20,7 @@ from core.plugins.types import (
     ContractDocument,
     ContractRequest,
     PluginContext,
+    PluginSchema,
     SignedDocument,
     Signer,
     VerificationResult,
@@ -59,3 +60,9 @@ def esign_verify(context: PluginContext, document: SignedDocument) -> Verificati
         return signing.verify(document, None, roles)
     with context.db() as session:
         return signing.verify(document, session, roles)
+
+
+@hookimpl(trylast=True)
+def plugin_schema() -> PluginSchema:
+    """The signed documents and signer keys (``models``), and the revisions that make them (``migrations/``)."""
+    return PluginSchema.of_package(__name__)

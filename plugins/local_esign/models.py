@@ -2,7 +2,8 @@
 
 A signer's Ed25519 private key is stored encrypted (AES-GCM through :class:`core.customers.pii.EncryptedString`, keyed
 by ``LOANFACTORY_PII_KEY``), next to its public key and the public key's SHA-256 fingerprint. A signer is
-found by a blind index of role and identifier, so the ID number itself is never stored in clear.
+found by a blind index of role and identifier, so the ID number itself is never stored in clear; the signed
+documents (which name the borrower) and the signers' names and identifiers are encrypted the same way.
 
 ``esign_documents`` keeps the exact bytes that were signed and their SHA-256; ``esign_signatures`` keeps
 one row of evidence per signature (who, in what role, when, over which hash, through which channel, the
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.customers.pii import EncryptedString
+from core.customers.pii import EncryptedBytes, EncryptedString
 from core.db.base import Base
 
 
@@ -45,7 +46,7 @@ class StoredDocument(Base):
     contract_id: Mapped[str] = mapped_column(String(64), unique=True)
     media_type: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(EncryptedBytes("esign_documents.content"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -58,7 +59,7 @@ class SignatureRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contract_id: Mapped[str] = mapped_column(ForeignKey("esign_documents.contract_id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
-    signer_name: Mapped[str] = mapped_column(String(200))
+    signer_name: Mapped[str] = mapped_column(EncryptedString("esign_signatures.signer_name"))
     signer_identifier: Mapped[str] = mapped_column(EncryptedString("esign_signatures.signer_identifier"))
     signer_index: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[str] = mapped_column(String(40))

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from core.errors import InvalidArgumentError
 from core.plugins.hookspecs import hookimpl
-from core.plugins.types import NotificationReceipt, NotificationRequest, PluginContext
+from core.plugins.types import NotificationReceipt, NotificationRequest, PluginContext, PluginSchema
 from plugins.notifications.models import DeliveryRecord, OutboxMessage
 from plugins.notifications.rendering import render, template_text
 
@@ -84,3 +84,9 @@ def mask_recipient(channel: str, recipient: str) -> str:
         local, domain = recipient.split("@", 1)
         return f"{local[:1]}***@{domain}"
     return recipient[:3] + "***"
+
+
+@hookimpl(trylast=True)
+def plugin_schema() -> PluginSchema:
+    """The outbox and delivery records (``models``), and the revisions that make them (``migrations/``)."""
+    return PluginSchema.of_package(__name__)

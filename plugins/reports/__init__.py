@@ -6,16 +6,20 @@ The reporting family of hooks (:mod:`core.plugins.hookspecs`). Three report type
 * ``credit_reporting`` (征信报送明细, a calendar month): :mod:`.credit_file`;
 * ``five_tier_migration`` (五级分类迁徙矩阵, any period): :mod:`.migration`.
 
-Positions at past dates are rebuilt from installments and the journal (:mod:`.positions`), chunk by chunk
-(:mod:`.books`). Configuration (``PLUGIN_CONFIG["reports"]``): ``classification``, a list of dated
-five-tier policies (``core.loans.delinquency.ClassificationPolicy.from_mapping``; default: the 2023 rules),
-and ``mask_pii`` (mask names and ID numbers in the credit-reporting file; default off, the file is the
-bureau's). See docs/reports.md.
+Positions at past dates are rebuilt from installments and the journal by the kernel's rule
+(:mod:`core.portfolio.positions`), chunk by chunk (:mod:`.books`), and the statistics are the kernel's
+portfolio measures (:mod:`core.portfolio.measures`). Configuration (``PLUGIN_CONFIG["reports"]``):
+``classification``, a list of dated five-tier policies
+(``core.loans.delinquency.ClassificationPolicy.from_mapping``; default: the 2023 rules), and ``mask_pii``
+(mask names and ID numbers in the credit-reporting file; default off, the file is the bureau's). See
+docs/reports.md.
 """
 
 from __future__ import annotations
 
 from datetime import date
+
+import click
 
 from core.errors import LoanFactoryError
 from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy
@@ -86,3 +90,11 @@ def report_generate(context: PluginContext, report_type: str, period_start: date
         else:
             tables = list(migration_tables(session, period_start, period_end, policies))
     return report_files(stem, tables)
+
+
+@hookimpl(trylast=True)
+def register_commands(cli: click.Group) -> None:
+    """``loanfactory reports``."""
+    from plugins.reports.cli import reports
+
+    cli.add_command(reports)

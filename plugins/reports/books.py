@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.ledger import JournalEntry, Posting
 from core.ledger.accounts import CASH_CLEARING_PREFIX, PRINCIPAL_RECEIVABLE
 from core.loans.models import Loan, LoanInstallment
-from plugins.reports.positions import Due, LoanFacts
+from core.portfolio.positions import Due, LoanFacts
 
 CHUNK = 5000
 ZERO = Decimal(0)

@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 
 from core.customers.parties import Customer
 from core.customers.pii import mask_id_number, mask_name
-from core.loans.delinquency import ClassificationPolicy, tier_code
+from core.loans.delinquency import ClassificationPolicy, bucket, tier_code
 from core.loans.models import FiveTier
+from core.portfolio.positions import LoanFacts, position
 from plugins.reports.books import cash_received, iter_loans, last_receipts, principal_balances
-from plugins.reports.positions import LoanFacts, position
 from plugins.reports.writers import Table, Value
 
 ZERO = Decimal(0)
@@ -64,7 +64,7 @@ def grid_symbol(loan: LoanFacts, first: date, last: date) -> str:
         return "B" if loan.state == "written_off" else "C"
     dpd = loan.days_past_due(last)
     if dpd > 0:
-        return str(min(7, (dpd - 1) // 30 + 1))
+        return bucket(dpd)[1:]
     dues = [d for d in loan.installments if first <= d.due_date <= last]
     if not dues:
         return "*"
@@ -111,7 +111,7 @@ def credit_rows(session: Session, start: date, end: date, policies: tuple[Classi
             Customer.id.in_({loan.customer_id for loan in chunk})))}
         for loan in chunk:
             at_end = position(loan, end, balances[loan.id], policies)
-            overdue = [] if at_end.closed else list(loan.overdue_at(end))
+            overdue = at_end.overdue
             bands = [sum((d.principal_owed_at(end) for d in overdue
                           if lo <= (end - d.due_date).days and (hi is None or (end - d.due_date).days <= hi)), ZERO)
                      for lo, hi in BANDS]
@@ -128,6 +128,6 @@ def credit_rows(session: Session, start: date, end: date, policies: tuple[Classi
                 loan.remaining_periods(end),
                 sum((d.amount for d in loan.installments if start <= d.due_date <= end), ZERO),
                 paid.get(loan.id, ZERO), last_day, last_amount, len(overdue),
-                sum((d.owed_at(end) for d in overdue), ZERO), *bands, grid(loan, end),
+                at_end.overdue_amount, *bands, grid(loan, end),
             ))
     return Table(title=f"征信报送 {start:%Y-%m}", headings=HEADINGS, rows=tuple(rows))

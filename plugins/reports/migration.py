@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.loans.delinquency import LABELS_ZH, ClassificationPolicy
 from core.loans.models import FiveTier
+from core.portfolio.measures import ratio
+from core.portfolio.positions import position
 from plugins.reports.books import iter_loans, principal_balances
-from plugins.reports.positions import position
-from plugins.reports.statistics import ratio
 from plugins.reports.writers import Table, Value
 
 ZERO = Decimal(0)

@@ -14,39 +14,32 @@ applications    applications approved and rejected in the month (their decision'
                 and the approval rate approved / (approved + rejected)
 =============== ===============================================================================
 
-Ratios are given to four decimal places (0.1234 = 12.34%), rounded half up; an empty denominator
-gives no ratio.
+Every figure but the approvals is a portfolio measure of the kernel (:mod:`core.portfolio.measures`:
+what is outstanding, the buckets, the classes, the ratios, four places rounded half up, none on an empty
+denominator), added up from the positions rebuilt at month end; the cockpit reads the same measures.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.loans.delinquency import LABELS_ZH, NON_PERFORMING, ClassificationPolicy
-from core.loans.models import FiveTier
+from core.loans.delinquency import LABELS_ZH, ClassificationPolicy
+from core.portfolio.measures import Tally, disbursed, ratio
+from core.portfolio.positions import position
 from core.states import StateTransition
 from plugins.reports.books import iter_loans, principal_balances
-from plugins.reports.positions import position
 from plugins.reports.writers import Table, Value
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-BUCKETS = ("M0", "M1", "M2", "M3", "M4", "M5", "M6", "M7")
 BUCKET_LABELS = {"M0": "正常 (未逾期)", "M1": "逾期1-30天", "M2": "逾期31-60天", "M3": "逾期61-90天",
                  "M4": "逾期91-120天", "M5": "逾期121-150天", "M6": "逾期151-180天", "M7": "逾期180天以上"}
 HEADINGS = ("section", "item", "说明", "count", "amount", "ratio")
-ZERO = Decimal(0)
-RATIO = Decimal("0.0001")
-
-
-def ratio(part: Decimal, whole: Decimal) -> Decimal | None:
-    """``part / whole`` to four places, half up; ``None`` when ``whole`` is zero."""
-    return (part / whole).quantize(RATIO, ROUND_HALF_UP) if whole else None
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -66,40 +59,26 @@ def decisions(session: Session, start: date, end: date) -> Counter[str]:
 def monthly_statistics(session: Session, start: date, end: date,
                        policies: tuple[ClassificationPolicy, ...]) -> Table:
     """The statistics table for the month ``start``..``end``."""
-    disbursed = Counter[str]()
-    disbursed_amount = ZERO
-    counts: Counter[str] = Counter()
-    balances: dict[str, Decimal] = {}
+    tally = Tally(end)
     for chunk in iter_loans(session, opened_by=end, open_after=start):
         month_end = principal_balances(session, [loan.id for loan in chunk], end)
         for loan in chunk:
-            if start <= loan.disbursed_on <= end:
-                disbursed["loans"] += 1
-                disbursed_amount += loan.principal
-            at_end = position(loan, end, month_end[loan.id], policies)
-            if at_end.closed:
-                continue
-            for key in ("outstanding", at_end.bucket, at_end.five_tier.value):
-                counts[key] += 1
-                balances[key] = balances.get(key, ZERO) + at_end.balance
-    total = balances.get("outstanding", ZERO)
+            tally.add(position(loan, end, month_end[loan.id], policies))
+    book = tally.portfolio()
+    lent, total = disbursed(session, start, end), book.outstanding
     rows: list[tuple[Value, ...]] = [
-        ("disbursed", "loans", "本月放款", disbursed["loans"], disbursed_amount, None),
-        ("outstanding", "loans", "月末贷款余额", counts["outstanding"], total, None),
+        ("disbursed", "loans", "本月放款", lent.loans, lent.principal, None),
+        ("outstanding", "loans", "月末贷款余额", total.loans, total.principal, None),
     ]
-    for name in BUCKETS:
-        amount = balances.get(name, ZERO)
-        rows.append(("bucket", name, BUCKET_LABELS[name], counts[name], amount, ratio(amount, total)))
-    overdue = sum((balances.get(name, ZERO) for name in BUCKETS[1:]), ZERO)
-    rows.append(("overdue", "M1+", "逾期合计 (逾期率)", sum(counts[n] for n in BUCKETS[1:]), overdue,
-                 ratio(overdue, total)))
-    for tier in FiveTier:
-        amount = balances.get(tier.value, ZERO)
-        rows.append(("five_tier", tier.value, LABELS_ZH[tier], counts[tier.value], amount, ratio(amount, total)))
-    bad = [t.value for t in FiveTier if t in NON_PERFORMING]
-    npl = sum((balances.get(t, ZERO) for t in bad), ZERO)
-    rows.append(("five_tier", "non_performing", "不良 (次级+可疑+损失, 不良率)", sum(counts[t] for t in bad), npl,
-                 ratio(npl, total)))
+    for name, part in book.buckets.items():
+        rows.append(("bucket", name, BUCKET_LABELS[name], part.loans, part.principal, book.share(part)))
+    late = book.delinquent
+    rows.append(("overdue", "M1+", "逾期合计 (逾期率)", late.loans, late.principal, book.m1_plus_ratio))
+    for tier, part in book.five_tier.items():
+        rows.append(("five_tier", tier.value, LABELS_ZH[tier], part.loans, part.principal, book.share(part)))
+    bad = book.non_performing
+    rows.append(("five_tier", "non_performing", "不良 (次级+可疑+损失, 不良率)", bad.loans, bad.principal,
+                 book.npl_ratio))
     decided = decisions(session, start, end)
     approved, rejected = decided["approved"], decided["rejected"]
     rows += [

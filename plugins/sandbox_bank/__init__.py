@@ -8,7 +8,8 @@ file is :mod:`.statement`, reconciled against our journal by :mod:`.reconcile`.
 
 Configuration (``PLUGIN_CONFIG["sandbox_bank"]``):
 
-* ``callback_secret``: the HMAC secret shared with the bank (a labelled development secret by default).
+* ``callback_secret``: the HMAC secret shared with the bank, at least 32 characters. Unset, a labelled
+  development secret is used, which only the demo and the tests accept: elsewhere the app does not start.
 * ``database_url``: the bank's own database. Unset, the bank lives in the caller's database and
   transaction (the embedded default); set, it commits on its own, as a real bank does, so a lost
   answer (a ``timeout`` fault) leaves the order at the bank for the retry to find.
@@ -24,8 +25,10 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
+import click
+
 from core.plugins.hookspecs import hookimpl
-from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, RefundRequest
+from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, PluginSchema, RefundRequest
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.bank import Account, SandboxBank, open_bank
 
@@ -86,5 +89,24 @@ def payment_refund(context: PluginContext, request: RefundRequest) -> PaymentRes
 @hookimpl(trylast=True)
 def payment_verify_callback(context: PluginContext, headers: Mapping[str, str], body: bytes) -> PaymentResult:
     """Check the callback's HMAC signature and freshness, then read the result it announces."""
-    secret = str(context.config.get("callback_secret") or callbacks.DEV_SECRET)
-    return callbacks.verify(secret, headers, body, context.now)
+    return callbacks.verify(callbacks.secret_of(context.config), headers, body, context.now)
+
+
+@hookimpl(trylast=True)
+def config_problems(context: PluginContext) -> list[str]:
+    """The callback secret must be set, long, and not the development one."""
+    return callbacks.secret_problems(context.config)
+
+
+@hookimpl(trylast=True)
+def plugin_schema() -> PluginSchema:
+    """The orders, cards, faults and callbacks (``models``), and the revisions that make them (``migrations/``)."""
+    return PluginSchema.of_package(__name__)
+
+
+@hookimpl(trylast=True)
+def register_commands(cli: click.Group) -> None:
+    """``loanfactory sandbox-bank``."""
+    from plugins.sandbox_bank.cli import sandbox_bank
+
+    cli.add_command(sandbox_bank)

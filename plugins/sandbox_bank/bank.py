@@ -284,7 +284,7 @@ def open_bank(config: Mapping[str, Any], now: datetime, session: Session | None)
     (even if the caller later rolls back: the bank is another party). Without it the bank lives in the
     caller's ``session`` (the embedded default) and shares the caller's transaction.
     """
-    secret = str(config.get("callback_secret") or callbacks.DEV_SECRET)
+    secret = callbacks.secret_of(config)
     delay = timedelta(seconds=float(config.get("settle_delay_seconds", 0)))
     url = config.get("database_url")
     if not url:

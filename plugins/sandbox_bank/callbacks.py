@@ -24,7 +24,28 @@ TIMESTAMP_HEADER = "X-Sandbox-Timestamp"
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 TOLERANCE_SECONDS = 300
 DEV_SECRET = "sandbox-bank DEVELOPMENT callback secret - never in production"
+#: the shortest ``callback_secret`` accepted outside the demo (32 characters: ``secrets.token_hex(16)``)
+MIN_SECRET_LENGTH = 32
 STATUSES = ("pending", "succeeded", "failed")
+
+
+def secret_of(config: Mapping[str, Any]) -> str:
+    """The configured ``callback_secret``, or the labelled development secret when unset (the app refuses
+    to start without one outside the demo and the tests: :func:`secret_problems`)."""
+    return str(config.get("callback_secret") or DEV_SECRET)
+
+
+def secret_problems(config: Mapping[str, Any]) -> list[str]:
+    """What makes the configured ``callback_secret`` unfit for a real bank: unset, the development secret,
+    or shorter than :data:`MIN_SECRET_LENGTH`."""
+    secret = str(config.get("callback_secret") or "")
+    if not secret:
+        return ["callback_secret is not set (PLUGIN_CONFIG sandbox_bank.callback_secret)"]
+    if secret == DEV_SECRET:
+        return ["callback_secret is the development secret published in the source"]
+    if len(secret) < MIN_SECRET_LENGTH:
+        return [f"callback_secret must be at least {MIN_SECRET_LENGTH} characters"]
+    return []
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -9,7 +9,9 @@
   of the channel for the file's day; prints every difference, writes them as CSV with ``--out``, and
   exits 1 when there are any.
 
-The commands build the app (``loanfactory.app.create_app``) for its configuration and database.
+The plugin adds the group to ``loanfactory`` through ``register_commands``; the commands run in the command
+line's app context (``with_appcontext``) for its configuration and database, and ``settle`` attaches the
+channel API to that app (:func:`loanfactory.faces.with_channel_api`) only to deliver in process.
 """
 
 from __future__ import annotations
@@ -21,9 +23,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 
+from core.db.base import make_session_factory
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import cash_clearing
+from loanfactory.database import get_db
+from loanfactory.faces import with_channel_api
 from plugins.sandbox_bank.bank import open_bank
 from plugins.sandbox_bank.reconcile import reconcile_with_ledger
 from plugins.sandbox_bank.statement import read_statement
@@ -32,17 +39,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_CALLBACK_PATH = "/api/v1/callbacks/payments/sandbox_bank"
 
 
-def _app_and_sessions() -> tuple[Any, Any, dict[str, Any]]:
-    from core.db.base import make_session_factory
-    from loanfactory.app import create_app
-    from loanfactory.database import get_db
-
-    app = create_app()
-    config = dict((app.config.get("PLUGIN_CONFIG") or {}).get("sandbox_bank", {}))
-    return app, make_session_factory(get_db(app).engine), config
+def _sessions_and_config() -> tuple[Any, dict[str, Any]]:
+    """Sessions of their own on the app's database (the bank commits as an outside party would), and the
+    plugin's settings."""
+    config = dict((current_app.config.get("PLUGIN_CONFIG") or {}).get("sandbox_bank", {}))
+    return make_session_factory(get_db().engine), config
 
 
-def _post(app: Any, url: str, headers: dict[str, str], body: bytes) -> int:
+def _post(app: Flask, url: str, headers: dict[str, str], body: bytes) -> int:
     if url.startswith(("http://", "https://")):
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
@@ -50,7 +54,7 @@ def _post(app: Any, url: str, headers: dict[str, str], body: bytes) -> int:
                 return int(response.status)
         except urllib.error.HTTPError as error:
             return int(error.code)
-    return int(app.test_client().post(url, headers=headers, data=body).status_code)
+    return int(with_channel_api(app).test_client().post(url, headers=headers, data=body).status_code)
 
 
 @click.group("sandbox-bank")
@@ -59,9 +63,11 @@ def sandbox_bank() -> None:
 
 
 @sandbox_bank.command()
+@with_appcontext
 def settle() -> None:
     """Settle the orders that are due and deliver their signed callbacks."""
-    app, sessions, config = _app_and_sessions()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    sessions, config = _sessions_and_config()
     url = str(config.get("callback_url") or DEFAULT_CALLBACK_PATH)
     with sessions() as session:
         with open_bank(config, datetime.now(SHANGHAI), session) as bank:
@@ -81,13 +87,14 @@ def settle() -> None:
 @sandbox_bank.command()
 @click.option("--date", "day", required=True, help="The settlement day, YYYY-MM-DD (Asia/Shanghai).")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="File (default: print).")
+@with_appcontext
 def statement(day: str, out: str | None) -> None:
     """Write the bank's reconciliation file for a day."""
     try:
         when = date.fromisoformat(day)
     except ValueError:
         raise InvalidArgumentError(f"--date: {day!r} is not a date (YYYY-MM-DD)", field="--date") from None
-    _app, sessions, config = _app_and_sessions()
+    sessions, config = _sessions_and_config()
     with sessions() as session, open_bank(config, datetime.now(SHANGHAI), session) as bank:
         content = bank.statement(when)
     if out:
@@ -101,11 +108,12 @@ def statement(day: str, out: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--channel", default="sandbox_bank", show_default=True, help="The channel whose ledger to compare.")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the differences as CSV.")
+@with_appcontext
 def reconcile(file: str, channel: str, out: str | None) -> None:
     """Reconcile a reconciliation file against the journal; exit 1 if anything differs."""
     cash_clearing(channel)
     day, lines = read_statement(Path(file).read_bytes())
-    _app, sessions, _config = _app_and_sessions()
+    sessions, _config = _sessions_and_config()
     with sessions() as session:
         result = reconcile_with_ledger(session, channel, day, lines)
     click.echo(f"{channel} {day}: {result.matched} matched, {len(result.differences)} difference(s)")

@@ -4,7 +4,8 @@ These tables belong to the bank, not to the lender: they stand for the state an 
 its side. They are declared on ``core.db.base.Base`` so the embedded default (the bank living in the system's
 database, see :mod:`plugins.sandbox_bank.bank`) has them; with ``database_url`` configured the bank
 creates them in a database of its own and commits there, independently of the caller's transaction.
-Times are UTC without an offset (SQLite keeps no offsets).
+Times are UTC without an offset (SQLite keeps no offsets). Holders' names and the orders' account numbers are
+encrypted at rest (:mod:`core.customers.pii`): in the embedded default this is the lender's database.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.customers.pii import EncryptedString
 from core.db.base import Amount, Base
 
 
@@ -31,8 +33,8 @@ class BankOrder(Base):
     amount: Mapped[Decimal] = mapped_column(Amount)
     currency: Mapped[str] = mapped_column(String(3))
     bank_code: Mapped[str] = mapped_column(String(20))
-    account_number: Mapped[str] = mapped_column(String(40))
-    holder_name: Mapped[str] = mapped_column(String(120))
+    account_number: Mapped[str] = mapped_column(EncryptedString("sandbox_bank_orders.account_number"))
+    holder_name: Mapped[str] = mapped_column(EncryptedString("sandbox_bank_orders.holder_name"))
     original_request_id: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(12))
     failure_code: Mapped[str] = mapped_column(String(40), default="")
@@ -49,7 +51,7 @@ class BankCard(Base):
     __tablename__ = "sandbox_bank_cards"
 
     card_number: Mapped[str] = mapped_column(String(40), primary_key=True)
-    holder_name: Mapped[str] = mapped_column(String(120))
+    holder_name: Mapped[str] = mapped_column(EncryptedString("sandbox_bank_cards.holder_name"))
     status: Mapped[str] = mapped_column(String(12), default="active")
     balance: Mapped[Decimal | None] = mapped_column(Amount)
 

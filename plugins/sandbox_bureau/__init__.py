@@ -36,6 +36,7 @@ from core.plugins.types import (
     BureauReport,
     ConsentRequiredError,
     PluginContext,
+    PluginSchema,
 )
 from plugins.sandbox_bureau.generator import generate_report, subject_hash
 from plugins.sandbox_bureau.models import SandboxBureauQuery, SandboxBureauSubmission
@@ -140,3 +141,9 @@ def _check_event(event: BureauAccountEvent) -> None:
     if event.kind == "close" and event.balance != 0:
         raise InvalidArgumentError(f"balance: a closed account must have no balance, got {event.balance}",
                                    field="balance")
+
+
+@hookimpl(trylast=True)
+def plugin_schema() -> PluginSchema:
+    """The query log and received submissions (``models``), and the revisions that make them (``migrations/``)."""
+    return PluginSchema.of_package(__name__)

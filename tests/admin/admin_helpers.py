@@ -23,6 +23,7 @@ from admin.schema_form import build, flatten
 from core.backoffice.users import Role, User, hash_password
 from core.customers.parties import Customer, find_by_id_number
 from core.db.base import Base
+from core.loans.contract import ServicingRules
 from core.loans.disbursement import disburse
 from core.products import product_schema
 from core.products.problems import load_json
@@ -127,8 +128,10 @@ PHONE = "13812345678"
 DISBURSED_ON = date(2026, 1, 15)
 
 
-def book_loan(app: Flask, key: str = "loan-1") -> int:
-    """A customer and a 10,000 CNY, 12-month, 14% equal-installment loan disbursed on 2026-01-15."""
+def book_loan(app: Flask, key: str = "loan-1", rules: ServicingRules | None = None,
+              start: date = DISBURSED_ON) -> int:
+    """A customer and a 10,000 CNY, 12-month, 14% equal-installment loan disbursed on ``start`` (2026-01-15)
+    under ``rules`` (default: no prepayment window, no fees)."""
     with app.app_context():
         db = db_session()
         customer = find_by_id_number(db, ID_NUMBER)
@@ -137,9 +140,9 @@ def book_loan(app: Flask, key: str = "loan-1") -> int:
             db.add(customer)
             db.flush()
         terms = LoanTerms(principal=Decimal("10000"), annual_rate=Decimal("0.14"), periods=12,
-                          start_date=DISBURSED_ON)
+                          start_date=start)
         loan = disburse(db, key=key, customer_id=customer.id, terms=terms, channel="offline", actor="system",
-                        product_code="CONSUMER_INSTALLMENT", product_version_id=1)
+                        product_code="CONSUMER_INSTALLMENT", product_version_id=1, rules=rules)
         db.commit()
         return loan.id
 

@@ -72,8 +72,12 @@ def chromium_page() -> Iterator[object]:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(15000)
+        refused: list[str] = []  # what the Content-Security-Policy blocked: it must block none of our own
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
         try:
             yield page
+            assert refused == []
         finally:
             browser.close()
 
@@ -200,3 +204,13 @@ def test_a_risk_officer_returns_an_application_and_approves_the_resubmission(ser
         page.screenshot(path=SHOTS / "13-approved-after-resubmission.png")
     with app.app_context():
         assert db_session().get(Application, application_id).state == "approved"
+
+
+def test_the_api_docs_page_renders_under_the_content_security_policy(served) -> None:
+    base, _app = served
+    with chromium_page() as page:
+        response = page.goto(f"{base}/api/docs")
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        page.wait_for_selector(".swagger-ui .info .title")
+        assert page.locator(".opblock").count() > 0
+        page.screenshot(path=str(SHOTS / "api-docs.png"))

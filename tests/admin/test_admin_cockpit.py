@@ -1,28 +1,25 @@
 """The cockpit: to-dos per role and the KPIs, checked against figures worked out by hand."""
 
+from datetime import date
 from decimal import Decimal
 
 from admin_helpers import book_loan, queue_application
 from sqlalchemy import select
 
 from admin.kpis import compute
-from core.loans.models import Loan
 from core.origination.approval import ApprovalTask
 from loanfactory.database import db_session
 
 
 def test_kpis_of_a_small_book(app):
-    """Two loans of 10,000 (disbursed 2026-01-15, nothing repaid), the second 20 days past due in M1:
-    disbursed 20,000.00, outstanding 20,000.00, delinquent 10,000.00, coincident delinquency 50%.
+    """Two loans of 10,000, nothing repaid, at the end of 2026-03-07: the first disbursed 2026-02-20 (first
+    due 2026-03-20) is current, the second disbursed 2026-01-15 is 20 days past its 2026-02-15 installment
+    (M1, 关注): disbursed 20,000.00, outstanding 20,000.00, delinquent 10,000.00, coincident delinquency 50%.
     One application waits for a risk officer: 1 application, none decided."""
-    first, second = book_loan(app, "k1"), book_loan(app, "k2")
+    first, second = book_loan(app, "k1", start=date(2026, 2, 20)), book_loan(app, "k2")
     queue_application(app)
     with app.app_context():
-        db = db_session()
-        late = db.get(Loan, second)
-        late.days_past_due, late.bucket, late.five_tier = 20, "M1", "special_mention"
-        db.commit()
-        kpis = compute(db)
+        kpis = compute(db_session(), date(2026, 3, 7))
     assert first != second
     assert (kpis.disbursed_count, kpis.disbursed_amount) == (2, Decimal("20000.00"))
     assert kpis.outstanding == Decimal("20000.00") and kpis.delinquent_outstanding == Decimal("10000.00")

@@ -6,11 +6,13 @@ The seeded portfolio:
   60 minutes; disbursed, decided automatically in 6 minutes; one still under review with a task. So 4
   applications, 3 decided, 2 approved (approved, disbursed), 2 automatic, average (30 + 60 + 6) / 3 = 32.0
   minutes; approval rate and automatic share 2/3 = 0.6667.
-- loans of 10,000.00 each (four): A current with 500.25 of its first installment's principal paid; B 20
-  days past due (M1, 关注); C 75 days past due (M3, 次级); D paid off (not outstanding). Disbursed 4 for
-  40,000.00; outstanding 9,499.75 + 10,000.00 + 10,000.00 = 29,499.75; delinquent 20,000.00; rate
-  20,000.00 / 29,499.75 = 0.6780; buckets M0 9,499.75, M1 10,000.00, M3+ 10,000.00; five-tier
-  normal 9,499.75, special_mention 10,000.00, substandard 10,000.00.
+- loans of 10,000.00 each (four), measured at the end of 2026-03-07: A disbursed 2026-02-20 with 500.25 of
+  principal prepaid on 2026-02-25, first due 2026-03-20, current; B disbursed 2026-01-15, its 2026-02-15
+  installment unpaid, 20 days past due (M1, 关注); C disbursed 2025-11-02, its 2025-12-02 installment
+  unpaid, 95 days past due (M4, 次级); D prepaid in full (not outstanding). Disbursed 4 for 40,000.00;
+  outstanding 9,499.75 + 10,000.00 + 10,000.00 = 29,499.75; delinquent 20,000.00; rate 20,000.00 /
+  29,499.75 = 0.6780; buckets M0 9,499.75, M1 10,000.00, M3+ 10,000.00; five-tier normal 9,499.75,
+  special_mention 10,000.00, substandard 10,000.00.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,8 @@ from core.applications.models import Application
 from core.customers.parties import Customer
 from core.db.base import make_session_factory
 from core.loans.disbursement import disburse
-from core.loans.models import Loan, LoanInstallment
+from core.loans.models import Loan
+from core.loans.prepayment import prepay, prepayment_quote
 from core.origination.approval import ApprovalTask
 from core.schedule import LoanTerms
 
@@ -57,14 +59,16 @@ def _application(db: Session, customer: Customer, state: str, created: datetime,
                             state="open", approvals=[]))
 
 
-def _loan(db: Session, customer: Customer, key: str, *, dpd: int = 0, bucket: str = "M0",
-          tier: str = "normal", state: str = "active") -> Loan:
-    terms = LoanTerms(principal=Decimal("10000"), annual_rate=Decimal("0.14"), periods=12,
-                      start_date=date(2026, 1, 15))
-    loan = disburse(db, key=key, customer_id=customer.id, terms=terms, channel="offline", actor="system",
+def _loan(db: Session, customer: Customer, key: str, start: date) -> Loan:
+    terms = LoanTerms(principal=Decimal("10000"), annual_rate=Decimal("0.14"), periods=12, start_date=start)
+    return disburse(db, key=key, customer_id=customer.id, terms=terms, channel="offline", actor="system",
                     product_code="CONSUMER_INSTALLMENT", product_version_id=1)
-    loan.days_past_due, loan.bucket, loan.five_tier, loan.state = dpd, bucket, tier, state
-    return loan
+
+
+def _prepay(db: Session, loan: Loan, on: date, principal: str | None = None) -> None:
+    total = prepayment_quote(db, loan_id=loan.id, on=on, today=on, principal=principal).total
+    prepay(db, loan_id=loan.id, amount=total, on=on, today=on, channel="offline", key=f"prepay-{loan.id}",
+           actor="system", principal=principal)
 
 
 def test_the_cockpit_figures_of_a_seeded_portfolio(session: Session) -> None:
@@ -78,17 +82,13 @@ def test_the_cockpit_figures_of_a_seeded_portfolio(session: Session) -> None:
     _application(db, customer, "rejected", T0 + timedelta(hours=1), 60, manual=True)
     _application(db, customer, "disbursed", T0, 6)
     _application(db, customer, "under_review", T0, None, manual=True)
-    a = _loan(db, customer, "a")
-    _loan(db, customer, "b", dpd=20, bucket="M1", tier="special_mention")
-    _loan(db, customer, "c", dpd=75, bucket="M3", tier="substandard")
-    _loan(db, customer, "d", state="paid_off")
-    first = db.scalars(select(LoanInstallment).where(LoanInstallment.loan_id == a.id)
-                       .order_by(LoanInstallment.period)).first()
-    assert first is not None
-    first.paid_principal = Decimal("500.25")
+    _prepay(db, _loan(db, customer, "a", date(2026, 2, 20)), date(2026, 2, 25), "500.25")
+    _loan(db, customer, "b", date(2026, 1, 15))
+    _loan(db, customer, "c", date(2025, 11, 2))
+    _prepay(db, _loan(db, customer, "d", date(2026, 1, 15)), date(2026, 1, 20))
     db.commit()
 
-    kpis = compute(db)
+    kpis = compute(db, date(2026, 3, 7))
     assert (kpis.applications, kpis.decided, kpis.approved, kpis.automatic) == (4, 3, 2, 2)
     assert kpis.average_minutes_to_decision == Decimal("32.0")
     assert kpis.approval_rate == kpis.automatic_share == Decimal("0.6667")

@@ -6,10 +6,12 @@ The loan: 10,000 CNY over 12 months at 14% (等额本息), disbursed 2026-01-15,
 
 from decimal import Decimal
 
+from admin_helpers import book_loan, fingerprint
 from sqlalchemy import select
 
 from core.backoffice.audit import AuditEvent, ChangeRequest
 from core.backoffice.users import Role, User
+from core.loans.contract import PrepaymentRules, ServicingRules
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan
 from loanfactory.database import db_session
@@ -51,6 +53,18 @@ def test_operations_records_an_offline_repayment_once_even_if_posted_twice(app, 
     assert len(audited) >= 1 and audited[0].after["amount"] == "500.00"
     detail = ops.get(f"/admin/loans/{loan_id}")
     assert "500.00" in detail.text
+
+
+def test_an_offline_repayment_written_otherwise_than_the_money_pattern_is_refused_naming_the_amount(
+        app, login, loan_id):
+    ops = login("operations")
+    key = ops.get(f"/admin/loans/{loan_id}").text.split('name="key" value="')[1].split('"')[0]
+    for amount in ("５００.00", "٥٠٠", " 500.00 ", "5E2", "+500.00", "5_00", "500.001", "1e400"):
+        page = ops.post(f"/admin/loans/{loan_id}/repay", {"amount": amount, "business_date": "2026-02-10", "key": key},
+                        follow_redirects=True)
+        assert "amount: must be a decimal string such as" in page.text, amount
+    with app.app_context():
+        assert db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all() == []
 
 
 def test_a_penalty_waiver_needs_a_second_person_and_then_takes_effect(app, login, loan_id):
@@ -140,3 +154,44 @@ def test_a_partial_prepayment_quote_shows_the_broken_interest_and_the_rescheduli
         event = db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "prepayment")).one()
         assert loan.state == "active" and event.params["mode"] == "keep_installment"
         assert event.amount == Decimal("2038.89")
+
+
+def test_a_prepayment_keyed_in_inside_the_contracts_window_is_refused_and_nothing_is_written(app, login):
+    """The contract accepts prepayment from installment 3's due date, 2026-04-15: on 2026-02-15 both the
+    quote and the prepayment are refused with the kernel's error naming the date, and no row changes;
+    on 2026-04-15 the quote is given."""
+    loan_id = book_loan(app, "window", rules=ServicingRules(prepayment=PrepaymentRules(earliest_period=3)))
+    ops = login("operations")
+    ops.get(f"/admin/loans/{loan_id}")
+    before = fingerprint(app)
+    refusal = "on: this loan&#39;s contract accepts prepayment from 2026-04-15"
+    form = {"business_date": "2026-02-15", "key": "w1", "principal": "", "mode": "keep_term",
+            "quoted_total": "10116.67"}
+    refused = ops.post(f"/admin/loans/{loan_id}/prepay", form, follow_redirects=True)
+    assert refusal in refused.text
+    quote = ops.get(f"/admin/loans/{loan_id}/prepay/quote", query_string={"business_date": "2026-02-15"},
+                    follow_redirects=True)
+    assert refusal in quote.text and 'id="quote-total"' not in quote.text
+    assert fingerprint(app) == before
+    opened = ops.get(f"/admin/loans/{loan_id}/prepay/quote", query_string={"business_date": "2026-04-15"})
+    assert 'id="quote-total">' in opened.text
+
+
+def test_an_offline_repayment_dated_after_the_business_date_or_before_the_payout_is_refused(app, login, loan_id):
+    """The admin holds an operator to the rule a channel meets: a repayment lies between the loan's last event
+    (its payout on 2026-01-15) and today's business date (pinned to 2026-03-01 here)."""
+    app.config["API_BUSINESS_DATE"] = "2026-03-01"
+    ops = login("operations")
+    detail = ops.get(f"/admin/loans/{loan_id}")
+    assert 'name="business_date" value="2026-03-01"' in detail.text
+    for day in ("2026-03-02", "2099-01-01", "2026-01-14"):
+        refused = ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "500.00", "business_date": day, "key": day},
+                           follow_redirects=True)
+        assert f"paid_on: {day} is" in refused.text, day
+    with app.app_context():
+        assert db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all() == []
+        assert db_session().get(Loan, loan_id).days_past_due == 0
+    ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "500.00", "business_date": "2026-03-01", "key": "ok"})
+    with app.app_context():
+        (taken,) = db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all()
+        assert taken.business_date.isoformat() == "2026-03-01"

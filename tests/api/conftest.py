@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from core.businessday.calendar import seed_calendar
 from core.channels.keys import issue_api_key
 from core.products.validate import read_document
 from loanfactory.app import create_app
 from loanfactory.database import get_db
+from loanfactory.plugins_host import get_plugins
+from plugins.sandbox_bank.bank import open_bank
 
 SAMPLES = Path(__file__).resolve().parents[2] / "product_configs"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+#: the payment plugins' clock in the tests that pay loans out: the bank settles on 2026-03-02
+PAYOUT_DAY = datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -53,7 +61,17 @@ class Channel:
 
 
 def make_api_app(db_url: str, **config: Any) -> Flask:
-    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "local://", **config})
+    """An app on ``db_url``; webhooks may go to receivers on this machine (``API_WEBHOOKS_ALLOW_LOOPBACK``),
+    where the tests run theirs."""
+    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "local://",
+                       "API_WEBHOOKS_ALLOW_LOOPBACK": True, **config})
+
+
+def webhooks_sent(app: Flask) -> None:
+    """Wait until the app's background webhook dispatcher has nothing left to run (the API does not wait)."""
+    from api.webhooks import dispatcher
+
+    assert dispatcher(app).wait_idle(60), "the webhook dispatcher is still busy after a minute"
 
 
 def new_key(app: Flask, channel: str = "partner-app", scopes: list[str] | None = None, **kwargs: Any) -> str:
@@ -142,15 +160,60 @@ def application_body(amount: str = "12000.00", term: int = 6, *, id_no: str = GO
                          "personal_information": {"granted_at": "2026-01-10T10:00:00+08:00", "reference": "c-2"}}}
 
 
-@pytest.fixture
-def selling_app(db_url: str) -> Iterator[Flask]:
-    """An app with the payment and e-signature sandboxes and the consumer sample published."""
-    app = make_api_app(db_url, **PAYMENT_PLUGINS)
+def selling(db_url: str, **config: Any) -> Iterator[Flask]:
+    """An app with the payment and e-signature sandboxes and the consumer sample published (a fixture's body:
+    ``yield from``)."""
+    app = make_api_app(db_url, **PAYMENT_PLUGINS, **config)
     publish_sample(app, "consumer_installment")
     yield app
     get_db(app).engine.dispose()
 
 
 @pytest.fixture
+def selling_app(db_url: str) -> Iterator[Flask]:
+    yield from selling(db_url)
+
+
+@pytest.fixture
 def seller(selling_app: Flask) -> Channel:
     return Channel(selling_app.test_client(), new_key(selling_app))
+
+
+def to_disbursing(app: Flask, channel: Channel, body: dict[str, Any] | None = None) -> str:
+    """Apply, accept, sign and send the payout through the API (the payment plugins' clock on
+    :data:`PAYOUT_DAY`); return the application's URL."""
+    get_plugins(app).clock = lambda: PAYOUT_DAY
+    with app.app_context():
+        session = get_db(app).session()
+        seed_calendar(session, date(2026, 1, 1), date(2026, 12, 31))
+        session.commit()
+    application = channel.post(APPLY, body or application_body()).get_json()
+    url = f"/api/v1/applications/{application['id']}"
+    channel.post(url + "/acceptance")
+    contract = channel.get(url + "/contract").get_json()
+    channel.post(url + "/contract/signature", {"signer_name": "张三", "sha256": contract["sha256"]})
+    assert channel.post(url + "/disbursement").status_code == 202
+    return url
+
+
+def bank_callbacks(app: Flask) -> list[tuple[dict[str, str], bytes]]:
+    """The sandbox bank settles what is due (five minutes after :data:`PAYOUT_DAY`) and hands over its signed
+    callbacks, undelivered."""
+    with app.app_context():
+        session = get_db(app).session()
+        with open_bank({}, PAYOUT_DAY.replace(minute=5), session) as bank:
+            bank.settle_due()
+            callbacks = [(dict(c.headers), c.body.encode()) for c in bank.undelivered_callbacks()]
+        session.commit()
+    return callbacks
+
+
+def book_loan(app: Flask, channel: Channel, body: dict[str, Any] | None = None) -> int:
+    """Apply, accept, sign and disburse through the API; the bank calls back; return the loan id."""
+    url = to_disbursing(app, channel, body)
+    (callback,) = bank_callbacks(app)
+    headers, payload = callback
+    assert app.test_client().post("/api/v1/callbacks/payments/sandbox_bank", data=payload,
+                                  headers=headers).status_code == 200
+    loan_id: int = channel.get(url).get_json()["loan_id"]
+    return loan_id

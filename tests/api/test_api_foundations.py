@@ -147,11 +147,39 @@ def test_each_key_has_its_own_rate_limit(tmp_path, storage: str) -> None:
     answers = [slow.get("/api/v1/products") for _ in range(4)]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
     assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
-    assert answers[0].headers["X-RateLimit-Limit"] == "3" and 0 <= int(answers[0].headers["Retry-After"]) <= 60
+    assert answers[0].headers["X-RateLimit-Limit"] == "3" and "Retry-After" not in answers[0].headers
     limited = slow.get("/api/v1/products")
-    assert limited.mimetype == "application/problem+json" and "Retry-After" in limited.headers
+    assert limited.mimetype == "application/problem+json" and 0 <= int(limited.headers["Retry-After"]) <= 60
     assert limited.get_json()["detail"] == "3 per 1 minute"
     assert fast.get("/api/v1/products").status_code == 200
+
+
+def test_600_wrong_secrets_with_a_keys_prefix_are_limited_by_address_and_leave_the_key_alone(tmp_path) -> None:
+    app = make_api_app(f"sqlite:///{tmp_path}/limits.sqlite3", RATELIMIT_STORAGE_URI="local://")
+    victim = new_key(app)  # 600/minute, the default
+    prefix, secret = victim.rsplit("_", 1)
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    answers = [attacker.get("/api/v1/products", headers={"X-API-Key": f"{prefix}_{'x' * len(secret)}"})
+               for _ in range(600)]
+    assert [a.status_code for a in answers] == [401] * 30 + [429] * 570  # API_AUTH_FAILURE_LIMIT 30/minute
+    assert answers[-1].mimetype == "application/problem+json" and "Retry-After" in answers[-1].headers
+    assert answers[-1].get_json()["detail"] == "failed authentications from this address: 30 per 1 minute"
+    for address in ("198.51.100.2", "203.0.113.7"):  # the key's own, and the attacker's (one proxy for both)
+        channel = app.test_client()
+        channel.environ_base["REMOTE_ADDR"] = address
+        served = channel.get("/api/v1/products", headers={"X-API-Key": victim})
+        assert served.status_code == 200
+
+
+def test_calls_without_a_key_are_limited_by_address(tmp_path) -> None:
+    app = make_api_app(f"sqlite:///{tmp_path}/limits.sqlite3", RATELIMIT_STORAGE_URI="local://",
+                       API_AUTH_FAILURE_LIMIT="2/minute")
+    answers = [app.test_client().get("/api/v1/loans") for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    assert answers[0].headers["X-RateLimit-Limit"] == "2" and answers[0].headers["X-RateLimit-Remaining"] == "1"
+    served = Channel(app.test_client(), new_key(app)).get("/api/v1/loans")
+    assert served.status_code == 200 and served.headers["X-RateLimit-Remaining"] == "599"
 
 
 def test_a_key_with_several_limits_is_refused_by_the_first_one_exceeded(tmp_path) -> None:

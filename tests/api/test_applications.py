@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +17,7 @@ from core.channels.idempotency import IdempotencyRecord
 from core.customers.parties import Customer
 from core.origination import pipeline
 from core.origination.approval import ApprovalTask, open_tasks
+from core.origination.approved import offer_of
 from core.origination.booking import PayoutAccount
 from core.origination.bureau_reports import BureauReportRecord, bureau_report_for
 from core.origination.expiry import expire_offers
@@ -277,7 +278,7 @@ def test_an_offer_not_accepted_in_time_expires_and_an_accepted_one_does_not(sell
     assert seller.post(f"/api/v1/applications/{kept['id']}/acceptance").status_code == 200
     with selling_app.app_context():
         session = get_db(selling_app).session()
-        expires = datetime.fromisoformat(session.get(Application, lapsing["id"]).decision["offer_expires_at"])
+        expires = offer_of(session.get(Application, lapsing["id"])).expires_at
         assert expire_offers(session, expires) == [], "an offer is good until its expiry instant"
         assert expire_offers(session, expires + timedelta(seconds=1)) == [lapsing["id"]]
         session.commit()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -18,41 +16,35 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from core.applications.models import Application
-from core.businessday.calendar import seed_calendar
 from core.customers.parties import Customer
 from core.ledger.models import JournalEntry
 from core.loans.events import ServicingEvent
 from loanfactory.database import get_db
-from loanfactory.plugins_host import get_plugins
-from plugins.sandbox_bank.bank import open_bank
 from tests.api.conftest import (
     APPLY,
-    PAYMENT_PLUGINS,
     Channel,
     application_body,
-    make_api_app,
+    book_loan,
+    id_number,
     new_key,
-    publish_sample,
+    selling,
 )
 
 THREADS = 50
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
 def pg_app(postgres_url: str) -> Iterator[Flask]:
-    app = make_api_app(postgres_url, **PAYMENT_PLUGINS)
-    publish_sample(app, "consumer_installment")
-    yield app
-    get_db(app).engine.dispose()
+    yield from selling(postgres_url)
 
 
-def in_parallel(app: Flask, key: str, send: Callable[[Channel], TestResponse]) -> list[TestResponse]:
+def in_parallel(app: Flask, key: str, send: Callable[[Channel], TestResponse],
+                threads: int = THREADS) -> list[TestResponse]:
     def one(_n: int) -> TestResponse:
         return send(Channel(app.test_client(), key))
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(one, range(THREADS)))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(one, range(threads)))
 
 
 def count(app: Flask, query: object) -> int:
@@ -82,32 +74,6 @@ def test_fifty_first_applications_of_one_applicant_at_once_make_one_customer(pg_
     assert count(pg_app, select(func.count(func.distinct(Application.customer_id)))) == 1
 
 
-def book_loan(app: Flask, channel: Channel) -> int:
-    """Apply, accept, sign and disburse through the API; the bank calls back; return the loan id."""
-    get_plugins(app).clock = lambda: datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-    with app.app_context():
-        session = get_db(app).session()
-        seed_calendar(session, date(2026, 1, 1), date(2026, 12, 31))
-        session.commit()
-    application = channel.post(APPLY, application_body()).get_json()
-    url = f"/api/v1/applications/{application['id']}"
-    channel.post(url + "/acceptance")
-    contract = channel.get(url + "/contract").get_json()
-    channel.post(url + "/contract/signature", {"signer_name": "张三", "sha256": contract["sha256"]})
-    channel.post(url + "/disbursement")
-    with app.app_context():
-        session = get_db(app).session()
-        with open_bank({}, datetime(2026, 3, 2, 10, 5, tzinfo=SHANGHAI), session) as bank:
-            bank.settle_due()
-            (callback,) = bank.undelivered_callbacks()
-            headers, body = dict(callback.headers), callback.body.encode()
-        session.commit()
-    assert app.test_client().post("/api/v1/callbacks/payments/sandbox_bank", data=body,
-                                  headers=headers).status_code == 200
-    loan_id: int = channel.get(url).get_json()["loan_id"]
-    return loan_id
-
-
 @pytest.mark.postgres
 def test_fifty_identical_repayments_under_one_key_post_once(pg_app: Flask) -> None:
     key = new_key(pg_app)
@@ -124,3 +90,20 @@ def test_fifty_identical_repayments_under_one_key_post_once(pg_app: Flask) -> No
     assert count(pg_app, repayment_entries) == 1
     balances = Channel(pg_app.test_client(), key).get(f"/api/v1/loans/{loan_id}/balances").get_json()
     assert balances["overpayment"] == "500.00"
+
+
+@pytest.mark.postgres
+def test_twenty_applications_of_one_new_applicant_at_once_approve_only_the_three_loans_allowed(
+        pg_app: Flask) -> None:
+    """CONSUMER_INSTALLMENT allows 3 live loans per customer: the customer's row is locked while an application
+    counts what the customer holds and has on the way, so the twenty are decided one after another."""
+    key = new_key(pg_app)
+    body = application_body(id_no=id_number("19900101", 9))
+    responses = in_parallel(pg_app, key, lambda c: c.post(APPLY, body), threads=20)
+    assert {r.status_code for r in responses} == {201}
+    states = [r.get_json()["state"] for r in responses]
+    assert (states.count("approved"), states.count("rejected")) == (3, 17)
+    assert all("TOO_MANY_LOANS" in r.get_json()["decision"]["reasons"] for r in responses
+               if r.get_json()["state"] == "rejected")
+    approved = select(func.count()).select_from(Application).where(Application.state == "approved")
+    assert count(pg_app, approved) == 3

@@ -31,6 +31,7 @@ from tests.api.conftest import (
     make_api_app,
     new_key,
     publish_sample,
+    webhooks_sent,
 )
 from tests.api.test_whole_path import Receiver
 
@@ -80,6 +81,7 @@ def test_a_returned_application_is_resubmitted_back_to_the_step_it_came_from(sel
         assert shown["comment"] == COMMENT and shown["state"] == "waiting" and "risk_officer" not in str(shown)
         deadline = datetime.fromisoformat(shown["resubmit_by"]) - datetime.fromisoformat(shown["returned_at"])
         assert deadline == timedelta(days=7)
+        webhooks_sent(selling_app)
         with selling_app.app_context():  # the admin's writes are dispatched by Celery beat; here, at once
             dispatch_webhooks()
         heard = [e for e in receiver.events() if e["type"] == "application.returned"]
@@ -90,6 +92,7 @@ def test_a_returned_application_is_resubmitted_back_to_the_step_it_came_from(sel
         body = answer.get_json()
         assert body["state"] == "under_review" and body["review_step"] == "manual_review"
         assert body["decision"]["returns"][0]["state"] == "resubmitted"
+        webhooks_sent(selling_app)
         assert receiver.types()[-1] == "application.under_review"
     finally:
         receiver.close()
@@ -199,9 +202,8 @@ def test_the_return_rules_the_reviewer_meets(tmp_path) -> None:
     """A comment is required and at most 1,000 characters; at least one day to answer; a decided task
     cannot be returned; after a send-back only the first reviewer may return it; an application may be
     returned again after a resubmission, each return kept in the history the channel reads."""
-    from core.errors import InvalidArgumentError
+    from core.errors import InvalidArgumentError, WrongStateError
     from core.origination.approval import send_back
-    from core.origination.errors import WrongStateError
 
     app = make_api_app(f"sqlite:///{tmp_path}/rules.sqlite3", **PAYMENT_PLUGINS)
     publish_sample(app, "consumer_installment")

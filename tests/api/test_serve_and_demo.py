@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from api.webhooks import target_policy
 from core.backoffice.users import Role, User
 from core.channels.keys import ApiClient
+from core.channels.targets import TargetPolicy
 from loanfactory.cli import main
 from loanfactory.database import get_db
 from loanfactory.demo import seed_demo
@@ -56,3 +59,19 @@ def test_serve_offers_its_options() -> None:
     assert result.exit_code == 0
     for option in ("--demo", "--host", "--port"):
         assert option in result.output
+
+
+def test_the_demo_lets_webhooks_go_to_plain_http_and_production_does_not(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    served = []
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/serve.sqlite3")
+    monkeypatch.setattr(sys.modules["loanfactory.cli.serve"], "run_simple",
+                        lambda _host, _port, app, **_kw: served.append(app))
+    for args in (["serve"], ["serve", "--demo"]):
+        assert CliRunner().invoke(main, args).exit_code == 0
+    policies = []
+    for app in served:
+        with app.app_context():
+            policies.append(target_policy())
+        get_db(app).engine.dispose()
+    assert policies == [TargetPolicy(allow_http=False), TargetPolicy(allow_http=True)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+import api.webhooks
 from api.webhooks import dispatch_webhooks
 from core.channels import webhooks
 from core.channels.webhooks import WebhookEvent, backoff_seconds, signature_header, verify_signature
@@ -24,6 +26,7 @@ from tests.api.conftest import (
     make_api_app,
     new_key,
     publish_sample,
+    webhooks_sent,
 )
 from tests.api.test_whole_path import Receiver
 
@@ -64,12 +67,14 @@ def test_a_failing_receiver_gets_the_event_again_after_the_backoff(hook_app: Fla
         channel = Channel(hook_app.test_client(), new_key(hook_app))
         channel.post("/api/v1/webhooks", {"url": receiver.url, "events": ["application.approved"]})
         assert channel.post(APPLY, application_body()).get_json()["state"] == "approved"
+        webhooks_sent(hook_app)
         assert receiver.deliveries == []
         with hook_app.app_context():
             session = get_db(hook_app).session()
             (event,) = session.scalars(select(WebhookEvent)).all()
-            assert event.status == "pending" and event.attempts == 1 and "HTTP 503" in (event.last_error or "")
+            assert event.status == "pending" and event.attempts == 1 and event.last_error == "http_503"
             assert event.next_attempt_at.replace(tzinfo=UTC) > datetime.now(UTC) + timedelta(seconds=5)
+            session.rollback()  # a reader's transaction holds SQLite's lock: end it before the dispatcher writes
             dispatch_webhooks()  # not due yet: nothing is sent
         assert receiver.deliveries == []
         with hook_app.app_context():
@@ -94,8 +99,10 @@ def test_only_the_subscribed_channels_events_are_sent(hook_app: Flask) -> None:
         other = Channel(hook_app.test_client(), new_key(hook_app, channel="other-shop"))
         mine.post("/api/v1/webhooks", {"url": receiver.url})
         other.post(APPLY, application_body())
+        webhooks_sent(hook_app)
         assert receiver.deliveries == []
         mine.post(APPLY, application_body())
+        webhooks_sent(hook_app)
         assert [e["type"] for e in receiver.events()] == ["application.draft", "application.submitted",
                                                           "application.under_review", "application.approved"]
     finally:
@@ -128,6 +135,49 @@ def test_a_subscription_needs_an_http_url_and_events(hook_app: Flask) -> None:
     assert bad_url.status_code == 422 and bad_url.get_json()["errors"][0]["pointer"] == "/url"
 
 
+class HoldingReceiver(Receiver):
+    """Holds every POST until ``requests_done`` is set (at most 30 s), and notes whether it was: a receiver
+    slower than every request the test makes meanwhile. ``arrived`` tells that a POST came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived, self.requests_done = threading.Event(), threading.Event()
+        self.held_until_requests_done: list[bool] = []
+        handler = self.server.RequestHandlerClass
+        original = handler.do_POST
+        outer = self
+
+        def do_post(request: Any) -> None:
+            outer.arrived.set()
+            outer.held_until_requests_done.append(outer.requests_done.wait(30))
+            original(request)
+
+        handler.do_POST = do_post  # type: ignore[method-assign]
+
+
+def test_a_slow_receiver_holds_up_no_request_and_gets_the_event_afterwards(hook_app: Flask,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api.webhooks, "TIMEOUT_SECONDS", 120)  # the sender waits for the receiver as long as it takes
+    receiver = HoldingReceiver()
+    try:
+        mine = Channel(hook_app.test_client(), new_key(hook_app))
+        other = Channel(hook_app.test_client(), new_key(hook_app, channel="other-shop"))
+        hook = mine.post("/api/v1/webhooks", {"url": receiver.url, "events": ["application.approved"]}).get_json()
+        assert mine.post(APPLY, application_body()).status_code == 201
+        assert receiver.arrived.wait(30), "the event is on its way, from the background"
+        # the receiver holds the delivery: another channel's write goes through meanwhile
+        assert other.post(APPLY, application_body()).status_code == 201
+        receiver.requests_done.set()
+        webhooks_sent(hook_app)
+        assert receiver.held_until_requests_done == [True], "a request waited for the receiver"
+        (event,) = mine.get(f"/api/v1/webhooks/{hook['id']}/events").get_json()["items"]
+        assert (event["type"], event["status"], event["attempts"]) == ("application.approved", "delivered", 1)
+        assert [e["type"] for e in receiver.events()] == ["application.approved"]
+    finally:
+        receiver.requests_done.set()
+        receiver.close()
+
+
 def test_one_collection_turns_the_whole_window_after_the_cursor_into_events(hook_app: Flask, monkeypatch) -> None:
     """More transitions than a batch wait after the cursor (a busy minute): one dispatch makes every event, not
     a batch's worth, so no event waits a minute for the cursor to move on."""
@@ -137,26 +187,30 @@ def test_one_collection_turns_the_whole_window_after_the_cursor_into_events(hook
         channel = Channel(hook_app.test_client(), new_key(hook_app))
         channel.post("/api/v1/webhooks", {"url": receiver.url})
         channel.post(APPLY, application_body())
+        webhooks_sent(hook_app)
         assert receiver.types() == ["application.draft", "application.submitted", "application.under_review",
                                     "application.approved"]
     finally:
         receiver.close()
 
 
-def test_a_due_event_is_handed_to_the_delivery_queue_once_until_its_lease_ends(db_session) -> None:
-    """Every write asks for a dispatch: an event waiting in the queue is not queued again by each of them, and
-    one whose message was lost (a worker killed) is handed out again when its lease ends."""
-    subscription = webhooks.WebhookSubscription(channel="shop", url="https://shop.example/h", events=["*"],
-                                                secret="s", active=True)
-    db_session.add(subscription)
-    db_session.flush()
-    now = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
-    db_session.add_all([WebhookEvent(subscription_id=subscription.id, transition_id=n, event_type="loan.active",
-                                     payload={}, status="pending", attempts=0, next_attempt_at=now)
-                        for n in (1, 2, 3)])
-    db_session.flush()
-    first = webhooks.hand_out(db_session, now)
-    assert len(first) == 3
-    assert webhooks.hand_out(db_session, now + timedelta(seconds=1)) == []
-    lease = timedelta(seconds=webhooks.LEASE_SECONDS)
-    assert webhooks.hand_out(db_session, now + lease + timedelta(seconds=1)) == first
+def test_a_dispatch_on_a_worker_sends_its_events_itself_not_a_message_each(tmp_path: Path, monkeypatch) -> None:
+    """Under load every dispatch queued a delivery message for every due event, again and again until a worker
+    took each, and the queue grew faster than workers drained it: a dispatch now sends what is due itself."""
+    app = make_api_app(f"sqlite:///{tmp_path}/worker.sqlite3", **PAYMENT_PLUGINS,
+                       CELERY={"broker_url": "memory://", "task_always_eager": False})
+    publish_sample(app, "consumer_installment")
+    queued: list[object] = []
+    monkeypatch.setattr(api.webhooks.deliver_webhook, "apply_async", lambda *a, **k: queued.append(a))
+    monkeypatch.setattr(api.webhooks.dispatch_webhooks, "apply_async", lambda *a, **k: None)  # no worker here
+    receiver = Receiver()
+    try:
+        channel = Channel(app.test_client(), new_key(app))
+        channel.post("/api/v1/webhooks", {"url": receiver.url, "events": ["application.approved"]})
+        assert channel.post(APPLY, application_body()).status_code == 201
+        webhooks_sent(app)
+        with app.app_context():
+            assert dispatch_webhooks() == 1  # what a worker runs
+        assert receiver.types() == ["application.approved"] and queued == []
+    finally:
+        receiver.close()

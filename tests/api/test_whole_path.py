@@ -41,6 +41,7 @@ from tests.api.conftest import (
     make_api_app,
     new_key,
     publish_sample,
+    webhooks_sent,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -92,7 +93,13 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def bank_app(postgres_url: str) -> Iterator[Flask]:
-    app = make_api_app(postgres_url, **PAYMENT_PLUGINS)
+    yield from app_selling_on(postgres_url)
+
+
+def app_selling_on(url: str) -> Iterator[Flask]:
+    """An app on ``url`` selling the consumer sample through the sandboxes, its calendar laid for 2026 and its
+    plugins' clock at 2026-03-02 10:00 in Shanghai (the body of a fixture)."""
+    app = make_api_app(url, **PAYMENT_PLUGINS)
     publish_sample(app, "consumer_installment")
     with app.app_context():
         session = get_db(app).session()
@@ -105,6 +112,7 @@ def bank_app(postgres_url: str) -> Iterator[Flask]:
 
 def close_days(app: Flask, through: date) -> None:
     """Run end-of-day up to ``through`` and let the webhook dispatcher pick up what it changed."""
+    webhooks_sent(app)
     with app.app_context():
         session = get_db(app).session()
         run_eod(session, through)
@@ -150,6 +158,7 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
     assert applied.status_code == 201
     application = applied.get_json()
     assert application["state"] == "approved"
+    webhooks_sent(bank_app)
     assert receiver.types()[-1] == "application.approved"
 
     app_url = f"/api/v1/applications/{application['id']}"
@@ -168,6 +177,7 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
     loan_url = f"/api/v1/loans/{loan_id}"
     loan = channel.get(loan_url).get_json()
     assert loan["state"] == "active" and loan["disbursed_on"] == "2026-03-02" and loan["principal"] == "12000.00"
+    webhooks_sent(bank_app)
     assert receiver.types()[-4:] == ["application.contract_signed", "application.disbursing", "loan.active",
                                      "application.disbursed"]
     difference, balances = books(bank_app, loan_id)
@@ -249,5 +259,6 @@ def due_of(row: dict[str, str]) -> Decimal:
 
 
 def dispatch_webhooks_in(app: Flask) -> None:
+    webhooks_sent(app)
     with app.app_context():
         dispatch_webhooks()

@@ -178,6 +178,8 @@ def test_the_rooms_named_in_the_architecture_exist() -> None:
         "the API key cache": ("core.channels.key_cache", "KeyCache"),
         "the APR solver": ("core.schedule.apr", "schedule_apr"),
         "the hook specifications": ("core.plugins.hookspecs", "hookspec"),
+        "the prepayment window": ("core.loans.prepayment", "check_prepayment_window"),
+        "the portfolio measures": ("core.portfolio.measures", "book_on"),
     }
     for room, (module, marker) in rooms.items():
         assert module in MODULES, f"{room}: {module} is not in the tree"

@@ -1,21 +1,27 @@
-"""The ledger commands, and the application and loan tables on both back ends."""
+"""The ledger commands (trial balance, verifying and rebuilding the projection), and the application and
+loan tables on both back ends."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from books.factories import add_customer, add_loan
+from books.factories import add_customer, add_loan, tamper_projection, three_loans
 from core.applications.models import Application
-from core.ledger import Line, LoanBalance, cash_clearing, post
+from core.ledger import Line, LoanBalance, LoanBalances, cash_clearing, loan_balances, post
 from core.ledger import accounts as acc
+from core.loans.contract import Contract
 from core.loans.models import Loan, LoanInstallment
 from core.states import APPLICATION_STATES
 from loanfactory.cli import main
+
+D = Decimal
 
 
 def _books(db_session):
@@ -47,7 +53,47 @@ def test_rebuild_projection_check_reports_drift_and_the_rebuild_repairs_it(db_se
     rebuilt = CliRunner().invoke(main, ["ledger", "rebuild-projection", "--database-url", db_url])
     assert rebuilt.exit_code == 0 and "1 loans" in rebuilt.output
     again = CliRunner().invoke(main, ["ledger", "rebuild-projection", "--check", "--database-url", db_url, "--json"])
-    assert again.exit_code == 0 and json.loads(again.output) == {"differences": []}
+    assert again.exit_code == 0 and json.loads(again.stdout) == {"differences": [], "ranges": 1}
+
+
+def ledger(*args: str) -> Any:
+    return CliRunner().invoke(main, ["ledger", *args])
+
+
+def test_verify_projection_reports_nothing_on_clean_books(db_session, db_url):
+    three_loans(db_session)
+    result = ledger("verify-projection", "--database-url", db_url, "--range-size", "2")
+    assert result.exit_code == 0, result.output
+    assert "0 difference(s) between the projection and the journal (2 range(s) of loan ids" in result.stdout
+    as_json = ledger("verify-projection", "--database-url", db_url, "--json")
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout) == {"differences": [], "ranges": 1}
+
+
+def test_verify_projection_reports_a_tampered_row_and_the_rebuild_of_its_loan_repairs_it(db_session, db_url):
+    first, second, _ = three_loans(db_session)
+    tamper_projection(db_session, second, principal=D("11000.00"), suspense=D("5.00"))
+    result = ledger("verify-projection", "--database-url", db_url, "--range-size", "1")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [f"loan {second} principal", f"loan {second} suspense"]
+    assert "journal 12000.00" in lines[0] and "projection 11000.00" in lines[0]
+    assert lines[-1].startswith("2 difference(s) between the projection and the journal (3 range(s)")
+    elsewhere = ledger("verify-projection", "--database-url", db_url, "--loan-ids", f"{first}-{first}")
+    assert elsewhere.exit_code == 0 and "0 difference(s)" in elsewhere.stdout
+    as_json = json.loads(ledger("verify-projection", "--database-url", db_url, "--json").stdout)
+    assert [(d["loan_id"], d["bucket"]) for d in as_json["differences"]] == [(second, "principal"),
+                                                                             (second, "suspense")]
+    rebuilt = ledger("rebuild-projection", "--database-url", db_url, "--loan-ids", f"{second}-{second}")
+    assert rebuilt.exit_code == 0 and "rebuilt the projection of 1 loans" in rebuilt.stdout
+    assert ledger("verify-projection", "--database-url", db_url).exit_code == 0
+    db_session.expire_all()
+    assert loan_balances(db_session, second) == LoanBalances(principal=D("12000.00"))
+
+
+def test_verify_projection_refuses_a_malformed_range_of_loan_ids(db_session, db_url):
+    three_loans(db_session)
+    result = ledger("verify-projection", "--database-url", db_url, "--loan-ids", "5-1")
+    assert result.exit_code == 2 and "--loan-ids" in result.output and "Traceback" not in result.output
 
 
 def test_a_database_without_ledger_tables_is_reported_in_one_line(db_url):
@@ -65,7 +111,7 @@ def test_an_application_keeps_its_documents_and_a_loan_its_exact_rate(db_session
     APPLICATION_STATES.start(db_session, application, actor="channel:wechat")
     loan = add_loan(db_session, customer)
     loan.application_id = application.id
-    loan.annual_rate = Decimal("0.04875")
+    loan.contract = Contract(replace(loan.contract.terms, annual_rate=Decimal("0.04875")))
     db_session.add(LoanInstallment(loan_id=loan.id, period=1, start=date(2026, 1, 15), due_date=date(2026, 2, 15),
                                    principal=Decimal("981.84"), interest=Decimal("43.50")))
     db_session.commit()

@@ -13,10 +13,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from core.db.base import make_session_factory
+from core.db.base import make_engine, make_session_factory
 
 
 @pytest.fixture
@@ -66,13 +66,21 @@ def test_a_savepoint_released_before_any_write_is_still_undone_by_the_outer_roll
 
 
 def test_a_transaction_reads_one_snapshot_from_its_begin(engine):
-    """Serializable isolation on SQLite too: the snapshot is taken at BEGIN, not at the first write."""
+    """Serializable isolation on SQLite too: the snapshot is taken at BEGIN, not at the first write. SQLite's
+    BEGIN is IMMEDIATE: the transaction holds the write lock from its start, so a writer waits for it (the busy
+    timeout) instead of failing later on a stale snapshot; one that will not wait is refused at once."""
+    count = text("SELECT count(*) FROM savepoint_notes")
     reader = make_session_factory(engine)()
-    assert reader.scalar(text("SELECT count(*) FROM savepoint_notes")) == 0
+    assert reader.scalar(count) == 0
+    if engine.dialect.name == "sqlite":
+        impatient = make_engine(engine.url.render_as_string(hide_password=False), connect_args={"timeout": 0})
+        with pytest.raises(OperationalError, match="locked"), make_session_factory(impatient)() as writer:
+            _write(writer, "a-outer")
+        impatient.dispose()
+        assert reader.scalar(count) == 0
+        reader.rollback()
     writer = make_session_factory(engine)()
     _write(writer, "a-outer")
     writer.commit()
-    if engine.dialect.name == "sqlite":
-        assert reader.scalar(text("SELECT count(*) FROM savepoint_notes")) == 0
     reader.rollback()
-    assert reader.scalar(text("SELECT count(*) FROM savepoint_notes")) == 1
+    assert reader.scalar(count) == 1

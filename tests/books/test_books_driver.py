@@ -143,7 +143,7 @@ def test_the_engines_cursor_listeners_hear_every_statement_and_savepoint(engine)
     driver.execute(session.connection(), ADD_PLAIN, {"code": "b"})
     nested.commit()
     session.commit()
-    words = [statement.split()[0] for statement in heard if statement not in ("BEGIN", "COMMIT")]
+    words = [statement.split()[0] for statement in heard if statement.split()[0] not in ("BEGIN", "COMMIT")]
     assert words == ["INSERT", "SAVEPOINT", "INSERT", "RELEASE"]
 
 

@@ -23,10 +23,10 @@ from core.ledger import (
     UnbalancedEntryError,
     cash_clearing,
     compare_projection,
+    journal_balances,
     loan_balances,
     post,
     post_many,
-    projected_balances,
     rebuild_projection,
     reverse,
     trial_balance,
@@ -65,8 +65,8 @@ def test_disbursement_accrual_and_repayment_with_overpayment__worked_example(db_
          lines=repay_lines())
     db_session.commit()
     expected = LoanBalances(principal=D("11020.00"), interest=D(0), fee=D(0), penalty=D(0), suspense=D("76.50"))
+    assert journal_balances(db_session, loan.id) == expected
     assert loan_balances(db_session, loan.id) == expected
-    assert projected_balances(db_session, loan.id) == expected
     report = trial_balance(db_session)
     assert report.balanced and report.total_debit == report.total_credit == D("13143.50")
     by_code = {row.account: row for row in report.rows}
@@ -202,7 +202,7 @@ def test_the_projection_is_rebuilt_from_the_journal(db_session, make_loan):
         (loans[1].id, "principal", D("5000.00"), D("1.00")), (loans[2].id, "principal", D("5000.00"), D(0))}
     assert rebuild_projection(db_session) == 3
     assert compare_projection(db_session) == []
-    assert projected_balances(db_session, loans[2].id).principal == D("5000.00")
+    assert loan_balances(db_session, loans[2].id).principal == D("5000.00")
 
 
 def accrual(loan_id: int, day: int, amount: str = "1.4500") -> NewEntry:
@@ -249,8 +249,8 @@ def test_one_entry_may_carry_lines_of_many_loans(db_session, make_loan):
     post(db_session, key="accrual:2026-03-01:partition-0", event="accrual", business_date=date(2026, 3, 1),
          lines=[Line.dr(acc.INTEREST_RECEIVABLE, "0.5000", a.id), Line.dr(acc.INTEREST_RECEIVABLE, "0.2500", b.id),
                 Line.cr(acc.INTEREST_INCOME, "0.7500")])
-    assert loan_balances(db_session, a.id).interest == D("0.5000")
-    assert projected_balances(db_session, b.id).interest == D("0.2500")
+    assert loan_balances(db_session, a.id).interest == journal_balances(db_session, a.id).interest == D("0.5000")
+    assert loan_balances(db_session, b.id).interest == journal_balances(db_session, b.id).interest == D("0.2500")
 
 
 def test_unbalanced_new_entries_are_refused_before_any_batch_work():

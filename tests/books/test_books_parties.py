@@ -25,6 +25,8 @@ def test_the_gb11643_example_id_gives_birth_date_and_region():
     ("id_number", {"id_number": "11010519491331002X"}),  # month 13
     ("phone", {"phone": "12345"}),
     ("phone", {"phone": "+1 650 253 0000"}),  # valid, but not a Chinese number
+    ("phone", {"phone": "010 1234 5678"}),  # a Beijing landline: valid, but no mobile
+    ("phone", {"phone": "400 123 4567"}),  # a service number
     ("name", {"name": "  "}),
     ("monthly_income", {"monthly_income": -1}),
 ])

@@ -6,12 +6,14 @@ import base64
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from books.factories import ID_NUMBER, add_customer
-from core.customers.parties import find_by_id_number, find_by_phone, reencrypt_customers
+from core.customers.parties import Customer, find_by_id_number, find_by_phone
 from core.customers.pii import (
     BLIND_INDEX_KEY_ENV,
     PII_KEY_ENV,
+    EncryptedString,
     PiiDecryptionError,
     PiiKeyError,
     blind_index,
@@ -21,6 +23,8 @@ from core.customers.pii import (
     mask_id_number,
     mask_name,
     mask_phone,
+    reencrypt_all,
+    reencrypt_table,
 )
 
 KEY_A = base64.b64encode(bytes(range(32))).decode()
@@ -135,11 +139,98 @@ def test_rotation_reencrypts_customers_still_on_the_old_key(db_session, monkeypa
     customer = add_customer(db_session)
     db_session.commit()
     monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B},old:{KEY_A}")
-    assert reencrypt_customers(db_session, batch=1) == 1
+    assert reencrypt_table(db_session, Customer.__table__, batch=1) == 1
     db_session.commit()
     raw = db_session.execute(text("SELECT name, id_number, phone FROM customers")).one()
     assert all(value.startswith("new:") for value in raw)
-    assert reencrypt_customers(db_session) == 0
+    assert reencrypt_table(db_session, Customer.__table__) == 0
     monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B}")
     db_session.expire_all()
     assert db_session.get(type(customer), customer.id).id_number == ID_NUMBER
+
+
+def test_rotation_covers_every_encrypted_column_of_every_table(monkeypatch, tmp_path):
+    """A table keyed on two columns, with a nullable encrypted column, beside the app's own tables."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    from core.db.base import make_engine
+    from loanfactory.models import load_models
+
+    assert {"customers", "payout_accounts", "esign_signer_keys", "esign_signatures"} <= {
+        table.name for table in load_models().sorted_tables if any(
+            isinstance(column.type, EncryptedString) for column in table.columns)}
+    metadata = MetaData()
+    notes = Table("notes", metadata, Column("a", Integer, primary_key=True), Column("b", String(4), primary_key=True),
+                  Column("body", EncryptedString("notes.body")), Column("extra", EncryptedString("notes.extra")),
+                  Column("plain", String(8)))
+    engine = make_engine(f"sqlite:///{tmp_path}/notes.sqlite3")
+    metadata.create_all(engine)
+    monkeypatch.setenv(PII_KEY_ENV, f"old:{KEY_A}")
+    with engine.begin() as conn:
+        conn.execute(notes.insert(), [{"a": 1, "b": "x", "body": "一", "extra": None, "plain": "p"},
+                                      {"a": 1, "b": "y", "body": "二", "extra": "三", "plain": "q"}])
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B},old:{KEY_A}")
+    with Session(engine) as session:
+        assert reencrypt_all(session, metadata, batch=1) == {"notes": 2}
+        session.commit()
+        assert reencrypt_all(session, metadata) == {"notes": 0}
+    with engine.connect() as conn:
+        raw = conn.execute(text("SELECT body, extra, plain FROM notes ORDER BY b")).all()
+    assert [r.body[:4] for r in raw] == ["new:", "new:"] and raw[0].extra is None and raw[1].extra.startswith("new:")
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B}")
+    with engine.connect() as conn:
+        assert conn.execute(notes.select().order_by(notes.c.b)).all() == [(1, "x", "一", None, "p"),
+                                                                         (1, "y", "二", "三", "q")]
+    engine.dispose()
+
+
+def test_loanfactory_pii_reencrypt_rewrites_the_old_keys_values(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from loanfactory.app import create_app
+    from loanfactory.cli import main
+    from loanfactory.database import db_session
+
+    url = f"sqlite:///{tmp_path}/rotate.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv(PII_KEY_ENV, f"old:{KEY_A}")
+    with create_app().app_context():
+        add_customer(db_session())
+        db_session().commit()
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B},old:{KEY_A}")
+    result = CliRunner().invoke(main, ["pii", "reencrypt"])
+    assert result.exit_code == 0, result.output
+    assert "active key: new" in result.output and "customers: 1 row(s)" in result.output
+    assert "payout_accounts: 0 row(s)" in result.output and "esign_signatures: 0 row(s)" in result.output
+    with create_app().app_context():
+        raw = db_session().execute(text("SELECT name, id_number, phone FROM customers")).one()
+    assert all(value.startswith("new:") for value in raw)
+
+
+def test_rotation_rewrites_encrypted_documents_and_json_too(monkeypatch, db_url):
+    """A contract's PDF (``EncryptedBytes``) and signature evidence (``EncryptedJSON``) move to the new key."""
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    from core.customers.pii import EncryptedBytes, EncryptedJSON
+    from core.db.base import make_engine
+
+    metadata = MetaData()
+    papers = Table("rotation_papers", metadata, Column("id", Integer, primary_key=True),
+                   Column("pdf", EncryptedBytes("rotation_papers.pdf")),
+                   Column("evidence", EncryptedJSON("rotation_papers.evidence")))
+    engine = make_engine(db_url)
+    metadata.create_all(engine)
+    monkeypatch.setenv(PII_KEY_ENV, f"old:{KEY_A}")
+    with engine.begin() as conn:
+        conn.execute(papers.insert(), [{"id": 1, "pdf": "%PDF 张三".encode(), "evidence": [{"name": "张三"}]},
+                                       {"id": 2, "pdf": None, "evidence": None}])
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B},old:{KEY_A}")
+    with Session(engine) as session:
+        assert reencrypt_all(session, metadata) == {"rotation_papers": 1}
+        session.commit()
+        assert reencrypt_all(session, metadata) == {"rotation_papers": 0}
+    monkeypatch.setenv(PII_KEY_ENV, f"new:{KEY_B}")
+    with engine.connect() as conn:
+        assert conn.execute(papers.select().order_by(papers.c.id)).all() == [
+            (1, "%PDF 张三".encode(), [{"name": "张三"}]), (2, None, None)]
+    engine.dispose()

@@ -92,7 +92,7 @@ def test_a_repayment_waits_for_the_partition_that_closes_its_loan_and_then_sees_
         assert close_loans(eod, CLOSING, lo=1, hi=1000).step("accrual") == (1, 1)
 
         def repayment(session: Session) -> D:
-            repay(session, loan_id=loan_id, amount="50.00", on=CLOSING, channel="sandbox_bank", key="r1",
+            repay(session, loan_id=loan_id, amount="50.00", on=CLOSING, today=CLOSING, channel="sandbox_bank", key="r1",
                   actor="tests")
             return loan_balances(session, loan_id).interest
 
@@ -106,7 +106,7 @@ def test_a_repayment_waits_for_the_partition_that_closes_its_loan_and_then_sees_
 def test_a_partition_waits_for_a_servicing_operation_in_flight_and_closes_the_loan_on_what_it_committed(factory):
     loan_id = booked(factory)
     with factory() as servicing:
-        repay(servicing, loan_id=loan_id, amount="50.00", on=CLOSING, channel="sandbox_bank", key="r1",
+        repay(servicing, loan_id=loan_id, amount="50.00", on=CLOSING, today=CLOSING, channel="sandbox_bank", key="r1",
               actor="tests")
         assert loan_balances(servicing, loan_id).suspense == D("50.00")  # nothing due: it waits in suspense
         closed = after_commit_of(servicing, factory, lambda session: close_loans(session, CLOSING, lo=1, hi=1000))

@@ -10,6 +10,7 @@ buckets, classes) must be identical.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import date, timedelta
@@ -40,8 +41,9 @@ from core.ledger import (
 from core.ledger.accounts import INTEREST_INCOME, INTEREST_RECEIVABLE, PENALTY_INCOME, PENALTY_RECEIVABLE
 from core.ledger.set_posting import post_pairs
 from core.loans.accrual import accrued_target
-from core.loans.contract import ServicingRules
+from core.loans.contract import Contract, ServicingRules
 from core.loans.disbursement import disburse
+from core.loans.errors import StoredContractError
 from core.loans.events import LoanServicingState, ServicingEvent
 from core.loans.models import Loan
 from core.loans.penalty import PenaltyPolicy
@@ -269,8 +271,8 @@ def test_the_sql_target_rounds_exactly_like_the_python_one_in_every_mode(pg_sess
         assert got[case["k"]] == expected, case
 
 
-def test_a_loan_keeps_its_terms_rounding_mode_in_a_column(postgres_url):
-    """The SQL path reads ``loans.rounding``; the model copies it from the terms whenever they are set."""
+def test_a_loan_keeps_its_contracts_rounding_mode_and_rate_in_columns(postgres_url):
+    """The SQL paths read ``loans.rounding`` and ``loans.annual_rate``; the model writes them from the contract."""
     engine = make_engine(postgres_url)
     Base.metadata.create_all(engine)
     with make_session_factory(engine)() as session:
@@ -278,24 +280,31 @@ def test_a_loan_keeps_its_terms_rounding_mode_in_a_column(postgres_url):
         session.flush()
         loans = session.scalars(select(Loan)).all()
         assert sorted(loan.rounding for loan in loans) == sorted(mode.value for mode in Rounding)
-        assert all(loan.rounding == loan.terms["schedule"]["rounding"] for loan in loans)
-        loans[0].terms = {"schedule": {"rounding": "down"}}
-        assert loans[0].rounding == "down"
-        loans[0].terms = {"schedule": {}}
-        assert loans[0].rounding is None
+        assert all((loan.rounding, loan.annual_rate) == (loan.contract.terms.rounding.value,
+                                                         loan.contract.terms.annual_rate) for loan in loans)
     engine.dispose()
 
 
+def penalty_text(**settings: object) -> str:
+    """A penalty policy's section as the loan's contract stores it and :data:`SQL_PENALTY` reads it."""
+    contract = Contract(LoanTerms(D("1000.00"), D("0.12"), 1, date(2026, 1, 1)),
+                        ServicingRules(penalty=PenaltyPolicy(**settings)))
+    return json.dumps(contract.to_json()["penalty"])
+
+
 @pytest.mark.parametrize(("annual_rate", "penalty", "day_count", "expected"), [
-    ("0.12", "null", "ACT/360", D("0.0005")),  # 0.12 × 1.5 / 360: exact, short
-    ("0.0435", '{"multiplier": "1.5"}', "ACT/360", D("0.00018125")),
-    ("0.18", '{"daily_rate": "0.0005"}', "ACT/365F", D("0.0005")),  # a fixed daily rate ignores the day count
-    ("0.18", "null", "ACT/365F", None),  # 0.27 / 365 does not end: Python rounds it to 28 digits
-    ("0.1234567891", "null", "ACT/360", None),  # exact, but 0.000514403287916666... is not: inexact
-    ("0.123456789012", '{"multiplier": "1"}', "30/360", None),  # 0.000342935525033... inexact
-    ("0.36", '{"daily_rate": "0.00012345678912"}', "ACT/360", None),  # exact but 11 digits, 14 decimals
-    ("0.12", '{"multiplier": "3"}', "ACT/360", None),  # refused by the policy: the Python rule reports it
-    ("0.12", "null", "ACT/999", None),  # an unknown day count: the same
+    ("0.12", penalty_text(), "ACT/360", D("0.0005")),  # 0.12 × 1.5 / 360: exact, short
+    ("0.0435", penalty_text(multiplier=D("1.5")), "ACT/360", D("0.00018125")),
+    ("0.18", penalty_text(daily_rate=D("0.0005")), "ACT/365F", D("0.0005")),  # a fixed daily rate ignores the day count
+    ("0.18", penalty_text(), "ACT/365F", None),  # 0.27 / 365 does not end: Python rounds it to 28 digits
+    ("0.1234567891", penalty_text(), "ACT/360", None),  # exact, but 0.000514403287916666... is not: inexact
+    ("0.123456789012", penalty_text(multiplier=D(1)), "30/360", None),  # 0.000342935525033... inexact
+    ("0.36", penalty_text(daily_rate=D("0.00012345678912")), "ACT/360", None),  # exact but 11 digits, 14 decimals
+    ("0.12", penalty_text().replace('"1.5"', '"3"'), "ACT/360", None),  # refused by the policy: Python names it
+    ("0.12", '{"multiplier": "1.5"}', "ACT/360", None),  # keys missing: no default fills them, Python names them
+    ("0.12", None, "ACT/360", None),  # no penalty section at all: the same
+    ("0.12", penalty_text(), "ACT/999", None),  # an unknown day count: the same
+    ("0.12", penalty_text(), None, None),  # no day count: the same
 ])
 def test_the_sql_path_takes_a_penalty_rate_only_when_python_computes_it_without_rounding(
         annual_rate, penalty, day_count, expected):
@@ -303,6 +312,23 @@ def test_the_sql_path_takes_a_penalty_rate_only_when_python_computes_it_without_
     (whose exact ``numeric`` then gives Python's digits); the rest, and settings that do not parse, stay."""
     found = exact_daily_rate(D(annual_rate), penalty, day_count)
     assert (found[0] if found else None) == expected
+
+
+def test_a_loan_whose_stored_penalty_is_damaged_stops_the_night_naming_the_key(postgres_url):
+    """The SQL path leaves a contract it cannot parse to the Python rule, which refuses it: no default penalty."""
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    with make_session_factory(engine)() as session:
+        seed_calendar(session)
+        loan = book(session, principal="8000.00", rate="0.18", start=date(2025, 12, 10), key="damaged")
+        stored = loan.contract.to_json()
+        del stored["penalty"]["multiplier"]
+        session.execute(Loan.__table__.update().values(terms=stored))  # around the model, as damage would
+        session.commit()
+        with pytest.raises(StoredContractError) as error:
+            run_eod(session, date(2026, 1, 11))
+        assert error.value.field == "terms.penalty.multiplier"
+    engine.dispose()
 
 
 def test_a_partition_asks_for_compressed_full_page_images_only_where_the_server_lets_it_choose(postgres_url):

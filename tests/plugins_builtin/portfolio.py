@@ -33,7 +33,9 @@ from sqlalchemy.orm import Session
 from core.customers.parties import Customer
 from core.ledger import Line, cash_clearing, post
 from core.ledger.accounts import INTEREST_INCOME, PRINCIPAL_RECEIVABLE, WRITE_OFF_EXPENSE
+from core.loans.contract import Contract
 from core.loans.models import Loan, LoanInstallment
+from core.schedule import LoanTerms, Method
 from core.states import StateTransition
 
 D = Decimal
@@ -44,9 +46,10 @@ PEOPLE = (("张三", "110101199003070935"), ("李四", "11010519491231002X"), ("
 def _loan(session: Session, customer_id: int, principal: int, disbursed: date, dues: list[tuple], *,
           state: str = "active", closed_on: date | None = None) -> Loan:
     """``dues``: (due date, principal, interest, paid_on or None, status)."""
-    loan = Loan(customer_id=customer_id, product_code="cash", product_version_id=1, terms={}, principal=D(principal),
-                annual_rate=D("0.12"), method="equal_principal", payment_channel="sandbox_bank",
-                disbursed_on=disbursed, maturity_date=dues[-1][0], state=state, closed_on=closed_on)
+    contract = Contract(LoanTerms(D(principal), D("0.12"), len(dues), disbursed, method=Method.EQUAL_PRINCIPAL))
+    loan = Loan(customer_id=customer_id, product_code="cash", product_version_id=1, contract=contract,
+                payment_channel="sandbox_bank", disbursed_on=disbursed, maturity_date=dues[-1][0], state=state,
+                closed_on=closed_on)
     session.add(loan)
     session.flush()
     for period, (due, p, i, paid_on, status) in enumerate(dues, start=1):

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from plugins.testing import EsignContract, PaymentContract, ReportingContract
+from typing import Any, ClassVar
+
+from plugins.sandbox_bank.callbacks import DEV_SECRET
+from plugins.testing import (
+    CommandsContract,
+    ConfigurationContract,
+    EsignContract,
+    PaymentContract,
+    ReportingContract,
+    SchemaContract,
+)
 
 
 class TestSandboxBankIsAPaymentChannel(PaymentContract):
@@ -18,3 +28,26 @@ class TestLocalEsignIsAnEsignPlugin(EsignContract):
 class TestReportsIsAReportingPlugin(ReportingContract):
     plugin_name = "reports"
     plugin_module = "plugins.reports"
+
+
+class TestSandboxBankRefusesADevelopmentCallbackSecret(ConfigurationContract):
+    plugin_name = "sandbox_bank"
+    plugin_module = "plugins.sandbox_bank"
+    plugin_config: ClassVar[dict[str, Any]] = {"callback_secret": "a-production-secret-of-more-than-32-characters"}
+    unfit_config: ClassVar[dict[str, Any]] = {"callback_secret": DEV_SECRET}
+
+
+class TestReportsAddsItsCommands(CommandsContract):
+    plugin_name = "reports"
+
+
+class TestSandboxBankAddsItsCommands(CommandsContract):
+    plugin_name = "sandbox_bank"
+
+
+class TestSandboxBankBringsItsTables(SchemaContract):
+    plugin_name = "sandbox_bank"
+
+
+class TestLocalEsignBringsItsTables(SchemaContract):
+    plugin_name = "local_esign"

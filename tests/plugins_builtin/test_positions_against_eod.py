@@ -20,9 +20,9 @@ from core.loans.delinquency import DEFAULT_CLASSIFICATION
 from core.loans.disbursement import disburse
 from core.loans.models import Loan
 from core.loans.repayment import repay
+from core.portfolio.positions import position
 from core.schedule import LoanTerms
 from plugins.reports.books import iter_loans, principal_balances
-from plugins.reports.positions import position
 
 
 def noted(session, loan_id):
@@ -51,8 +51,8 @@ def test_positions_at_two_month_ends_match_what_eod_recorded(db_session):
 
     x, y = book("X", "12000.00", date(2026, 1, 15)), book("Y", "6000.00", date(2026, 1, 10))
     run_eod(db_session, date(2026, 2, 19))
-    repay(db_session, loan_id=x, amount=Decimal("1200.00"), on=date(2026, 2, 20), channel="sandbox_bank",
-          key="X-1", actor="tests")
+    repay(db_session, loan_id=x, amount=Decimal("1200.00"), on=date(2026, 2, 20), today=date(2026, 2, 20),
+          channel="sandbox_bank", key="X-1", actor="tests")
     run_eod(db_session, date(2026, 2, 28))
     february = {x: noted(db_session, x), y: noted(db_session, y)}
     run_eod(db_session, date(2026, 3, 31))

@@ -61,9 +61,9 @@ def test_reconciliation_finds_every_planted_difference(manager, db_session):
     loan = disburse(db_session, key="D-1", customer_id=person.id, channel="sandbox_bank", actor="tests",
                     terms=LoanTerms(Decimal("12000.00"), Decimal("0.18"), 12, DAY), product_code="cash",
                     product_version_id=1)
-    repay(db_session, loan_id=loan.id, amount=Decimal("1100.16"), on=DAY, channel="sandbox_bank", key="C-1",
+    repay(db_session, loan_id=loan.id, amount=Decimal("1100.16"), on=DAY, today=DAY, channel="sandbox_bank", key="C-1",
           actor="tests")
-    repay(db_session, loan_id=loan.id, amount=Decimal("110.00"), on=DAY, channel="sandbox_bank", key="C-4",
+    repay(db_session, loan_id=loan.id, amount=Decimal("110.00"), on=DAY, today=DAY, channel="sandbox_bank", key="C-4",
           actor="tests")
     post(db_session, key="C-3", event="receipt", business_date=DAY,
          lines=[Line.dr(cash_clearing("sandbox_bank"), "200.00"), Line.cr(INTEREST_INCOME, "200.00")])

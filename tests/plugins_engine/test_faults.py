@@ -3,7 +3,7 @@ in manual review with the error on it, and every call recorded."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,7 +60,7 @@ def manager(config: dict | None = None, timeout: float = 5) -> PluginManager:
 
 def submit(session, plugins: PluginManager, document: dict, sequence: int = 5) -> Application:
     offer = Offer.of(1, document)
-    request = parse_application(offer, application_data(sequence), date(2026, 1, 15))
+    request = parse_application(offer, application_data(sequence), datetime(2026, 1, 15, tzinfo=UTC))
     return submit_application(session, plugins, offer, request, channel="partner-app", actor="channel:partner",
                               now=NOW)
 

@@ -9,8 +9,10 @@ from typing import Any, ClassVar
 
 from plugins.testing import (
     BureauContract,
+    CommandsContract,
     LifecycleContract,
     NotificationsContract,
+    SchemaContract,
     ScoringContract,
 )
 
@@ -34,3 +36,19 @@ class TestExamplePackageIsAScoringPlugin(ScoringContract):
 class TestExamplePackageHearsLifecycleEvents(LifecycleContract):
     plugin_name = "example_rules"
     plugin_config: ClassVar[dict[str, Any]] = {"webhook_secret": "contract-secret"}
+
+
+class TestSandboxBureauBringsItsTables(SchemaContract):
+    plugin_name = "sandbox_bureau"
+
+
+class TestNotificationsBringsItsTables(SchemaContract):
+    plugin_name = "notifications"
+
+
+class TestExamplePackageAddsItsCommands(CommandsContract):
+    plugin_name = "example_rules"
+
+
+class TestExamplePackageBringsItsTables(SchemaContract):
+    plugin_name = "example_rules"

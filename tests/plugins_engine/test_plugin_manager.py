@@ -11,6 +11,7 @@ from importlib.metadata import version
 import pytest
 from books.factories import add_customer
 from click.testing import CliRunner
+from loanfactory_example_rules.models import SignedWebhook
 from sqlalchemy import inspect, select
 
 from core.applications.models import Application
@@ -64,7 +65,7 @@ def test_built_ins_load_like_third_parties_and_the_example_package_comes_through
         assert info.source == "builtin" and info.module == path and info.version == "1.0.0"
     example = listing["example_rules"]
     assert example.source == "entrypoint" and example.version == version("loanfactory-example-rules")
-    assert example.hooks == ("lifecycle_event", "score_application")
+    assert example.hooks == ("lifecycle_event", "plugin_schema", "register_commands", "score_application")
     assert listing["scorecard"].hooks == ("score_application",)
 
 
@@ -137,7 +138,7 @@ def test_a_failing_lifecycle_listener_is_recorded_and_the_others_still_hear_the_
 def test_the_json_listing_names_families_and_filters_by_hook():
     body = make_plugin_manager({}).as_json("bureau_query")
     assert [p["name"] for p in body["plugins"]] == ["sandbox_bureau"]
-    assert body["plugins"][0]["hooks"] == ["bureau_query", "bureau_report_account"]
+    assert body["plugins"][0]["hooks"] == ["bureau_query", "bureau_report_account", "plugin_schema"]
     assert body["families"]["bureau"] == ["bureau_query", "bureau_report_account"]
     json.dumps(body)
 
@@ -211,6 +212,7 @@ def test_state_changes_reach_lifecycle_listeners_when_the_change_commits(tmp_pat
         assert not outbox.exists()  # nothing is announced before the commit
         session.commit()
         hooks = session.scalars(select(PluginCall.subject).where(PluginCall.hook == "lifecycle_event")).all()
+        kept = session.scalars(select(SignedWebhook.to_state).order_by(SignedWebhook.id)).all()
     deliveries = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     bodies = [json.loads(d["body"]) for d in deliveries]
     assert [(b["entity"], b["id"], b["from"], b["to"]) for b in bodies] == [
@@ -218,6 +220,7 @@ def test_state_changes_reach_lifecycle_listeners_when_the_change_commits(tmp_pat
     signature = hmac.new(b"s3", deliveries[1]["body"].encode("utf-8"), hashlib.sha256).hexdigest()
     assert deliveries[1]["headers"]["X-Signature"] == signature
     assert hooks == ["application:41", "application:41"]
+    assert kept == ["draft", "submitted"]  # in the plugin's own table too, committed with the change
 
 
 def test_state_changes_written_with_core_statements_reach_lifecycle_listeners_when_they_commit(tmp_path):

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 from core.applications.models import Application
 from core.customers.parties import Customer
+from core.loans.contract import Contract
 from core.loans.models import Loan
 from core.products.changes import Change, diff_documents, diff_versions, impact
 from core.products.versions import clone, create_draft, publish, submit, update_draft
+from core.schedule import LoanTerms
 from core.states import APPLICATION_STATES
 from tests.products.helpers import REGISTRY, sample
 
@@ -59,8 +61,8 @@ def test_versions_diff_and_applications_stay_pinned_to_their_version(db_session)
     disbursed = apply("disbursed")
     for state in ("active", "overdue", "paid_off"):
         db_session.add(Loan(application_id=disbursed.id if state == "active" else None, customer_id=customer.id,
-                            product_code=first.code, product_version_id=first.id, terms={"annual_rate": "0.14"},
-                            principal=Decimal("10000"), annual_rate=Decimal("0.14"), method="equal_installment",
+                            product_code=first.code, product_version_id=first.id,
+                            contract=Contract(LoanTerms(Decimal("10000"), Decimal("0.14"), 12, date(2026, 1, 15))),
                             state=state, disbursed_on=date(2026, 1, 15), maturity_date=date(2027, 1, 15)))
     db_session.flush()
 

@@ -125,8 +125,8 @@ def seed_portfolio(session: Session, count: int) -> list[int]:
         ids.append(loan.id)
         if k % 3 == 0 and METHODS[k % 4] != "bullet":
             first = installments(session, loan.id)[0]
-            repay(session, loan_id=loan.id, amount=str(first.principal + first.interest), on=first.due_date,
-                  channel="sandbox_bank", key=f"seed-pay-{k}", actor="tests")
+            repay(session, loan_id=loan.id, amount=first.principal + first.interest, on=first.due_date,
+                  today=first.due_date, channel="sandbox_bank", key=f"seed-pay-{k}", actor="tests")
     session.flush()
     return ids
 

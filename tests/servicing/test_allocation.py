@@ -48,8 +48,8 @@ def test_component_basis__pays_every_fee_and_interest_before_any_principal():
     assert result.total(Component.PRINCIPAL) == D("2.00")
 
 
-def test_custom_order_interest_first__from_product_json():
-    order = AllocationOrder.from_mapping({"order": ["interest", "principal", "fee", "penalty"]})
+def test_custom_order_interest_first__named_as_in_product_json():
+    order = AllocationOrder(("interest", "principal", "fee", "penalty"))
     result = allocate(D("858.00"), [P1], order)
     assert result.for_period(1) == {Component.INTEREST: D("50.00"), Component.PRINCIPAL: D("800.00"),
                                     Component.FEE: D("8.00")}
@@ -60,13 +60,13 @@ def test_custom_order_interest_first__from_product_json():
                                    ["interest", "principal", "fee", "tax"]])
 def test_an_order_that_does_not_name_each_component_once_is_refused(order):
     with pytest.raises(InvalidArgumentError) as error:
-        AllocationOrder.from_mapping({"order": order})
+        AllocationOrder(tuple(order))
     assert error.value.field == "allocation_order"
 
 
 def test_unknown_basis_is_refused_naming_the_field():
     with pytest.raises(InvalidArgumentError) as error:
-        AllocationOrder.from_mapping({"basis": "random"})
+        AllocationOrder(basis="random")
     assert error.value.field == "allocation_basis"
 
 

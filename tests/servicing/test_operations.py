@@ -7,10 +7,12 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
+from core.backoffice.audit import ChangeRequest, request_change
+from core.backoffice.users import User
 from core.eod import run_eod
 from core.ledger import JournalEntry, loan_balances
 from core.ledger.accounts import FEE_RECEIVABLE, cash_clearing
-from core.loans.adjustments import waive_penalty, write_off
+from core.loans.adjustments import decide_adjustment, waive_penalty, write_off
 from core.loans.context import ServicingDateError
 from core.loans.errors import AmountExceedsOutstandingError, LoanNotServiceableError, RepaymentNotReversibleError
 from core.loans.events import ServicingEvent
@@ -23,7 +25,8 @@ FEB_15 = date(2026, 2, 15)
 
 
 def pay(session, loan, amount, on, key):
-    return repay(session, loan_id=loan.id, amount=amount, on=on, channel="sandbox_bank", key=key, actor="tests")
+    return repay(session, loan_id=loan.id, amount=amount, on=on, today=on, channel="sandbox_bank", key=key,
+                 actor="tests")
 
 
 def close_days(session, first, last):
@@ -80,10 +83,10 @@ def test_suspense_can_be_refunded_but_not_beyond_what_is_held(books):
     loan = book(books)
     pay(books, loan, "1100.00", FEB_15, "p1")
     with pytest.raises(AmountExceedsOutstandingError) as error:
-        refund_suspense(books, loan_id=loan.id, amount="40.00", on=FEB_15, channel="sandbox_bank", key="r0",
-                        actor="tests")
+        refund_suspense(books, loan_id=loan.id, amount="40.00", on=FEB_15, today=FEB_15, channel="sandbox_bank",
+                        key="r0", actor="tests")
     assert error.value.field == "amount"
-    refund_suspense(books, loan_id=loan.id, amount="33.81", on=FEB_15, channel="sandbox_bank", key="r1",
+    refund_suspense(books, loan_id=loan.id, amount="33.81", on=FEB_15, today=FEB_15, channel="sandbox_bank", key="r1",
                     actor="tests")
     assert loan_balances(books, loan.id).suspense == 0
     check_books(books)
@@ -92,7 +95,8 @@ def test_suspense_can_be_refunded_but_not_beyond_what_is_held(books):
 def test_apply_suspense_settles_what_is_due(books):
     loan = book(books)
     pay(books, loan, "1100.00", FEB_15, "p1")
-    event = apply_suspense(books, loan_id=loan.id, on=date(2026, 3, 15), key="a1", actor="tests")
+    event = apply_suspense(books, loan_id=loan.id, on=date(2026, 3, 15), today=date(2026, 3, 15), key="a1",
+                           actor="tests")
     assert loan_balances(books, loan.id).suspense == 0
     assert event.business_date == date(2026, 3, 15)
     check_books(books)
@@ -125,6 +129,27 @@ def test_penalty_waiver_forgives_penalty_and_not_more(books):
     check_books(books)
 
 
+def test_an_approved_waiver_request_is_carried_out_by_the_checker_a_rejected_one_is_not(books):
+    """Operations files two waivers of 4.00 on 2026-02-26; finance rejects the first (nothing posted) and
+    approves the second, which waives 4.00 as finance in the same transaction and is ``executed``."""
+    loan = book(books)
+    close_days(books, FEB_15, date(2026, 2, 25))
+    maker = User(username="ops", role_names="operations", active=True)
+    checker = User(username="fin", role_names="finance", active=True)
+    params = {"business_date": "2026-02-26", "amount": "4.00"}
+    filed = [request_change(books, maker=maker, kind="penalty_waiver", entity_type="loan", entity_id=loan.id,
+                            params=params, reason="客户投诉") for _ in range(2)]
+    decide_adjustment(books, filed[0], checker=checker, approve=False)
+    assert filed[0].state == "rejected" and loan_balances(books, loan.id).penalty == D("4.73")
+    decided = decide_adjustment(books, filed[1], checker=checker, approve=True, comment="同意")
+    waiver = books.scalar(select(ServicingEvent).where(ServicingEvent.kind == "penalty_waiver"))
+    assert decided.state == "executed" and (waiver.amount, waiver.actor) == (D("4.00"), "fin")
+    assert waiver.request_key == f"change:{decided.id}"
+    assert [c.state for c in books.scalars(select(ChangeRequest).order_by(ChangeRequest.id))] == ["rejected",
+                                                                                                "executed"]
+    check_books(books)
+
+
 def test_write_off_clears_every_receivable_and_is_final(books):
     loan = book(books)
     close_days(books, date(2026, 3, 1), date(2026, 3, 20))
@@ -147,7 +172,7 @@ def test_servicing_a_closed_business_date_is_refused(books):
     close_days(books, date(2026, 2, 1), date(2026, 2, 2))
     with pytest.raises(ServicingDateError) as error:
         pay(books, loan, "100.00", date(2026, 2, 2), "old")
-    assert error.value.field == "business_date"
+    assert error.value.field == "paid_on"
 
 
 def test_reversing_a_repayment_replays_the_later_one_as_if_the_first_never_happened(books):

@@ -55,11 +55,11 @@ def test_full_prepayment_quoted_10_days_after_the_last_eod_includes_the_installm
     twin = book(session, rules=RULES, start=date(2026, 5, 15))
     _close_through(session, date(2026, 5, 16), date(2026, 6, 10))
     entries = session.scalar(select(func.count(JournalEntry.id)))
-    quote = prepayment_quote(session, loan_id=first.id, on=JUNE_20)
+    quote = prepayment_quote(session, loan_id=first.id, on=JUNE_20, today=JUNE_20)
     assert _figures(quote) == (D("1068.55"), D("11053.81"), D("18.42"), D("110.54"), D("12251.32"))
     assert amount_due(session, loan_id=first.id, on=JUNE_20) == D("1068.55")
     with pytest.raises(PrepaymentNotAllowedError) as refused:
-        prepayment_quote(session, loan_id=first.id, on=JUNE_20, principal="1000.00")
+        prepayment_quote(session, loan_id=first.id, on=JUNE_20, today=JUNE_20, principal="1000.00")
     assert refused.value.field == "principal"
     session.commit()
     assert session.scalar(select(func.count(JournalEntry.id))) == entries
@@ -68,10 +68,10 @@ def test_full_prepayment_quoted_10_days_after_the_last_eod_includes_the_installm
 
     _close_through(session, date(2026, 6, 11), date(2026, 6, 19))
     assert installments(session, twin.id)[0].penalty == D("1.89")
-    assert _figures(prepayment_quote(session, loan_id=twin.id, on=JUNE_20)) == _figures(quote)
+    assert _figures(prepayment_quote(session, loan_id=twin.id, on=JUNE_20, today=JUNE_20)) == _figures(quote)
 
-    event = prepay(session, loan_id=first.id, amount="12251.32", on=JUNE_20, channel="sandbox_bank", key="pp",
-                   actor="tests")
+    event = prepay(session, loan_id=first.id, amount="12251.32", on=JUNE_20, today=JUNE_20, channel="sandbox_bank",
+                   key="pp", actor="tests")
     assert (event.result["total"], event.result["excess"]) == ("12251.32", "0.00")
     session.commit()
     session.expire_all()

@@ -45,7 +45,7 @@ def test_a_repayment_reversed_three_days_later_is_booked_today_and_leaves_the_lo
     day = date(2026, 1, 16)
     while day <= FEB[17]:
         if day == FEB[15]:
-            repayment = repay(session, loan_id=paid.id, amount="1066.19", on=day, channel="sandbox_bank",
+            repayment = repay(session, loan_id=paid.id, amount="1066.19", on=day, today=day, channel="sandbox_bank",
                               key="bounced", actor="tests")
         close(session, day)
         day += timedelta(days=1)

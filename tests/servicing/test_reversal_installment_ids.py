@@ -20,9 +20,9 @@ def test_reversing_a_prepayment_after_another_loan_was_booked_restores_the_first
     first = book(books, principal="1000.00", rate="0.0435", periods=2, start=DAY, key="loan-a")
     books.commit()
     before = [(r.period, r.due_date, r.principal, r.interest, r.status) for r in installments(books, first.id)]
-    quote = prepayment_quote(books, loan_id=first.id, on=DAY)
-    prepaid = prepay(books, loan_id=first.id, amount=quote.total, on=DAY, channel="sandbox_bank", key="prepay-a",
-                     actor="tests")
+    quote = prepayment_quote(books, loan_id=first.id, on=DAY, today=DAY)
+    prepaid = prepay(books, loan_id=first.id, amount=quote.total, on=DAY, today=DAY, channel="sandbox_bank",
+                     key="prepay-a", actor="tests")
     books.commit()
     second = book(books, principal="1000.00", rate="0.0435", periods=2, start=DAY, key="loan-b")
     books.commit()

@@ -107,7 +107,7 @@ def machine_for(engine):
                       "partial": (due * share / 100).quantize(D("0.01"))}[how]
             if amount <= 0:
                 amount = D("10.00")
-            self.attempt(lambda: repay(self.session, loan_id=loan_id, amount=amount, on=self.today,
+            self.attempt(lambda: repay(self.session, loan_id=loan_id, amount=amount, on=self.today, today=self.today,
                                        channel="sandbox_bank", key=self.key("pay"), actor="hypothesis"))
 
         @rule(loan_id=loans, mode=st.sampled_from(["full", "keep_term", "keep_installment"]), share=st.integers(5, 80))
@@ -120,12 +120,13 @@ def machine_for(engine):
                 outstanding = loan_balances(self.session, loan_id).principal
                 principal = max(D("1.00"), (outstanding * share / 100).quantize(D("0.01")))
             try:
-                quote = prepayment_quote(self.session, loan_id=loan_id, on=self.today, principal=principal)
+                quote = prepayment_quote(self.session, loan_id=loan_id, on=self.today, today=self.today,
+                                         principal=principal)
             except LoanFactoryError:
                 self.session.rollback()
                 return
-            event = prepay(self.session, loan_id=loan_id, amount=quote.total, on=self.today, channel="sandbox_bank",
-                           key=self.key("prepay"), actor="hypothesis", principal=principal,
+            event = prepay(self.session, loan_id=loan_id, amount=quote.total, on=self.today, today=self.today,
+                           channel="sandbox_bank", key=self.key("prepay"), actor="hypothesis", principal=principal,
                            mode="keep_term" if mode == "full" else mode)
             assert event.result["total"] == str(quote.total.quantize(D("0.01")))
             assert event.result["excess"] == "0.00"
@@ -168,10 +169,10 @@ def machine_for(engine):
             held = loan_balances(self.session, loan_id).suspense
             if refund and held > 0:
                 self.attempt(lambda: refund_suspense(self.session, loan_id=loan_id, amount=held, on=self.today,
-                                                     channel="sandbox_bank", key=self.key("refund"),
+                                                     today=self.today, channel="sandbox_bank", key=self.key("refund"),
                                                      actor="hypothesis"))
             elif not refund and self.open_loan(loan_id):
-                self.attempt(lambda: apply_suspense(self.session, loan_id=loan_id, on=self.today,
+                self.attempt(lambda: apply_suspense(self.session, loan_id=loan_id, on=self.today, today=self.today,
                                                     key=self.key("apply"), actor="hypothesis"))
 
         @precondition(lambda self: self.counter > 3)

@@ -55,11 +55,11 @@ def test_12m_loan_paid_35_days_late_on_period_3__penalty_dpd_bucket_class_each_d
     observed = {}
     while day <= date(2026, 5, 20):
         if day in (date(2026, 2, 15), date(2026, 3, 15)):
-            repay(session, loan_id=loan.id, amount="1066.19", on=day, channel="sandbox_bank", key=f"pay-{day}",
-                  actor="tests")
+            repay(session, loan_id=loan.id, amount="1066.19", on=day, today=day, channel="sandbox_bank",
+                  key=f"pay-{day}", actor="tests")
         if day == date(2026, 5, 20):
             due = loan_balances(session, loan.id)
-            event = repay(session, loan_id=loan.id, amount="2151.70", on=day, channel="sandbox_bank",
+            event = repay(session, loan_id=loan.id, amount="2151.70", on=day, today=day, channel="sandbox_bank",
                           key="pay-late", actor="tests")
             assert event.result["excess"] == "0.00"
             assert due.penalty == expected_penalty(date(2026, 5, 19)) == D("18.34")

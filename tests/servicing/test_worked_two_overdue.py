@@ -62,7 +62,7 @@ def test_two_installments_overdue_at_once__each_bears_its_own_penalty_day_by_day
     seen = {}
     while day <= date(2026, 4, 19):
         if day == date(2026, 2, 15):
-            repay(session, loan_id=loan.id, amount="1066.19", on=day, channel="sandbox_bank", key="p1",
+            repay(session, loan_id=loan.id, amount="1066.19", on=day, today=day, channel="sandbox_bank", key="p1",
                   actor="tests")
         close(session, day)
         session.commit()
@@ -75,8 +75,8 @@ def test_two_installments_overdue_at_once__each_bears_its_own_penalty_day_by_day
     assert seen == {on: (D(p2), D(p3), dpd, bucket) for on, (p2, p3, dpd, bucket) in TABLE.items()}
     assert loan_balances(session, loan.id).penalty == D("18.65")
 
-    event = repay(session, loan_id=loan.id, amount="1100.00", on=date(2026, 4, 20), channel="sandbox_bank",
-                  key="late", actor="tests")
+    event = repay(session, loan_id=loan.id, amount="1100.00", on=date(2026, 4, 20), today=date(2026, 4, 20),
+                  channel="sandbox_bank", key="late", actor="tests")
     assert event.result["lines"] == [[2, "penalty", "17.20"], [2, "interest", "110.54"], [2, "principal", "955.65"],
                                      [3, "penalty", "2.41"], [3, "interest", "14.20"]]
     close(session, date(2026, 4, 20))

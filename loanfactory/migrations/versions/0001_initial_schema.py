@@ -1,5 +1,8 @@
 """initial schema
 
+The core's tables. The built-in plugins' tables, created here by earlier releases, now come with each
+plugin's own branch of revisions, whose first revision adopts them where this one made them.
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-23 06:42:50.311350
@@ -118,30 +121,6 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
-        "esign_documents",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("contract_id", sa.String(length=64), nullable=False),
-        sa.Column("media_type", sa.String(length=64), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("content", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_esign_documents")),
-        sa.UniqueConstraint("contract_id", name=op.f("uq_esign_documents_contract_id")),
-    )
-    op.create_table(
-        "esign_signer_keys",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("signer_index", sa.String(length=64), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("public_key", sa.String(length=64), nullable=False),
-        sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("private_key", core.customers.pii.EncryptedString("esign_signer_keys.private_key"), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_esign_signer_keys")),
-        sa.UniqueConstraint("fingerprint", name=op.f("uq_esign_signer_keys_fingerprint")),
-    )
-    op.create_index(op.f("ix_esign_signer_keys_signer_index"), "esign_signer_keys", ["signer_index"], unique=False)
-    op.create_table(
         "loan_balances",
         sa.Column("loan_id", sa.Integer(), nullable=False),
         sa.Column("principal", core.db.base.Amount(), nullable=False),
@@ -206,130 +185,6 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status = 'published'"),
         sqlite_where=sa.text("status = 'published'"),
-    )
-    op.create_table(
-        "sandbox_bank_callbacks",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("request_id", sa.String(length=120), nullable=False),
-        sa.Column("headers", sa.JSON(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("delivered_at", sa.DateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_bank_callbacks")),
-    )
-    op.create_index(
-        op.f("ix_sandbox_bank_callbacks_request_id"), "sandbox_bank_callbacks", ["request_id"], unique=False
-    )
-    op.create_table(
-        "sandbox_bank_cards",
-        sa.Column("card_number", sa.String(length=40), nullable=False),
-        sa.Column("holder_name", sa.String(length=120), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("balance", core.db.base.Amount(), nullable=True),
-        sa.PrimaryKeyConstraint("card_number", name=op.f("pk_sandbox_bank_cards")),
-    )
-    op.create_table(
-        "sandbox_bank_faults",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("operation", sa.String(length=12), nullable=False),
-        sa.Column("account_number", sa.String(length=40), nullable=True),
-        sa.Column("kind", sa.String(length=12), nullable=False),
-        sa.Column("code", sa.String(length=40), nullable=False),
-        sa.Column("remaining", sa.Integer(), nullable=False),
-        sa.Column("delay_seconds", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_bank_faults")),
-    )
-    op.create_table(
-        "sandbox_bank_orders",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("request_id", sa.String(length=120), nullable=False),
-        sa.Column("bank_serial", sa.String(length=40), nullable=False),
-        sa.Column("kind", sa.String(length=12), nullable=False),
-        sa.Column("amount", core.db.base.Amount(), nullable=False),
-        sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("bank_code", sa.String(length=20), nullable=False),
-        sa.Column("account_number", sa.String(length=40), nullable=False),
-        sa.Column("holder_name", sa.String(length=120), nullable=False),
-        sa.Column("original_request_id", sa.String(length=120), nullable=True),
-        sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("failure_code", sa.String(length=40), nullable=False),
-        sa.Column("failure_message", sa.String(length=200), nullable=False),
-        sa.Column("planned_failure", sa.String(length=40), nullable=True),
-        sa.Column("accepted_at", sa.DateTime(), nullable=False),
-        sa.Column("settle_at", sa.DateTime(), nullable=False),
-        sa.Column("settled_at", sa.DateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_bank_orders")),
-        sa.UniqueConstraint("bank_serial", name=op.f("uq_sandbox_bank_orders_bank_serial")),
-        sa.UniqueConstraint("request_id", name=op.f("uq_sandbox_bank_orders_request_id")),
-    )
-    op.create_index(op.f("ix_sandbox_bank_orders_settle_at"), "sandbox_bank_orders", ["settle_at"], unique=False)
-    op.create_table(
-        "sandbox_bureau_queries",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("subject_hash", sa.String(length=64), nullable=False),
-        sa.Column("report_id", sa.String(length=40), nullable=False),
-        sa.Column("reason", sa.String(length=2), nullable=False),
-        sa.Column("consent_reference", sa.String(length=120), nullable=False),
-        sa.Column("consent_purpose", sa.String(length=200), nullable=False),
-        sa.Column("queried_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("queried_on", sa.Date(), nullable=False),
-        sa.Column("institution", sa.String(length=80), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_bureau_queries")),
-    )
-    op.create_index(
-        op.f("ix_sandbox_bureau_queries_queried_on"), "sandbox_bureau_queries", ["queried_on"], unique=False
-    )
-    op.create_index(
-        op.f("ix_sandbox_bureau_queries_subject_hash"), "sandbox_bureau_queries", ["subject_hash"], unique=False
-    )
-    op.create_table(
-        "sandbox_bureau_submissions",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("reference", sa.String(length=40), nullable=False),
-        sa.Column("account_id", sa.String(length=60), nullable=False),
-        sa.Column("subject_hash", sa.String(length=64), nullable=False),
-        sa.Column("kind", sa.String(length=10), nullable=False),
-        sa.Column("report_date", sa.Date(), nullable=False),
-        sa.Column("account_type", sa.String(length=2), nullable=False),
-        sa.Column("balance", core.db.base.Amount(), nullable=False),
-        sa.Column("overdue_amount", core.db.base.Amount(), nullable=False),
-        sa.Column("status_symbol", sa.String(length=1), nullable=False),
-        sa.Column("five_tier", sa.Integer(), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_bureau_submissions")),
-        sa.UniqueConstraint(
-            "account_id", "kind", "report_date", name=op.f("uq_sandbox_bureau_submissions_account_id_kind_report_date")
-        ),
-        sa.UniqueConstraint("reference", name=op.f("uq_sandbox_bureau_submissions_reference")),
-    )
-    op.create_index(
-        op.f("ix_sandbox_bureau_submissions_account_id"), "sandbox_bureau_submissions", ["account_id"], unique=False
-    )
-    op.create_index(
-        op.f("ix_sandbox_bureau_submissions_subject_hash"), "sandbox_bureau_submissions", ["subject_hash"], unique=False
-    )
-    op.create_table(
-        "sandbox_notification_outbox",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("request_id", sa.String(length=80), nullable=False),
-        sa.Column("provider_reference", sa.String(length=40), nullable=False),
-        sa.Column("channel", sa.String(length=8), nullable=False),
-        sa.Column("recipient_masked", sa.String(length=80), nullable=False),
-        sa.Column("recipient_hash", sa.String(length=64), nullable=False),
-        sa.Column("template", sa.String(length=80), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_notification_outbox")),
-        sa.UniqueConstraint("provider_reference", name=op.f("uq_sandbox_notification_outbox_provider_reference")),
-        sa.UniqueConstraint("request_id", name=op.f("uq_sandbox_notification_outbox_request_id")),
-    )
-    op.create_index(
-        op.f("ix_sandbox_notification_outbox_recipient_hash"),
-        "sandbox_notification_outbox",
-        ["recipient_hash"],
-        unique=False,
     )
     op.create_table(
         "state_transitions",
@@ -403,32 +258,6 @@ def upgrade() -> None:
     op.create_index(op.f("ix_applications_customer_id"), "applications", ["customer_id"], unique=False)
     op.create_index("ix_applications_state", "applications", ["state"], unique=False)
     op.create_table(
-        "esign_signatures",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("contract_id", sa.String(length=64), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("signer_name", sa.String(length=200), nullable=False),
-        sa.Column("signer_identifier", core.customers.pii.EncryptedString("esign_signatures.signer_identifier"), nullable=False),
-        sa.Column("signer_index", sa.String(length=64), nullable=False),
-        sa.Column("signed_at", sa.String(length=40), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("channel", sa.String(length=32), nullable=False),
-        sa.Column("algorithm", sa.String(length=16), nullable=False),
-        sa.Column("signature", sa.String(length=120), nullable=False),
-        sa.Column("public_key", sa.String(length=64), nullable=False),
-        sa.Column("key_fingerprint", sa.String(length=64), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["contract_id"],
-            ["esign_documents.contract_id"],
-            name=op.f("fk_esign_signatures_contract_id_esign_documents"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_esign_signatures")),
-        sa.UniqueConstraint(
-            "contract_id", "role", "signature", name=op.f("uq_esign_signatures_contract_id_role_signature")
-        ),
-    )
-    op.create_index(op.f("ix_esign_signatures_contract_id"), "esign_signatures", ["contract_id"], unique=False)
-    op.create_table(
         "idempotency_records",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("client_id", sa.Integer(), nullable=False),
@@ -443,26 +272,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_records")),
         sa.UniqueConstraint("client_id", "key", name=op.f("uq_idempotency_records_client_id_key")),
-    )
-    op.create_table(
-        "sandbox_notification_deliveries",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("message_id", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("detail", sa.String(length=200), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["sandbox_notification_outbox.id"],
-            name=op.f("fk_sandbox_notification_deliveries_message_id_sandbox_notification_outbox"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_notification_deliveries")),
-    )
-    op.create_index(
-        op.f("ix_sandbox_notification_deliveries_message_id"),
-        "sandbox_notification_deliveries",
-        ["message_id"],
-        unique=False,
     )
     op.create_table(
         "webhook_events",
@@ -722,11 +531,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_webhook_events_subscription_id"), table_name="webhook_events")
     op.drop_index(op.f("ix_webhook_events_status"), table_name="webhook_events")
     op.drop_table("webhook_events")
-    op.drop_index(op.f("ix_sandbox_notification_deliveries_message_id"), table_name="sandbox_notification_deliveries")
-    op.drop_table("sandbox_notification_deliveries")
     op.drop_table("idempotency_records")
-    op.drop_index(op.f("ix_esign_signatures_contract_id"), table_name="esign_signatures")
-    op.drop_table("esign_signatures")
     op.drop_index("ix_applications_state", table_name="applications")
     op.drop_index(op.f("ix_applications_customer_id"), table_name="applications")
     op.drop_table("applications")
@@ -736,20 +541,6 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_index("ix_state_transitions_entity", table_name="state_transitions")
     op.drop_table("state_transitions")
-    op.drop_index(op.f("ix_sandbox_notification_outbox_recipient_hash"), table_name="sandbox_notification_outbox")
-    op.drop_table("sandbox_notification_outbox")
-    op.drop_index(op.f("ix_sandbox_bureau_submissions_subject_hash"), table_name="sandbox_bureau_submissions")
-    op.drop_index(op.f("ix_sandbox_bureau_submissions_account_id"), table_name="sandbox_bureau_submissions")
-    op.drop_table("sandbox_bureau_submissions")
-    op.drop_index(op.f("ix_sandbox_bureau_queries_subject_hash"), table_name="sandbox_bureau_queries")
-    op.drop_index(op.f("ix_sandbox_bureau_queries_queried_on"), table_name="sandbox_bureau_queries")
-    op.drop_table("sandbox_bureau_queries")
-    op.drop_index(op.f("ix_sandbox_bank_orders_settle_at"), table_name="sandbox_bank_orders")
-    op.drop_table("sandbox_bank_orders")
-    op.drop_table("sandbox_bank_faults")
-    op.drop_table("sandbox_bank_cards")
-    op.drop_index(op.f("ix_sandbox_bank_callbacks_request_id"), table_name="sandbox_bank_callbacks")
-    op.drop_table("sandbox_bank_callbacks")
     op.drop_index(
         "uq_product_versions_one_published",
         table_name="product_versions",
@@ -763,9 +554,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_plugin_calls_plugin"), table_name="plugin_calls")
     op.drop_table("plugin_calls")
     op.drop_table("loan_balances")
-    op.drop_index(op.f("ix_esign_signer_keys_signer_index"), table_name="esign_signer_keys")
-    op.drop_table("esign_signer_keys")
-    op.drop_table("esign_documents")
     op.drop_table("eod_step_runs")
     op.drop_index(op.f("ix_customers_phone_index"), table_name="customers")
     op.drop_table("customers")

@@ -1,13 +1,20 @@
 """``example_rules``: the worked example of docs/plugins.md.
 
-Two hooks:
+Two hooks at work:
 
 - ``score_application``: a rules score anyone can recompute by hand. Start at 600 and subtract points
   for each risk found; every deduction is a reason code. Grades: A ≥ 580, B ≥ 520, C ≥ 460, D ≥ 400, E.
 - ``lifecycle_event``: a webhook for each application or loan state change, as a JSON body signed with
   HMAC-SHA256 (``X-Signature`` hex over the exact bytes), appended as one JSON line to the file named by
   ``webhook_outbox`` (a real deployment would POST it; the file stands in for the receiver). Without a
-  ``webhook_outbox`` setting the listener is off.
+  ``webhook_outbox`` setting the listener is off. With the caller's session, each webhook is also kept in
+  the plugin's own table, ``example_rules_webhooks``.
+
+And the two setup hooks that bring the rest, as every built-in does:
+
+- ``register_commands``: ``loanfactory example-rules webhooks`` lists the kept webhooks (:mod:`.cli`).
+- ``plugin_schema``: the table (:mod:`.models`) and the Alembic branch ``example_rules`` that creates it
+  (``migrations/``), so ``loanfactory db upgrade`` makes it.
 
 Settings (``PLUGIN_CONFIG["example_rules"]``): ``webhook_secret`` (required when ``webhook_outbox`` is
 set), ``webhook_outbox`` (a file path).
@@ -21,6 +28,8 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import click
+
 from core.errors import LoanFactoryError
 from core.plugins.hookspecs import hookimpl
 from core.plugins.types import (
@@ -29,11 +38,13 @@ from core.plugins.types import (
     BureauReport,
     LifecycleEvent,
     PluginContext,
+    PluginSchema,
     ReasonCode,
     ScoreResult,
 )
+from loanfactory_example_rules.models import SignedWebhook
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 BASE_SCORE = 600
 GRADES = (("A", 580), ("B", 520), ("C", 460), ("D", 400), ("E", None))
 
@@ -94,3 +105,21 @@ def lifecycle_event(context: PluginContext, event: LifecycleEvent) -> None:
     with Path(outbox).open("a", encoding="utf-8") as file:
         file.write(json.dumps({"headers": {"X-Signature": signature}, "body": body.decode("utf-8")},
                               ensure_ascii=False) + "\n")
+    if context.has_session:
+        with context.db() as session:
+            session.add(SignedWebhook(entity=event.entity, entity_id=event.entity_id, to_state=event.to_state,
+                                      body=body.decode("utf-8"), signature=signature, signed_at=context.now))
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """``loanfactory example-rules``."""
+    from loanfactory_example_rules.cli import example_rules
+
+    cli.add_command(example_rules)
+
+
+@hookimpl
+def plugin_schema() -> PluginSchema:
+    """The webhooks table (``models``) and the revisions that make it (``migrations/``)."""
+    return PluginSchema.of_package(__name__)

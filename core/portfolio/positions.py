@@ -14,6 +14,11 @@ not change afterwards:
 
 What cannot be rebuilt: partial payments on an installment that is still unsettled today are taken at
 today's amount (an installment settled after ``D`` is counted as wholly unpaid at ``D``).
+
+This is the rule, loan by loan, for readers that need each loan (the credit-reporting file, the five-tier
+migration matrix). :func:`core.portfolio.measures.book_on` mirrors it in set-based SQL for a whole book,
+and :class:`core.portfolio.measures.Tally` adds positions up into the same
+:class:`~core.portfolio.measures.Portfolio`; ``tests/portfolio_measures/test_measures.py`` holds the two equal.
 """
 
 from __future__ import annotations
@@ -127,6 +132,21 @@ class Position:
     @property
     def written_off(self) -> bool:
         return self.closed and self.loan.state == "written_off"
+
+    @property
+    def overdue(self) -> tuple[Due, ...]:
+        """The installments past due at the end of ``day`` (none once the loan is closed)."""
+        return () if self.closed else self.loan.overdue_at(self.day)
+
+    @property
+    def overdue_principal(self) -> Decimal:
+        """The principal still owed on :attr:`overdue` (逾期本金)."""
+        return sum((d.principal_owed_at(self.day) for d in self.overdue), ZERO)
+
+    @property
+    def overdue_amount(self) -> Decimal:
+        """Principal, interest and fee still owed on :attr:`overdue` (逾期金额; penalty not included)."""
+        return sum((d.owed_at(self.day) for d in self.overdue), ZERO)
 
 
 def position(loan: LoanFacts, day: date, balance: Decimal, policies: tuple[ClassificationPolicy, ...]) -> Position:

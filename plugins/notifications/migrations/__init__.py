@@ -1,0 +1,1 @@
+"""The notifications plugin's Alembic revisions: its own branch, labelled ``notifications`` (see docs/plugins.md)."""

@@ -1,0 +1,57 @@
+"""The compare job on Celery: beat runs it daily, it logs a tampered projection row at ERROR, and once the
+rebuild repaired the row it logs that the projection is proven."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from books.factories import tamper_projection, three_loans
+from core.ledger import rebuild_projection
+from loanfactory.app import create_app
+from loanfactory.database import get_db
+from loanfactory.tasks.ledger import VERIFY_TASK, verify_projection
+
+D = Decimal
+
+
+@pytest.fixture
+def eager_app(db_url: str) -> Iterator[Any]:
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "PROJECTION_VERIFY_RANGE_SIZE": 2})
+    yield app
+    get_db(app).engine.dispose()
+
+
+def test_the_celery_job_logs_a_tampered_row_and_is_silent_once_the_rebuild_repaired_it(eager_app, caplog):
+    with eager_app.app_context():
+        session = get_db(eager_app).session()
+        loans = three_loans(session)
+        tamper_projection(session, loans[2], interest=D("9.9900"))
+        caplog.set_level(logging.INFO, logger="loanfactory.ledger")
+        assert verify_projection.delay().get() == {"ranges": 2}
+        errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert errors == [f"loan balance projection differs from the journal: loan {loans[2]} interest: "
+                          "journal 4.3500 projection 9.9900",
+                          "loan balance projection: 1 difference(s) from the journal in 2 range(s) of loan ids"]
+        rebuild_projection(session)
+        session.commit()
+        caplog.clear()
+        verify_projection.delay().get()
+        assert [r.levelno for r in caplog.records] == [logging.INFO]
+        assert "proven against the journal (2 range(s)" in caplog.records[0].getMessage()
+        session.close()
+
+
+def test_celery_beat_proves_the_projection_daily_unless_turned_off(tmp_path):
+    daily = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite3", "TESTING": True})
+    beat = daily.extensions["celery"].conf.beat_schedule["loanfactory-verify-projection"]
+    assert beat == {"task": VERIFY_TASK, "schedule": 86_400.0}
+    off = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/b.sqlite3", "TESTING": True,
+                      "PROJECTION_VERIFY_SECONDS": 0})
+    assert "loanfactory-verify-projection" not in off.extensions["celery"].conf.beat_schedule
+    for app in (daily, off):
+        get_db(app).engine.dispose()
