@@ -6,9 +6,9 @@ runs ``loanfactory db upgrade``), and removes the
 scoped session when the app context ends. Views and tasks own the transaction: they call
 ``db_session().commit()`` once, after the kernel calls of the operation succeed.
 
-On SQLite the session of a request that may write (any method but GET, HEAD and OPTIONS, except a view marked
-:data:`READS_ONLY`) and of a command or task begins its transactions with ``BEGIN IMMEDIATE``: concurrent
-writing requests take turns for the database's write lock instead of failing (see :mod:`core.db.base`).
+On SQLite every session begins its transactions with ``BEGIN IMMEDIATE`` but a request's whose view is
+marked :data:`READS_ONLY` (a quote, a product's detail): concurrent writers take turns for the database's
+write lock instead of failing (see :mod:`core.db.base`).
 """
 
 from __future__ import annotations
@@ -25,16 +25,13 @@ from loanfactory.models import load_models
 EXTENSION = "loanfactory.db"
 #: the attribute of a view function that writes nothing though its method could (``api.auth.reads_only``)
 READS_ONLY = "loanfactory_reads_only"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _writes() -> bool:
-    """Whether the session being made may write: outside a request (a command, a task) or in a request whose
-    method is not safe and whose view is not marked :data:`READS_ONLY`."""
+    """Whether the session being made may write: always, but in a request whose view is marked
+    :data:`READS_ONLY` (a GET may write: a contract document is stored when it is first drawn up)."""
     if not has_request_context():
         return True
-    if request.method in SAFE_METHODS:
-        return False
     view = current_app.view_functions.get(request.endpoint or "")
     return not getattr(view, READS_ONLY, False)
 

@@ -15,10 +15,10 @@ one), so the fix is applied to every SQLite engine.
 
 SQLite lets one transaction write at a time, and in WAL mode a transaction that read first and then writes
 after another writer committed fails at once with "database is locked" (its snapshot is stale; waiting
-cannot help). A transaction that will write therefore takes the write lock when it begins: sessions of
-:func:`make_session_factory` whose ``writes`` answers true are bound to :func:`for_writing`'s engine and
-begin with ``BEGIN IMMEDIATE``, which waits for the writer before it up to the busy timeout (30 s). Reading
-transactions keep a plain ``BEGIN`` and read their snapshot alongside the writer, as WAL allows.
+cannot help). A transaction therefore takes the write lock when it begins (``BEGIN IMMEDIATE``, which
+waits for the writer before it up to the busy timeout, 30 s), unless its session was made to read only:
+sessions of :func:`make_session_factory` whose ``writes`` answers false are bound to :func:`for_reading`'s
+engine and keep a deferred ``BEGIN``, reading their snapshot alongside the writer, as WAL allows.
 
 Tables whose rows the end-of-day rewrites every day (a loan's balance projection, its current
 installment) keep free room in each PostgreSQL page (:func:`keep_pages_free`), so the new row version
@@ -185,37 +185,39 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-#: execution option of a SQLite engine whose transactions begin with ``BEGIN IMMEDIATE`` (:func:`for_writing`)
-SQLITE_WRITES = "loanfactory_sqlite_writes"
+#: execution option of a SQLite engine whose transactions begin with a deferred ``BEGIN`` (:func:`for_reading`)
+SQLITE_READS = "loanfactory_sqlite_reads"
 
 
-def for_writing(engine: Engine) -> Engine:
-    """``engine`` for transactions that write: on SQLite (sharing its pool) each begins ``BEGIN IMMEDIATE``,
-    taking the database's one write lock before it reads; other databases' ``engine`` itself."""
+def for_reading(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite (sharing its pool) each begins with a deferred
+    ``BEGIN``, so it reads beside a writer; other databases' ``engine`` itself."""
     if engine.dialect.name != "sqlite":
         return engine
-    return engine.execution_options(**{SQLITE_WRITES: True})
+    return engine.execution_options(**{SQLITE_READS: True})
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    """``BEGIN IMMEDIATE`` for a transaction that writes (:func:`for_writing`), a deferred ``BEGIN`` for the
-    others; an ``AUTOCOMMIT`` connection begins nothing."""
+    """``BEGIN IMMEDIATE``: a transaction takes SQLite's write lock when it starts, so a second one waits for
+    it (the busy timeout) instead of failing with "database is locked" when it writes after reading while
+    the other committed (a deferred transaction cannot upgrade a stale snapshot). Only a session made to
+    read (:func:`for_reading`) begins deferred; an ``AUTOCOMMIT`` connection begins nothing."""
     options = connection.get_execution_options()
     if options.get("isolation_level") == "AUTOCOMMIT":
         return
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(SQLITE_WRITES) else "BEGIN")
+    connection.exec_driver_sql("BEGIN" if options.get(SQLITE_READS) else "BEGIN IMMEDIATE")
 
 
 class _Sessions(sessionmaker[Any]):
-    """A session factory choosing, as each session is made, between the reading and the writing engine."""
+    """A session factory choosing, as each session is made, between the writing and the reading engine."""
 
     def __init__(self, engine: Engine, writes: Callable[[], bool]) -> None:
         super().__init__(bind=engine, expire_on_commit=False)
-        self.writing, self.writes = for_writing(engine), writes
+        self.reading, self.writes = for_reading(engine), writes
 
     def __call__(self, **local_kw: Any) -> Any:
-        if "bind" not in local_kw and self.writes():
-            local_kw["bind"] = self.writing
+        if "bind" not in local_kw and not self.writes():
+            local_kw["bind"] = self.reading
         return super().__call__(**local_kw)
 
 
@@ -223,8 +225,9 @@ def make_session_factory(engine: Engine, writes: Callable[[], bool] | None = Non
     """A session factory bound to ``engine``; sessions do not expire objects on commit.
 
     Args:
-        writes: asked as each session is made; when it answers true the session's transactions take the
-            write lock as they begin (:func:`for_writing`; SQLite only, other databases lock rows as they go).
+        writes: asked as each session is made; when it answers false the session only reads and its
+            transactions begin deferred on SQLite (:func:`for_reading`). Every other SQLite transaction takes
+            the write lock as it begins; other databases lock rows as they go.
     """
     if writes is None or engine.dialect.name != "sqlite":
         return sessionmaker(bind=engine, expire_on_commit=False)

@@ -37,7 +37,7 @@ def test_db_upgrade_makes_the_example_plugins_table_and_its_command_lists_the_ro
                           "signed_at) VALUES ('loan', 7, 'settled', '{}', :signature, :at)"),
                      {"signature": "ab" * 32, "at": datetime.fromisoformat("2026-03-31T18:00:00+08:00")})
     engine.dispose()
-    assert {"example_rules_0001", "sandbox_bank_0001"} <= heads
+    assert "example_rules_0001" in heads and any(head.startswith("sandbox_bank_") for head in heads)
     listed = loanfactory(db_url, "example-rules", "webhooks")
     assert listed.returncode == 0, listed.stderr
     assert "loan:7 -> settled  abababababababab" in listed.stdout and "1 webhook(s)" in listed.stdout

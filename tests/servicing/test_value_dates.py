@@ -76,7 +76,7 @@ def test_money_beyond_twice_the_payoff_with_the_suspense_held_is_refused(books):
     owed = payoff(books, loan.id)
     assert D("12794.00") < owed < D("12795.00")
     with pytest.raises(AmountExceedsOutstandingError) as error:
-        pay(books, loan, str(2 * owed + D("0.01")), FEB_10, "too-much")
+        pay(books, loan, f"{2 * owed + D('0.01'):.2f}", FEB_10, "too-much")
     assert error.value.field == "amount"
     books.rollback()
     pay(books, loan, "20000.00", FEB_10, "parked")
