@@ -44,7 +44,7 @@ cash; a key never acknowledged has at most one; after the phase the trial balanc
 projection equals the journal); webhooks (the events of the phase's transitions, delivered at least once, lost:
 a transition the subscription wants with no event, or an event never received, once the suite has waited for
 the outbox to settle) and the latest delivery; and the seconds from the fault's end to the first success of
-what it stopped. Each row is appended to ``bench/results/faults.csv``. About nine minutes at the defaults;
+what it stopped. Each row is appended to ``bench/results/faults.csv``. About ten minutes at the defaults;
 ``--rate`` above what the machine serves makes a queue that every figure but the 5xx then measures.
 """
 
