@@ -17,10 +17,9 @@ the same measures; no figure is defined here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, case, exists, func, select
 from sqlalchemy.ext.compiler import compiles
@@ -31,11 +30,11 @@ from sqlalchemy.sql.functions import FunctionElement
 from core.applications.models import Application
 from core.origination.approval import ApprovalTask
 from core.portfolio.measures import BUCKETS, Portfolio, book_on, disbursed, ratio
+from loanfactory import clock
 
 APPROVED_STATES = ("approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed")
 #: the chart's buckets: M3+ gathers M3 and every later one
 BUCKET_GROUPS = {"M0": BUCKETS[:1], "M1": BUCKETS[1:2], "M2": BUCKETS[2:3], "M3+": BUCKETS[3:]}
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class minutes_between(FunctionElement[float]):
@@ -117,8 +116,8 @@ def _book(session: Session, kpis: Kpis) -> None:
 
 
 def today() -> date:
-    """The business day in Asia/Shanghai."""
-    return datetime.now(SHANGHAI).date()
+    """The business date on the lender's clock (:mod:`loanfactory.clock`)."""
+    return clock.today()
 
 
 def compute(session: Session, day: date | None = None) -> Kpis:

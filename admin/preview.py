@@ -17,6 +17,7 @@ from core.errors import LoanFactoryError
 from core.products import Product, check_product
 from core.products.problems import Problem
 from core.schedule.apr import schedule_apr
+from loanfactory import clock
 
 
 def _text(problem: Problem, locale: str) -> str:
@@ -46,7 +47,7 @@ def preview(document: Any, *, locale: str, plugins: Mapping[str, Collection[str]
     try:
         product = Product(document)
         method = product.default_method
-        schedule = product.schedule(product.amount.default, product.term_default, method, start or date.today())
+        schedule = product.schedule(product.amount.default, product.term_default, method, start or clock.today())
         apr = schedule_apr(schedule)
     except (LoanFactoryError, KeyError, TypeError, ValueError, ArithmeticError) as error:
         result["schedule_error"] = str(error)

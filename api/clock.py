@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from loanfactory.clock import SHANGHAI, now, today
+from loanfactory.clock import now, today, zone
 
-__all__ = ["SHANGHAI", "now", "today"]
+__all__ = ["now", "today", "zone"]

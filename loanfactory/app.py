@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask
 
-from loanfactory import celery_app, database, faces, plugins_host, security, settings, tasks
+from loanfactory import celery_app, clock, database, faces, plugins_host, security, settings, tasks
 from loanfactory.config import load_config
 from loanfactory.json_provider import OrjsonProvider
 
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.config.update(load_config(config))
     settings.init_app(app)
+    clock.init_app(app)
     os.makedirs(app.instance_path, exist_ok=True)
     database.init_app(app)
     celery_app.celery_init_app(app)

@@ -3,7 +3,13 @@
 Every task runs inside the app context, so it uses the same database and plugins as the web app. The
 embedded default runs tasks eagerly in-process (``task_always_eager``); production sets
 ``LOANFACTORY_CELERY__broker_url=redis://...`` (and ``__task_always_eager=false``) and starts workers with
-``celery -A loanfactory.worker worker``.
+``celery -A loanfactory.worker worker`` and one beat with ``celery -A loanfactory.worker beat``.
+
+No task's result is read by anyone (``task_ignore_result``; a configured ``result_backend`` expires what it
+gets after ``result_expires``), so a deployment needs no result backend. Tasks are acknowledged after they
+ran (``task_acks_late``) and put back when their worker process dies (``task_reject_on_worker_lost``); a
+worker killed whole leaves its tasks unacknowledged until the broker's visibility timeout
+(:data:`VISIBILITY_TIMEOUT`), which end-of-day does not wait for (:mod:`loanfactory.tasks.eod`).
 """
 
 from __future__ import annotations
@@ -13,10 +19,17 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+#: ``broker_transport_options.visibility_timeout`` (seconds): how long Redis keeps a task a worker took but never
+#: acknowledged (the worker was killed whole) before another worker gets it; longer than the longest task
+VISIBILITY_TIMEOUT = 900
+
 EAGER_DEFAULTS: dict[str, Any] = {
     "broker_url": "memory://",
-    "result_backend": "cache+memory://",
+    "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT},
     "task_always_eager": True,
+    # nothing reads a task's result (end-of-day follows its run log, webhooks their outbox): keep none
+    "task_ignore_result": True,
+    "result_expires": 3600,
     "task_eager_propagates": True,
     "task_acks_late": True,
     "task_reject_on_worker_lost": True,

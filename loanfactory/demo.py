@@ -22,6 +22,7 @@ from core.products.models import ProductVersion
 from core.products.references import plugin_registry
 from core.products.validate import read_document
 from core.products.versions import create_draft, publish, submit
+from loanfactory import clock
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 
@@ -78,8 +79,8 @@ def seed_demo(app: Flask, today: date | None = None) -> DemoSeed:
     """Publish the samples, add the demo users, cover this year and next in the business calendar and
     issue a demo channel key that may sell every product."""
     seed = DemoSeed()
-    today = today or date.today()
     with app.app_context():
+        today = today or clock.today()
         session = get_db(app).session()
         seed_calendar(session, date(today.year, 1, 1), date(today.year + 1, 12, 31))
         session.commit()

@@ -34,6 +34,7 @@ from core.db.base import make_session_factory
 from core.plugins.manager import CallRecord, PluginManager, make_plugin_manager, record_in_session
 from core.plugins.types import LifecycleEvent
 from core.states import WRITTEN, StateTransition
+from loanfactory.clock import clock_of
 from loanfactory.config import load_config
 from loanfactory.database import get_db
 from loanfactory.models import load_models
@@ -57,7 +58,7 @@ def init_app(app: Flask) -> PluginManager:
             record_in_session(record, own)
             own.commit()
 
-    manager = make_plugin_manager(app.config, recorder=recorder)
+    manager = make_plugin_manager(app.config, recorder=recorder, clock=lambda: clock_of(app).now())
     if app.config.get("AUTO_CREATE_TABLES", True):
         load_models(manager.schemas().values()).create_all(database.engine)
     deliver_lifecycle_events(manager, database.session.session_factory)

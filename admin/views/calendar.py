@@ -18,6 +18,7 @@ from sqlalchemy import select
 from admin.base import SecureView
 from core.businessday.calendar import CalendarDay, covered_until, seed_calendar
 from core.errors import InvalidArgumentError, LoanFactoryError
+from loanfactory import clock
 from loanfactory.database import db_session
 
 
@@ -26,7 +27,7 @@ def _month(text: str | None) -> date:
         year, month = (int(part) for part in (text or "").split("-"))
         return date(year, month, 1)
     except ValueError:
-        today = date.today()
+        today = clock.today()
         return date(today.year, today.month, 1)
 
 
@@ -80,7 +81,7 @@ class CalendarView(SecureView):
         try:
             until = _day(request.form.get("until"), "until")
             start = covered_until(db)
-            start = date.fromordinal(start.toordinal() + 1) if start else date.today()
+            start = date.fromordinal(start.toordinal() + 1) if start else clock.today()
             added = seed_calendar(db, start, until)
             self.audit("calendar.extend", "business_calendar", until.isoformat(),
                        after={"from": start, "until": until, "days_added": added})

@@ -99,7 +99,7 @@ def register(bp: Blueprint) -> None:
         try:
             order = booking.start_disbursement(db_session(), get_plugins(), application, offer,
                                                actor=f"channel:{current_client().channel}", today=clock.today(),
-                                               tolerance_days=callback_tolerance_days())
+                                               tolerance_days=callback_tolerance_days(), zone=clock.zone())
         except PluginFailure as failure:
             raise plugin_unavailable(failure) from None
         return jsonify(disbursement_json(order, application.state)), 202
@@ -124,7 +124,8 @@ def register(bp: Blueprint) -> None:
         application = session.get(Application, order.application_id, with_for_update=True)
         assert application is not None
         loan = booking.complete_disbursement(session, order, result, actor=f"payment:{plugin}",
-                                             today=clock.today(), tolerance_days=callback_tolerance_days())
+                                             today=clock.today(), tolerance_days=callback_tolerance_days(),
+                                             zone=clock.zone())
         return jsonify({"received": True, "request_id": order.request_id, "status": order.status,
                         "application_state": application.state, "loan_id": loan.id if loan else loan_of(
                             application.id)})

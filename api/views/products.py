@@ -16,6 +16,7 @@ from core.inputs import parse_date
 from core.origination import published
 from core.origination.catalog import Offer
 from core.origination.quotes import quote
+from loanfactory import clock
 from loanfactory.database import db_session
 
 QUOTE_FIELDS = {"amount", "term", "method", "start_date"}
@@ -34,7 +35,7 @@ def offer_for_channel(code: str) -> Offer:
 def parse_start_date(data: dict[str, Any]) -> date:
     """``start_date`` from the body (ISO 8601), today when absent."""
     raw = data.get("start_date")
-    return date.today() if raw is None else parse_date(raw, "start_date")
+    return clock.today() if raw is None else parse_date(raw, "start_date")
 
 
 def register(bp: Blueprint) -> None:

@@ -30,6 +30,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import isdigits
 
+from core.businessday.clock import BusinessClock
 from core.customers.pii import EncryptedString, blind_index
 from core.db.base import Amount, Base
 from core.errors import InvalidArgumentError
@@ -208,7 +209,7 @@ def _checked_income(value: object) -> Decimal | None:
 
 
 def _checked_birth_date(value: date | None) -> date | None:
-    if value is not None and value > date.today():
+    if value is not None and value > BusinessClock().today():  # a birth date is no matter of configured zones
         raise InvalidCustomerError("birth_date: is in the future", field="birth_date", value=value)
     return value
 

@@ -135,17 +135,22 @@ def close_partition(session: Session, on: date, partition: Partition,
     return result
 
 
+def missing_partitions(session: Session, on: date, size: int = DEFAULT_PARTITION_SIZE) -> list[Partition]:
+    """The partitions of ``on``'s plan not closed yet (empty: the date may be finalized)."""
+    done = {partition for partition, steps in session.execute(
+        select(EodStepRun.partition, func.count()).where(EodStepRun.business_date == on,
+                                                         EodStepRun.step.in_(SUB_STEPS))
+        .group_by(EodStepRun.partition)) if steps == len(SUB_STEPS)}
+    return [p for p in plan_partitions(session, on, size) if p.name not in done]
+
+
 def finalize(session: Session, on: date, size: int = DEFAULT_PARTITION_SIZE) -> bool:
     """Close the business date ``on`` once every partition has run; ``False`` if it was closed already.
 
     Raises:
         EodOrderError: a partition of ``on`` has not run.
     """
-    done = {partition for partition, steps in session.execute(
-        select(EodStepRun.partition, func.count()).where(EodStepRun.business_date == on,
-                                                         EodStepRun.step.in_(SUB_STEPS))
-        .group_by(EodStepRun.partition)) if steps == len(SUB_STEPS)}
-    missing = [p.name for p in plan_partitions(session, on, size) if p.name not in done]
+    missing = [p.name for p in missing_partitions(session, on, size)]
     if missing:
         raise EodOrderError(f"business_date: {on} has partitions not closed yet: {', '.join(missing[:5])}",
                             field="business_date", value=on)

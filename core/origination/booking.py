@@ -22,11 +22,13 @@ import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
+from core.businessday.clock import LENDER_ZONE
 from core.customers.parties import Customer
 from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 from core.db.base import Amount, Base
@@ -40,7 +42,7 @@ from core.origination.catalog import Offer
 from core.origination.errors import NotFoundError, RequestProblems
 from core.origination.limits import check_before_payout
 from core.origination.requests import Applicant
-from core.origination.settlement import CALLBACK_TOLERANCE_DAYS, SHANGHAI, check_callback
+from core.origination.settlement import CALLBACK_TOLERANCE_DAYS, check_callback
 from core.plugins.manager import PluginManager
 from core.plugins.types import (
     BankAccount,
@@ -308,15 +310,15 @@ class ContractMismatchError(WrongStateError):
 
 
 def start_disbursement(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
-                       actor: str, today: date,
-                       tolerance_days: int = CALLBACK_TOLERANCE_DAYS) -> DisbursementOrder:
+                       actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS,
+                       zone: ZoneInfo = LENDER_ZONE) -> DisbursementOrder:
     """Send the payout order (contract_signed or a failed payout -> disbursing), placed at the payment
     plugins' clock (the time the channel that settles it sees).
 
     A payment plugin that refuses at once leaves the application ``disbursement_failed`` with the reason;
     one that raises (timeout, outage) raises :class:`~core.plugins.types.PluginFailure` so the caller rolls
     back and the channel may retry the same request. One that succeeds at once is completed as its
-    callback would be (``today``, ``tolerance_days``: :func:`complete_disbursement`).
+    callback would be (``today``, ``tolerance_days``, ``zone``: :func:`complete_disbursement`).
 
     Raises:
         CreditLimitError: the customer's loans and other applications leave no room for this one.
@@ -347,7 +349,8 @@ def start_disbursement(session: Session, plugins: PluginManager, application: Ap
     if result.status == "failed":
         _fail(session, application, order, result, actor)
     elif result.status == "succeeded":
-        complete_disbursement(session, order, result, actor=actor, today=today, tolerance_days=tolerance_days)
+        complete_disbursement(session, order, result, actor=actor, today=today, tolerance_days=tolerance_days,
+                              zone=zone)
     return order
 
 
@@ -368,10 +371,11 @@ def order_for(session: Session, request_id: str) -> DisbursementOrder:
 
 
 def complete_disbursement(session: Session, order: DisbursementOrder, result: PaymentResult, *,
-                          actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS) -> Loan | None:
+                          actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS,
+                          zone: ZoneInfo = LENDER_ZONE) -> Loan | None:
     """Apply the payment channel's final word on a payout; a repeated callback changes nothing.
 
-    On success the loan is booked on the settlement date (in Asia/Shanghai) under the approved offer's
+    On success the loan is booked on the settlement date (in the lender's ``zone``) under the approved offer's
     contract, its schedule starting on that date, once the callback matches the order
     (:func:`~core.origination.settlement.check_callback`, against ``today``, the caller's business date, and
     ``tolerance_days``).
@@ -389,8 +393,9 @@ def complete_disbursement(session: Session, order: DisbursementOrder, result: Pa
     if result.status == "failed":
         _fail(session, application, order, result, actor)
         return None
-    settled = (result.settled_at or _now()).astimezone(SHANGHAI)
-    check_callback(session, order, result, settled, today=today, tolerance_days=tolerance_days, actor=actor)
+    settled = (result.settled_at or _now()).astimezone(zone)
+    check_callback(session, order, result, settled, today=today, tolerance_days=tolerance_days, actor=actor,
+                   zone=zone)
     contract = offer_of(application).contract_from(settled.date())
     loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=contract.terms,
                     channel=order.plugin, actor=actor, product_code=application.product_code,

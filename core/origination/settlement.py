@@ -6,7 +6,7 @@ would be booked from it (the principal and the disbursement date come from the o
 :func:`check_callback` therefore requires, before anything is booked:
 
 * ``amount``: exactly the order's amount;
-* ``settled_at``: its date in Asia/Shanghai no earlier than the day the order was placed, and no later than
+* ``settled_at``: its date in the lender's time zone no earlier than the day the order was placed, and no later than
   today's business date plus ``tolerance_days`` (a bank's clock running ahead over midnight).
 
 A callback that disagrees is refused (:class:`~core.origination.errors.CallbackMismatchError`, naming the
@@ -19,38 +19,33 @@ commits the flag and answers with the refusal.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from core.backoffice import audit
+from core.businessday.clock import LENDER_ZONE, local_date
 from core.origination.errors import CallbackMismatchError
 from core.plugins.types import PaymentResult
 
 if TYPE_CHECKING:
     from core.origination.booking import DisbursementOrder
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: the default of ``tolerance_days`` (the deployment's ``PAYMENT_CALLBACK_TOLERANCE_DAYS``)
 CALLBACK_TOLERANCE_DAYS = 1
 
 
-def local_date(moment: datetime) -> date:
-    """The date of ``moment`` in Asia/Shanghai (a moment without an offset is UTC, as SQLite keeps it)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(SHANGHAI).date()
-
-
 def _difference(order: DisbursementOrder, result: PaymentResult, settled: datetime, today: date,
-                tolerance_days: int) -> tuple[str, str, str] | None:
+                tolerance_days: int, zone: ZoneInfo) -> tuple[str, str, str] | None:
     """``(kind, field, message)`` of the first way the callback disagrees with the order, or ``None``."""
     if result.amount != order.amount:
         return ("amount_mismatch", "amount",
                 f"amount: the callback settles {result.amount:.2f}, the order {order.request_id} is for "
                 f"{order.amount:.2f}")
-    placed, on, latest = local_date(order.created_at), local_date(settled), today + timedelta(days=tolerance_days)
+    placed, on = local_date(order.created_at, zone), local_date(settled, zone)
+    latest = today + timedelta(days=tolerance_days)
     if on < placed:
         return ("date_out_of_range", "settled_at",
                 f"settled_at: {on} is before the order {order.request_id} was placed on {placed}")
@@ -61,18 +56,19 @@ def _difference(order: DisbursementOrder, result: PaymentResult, settled: dateti
 
 
 def check_callback(session: Session, order: DisbursementOrder, result: PaymentResult, settled: datetime, *,
-                   today: date, tolerance_days: int, actor: str) -> None:
+                   today: date, tolerance_days: int, actor: str, zone: ZoneInfo = LENDER_ZONE) -> None:
     """Refuse and flag a success callback whose amount or settlement date does not fit ``order``.
 
     Args:
         settled: the settlement moment the loan would be booked on (the callback's, or now).
         today: the caller's business date.
+        zone: the lender's time zone, whose dates the settlement and the order are compared on.
 
     Raises:
         CallbackMismatchError: the amount differs (field ``amount``) or the date is out of range (field
             ``settled_at``); the flag is in ``session`` for the caller to commit.
     """
-    found = _difference(order, result, settled, today, tolerance_days)
+    found = _difference(order, result, settled, today, tolerance_days, zone)
     if found is None:
         return
     kind, field, message = found

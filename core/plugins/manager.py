@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType, ModuleType
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import pluggy
 from sqlalchemy import DateTime, Float, Integer, String, Table, Text, case, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.businessday.clock import BusinessClock
 from core.db.base import Base
 from core.db.direct import insert_rows
 from core.errors import LoanFactoryError
@@ -52,7 +52,6 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 )
 ENTRYPOINT_GROUP = hookspecs.PROJECT
 DEFAULT_TIMEOUT_SECONDS = 10.0
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class PluginLoadError(LoanFactoryError):
@@ -160,7 +159,7 @@ class PluginManager:
                  clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings or PluginSettings()
         self.recorder = recorder
-        self.clock = clock or (lambda: datetime.now(SHANGHAI))
+        self.clock = clock or BusinessClock().now
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._sources: dict[str, str] = {}

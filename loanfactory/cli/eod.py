@@ -1,11 +1,14 @@
-"""``loanfactory eod``: run end-of-day for a business date, and keep the business calendar.
+"""``loanfactory eod``: run end-of-day for a business date, watch a run, and keep the business calendar.
 
 ``eod run --date D`` closes every pending business date up to ``D`` in order (catching up missed days)
 with a progress bar per date. With the embedded default (no broker) the partitions are closed in this
 process, or in ``--workers N`` local processes; with a broker configured
-(``LOANFACTORY_CELERY__broker_url``, ``LOANFACTORY_CELERY__task_always_eager=false``) they are sent as a
-Celery chord to the workers started with ``celery -A loanfactory.worker worker``. Re-running a closed
-date does nothing. ``eod calendar`` seeds the business calendar the run refuses to go past.
+(``LOANFACTORY_CELERY__broker_url``, ``LOANFACTORY_CELERY__task_always_eager=false``) they are sent as one
+task per partition to the workers started with ``celery -A loanfactory.worker worker``, and the bar follows
+the run log in the database (whoever does the work, a run beat started included); a run that stalls is
+resent (:mod:`loanfactory.tasks.eod`). Re-running a closed date does nothing. ``eod status`` shows the last
+closed date, the open run's progress and whether it has stalled; ``eod calendar`` seeds the business
+calendar the run refuses to go past.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from flask.cli import with_appcontext
 
 from core.businessday.calendar import covered_until, seed_calendar
 from core.businessday.closes import last_closed
+from core.eod.runs import open_run
+from loanfactory import clock
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.database import db_session
-from loanfactory.tasks.eod import run_locally, run_with_celery
+from loanfactory.tasks.eod import run_locally, run_with_celery, stall_after
 
 
 @click.group()
@@ -104,13 +109,19 @@ def calendar_command(start: str, end: str, holidays: tuple[str, ...], workdays: 
 @json_option
 @with_appcontext
 def status_command(as_json: bool) -> None:
-    """The last closed business date and how far the calendar goes."""
+    """The last closed business date, how far the calendar goes, and the open run's progress."""
     session = db_session()
-    data = {"last_closed": _iso(last_closed(session)), "calendar_until": _iso(covered_until(session))}
+    running = open_run(session)
+    stalled = running is not None and running.stalled(clock.now(), stall_after())
+    data: dict[str, Any] = {"last_closed": _iso(last_closed(session)), "calendar_until": _iso(covered_until(session)),
+                            "running": running.as_json() if running else None, "stalled": stalled}
     if as_json:
         echo_json(data)
-    else:
-        click.echo(f"last closed: {data['last_closed'] or 'never'}; calendar until: {data['calendar_until'] or '-'}")
+        return
+    click.echo(f"last closed: {data['last_closed'] or 'never'}; calendar until: {data['calendar_until'] or '-'}")
+    if running is not None:
+        click.echo(f"running: {running.business_date} {running.done}/{running.partitions} partitions, last activity "
+                   f"{running.last_activity.isoformat()}" + (" (STALLED)" if stalled else ""))
 
 
 def _iso(day: date | None) -> str | None:

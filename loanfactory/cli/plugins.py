@@ -7,14 +7,13 @@ machines.
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 import click
 from flask.cli import with_appcontext
 
 from core.errors import InvalidArgumentError
 from core.plugins.hookspecs import HOOK_FAMILIES
-from core.plugins.manager import OUTCOMES, SHANGHAI, PluginManager, call_summary
+from core.plugins.manager import OUTCOMES, PluginManager, call_summary
+from loanfactory import clock
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
@@ -33,7 +32,7 @@ def plugins(hook: str | None, calls: bool, since: str | None, as_json: bool) -> 
     if hook is not None and hook not in ALL_HOOKS:
         raise InvalidArgumentError(f"--hook: {hook!r} is not a hook; hooks: {', '.join(ALL_HOOKS)}",
                                    field="--hook", value=hook)
-    start = datetime.combine(parse_date(since, "--since"), time(), SHANGHAI) if since else None
+    start = clock.clock_of().start_of(parse_date(since, "--since")) if since else None
     if calls:
         with get_db().session() as session:
             summary = [row for row in call_summary(session, start) if hook is None or row["hook"] == hook]

@@ -9,7 +9,6 @@ into the same one-line form instead of click's usage banner.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -22,6 +21,7 @@ from core.money import parse_money, to_decimal
 from core.rounding import Rounding
 from core.schedule import DueDayRule, FirstPeriod, Frequency, GraceType, LoanTerms, Method, Schedule, build_schedule
 from core.schedule.apr import AprResult, schedule_apr, schedule_document
+from loanfactory import clock
 from loanfactory.cli.common import echo_json, json_option, parse_date
 
 #: kernel argument -> the option a user typed for it, where the two names differ
@@ -91,7 +91,7 @@ def schedule(amount: str, annual_rate: str, term: int, method: str, start_date: 
         principal=parse_money(amount, "amount", positive=True),
         annual_rate=to_decimal(annual_rate, "annual_rate"),
         periods=term,
-        start_date=parse_date(start_date, "start_date") if start_date else date.today(),
+        start_date=parse_date(start_date, "start_date") if start_date else clock.today(),
         method=Method(method), frequency=Frequency(frequency), day_count=DayCount(day_count),
         due_day_rule=DueDayRule(due_day_rule), repayment_day=repayment_day, first_period=FirstPeriod(first_period),
         grace_periods=grace_periods, grace_type=GraceType(grace_type),

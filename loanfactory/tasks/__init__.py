@@ -21,11 +21,15 @@ from loanfactory.database import get_db
 def init_app(app: Flask) -> None:
     """Register the task modules and the EOD defaults on ``app``."""
     from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks)
+    from loanfactory.tasks.eod import DEFAULT_EOD_AT, eod_at, schedule_eod
     from loanfactory.tasks.expiry import schedule_expiry
     from loanfactory.tasks.ledger import schedule_verification
 
     app.config.setdefault("EOD_PARTITION_SIZE", DEFAULT_PARTITION_SIZE)
+    app.config.setdefault("EOD_AT", DEFAULT_EOD_AT)
+    eod_at(app.config["EOD_AT"])
     if "celery" in app.extensions:
+        schedule_eod(app)
         schedule_expiry(app)
         schedule_verification(app)
     engine = get_db(app).engine

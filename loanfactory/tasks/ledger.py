@@ -1,14 +1,14 @@
-"""The loan balance projection proven against the journal on Celery: a chord of loan-id ranges, then a report.
+"""The loan balance projection proven against the journal on Celery: one task per range of loan ids.
 
 Balance reads serve the projection (:func:`core.ledger.loan_balances`); this job is what shows it right.
 :func:`verify_projection` (on Celery beat's schedule every ``PROJECTION_VERIFY_SECONDS``, default a day;
 ``0`` leaves it off the schedule) plans the ranges of ``PROJECTION_VERIFY_RANGE_SIZE`` loan ids (default
 50,000) and sends one :func:`verify_range` per range, each comparing its range in a read-only
-transaction of its own, so the workers share a large book; the chord's body, :func:`report`, logs every
-difference at ERROR on the ``loanfactory.ledger`` logger (where the operators' alerting listens) and
-returns the count. Nothing is repaired here: a difference means something wrote the projection outside
-the ledger, which someone should understand before ``loanfactory ledger rebuild-projection --loan-ids``
-rewrites the rows from the journal.
+transaction of its own, so the workers share a large book. Each range logs what it found (:func:`report`):
+every difference at ERROR on the ``loanfactory.ledger`` logger (where the operators' alerting listens), or
+that the range is proven at INFO; nothing waits for a result, so no result backend is needed. Nothing is
+repaired here: a difference means something wrote the projection outside the ledger, which someone should
+understand before ``loanfactory ledger rebuild-projection --loan-ids`` rewrites the rows from the journal.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import chord, shared_task
+from celery import shared_task
 from flask import Flask, current_app
 
 from core.db.base import make_session_factory
@@ -26,7 +26,6 @@ from loanfactory.database import get_db
 
 VERIFY_TASK = "loanfactory.ledger.verify_projection"
 RANGE_TASK = "loanfactory.ledger.verify_projection_range"
-REPORT_TASK = "loanfactory.ledger.report_projection_differences"
 DEFAULT_VERIFY_SECONDS = 86_400
 #: differences a range returns in full (the rest are counted): a wiped projection must not flood the results
 SHOWN = 100
@@ -34,21 +33,24 @@ SHOWN = 100
 log = logging.getLogger("loanfactory.ledger")
 
 
-@shared_task(name=RANGE_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
+@shared_task(name=RANGE_TASK, acks_late=True, reject_on_worker_lost=True,  # type: ignore[untyped-decorator]
+             ignore_result=True)
 def verify_range(first: int, last: int) -> dict[str, Any]:
-    """Compare the projection with the journal for loan ids ``first..last``; changes nothing."""
+    """Compare the projection with the journal for loan ids ``first..last`` and log it (:func:`report`);
+    changes nothing."""
     session = make_session_factory(get_db().engine)()
     try:
         found = compare_projection(session, LoanRange(first, last))
     finally:
         session.rollback()
         session.close()
-    return {"range": f"{first}-{last}", "count": len(found),
-            "differences": [{"loan_id": d.loan_id, "bucket": d.bucket, "journal": str(d.journal),
-                             "projection": str(d.projection)} for d in found[:SHOWN]]}
+    result = {"range": f"{first}-{last}", "count": len(found),
+              "differences": [{"loan_id": d.loan_id, "bucket": d.bucket, "journal": str(d.journal),
+                               "projection": str(d.projection)} for d in found[:SHOWN]]}
+    report([result])
+    return result
 
 
-@shared_task(name=REPORT_TASK)  # type: ignore[untyped-decorator]
 def report(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Log every difference the ranges found (ERROR) or that the projection is proven (INFO)."""
     count = sum(result["count"] for result in results)
@@ -68,9 +70,9 @@ def report(results: list[dict[str, Any]]) -> dict[str, Any]:
             "loan_ids": sorted({d["loan_id"] for result in results for d in result["differences"]})}
 
 
-@shared_task(name=VERIFY_TASK)  # type: ignore[untyped-decorator]
+@shared_task(name=VERIFY_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
 def verify_projection(size: int | None = None) -> dict[str, Any]:
-    """Send one :func:`verify_range` per range of the book, and :func:`report` once they are all in."""
+    """Send one :func:`verify_range` per range of the book."""
     size = int(size or current_app.config.get("PROJECTION_VERIFY_RANGE_SIZE", DEFAULT_RANGE_SIZE))
     session = make_session_factory(get_db().engine)()
     try:
@@ -78,11 +80,8 @@ def verify_projection(size: int | None = None) -> dict[str, Any]:
     finally:
         session.rollback()
         session.close()
-    header = [verify_range.si(part.first, part.last) for part in ranges]
-    if header:
-        chord(header, report.s()).apply_async()
-    else:
-        report([])
+    for part in ranges:
+        verify_range.apply_async((part.first, part.last))
     return {"ranges": len(ranges)}
 
 

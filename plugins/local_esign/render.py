@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import cn2an
 from fpdf import FPDF, FontFace
 from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
+from core.businessday.clock import LENDER_ZONE
 from plugins.local_esign.contract import ContractContent
 from plugins.local_esign.fonts import document_fonts
 
 FAMILY = "NotoSansSC"
 #: the fallback family: the document's characters outside the common cut (see plugins.local_esign.fonts)
 EXTRA_FAMILY = "NotoSansSCExtra"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULE_HEADINGS = ("期数", "应还日期", "应还本金", "应还利息", "应还费用", "应还合计", "剩余本金")
 FOOTER_TEXT = "合同编号 {contract_id}    第 {page} 页 / 共 {{nb}} 页"
 HEADER_TEXT = "合同编号：{contract_id}    签订日期：{signed_on}"
@@ -130,7 +129,7 @@ def render_pdf(content: ContractContent) -> bytes:
     """
     with document_fonts(content.all_text(), bold_text(content), LAYOUT_TEXT) as fonts:
         pdf = _ContractPdf(content.contract_id)
-        pdf.set_creation_date(datetime.combine(content.signed_on, time(0), tzinfo=SHANGHAI))
+        pdf.set_creation_date(datetime.combine(content.signed_on, time(0), tzinfo=LENDER_ZONE))
         pdf.set_title(f"{content.title} {content.contract_id}")
         pdf.set_author(dict(content.parties)["出借人（甲方）"])
         pdf.set_creator("loanfactory local_esign")

@@ -22,13 +22,13 @@ denominator), added up from the positions rebuilt at month end; the cockpit read
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.businessday.clock import start_of
 from core.loans.delinquency import LABELS_ZH, ClassificationPolicy
 from core.portfolio.measures import Tally, disbursed, ratio
 from core.portfolio.positions import position
@@ -36,14 +36,13 @@ from core.states import StateTransition
 from plugins.reports.books import iter_loans, principal_balances
 from plugins.reports.writers import Table, Value
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 BUCKET_LABELS = {"M0": "正常 (未逾期)", "M1": "逾期1-30天", "M2": "逾期31-60天", "M3": "逾期61-90天",
                  "M4": "逾期91-120天", "M5": "逾期121-150天", "M6": "逾期151-180天", "M7": "逾期180天以上"}
 HEADINGS = ("section", "item", "说明", "count", "amount", "ratio")
 
 
 def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
+    return start_of(day)
 
 
 def decisions(session: Session, start: date, end: date) -> Counter[str]:

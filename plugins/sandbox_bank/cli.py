@@ -17,10 +17,9 @@ channel API to that app (:func:`loanfactory.faces.with_channel_api`) only to del
 from __future__ import annotations
 
 import urllib.request
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
@@ -31,11 +30,11 @@ from core.errors import InvalidArgumentError
 from core.ledger.accounts import cash_clearing
 from loanfactory.database import get_db
 from loanfactory.faces import with_channel_api
+from loanfactory.plugins_host import get_plugins
 from plugins.sandbox_bank.bank import open_bank
 from plugins.sandbox_bank.reconcile import reconcile_with_ledger
 from plugins.sandbox_bank.statement import read_statement
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_CALLBACK_PATH = "/api/v1/callbacks/payments/sandbox_bank"
 
 
@@ -70,7 +69,7 @@ def settle() -> None:
     sessions, config = _sessions_and_config()
     url = str(config.get("callback_url") or DEFAULT_CALLBACK_PATH)
     with sessions() as session:
-        with open_bank(config, datetime.now(SHANGHAI), session) as bank:
+        with open_bank(config, get_plugins().clock(), session) as bank:
             settled = bank.settle_due()
             outbox = [(c.id, dict(c.headers), c.body.encode("utf-8")) for c in bank.undelivered_callbacks()]
         session.commit()
@@ -79,7 +78,7 @@ def settle() -> None:
             status = _post(app, url, headers, body)
             click.echo(f"  callback {callback_id}: HTTP {status}")
             if 200 <= status < 300:
-                with open_bank(config, datetime.now(SHANGHAI), session) as bank:
+                with open_bank(config, get_plugins().clock(), session) as bank:
                     bank.mark_delivered(callback_id)
                 session.commit()
 
@@ -95,7 +94,7 @@ def statement(day: str, out: str | None) -> None:
     except ValueError:
         raise InvalidArgumentError(f"--date: {day!r} is not a date (YYYY-MM-DD)", field="--date") from None
     sessions, config = _sessions_and_config()
-    with sessions() as session, open_bank(config, datetime.now(SHANGHAI), session) as bank:
+    with sessions() as session, open_bank(config, get_plugins().clock(), session) as bank:
         content = bank.statement(when)
     if out:
         Path(out).write_bytes(content)

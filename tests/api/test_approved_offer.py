@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from core.applications.models import Application
+from core.businessday.clock import LENDER_ZONE
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
 from core.origination import booking
@@ -151,7 +152,7 @@ def test_booking_an_offer_whose_rate_is_missing_fails_and_books_nothing(selling_
         paid = PaymentResult(order.request_id, "succeeded", order.amount, "BANK-1", settled_at=datetime.now(UTC))
         with pytest.raises(StoredOfferError) as error:
             booking.complete_disbursement(session, order, paid, actor="payment:sandbox_bank",
-                                          today=paid.settled_at.astimezone(booking.SHANGHAI).date())
+                                          today=paid.settled_at.astimezone(LENDER_ZONE).date())
         assert error.value.field == "offer.contract.schedule.annual_rate"
         session.rollback()
         assert session.scalar(select(func.count()).select_from(Loan)) == 0
