@@ -10,7 +10,7 @@ The ``finalize`` step of a date (partition ``*``) marks the business date closed
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, DateTime, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -34,6 +34,12 @@ class EodStepRun(Base):
     loans: Mapped[int] = mapped_column(Integer, default=0)
     entries: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def first_open_date(session: Session, day: date) -> date:
+    """``day`` if it is still open, else the first business date after the last closed one."""
+    last = last_closed(session)
+    return day if last is None or day > last else last + timedelta(days=1)
 
 
 def last_closed(session: Session) -> date | None:

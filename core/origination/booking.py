@@ -24,11 +24,13 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Table, insert, select
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Table, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
+from core.backoffice import audit
 from core.businessday.clock import LENDER_ZONE
+from core.businessday.closes import first_open_date
 from core.customers.parties import Customer
 from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 from core.db.base import Amount, Base
@@ -118,6 +120,10 @@ class DisbursementOrder(Base):
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the lender's date the money moved on (the settlement's); the loan is booked on ``booked_on``, a later
+    #: date when the settlement's own date was closed before its callback came (:func:`complete_disbursement`)
+    value_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    booked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 _NEW_PAYOUT_ACCOUNT = insert(cast(Table, PayoutAccount.__table__)).inline()
@@ -380,6 +386,11 @@ def complete_disbursement(session: Session, order: DisbursementOrder, result: Pa
     (:func:`~core.origination.settlement.check_callback`, against ``today``, the caller's business date, and
     ``tolerance_days``).
 
+    A settlement whose date end-of-day has closed already (the bank answered late) is booked on the first open
+    business date, the date the books can still take it: the order keeps the settlement's ``value_date`` and
+    the ``booked_on`` date, the audit log a ``disbursement.booked_late`` event, and the bank's daily
+    reconciliation lists it (:func:`core.origination.late.late_bookings`). The schedule starts on the booked date.
+
     Raises:
         CallbackMismatchError: the amount or the settlement date does not fit the order; the order is flagged
             (a :class:`~core.errors.RecordedRefusal`: the caller commits the flag).
@@ -396,13 +407,21 @@ def complete_disbursement(session: Session, order: DisbursementOrder, result: Pa
     settled = (result.settled_at or _now()).astimezone(zone)
     check_callback(session, order, result, settled, today=today, tolerance_days=tolerance_days, actor=actor,
                    zone=zone)
-    contract = offer_of(application).contract_from(settled.date())
+    value_date = settled.date()
+    booked_on = first_open_date(session, value_date)
+    contract = offer_of(application).contract_from(booked_on)
     loan = disburse(session, key=order.request_id, customer_id=application.customer_id, terms=contract.terms,
                     channel=order.plugin, actor=actor, product_code=application.product_code,
                     product_version_id=application.product_version_id, rules=contract.rules,
-                    application_id=application.id, on=settled.date())
+                    application_id=application.id, on=booked_on)
     order.status = "succeeded"
-    order.settled_at = settled
+    order.settled_at, order.value_date, order.booked_on = settled, value_date, booked_on
+    if booked_on != value_date:
+        audit.record(session, actor=actor, action="disbursement.booked_late", entity_type="disbursement_order",
+                     entity_id=order.request_id, after={"value_date": value_date, "booked_on": booked_on,
+                                                        "loan_id": loan.id, "amount": order.amount},
+                     comment=f"settled on {value_date}, a closed business date: booked on {booked_on}")
     order.loan_id = loan.id
     APPLICATION_STATES.transition(session, application, "disbursed", actor=actor, reason=result.channel_reference)
     return loan
+

@@ -118,6 +118,9 @@ def reconcile(file: str, channel: str, out: str | None) -> None:
     click.echo(f"{channel} {day}: {result.matched} matched, {len(result.differences)} difference(s)")
     for d in result.differences:
         click.echo(f"  {d.kind:<18} {d.reference:<24} bank {d.bank_amount} ledger {d.ledger_amount}")
+    for late in result.late:
+        click.echo(f"  {'booked_late':<18} {late.request_id:<24} value date {late.value_date} "
+                   f"booked on {late.booked_on}")
     if out:
         Path(out).write_bytes(result.to_csv())
     if not result.balanced:

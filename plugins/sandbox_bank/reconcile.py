@@ -16,6 +16,11 @@ missing_in_ledger  the bank moved money we did not book
 missing_in_bank    we booked money the bank did not move (or not on that day)
 amount_mismatch    both sides know the payment, for different amounts or directions
 ================== ============================================================
+
+A payout the bank settled on a date end-of-day had already closed is booked on a later open date
+(:mod:`core.origination.late`): it is matched on the day the bank moved the money (its value date), not
+on the day it was booked, and every such payout is listed beside the differences (``booked_late``, with
+both dates), on both days' reconciliations.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from core.ledger import JournalEntry, Posting, cash_clearing
 from core.loans.events import ServicingEvent
+from core.origination.late import LateBooking, late_bookings
 from plugins.sandbox_bank.statement import StatementLine
 
 ZERO = Decimal(0)
@@ -62,6 +68,7 @@ class Reconciliation:
     day: date
     matched: int
     differences: tuple[Difference, ...]
+    late: tuple[LateBooking, ...] = ()
 
     @property
     def balanced(self) -> bool:
@@ -76,6 +83,9 @@ class Reconciliation:
             writer.writerow((self.channel, self.day.isoformat(), d.kind, d.reference,
                              "" if d.bank_amount is None else f"{d.bank_amount:.2f}",
                              "" if d.ledger_amount is None else f"{d.ledger_amount:.2f}"))
+        for late in self.late:
+            writer.writerow((self.channel, self.day.isoformat(), "booked_late", late.request_id,
+                             f"value date {late.value_date}", f"booked on {late.booked_on}"))
         return out.getvalue().encode("utf-8")
 
 
@@ -103,7 +113,7 @@ def ledger_movements(session: Session, channel: str, day: date) -> list[LedgerMo
 
 
 def reconcile(channel: str, day: date, statement: Sequence[StatementLine],
-              ledger: Iterable[LedgerMovement]) -> Reconciliation:
+              ledger: Iterable[LedgerMovement], late: Sequence[LateBooking] = ()) -> Reconciliation:
     """Match the bank's lines with our movements by request id and list every difference."""
     bank: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in statement:
@@ -120,10 +130,19 @@ def reconcile(channel: str, day: date, statement: Sequence[StatementLine],
             differences.append(Difference("amount_mismatch", reference, bank_amount, ledger_amount))
         else:
             matched += 1
-    return Reconciliation(channel=channel, day=day, matched=matched, differences=tuple(differences))
+    return Reconciliation(channel=channel, day=day, matched=matched, differences=tuple(differences),
+                          late=tuple(late))
 
 
 def reconcile_with_ledger(session: Session, channel: str, day: date,
                           statement: Sequence[StatementLine]) -> Reconciliation:
-    """:func:`reconcile` the bank's lines for ``day`` against the journal in ``session``."""
-    return reconcile(channel, day, statement, ledger_movements(session, channel, day))
+    """:func:`reconcile` the bank's lines for ``day`` against the journal in ``session``, each payout on its value
+    date (a payout booked late is taken from the day it was booked)."""
+    late = late_bookings(session, day, plugin=channel)
+    elsewhere = {b.request_id for b in late if b.booked_on == day}
+    movements = [m for m in ledger_movements(session, channel, day) if m.reference not in elsewhere]
+    for booking in late:
+        if booking.value_date == day:
+            movements += [m for m in ledger_movements(session, channel, booking.booked_on)
+                          if m.reference == booking.request_id]
+    return reconcile(channel, day, statement, movements, late)
