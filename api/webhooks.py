@@ -1,20 +1,21 @@
 """Webhook delivery: Celery tasks that turn state transitions into signed HTTP POSTs, with retries.
 
-:func:`dispatch_webhooks` collects the outbox events (:func:`core.channels.webhooks.collect_events`)
-and delivers the due ones, each claimed just before it is sent (so dispatches running at once, on several
-workers, send disjoint events); Celery beat runs it every :data:`BEAT_SECONDS` so changes made elsewhere (the
-admin, end-of-day) are heard too. After the API commits a write while there is work (an active subscription
-or a due event, asked inside the write's transaction), :func:`after_write` wakes this app's
-:class:`Dispatcher`, a background thread that runs the dispatcher (eager Celery, the embedded default) or
-hands it to the workers, at most once a second: the request returns without waiting on a receiver, a broker
-or the outbox's own writes, and delivery reads only what was committed. Each event is sent with
-``LoanFactory-Signature: t=<unix time>,v1=<HMAC-SHA256>`` to the subscription's vetted address
-(:mod:`core.channels.targets`: public addresses only, no redirects followed); a non-2xx answer, no answer or a
-refused address makes it due again after an exponential backoff, and the first dispatch after that sends it
-again, until the event is given up. The dispatch is one message, not one per event: a message per due event,
-sent by every dispatch until a worker took it, flooded the queue under load and the end-of-day's partitions
-waited behind it. Neither task keeps a result: nobody reads it, and a sender expecting one subscribes to the
-result backend for each message (with Redis away, that subscription failed).
+:func:`dispatch_webhooks` collects the outbox events (:func:`core.channels.webhooks.collect_events`) and
+delivers every due one, each claimed just before it is sent (so dispatches running at once, on several
+workers, send disjoint events), each subscription's one at a time and in order, several subscriptions at once,
+until nothing is due: throughput follows the backlog rather than a fixed batch per run. Celery beat runs it
+every :data:`BEAT_SECONDS` so changes made elsewhere (the admin, end-of-day) are heard too. After the API
+commits a write while there is work (an active subscription or a due event, asked inside the write's
+transaction), :func:`after_write` wakes this app's :class:`Dispatcher`, a background thread that runs the
+dispatcher (eager Celery, the embedded default) or hands it to the workers, at most once a second: the request
+returns without waiting on a receiver, a broker or the outbox's own writes, and delivery reads only what was
+committed. Each event is sent with ``LoanFactory-Signature: t=<unix time>,v1=<HMAC-SHA256>`` to the
+subscription's vetted address (:mod:`core.channels.targets`: public addresses only, no redirects followed); a
+non-2xx answer, no answer or a refused address makes it due again after an exponential backoff, and the first
+dispatch after that sends it again, until the event is given up. The dispatch is one message, not one per
+event: a message per due event, sent by every dispatch until a worker took it, flooded the queue under load
+and the end-of-day's partitions waited behind it. Neither task keeps a result: nobody reads it, and a sender
+expecting one subscribes to the result backend for each message (with Redis away, that subscription failed).
 
 Settings: ``API_WEBHOOKS_ENABLED`` (default true), ``API_WEBHOOKS_ALLOW_HTTP`` (plain ``http://`` receivers;
 default false, true in demo mode), ``API_WEBHOOKS_ALLOW_LOOPBACK`` (receivers on this machine, for tests and
@@ -30,6 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,6 +46,10 @@ from core.db.base import make_session_factory
 from loanfactory.database import get_db
 
 BEAT_SECONDS = 30
+#: how long one dispatch keeps sending before it leaves the rest to the next, and how many subscriptions it
+#: serves at once (each subscription's events go one at a time, in order)
+DISPATCH_BUDGET_SECONDS = 25.0
+PARALLEL_SUBSCRIPTIONS = 8
 TIMEOUT_SECONDS = 5
 USER_AGENT = "LoanFactory-Webhooks/1"
 EXTENSION = "loanfactory.webhooks"
@@ -88,8 +94,9 @@ def post_event(url: str, secret: str, payload: dict[str, Any], policy: TargetPol
         "LoanFactory-Event": str(payload["type"]), "LoanFactory-Delivery": str(payload["id"])}, TIMEOUT_SECONDS)
 
 
-def _deliver(event_id: int) -> int | None:
-    """Try one event; return the seconds until its retry, or ``None`` (delivered, given up, not due or taken).
+def _deliver(event_id: int) -> tuple[bool, int | None]:
+    """Try one event; whether this call took it, and the seconds until its retry (``None``: delivered, given
+    up, or not taken: not due, held by another dispatcher, or behind an older event).
 
     Three steps, no transaction open while the receiver answers: claim the event and read what to send
     (committed), send, record the outcome (committed)."""
@@ -97,19 +104,19 @@ def _deliver(event_id: int) -> int | None:
         event = webhooks.claim(session, event_id)
         if event is None:
             session.rollback()
-            return None
+            return False, None
         subscription = session.get(webhooks.WebhookSubscription, event.subscription_id)
         if subscription is None or not subscription.active:
             event.status = "cancelled"
             session.commit()
-            return None
+            return True, None
         url, secret, payload = subscription.url, subscription.secret, webhooks.envelope(event)
         session.commit()
     outcome = post_event(url, secret, payload, target_policy())
     with _own_session() as session:
         delay = webhooks.record_attempt(session, event_id, outcome)
         session.commit()
-    return delay
+    return True, delay
 
 
 @shared_task(name="loanfactory.api.deliver_webhook", acks_late=True,
@@ -120,20 +127,49 @@ def deliver_webhook(event_id: int) -> None:
     _deliver(event_id)
 
 
+def _drain(app: Flask, subscription_id: int, deadline: float) -> int:
+    """Send ``subscription_id``'s due events in order until none is due, one fails (the rest wait behind it)
+    or ``deadline`` passes; how many were attempted."""
+    attempted = 0
+    with app.app_context():
+        while time.monotonic() < deadline:
+            with _own_session() as session:
+                event_id = webhooks.next_due(session, subscription_id)
+                session.rollback()
+            if event_id is None:
+                break
+            taken, retry_in = _deliver(event_id)
+            attempted += taken
+            if not taken or retry_in is not None:
+                break  # another dispatcher sends this subscription's events, or they wait behind a failure
+    return attempted
+
+
 @shared_task(name="loanfactory.api.dispatch_webhooks", ignore_result=True)  # type: ignore[untyped-decorator]
 def dispatch_webhooks() -> int:
-    """Collect new events from the state transitions and deliver the due ones, each claimed just before it is
-    sent; return how many were due."""
+    """Collect new events from the state transitions and send every due one, each subscription's in order and
+    up to :data:`PARALLEL_SUBSCRIPTIONS` subscriptions at once, until nothing is due or
+    :data:`DISPATCH_BUDGET_SECONDS` have passed (the next dispatch goes on); return how many were attempted."""
     with get_db().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         if not webhooks.has_work(connection):  # one statement, no transaction around it
             return 0
     with _own_session() as session:
         webhooks.collect_events(session)
         session.commit()
-        due = [event.id for event in webhooks.due_events(session)]
-    for event_id in due:
-        _deliver(event_id)
-    return len(due)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    parallel = 1 if get_db().engine.dialect.name == "sqlite" else PARALLEL_SUBSCRIPTIONS
+    deadline = time.monotonic() + DISPATCH_BUDGET_SECONDS
+    attempted = 0
+    with ThreadPoolExecutor(parallel, thread_name_prefix="loanfactory-webhook") as pool:
+        while time.monotonic() < deadline:
+            with _own_session() as session:
+                due = webhooks.due_subscriptions(session)
+                session.rollback()
+            sent = sum(pool.map(lambda subscription: _drain(app, subscription, deadline), due))
+            attempted += sent
+            if not sent:
+                break
+    return attempted
 
 
 class Dispatcher:

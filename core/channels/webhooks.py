@@ -14,6 +14,11 @@ transaction) first takes a due event with :func:`claim`, in a transaction of its
 next attempt a lease ahead: no other dispatcher takes it meanwhile, and one that dies mid-attempt leaves it
 to be retried when the lease ends (delivery is at least once). The caller then sends with no transaction
 open and reports the :class:`~core.channels.targets.DeliveryOutcome` through :func:`record_attempt`.
+
+Order: each subscription's events are sent one at a time, oldest first (by event id: the order in which the
+changes were collected, which for one application or loan is the order they happened). Only a
+subscription's oldest pending event can be claimed, so a later one waits while an earlier one is in flight
+or backing off after a failure, until it is delivered or given up.
 Failures back off exponentially (:func:`backoff_seconds`) and an event is given up after
 :data:`MAX_ATTEMPTS`; ``last_error`` keeps the outcome's status only (``http_503``, ``no_answer``,
 ``address_refused``), never the socket's words. :func:`signature_header` is what a receiver verifies:
@@ -43,12 +48,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    func,
     or_,
     select,
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from core.applications.models import Application
 from core.channels.targets import DeliveryOutcome, TargetPolicy, vet_url
@@ -250,20 +256,48 @@ def has_work_query(now: datetime | None = None) -> tuple[Select[tuple[bool]], di
     return _HAS_WORK, {"now": now or _now()}
 
 
-def due_events(session: Session, now: datetime | None = None, limit: int = 100) -> list[WebhookEvent]:
-    """Pending events whose next attempt is due, oldest first."""
-    now = now or _now()
-    return list(session.scalars(select(WebhookEvent).where(
-        WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now).order_by(WebhookEvent.id).limit(limit)))
+def _head_ids() -> Select[tuple[int]]:
+    """The oldest pending event of each subscription: the only one that may be sent (in-order delivery)."""
+    return select(func.min(WebhookEvent.id)).where(WebhookEvent.status == "pending").group_by(
+        WebhookEvent.subscription_id)
+
+
+def due_subscriptions(session: Session, now: datetime | None = None) -> list[int]:
+    """The subscriptions whose oldest pending event is due (not waiting for its backoff, not being sent)."""
+    return list(session.scalars(select(WebhookEvent.subscription_id).where(
+        WebhookEvent.id.in_(_head_ids()), WebhookEvent.next_attempt_at <= (now or _now()))
+        .order_by(WebhookEvent.id)))
+
+
+def next_due(session: Session, subscription_id: int, now: datetime | None = None) -> int | None:
+    """The id of ``subscription_id``'s oldest pending event if it is due, else ``None``."""
+    head = session.execute(select(WebhookEvent.id, WebhookEvent.next_attempt_at).where(
+        WebhookEvent.subscription_id == subscription_id, WebhookEvent.status == "pending")
+        .order_by(WebhookEvent.id).limit(1)).first()
+    if head is None:
+        return None
+    due = head.next_attempt_at if head.next_attempt_at.tzinfo else head.next_attempt_at.replace(tzinfo=UTC)
+    return int(head.id) if due <= (now or _now()) else None
+
+
+def backlog(session: Session) -> int:
+    """How many events wait to be delivered (pending, due or not)."""
+    return int(session.scalar(select(func.count()).select_from(WebhookEvent)
+                              .where(WebhookEvent.status == "pending")) or 0)
 
 
 def claim(session: Session, event_id: int, now: datetime | None = None) -> WebhookEvent | None:
     """Take the due, pending event ``event_id`` for one delivery attempt, or ``None`` when it is not (another
-    dispatcher holds it, it is not due, or it is settled). Its next attempt moves :data:`LEASE_SECONDS` ahead:
-    the caller commits that before sending, so nothing is locked while the receiver answers."""
+    dispatcher holds it, it is not due, it is settled, or an older event of its subscription is still
+    pending: events are sent one at a time per subscription, in order). Its next attempt moves
+    :data:`LEASE_SECONDS` ahead: the caller commits that before sending, so nothing is locked while the
+    receiver answers."""
     now = now or _now()
+    earlier = aliased(WebhookEvent)
     taken = session.execute(update(WebhookEvent).where(
         WebhookEvent.id == event_id, WebhookEvent.status == "pending", WebhookEvent.next_attempt_at <= now,
+        ~select(earlier.id).where(earlier.subscription_id == WebhookEvent.subscription_id,
+                                  earlier.status == "pending", earlier.id < WebhookEvent.id).exists(),
     ).values(next_attempt_at=now + timedelta(seconds=LEASE_SECONDS)).execution_options(synchronize_session=False))
     if getattr(taken, "rowcount", 0) != 1:
         return None
