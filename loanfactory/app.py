@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask
 
-from loanfactory import celery_app, clock, database, faces, plugins_host, security, settings, tasks
+from loanfactory import celery_app, clock, database, faces, observability, plugins_host, security, settings, tasks
 from loanfactory.config import load_config
 from loanfactory.json_provider import OrjsonProvider
 
@@ -43,5 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.check_secrets(app)
     security.init_app(app)
     tasks.init_app(app)
+    observability.init_app(app)
     faces.init_app(app, app.config["FACES"])
     return app

@@ -38,6 +38,7 @@ from loanfactory.clock import clock_of
 from loanfactory.config import load_config
 from loanfactory.database import get_db
 from loanfactory.models import load_models
+from loanfactory.observability.metrics import observe_plugin_call
 
 EXTENSION = "loanfactory.plugins"
 ENTITIES = ("application", "loan")
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> PluginManager:
     sessions = make_session_factory(database.engine)
 
     def recorder(record: CallRecord, session: Session | None) -> None:
+        observe_plugin_call(record)
         if session is not None:
             record_in_session(record, session)
             return

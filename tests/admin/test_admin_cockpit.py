@@ -52,3 +52,19 @@ def test_each_role_sees_its_own_queues_with_their_counts(app, login):
     assert 'data-todo="waivers"' in finance.text and 'data-todo="approvals"' not in finance.text
     auditor = login("auditor").get("/admin/")
     assert "data-todo=" not in auditor.text and 'data-kpi="outstanding"' in auditor.text
+
+
+def test_the_cockpit_shows_a_stalled_end_of_day_run(app, login):
+    from datetime import UTC, datetime, timedelta
+
+    from core.eod.runs import record_dispatch
+    from loanfactory import clock
+
+    with app.app_context():
+        session = db_session()
+        on = clock.today()
+        record_dispatch(session, on, 5, datetime.now(UTC) - timedelta(hours=1))
+        session.commit()
+    page = login("auditor").get("/admin/").text
+    assert 'data-eod="stalled"' in page and "已停滞" in page
+    assert f"正在运行 {on.isoformat()}：已完成 0 / 5 个分区" in page
