@@ -117,7 +117,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_secure_headers)
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = not is_demo_or_test(app)
-    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
