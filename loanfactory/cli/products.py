@@ -4,7 +4,8 @@
 any (plugins are checked against the plugin manager's loaded plugins unless ``--no-plugin-check``).
 ``import`` saves files as new drafts (a published version is never touched: importing a file for a code
 that is on sale makes the next version number, a draft); ``submit``, ``publish``, ``pause``, ``resume`` and
-``retire`` move a version through its lifecycle with the acting person's name (maker-checker applies);
+``retire`` move a version through its lifecycle, done by a back-office user who signs in with ``--user``
+and a password (:mod:`loanfactory.cli.people`; maker-checker applies between two real users);
 ``export`` prints a version's document, ``diff`` the field-level differences of two versions, ``list``
 every version with its worst-case APR and the live applications and loans booked on it. ``docs`` writes
 the product definition reference generated from the schema.
@@ -42,9 +43,9 @@ from core.products.versions import (
     submit,
 )
 from loanfactory.cli.common import echo_json, json_option
+from loanfactory.cli.people import signed_in, user_options
 
 database_option = click.option("--database-url", default=None, help="Database URL (default: DATABASE_URL).")
-actor_option = click.option("--actor", required=True, help="Who does this (recorded; maker-checker applies).")
 
 
 @contextmanager
@@ -115,13 +116,14 @@ def _print_result(result: dict[str, Any]) -> None:
 
 @products.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@actor_option
+@user_options
 @click.option("--submit", "and_submit", is_flag=True, help="Also submit each draft for review.")
 @click.option("--no-plugin-check", is_flag=True, help="Do not check plugin names when submitting.")
 @database_option
-def import_command(files: tuple[Path, ...], actor: str, and_submit: bool, no_plugin_check: bool,
+def import_command(files: tuple[Path, ...], username: str, password: str, and_submit: bool, no_plugin_check: bool,
                    database_url: str | None) -> None:
     """Save product FILES as new draft versions (and submit them with --submit)."""
+    actor = signed_in(database_url, username, password, "product.edit").username
     registry = _registry(not no_plugin_check) if and_submit else None
     with _session(database_url) as session:
         for path in files:
@@ -131,17 +133,18 @@ def import_command(files: tuple[Path, ...], actor: str, and_submit: bool, no_plu
             click.echo(f"{path}: {version.label} {version.status}")
 
 
-def _lifecycle(name: str, action: Callable[..., Any], help_text: str, needs_reason: bool = False,
-               validates: bool = False) -> None:
+def _lifecycle(name: str, action: Callable[..., Any], help_text: str, permission: str,
+               needs_reason: bool = False, validates: bool = False) -> None:
     @products.command(name, help=help_text)
     @click.argument("code")
     @click.argument("number", type=int)
-    @actor_option
+    @user_options
     @click.option("--reason", default=None, required=needs_reason, help="Why (recorded with the transition).")
     @click.option("--no-plugin-check", is_flag=True, help="Do not check plugin names.")
     @database_option
-    def command(code: str, number: int, actor: str, reason: str | None, no_plugin_check: bool,
+    def command(code: str, number: int, username: str, password: str, reason: str | None, no_plugin_check: bool,
                 database_url: str | None) -> None:
+        actor = signed_in(database_url, username, password, permission).username
         with _session(database_url) as session:
             version = get_version(session, code, number)
             kwargs: dict[str, Any] = {"actor": actor}
@@ -153,20 +156,23 @@ def _lifecycle(name: str, action: Callable[..., Any], help_text: str, needs_reas
             click.echo(f"{version.label} {version.status}")
 
 
-_lifecycle("submit", submit, "Submit draft NUMBER of CODE for review (it must validate).", validates=True)
-_lifecycle("publish", publish, "Approve and publish version NUMBER of CODE (not by its submitter).", validates=True)
-_lifecycle("pause", pause, "Pause published version NUMBER of CODE.", needs_reason=True)
-_lifecycle("resume", resume, "Resume paused version NUMBER of CODE.")
-_lifecycle("retire", retire, "Retire version NUMBER of CODE.", needs_reason=True)
+_lifecycle("submit", submit, "Submit draft NUMBER of CODE for review (it must validate).", "product.edit",
+           validates=True)
+_lifecycle("publish", publish, "Approve and publish version NUMBER of CODE (not by its submitter).",
+           "product.publish", validates=True)
+_lifecycle("pause", pause, "Pause published version NUMBER of CODE.", "product.lifecycle", needs_reason=True)
+_lifecycle("resume", resume, "Resume paused version NUMBER of CODE.", "product.lifecycle")
+_lifecycle("retire", retire, "Retire version NUMBER of CODE.", "product.lifecycle", needs_reason=True)
 
 
 @products.command("clone")
 @click.argument("code")
 @click.argument("number", type=int)
-@actor_option
+@user_options
 @database_option
-def clone_command(code: str, number: int, actor: str, database_url: str | None) -> None:
+def clone_command(code: str, number: int, username: str, password: str, database_url: str | None) -> None:
     """Copy version NUMBER of CODE into a new draft: how a published product is edited."""
+    actor = signed_in(database_url, username, password, "product.edit").username
     with _session(database_url) as session:
         draft = clone(session, get_version(session, code, number), actor=actor)
         click.echo(f"{draft.label} {draft.status}")
