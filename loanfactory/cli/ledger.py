@@ -46,7 +46,10 @@ def _session(url: str | None) -> Session:
 
 
 def _money(value: Decimal) -> str:
-    return f"{value:,.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.2f}"
+    """Two decimals, or as many as the amount has beyond them (interest accrues in fractions of a fen)."""
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{value:,.{places}f}"
 
 
 @click.group()

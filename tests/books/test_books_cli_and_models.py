@@ -123,3 +123,18 @@ def test_an_application_keeps_its_documents_and_a_loan_its_exact_rate(db_session
     assert (booked.state, booked.bucket, booked.five_tier, booked.days_past_due) == ("active", "M0", "normal", 0)
     installment = db_session.query(LoanInstallment).filter_by(loan_id=loan.id).one()
     assert (installment.status, installment.paid_principal, installment.fee) == ("pending", Decimal(0), Decimal(0))
+
+
+def test_the_trial_balance_prints_money_with_two_decimals_and_keeps_fractions_of_a_fen(db_session, db_url):
+    post(db_session, key="receipt-1", event="receipt", business_date=date(2026, 3, 2),
+         lines=[Line.dr(cash_clearing("bank"), "20494.60"), Line.cr(acc.INTEREST_INCOME, "20494.60")])
+    post(db_session, key="accrual-1", event="eod_accrual", business_date=date(2026, 3, 2),
+         lines=[Line.dr(cash_clearing("other"), "1.2345"), Line.cr(acc.INTEREST_INCOME, "1.2345")])
+    db_session.commit()
+    result = CliRunner().invoke(main, ["ledger", "trial-balance", "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    cash = next(line for line in result.output.splitlines() if line.startswith(cash_clearing("bank")))
+    assert cash.split()[-3:] == ["20,494.60", "0.00", "20,494.60"]
+    accrued = next(line for line in result.output.splitlines() if line.startswith(cash_clearing("other")))
+    assert accrued.split()[-3:] == ["1.2345", "0.00", "1.2345"]
+    assert result.output.splitlines()[-2].split()[-2:] == ["20,495.8345", "20,495.8345"]
