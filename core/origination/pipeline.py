@@ -104,7 +104,9 @@ def _insert_with_customer(values: dict[str, Any], session: Session, application:
     known the insert does nothing (on PostgreSQL, neither does the application's), and the customer is read
     by the index, locked for the rest of the transaction (``FOR UPDATE``: the credit limits are counted one
     application of a customer at a time, :mod:`core.origination.limits`), and has phone and income brought up
-    to date before the application is inserted. Two first applications at once meet at the index: the
+    to date before the application is inserted. An applicant whose name differs from the customer's on file is
+    refused here (``applicant.name``), before anything is decided: the contract is signed in the name on file,
+    so such an application could only fail at signing. Two first applications at once meet at the index: the
     second's insert waits for the first transaction and inserts nothing, and the second then reads the
     first's row.
     """
@@ -119,6 +121,9 @@ def _insert_with_customer(values: dict[str, Any], session: Session, application:
         application.customer_id = int(created)
     else:
         customer = session.scalars(_CUSTOMER_BY_INDEX, {"index": values["id_number_index"]}).one()
+        if customer.name != values["name"]:
+            raise RequestProblems([("applicant.name", "does not match the name already on file for this ID "
+                                    "number (the contract is signed in that name)")])
         customer.phone = values["phone"]
         customer.monthly_income = values["monthly_income"]
         application.customer_id = customer.id

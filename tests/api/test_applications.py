@@ -298,3 +298,23 @@ def test_the_expiry_command_runs_the_sweep(tmp_path, monkeypatch) -> None:
     assert json.loads(result.output) == {"offers": [], "returns": []}
     plain = CliRunner().invoke(main, ["applications", "expire"])
     assert plain.output.splitlines() == ["offers not accepted: 0", "returns not resubmitted: 0"]
+
+
+def test_an_existing_id_number_under_another_name_is_refused_at_application(db_app, db_channel) -> None:
+    """The contract is signed in the name on file for the ID number: a second application under the same ID
+    number and another name is refused at once (422 naming /applicant/name), not approved to fail at signing,
+    and nothing of it is written."""
+    from sqlalchemy import func, select
+
+    from core.applications.models import Application
+    from loanfactory.database import get_db
+    from tests.api.conftest import APPLY, application_body, publish_sample
+
+    publish_sample(db_app, "consumer_installment")
+    assert db_channel.post(APPLY, application_body()).status_code == 201
+    other = db_channel.post(APPLY, application_body(name="李四"))
+    assert other.status_code == 422
+    assert [e["pointer"] for e in other.get_json()["errors"]] == ["/applicant/name"]
+    assert db_channel.post(APPLY, application_body(phone="13900000000")).status_code == 201  # same person
+    with db_app.app_context():
+        assert get_db(db_app).session().scalar(select(func.count()).select_from(Application)) == 2
