@@ -429,3 +429,18 @@ def test_upgrading_encrypts_contracts_signatures_and_stored_responses_and_downgr
         assert conn.execute(text("SELECT signer_name FROM esign_signatures")).scalar_one() == "欧阳娜娜"
         assert "欧阳娜娜" in str(conn.execute(text("SELECT signatures FROM application_contracts")).scalar_one())
     engine.dispose()
+
+
+def test_the_operations_revisions_go_down_and_up_again_keeping_the_payout_dates(db_url):
+    """0014 (``eod_runs``) and 0015 (the payout's value and booked dates) downgrade to 0013 and upgrade again."""
+    upgrade(db_url)
+    command.downgrade(alembic_config(db_url), "0013")
+    engine = make_engine(db_url)
+    assert "eod_runs" not in sa.inspect(engine).get_table_names()
+    assert "value_date" not in {c["name"] for c in sa.inspect(engine).get_columns("disbursement_orders")}
+    engine.dispose()
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    assert "eod_runs" in sa.inspect(engine).get_table_names()
+    assert {"value_date", "booked_on"} <= {c["name"] for c in sa.inspect(engine).get_columns("disbursement_orders")}
+    engine.dispose()
