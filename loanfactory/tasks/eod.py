@@ -226,15 +226,19 @@ def run_with_celery(business_date: date, *, size: int | None = None, progress: P
     dates = pending_dates(session, business_date)
     session.rollback()
     deadline = timer.monotonic() + timeout
+    seen: RunProgress | None = None
     while (found := dispatch(business_date, size)) is not None and not found.closed:
         if progress is not None:
+            if seen is not None and seen.business_date != found.business_date:
+                progress(seen.business_date, seen.partitions, seen.partitions)  # that date closed meanwhile
             progress(found.business_date, found.done, found.partitions)
+        seen = found
         if timer.monotonic() > deadline:
             raise TimeoutError(f"end-of-day {business_date} did not finish in {timeout} s "
                                f"({found.business_date}: {found.done} of {found.partitions} partitions)")
         timer.sleep(poll)
-    if progress is not None and dates:
-        progress(dates[-1], 1, 1)
+    if progress is not None and seen is not None:
+        progress(seen.business_date, seen.partitions, seen.partitions)
     report = EodReport()
     _summary(report, dates)
     return report

@@ -114,8 +114,12 @@ def test_eod_through_a_real_worker_on_redis_equals_eod_inline(postgres_url, seco
     celery = app.extensions["celery"]
     with start_worker(celery, pool="threads", concurrency=2, perform_ping_check=False, queues=[queue],
                       shutdown_timeout=30), app.app_context():
-        report = run_with_celery(LAST, timeout=120)
+        seen: list[tuple[date, int, int]] = []
+        report = run_with_celery(LAST, timeout=120, progress=lambda on, done, total: seen.append((on, done, total)))
     assert report.dates == [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)]
+    # the bars of `eod run`: read from the run log, each date's ending full
+    assert seen and all(0 <= done <= total for _on, done, total in seen)
+    assert seen[-1][1] == seen[-1][2] > 0 and seen[-1][0] in report.dates
     assert picture(postgres_url) == expected
 
 
