@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_app_context
 
-from core.businessday.clock import DEFAULT_ZONE, LENDER_ZONE, BusinessClock, zone_named
+from core.businessday.clock import DEFAULT_ZONE, LENDER_ZONE, BusinessClock, set_lender_zone, zone_named
 from core.errors import InvalidArgumentError
 from loanfactory.config import load_config
 
@@ -38,10 +38,11 @@ def _pinned(value: object) -> date | None:
 
 
 def init_app(app: Flask) -> None:
-    """Fill in the default zone and check both settings (:class:`InvalidArgumentError` naming the key)."""
+    """Fill in the default zone, check both settings (:class:`InvalidArgumentError` naming the key) and make the
+    zone the process's lender zone (:func:`core.businessday.clock.set_lender_zone`)."""
     app.config.setdefault(ZONE_KEY, DEFAULT_ZONE)
     app.config.setdefault(PINNED_KEY, None)
-    clock_of(app)
+    set_lender_zone(clock_of(app).zone)
 
 
 def clock_of(app: Flask | None = None) -> BusinessClock:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
 from core.backoffice import audit
-from core.businessday.clock import LENDER_ZONE
+from core.businessday.clock import lender_zone
 from core.businessday.closes import first_open_date
 from core.customers.parties import Customer
 from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
@@ -317,7 +317,7 @@ class ContractMismatchError(WrongStateError):
 
 def start_disbursement(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
                        actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS,
-                       zone: ZoneInfo = LENDER_ZONE) -> DisbursementOrder:
+                       zone: ZoneInfo | None = None) -> DisbursementOrder:
     """Send the payout order (contract_signed or a failed payout -> disbursing), placed at the payment
     plugins' clock (the time the channel that settles it sees).
 
@@ -378,7 +378,7 @@ def order_for(session: Session, request_id: str) -> DisbursementOrder:
 
 def complete_disbursement(session: Session, order: DisbursementOrder, result: PaymentResult, *,
                           actor: str, today: date, tolerance_days: int = CALLBACK_TOLERANCE_DAYS,
-                          zone: ZoneInfo = LENDER_ZONE) -> Loan | None:
+                          zone: ZoneInfo | None = None) -> Loan | None:
     """Apply the payment channel's final word on a payout; a repeated callback changes nothing.
 
     On success the loan is booked on the settlement date (in the lender's ``zone``) under the approved offer's
@@ -404,7 +404,7 @@ def complete_disbursement(session: Session, order: DisbursementOrder, result: Pa
     if result.status == "failed":
         _fail(session, application, order, result, actor)
         return None
-    settled = (result.settled_at or _now()).astimezone(zone)
+    settled = (result.settled_at or _now()).astimezone(zone or lender_zone())
     check_callback(session, order, result, settled, today=today, tolerance_days=tolerance_days, actor=actor,
                    zone=zone)
     value_date = settled.date()

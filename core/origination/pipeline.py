@@ -31,6 +31,7 @@ from sqlalchemy import Integer, Table, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
+from core.businessday.clock import local_date
 from core.customers.parties import Customer, new_customer_values
 from core.db.direct import batched_inserts, insert_now, insert_now_after, update_now
 from core.errors import LoanFactoryError, WrongStateError
@@ -213,7 +214,7 @@ def approve(session: Session, application: Application, offer: Offer, decision: 
     """Price and approve: the offer (:class:`~core.origination.approved.ApprovedOffer`) at the rate of the
     applicant's risk band, with the schedule's APR and a deadline, recorded once on the application."""
     rate = offer.product.rate_for_score(application.score)
-    priced = quote(offer, application.amount, application.term, application.method, now.date(), rate)
+    priced = quote(offer, application.amount, application.term, application.method, local_date(now), rate)
     record_offer(application, ApprovedOffer.priced(priced, application.term, servicing_rules(offer, application.method),
                                                    now + timedelta(days=OFFER_VALID_DAYS)))
     application.decision = {**decision, "outcome": "approved", "reasons": []}
@@ -292,7 +293,7 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
             application: Application, customer_id: int, new_customer: bool, now: datetime) -> Application:
     """The decision of a new application under review, left unwritten on ``application`` (its records are
     written)."""
-    today = now.date()
+    today = local_date(now)
     channel = application.channel
     save_payout_account(session, application, request.applicant)
     first = offer.product.schedule(request.amount, request.term, request.method, today).installments[0].total

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.businessday.clock import local_date
 from core.customers.parties import birth_date_of, normalise_id_number, normalise_phone
 from core.errors import InputError, InvalidArgumentError
 from core.inputs import parse_datetime, parse_text
@@ -273,7 +274,7 @@ def parse_application(offer: Offer, data: Mapping[str, Any], now: datetime) -> A
         amount = parse_money(data["amount"], positive=True)
     external_id = check.text(data, "external_id", "", required=False, max_length=120)
     purpose = check.text(data, "purpose", "", required=False, max_length=40)
-    applicant = _applicant(check, data.get("applicant"), offer, now.date())
+    applicant = _applicant(check, data.get("applicant"), offer, local_date(now))
     consents = _consents(check, data.get("consents"), now)
     collateral = _collateral(check, data.get("collateral"), offer, amount)
     if check.problems:

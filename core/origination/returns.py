@@ -23,6 +23,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications.models import Application
+from core.businessday.clock import local_date
 from core.customers.parties import Customer
 from core.db.base import Base
 from core.errors import InvalidArgumentError, WrongStateError
@@ -277,7 +278,7 @@ def resubmit(session: Session, application: Application, offer: Offer, supplemen
     APPLICATION_STATES.transition(session, application, "under_review", actor=actor, reason="resubmitted", at=now)
     application.review_step = "manual_review"
     first = offer.product.schedule(application.amount, application.term, application.method,
-                                   aware(application.created_at).date()).installments[0].total
+                                   local_date(application.created_at)).installments[0].total
     _update_facts(session, application, supplement, first)
     application.decision = {**(application.decision or {}), "outcome": "manual_review", "task_id": task.id}
     _publish_returns(session, application)

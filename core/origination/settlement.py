@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from core.backoffice import audit
-from core.businessday.clock import LENDER_ZONE, local_date
+from core.businessday.clock import local_date
 from core.origination.errors import CallbackMismatchError
 from core.plugins.types import PaymentResult
 
@@ -38,7 +38,7 @@ CALLBACK_TOLERANCE_DAYS = 1
 
 
 def _difference(order: DisbursementOrder, result: PaymentResult, settled: datetime, today: date,
-                tolerance_days: int, zone: ZoneInfo) -> tuple[str, str, str] | None:
+                tolerance_days: int, zone: ZoneInfo | None) -> tuple[str, str, str] | None:
     """``(kind, field, message)`` of the first way the callback disagrees with the order, or ``None``."""
     if result.amount != order.amount:
         return ("amount_mismatch", "amount",
@@ -56,13 +56,14 @@ def _difference(order: DisbursementOrder, result: PaymentResult, settled: dateti
 
 
 def check_callback(session: Session, order: DisbursementOrder, result: PaymentResult, settled: datetime, *,
-                   today: date, tolerance_days: int, actor: str, zone: ZoneInfo = LENDER_ZONE) -> None:
+                   today: date, tolerance_days: int, actor: str, zone: ZoneInfo | None = None) -> None:
     """Refuse and flag a success callback whose amount or settlement date does not fit ``order``.
 
     Args:
         settled: the settlement moment the loan would be booked on (the callback's, or now).
         today: the caller's business date.
-        zone: the lender's time zone, whose dates the settlement and the order are compared on.
+        zone: the lender's time zone, whose dates the settlement and the order are compared on (default
+            :func:`core.businessday.clock.lender_zone`).
 
     Raises:
         CallbackMismatchError: the amount differs (field ``amount``) or the date is out of range (field

@@ -15,7 +15,7 @@ import cn2an
 from fpdf import FPDF, FontFace
 from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
-from core.businessday.clock import LENDER_ZONE
+from core.businessday.clock import lender_zone
 from plugins.local_esign.contract import ContractContent
 from plugins.local_esign.fonts import document_fonts
 
@@ -129,7 +129,7 @@ def render_pdf(content: ContractContent) -> bytes:
     """
     with document_fonts(content.all_text(), bold_text(content), LAYOUT_TEXT) as fonts:
         pdf = _ContractPdf(content.contract_id)
-        pdf.set_creation_date(datetime.combine(content.signed_on, time(0), tzinfo=LENDER_ZONE))
+        pdf.set_creation_date(datetime.combine(content.signed_on, time(0), tzinfo=lender_zone()))
         pdf.set_title(f"{content.title} {content.contract_id}")
         pdf.set_author(dict(content.parties)["出借人（甲方）"])
         pdf.set_creator("loanfactory local_esign")

@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 from flask import Flask
 
 from core.businessday.calendar import seed_calendar
-from core.businessday.clock import BusinessClock, zone_named
+from core.businessday.clock import LENDER_ZONE, BusinessClock, local_date, set_lender_zone, zone_named
 from core.errors import InvalidArgumentError
 from loanfactory import clock
 from loanfactory.database import get_db
@@ -64,6 +64,12 @@ def test_the_whole_path_at_00_14_shanghai_on_a_utc_server_uses_the_lenders_date(
 
     application = channel.post(APPLY, application_body()).get_json()
     url = f"/api/v1/applications/{application['id']}"
+    with app.app_context():  # the approved offer was priced on the lender's date too
+        from core.applications.models import Application
+        from core.origination.approved import offer_of
+
+        stored = get_db(app).session().get(Application, application["id"])
+        assert offer_of(stored).contract.terms.start_date == SHANGHAI_DAY
     assert channel.post(url + "/acceptance").status_code == 200
     contract = channel.get(url + "/contract").get_json()
     assert channel.post(url + "/contract/signature", {"signer_name": "张三", "sha256": contract["sha256"]}
@@ -92,9 +98,15 @@ def test_the_whole_path_at_00_14_shanghai_on_a_utc_server_uses_the_lenders_date(
 
 def test_a_lender_in_another_zone_works_on_its_own_date(utc_server, tmp_path) -> None:
     app = _app(tmp_path, BUSINESS_TIMEZONE="America/New_York")
-    with app.app_context():
-        assert clock.today() == date(2026, 12, 7)  # 11:14 in New York
-        assert clock.clock_of().start_of(date(2026, 12, 7)) == datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
+    try:
+        with app.app_context():
+            assert clock.today() == date(2026, 12, 7)  # 11:14 in New York
+            assert clock.clock_of().start_of(date(2026, 12, 7)) == datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
+        # the kernel's rules given only an instant take its date in the deployment's zone too
+        assert local_date(MIDNIGHT_UTC) == date(2026, 12, 7)
+    finally:
+        set_lender_zone(LENDER_ZONE)
+    assert local_date(MIDNIGHT_UTC) == SHANGHAI_DAY
 
 
 def test_a_pinned_business_date_wins_over_the_clock(tmp_path) -> None:
