@@ -149,7 +149,8 @@ def request_drawdown(session: Session, plugins: PluginManager, offer: Offer, lin
     priced = price_drawdown(offer, line, data, today)
     found = occupy(session, line, priced.amount, channel=channel, on=today)
     application = _drawdown_application(session, line, priced, channel=channel, actor=actor, now=now)
-    drawdown = Drawdown(line_id=line.id, application_id=application.id, channel=channel, amount=priced.amount)
+    drawdown = Drawdown(line_id=line.id, application_id=application.id, channel=channel, amount=priced.amount,
+                        created_at=now)
     session.add(drawdown)
     session.add(LineEvent(line_id=line.id, event="drawn", from_state=line.state, to_state=line.state,
                           limit_before=line.limit, limit_after=line.limit, actor=actor,

@@ -2,7 +2,8 @@
 
 Granted at 20,000 (the good applicant's band: 10.8%), drawn three times by three methods, repaid (a
 prepayment of the daily-interest drawdown, the first installment of the instalment drawdown) so the limit
-comes back, frozen (a drawdown refused with the reason), and expired. Reference figures come from
+comes back, frozen by an early-warning rule when an installment is left unpaid (a drawdown refused with the
+reason), unfrozen once the warning is handled, and expired. Reference figures come from
 numpy-financial and the day-count arithmetic written out here.
 """
 
@@ -17,6 +18,8 @@ import pytest
 from flask import Flask
 
 from core.credit_lines import lifecycle
+from core.early_warning.scan import handle_warning, scan
+from core.early_warning.versions import publish_rule_set
 from core.eod.run import run_eod
 from core.ledger import loan_balances, trial_balance
 from tests.api.conftest import Channel, application_body, new_key
@@ -109,19 +112,42 @@ def test_a_revolving_line_from_grant_to_expiry(api: Flask) -> None:
     assert Decimal(channel.get(url).get_json()["available"]) == Decimal("10000.00") + principal_back
     assert books_balanced(api, loan_ids) == [Decimal("6000.00") - principal_back, Decimal("4000.00"), 0]
 
-    with api.app_context():  # an operator (or an early-warning rule) freezes the line
+    # the 4,000 interest-only drawdown's first interest (2 April) is left unpaid: a day later an early-warning
+    # rule of the version in force freezes the line, and the next drawdown is refused saying so
+    with api.app_context():
         session = session_of(api)
-        lifecycle.freeze(session, lifecycle.line_for_update(session, line["id"]), actor="risk:wang",
-                         reason="failed debit on another loan")
+        publish_rule_set(session, {"rules": [
+            {"code": "OVERDUE", "name": {"zh": "逾期", "en": "Overdue"}, "severity": "high",
+             "signal": "days_past_due", "min_days_past_due": 1, "action": "freeze"}]}, actor="risk:wang")
         session.commit()
+    on(api, "2026-04-03")
+    close_days(api, date(2026, 4, 3))
+    with api.app_context():
+        session = session_of(api)
+        (warning,) = scan(session, date(2026, 4, 3))
+        session.commit()
+        warning_id = warning.id
+    assert channel.get(url).get_json()["state"] == "frozen"
     frozen = channel.post(url + "/drawdowns", {"amount": "500.00", "term": 3, "method": "equal_installment"})
     assert frozen.status_code == 409 and frozen.get_json()["errors"][0]["pointer"] == "/state"
     assert "frozen" in frozen.get_json()["detail"]
+    # 4,000 x 10.8% / 12 = 36.00 of interest, paid two days late (within the three grace days: no penalty);
+    # the operator handles the warning and unfreezes
+    interest_due = (Decimal(4000) * RATE / 12).quantize(FEN)
+    on(api, "2026-04-04")
+    late = channel.post(f"/api/v1/loans/{loan_ids[1]}/repayments", {"amount": str(interest_due),
+                                                                     "paid_on": "2026-04-04"})
+    assert late.status_code == 201, late.get_json()
     with api.app_context():
         session = session_of(api)
-        lifecycle.unfreeze(session, lifecycle.line_for_update(session, line["id"]), actor="risk:wang",
-                           reason="paid")
+        handle_warning(session, warning_id, actor="risk:li", outcome="handled", note="paid a day late")
+        lifecycle.unfreeze(session, lifecycle.line_for_update(session, line["id"]), actor="risk:li",
+                           reason="warning handled")
         session.commit()
+    assert channel.get(f"/api/v1/loans/{loan_ids[1]}/schedule").get_json()["installments"][0]["status"] == "paid"
+    assert channel.post(url + "/drawdowns", {"amount": "500.00", "term": 3, "method": "equal_installment"}
+                        ).status_code == 202
+    assert books_balanced(api, loan_ids) == [Decimal("6000.00") - principal_back, Decimal("4000.00"), 0]
 
     on(api, "2027-03-02")
     expired = channel.post(url + "/drawdowns", {"amount": "500.00", "term": 3, "method": "equal_installment"})
