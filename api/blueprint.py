@@ -19,10 +19,21 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi_all", "api.openapi_product", "api.dis
 
 def make_blueprint() -> Blueprint:
     """A new blueprint with every API route."""
-    from api.views import applications, contracts, loans, plugins, products, resubmissions, spec, subscriptions
+    from api.views import (
+        applications,
+        contracts,
+        credit_lines,
+        loans,
+        plugins,
+        products,
+        resubmissions,
+        spec,
+        subscriptions,
+    )
 
     bp = Blueprint("api", __name__)
-    for module in (products, spec, applications, contracts, loans, subscriptions, plugins, resubmissions):
+    for module in (products, spec, applications, contracts, loans, subscriptions, plugins, resubmissions,
+                   credit_lines):
         module.register(bp)
     bp.url_value_preprocessor(_refuse_huge_ids)
     return bp

@@ -22,8 +22,10 @@ from api.openapi_common import (
     PROBLEM_RESPONSES,
     json_response,
 )
+from api.openapi_credit_lines import line_paths, shared_line_paths
 from core.money import MONEY_PATTERN
 from core.origination.catalog import REQUIRED_CONSENTS, Offer
+from core.products.credit_line import is_credit_line
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1.0.0"
@@ -178,8 +180,17 @@ def build_document(offers: list[Offer], *, only: str | None = None) -> dict[str,
     schemas: dict[str, Any] = {**COMMON_SCHEMAS, **APPLICATION_SCHEMAS}
     for offer in offers:
         product_path_items, product_schemas = product_paths(offer)
+        if is_credit_line(offer.document):  # a line is applied for, not a loan
+            del product_path_items[f"/products/{offer.code}/applications"]
+            del product_schemas[_schema_name("ApplicationRequest", offer.code)]
+            line_path_items, line_schemas = line_paths(offer, application_request_schema, amount_schema)
+            product_path_items.update(line_path_items)
+            product_schemas.update(line_schemas)
         paths.update(product_path_items)
         schemas.update(product_schemas)
+    shared_paths, shared_schemas = shared_line_paths(offers)
+    paths.update(shared_paths)
+    schemas.update(shared_schemas)
     paths.update(COMMON_PATHS)
     title = "Loan Product Factory channel API" + (f": {only}" if only else "")
     return {

@@ -35,6 +35,8 @@ MODEL_MODULES = (
     "core.origination.returns",
     "core.channels.webhooks",
     "core.customers.parties",
+    "core.credit_lines.models",
+    "core.early_warning.models",
     "core.plugins.manager",
     "core.products.models",
     "core.loans.events",

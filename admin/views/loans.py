@@ -46,6 +46,8 @@ from loanfactory.settings import overpayment_multiple
 
 PAGE_SIZE = 50
 OFFLINE_CHANNEL = "offline"
+#: the dual-control requests a loan's page files and decides (credit lines have their own page)
+LOAN_KINDS = ("penalty_waiver", "write_off")
 
 
 def _business_date(text: str | None) -> date:
@@ -180,7 +182,7 @@ class LoansView(SecureView):
 
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])
     def file_request(self, loan_id: int, kind: str) -> Any:
-        if kind not in CHANGE_KINDS:
+        if kind not in LOAN_KINDS:
             abort(404)
         self.require(CHANGE_KINDS[kind][0])
         db = db_session()
@@ -199,14 +201,16 @@ class LoansView(SecureView):
 
     @expose("/requests")
     def requests(self) -> Any:
-        kinds = tuple(k for k, (_maker, checker) in CHANGE_KINDS.items() if can(current_user, checker))
+        kinds = tuple(k for k in LOAN_KINDS if can(current_user, CHANGE_KINDS[k][1]))
         return self.render("lf/loans/requests.html", requests=pending_changes(db_session(), kinds),
-                           mine=pending_changes(db_session()))
+                           mine=pending_changes(db_session(), LOAN_KINDS))
 
     @expose("/requests/<int:request_id>", methods=["POST"])
     def decide(self, request_id: int) -> Any:
         db = db_session()
         change = db.get(ChangeRequest, request_id) or abort(404)
+        if change.kind not in LOAN_KINDS:
+            abort(404)
         self.require(CHANGE_KINDS[change.kind][1])
         approve = request.form.get("decision") == "approve"
         comment = request.form.get("comment", "")

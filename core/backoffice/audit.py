@@ -107,6 +107,9 @@ def events_for(session: Session, entity_type: str, entity_id: object) -> list[Au
 CHANGE_KINDS: dict[str, tuple[str, str]] = {
     "penalty_waiver": ("loan.waive.request", "loan.waive.approve"),
     "write_off": ("loan.writeoff.request", "loan.writeoff.approve"),
+    "credit_line_freeze": ("credit_line.change.request", "credit_line.change.approve"),
+    "credit_line_unfreeze": ("credit_line.change.request", "credit_line.change.approve"),
+    "credit_line_adjust": ("credit_line.change.request", "credit_line.change.approve"),
 }
 
 

@@ -2,7 +2,8 @@
 
 The source of events is the ``state_transitions`` table (:mod:`core.states`), which every state change
 writes, whoever makes it (the API, an operator in the admin, the end-of-day batch). :func:`collect_events`
-reads the transitions after a cursor, finds the channel of each application or loan, and writes one
+reads the transitions after a cursor, finds the channel of each application, loan or credit line (the
+channel that applied for it), and writes one
 :class:`WebhookEvent` per matching subscription (the outbox). Transactions commit out of id order, so
 the cursor only moves past transitions older than :data:`SETTLE_SECONDS`; the window behind it is read
 again, whole, at every run (a batch of :data:`BATCH` at a time) and the unique ``(subscription_id,
@@ -58,6 +59,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from core.applications.models import Application
 from core.channels.targets import DeliveryOutcome, TargetPolicy, vet_url
+from core.credit_lines.models import CreditLine
 from core.db.base import Base
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
@@ -171,6 +173,10 @@ def _channels_of(session: Session, transitions: list[StateTransition]) -> dict[t
     if app_ids:
         rows = session.execute(select(Application.id, Application.channel).where(Application.id.in_(app_ids)))
         owners.update({("application", app_id): channel for app_id, channel in rows if channel})
+    line_ids = {t.entity_id for t in transitions if t.entity_type == "credit_line"}
+    if line_ids:
+        rows = session.execute(select(CreditLine.id, CreditLine.channel).where(CreditLine.id.in_(line_ids)))
+        owners.update({("credit_line", line_id): channel for line_id, channel in rows})
     return owners
 
 

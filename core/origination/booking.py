@@ -175,6 +175,9 @@ def accept_offer(application: Application, *, actor: str, now: datetime | None =
             "approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed"):
         return application
     _require(application, "approved", doing="accept the offer of")
+    if offer is None and "approved_limit" in (application.decision or {}):
+        raise WrongStateError("state: this application is for a credit line: accept it by taking the line",
+                              field="state", value=application.state)
     offer = offer or offer_of(application)
     if offer.expired(now):
         raise WrongStateError("state: the offer expired at " + offer.expires_at.isoformat(), field="state",

@@ -34,7 +34,8 @@ class ExpiryResult:
 
 
 def expire_offers(session: Session, now: datetime) -> list[int]:
-    """Expire the approved applications whose offer was not accepted before its deadline.
+    """Expire the approved applications whose offer was not accepted before its deadline (a credit line's
+    approval carries its deadline in the decision, ``offer_expires_at``).
 
     Raises:
         StoredOfferError: an approved application has no offer, or a damaged one.
@@ -43,11 +44,17 @@ def expire_offers(session: Session, now: datetime) -> list[int]:
     approved = session.scalars(select(Application).where(Application.state == "approved")
                                .order_by(Application.id).with_for_update())
     for application in list(approved):
-        offer = offer_of(application)
-        if not offer.expired(now):
+        decision = application.decision or {}
+        deadline: datetime | None
+        if application.offer is None and "approved_limit" in decision:  # a credit line's, granted on acceptance
+            deadline = datetime.fromisoformat(decision["offer_expires_at"])
+        else:
+            offer = offer_of(application)
+            deadline = offer.expires_at if offer.accepted_at is None else None
+        if deadline is None or deadline >= now:
             continue
         APPLICATION_STATES.transition(session, application, "expired", actor=ACTOR,
-                                      reason=f"offer not accepted by {offer.expires_at.isoformat()}", at=now)
+                                      reason=f"offer not accepted by {deadline.isoformat()}", at=now)
         expired.append(application.id)
     return expired
 

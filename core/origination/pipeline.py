@@ -63,6 +63,7 @@ from core.plugins.types import (
     PluginFailure,
     PluginNotFoundError,
 )
+from core.products.credit_line import is_credit_line
 from core.products.expressions import VARIABLES, Type
 from core.states import APPLICATION_STATES
 
@@ -212,8 +213,21 @@ def _reject(session: Session, application: Application, reasons: list[str], deci
 def approve(session: Session, application: Application, offer: Offer, decision: dict[str, Any], now: datetime,
             actor: str) -> Application:
     """Price and approve: the offer (:class:`~core.origination.approved.ApprovedOffer`) at the rate of the
-    applicant's risk band, with the schedule's APR and a deadline, recorded once on the application."""
+    applicant's risk band, with the schedule's APR and a deadline, recorded once on the application.
+
+    An application for a credit-line product asks for a limit (its amount), not a loan: its approval records
+    the limit and the band's rate in the decision (``approved_limit``, ``annual_rate``, ``offer_expires_at``),
+    and the line is granted when the borrower accepts it (:func:`core.credit_lines.lifecycle.grant_line`);
+    each drawdown is priced then."""
     rate = offer.product.rate_for_score(application.score)
+    if is_credit_line(offer.document):
+        application.decision = {**decision, "outcome": "approved", "reasons": [],
+                                "approved_limit": str(application.amount), "annual_rate": str(rate),
+                                "offer_expires_at": (now + timedelta(days=OFFER_VALID_DAYS)).isoformat()}
+        application.review_step = None
+        application.decided_at = now
+        _move(session, application, "approved", actor)
+        return application
     priced = quote(offer, application.amount, application.term, application.method, local_date(now), rate)
     record_offer(application, ApprovedOffer.priced(priced, application.term, servicing_rules(offer, application.method),
                                                    now + timedelta(days=OFFER_VALID_DAYS)))

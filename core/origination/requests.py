@@ -25,6 +25,7 @@ from core.inputs import parse_datetime, parse_text
 from core.money import MoneyInputError, parse_money
 from core.origination.catalog import REQUIRED_CONSENTS, Offer
 from core.origination.errors import RequestProblems
+from core.products.credit_line import is_credit_line
 
 TOP_FIELDS = {"external_id", "amount", "term", "method", "purpose", "applicant", "collateral", "consents"}
 APPLICANT_FIELDS = {"name", "id_number", "phone", "monthly_income", "monthly_debt_payments", "employment_years",
@@ -257,12 +258,20 @@ def _collateral(check: _Checker, data: Any, offer: Offer, amount: Decimal | None
     return {"type": kind, "appraised_value": str(value), "description": description}
 
 
-def parse_application(offer: Offer, data: Mapping[str, Any], now: datetime) -> ApplicationRequest:
+def parse_application(offer: Offer, data: Mapping[str, Any], now: datetime, *,
+                      line: bool = False) -> ApplicationRequest:
     """Check a channel's application document against ``offer``, sent at ``now`` (aware).
+
+    ``line`` says the document applies for a credit line (:mod:`core.credit_lines.application`, whose offer
+    reads the limit range as the amount's); a loan application for a credit-line product, or a line
+    application for a loan product, is refused (field ``product``).
 
     Raises:
         RequestProblems: every bad field, by dotted name.
     """
+    if is_credit_line(offer.document) != line:
+        raise RequestProblems([("product", f"{offer.code} is a credit-line product: apply for a line, not a loan"
+                                if not line else f"{offer.code} is a loan product, not a credit line")])
     check = _Checker()
     check.unknown(data, TOP_FIELDS, "")
     asked = ("amount", "term", "method")

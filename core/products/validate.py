@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import AprNotConvergedError, InvalidArgumentError, LoanFactoryError
+from core.products.credit_line import check_credit_line, is_credit_line, prove_drawdowns
 from core.products.problems import Problem, exact_numbers, load_json, schema_problems, sort_problems
 from core.products.product import Product
 from core.products.proof import AprProof, prove_apr_cap
@@ -31,7 +32,7 @@ from core.products.semantic import NUMBER_CHECKS, check_terms_per_method
 
 PluginRegistry = Mapping[str, Collection[str]]
 
-OPTIONAL_SECTIONS = frozenset({"collateral", "description"})
+OPTIONAL_SECTIONS = frozenset({"collateral", "description", "kind", "credit_line"})
 
 
 class InvalidProductError(LoanFactoryError):
@@ -93,6 +94,8 @@ def check_product(document: object, *, roles: Collection[str] = DEFAULT_ROLES, p
         problems += list(check_gl_accounts(document, chart))
     if usable("notifications"):
         problems += list(check_notifications(document))
+    if usable("kind", "credit_line", "amount", "credit_limits"):
+        problems += list(check_credit_line(document))
     schedule_sections = ("amount", "term", "rate", "repayment", "fees", "day_count")
     if usable(*schedule_sections) and not _broken_sections(problems) & set(schedule_sections):
         problems += list(check_terms_per_method(document))
@@ -104,7 +107,8 @@ def check_product(document: object, *, roles: Collection[str] = DEFAULT_ROLES, p
 
 def _prove(document: Mapping[str, Any]) -> Report:
     try:
-        proof = prove_apr_cap(Product(document))
+        product = Product(document)
+        proof = prove_drawdowns(product) if is_credit_line(document) else prove_apr_cap(product)
     except (AprNotConvergedError, InvalidArgumentError) as error:
         return Report([Problem("", "apr.not_computable", f"无法计算年化利率：{error}",
                                f"the APR of the product cannot be computed: {error}")], None)

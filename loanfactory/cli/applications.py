@@ -16,17 +16,18 @@ from loanfactory.tasks.expiry import expire_applications
 
 @click.group()
 def applications() -> None:
-    """Applications: the sweep of lapsed offers and unanswered returns."""
+    """Applications: the sweep of lapsed offers, unanswered returns and expired credit lines."""
 
 
 @applications.command("expire")
 @json_option
 @with_appcontext
 def expire_command(as_json: bool) -> None:
-    """Expire lapsed offers and returns not resubmitted in time."""
+    """Expire lapsed offers, returns not resubmitted in time and credit lines past their last day."""
     expired = expire_applications()
     if as_json:
         echo_json(expired)
         return
-    for why, ids in (("offers not accepted", expired["offers"]), ("returns not resubmitted", expired["returns"])):
+    for why, ids in (("offers not accepted", expired["offers"]), ("returns not resubmitted", expired["returns"]),
+                     ("credit lines past their last day", expired["lines"])):
         click.echo(f"{why}: {len(ids)}" + (f" ({', '.join(map(str, ids))})" if ids else ""))

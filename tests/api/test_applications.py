@@ -295,9 +295,10 @@ def test_the_expiry_command_runs_the_sweep(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/expiry.sqlite3")
     result = CliRunner().invoke(main, ["applications", "expire", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"offers": [], "returns": []}
+    assert json.loads(result.output) == {"offers": [], "returns": [], "lines": []}
     plain = CliRunner().invoke(main, ["applications", "expire"])
-    assert plain.output.splitlines() == ["offers not accepted: 0", "returns not resubmitted: 0"]
+    assert plain.output.splitlines() == ["offers not accepted: 0", "returns not resubmitted: 0",
+                                         "credit lines past their last day: 0"]
 
 
 def test_an_existing_id_number_under_another_name_is_refused_at_application(db_app, db_channel) -> None:

@@ -178,8 +178,8 @@ def test_an_application_not_resubmitted_in_time_expires(selling_app: Flask) -> N
     late = post_resubmission(channel, application_id, SUPPLEMENT)
     assert late.status_code == 409 and "time to resubmit ended" in late.get_json()["detail"]
     with selling_app.app_context():  # what Celery beat runs
-        assert expire_applications() == {"offers": [], "returns": [application_id]}
-        assert expire_applications() == {"offers": [], "returns": []}
+        assert expire_applications() == {"offers": [], "returns": [application_id], "lines": []}
+        assert expire_applications() == {"offers": [], "returns": [], "lines": []}
     body = channel.get(f"/api/v1/applications/{application_id}").get_json()
     assert body["state"] == "expired" and body["decision"]["returns"][0]["state"] == "expired"
     assert "resubmission" not in body["links"]

@@ -13,6 +13,7 @@ from sqlalchemy import Table, bindparam, event, func, insert, select
 
 from books.factories import add_customer
 from core.applications.models import Application
+from core.credit_lines.lifecycle import LINE_STATES
 from core.customers.parties import Customer
 from core.db.base import Base, make_engine, make_session_factory
 from core.db.direct import batched_inserts, insert_now_after, update_now
@@ -20,7 +21,7 @@ from core.errors import InvalidArgumentError
 from core.loans.models import Loan
 from core.states import APPLICATION_STATES, LOAN_STATES, IllegalTransitionError, StateMachine, StateTransition
 
-MACHINES = {"application": APPLICATION_STATES, "loan": LOAN_STATES}
+MACHINES = {"application": APPLICATION_STATES, "loan": LOAN_STATES, "credit_line": LINE_STATES}
 
 #: the lifecycles as the issue and docs/ledger.md state them, written out independently of core.states
 EXPECTED = {
@@ -32,12 +33,17 @@ EXPECTED = {
         ("contract_signed", "cancelled"), ("disbursement_failed", "cancelled"),
         ("draft", "expired"), ("submitted", "expired"), ("under_review", "expired"), ("approved", "expired"),
         ("under_review", "returned"), ("returned", "under_review"), ("returned", "cancelled"), ("returned", "expired"),
+        ("approved", "line_granted"),
     },
     "loan": {
         ("active", "overdue"), ("overdue", "active"),
         ("active", "paid_off"), ("active", "prepaid_closed"), ("active", "written_off"),
         ("overdue", "paid_off"), ("overdue", "prepaid_closed"), ("overdue", "written_off"),
         ("paid_off", "active"), ("paid_off", "overdue"), ("prepaid_closed", "active"), ("prepaid_closed", "overdue"),
+    },
+    "credit_line": {
+        ("active", "frozen"), ("frozen", "active"), ("active", "expired"), ("frozen", "expired"),
+        ("active", "closed"), ("frozen", "closed"), ("expired", "closed"),
     },
 }
 
@@ -76,7 +82,8 @@ def test_every_pair_is_refused_unless_in_the_table(name, from_state, to_state):
 
 
 def test_terminal_states():
-    assert APPLICATION_STATES.terminal == {"rejected", "cancelled", "expired", "disbursed"}
+    assert APPLICATION_STATES.terminal == {"rejected", "cancelled", "expired", "disbursed", "line_granted"}
+    assert LINE_STATES.terminal == {"closed"}
     assert LOAN_STATES.terminal == {"written_off"}
 
 
@@ -242,7 +249,7 @@ def test_an_illegal_move_at_creation_is_refused_and_nothing_is_created(db_sessio
     assert db_session.scalars(select(StateTransition)).all() == []
 
 
-@pytest.mark.parametrize("name", MACHINES)
+@pytest.mark.parametrize("name", ["application", "loan"])  # a line's moves: tests/credit_lines
 def test_every_legal_move_is_recorded_with_actor_and_reason(db_session, make_loan, name):
     machine = MACHINES[name]
     model = Application if name == "application" else Loan
