@@ -34,6 +34,7 @@ MODEL_MODULES = (
     "core.origination.returns",
     "core.channels.webhooks",
     "core.customers.parties",
+    "core.debits.models",
     "core.plugins.manager",
     "core.products.models",
     "core.loans.events",

@@ -31,7 +31,7 @@ from core.products.semantic import NUMBER_CHECKS, check_terms_per_method
 
 PluginRegistry = Mapping[str, Collection[str]]
 
-OPTIONAL_SECTIONS = frozenset({"collateral", "description"})
+OPTIONAL_SECTIONS = frozenset({"collateral", "description", "debit"})
 
 
 class InvalidProductError(LoanFactoryError):

@@ -35,6 +35,7 @@ COMMANDS: Mapping[str, str] = {
     "applications": "loanfactory.cli.applications:applications",
     "api-keys": "loanfactory.cli.serve:api_keys",
     "db": "loanfactory.cli.db:db",
+    "debits": "loanfactory.cli.debits:debits",
     "eod": "loanfactory.cli.eod:eod",
     "ledger": "loanfactory.cli.ledger:ledger",
     "pii": "loanfactory.cli.pii:pii",
