@@ -35,6 +35,7 @@ MODEL_MODULES = (
     "core.channels.webhooks",
     "core.customers.parties",
     "core.debits.models",
+    "core.messages.models",
     "core.plugins.manager",
     "core.products.models",
     "core.loans.events",

@@ -125,7 +125,7 @@ def register(bp: Blueprint) -> None:
             if debit.plugin != plugin:
                 raise ApiProblem(404, "Not found", f"no {plugin} debit {result.request_id}", slug="not-found")
             changed = apply_result(session, debit, result, today=clock.today(), actor=f"payment:{plugin}",
-                                   overpayment_multiple=overpayment_multiple())
+                                   overpayment_multiple=overpayment_multiple(), now=get_plugins().clock())
             return jsonify({"received": True, "request_id": debit.request_id, "state": debit.state,
                             "changed": changed, "loan_id": debit.loan_id})
         order = booking.order_for(session, result.request_id)

@@ -26,9 +26,9 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.db.bulk import insert_new
 from core.debits.models import NO_AUTHORISATION, OPEN, DebitAuthorisation, DebitInstruction, request_id_of
 from core.debits.policy import DebitPolicy
 from core.loans.context import projected_rows
@@ -123,7 +123,7 @@ def plan_version(session: Session, version_id: int, policy: DebitPolicy, on: dat
                      "state": state, "failure_code": failure,
                      "failure_message": "借款人无有效代扣授权" if failure else "", "channel_reference": "",
                      "created_at": now, "answered_at": now if failure else None})
-    written = _insert_new(session, rows)
+    written = insert_new(session, _INSTRUCTIONS, rows, ("loan_id", "period", "attempt"))
     return PlanResult(created=written - min(skipped, written), skipped=min(skipped, written))
 
 
@@ -133,21 +133,6 @@ def _owed_on(session: Session, cache: dict[int, dict[int, Decimal]], loan_id: in
     if loan_id not in cache:
         cache[loan_id] = {row.period: row.due().total for row in projected_rows(session, loan_id, on)}
     return cache[loan_id]
-
-
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert ``rows``, leaving out any attempt already written; returns how many were new."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    written = 0
-    for start in range(0, len(rows), 1000):
-        statement = insert(_INSTRUCTIONS).on_conflict_do_nothing(index_elements=["loan_id", "period", "attempt"])
-        chunk = rows[start:start + 1000]
-        count = int(getattr(session.execute(statement, chunk), "rowcount", -1))
-        written += count if count >= 0 else len(chunk)  # a driver that cannot count an executemany
-    return written
 
 
 def plan_instructions(session: Session, on: date, hour: int, now: datetime | None = None) -> PlanResult:

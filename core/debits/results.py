@@ -24,8 +24,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.backoffice import audit
+from core.debits.authorisations import of_loan
 from core.debits.models import OPEN, DebitInstruction
+from core.loans.models import Loan
 from core.loans.repayment import OVERPAYMENT_MULTIPLE, repay
+from core.messages.planning import debit_answered
 from core.plugins.types import PaymentResult
 from core.states import DEBIT_STATES
 
@@ -63,6 +66,8 @@ def apply_result(session: Session, instruction: DebitInstruction, result: Paymen
         instruction.retryable = result.retryable
         DEBIT_STATES.transition(session, instruction, "failed", actor=actor,
                                 reason=f"{_about(instruction)} {result.failure_code}: {result.failure_message}"[:500])
+        _tell(session, instruction, False, instruction.amount, result.failure_message or result.failure_code, today,
+              now)
         return True
     event = repay(session, loan_id=instruction.loan_id, amount=result.amount, on=today, today=today,
                   channel=instruction.plugin, key=instruction.request_id, actor=actor,
@@ -72,7 +77,19 @@ def apply_result(session: Session, instruction: DebitInstruction, result: Paymen
     outcome = "succeeded" if result.amount == instruction.amount else "partial"
     DEBIT_STATES.transition(session, instruction, outcome, actor=actor,
                             reason=f"{_about(instruction)} collected={result.amount:.2f}")
+    _tell(session, instruction, True, result.amount, "", today, now)
     return True
+
+
+def _tell(session: Session, instruction: DebitInstruction, succeeded: bool, amount: Decimal, reason: str,
+          today: date, now: datetime) -> None:
+    """Log the borrower's receipt or failure notice (sent later, within the hours: never in this transaction)."""
+    loan = session.get(Loan, instruction.loan_id)
+    assert loan is not None
+    authorisation = of_loan(session, loan)
+    debit_answered(session, loan=loan, period=instruction.period, attempt=instruction.attempt, succeeded=succeeded,
+                   amount=amount, reason=reason, account_tail=authorisation.account_tail if authorisation else "",
+                   on=today, now=now)
 
 
 def _about(instruction: DebitInstruction) -> str:

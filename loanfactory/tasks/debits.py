@@ -5,7 +5,9 @@ One run, for the business date and the local hour (Asia/Shanghai) it is made at:
 1. plan: :func:`core.debits.planning.plan_instructions` writes the instructions whose time has come, and commits;
 2. send: batches are claimed and sent (:mod:`core.debits.dispatch`), each claim and each send committed on its
    own, by as many workers as there are (a Celery task per batch, or ``workers`` local processes);
-3. query: instructions with no answer after their product's ``query_after_minutes`` are asked after.
+3. query: instructions with no answer after their product's ``query_after_minutes`` are asked after;
+4. messages: the day's borrower messages are planned (:mod:`core.messages.planning`) and what is due is sent
+   within the window and the daily cap (:mod:`core.messages.sending`).
 
 Answers that arrive later come by the payment callback (``/api/v1/callbacks/payments/<plugin>``).
 
@@ -32,6 +34,8 @@ from flask import Flask
 from core.db.base import make_session_factory
 from core.debits.dispatch import claim_batch, query_silent, send_batch, sendable
 from core.debits.planning import debiting_versions, plan_instructions
+from core.messages.planning import plan_day
+from core.messages.sending import send_due
 from core.plugins.types import PluginFailure
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
@@ -52,11 +56,14 @@ class DueRunReport:
     batches: int = 0
     sent: int = 0
     queried: int = 0
+    messages_planned: int = 0
+    messages_sent: int = 0
     failures: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"created": self.created, "skipped": self.skipped, "batches": self.batches, "sent": self.sent,
-                "queried": self.queried, "failures": self.failures}
+                "queried": self.queried, "messages_planned": self.messages_planned,
+                "messages_sent": self.messages_sent, "failures": self.failures}
 
 
 def _sessions() -> Any:
@@ -101,6 +108,21 @@ def query(today: date, now: datetime) -> int:
                                overpayment_multiple=overpayment_multiple())
         session.commit()
     return changed
+
+
+def messages(on: date, now: datetime) -> tuple[int, int]:
+    """Step 4: plan the day's borrower messages, then send what is due (batches of 500, a transaction each);
+    ``(planned, sent)``."""
+    with _sessions()() as session:
+        planned = plan_day(session, on, now)
+        session.commit()
+        sent = 0
+        while True:
+            report = send_due(session, get_plugins(), now=now)
+            session.commit()
+            sent += report.sent
+            if report.sent + report.failed + report.retrying + report.deferred == 0:
+                return planned, sent
 
 
 def _pending_pairs() -> list[tuple[str, int]]:
@@ -158,6 +180,7 @@ def run_locally(app: Flask, on: date, *, hour: int | None = None, now: datetime 
         report.failures.extend(failures)
     with app.app_context():
         report.queried = query(on, now)
+        report.messages_planned, report.messages_sent = messages(on, now)
     return report
 
 
@@ -180,7 +203,10 @@ def due_run_task(today: str | None = None) -> dict[str, Any]:
     pairs = _pending_pairs()
     if pairs:
         group(send_batch_task.si(p, v, on.isoformat(), now.isoformat()) for p, v in pairs for _ in range(2))()
-    return {"created": created, "skipped": skipped, "channels": len(pairs), "queried": query(on, now)}
+    queried = query(on, now)
+    planned, sent = messages(on, now)
+    return {"created": created, "skipped": skipped, "channels": len(pairs), "queried": queried,
+            "messages_planned": planned, "messages_sent": sent}
 
 
 def schedule_due_run(app: Flask) -> None:

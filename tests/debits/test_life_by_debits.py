@@ -16,6 +16,10 @@ The product's debit plan: D+0 at 09:00, D+0 at 15:00, D+1, D+3, D+7, then every 
   D+21 (2026-08-23), collects installment, fee and 21 days of penalty, and the loan is current again;
 * every other installment is collected by its first attempt, and the last one pays the loan off.
 
+Messages: a reminder three days before each due date, the due-day notice, a receipt or a failure notice
+for every debit, the overdue notice on days 1, 3 and 7 (by SMS and app push, as the product's template
+says) and the paid-off note, each sent once, within the hours.
+
 Checked line by line: every instruction (attempt, state, failure code, amount asked and collected), every
 repayment's journal entry (cash in, principal, interest, fee and penalty out of the receivables), the loan
 state's transitions, the trial balance, and the sandbox bank's daily reconciliation file against the ledger.
@@ -34,12 +38,22 @@ from dateutil.relativedelta import relativedelta
 from flask import Flask
 from sqlalchemy import select
 
+from core.debits.models import aware
 from core.ledger import JournalEntry, Posting
 from core.ledger.reports import trial_balance
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan
+from core.messages.models import LoanMessage
 from core.states import StateTransition
-from debits.debit_helpers import close_day, delivered, due_run, instructions, seed_years, settle_and_call_back
+from debits.debit_helpers import (
+    close_day,
+    delivered,
+    due_run,
+    instructions,
+    moment,
+    seed_years,
+    settle_and_call_back,
+)
 from loanfactory.database import get_db
 from plugins.sandbox_bank.bank import open_bank
 from plugins.sandbox_bank.reconcile import reconcile_with_ledger
@@ -94,6 +108,8 @@ def _live(app: Flask) -> int:
     loan_id = book_loan(app, Channel(app.test_client(), new_key(app)), application_body("12000.00", 12))
     delivered(app)
     for k, due in enumerate(DUE, start=1):
+        close_day(app, due - timedelta(days=4))
+        assert due_run(app, due - timedelta(days=3), 10).messages_sent >= 1  # the reminder, and earlier receipts
         close_day(app, due - timedelta(days=1))
         if k == 2:
             _plan_failures(app, 1)
@@ -110,7 +126,20 @@ def _live(app: Flask) -> int:
             _collect_on(app, due, 9)
         assert due_run(app, due, 23).created == 0  # nothing more the same day: idempotent
     close_day(app, DUE[-1])
+    due_run(app, DUE[-1] + timedelta(days=1), 10)  # the last receipt and the paid-off note go out
     return loan_id
+
+
+def expected_messages() -> set[tuple[str, int | None, date, str]]:
+    """(event, installment, business date, channel) of every message the life calls for."""
+    late = DUE[4]
+    rows = {("reminder", k, due - timedelta(days=3), "sms") for k, due in enumerate(DUE, start=1)}
+    rows |= {("due_today", k, due, "sms") for k, due in enumerate(DUE, start=1)}
+    rows |= {("debit_succeeded", k, due, "sms") for k, due in enumerate(DUE, start=1) if k != 5}
+    rows |= {("debit_succeeded", 5, late + timedelta(days=21), "sms"), ("debit_failed", 2, DUE[1], "sms")}
+    rows |= {("debit_failed", 5, late + timedelta(days=d), "sms") for d in (0, 1, 3, 7, 14)}
+    rows |= {("overdue", 5, late + timedelta(days=d), channel) for d in (1, 3, 7) for channel in ("sms", "app")}
+    return rows | {("paid_off", None, DUE[-1], "sms")}
 
 
 def test_a_12_month_loan_lives_by_debits_alone(app):
@@ -162,6 +191,13 @@ def test_a_12_month_loan_lives_by_debits_alone(app):
                 expected.add(("1134", D(0), late_penalty))
             expected.add(("1133", D(0), FEE))
             assert lines == expected, row.period
+
+        log = session.scalars(select(LoanMessage).where(LoanMessage.loan_id == loan_id)).all()
+        assert {(m.event, m.period, m.business_date, m.channel) for m in log} == expected_messages()
+        assert len(log) == len(expected_messages()) + 1  # installment 5's two failures on its due date
+        assert all(m.state == "sent" and m.outcome == "delivered" for m in log), [
+            (m.key, m.state, m.error) for m in log if m.state != "sent"]
+        assert all(moment(m.business_date, 8) <= aware(m.sent_at) for m in log)
 
         balances = trial_balance(session)
         assert balances.balanced
