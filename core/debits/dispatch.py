@@ -38,6 +38,8 @@ from core.states import DEBIT_STATES
 #: how long an instruction stays with the worker that took it before another may send it again
 LEASE = timedelta(minutes=10)
 ACTOR = "debit-run"
+#: the least time a batch is given per debit it carries
+SECONDS_PER_DEBIT = 0.05
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ def send_batch(session: Session, plugins: PluginManager, claimed: Claimed, *, to
                             accounts[r.loan_id].holder_name)) for r in rows if r.loan_id in accounts)
     results: list[PaymentResult] = plugins.call(
         claimed.plugin, "payment_debit_batch", session=session, subject=f"debit-batch:{claimed.batch_id}",
+        timeout=batch_timeout(plugins, claimed.plugin, len(requests)),
         batch=DebitBatch(batch_id=claimed.batch_id, requests=requests, allow_partial=claimed.allow_partial))
     by_request = {r.request_id: r for r in results}
     accepted = 0
@@ -129,6 +132,12 @@ def send_batch(session: Session, plugins: PluginManager, claimed: Claimed, *, to
                      overpayment_multiple=overpayment_multiple, now=now)
         accepted += result.status != "failed"
     return accepted
+
+
+def batch_timeout(plugins: PluginManager, plugin: str, size: int) -> float:
+    """The plugin's timeout for ``payment_debit_batch`` (``PLUGINS_TIMEOUTS``), and at least
+    :data:`SECONDS_PER_DEBIT` for each debit of the batch: a bank takes a batch file's rows one by one."""
+    return max(plugins.settings.timeout_for(plugin, "payment_debit_batch"), SECONDS_PER_DEBIT * size)
 
 
 def query_silent(session: Session, plugins: PluginManager, *, wait: dict[int, timedelta], today: date,

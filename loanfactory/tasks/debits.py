@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from celery import group, shared_task
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db.base import make_session_factory
 from core.debits.dispatch import claim_batch, query_silent, send_batch, sendable
@@ -94,7 +95,7 @@ def send_one_batch(plugin: str, version_id: int, today: date, now: datetime) -> 
             send_batch(session, get_plugins(), claimed, today=today, now=now,
                        overpayment_multiple=overpayment_multiple())
             session.commit()
-        except PluginFailure as failure:
+        except (PluginFailure, SQLAlchemyError) as failure:  # the batch stays ``sending``: the next run resends it
             session.rollback()
             return 0, f"{claimed.batch_id}: {failure}"
     return len(claimed.instruction_ids), None
