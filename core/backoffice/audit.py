@@ -107,6 +107,7 @@ def events_for(session: Session, entity_type: str, entity_id: object) -> list[Au
 CHANGE_KINDS: dict[str, tuple[str, str]] = {
     "penalty_waiver": ("loan.waive.request", "loan.waive.approve"),
     "write_off": ("loan.writeoff.request", "loan.writeoff.approve"),
+    "suspense_refund": ("loan.refund.request", "loan.refund.approve"),
 }
 
 

@@ -68,6 +68,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "loan.waive.approve": frozenset({Role.FINANCE, Role.RISK_MANAGER}),
     "loan.writeoff.request": frozenset({Role.RISK_MANAGER, Role.FINANCE}),
     "loan.writeoff.approve": frozenset({Role.FINANCE, Role.RISK_MANAGER}),
+    "loan.refund.request": frozenset({Role.OPERATIONS}),
+    "loan.refund.approve": frozenset({Role.FINANCE}),
     "report.view": frozenset({Role.FINANCE, Role.RISK_MANAGER, Role.ADMIN, Role.AUDITOR, Role.OPERATIONS}),
     "report.generate": frozenset({Role.FINANCE, Role.RISK_MANAGER, Role.OPERATIONS}),
     "plugin.view": _VIEW_ALL,

@@ -21,6 +21,7 @@ makes one run (cron it hourly), in this process or ``--workers N`` local process
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -60,11 +61,14 @@ class DueRunReport:
     messages_planned: int = 0
     messages_sent: int = 0
     failures: list[str] = field(default_factory=list)
+    #: seconds each step took: plan, send, query, messages
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"created": self.created, "skipped": self.skipped, "batches": self.batches, "sent": self.sent,
                 "queried": self.queried, "messages_planned": self.messages_planned,
-                "messages_sent": self.messages_sent, "failures": self.failures}
+                "messages_sent": self.messages_sent, "failures": self.failures,
+                "seconds": {step: round(value, 3) for step, value in self.seconds.items()}}
 
 
 def _sessions() -> Any:
@@ -162,9 +166,11 @@ def run_locally(app: Flask, on: date, *, hour: int | None = None, now: datetime 
     now = now or datetime.now(SHANGHAI)
     hour = now.astimezone(SHANGHAI).hour if hour is None else hour
     report = DueRunReport()
+    began = time.perf_counter()
     with app.app_context():
         report.created, report.skipped = plan(on, hour, now)
         pairs = _pending_pairs()
+    report.seconds["plan"] = time.perf_counter() - began
     if progress is not None:
         progress(f"planned {report.created} instruction(s), {report.skipped} skipped")
     jobs = [(plugin, version_id, on.isoformat(), now.isoformat()) for plugin, version_id in pairs
@@ -179,9 +185,13 @@ def run_locally(app: Flask, on: date, *, hour: int | None = None, now: datetime 
     for batches, sent, failures in outcomes:
         report.batches, report.sent = report.batches + batches, report.sent + sent
         report.failures.extend(failures)
+    report.seconds["send"] = time.perf_counter() - began - report.seconds["plan"]
     with app.app_context():
+        began = time.perf_counter()
         report.queried = query(on, now)
+        report.seconds["query"] = time.perf_counter() - began
         report.messages_planned, report.messages_sent = messages(on, now)
+        report.seconds["messages"] = time.perf_counter() - began - report.seconds["query"]
     return report
 
 
