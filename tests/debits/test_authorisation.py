@@ -4,7 +4,7 @@ encrypted at rest, revocable through the API and audited; a revoked one stops ev
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,9 +12,11 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from core.backoffice.audit import AuditEvent
+from core.channels.webhooks import collect_events
 from core.origination.booking import ContractRecord
-from debits.debit_helpers import due_run, instructions, seed_years
+from debits.debit_helpers import delivered, due_run, instructions, moment, seed_years, settle_and_call_back
 from loanfactory.database import get_db
+from plugins.sandbox_bank.bank import open_bank
 from plugins.sandbox_bank.models import BankOrder
 from tests.api.conftest import Channel, book_loan, new_key, selling
 
@@ -91,3 +93,34 @@ def test_another_channels_loan_is_not_found(app, channel):
     assert other.get(f"/api/v1/loans/{loan_id}/debits").status_code == 404
     assert other.post(f"/api/v1/loans/{loan_id}/debit-authorisation/revocation",
                       {"reason": "x"}).status_code == 404
+
+
+def test_each_debit_answer_is_a_webhook_to_the_loans_channel(app, channel):
+    seed_years(app, date(2026, 1, 1), date(2027, 12, 31))
+    loan_id = book_loan(app, channel)
+    delivered(app)
+    subscribed = channel.post("/api/v1/webhooks", {"url": "http://127.0.0.1:9/hooks", "events": ["debit.*"]})
+    assert subscribed.status_code == 201, subscribed.get_data(as_text=True)
+    _plan_one_failure(app)
+    due_run(app, date(2026, 4, 2), 9)
+    settle_and_call_back(app, date(2026, 4, 2), 9)
+    due_run(app, date(2026, 4, 2), 15)
+    settle_and_call_back(app, date(2026, 4, 2), 15)
+    with app.app_context():
+        session = get_db(app).session()
+        events = collect_events(session, datetime.now(UTC) + timedelta(minutes=5))
+        session.commit()
+        shown = [(e.event_type, e.payload["reason"]) for e in events]
+    failed, succeeded = instructions(app, loan_id)
+    assert shown == [
+        ("debit.failed", f"loan={loan_id} period=1 attempt=1 amount={failed.amount:.2f} INSUFFICIENT_FUNDS: 余额不足"),
+        ("debit.succeeded", f"loan={loan_id} period=1 attempt=2 amount={succeeded.amount:.2f} "
+                            f"collected={succeeded.collected:.2f}")]
+
+
+def _plan_one_failure(app: Flask) -> None:
+    with app.app_context():
+        session = get_db(app).session()
+        with open_bank({}, moment(date(2026, 3, 2), 10), session) as bank:
+            bank.plan_fault("fail", operation="debit", code="INSUFFICIENT_FUNDS", times=1)
+        session.commit()
