@@ -23,6 +23,7 @@ def make_blueprint() -> Blueprint:
         applications,
         contracts,
         credit_lines,
+        debits,
         loans,
         plugins,
         products,
@@ -32,7 +33,7 @@ def make_blueprint() -> Blueprint:
     )
 
     bp = Blueprint("api", __name__)
-    for module in (products, spec, applications, contracts, loans, subscriptions, plugins, resubmissions,
+    for module in (products, spec, applications, contracts, loans, debits, subscriptions, plugins, resubmissions,
                    credit_lines):
         module.register(bp)
     bp.url_value_preprocessor(_refuse_huge_ids)

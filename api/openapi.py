@@ -23,6 +23,7 @@ from api.openapi_common import (
     json_response,
 )
 from api.openapi_credit_lines import line_paths, shared_line_paths
+from api.openapi_debits import DEBIT_PATHS, DEBIT_SCHEMAS
 from core.money import MONEY_PATTERN
 from core.origination.catalog import REQUIRED_CONSENTS, Offer
 from core.products.credit_line import is_credit_line
@@ -177,7 +178,7 @@ def product_paths(offer: Offer) -> tuple[dict[str, Any], dict[str, Any]]:
 def build_document(offers: list[Offer], *, only: str | None = None) -> dict[str, Any]:
     """The OpenAPI document for ``offers`` (one product's when ``only`` names it)."""
     paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **APPLICATION_SCHEMAS}
+    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **APPLICATION_SCHEMAS, **DEBIT_SCHEMAS}
     for offer in offers:
         product_path_items, product_schemas = product_paths(offer)
         if is_credit_line(offer.document):  # a line is applied for, not a loan
@@ -192,6 +193,7 @@ def build_document(offers: list[Offer], *, only: str | None = None) -> dict[str,
     paths.update(shared_paths)
     schemas.update(shared_schemas)
     paths.update(COMMON_PATHS)
+    paths.update(DEBIT_PATHS)
     title = "Loan Product Factory channel API" + (f": {only}" if only else "")
     return {
         "openapi": OPENAPI_VERSION,

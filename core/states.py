@@ -260,3 +260,18 @@ LOAN_STATES = StateMachine("loan", "active", _table({
     "prepaid_closed": ("active", "overdue"),
     "written_off": (),
 }))
+
+#: a debit instruction (:mod:`core.debits.models`); made in bulk by the due run (its birth is the row
+#: itself), its answer (and a cancellation) recorded as a transition, so that ``debit.succeeded`` /
+#: ``debit.failed`` reach the webhooks
+DEBIT_STATES = StateMachine("debit", "created", _table({
+    "created": ("sending", "cancelled", "skipped", "stopped"),
+    "sending": ("sent", "succeeded", "partial", "failed"),
+    "sent": ("succeeded", "partial", "failed"),
+    "succeeded": (),
+    "partial": (),
+    "failed": (),
+    "cancelled": (),
+    "skipped": (),
+    "stopped": (),
+}))

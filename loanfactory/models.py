@@ -37,6 +37,8 @@ MODEL_MODULES = (
     "core.customers.parties",
     "core.credit_lines.models",
     "core.early_warning.models",
+    "core.debits.models",
+    "core.messages.models",
     "core.plugins.manager",
     "core.products.models",
     "core.loans.events",

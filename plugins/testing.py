@@ -51,6 +51,7 @@ from core.plugins.types import (
     ConsentRequiredError,
     ContractRequest,
     CourtRecord,
+    DebitBatch,
     LifecycleEvent,
     NotificationRequest,
     PaymentRequest,
@@ -227,7 +228,8 @@ class BureauContract(Contract):
 class PaymentContract(Contract):
     """Any payment channel: idempotent by request id, queryable, refusing forged callbacks."""
 
-    covers = ("payment_disburse", "payment_debit", "payment_query", "payment_refund", "payment_verify_callback")
+    covers = ("payment_disburse", "payment_debit", "payment_debit_batch", "payment_query", "payment_refund",
+              "payment_verify_callback")
     account = BankAccount(bank_code="ICBC", account_number="6222020200000000001", holder_name="王小明")
 
     def request(self, request_id: str, amount: str = "1000.00") -> PaymentRequest:
@@ -244,6 +246,15 @@ class PaymentContract(Contract):
         assert self.call("payment_debit", request=self.request("C-1", "250.50")).channel_reference == \
             first.channel_reference
         assert self.call("payment_query", request_id="C-1").request_id == "C-1"
+
+    def test_a_batch_answers_each_debit_in_order_and_sending_it_again_debits_nobody_twice(self) -> None:
+        requests = (self.request("B-1", "100.00"), self.request("B-2", "200.00"))
+        first = self.call("payment_debit_batch", batch=DebitBatch("BATCH-1", requests))
+        assert [r.request_id for r in first] == ["B-1", "B-2"]
+        assert all(r.amount <= q.amount for r, q in zip(first, requests, strict=True))
+        again = self.call("payment_debit_batch", batch=DebitBatch("BATCH-2", requests[::-1]))
+        assert [r.channel_reference for r in again] == [r.channel_reference for r in first[::-1]]
+        assert self.call("payment_query", request_id="B-2").request_id == "B-2"
 
     def test_query_of_an_unknown_request_is_refused(self) -> None:
         self.refusal("payment_query", request_id="NEVER-SENT")

@@ -30,6 +30,8 @@ from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, pending_changes, 
 from core.backoffice.users import can
 from core.customers.parties import Customer, find_by_id_number, find_by_phone
 from core.customers.pii import mask_id_number, mask_phone
+from core.debits.refunds import KIND as REFUND
+from core.debits.refunds import decide_refund
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.ledger.models import JournalEntry
 from core.loans.adjustments import decide_adjustment
@@ -42,6 +44,7 @@ from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
 from loanfactory import clock
 from loanfactory.database import db_session
+from loanfactory.plugins_host import get_plugins
 from loanfactory.settings import overpayment_multiple
 
 PAGE_SIZE = 50
@@ -189,7 +192,7 @@ class LoansView(SecureView):
         db.get(Loan, loan_id) or abort(404)
         try:
             params: dict[str, Any] = {"business_date": _business_date(request.form.get("business_date"))}
-            if kind == "penalty_waiver":
+            if kind in ("penalty_waiver", "suspense_refund"):
                 params["amount"] = request.form.get("amount", "")
             request_change(db, maker=current_user, kind=kind, entity_type="loan", entity_id=loan_id, params=params,
                            reason=request.form.get("reason", ""))
@@ -215,7 +218,11 @@ class LoansView(SecureView):
         approve = request.form.get("decision") == "approve"
         comment = request.form.get("comment", "")
         try:
-            decide_adjustment(db, change, checker=current_user, approve=approve, comment=comment)
+            if change.kind == REFUND:
+                decide_refund(db, get_plugins(), change, checker=current_user, approve=approve, today=clock.today(),
+                              comment=comment)
+            else:
+                decide_adjustment(db, change, checker=current_user, approve=approve, comment=comment)
             db.commit()
             flash(_("Request %(id)s %(state)s.", id=change.id, state=change.state), "success")
         except LoanFactoryError as error:

@@ -14,13 +14,14 @@ from api.problems import ApiProblem, invalid
 from api.transactions import idempotent, transactional
 from api.views.applications import application_json, channel_application, loan_of
 from core.applications.models import Application
+from core.debits.results import apply_result, instruction_for
 from core.origination import booking
 from core.origination.booking import ContractRecord, DisbursementOrder
 from core.origination.published import offer_of_version
 from core.plugins.types import CallbackSignatureError, PluginFailure
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
-from loanfactory.settings import callback_tolerance_days
+from loanfactory.settings import callback_tolerance_days, overpayment_multiple
 
 
 def contract_json(application_id: int, record: ContractRecord, *, with_content: bool) -> dict[str, Any]:
@@ -107,8 +108,9 @@ def register(bp: Blueprint) -> None:
     @bp.post("/callbacks/payments/<plugin>")
     @transactional
     def disbursement_callback(plugin: str) -> Response:
-        """The payment channel's signed settlement notice; verified by the plugin that issued the order, and held
-        to the order (amount, settlement date): a mismatch is refused naming the field, and the order's flag
+        """The payment channel's signed settlement notice; verified by the plugin that issued the order. A debit's
+        answer goes to :func:`core.debits.results.apply_result` (a duplicate or late one changes nothing); a payout's
+        is held to the order (amount, settlement date): a mismatch is refused naming the field, and the order's flag
         for reconciliation is committed with the refusal (:class:`core.errors.RecordedRefusal`)."""
         session = db_session()
         try:
@@ -118,6 +120,14 @@ def register(bp: Blueprint) -> None:
             if isinstance(failure.cause, CallbackSignatureError):
                 raise ApiProblem(401, "Unauthorized", str(failure.cause), slug="bad-signature") from None
             raise plugin_unavailable(failure) from None
+        debit = instruction_for(session, result.request_id)
+        if debit is not None:
+            if debit.plugin != plugin:
+                raise ApiProblem(404, "Not found", f"no {plugin} debit {result.request_id}", slug="not-found")
+            changed = apply_result(session, debit, result, today=clock.today(), actor=f"payment:{plugin}",
+                                   overpayment_multiple=overpayment_multiple(), now=get_plugins().clock())
+            return jsonify({"received": True, "request_id": debit.request_id, "state": debit.state,
+                            "changed": changed, "loan_id": debit.loan_id})
         order = booking.order_for(session, result.request_id)
         if order.plugin != plugin:
             raise ApiProblem(404, "Not found", f"no {plugin} payout order {result.request_id}", slug="not-found")

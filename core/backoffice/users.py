@@ -72,6 +72,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "credit_line.change.request": frozenset({Role.RISK_OFFICER, Role.OPERATIONS}),
     "credit_line.change.approve": frozenset({Role.RISK_MANAGER}),
     "warning.handle": frozenset({Role.RISK_OFFICER, Role.RISK_MANAGER}),
+    "loan.refund.request": frozenset({Role.OPERATIONS}),
+    "loan.refund.approve": frozenset({Role.FINANCE}),
     "report.view": frozenset({Role.FINANCE, Role.RISK_MANAGER, Role.ADMIN, Role.AUDITOR, Role.OPERATIONS}),
     "report.generate": frozenset({Role.FINANCE, Role.RISK_MANAGER, Role.OPERATIONS}),
     "plugin.view": _VIEW_ALL,

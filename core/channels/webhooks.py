@@ -61,6 +61,7 @@ from core.applications.models import Application
 from core.channels.targets import DeliveryOutcome, TargetPolicy, vet_url
 from core.credit_lines.models import CreditLine
 from core.db.base import Base
+from core.debits.models import DebitInstruction
 from core.errors import InvalidArgumentError
 from core.loans.models import Loan
 from core.origination.errors import NotFoundError
@@ -165,7 +166,14 @@ def subscription_of(session: Session, channel: str, subscription_id: int) -> Web
 def _channels_of(session: Session, transitions: list[StateTransition]) -> dict[tuple[str, int], str]:
     app_ids = {t.entity_id for t in transitions if t.entity_type == "application"}
     loan_ids = {t.entity_id for t in transitions if t.entity_type == "loan"}
+    debit_ids = {t.entity_id for t in transitions if t.entity_type == "debit"}
     owners: dict[tuple[str, int], str] = {}
+    if debit_ids:
+        rows = session.execute(select(DebitInstruction.id, Application.channel)
+                               .join(Loan, Loan.id == DebitInstruction.loan_id)
+                               .join(Application, Application.id == Loan.application_id)
+                               .where(DebitInstruction.id.in_(debit_ids)))
+        owners.update({("debit", debit_id): channel for debit_id, channel in rows if channel})
     if loan_ids:
         rows = session.execute(select(Loan.id, Application.channel).join(
             Application, Application.id == Loan.application_id).where(Loan.id.in_(loan_ids)))

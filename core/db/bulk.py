@@ -1,4 +1,4 @@
-"""Writing many rows at once: UPDATE by primary key, and upserts.
+"""Writing many rows at once: UPDATE by primary key, upserts, and inserts that leave out what exists.
 
 On PostgreSQL the rows are streamed with ``COPY`` into a temporary table and applied with one
 ``UPDATE .. FROM`` (a million rows in seconds, where one round trip per row would take minutes). On
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 _COUNTER = [0]
@@ -48,3 +49,17 @@ def _update_with_copy(session: Session, table: Table, rows: Sequence[dict[str, A
     connection.execute(text(f'UPDATE "{table.name}" AS t SET {assignments} FROM "{temp}" AS s '
                             f"WHERE t.{key} = s.{key}"))
     connection.execute(text(f'DROP TABLE "{temp}"'))
+
+
+def insert_new(session: Session, table: Table, rows: Sequence[dict[str, Any]], unique: Sequence[str],
+               chunk: int = 1000) -> int:
+    """Insert ``rows``, leaving out each whose ``unique`` columns are taken (``ON CONFLICT DO NOTHING``, on
+    PostgreSQL and SQLite alike); returns how many were new (the rows given, for a driver that cannot count)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    written = 0
+    for start in range(0, len(rows), chunk):
+        part = list(rows[start:start + chunk])
+        count = int(getattr(session.execute(insert(table).on_conflict_do_nothing(index_elements=list(unique)),
+                                            part), "rowcount", -1))
+        written += count if count >= 0 else len(part)
+    return written

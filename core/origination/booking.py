@@ -35,6 +35,8 @@ from core.customers.parties import Customer
 from core.customers.pii import EncryptedBytes, EncryptedJSON, EncryptedString
 from core.db.base import Amount, Base
 from core.db.direct import insert_rows
+from core.debits import authorisations
+from core.debits.policy import DebitPolicy
 from core.errors import InputError, WrongStateError
 from core.inputs import parse_text
 from core.loans.disbursement import disburse
@@ -238,6 +240,11 @@ def contract_for(session: Session, plugins: PluginManager, application: Applicat
     customer = session.get(Customer, application.customer_id)
     assert customer is not None
     terms = contract_terms(application, offer, today)
+    payout = session.get(PayoutAccount, application.id)
+    statement = authorisations.contract_statement(DebitPolicy.of(offer.document), payout.bank_code,
+                                                  payout.account_number) if payout is not None else None
+    if statement is not None:
+        terms["debit_authorisation"] = statement
     request = ContractRequest(contract_id=f"LF-{application.id:08d}",
                               template=str(offer.document.get("contract_template", DEFAULT_TEMPLATE)), terms=terms,
                               borrower=Signer("borrower", customer.name, customer.id_number), lender=LENDER)
@@ -273,7 +280,8 @@ def signature_request(signer_name: object, sha256: object) -> tuple[str, str]:
 
 def sign_contract(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
                   signer_name: str, sha256: str, channel: str, actor: str) -> ContractRecord:
-    """The borrower signs the document they saw; the lender countersigns; both are verified.
+    """The borrower signs the document they saw; the lender countersigns; both are verified. When the contract
+    states a debit authorisation, signing it grants it (:func:`core.debits.authorisations.capture`).
 
     ``channel`` is how the borrower signed as the e-signature evidence records it (``api`` for a channel's
     app through this API); the lender signs through ``system``.
@@ -310,6 +318,12 @@ def sign_contract(session: Session, plugins: PluginManager, application: Applica
                                     field="sha256", value=record.sha256)
     record.signatures = [_evidence_json(e) for e in signed.signatures]
     record.signed_at = _now()
+    payout = session.get(PayoutAccount, application.id)
+    if payout is not None and "debit_authorisation" in record.terms:
+        authorisations.capture(session, application_id=application.id, bank_code=payout.bank_code,
+                               account_number=payout.account_number, holder_name=payout.holder_name,
+                               policy=DebitPolicy.of(offer.document), contract_sha256=record.sha256,
+                               channel=channel, actor=actor, now=record.signed_at)
     APPLICATION_STATES.transition(session, application, "contract_signed", actor=actor, reason=record.sha256)
     return record
 

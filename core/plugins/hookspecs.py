@@ -53,6 +53,7 @@ from core.plugins.types import (
     BureauReport,
     ContractDocument,
     ContractRequest,
+    DebitBatch,
     LifecycleEvent,
     NotificationReceipt,
     NotificationRequest,
@@ -80,7 +81,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 HOOK_FAMILIES: Mapping[str, tuple[str, ...]] = {
     "scoring": ("score_application",),
     "bureau": ("bureau_query", "bureau_report_account"),
-    "payment": ("payment_disburse", "payment_debit", "payment_query", "payment_refund", "payment_verify_callback"),
+    "payment": ("payment_disburse", "payment_debit", "payment_debit_batch", "payment_query", "payment_refund",
+                "payment_verify_callback"),
     "esign": ("esign_render", "esign_sign", "esign_verify"),
     "reporting": ("report_types", "report_generate"),
     "notifications": ("notification_send",),
@@ -197,6 +199,30 @@ def payment_debit(context: PluginContext, request: PaymentRequest) -> PaymentRes
 
     Raises:
         Anything or a timeout: the collection is marked failed and retryable.
+    """
+
+
+@hookspec(firstresult=True)
+def payment_debit_batch(context: PluginContext, batch: DebitBatch) -> list[PaymentResult]:
+    """Hand a batch of debits to the channel (批量代扣), as a bank's batch file does.
+
+    Args:
+        context: the call context.
+        batch: the batch id, its requests (each with its own ``request_id``) and whether partial debits
+            are accepted.
+
+    Returns:
+        One :class:`PaymentResult` per request, in the batch's order: usually ``pending`` (the outcome
+        arrives by callback, or by ``payment_query`` when none comes), ``failed`` for a request refused at
+        once. Idempotent per ``request_id``: a request sent again (in this batch or another) returns the
+        payment it already made and never debits twice. A ``succeeded`` result may carry less than asked
+        only when ``allow_partial``.
+
+    firstresult: yes; called on the payment plugin the product names.
+
+    Raises:
+        Anything or a timeout: the batch's fate is unknown; the caller keeps its instructions and sends them
+        again under the same request ids (which the channel answers with what it already did).
     """
 
 

@@ -362,6 +362,19 @@ class RefundRequest:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class DebitBatch:
+    """Debits handed to a channel together (批量代扣), as a bank's batch file carries them.
+
+    ``batch_id`` names the batch (the same batch sent again carries the same id and the same requests);
+    ``allow_partial``: the channel may collect less than a request's amount when the account holds less.
+    """
+
+    batch_id: str
+    requests: tuple[PaymentRequest, ...]
+    allow_partial: bool = False
+
+
 PaymentStatus = Literal["pending", "succeeded", "failed"]
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.errors import InvalidArgumentError
+from core.products.debit_checks import check_debit
 from core.products.problems import Problem, pointer
 from core.products.product import Product
 from core.schedule import Frequency, Method
@@ -286,4 +287,5 @@ NUMBER_CHECKS: tuple[tuple[Check, tuple[str, ...]], ...] = (
     (check_prepayment, ("prepayment", "term", "repayment")),
     (check_collateral, ("collateral",)),
     (check_limits, ("credit_limits", "amount", "eligibility")),
+    (check_debit, ("debit",)),
 )

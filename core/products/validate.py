@@ -32,7 +32,7 @@ from core.products.semantic import NUMBER_CHECKS, check_terms_per_method
 
 PluginRegistry = Mapping[str, Collection[str]]
 
-OPTIONAL_SECTIONS = frozenset({"collateral", "description", "kind", "credit_line"})
+OPTIONAL_SECTIONS = frozenset({"collateral", "description", "kind", "credit_line", "debit"})
 
 
 class InvalidProductError(LoanFactoryError):

@@ -36,6 +36,7 @@ COMMANDS: Mapping[str, str] = {
     "api-keys": "loanfactory.cli.serve:api_keys",
     "db": "loanfactory.cli.db:db",
     "early-warning": "loanfactory.cli.early_warning:early_warning",
+    "debits": "loanfactory.cli.debits:debits",
     "eod": "loanfactory.cli.eod:eod",
     "ledger": "loanfactory.cli.ledger:ledger",
     "pii": "loanfactory.cli.pii:pii",

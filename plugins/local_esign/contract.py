@@ -16,7 +16,9 @@ public and printed in full.
 ``total``, ``remaining_principal``); optional ``maturity_date`` (default: the last due date),
 ``penalty_rate`` (default: the annual rate × 1.5), ``purpose`` (default 个人消费), ``signed_on``
 (default: ``start_date``), ``term_unit`` (``month``, ``week`` or ``day``; default: the term counts
-periods) and ``product_name`` (printed among the key terms when given).
+periods), ``product_name`` (printed among the key terms when given) and ``debit_authorisation`` (a mapping
+with ``bank``, the masked ``account`` and the consent ``text``: the account among the key terms and the
+authorisation as the last clause, 代扣授权).
 """
 
 from __future__ import annotations
@@ -205,6 +207,17 @@ def _party_rows(borrower: Signer, lender: Signer) -> tuple[tuple[str, str], ...]
     )
 
 
+def _debit_authorisation(value: object) -> Mapping[str, str] | None:
+    """The ``debit_authorisation`` term (bank, masked account, consent wording), checked, or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(value.get(k), str) and value.get(k)
+                                                 for k in ("bank", "account", "text")):
+        raise ContractTermsError("terms.debit_authorisation: needs the bank, the masked account and the text",
+                                 field="terms.debit_authorisation")
+    return value
+
+
 def build_contract(request: ContractRequest) -> ContractContent:
     """The contract's content for ``request``.
 
@@ -247,6 +260,9 @@ def build_contract(request: ContractRequest) -> ContractContent:
                                                                f"template.clauses[{i}]"))
         for i, c in enumerate(template["clauses"])
     )
+    debit = _debit_authorisation(terms.get("debit_authorisation"))
+    if debit is not None:
+        clauses += (Clause(heading="代扣授权", text=debit["text"]),)
     product = (("产品名称", str(terms["product_name"])),) if terms.get("product_name") else ()
     key_terms = (
         *product,
@@ -258,6 +274,7 @@ def build_contract(request: ContractRequest) -> ContractContent:
         ("逾期罚息年利率", percent(penalty_rate)),
         ("总利息", f"人民币{capitals(total_interest)}（{yuan(total_interest)}）"),
         ("总费用", f"人民币{capitals(total_fees)}（{yuan(total_fees)}）"),
+        *((("代扣账户", f"{debit['bank']} {debit['account']}"),) if debit is not None else ()),
     )
     return ContractContent(
         contract_id=request.contract_id, title=str(template["title"]), template=request.template,

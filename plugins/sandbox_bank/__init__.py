@@ -1,10 +1,10 @@
 """``sandbox_bank``: a payment channel whose bank is a sandbox standing where the outside bank would be.
 
 The payment family of hooks (:mod:`core.plugins.hookspecs`): payouts (``payment_disburse``), debits of a bound
-card (``payment_debit``), ``payment_query``, ``payment_refund`` and ``payment_verify_callback``. Every
-order is accepted ``pending`` and settles asynchronously; its outcome arrives as an HMAC-SHA256-signed
-callback (:mod:`.callbacks`) or by query. The bank itself is :mod:`.bank`; its daily reconciliation
-file is :mod:`.statement`, reconciled against our journal by :mod:`.reconcile`.
+card (``payment_debit``, and in batches ``payment_debit_batch``), ``payment_query``, ``payment_refund`` and
+``payment_verify_callback``. Every order is accepted ``pending`` and settles asynchronously; its outcome
+arrives as an HMAC-SHA256-signed callback (:mod:`.callbacks`) or by query. The bank itself is :mod:`.bank`;
+its daily reconciliation file is :mod:`.statement`, reconciled against our journal by :mod:`.reconcile`.
 
 Configuration (``PLUGIN_CONFIG["sandbox_bank"]``):
 
@@ -15,6 +15,9 @@ Configuration (``PLUGIN_CONFIG["sandbox_bank"]``):
   answer (a ``timeout`` fault) leaves the order at the bank for the retry to find.
 * ``settle_delay_seconds``: how long after acceptance an order settles (default 0: at the next
   settlement run or query).
+* ``insufficient_funds_share``, ``partial_share``, ``lost_callback_share``, ``duplicate_callback_share``:
+  fractions (default 0) of debits that meet an empty card, are collected in part, or whose callback is lost
+  or sent twice (:mod:`.behaviour`).
 
 See docs/reports.md for the reconciliation report and docs/plugins.md for the hooks.
 """
@@ -28,7 +31,14 @@ from contextlib import contextmanager
 import click
 
 from core.plugins.hookspecs import hookimpl
-from core.plugins.types import PaymentRequest, PaymentResult, PluginContext, PluginSchema, RefundRequest
+from core.plugins.types import (
+    DebitBatch,
+    PaymentRequest,
+    PaymentResult,
+    PluginContext,
+    PluginSchema,
+    RefundRequest,
+)
 from plugins.sandbox_bank import callbacks
 from plugins.sandbox_bank.bank import Account, SandboxBank, open_bank
 
@@ -66,6 +76,23 @@ def payment_disburse(context: PluginContext, request: PaymentRequest) -> Payment
 def payment_debit(context: PluginContext, request: PaymentRequest) -> PaymentResult:
     """Debit the bound card; an unbound card fails at once with ``CARD_NOT_BOUND``."""
     return _submit(context, "debit", request)
+
+
+@hookimpl(trylast=True)
+def payment_debit_batch(context: PluginContext, batch: DebitBatch) -> list[PaymentResult]:
+    """Accept a batch of debits (批量代扣) in one visit; each order is its own, idempotent by request id."""
+    results = []
+    with visit(context) as bank:
+        for request in batch.requests:
+            account = Account(request.account.bank_code, request.account.account_number,
+                              request.account.holder_name)
+            order = bank.submit("debit", request.request_id, request.amount, account, request.currency,
+                                allow_partial=batch.allow_partial, batch_id=batch.batch_id)
+            results.append(bank.result(order))
+        late = bank.late_answer
+    if late:
+        time.sleep(late)
+    return results
 
 
 @hookimpl(trylast=True)

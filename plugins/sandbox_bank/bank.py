@@ -23,6 +23,11 @@ once, ``fail`` fails at settlement, ``timeout`` accepts and commits the order bu
 bank whose response is lost does (the caller times out; a retry with the same request id finds the order).
 A lost answer needs the bank's own database (``database_url``): embedded in the caller's transaction, the
 order and the spent fault are rolled back with the caller's timed-out call.
+
+A debit that allows it (``allow_partial``, a batch's setting) collects what a short card holds, or the
+share :mod:`.behaviour` decides, and succeeds for that part (``collected``). Cards whose balance the sandbox
+does not track are short of funds, and callbacks are lost or sent twice, in the shares the configuration
+asks for (:mod:`.behaviour`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from core.money import to_decimal
 from core.plugins.types import PaymentResult
 from core.rounding import FEN
 from plugins.sandbox_bank import callbacks
+from plugins.sandbox_bank.behaviour import Behaviour
 from plugins.sandbox_bank.models import BANK_TABLES, BankCallback, BankCard, BankFault, BankOrder
 from plugins.sandbox_bank.statement import StatementLine, write_statement
 
@@ -55,6 +61,9 @@ RETRYABLE = {"BANK_BUSY": True, "INSUFFICIENT_FUNDS": True, "ACCOUNT_FROZEN": Fa
              "REFUND_EXCEEDED": False}
 MESSAGES = {"BANK_BUSY": "银行系统繁忙", "INSUFFICIENT_FUNDS": "余额不足", "ACCOUNT_FROZEN": "账户已冻结",
             "CARD_NOT_BOUND": "银行卡未签约", "REFUND_EXCEEDED": "退款金额超过原交易金额"}
+
+
+NO_MISBEHAVIOUR = Behaviour()
 
 
 class UnknownRequestError(LoanFactoryError):
@@ -93,11 +102,13 @@ class SandboxBank:
         settle_delay: how long after acceptance an order settles.
     """
 
-    def __init__(self, session: Session, *, secret: str, now: datetime, settle_delay: timedelta = timedelta(0)) -> None:
+    def __init__(self, session: Session, *, secret: str, now: datetime, settle_delay: timedelta = timedelta(0),
+                 behaviour: Behaviour = NO_MISBEHAVIOUR) -> None:
         self.session = session
         self.secret = secret
         self.now = utc(now)
         self.settle_delay = settle_delay
+        self.behaviour = behaviour
         #: seconds a ``timeout`` fault holds this visit's answer back (the caller sleeps them)
         self.late_answer = 0.0
 
@@ -146,7 +157,8 @@ class SandboxBank:
         return found
 
     def submit(self, kind: str, request_id: str, amount: Decimal, account: Account, currency: str = "CNY",
-               original_request_id: str | None = None) -> BankOrder:
+               original_request_id: str | None = None, *, allow_partial: bool = False,
+               batch_id: str | None = None) -> BankOrder:
         """Accept (or find again) the order ``request_id``.
 
         Raises:
@@ -170,7 +182,8 @@ class SandboxBank:
         order = BankOrder(request_id=request_id, bank_serial=self._serial(request_id), kind=kind, amount=amount,
                           currency=currency, bank_code=account.bank_code, account_number=account.account_number,
                           holder_name=account.holder_name, original_request_id=original_request_id,
-                          status="pending", accepted_at=self.now, settle_at=self.now + self.settle_delay)
+                          status="pending", accepted_at=self.now, settle_at=self.now + self.settle_delay,
+                          allow_partial=allow_partial and kind == "debit", batch_id=batch_id)
         refusal = self._refusal(kind, account, amount, original_request_id)
         if fault is not None and fault.kind == "reject":
             refusal = fault.code
@@ -202,7 +215,7 @@ class SandboxBank:
             refunded = self.session.scalar(
                 select(func.coalesce(func.sum(BankOrder.amount), 0)).where(
                     BankOrder.original_request_id == original.request_id, BankOrder.status != "failed"))
-            if Decimal(refunded or 0) + amount > original.amount:
+            if Decimal(refunded or 0) + amount > original.moved:
                 return "REFUND_EXCEEDED"
         return ""
 
@@ -220,15 +233,31 @@ class SandboxBank:
     def _settle(self, order: BankOrder) -> None:
         failure = order.planned_failure or ""
         card = self.session.get(BankCard, order.account_number)
-        if not failure and order.kind == "debit" and card is not None and card.balance is not None:
-            if card.balance < order.amount:
-                failure = "INSUFFICIENT_FUNDS"
-            else:
-                card.balance -= order.amount
+        if not failure and order.kind == "debit" and card is not None:
+            failure = self._collect(order, card)
         if not failure and order.kind == "refund" and card is not None and card.balance is not None:
             card.balance += order.amount
         self._finish(order, "failed" if failure else "succeeded", failure)
         self.session.flush()
+
+    def _local_day(self) -> date:
+        return self.now.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+
+    def _collect(self, order: BankOrder, card: BankCard) -> str:
+        """Take a debit's money from ``card`` (all, or part when allowed); the failure code, or ``""``."""
+        if card.balance is None:
+            if not self.behaviour.short_of_funds(order.account_number, self._local_day()):
+                return ""
+            part = self.behaviour.partial_amount(order.request_id, order.amount) if order.allow_partial else None
+            order.collected = part
+            return "" if part is not None else "INSUFFICIENT_FUNDS"
+        if card.balance >= order.amount:
+            card.balance -= order.amount
+            return ""
+        if order.allow_partial and card.balance > 0:
+            order.collected, card.balance = card.balance, Decimal(0)
+            return ""
+        return "INSUFFICIENT_FUNDS"
 
     def _finish(self, order: BankOrder, status: str, failure: str) -> None:
         order.status, order.failure_code = status, failure
@@ -236,15 +265,16 @@ class SandboxBank:
         order.settled_at = self.now
         result = self.result(order)
         headers, body = callbacks.sign(self.secret, callbacks.payload(
-            order.request_id, order.kind, status, order.amount, order.bank_serial, order.failure_code,
+            order.request_id, order.kind, status, order.moved, order.bank_serial, order.failure_code,
             order.failure_message, result.retryable, result.settled_at), self.now.replace(tzinfo=UTC))
-        self.session.add(BankCallback(request_id=order.request_id, headers=headers, body=body.decode("utf-8"),
-                                      created_at=self.now))
+        for _ in range(self.behaviour.callbacks_for(order.request_id) if order.kind == "debit" else 1):
+            self.session.add(BankCallback(request_id=order.request_id, headers=headers,
+                                          body=body.decode("utf-8"), created_at=self.now))
 
     def result(self, order: BankOrder) -> PaymentResult:
         """The order as the hooks return it; ``settled_at`` in Asia/Shanghai."""
         settled = order.settled_at.replace(tzinfo=UTC).astimezone(SHANGHAI) if order.settled_at else None
-        return PaymentResult(request_id=order.request_id, status=order.status, amount=order.amount,  # type: ignore[arg-type]
+        return PaymentResult(request_id=order.request_id, status=order.status, amount=order.moved,  # type: ignore[arg-type]
                              channel_reference=order.bank_serial, failure_code=order.failure_code,
                              failure_message=order.failure_message,
                              retryable=RETRYABLE.get(order.failure_code, False), settled_at=settled)
@@ -270,7 +300,7 @@ class SandboxBank:
             BankOrder.status == "succeeded", BankOrder.settled_at >= start,
             BankOrder.settled_at < start + timedelta(days=1)).order_by(BankOrder.bank_serial)).all()
         return write_statement(day, [StatementLine(bank_serial=o.bank_serial, request_id=o.request_id, kind=o.kind,
-                                                   amount=o.amount, currency=o.currency) for o in orders])
+                                                   amount=o.moved, currency=o.currency) for o in orders])
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -286,16 +316,17 @@ def open_bank(config: Mapping[str, Any], now: datetime, session: Session | None)
     """
     secret = callbacks.secret_of(config)
     delay = timedelta(seconds=float(config.get("settle_delay_seconds", 0)))
+    behaviour = Behaviour.of(config)
     url = config.get("database_url")
     if not url:
         if session is None:
             raise LoanFactoryError("sandbox_bank: no database_url configured and the caller passed no session",
                                    field="database_url")
-        yield SandboxBank(session, secret=secret, now=now, settle_delay=delay)
+        yield SandboxBank(session, secret=secret, now=now, settle_delay=delay, behaviour=behaviour)
         return
     engine = _ENGINES.get(url)
     if engine is None:
         engine = _ENGINES[url] = make_engine(url)
         Base.metadata.create_all(engine, tables=[Base.metadata.tables[name] for name in BANK_TABLES])
     with make_session_factory(engine)() as own, own.begin():
-        yield SandboxBank(own, secret=secret, now=now, settle_delay=delay)
+        yield SandboxBank(own, secret=secret, now=now, settle_delay=delay, behaviour=behaviour)

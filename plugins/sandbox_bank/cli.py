@@ -4,6 +4,7 @@
   callback endpoint: in process through the app (the default, ``/api/v1/callbacks/payments/sandbox_bank``)
   or by HTTP POST when ``PLUGIN_CONFIG["sandbox_bank"]["callback_url"]`` is an ``http(s)://`` URL. A
   callback the endpoint does not accept (non-2xx) stays in the outbox for the next run.
+* ``bind-card --number N --holder NAME [--balance AMOUNT]``: bind a card for debits (协议支付).
 * ``statement --date D``: the bank's reconciliation file (对账文件) for day ``D``.
 * ``reconcile FILE``: read a reconciliation file and compare it with the journal's cash clearing account
   of the channel for the file's day; prints every difference, writes them as CSV with ``--out``, and
@@ -28,6 +29,7 @@ from flask.cli import with_appcontext
 from core.db.base import make_session_factory
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import cash_clearing
+from core.money import parse_money
 from loanfactory.database import get_db
 from loanfactory.faces import with_channel_api
 from loanfactory.plugins_host import get_plugins
@@ -81,6 +83,22 @@ def settle() -> None:
                 with open_bank(config, get_plugins().clock(), session) as bank:
                     bank.mark_delivered(callback_id)
                 session.commit()
+
+
+@sandbox_bank.command("bind-card")
+@click.option("--number", required=True, help="The card number the borrower authorised for debits.")
+@click.option("--holder", required=True, help="The holder's name.")
+@click.option("--balance", default=None, help="What the card holds (default: never runs dry).")
+@with_appcontext
+def bind_card(number: str, holder: str, balance: str | None) -> None:
+    """Bind a card at the bank for debits (协议支付), as the borrower's bank signing does."""
+    sessions, config = _sessions_and_config()
+    amount = parse_money(balance, "--balance") if balance is not None else None
+    with sessions() as session:
+        with open_bank(config, datetime.now(SHANGHAI), session) as bank:
+            bank.bind_card(number, holder, amount)
+        session.commit()
+    click.echo(f"card ****{number[-4:]} bound")
 
 
 @sandbox_bank.command()

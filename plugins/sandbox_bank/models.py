@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.customers.pii import EncryptedString
@@ -43,6 +43,17 @@ class BankOrder(Base):
     accepted_at: Mapped[datetime] = mapped_column(DateTime)
     settle_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     settled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: a debit that may collect less than ``amount`` when the card holds less (批量代扣's partial debits)
+    allow_partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: what a succeeded debit actually collected when it was less than ``amount``; ``None``: all of it
+    collected: Mapped[Decimal | None] = mapped_column(Amount, nullable=True)
+    #: the merchant's batch the order came in (``None``: sent alone)
+    batch_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
+
+    @property
+    def moved(self) -> Decimal:
+        """The money the order moved (or would move): the collected part of a partial debit, else the amount."""
+        return self.amount if self.collected is None else self.collected
 
 
 class BankCard(Base):
