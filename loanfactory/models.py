@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "core.backoffice.signin",
     "core.businessday.calendar",
     "core.businessday.closes",
+    "core.finance.models",
     "core.ledger.models",
     "core.loans.models",
     "core.origination.approval",
