@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.backoffice.users import Role, User, create_user
 from core.businessday.calendar import seed_calendar
 from core.channels.keys import issue_api_key
+from core.finance.charts import chart_in_force
 from core.products.models import ProductVersion
 from core.products.references import plugin_registry
 from core.products.validate import read_document
@@ -54,7 +55,7 @@ def _publish_samples(session: Session, seed: DemoSeed, plugins: dict[str, frozen
         if code not in published:
             try:
                 version = create_draft(session, document, actor=MAKER, note="demo sample")
-                submit(session, version, actor=MAKER, plugins=plugins)
+                submit(session, version, actor=MAKER, plugins=plugins, chart=chart_in_force(session))
                 publish(session, version, actor=CHECKER)
                 session.commit()
             except Exception as error:  # a sample that no longer validates is reported, not fatal

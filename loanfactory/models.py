@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "core.businessday.calendar",
     "core.businessday.closes",
     "core.eod.runs",
+    "core.finance.models",
     "core.ledger.models",
     "core.loans.models",
     "core.origination.approval",

@@ -29,6 +29,7 @@ from admin.base import SecureView
 from admin.preview import preview, problems_by_pointer
 from core.backoffice.users import Role, can
 from core.errors import LoanFactoryError
+from core.finance.charts import chart_in_force
 from core.products import product_schema
 from core.products.changes import diff_documents, impact
 from core.products.models import ProductVersion
@@ -102,7 +103,7 @@ class ProductsView(SecureView):
         mode = request.values.get("_mode", "form")
         document, problems = stored, []
         if request.method == "GET" and version is not None and version.status == "draft":
-            problems = check_product(document, roles=ROLES, plugins=plugin_registry()).problems
+            problems = _check(document)
         if request.method == "POST":
             document, problems = self._posted_document(mode)
             edit = request.form.get("_edit")
@@ -116,7 +117,7 @@ class ProductsView(SecureView):
             elif request.form.get("_action") in ("save", "submit"):
                 return self._save(version, document, submit_after=request.form["_action"] == "submit")
             else:
-                problems = check_product(document, roles=ROLES, plugins=plugin_registry()).problems
+                problems = _check(document)
         editable = version is None or (version.status == "draft" and self.can_edit())
         tree = schema_form.build(product_schema(), document, locale=_locale())
         grouped = problems_by_pointer(problems, _locale())
@@ -147,7 +148,7 @@ class ProductsView(SecureView):
                 self.audit("product.save_draft", "product_version", version.id,
                            before={c.pointer: c.before for c in changes}, after={c.pointer: c.after for c in changes})
             if submit_after:
-                submit(db, version, actor=actor, roles=ROLES, plugins=plugin_registry())
+                submit(db, version, actor=actor, roles=ROLES, plugins=plugin_registry(), chart=chart_in_force(db))
                 self.audit("product.submit", "product_version", version.id, before={"status": "draft"},
                            after={"status": version.status})
             db.commit()
@@ -218,7 +219,7 @@ class ProductsView(SecureView):
     @expose("/<int:version_id>/publish", methods=["POST"])
     def publish_version(self, version_id: int) -> Any:
         return self._lifecycle(version_id, "product.publish", "product.publish", lambda db, v, _r: publish(
-            db, v, actor=current_user.username, roles=ROLES, plugins=plugin_registry()))
+            db, v, actor=current_user.username, roles=ROLES, plugins=plugin_registry(), chart=chart_in_force(db)))
 
     @expose("/<int:version_id>/return", methods=["POST"])
     def return_version(self, version_id: int) -> Any:
@@ -255,6 +256,11 @@ class ProductsView(SecureView):
     @staticmethod
     def can_edit() -> bool:
         return can(current_user, "product.edit")
+
+
+def _check(document: Any) -> list[Problem]:
+    """Every problem of ``document``, its GL codes checked against the chart in force."""
+    return check_product(document, roles=ROLES, plugins=plugin_registry(), chart=chart_in_force(db_session())).problems
 
 
 def _syntax_broken(problems: list[Problem]) -> bool:

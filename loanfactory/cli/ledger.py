@@ -1,4 +1,5 @@
-"""``loanfactory ledger``: the trial balance, and proving or rebuilding the loan balance projection.
+"""``loanfactory ledger``: the trial balance (by kernel account, GL code or product), the chart of accounts,
+and proving or rebuilding the loan balance projection.
 
 Every command works on ``DATABASE_URL`` (or ``--database-url``; the embedded SQLite default otherwise).
 ``verify-projection`` changes nothing: it compares the projection with the journal range of loan ids by
@@ -10,9 +11,12 @@ rows of ``--loan-ids``) from the journal; ``rebuild-projection --check`` is ``ve
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import click
 from sqlalchemy import inspect
@@ -21,6 +25,9 @@ from sqlalchemy.orm import Session
 from core.db.base import database_url as resolve_database_url
 from core.db.base import make_engine, make_session_factory
 from core.errors import InvalidArgumentError
+from core.finance.chart import InvalidChartError
+from core.finance.charts import chart_in_force, load_chart
+from core.finance.general_ledger import general_ledger
 from core.ledger import (
     JournalEntry,
     LoanRange,
@@ -75,27 +82,84 @@ loan_ids_option = click.option("--loan-ids", "loans", default=None, callback=_lo
 
 @ledger.command("trial-balance")
 @database_option
+@click.option("--by", "reading", type=click.Choice(["kernel", "gl", "product"]), default="kernel", show_default=True,
+              help="Read by the kernel's accounts, by the lender's GL codes, or by product and GL code.")
+@click.option("--through", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Only entries with business dates up to this date (GL readings).")
 @json_option
-def trial_balance_command(database_url: str | None, as_json: bool) -> None:
+def trial_balance_command(database_url: str | None, reading: str, through: datetime | None, as_json: bool) -> None:
     """Print every account's debits, credits and balance, and whether the books balance."""
     with _session(database_url) as session:
-        report = trial_balance(session)
+        if reading == "kernel" and through is None:
+            report = trial_balance(session)
+            rows = [(r.account, r.name_zh, r.name_en, r.debit, r.credit, r.balance) for r in report.rows]
+            total_debit, total_credit = report.total_debit, report.total_credit
+        else:
+            gl = general_ledger(session, through=through.date() if through else None)
+            read = {"kernel": gl.by_kernel, "gl": gl.by_gl, "product": gl.by_product}[reading]()
+            rows = [("/".join(part or "-" for part in r.key), r.name_zh, r.name_en, r.debit, r.credit, r.balance)
+                    for r in read.rows]
+            total_debit, total_credit = read.total_debit, read.total_credit
+    difference = total_debit - total_credit
     if as_json:
         echo_json({
-            "accounts": [{"account": r.account, "name_zh": r.name_zh, "name_en": r.name_en, "debit": str(r.debit),
-                          "credit": str(r.credit), "balance": str(r.balance)} for r in report.rows],
-            "total_debit": str(report.total_debit), "total_credit": str(report.total_credit),
-            "difference": str(report.difference), "balanced": report.balanced,
+            "accounts": [{"account": key, "name_zh": zh, "name_en": en, "debit": str(debit), "credit": str(credit),
+                          "balance": str(balance)} for key, zh, en, debit, credit, balance in rows],
+            "total_debit": str(total_debit), "total_credit": str(total_credit),
+            "difference": str(difference), "balanced": difference == 0,
         })
-        return
-    click.echo(f"{'account':<20} {'name':<24} {'debit':>20} {'credit':>20} {'balance':>20}")
-    for r in report.rows:
-        click.echo(f"{r.account:<20} {r.name_en:<24} {_money(r.debit):>20} {_money(r.credit):>20} "
-                   f"{_money(r.balance):>20}")
-    click.echo(f"{'total':<45} {_money(report.total_debit):>20} {_money(report.total_credit):>20}")
-    click.echo("balanced" if report.balanced else f"NOT BALANCED: debits - credits = {report.difference}")
-    if not report.balanced:
+    else:
+        click.echo(f"{'account':<28} {'name':<32} {'debit':>20} {'credit':>20} {'balance':>20}")
+        for key, _zh, en, debit, credit, balance in rows:
+            click.echo(f"{key:<28} {en[:32]:<32} {_money(debit):>20} {_money(credit):>20} {_money(balance):>20}")
+        click.echo(f"{'total':<61} {_money(total_debit):>20} {_money(total_credit):>20}")
+        click.echo("balanced" if difference == 0 else f"NOT BALANCED: debits - credits = {difference}")
+    if difference:
         sys.exit(1)
+
+
+@ledger.group("chart")
+def chart() -> None:
+    """The lender's chart of accounts: load a version, show the one in force."""
+
+
+@chart.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", required=True, help="Who loads it (recorded in the audit log).")
+@database_option
+def chart_load_command(path: Path, actor: str, database_url: str | None) -> None:
+    """Validate the chart in PATH and store it as a new version; every problem is listed with its pointer."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise click.ClickException(f"{path}: not valid JSON: {error}") from None
+    with _session(database_url) as session:
+        try:
+            stored = load_chart(session, document, actor=actor)
+        except InvalidChartError as error:
+            for problem in error.problems:
+                click.echo(f"{path}: {problem}", err=True)
+            sys.exit(1)
+        session.commit()
+        click.echo(f"chart version {stored.version} loaded, in force from {stored.effective_from}")
+
+
+@chart.command("show")
+@click.option("--on", type=click.DateTime(["%Y-%m-%d"]), default=None, help="The chart in force on this date.")
+@database_option
+@json_option
+def chart_show_command(on: datetime | None, database_url: str | None, as_json: bool) -> None:
+    """Print the chart in force (the shipped one until a version is loaded)."""
+    with _session(database_url) as session:
+        found = chart_in_force(session, on.date() if on else None)
+    if as_json:
+        echo_json(found.to_json())
+        return
+    click.echo(f"version {found.version}, in force from {found.effective_from} ({found.source})")
+    for account in found.accounts.values():
+        indent = "  " if account.parent else ""
+        click.echo(f"{indent}{account.code:<14} {account.type:<10} {account.normal_side:<7} {account.name_zh} "
+                   f"/ {account.name_en}")
 
 
 def verify(session: Session, loans: LoanRange, size: int) -> tuple[list[ProjectionDifference], int]:

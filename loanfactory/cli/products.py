@@ -26,6 +26,8 @@ import click
 from sqlalchemy.orm import Session
 
 from core.db.base import Base, make_engine, make_session_factory
+from core.finance.chart import shipped_chart
+from core.finance.charts import chart_in_force
 from core.products.changes import diff_versions, impact
 from core.products.docs import DOCS_PATH, render_reference
 from core.products.models import ProductVersion
@@ -88,7 +90,7 @@ def validate_command(files: tuple[Path, ...], no_plugin_check: bool, as_json: bo
     results: list[dict[str, Any]] = []
     for path in files:
         try:
-            report = check_product(read_document(path), plugins=registry)
+            report = check_product(read_document(path), plugins=registry, chart=shipped_chart())
             problems, proof = report.problems, report.proof
         except InvalidProductError as error:
             problems, proof = error.problems, None
@@ -129,7 +131,7 @@ def import_command(files: tuple[Path, ...], username: str, password: str, and_su
         for path in files:
             version = create_draft(session, read_document(path), actor=actor, note=f"imported from {path.name}")
             if and_submit:
-                submit(session, version, actor=actor, plugins=registry)
+                submit(session, version, actor=actor, plugins=registry, chart=chart_in_force(session))
             click.echo(f"{path}: {version.label} {version.status}")
 
 
@@ -152,6 +154,7 @@ def _lifecycle(name: str, action: Callable[..., Any], help_text: str, permission
                 kwargs["reason"] = reason
             if validates:
                 kwargs["plugins"] = _registry(not no_plugin_check)
+                kwargs["chart"] = chart_in_force(session)
             action(session, version, **kwargs)
             click.echo(f"{version.label} {version.status}")
 
