@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 
-from admin import auth, i18n
+from admin import auth, editor_sections, i18n, labels
 from admin.views.approvals import ApprovalsView
 from admin.views.audit_log import AuditLogView
 from admin.views.calendar import CalendarView
@@ -45,6 +45,8 @@ def init_app(app: Flask) -> Admin:
     i18n.init_app(app)
     auth.init_app(app)
     app.jinja_env.filters["lf_can"] = _can
+    labels.init_app(app)
+    app.jinja_env.globals["lf_sections"] = editor_sections.sections
     admin = Admin(app, name=_l("Loan Product Factory"), theme=Bootstrap4Theme(base_template="lf/master.html",
                                                                               fluid=True),
                   index_view=CockpitView(name=_l("Cockpit"), url="/admin", endpoint="admin"))

@@ -8,6 +8,10 @@ of :class:`Node`. Every input is named by the JSON pointer of its value, so :fun
 document from the posted form and a validation problem's pointer lands on exactly one input. Arrays carry
 their length in a hidden ``<pointer>#count`` input; :func:`apply_edit` adds or removes an item.
 
+Fractions (the schema's ``#/$defs/fraction``: rates, caps, loan-to-value, debt-to-income) are typed and
+shown as percentages (``18`` with the unit ``%`` for ``"0.18"``) and read back exactly (``Decimal`` shift
+by two places, never a float).
+
 Reading back is deliberately lossless rather than clever: an integer field holding ``"12a"`` stays the
 string ``"12a"`` so the server-side validator (the only authority) reports it at that field. Empty inputs
 are left out; an optional object or array whose inputs are all empty is left out too.
@@ -27,6 +31,8 @@ from core.products.problems import pointer as make_pointer
 MISSING: Any = object()
 SKIPPED_PROPERTIES = frozenset({"$schema"})
 INTEGER = re.compile(r"^-?[0-9]+$")
+#: the schema's fractions, edited as percentages
+FRACTION_REF = "#/$defs/fraction"
 
 
 @dataclass
@@ -111,10 +117,14 @@ def build(schema: Mapping[str, Any], document: Any, *, locale: str = "zh_CN", ro
         items = document if isinstance(document, list) else []
         for i, item in enumerate(items):
             node.children.append(build(resolved.get("items", {}), item, locale=locale, root=root,
-                                       at=make_pointer(*_split(at), i), required=True, name=name, index=i))
+                                       at=make_pointer(*_split(at), i), required=True, name=label or name,
+                                       index=i))
     else:
         node.value = "" if document is MISSING or document is None else _display(document)
-        if "enum" in resolved:
+        if schema.get("$ref") == FRACTION_REF:
+            node.input_type = "percent"
+            node.value = percent_of(node.value)
+        elif "enum" in resolved:
             node.input_type = "select"
             node.options = [str(option) for option in resolved["enum"]]
         elif "boolean" in kinds:
@@ -127,6 +137,26 @@ def build(schema: Mapping[str, Any], document: Any, *, locale: str = "zh_CN", ro
         elif kinds in (["integer"], ["number"]):
             node.input_type = "number"
     return node
+
+
+def percent_of(fraction: str) -> str:
+    """``"0.1825"`` as ``"18.25"``: the decimal point moved two places, digits kept, so reading it back gives
+    the very text stored (text that is not a number is kept for the validator to name)."""
+    try:
+        value = Decimal(fraction.strip())
+    except InvalidOperation:
+        return fraction
+    return format(value.scaleb(2), "f") if value.is_finite() else fraction
+
+
+def fraction_of(percent: str) -> str:
+    """``"18.25"`` (or ``"18.25%"``) as ``"0.1825"``, exactly; anything else is kept as typed."""
+    text = percent.strip().removesuffix("%").strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return percent
+    return format(value.scaleb(-2), "f") if value.is_finite() else percent
 
 
 def _display(value: Any) -> str:
@@ -169,6 +199,9 @@ def parse(schema: Mapping[str, Any], form: Mapping[str, str], *, root: Mapping[s
             if value is not MISSING:
                 values.append(value)
         return values if values or required else MISSING
+    if schema.get("$ref") == FRACTION_REF:
+        text = form.get(at, "")
+        return _scalar(kinds, fraction_of(text) if text.strip() else text)
     return _scalar(kinds, form.get(at, ""))
 
 
@@ -193,6 +226,56 @@ def _scalar(kinds: list[str], raw: str) -> Any:
         except InvalidOperation:
             return text
     return text
+
+
+def field_label(schema: Mapping[str, Any], at: str, *, locale: str = "zh_CN") -> str:
+    """The path to the field at pointer ``at`` in the schema's titles (``期限 › 可选期限``); list items by
+    their number (``费用 › 2``)."""
+    names: list[str] = []
+    node = resolve(schema, schema)
+    for part in _split(at):
+        if part.isdigit() and "items" in node:
+            node = resolve(node["items"], schema)
+            names.append(str(int(part) + 1))
+            continue
+        child = node.get("properties", {}).get(part)
+        if child is None:
+            names.append(part)
+            break
+        node = resolve(child, schema)
+        names.append(_text(node, "title", locale, part))
+    return " › ".join(names)
+
+
+def describe(schema: Mapping[str, Any], at: str, value: Any, label: Any, *, locale: str = "zh_CN") -> str:
+    """``value`` (found at pointer ``at``) as a person reads it: codes through ``label`` (a callable giving
+    the code's words), fractions as percentages, objects as ``title: value`` pairs, lists item by item."""
+    node = _schema_at(schema, at)
+    if isinstance(value, Mapping):
+        return "；".join(f"{_text(_schema_at(schema, f'{at}/{k}'), 'title', locale, str(k))}: "
+                        f"{describe(schema, f'{at}/{k}', v, label, locale=locale)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "、".join(describe(schema, f"{at}/{i}", v, label, locale=locale) for i, v in enumerate(value))
+    if isinstance(value, bool):
+        return str(label("true" if value else "false"))
+    text = _display(value)
+    if node.get("$ref") == FRACTION_REF:
+        shown = percent_of(text)
+        return f"{format(Decimal(shown).normalize(), 'f')}%" if shown != text or text == "0" else text
+    return str(label(text)) if "enum" in resolve(node, schema) else text
+
+
+def _schema_at(schema: Mapping[str, Any], at: str) -> dict[str, Any]:
+    """The (unresolved, so a ``$ref`` to a fraction still shows) schema of the value at pointer ``at``; for
+    an item of a list of plain values, the list's ``items``."""
+    node: dict[str, Any] = dict(schema)
+    for part in _split(at):
+        resolved = resolve(node, schema)
+        if "items" in resolved and (part.isdigit() or "properties" not in resolved):
+            node = dict(resolved["items"])
+        else:
+            node = dict(resolved.get("properties", {}).get(part, {}))
+    return node
 
 
 def apply_edit(schema: Mapping[str, Any], document: Any, edit: str) -> Any:

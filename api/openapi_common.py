@@ -8,6 +8,13 @@ from typing import Any
 from core.money import MAX_MONEY_NUMBER, MONEY_PATTERN
 
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "description": "Yuan, two decimals, as a string."}
+#: how a prepayment quote nets the overpayment suspense held for the loan (core.loans.prepayment)
+PREPAYMENT_NETTING = {
+    "held": {**MONEY, "description": "Overpayment suspense held for the loan."},
+    "from_held": {**MONEY, "description": "The part of `total` the suspense pays."},
+    "payable": {**MONEY, "description": "What the borrower still pays: `total` less `from_held`."},
+    "held_after": {**MONEY, "description": "Suspense still held after paying `payable`."},
+}
 RATE = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$",
         "description": "A fraction as a decimal string (0.12 = 12%)."}
 DATE = {"type": "string", "format": "date"}
@@ -194,10 +201,12 @@ APPLICATION_SCHEMAS: dict[str, Any] = {
     "PrepaymentQuote": {"type": "object", "required": ["loan_id", "on", "principal", "total", "full"],
                         "properties": {"loan_id": {"type": "integer"}, "on": DATE, "principal": MONEY,
                                        "broken_interest": MONEY, "fee": MONEY, "owed_now": MONEY, "total": MONEY,
+                                       **PREPAYMENT_NETTING,
                                        "full": {"type": "boolean"}}},
     "Prepayment": {"type": "object", "required": ["loan_id", "total", "loan_state"],
                    "properties": {"loan_id": {"type": "integer"}, "on": DATE, "principal": MONEY,
                                   "broken_interest": MONEY, "fee": MONEY, "owed_now": MONEY, "total": MONEY,
+                                       **PREPAYMENT_NETTING,
                                   "full": {"type": "boolean"}, "event_id": {"type": "integer"},
                                   "loan_state": {"type": "string"}}},
     "ResubmissionRequest": {

@@ -76,7 +76,7 @@
     if (!proof) { box.textContent = ""; return; }
     box.className = "small mt-2 " + (proof.passed ? "text-success" : "text-danger");
     box.textContent = proof.passed ? format(labels.proof_passed, {
-      apr: proof.worst.apr, allowance: proof.worst.rounding_allowance, cap: proof.cap, cases: proof.cases,
+      apr: proof.shown.apr, allowance: proof.shown.allowance, cap: proof.shown.cap, cases: proof.cases,
     }) : labels.proof_failed;
   }
 
@@ -85,6 +85,9 @@
     status.textContent = labels.checking;
     const body = new FormData(form);
     body.delete("_action");
+    // a read-only view disables its selects, and FormData leaves disabled fields out: add them back, or
+    // the check would report filled fields as missing
+    form.querySelectorAll("select[name]:disabled").forEach((el) => body.append(el.name, el.value));
     const response = await fetch(panel.dataset.url, { method: "POST", body: body, credentials: "same-origin" });
     if (mine !== sequence || !response.ok) return;
     const result = await response.json();
@@ -93,9 +96,60 @@
     status.textContent = result.ok ? "✓" : labels.problems + ": " + result.problems.length +
       (loose.length ? " — " + loose.map((p) => (p.pointer || "/") + " " + p.message).join("; ") : "");
     panel.dataset.state = result.ok ? "ok" : "problems";
+    showSections(result.problems || []);
     if (result.schedule) showSchedule(result.schedule);
     showProof(result.proof);
   }
+
+  // Each section's state from the live check: valid, or how many problems its fields have; the progress
+  // bar counts the valid sections. A problem without a field (the document as a whole) counts nowhere.
+  function showSections(problems) {
+    const cards = Array.from(document.querySelectorAll(".lf-section"));
+    let valid = 0;
+    for (const card of cards) {
+      const fields = card.dataset.fields.trim().split(/\s+/);
+      const count = problems.filter((p) => fields.some((f) => p.pointer === f || p.pointer.startsWith(f + "/"))).length;
+      const key = card.dataset.section;
+      card.dataset.state = count ? "problems" : "valid";
+      for (const badge of [document.getElementById("section-state-" + key), document.getElementById("step-state-" + key)]) {
+        if (!badge) continue;
+        badge.className = badge.className.replace(/badge-(light|success|danger)/, count ? "badge-danger" : "badge-success");
+        badge.textContent = count ? format(labels.section_problems, { count: count }) : "✓ " + labels.section_valid;
+      }
+      if (!count) valid += 1;
+    }
+    const bar = document.getElementById("editor-progress-bar");
+    const text = document.getElementById("editor-progress-text");
+    if (bar && cards.length) bar.style.width = Math.round((100 * valid) / cards.length) + "%";
+    if (text) text.textContent = format(text.dataset.template, { valid: valid, total: cards.length });
+  }
+
+  // Lists are edited in place: "add" and "remove" post the form to the section endpoint, which answers the
+  // list's section re-rendered; it replaces the old one and the page stays where it was.
+  form.addEventListener("click", async (event) => {
+    const button = event.target.closest("button[name=_edit]");
+    const url = panel.dataset.sectionUrl;
+    if (!button || !url) return;
+    event.preventDefault();
+    const card = button.closest(".lf-section");
+    const body = new FormData(form);
+    body.delete("_action");
+    form.querySelectorAll("select[name]:disabled").forEach((el) => body.append(el.name, el.value));
+    body.set("_edit", button.value);
+    body.set("_section", card.dataset.section);
+    const response = await fetch(url, { method: "POST", body: body, credentials: "same-origin" });
+    if (!response.ok) return;
+    const holder = document.createElement("div");
+    holder.innerHTML = await response.text();
+    const fresh = holder.querySelector(".lf-section");
+    if (fresh) { card.replaceWith(fresh); later(); }
+  });
+
+  // Check, save and submit reload the page: come back to where the user was.
+  const spot = "lf-editor-scroll:" + location.pathname;
+  form.addEventListener("submit", () => sessionStorage.setItem(spot, String(window.scrollY)));
+  const saved = sessionStorage.getItem(spot);
+  if (saved !== null) { sessionStorage.removeItem(spot); window.scrollTo(0, Number(saved)); }
 
   function later() { clearTimeout(timer); timer = setTimeout(refresh, 500); }
   form.addEventListener("input", later);

@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -30,6 +31,7 @@ from werkzeug.wrappers import Response
 from admin.approval_history import history, seconds_until, waiting_returns
 from admin.base import SecureView
 from admin.bureau import report_view, reveal_report
+from admin.labels import moment_label
 from admin.pii import masked, reveal
 from core.applications.models import Application
 from core.customers.parties import Customer
@@ -78,6 +80,7 @@ class ApprovalsView(SecureView):
         first_approvers = [e["actor"] for e in current_round(task) if e["approve"]]
         return self.render(
             "lf/approvals/detail.html", task=task, application=application, decision=application.decision or {},
+            reason_meanings=reason_meanings(application.decision or {}),
             customer=customer or masked(db.get(Customer, application.customer_id)),
             bureau=bureau or (report_view(report) if report else None), revealed=revealed,
             seconds_left=seconds_until(task.due_at), mine=_mine(task), awaiting=waiting_for,
@@ -175,7 +178,7 @@ class ApprovalsView(SecureView):
                                            resubmit_days=self._resubmit_days())
             return _("Application %(id)s returned to %(channel)s for supplement; it must answer by %(date)s.",
                      id=application.id, channel=application.channel,
-                     date=aware(record.resubmit_by).strftime("%Y-%m-%d %H:%M UTC"))
+                     date=moment_label(aware(record.resubmit_by)))
 
         return self._act(task_id, "approval.return", return_it)
 
@@ -188,3 +191,15 @@ class ApprovalsView(SecureView):
             return _("Task %(id)s sent back to %(user)s.", id=task.id, user=first)
 
         return self._act(task_id, "approval.send_back", send_it)
+
+
+def reason_meanings(decision: dict[str, Any]) -> dict[str, str]:
+    """Reason code -> what it means, in the user's language, from what the scoring plugin said when it
+    scored (``decision["reason_meanings"]``): its sentence in Chinese, the characteristic in English."""
+    meanings = decision.get("reason_meanings")
+    if not isinstance(meanings, dict):
+        return {}
+    chinese = str(get_locale() or "zh_CN").startswith("zh")
+    return {code: str(meaning.get("description") if chinese else
+                      str(meaning.get("characteristic", "")).replace("_", " "))
+            for code, meaning in meanings.items() if isinstance(meaning, dict)}

@@ -7,6 +7,9 @@ mode, the loan brought to the date) and the operator confirms exactly that total
 confirmation if the quote changed in between (an end-of-day ran, a repayment arrived) and the operator
 quotes again, and refuses both before the contract's prepayment window opens.
 
+The quote nets the overpayment suspense already held for the loan; when a full prepayment would still leave
+money held, the operator must tick "keep it for a refund", and the loan page then offers the refund.
+
 Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
 the approving permission decides it on the requests page, and the kernel carries an approval out in the
 same transaction (:func:`core.loans.adjustments.decide_adjustment`).
@@ -35,10 +38,11 @@ from core.debits.refunds import decide_refund
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.ledger.models import JournalEntry
 from core.loans.adjustments import decide_adjustment
+from core.loans.context import suspense_of
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
-from core.loans.repayment import repay
+from core.loans.repayment import refund_suspense, repay
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
@@ -112,6 +116,7 @@ class LoansView(SecureView):
         return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
                            events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
                            customer=masked(db.get(Customer, loan.customer_id)), today=clock.today().isoformat(),
+                           held=suspense_of(db, loan_id),
                            form_key=uuid.uuid4().hex, revealed=None)
 
     @expose("/<int:loan_id>/reveal", methods=["POST"])
@@ -177,11 +182,22 @@ class LoansView(SecureView):
         def run(db: Any, loan: Loan) -> ServicingEvent:
             quoted = request.form.get("quoted_total", "")
             return prepay(db, loan_id=loan.id, amount=quoted, quoted_total=quoted,
+                          keep_for_refund=request.form.get("keep_for_refund") == "yes",
                           on=_business_date(request.form.get("business_date")), today=clock.today(),
                           channel=OFFLINE_CHANNEL, principal=request.form.get("principal") or None,
                           key=f"admin:prepay:{request.form.get('key', '')}", actor=current_user.username,
                           mode=request.form.get("mode") or "keep_term", overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
+
+    @expose("/<int:loan_id>/refund", methods=["POST"])
+    def refund(self, loan_id: int) -> Any:
+        """Pay the overpayment suspense held for the loan back to the borrower (closed loans included)."""
+        def run(db: Any, loan: Loan) -> ServicingEvent:
+            return refund_suspense(db, loan_id=loan.id, amount=request.form.get("amount", ""),
+                                   on=_business_date(request.form.get("business_date")), today=clock.today(),
+                                   channel=OFFLINE_CHANNEL, key=f"admin:refund:{request.form.get('key', '')}",
+                                   actor=current_user.username)
+        return self._operate(loan_id, "loan.repay", "loan.refund_suspense", run)
 
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])
     def file_request(self, loan_id: int, kind: str) -> Any:

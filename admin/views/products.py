@@ -19,19 +19,20 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from admin import schema_form
+from admin import editor_sections, schema_form
 from admin.base import SecureView
-from admin.preview import preview, problems_by_pointer
+from admin.labels import code_label
+from admin.preview import cap_drivers, preview, problems_by_pointer
 from core.backoffice.users import Role, can
 from core.errors import LoanFactoryError
 from core.finance.charts import chart_in_force
 from core.products import product_schema
-from core.products.changes import diff_documents, impact
+from core.products.changes import Change, diff_documents, impact
 from core.products.models import ProductVersion
 from core.products.problems import Problem, load_json
 from core.products.validate import InvalidProductError, check_product
@@ -77,7 +78,8 @@ class ProductsView(SecureView):
         db = db_session()
         versions = list_versions(db)
         impacts = {v.id: impact(db, v) for v in versions}
-        samples = sorted(p.stem for p in SAMPLES.glob("*.json"))
+        samples = {path.stem: _name(load_json(path.read_text(encoding="utf-8")), path.stem)
+                   for path in sorted(SAMPLES.glob("*.json"))}
         return self.render("lf/products/list.html", versions=versions, impacts=impacts, samples=samples)
 
     # -- editor --------------------------------------------------------------------------------------
@@ -124,7 +126,8 @@ class ProductsView(SecureView):
         placed = tree.pointers()
         unplaced = {p: m for p, m in grouped.items() if p not in placed}
         return self.render("lf/products/edit.html", version=version, tree=tree, problems=grouped,
-                           unplaced=unplaced, editable=editable, mode=mode, json_text=_pretty(document))
+                           unplaced=unplaced, editable=editable, mode=mode, json_text=_pretty(document),
+                           fixed=_fixed(version))
 
     def _posted_document(self, mode: str) -> tuple[Any, list[Problem]]:
         if mode == "json":
@@ -157,8 +160,7 @@ class ProductsView(SecureView):
             return self._show_problems(version, document, error.problems)
         except LoanFactoryError as error:
             db.rollback()
-            field = f"/{error.field}" if error.field in product_schema()["properties"] else ""
-            return self._show_problems(version, document, [Problem(field, "refused", str(error), str(error))])
+            return self._show_problems(version, document, [_refusal(error, version)])
         flash(_("Sent for review.") if submit_after else _("Draft saved."), "success")
         return redirect(url_for(".edit", version_id=version.id))
 
@@ -172,7 +174,28 @@ class ProductsView(SecureView):
         grouped = problems_by_pointer(problems, _locale())
         unplaced = {p: m for p, m in grouped.items() if p not in tree.pointers()}
         return self.render("lf/products/edit.html", version=version, tree=tree, problems=grouped, unplaced=unplaced,
-                           editable=True, mode=request.values.get("_mode", "form"), json_text=_pretty(document))
+                           editable=True, mode=request.values.get("_mode", "form"), json_text=_pretty(document),
+                           fixed=_fixed(version))
+
+    @expose("/section", methods=["POST"])
+    def section_fragment(self) -> Any:
+        """One section of the editor re-rendered after adding or removing a list item (nothing is stored):
+        the editor swaps it in place, without reloading the page."""
+        self.require("product.edit")
+        document, _problems = self._posted_document("form")
+        try:
+            document = schema_form.apply_edit(product_schema(), document, request.form.get("_edit", ""))
+        except ValueError:
+            abort(400)
+        tree = schema_form.build(product_schema(), document, locale=_locale())
+        groups = editor_sections.sections(tree)
+        wanted = request.form.get("_section", "")
+        found = [(number, section, nodes) for number, (section, nodes) in enumerate(groups, 1) if section.key == wanted]
+        if not found:
+            abort(400)
+        number, section, nodes = found[0]
+        return self.render("lf/products/section.html", fragment=(section, nodes, number), problems={},
+                           editable=True, fixed=())
 
     @expose("/preview", methods=["POST"])
     def live_preview(self) -> Any:
@@ -190,7 +213,8 @@ class ProductsView(SecureView):
         version = self._version(version_id)
         live = published_version(db, version.code)
         baseline = live if live is not None and live.id != version.id else None
-        changes = diff_documents(baseline.document if baseline else {}, version.document)
+        changes = [_readable(change) for change in
+                   diff_documents(baseline.document if baseline else {}, version.document)]
         siblings = list_versions(db, version.code)
         return self.render("lf/products/review.html", version=version, baseline=baseline, changes=changes,
                            siblings=siblings, impacts={v.id: impact(db, v) for v in siblings})
@@ -259,8 +283,48 @@ class ProductsView(SecureView):
 
 
 def _check(document: Any) -> list[Problem]:
-    """Every problem of ``document``, its GL codes checked against the chart in force."""
-    return check_product(document, roles=ROLES, plugins=plugin_registry(), chart=chart_in_force(db_session())).problems
+    """Every problem of ``document``, its GL codes checked against the chart in force, and the fields whose
+    range drives a failed cap proof."""
+    report = check_product(document, roles=ROLES, plugins=plugin_registry(), chart=chart_in_force(db_session()))
+    return [*report.problems, *cap_drivers(document, report.proof)]
+
+
+def _readable(change: Change) -> dict[str, Any]:
+    """A change as the review shows it: the field's titles and the values in words, in the user's language."""
+    schema, locale = product_schema(), _locale()
+    return {"pointer": change.pointer, "kind": change.kind,
+            "label": schema_form.field_label(schema, change.pointer, locale=locale),
+            "before": "" if change.kind == "added" else schema_form.describe(
+                schema, change.pointer, change.before, code_label, locale=locale),
+            "after": "" if change.kind == "removed" else schema_form.describe(
+                schema, change.pointer, change.after, code_label, locale=locale)}
+
+
+def _fixed(version: ProductVersion | None) -> tuple[str, ...]:
+    """The fields a version may not change: every version of a product (a clone too) keeps its code."""
+    return () if version is None else ("/code",)
+
+
+def _refusal(error: LoanFactoryError, version: ProductVersion | None) -> Problem:
+    """The kernel's refusal of a save as a problem at its field, in both languages where the admin knows it."""
+    field = f"/{error.field}" if error.field in product_schema()["properties"] else ""
+    if field == "/code" and version is not None:
+        with force_locale("zh_CN"):
+            zh = _("A new version keeps its product code %(code)s. To make a different product, start a new "
+                   "product.", code=version.code)
+        with force_locale("en"):
+            en = _("A new version keeps its product code %(code)s. To make a different product, start a new "
+                   "product.", code=version.code)
+        return Problem(field, "refused", zh, en)
+    return Problem(field, "refused", str(error), str(error))
+
+
+def _name(document: Any, fallback: str) -> str:
+    """A product document's name in the user's language."""
+    name = document.get("name") if isinstance(document, dict) else None
+    if not isinstance(name, dict):
+        return fallback
+    return str(name.get("zh" if _locale().startswith("zh") else "en") or fallback)
 
 
 def _syntax_broken(problems: list[Problem]) -> bool:

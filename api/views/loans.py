@@ -188,7 +188,7 @@ def register(bp: Blueprint) -> None:
         session = db_session()
         today = clock.today()
         quote = prepayment_quote(session, loan_id=loan.id, on=on, today=today, principal=principal)
-        event = prepay(session, loan_id=loan.id, amount=quote.total, on=on, today=today,
+        event = prepay(session, loan_id=loan.id, amount=quote.payable, on=on, today=today,
                        channel=loan.payment_channel or "api", key=_key("prepayment"),
                        actor=f"channel:{current_client().channel}", principal=principal, mode=mode,
                        overpayment_multiple=overpayment_multiple())

@@ -224,7 +224,13 @@ def reclassify(session: Session, loan: Loan, on: date, event: ServicingEvent) ->
 
 
 def projected_rows(session: Session, loan_id: int, on: date) -> list[InstallmentRow]:
-    """Every installment of the loan as :func:`bring_to` would leave it on ``on``, computed in memory.
+    """Every installment of the loan as :func:`bring_to` would leave it on ``on`` (:func:`projected`)."""
+    return projected(session, loan_id, on)[0]
+
+
+def projected(session: Session, loan_id: int, on: date) -> tuple[list[InstallmentRow], Decimal]:
+    """Every installment of the loan, and the overpayment suspense held, as :func:`bring_to` would leave
+    them on ``on``, computed in memory.
 
     The same end-of-day rule closes the same days (what fell due, interest accrued to date, suspense
     applied, each overdue installment's penalty), but on copies of the rows: nothing is written or posted,
@@ -233,14 +239,14 @@ def projected_rows(session: Session, loan_id: int, on: date) -> list[Installment
     rows = installment_rows(session, loan_id)
     loaded = load_loans(session, on, loan_ids=[loan_id])
     if not loaded:
-        return rows
+        return rows, suspense_of(session, loan_id)
     loan = loaded[0][0]
     live = [row for row in rows if row.status in ("pending", "due", "overdue")]
     day = _first_open_day(session, on)
     while day <= on:
         close_day(loan, live, day, policy_on(DEFAULT_CLASSIFICATION, day), lambda step: step)
         day += timedelta(days=1)
-    return rows
+    return rows, loan.suspense
 
 
 def refresh(session: Session, loan: Loan) -> None:

@@ -44,3 +44,9 @@ class StoredContractError(StoredRecordError):
     """A loan's stored contract (``Loan.terms``) lacks a key or holds a value that does not parse; ``field``
     names it (``terms.schedule.annual_rate``). Raised by :meth:`core.loans.contract.Contract.from_json`, and so
     by setting ``Loan.terms`` to such a document and by the end-of-day reading one."""
+
+
+class MoneyLeftHeldError(ServicingError):
+    """A full prepayment would close the loan with overpayment suspense still held for the borrower (cash
+    brought beyond the quote, or suspense beyond it) and the caller did not choose to keep it for a refund
+    (field ``keep_for_refund``)."""

@@ -13,6 +13,12 @@ prepayment fee on the principal prepaid (:class:`~core.loans.contract.Prepayment
   :func:`core.schedule.reschedule` — ``keep_term`` (same number of installments, each smaller) or
   ``keep_installment`` (same installment, fewer of them).
 
+**Money already held** for the loan (the overpayment suspense, 溢缴款: a repayment before a due date, an
+earlier excess) is netted: the quote's ``payable`` is its ``total`` less what the suspense covers, and the
+prepayment applies the suspense first. A full prepayment never closes the loan with money still held
+(suspense left over, or cash brought beyond ``payable``) unless the caller chose ``keep_for_refund``: the
+remainder then stays in the suspense for :func:`core.loans.repayment.refund_suspense`.
+
 Both are refused before the contract's window opens (:func:`prepayment_opens_on`: the product's
 ``prepayment.earliest_period``, kept in the loan's contract), whoever asks: the API, the admin, the CLI.
 
@@ -41,6 +47,7 @@ from core.ledger.accounts import (
     cash_clearing,
 )
 from core.ledger.posting import Line
+from core.loans.allocation import Allocation
 from core.loans.context import (
     INSTALLMENTS,
     bring_to,
@@ -49,14 +56,16 @@ from core.loans.context import (
     locked_loan,
     open_event,
     post_lines,
-    projected_rows,
+    projected,
     reclassify,
     require_state,
     save_rows,
+    suspense_of,
 )
 from core.loans.daily import InstallmentRow
 from core.loans.errors import (
     AmountExceedsOutstandingError,
+    MoneyLeftHeldError,
     PrepaymentNotAllowedError,
     PrepaymentTooEarlyError,
     QuoteChangedError,
@@ -65,6 +74,7 @@ from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
 from core.loans.models import Loan, LoanInstallment
 from core.loans.repayment import OVERPAYMENT_MULTIPLE, check_overpayment, fen, positive_fen, settle
+from core.money import parse_money
 from core.rounding import round_money
 from core.schedule import Installment, RescheduleMode, Schedule, reschedule
 from core.schedule.terms import parse_enum
@@ -76,7 +86,12 @@ FULL = "full"
 
 @dataclass(frozen=True)
 class PrepaymentQuote:
-    """What a prepayment on ``on`` costs: ``total`` = owed now + broken interest + principal + fee."""
+    """What a prepayment on ``on`` costs and what the payer still brings.
+
+    ``total`` = owed now + broken interest + principal + fee; ``held`` is the overpayment suspense held for
+    the loan, of which ``from_held`` pays part of the total; ``payable`` is the rest, the cash to bring;
+    ``held_after`` is the suspense a prepayment of exactly ``payable`` leaves held.
+    """
 
     on: date
     principal: Decimal
@@ -84,15 +99,29 @@ class PrepaymentQuote:
     fee: Decimal
     owed_now: Decimal
     full: bool
+    held: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
         return self.owed_now + self.broken_interest + self.principal + self.fee
 
+    @property
+    def from_held(self) -> Decimal:
+        return min(self.held, self.total)
+
+    @property
+    def payable(self) -> Decimal:
+        return self.total - self.from_held
+
+    @property
+    def held_after(self) -> Decimal:
+        return self.held - self.from_held
+
     def as_dict(self) -> dict[str, str | bool]:
         return {"on": self.on.isoformat(), "principal": fen(self.principal),
                 "broken_interest": fen(self.broken_interest), "fee": fen(self.fee), "owed_now": fen(self.owed_now),
-                "total": fen(self.total), "full": self.full}
+                "total": fen(self.total), "held": fen(self.held), "from_held": fen(self.from_held),
+                "payable": fen(self.payable), "held_after": fen(self.held_after), "full": self.full}
 
 
 def prepayment_opens_on(session: Session, loan: Loan) -> date:
@@ -131,7 +160,8 @@ def _current(rows: list[InstallmentRow], on: date) -> InstallmentRow | None:
     return ahead[0] if ahead else None
 
 
-def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal | None) -> PrepaymentQuote:
+def _quote(loan: Loan, rows: list[InstallmentRow], held: Decimal, on: date,
+           principal: Decimal | None) -> PrepaymentQuote:
     contract = loan.contract
     rules = contract.rules
     if not rules.prepayment.allowed:
@@ -151,7 +181,7 @@ def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal 
     fallen_due = sum(1 for row in rows if row.period > 0 and row.due_date <= on)
     if principal is None:
         fee = rules.prepayment.fee(outstanding, fallen_due)
-        return PrepaymentQuote(on, outstanding, broken, fee, owed_now, True)
+        return PrepaymentQuote(on, outstanding, broken, fee, owed_now, True, held)
     if owed_now:
         raise PrepaymentNotAllowedError(f"principal: {owed_now} is due or overdue; pay it before a partial "
                                         "prepayment", field="principal", value=principal)
@@ -159,16 +189,17 @@ def _quote(loan: Loan, rows: list[InstallmentRow], on: date, principal: Decimal 
         raise AmountExceedsOutstandingError(f"principal: {principal} is not less than the outstanding "
                                             f"{outstanding}; prepay in full instead", field="principal",
                                             value=principal)
-    return PrepaymentQuote(on, principal, broken, rules.prepayment.fee(principal, fallen_due), ZERO, False)
+    return PrepaymentQuote(on, principal, broken, rules.prepayment.fee(principal, fallen_due), ZERO, False, held)
 
 
 def prepayment_quote(session: Session, *, loan_id: int, on: date, today: date,
                      principal: object | None = None) -> PrepaymentQuote:
     """Quote a full prepayment (``principal=None``) or a partial one of ``principal`` on ``on``.
 
-    The quote sees the loan brought to ``on`` as the prepayment itself would (:func:`projected_rows`: the
-    installments fallen due since the last end-of-day, interest to date, each overdue installment's
-    penalty to ``on``), and posts nothing: a prepayment of the quoted total on ``on`` settles the loan.
+    The quote sees the loan brought to ``on`` as the prepayment itself would
+    (:func:`~core.loans.context.projected`: the installments fallen due since the last end-of-day, interest to
+    date, the suspense applied to them, each overdue installment's penalty to ``on``) with the suspense still
+    held, and posts nothing: a prepayment of the quote's ``payable`` on ``on`` settles the loan.
     ``on`` obeys the prepayment's own date rule (:func:`~core.loans.context.check_value_date`).
 
     Raises:
@@ -183,7 +214,7 @@ def prepayment_quote(session: Session, *, loan_id: int, on: date, today: date,
     check_value_date(session, loan, on, today=today, field="on")
     check_prepayment_window(session, loan, on)
     wanted = None if principal is None else positive_fen(principal, "principal")
-    return _quote(loan, projected_rows(session, loan.id, on), on, wanted)
+    return _quote(loan, *projected(session, loan.id, on), on, wanted)
 
 
 def _true_up(session: Session, event: ServicingEvent, current: InstallmentRow, broken: Decimal, on: date) -> None:
@@ -199,17 +230,21 @@ def _true_up(session: Session, event: ServicingEvent, current: InstallmentRow, b
 
 def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, since: date | None = None, *,
                        overpayment_multiple: Decimal | None = None) -> None:
-    """Carry out a recorded prepayment (also used by the replay after a reversal, which checks no amount)."""
+    """Carry out a recorded prepayment: the suspense held pays first, ``event.amount`` of cash the rest, any
+    cash beyond that goes to the suspense. A fresh one (``overpayment_multiple`` given) checks the amount
+    and that it leaves nothing held unasked; the replay after a reversal checks neither (it was accepted)."""
     on = event.business_date
     bring_to(session, loan, on, event, since)
-    if overpayment_multiple is not None:
-        check_overpayment(session, loan, event.amount, overpayment_multiple)
     requested = event.params.get("principal")
     mode = str(event.params.get("mode", FULL))
     rows = installment_rows(session, loan.id)
-    quote = _quote(loan, rows, on, None if requested is None else Decimal(requested))
-    if event.amount < quote.total:
-        raise InvalidArgumentError(f"amount: {event.amount} does not cover the quote of {quote.total}",
+    quote = _quote(loan, rows, suspense_of(session, loan.id), on, None if requested is None else Decimal(requested))
+    if overpayment_multiple is not None:
+        check_overpayment(session, loan, event.amount, overpayment_multiple)
+        _check_nothing_left_held(quote, event.amount, bool(event.params.get("keep_for_refund")))
+    if event.amount < quote.payable:
+        raise InvalidArgumentError(f"amount: {event.amount} does not cover the {fen(quote.payable)} left to pay "
+                                   f"(quote {fen(quote.total)} less {fen(quote.from_held)} held)",
                                    field="amount", value=event.amount)
     current = _current(rows, on)
     assert current is not None
@@ -218,16 +253,9 @@ def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, sinc
         post_lines(session, event, "fee", "prepayment_fee", on,
                    [Line.dr(FEE_RECEIVABLE, quote.fee), Line.cr(FEE_INCOME, quote.fee)])
     settled = settle(session, loan, quote.owed_now, on) if quote.owed_now else None
-    lines = [Line.dr(cash_clearing(event.channel or ""), event.amount)]
-    credits = {PRINCIPAL_RECEIVABLE: quote.principal, INTEREST_RECEIVABLE: quote.broken_interest,
-               FEE_RECEIVABLE: quote.fee}
-    if settled is not None:
-        for line in settlement_lines(settled):
-            credits[line.account] = credits.get(line.account, ZERO) + line.credit
-    lines += [Line.cr(account, amount) for account, amount in credits.items() if amount]
-    excess = event.amount - quote.total
-    if excess:
-        lines.append(Line.cr(OVERPAYMENT_SUSPENSE, excess))
+    excess = event.amount - quote.payable
+    lines = _prepayment_lines(quote, settled, cash=event.amount, channel=event.channel or "",
+                              suspense_change=excess - quote.from_held)
     post_lines(session, event, "prepayment", "prepayment", on, lines)
     if quote.full:
         _close_schedule(session, loan, current, quote, on, event.actor)
@@ -236,6 +264,23 @@ def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, sinc
     event.result = {**quote.as_dict(), "excess": fen(excess)}
     if not quote.full:
         reclassify(session, loan, on, event)
+
+
+def _prepayment_lines(quote: PrepaymentQuote, settled: Allocation | None, *, cash: Decimal, channel: str,
+                      suspense_change: Decimal) -> list[Line]:
+    """Dr cash brought, Dr suspense applied (or Cr the suspense it grows by) / Cr every receivable paid."""
+    credits = {PRINCIPAL_RECEIVABLE: quote.principal, INTEREST_RECEIVABLE: quote.broken_interest,
+               FEE_RECEIVABLE: quote.fee}
+    if settled is not None:
+        for line in settlement_lines(settled):
+            credits[line.account] = credits.get(line.account, ZERO) + line.credit
+    lines = [Line.dr(cash_clearing(channel), cash)] if cash else []
+    if suspense_change < 0:
+        lines.append(Line.dr(OVERPAYMENT_SUSPENSE, -suspense_change))
+    lines += [Line.cr(account, amount) for account, amount in credits.items() if amount]
+    if suspense_change > 0:
+        lines.append(Line.cr(OVERPAYMENT_SUSPENSE, suspense_change))
+    return lines
 
 
 def _close_schedule(session: Session, loan: Loan, current: InstallmentRow, quote: PrepaymentQuote, on: date,
@@ -288,48 +333,59 @@ def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: Pr
     session.flush()
 
 
-def _check_quote_unchanged(session: Session, loan: Loan, on: date, principal: Decimal | None,
-                           quoted: Decimal) -> None:
-    now = _quote(loan, projected_rows(session, loan.id, on), on, principal).total
-    if now != quoted:
-        raise QuoteChangedError(f"quoted_total: the quote is now {fen(now)}, not {fen(quoted)}; quote again",
-                                field="quoted_total", value=fen(quoted))
+def _check_confirmed(quote: PrepaymentQuote, confirmed: Decimal | None) -> None:
+    """The payer confirmed the quote's ``payable`` as it stands now."""
+    if confirmed is not None and quote.payable != confirmed:
+        raise QuoteChangedError(f"quoted_total: the quote is now {fen(quote.payable)}, not {fen(confirmed)}; "
+                                "quote again", field="quoted_total", value=fen(confirmed))
+
+
+def _check_nothing_left_held(quote: PrepaymentQuote, amount: Decimal, keep_for_refund: bool) -> None:
+    """A full prepayment closes the loan with no suspense held unless the user chose to keep it for a refund."""
+    left = quote.held_after + max(amount - quote.payable, ZERO)
+    if quote.full and left and not keep_for_refund:
+        raise MoneyLeftHeldError(f"keep_for_refund: the loan would close with {fen(left)} still held for the "
+                                 f"borrower; bring {fen(quote.payable)} exactly, or keep the rest for a refund",
+                                 field="keep_for_refund", value=fen(left))
 
 
 def prepay(session: Session, *, loan_id: int, amount: object, on: date, today: date, channel: str, key: str,
            actor: str, principal: object | None = None, mode: RescheduleMode | str = RescheduleMode.KEEP_TERM,
-           quoted_total: object | None = None,
+           quoted_total: object | None = None, keep_for_refund: bool = False,
            overpayment_multiple: Decimal = OVERPAYMENT_MULTIPLE) -> ServicingEvent:
-    """Prepay in full (``principal=None``) or ``principal`` of it, paying ``amount`` (at least the quote;
-    any excess goes to suspense, within ``overpayment_multiple`` payoffs as for a repayment).
+    """Prepay in full (``principal=None``) or ``principal`` of it, paying ``amount`` of cash (at least the
+    quote's ``payable``, which may be zero when the suspense covers it all; any excess goes to suspense,
+    within ``overpayment_multiple`` payoffs as for a repayment).
 
-    ``quoted_total``, when given, is the total the payer was quoted and confirms: the prepayment goes ahead
-    only while :func:`prepayment_quote` on ``on`` is still exactly that (a face that shows a quote and
-    then executes it passes it, so nobody pays a total they were not shown).
+    ``quoted_total``, when given, is the ``payable`` the payer was quoted and confirms: the prepayment goes
+    ahead only while :func:`prepayment_quote` on ``on`` is still exactly that (a face that shows a quote
+    and then executes it passes it, so nobody pays a total they were not shown). A full prepayment that
+    would close the loan with suspense still held is refused unless ``keep_for_refund``.
 
     Raises:
         InvalidArgumentError: ``amount`` below the quote (field ``amount``), bad ``mode`` or channel.
         QuoteChangedError: the quote is no longer ``quoted_total`` (field ``quoted_total``).
+        MoneyLeftHeldError: a full prepayment would leave suspense held without ``keep_for_refund``.
         PrepaymentNotAllowedError, PrepaymentTooEarlyError, AmountExceedsOutstandingError: as
             :func:`prepayment_quote`; the last also for an amount above ``overpayment_multiple`` payoffs
             (field ``amount``).
         LoanNotServiceableError: the loan is not active or overdue.
         ServicingDateError: ``on`` is after ``today``, before the loan's last event or closed (field ``on``).
     """
-    confirmed = None if quoted_total is None else positive_fen(quoted_total, "quoted_total")
-    money = positive_fen(amount)
+    confirmed = None if quoted_total is None else parse_money(quoted_total, "quoted_total")
+    money = parse_money(amount, "amount")
     cash_clearing(channel)
     wanted = None if principal is None else positive_fen(principal, "principal")
     chosen = FULL if wanted is None else parse_enum(RescheduleMode, mode, "mode").value
     loan = locked_loan(session, loan_id)
     event, new = open_event(session, loan=loan, kind="prepayment", key=key, on=on, actor=actor, amount=money,
                             channel=channel, params={"principal": None if wanted is None else str(wanted),
-                                                     "mode": chosen})
+                                                     "mode": chosen, "keep_for_refund": keep_for_refund})
     if new:
         require_state(loan, "a prepayment")
         check_value_date(session, loan, on, today=today, field="on", event=event)
         check_prepayment_window(session, loan, on)
         if confirmed is not None:
-            _check_quote_unchanged(session, loan, on, wanted, confirmed)
+            _check_confirmed(_quote(loan, *projected(session, loan.id, on), on, wanted), confirmed)
         execute_prepayment(session, loan, event, overpayment_multiple=overpayment_multiple)
     return event

@@ -358,6 +358,8 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
     context.update({"score": Decimal(score.score), "grade": score.grade})
     decision["context"] = _encode(context)
     decision["model_version"] = score.model_version
+    decision["reason_meanings"] = {r.code: {"description": r.description, "characteristic": r.characteristic}
+                                   for r in score.reason_codes}
 
     reasons = [f"BLACKLIST_{hit.upper()}" for hit in hits]
     if score.score < int(offer.eligibility.get("min_score", 0)):

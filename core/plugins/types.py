@@ -466,11 +466,13 @@ class VerificationResult:
 
 @dataclass(frozen=True, slots=True)
 class ReportType:
-    """A report a plugin can produce: a code, a title, and whether it covers a month or any period."""
+    """A report a plugin can produce: a code, a title (in English, and ``title_zh`` in Chinese when the
+    plugin gives one), and whether it covers a month or any period."""
 
     code: str
     title: str
     period: Literal["month", "range"]
+    title_zh: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,10 +33,12 @@ from plugins.reports.writers import report_files
 __version__ = "1.0.0"
 
 REPORT_TYPES = (
-    ReportType(code="monthly_statistics", title="月度业务统计 Monthly business statistics", period="month"),
-    ReportType(code="credit_reporting", title="征信报送明细 Loan-level credit reporting (24-month grid)",
+    ReportType(code="monthly_statistics", title="Monthly business statistics", title_zh="月度业务统计",
                period="month"),
-    ReportType(code="five_tier_migration", title="五级分类迁徙矩阵 Five-tier migration matrix", period="range"),
+    ReportType(code="credit_reporting", title="Loan-level credit reporting (24-month grid)",
+               title_zh="征信报送明细（24 个月还款记录）", period="month"),
+    ReportType(code="five_tier_migration", title="Five-tier migration matrix", title_zh="五级分类迁徙矩阵",
+               period="range"),
 )
 
 

@@ -198,3 +198,24 @@ def queue_application(app: Flask, amount: str = "30000.00", **applicant: object)
     body = seller.post(APPLY, application_body(amount, 6, **applicant)).get_json()
     assert body["state"] == "under_review", body
     return int(body["id"])
+
+
+def build_world(app: Flask) -> dict[str, int]:
+    """A loan, a product version in review, a queued application with its approval task and a pending
+    penalty-waiver request: every kind of screen has something to show. Their ids by name."""
+    from core.backoffice.audit import request_change
+    from core.origination.approval import ApprovalTask
+
+    loan_id = book_loan(app)
+    version_in_review = submitted_version(app)
+    application_id = queue_application(app)
+    with app.app_context():
+        db = db_session()
+        operations = db.scalar(select(User).where(User.username == "operations"))
+        change = request_change(db, maker=operations, kind="penalty_waiver", entity_type="loan", entity_id=loan_id,
+                                params={"amount": "0.40", "business_date": "2026-03-01"})
+        auditor_id = db.scalar(select(User.id).where(User.username == "auditor"))
+        task_id = db.scalar(select(ApprovalTask.id).where(ApprovalTask.application_id == application_id))
+        db.commit()
+        return {"loan": loan_id, "version": version_in_review, "request": change.id, "user": auditor_id,
+                "task": task_id}

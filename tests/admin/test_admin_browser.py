@@ -7,91 +7,34 @@ product then appears in the channel API's OpenAPI document. A risk officer appro
 machines queued; another returns one for supplement, sees the channel's resubmission in the review history
 with the credit report and approves it. Each step leaves a screenshot under ``test-output/admin/``.
 
-Debian's ``chromium`` is driven through Playwright's Python package (``playwright install`` cannot
-download browsers here); the app is served from a thread on 127.0.0.1.
+The browser and the served app come from ``browser_helpers``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from admin_helpers import PASSWORD, make_admin_app, queue_application
+from admin_helpers import queue_application
+from browser_helpers import SHOTS, chromium_page, served_app, sign_in, sign_out
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from core.applications.models import Application
 from core.origination.bureau_reports import record_bureau_report
 from core.products.models import ProductVersion
 from loanfactory.database import db_session
-from tests.conftest import require_service
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "admin"
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def served(tmp_path) -> Iterator[tuple[str, object]]:
-    require_service(os.path.exists(CHROMIUM) and shutil.which("chromium") is not None,
-                    "Chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        require_service(False, "the playwright Python package is not installed")
-    app = make_admin_app(f"sqlite:///{tmp_path}/browser.sqlite3")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@contextmanager
-def chromium_page() -> Iterator[object]:
-    """A page of Debian's Chromium, headless, closed afterwards."""
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(15000)
-        refused: list[str] = []  # what the Content-Security-Policy blocked: it must block none of our own
-        page.on("console", lambda message: refused.append(message.text)
-                if "Content Security Policy" in message.text else None)
-        try:
-            yield page
-            assert refused == []
-        finally:
-            browser.close()
-
-
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/admin/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_url(f"{base}/admin/")
-
-
-def sign_out(page) -> None:
-    page.click("form[action$='/admin/logout'] button")
+    with served_app(tmp_path / "browser.sqlite3") as app:
+        yield app
 
 
 def test_a_product_goes_from_form_to_api_and_a_queued_application_is_approved(served) -> None:
@@ -116,12 +59,12 @@ def test_a_product_goes_from_form_to_api_and_a_queued_application_is_approved(se
         page.fill("[name='/overdue_grace_days']", "3")
         page.locator("[name='/overdue_grace_days']").dispatch_event("change")
         expect(page.locator("#preview")).to_have_attribute("data-state", "ok", timeout=30000)
-        expect(page.locator("#preview-apr")).to_have_text("0.182249")
+        expect(page.locator("#preview-apr")).to_have_text("18.2249%")
         expect(page.locator("#preview-proof")).to_have_class("small mt-2 text-success")
         page.locator("#preview").screenshot(path=SHOTS / "03-live-preview.png")
 
         page.click("#action-submit")
-        expect(page.locator(".lf-status").first).to_have_text("in_review")
+        expect(page.locator(".lf-status").first).to_have_attribute("data-status", "in_review")
         page.screenshot(path=SHOTS / "04-submitted.png")
         sign_out(page)
 
@@ -132,7 +75,7 @@ def test_a_product_goes_from_form_to_api_and_a_queued_application_is_approved(se
         expect(page.locator("#diff tr[data-pointer='/code']")).to_be_visible()
         page.screenshot(path=SHOTS / "05-review-diff.png")
         page.click("#lifecycle form[action$='/publish'] button")
-        expect(page.locator("#review-status")).to_have_text("published")
+        expect(page.locator("#review-status")).to_have_attribute("data-status", "published")
         page.screenshot(path=SHOTS / "06-published.png")
         sign_out(page)
 

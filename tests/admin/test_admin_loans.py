@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.backoffice.audit import AuditEvent, ChangeRequest
 from core.backoffice.users import Role, User
+from core.ledger import loan_balances
 from core.loans.contract import PrepaymentRules, ServicingRules
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan
@@ -195,3 +196,52 @@ def test_an_offline_repayment_dated_after_the_business_date_or_before_the_payout
     with app.app_context():
         (taken,) = db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "repayment")).all()
         assert taken.business_date.isoformat() == "2026-03-01"
+
+
+def test_a_prepayment_quote_nets_a_repayment_made_before_the_first_due_date_and_leaves_nothing_held(
+        app, login, loan_id):
+    """500.00 paid on 2026-02-10, before anything was due, waits in the overpayment suspense. Paying off on
+    2026-02-12 costs 10,000 + 28 days of interest, ACT/360: 10,000 × 14% × 28 / 360 = 108.888… → 108.89,
+    10,108.89 in all, of which the 500.00 already paid covers part: the operator collects 9,608.89 and
+    the loan closes with nothing held."""
+    ops = login("operations")
+    ops.get(f"/admin/loans/{loan_id}")
+    ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "500.00", "business_date": "2026-02-10", "key": "early"})
+    assert 'id="loan-held">500.00' in ops.get(f"/admin/loans/{loan_id}").text
+    gross = Decimal("10000") + (Decimal("10000") * Decimal("0.14") * 28 / 360).quantize(Decimal("0.01"))
+    quote = ops.get(f"/admin/loans/{loan_id}/prepay/quote", query_string={"business_date": "2026-02-12"})
+    assert f'id="quote-gross">{gross}<' in quote.text and 'id="quote-held">500.00<' in quote.text
+    assert f'id="quote-total">{gross - 500}<' in quote.text and 'id="keep-for-refund"' not in quote.text
+    ops.post(f"/admin/loans/{loan_id}/prepay", {"business_date": "2026-02-12", "key": "p1", "principal": "",
+                                                "mode": "keep_term", "quoted_total": f"{gross - 500}"})
+    with app.app_context():
+        assert db_session().get(Loan, loan_id).state == "prepaid_closed"
+        assert loan_balances(db_session(), loan_id).suspense == 0
+    assert 'id="form-refund"' not in ops.get(f"/admin/loans/{loan_id}").text
+
+
+def test_a_prepayment_that_would_strand_money_needs_the_refund_choice_and_the_loan_page_offers_the_refund(
+        app, login, loan_id):
+    """12,000.00 paid early is more than the 10,108.89 payoff of 2026-02-12: the quote collects nothing, and
+    closing would strand 1,891.11. Refused until the operator ticks "keep it for a refund"; the closed loan
+    then shows the money held and refunds it."""
+    ops = login("operations")
+    ops.get(f"/admin/loans/{loan_id}")
+    ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "12000.00", "business_date": "2026-02-10", "key": "big"})
+    quote = ops.get(f"/admin/loans/{loan_id}/prepay/quote", query_string={"business_date": "2026-02-12"})
+    gross = Decimal("10000") + (Decimal("10000") * Decimal("0.14") * 28 / 360).quantize(Decimal("0.01"))
+    left = Decimal("12000.00") - gross
+    assert 'id="quote-total">0.00<' in quote.text and 'id="keep-for-refund"' in quote.text
+    assert f"{left}" in quote.text
+    form = {"business_date": "2026-02-12", "principal": "", "mode": "keep_term", "quoted_total": "0.00"}
+    refused = ops.post(f"/admin/loans/{loan_id}/prepay", {**form, "key": "k0"}, follow_redirects=True)
+    assert "keep_for_refund" in refused.text
+    with app.app_context():
+        assert db_session().get(Loan, loan_id).state == "active"
+    ops.post(f"/admin/loans/{loan_id}/prepay", {**form, "key": "k1", "keep_for_refund": "yes"})
+    detail = ops.get(f"/admin/loans/{loan_id}")
+    assert 'id="form-refund"' in detail.text and f'id="loan-held">{left:,.2f}' in detail.text
+    ops.post(f"/admin/loans/{loan_id}/refund", {"amount": f"{left}", "business_date": "2026-02-12", "key": "r1"})
+    with app.app_context():
+        assert db_session().get(Loan, loan_id).state == "prepaid_closed"
+        assert loan_balances(db_session(), loan_id).suspense == 0

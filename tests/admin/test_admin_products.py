@@ -91,10 +91,25 @@ def test_the_live_preview_prices_the_default_loan_and_proves_the_cap(app, login,
     assert result["ok"] is True and result["proof"]["passed"] is True
     schedule = result["schedule"]
     assert schedule["amount"] == "10000.00" and schedule["term"] == 12 and len(schedule["rows"]) == 12
-    assert Decimal(schedule["apr"]) > Decimal(schedule["annual_rate"])
+    assert schedule["annual_rate"] == "14%" and schedule["apr"].endswith("%")
+    assert Decimal(schedule["apr"].rstrip("%")) > Decimal(schedule["annual_rate"].rstrip("%"))
 
 
 def _form_of(app, version_id):
     with app.app_context():
         return flatten(build(product_schema(), db_session().get(ProductVersion, version_id).document))
 
+
+
+def test_a_failed_cap_proof_marks_the_fields_that_drive_the_worst_case(app, login, sample_form):
+    """A maximum rate of 36% breaks the 24% cap: besides the cap itself, the preview and the check point at
+    the rate's maximum (the worst case is priced at it) and at every priced fee, in the user's language."""
+    pm = login("product_manager")
+    pm.get("/admin/products/new")
+    form = {**sample_form(), "/rate/annual/max": "36", "/rate/risk_bands#count": "0", "_mode": "form"}
+    result = pm.post("/admin/products/preview", form).json
+    drivers = {p["pointer"]: p["message"] for p in result["problems"] if p["code"] == "apr.cap_driver"}
+    assert "/rate/annual/max" in drivers and "此项决定了最坏情况年化利率" in drivers["/rate/annual/max"]
+    assert any(p["pointer"] == "/compliance/apr_cap/rate" for p in result["problems"])
+    checked = pm.post("/admin/products/new", {**form, "_action": "validate"})
+    assert 'class="lf-field-error invalid-feedback d-block" data-pointer="/rate/annual/max"' in checked.text

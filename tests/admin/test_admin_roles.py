@@ -5,21 +5,10 @@ tries every action it lacks. A role holding the permission is not tried here (th
 """
 
 import pytest
-from admin_helpers import (
-    Client,
-    book_loan,
-    fingerprint,
-    make_admin_app,
-    queue_application,
-    sample_form,
-    sign_in,
-    submitted_version,
-)
+from admin_helpers import Client, build_world, fingerprint, make_admin_app, sample_form, sign_in
 from sqlalchemy import select
 
-from core.backoffice.audit import request_change
 from core.backoffice.users import Role, User, can
-from core.origination.approval import ApprovalTask
 from loanfactory.database import db_session
 
 ACTIONS = [
@@ -66,20 +55,7 @@ def shared_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def world(shared_app):
-    app = shared_app
-    loan_id = book_loan(app)
-    version_in_review = submitted_version(app)
-    application_id = queue_application(app)
-    with app.app_context():
-        db = db_session()
-        operations = db.scalar(select(User).where(User.username == "operations"))
-        change = request_change(db, maker=operations, kind="penalty_waiver", entity_type="loan", entity_id=loan_id,
-                                params={"amount": "0.40", "business_date": "2026-03-01"})
-        auditor_id = db.scalar(select(User.id).where(User.username == "auditor"))
-        task_id = db.scalar(select(ApprovalTask.id).where(ApprovalTask.application_id == application_id))
-        db.commit()
-        return {"loan": loan_id, "version": version_in_review, "request": change.id, "user": auditor_id,
-                "task": task_id}
+    return build_world(shared_app)
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -100,3 +100,18 @@ def test_typed_numbers_become_exact_values():
 def test_references_merge_with_the_referring_keywords():
     root = {"$defs": {"money": {"type": "string", "title": "Money"}}}
     assert resolve({"$ref": "#/$defs/money", "title": "Minimum"}, root) == {"type": "string", "title": "Minimum"}
+
+
+def test_rates_and_caps_are_typed_as_percentages_and_stored_as_the_exact_fraction():
+    """The sample's default rate "0.1400" shows as 14.00 (%), and 15.5 typed (with or without the sign)
+    is stored as "0.155"; the APR cap 24% and the DTI limit read the same way."""
+    schema = product_schema()
+    tree = build(schema, sample())
+    form = flatten(tree)
+    assert form["/rate/annual/default"] == "14.00" and form["/compliance/apr_cap/rate"] == "24"
+    rate = next(n for n in tree.children if n.pointer == "/rate").children[0].children[2]
+    assert (rate.pointer, rate.input_type) == ("/rate/annual/default", "percent")
+    for typed in ("15.5", "15.5%", " 15.5 % "):
+        assert parse(schema, {**form, "/rate/annual/default": typed})["rate"]["annual"]["default"] == "0.155"
+    assert Decimal(parse(schema, form)["eligibility"]["max_dti"]) == Decimal(sample()["eligibility"]["max_dti"])
+    assert parse(schema, {**form, "/rate/annual/default": "abc"})["rate"]["annual"]["default"] == "abc"

@@ -31,11 +31,32 @@ def test_diff_lists_changed_added_and_removed_fields_by_pointer():
     ]
 
 
-def test_diff_compares_decimals_exactly_and_types_strictly():
+def test_diff_compares_numbers_by_value_and_other_types_strictly():
     assert diff_documents({"a": Decimal("0.10")}, {"a": "0.10"}) == []
-    assert diff_documents({"a": Decimal("0.10")}, {"a": "0.1"}) == [Change("/a", "changed", "0.10", "0.1")]
+    assert diff_documents({"a": Decimal("0.10")}, {"a": "0.1"}) == []
+    assert diff_documents({"a": "0.1400"}, {"a": "0.15"}) == [Change("/a", "changed", "0.1400", "0.15")]
     assert diff_documents({"a": 1}, {"a": True}) == [Change("/a", "changed", 1, True)]
-    assert diff_documents({"a/b": [1]}, {"a/b": [1, 2]}) == [Change("/a~1b/1", "added", after=2)]
+    assert diff_documents({"a": "x"}, {"a": "y"}) == [Change("/a", "changed", "x", "y")]
+
+
+def test_a_list_of_values_is_compared_as_a_set__removing_term_3_and_adding_36_is_two_changes():
+    before = {"term": {"values": [3, 6, 9, 12, 18, 24]}}
+    after = {"term": {"values": [6, 9, 12, 18, 24, 36]}}
+    assert diff_documents(before, after) == [Change("/term/values", "removed", before=3),
+                                             Change("/term/values", "added", after=36)]
+    assert diff_documents({"a/b": [1]}, {"a/b": [1, 2]}) == [Change("/a~1b", "added", after=2)]
+    order = ["penalty", "fee", "interest", "principal"]
+    assert diff_documents({"o": order}, {"o": order[::-1]}) == [Change("/o", "changed", order, order[::-1])]
+
+
+def test_objects_in_a_list_are_paired_by_their_name_and_the_schema_reference_is_not_a_change():
+    fee = {"name": "service", "value": "0.01"}
+    late = {"name": "late", "value": "50.00"}
+    before = {"$schema": "a.json", "fees": [fee, late]}
+    after = {"fees": [{"name": "setup", "value": "10.00"}, fee, {**late, "value": "60.00"}]}
+    assert diff_documents(before, after) == [
+        Change("/fees/0", "added", after={"name": "setup", "value": "10.00"}),
+        Change("/fees/2/value", "changed", "50.00", "60.00")]
 
 
 def test_versions_diff_and_applications_stay_pinned_to_their_version(db_session):

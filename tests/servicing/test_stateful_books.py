@@ -125,12 +125,14 @@ def machine_for(engine):
             except LoanFactoryError:
                 self.session.rollback()
                 return
-            event = prepay(self.session, loan_id=loan_id, amount=quote.total, on=self.today, today=self.today,
+            event = prepay(self.session, loan_id=loan_id, amount=quote.payable, on=self.today, today=self.today,
                            channel="sandbox_bank", key=self.key("prepay"), actor="hypothesis", principal=principal,
-                           mode="keep_term" if mode == "full" else mode)
+                           mode="keep_term" if mode == "full" else mode, keep_for_refund=bool(quote.held_after))
             assert event.result["total"] == str(quote.total.quantize(D("0.01")))
             assert event.result["excess"] == "0.00"
             self.session.commit()
+            if quote.full:
+                assert loan_balances(self.session, loan_id).suspense == quote.held_after
 
         @rule(days=st.integers(1, 12))
         def end_of_day(self, days):

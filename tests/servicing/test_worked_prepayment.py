@@ -28,6 +28,7 @@ from core.ledger import loan_balances
 from core.loans.contract import PrepaymentRules, ServicingRules
 from core.loans.errors import (
     AmountExceedsOutstandingError,
+    MoneyLeftHeldError,
     PrepaymentNotAllowedError,
     PrepaymentTooEarlyError,
     QuoteChangedError,
@@ -94,9 +95,17 @@ def test_partial_prepayment_in_month_5__keep_installment_ends_4_months_early(boo
 
 
 def test_full_prepayment_in_month_5__closes_the_loan_for_8285_90(books):
+    """8,300.00 brought for 8,285.90: the loan closes with 14.10 held only because the user chose to keep it
+    for a refund; without that choice the prepayment is refused naming ``keep_for_refund``."""
     loan = four_paid(books)
+    books.commit()
+    with pytest.raises(MoneyLeftHeldError) as held:
+        prepay(books, loan_id=loan.id, amount="8300.00", on=JUNE_1, today=JUNE_1, channel="sandbox_bank",
+               key="full-unasked", actor="tests")
+    assert held.value.field == "keep_for_refund" and "14.10" in str(held.value)
+    books.rollback()
     event = prepay(books, loan_id=loan.id, amount="8300.00", on=JUNE_1, today=JUNE_1, channel="sandbox_bank",
-                   key="full", actor="tests")
+                   key="full", actor="tests", keep_for_refund=True)
     assert event.result["total"] == "8285.90" and event.result["excess"] == "14.10"
     books.expire_all()
     closed = books.get(Loan, loan.id)
