@@ -22,8 +22,8 @@ from loanfactory.database import get_db
 def init_app(app: Flask) -> None:
     """Register the task modules and the EOD defaults on ``app``."""
     from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks)
-    from loanfactory.tasks.eod import DEFAULT_EOD_AT, eod_at, schedule_eod
     from loanfactory.tasks.debits import schedule_due_run
+    from loanfactory.tasks.eod import DEFAULT_EOD_AT, eod_at, schedule_eod
     from loanfactory.tasks.expiry import schedule_expiry
     from loanfactory.tasks.ledger import schedule_verification
 

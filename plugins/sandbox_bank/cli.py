@@ -95,7 +95,7 @@ def bind_card(number: str, holder: str, balance: str | None) -> None:
     sessions, config = _sessions_and_config()
     amount = parse_money(balance, "--balance") if balance is not None else None
     with sessions() as session:
-        with open_bank(config, datetime.now(SHANGHAI), session) as bank:
+        with open_bank(config, get_plugins().clock(), session) as bank:
             bank.bind_card(number, holder, amount)
         session.commit()
     click.echo(f"card ****{number[-4:]} bound")
