@@ -8,6 +8,7 @@ from flask_admin import expose
 
 from admin import kpis, todos
 from admin.base import SecureIndexView
+from core.debits.manual import success_rates
 from loanfactory.database import db_session
 
 
@@ -19,4 +20,4 @@ class CockpitView(SecureIndexView):
         db = db_session()
         figures = kpis.compute(db)
         return self.render("lf/cockpit.html", kpis=figures, todos=todos.for_current_user(db),
-                           chart_data=figures.chart_data())
+                           chart_data=figures.chart_data(), debits=success_rates(db, figures.day, figures.day))
