@@ -10,6 +10,7 @@ from flask_admin import expose
 from admin import kpis, todos
 from admin.base import SecureIndexView
 from core.businessday.closes import last_closed
+from core.debits.manual import success_rates
 from core.eod.runs import open_run
 from loanfactory import clock
 from loanfactory.database import db_session
@@ -27,4 +28,5 @@ class CockpitView(SecureIndexView):
         eod = {"last_closed": last_closed(db), "running": running,
                "stalled": running is not None and running.stalled(clock.now(), stall_after())}
         return self.render("lf/cockpit.html", kpis=figures, todos=todos.for_current_user(db),
-                           chart_data=figures.chart_data(), eod=eod)
+                           chart_data=figures.chart_data(), eod=eod,
+                           debits=success_rates(db, figures.day, figures.day))

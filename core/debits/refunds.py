@@ -10,13 +10,16 @@ suspense / Cr 1002.<channel>) under the same key, so the bank's reconciliation f
 by line. A channel that refuses or fails raises and leaves everything to the caller's rollback: the request
 stays pending. The refund is the borrower's money going back: any loan state.
 
-End-of-day applies whatever is still held on the next installment's due date (the product's
-``debit.overpayment`` ``apply_to_next``, the default): a refund is decided before that date or not at all.
+A product whose ``debit.overpayment`` is ``refund`` has the debit that left money in suspense file the
+refund itself (:func:`file_for_excess`, maker ``system:debits``, in the transaction that posted the debit);
+a person still decides it. With ``apply_to_next`` (the default) nobody files one unless asked. Either way
+end-of-day applies whatever is still held on the next installment's due date: a refund is decided before
+that date or not at all.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -44,6 +47,21 @@ def file_refund(session: Session, *, maker: User, loan_id: int, amount: object, 
     money = positive_fen(amount)
     return request_change(session, maker=maker, kind=KIND, entity_type="loan", entity_id=loan_id,
                           params={"business_date": on.isoformat(), "amount": f"{money:.2f}"}, reason=reason)
+
+
+SYSTEM_MAKER = "system:debits"
+
+
+def file_for_excess(session: Session, *, loan_id: int, amount: Decimal, on: date, request_id: str,
+                    now: datetime | None = None) -> ChangeRequest:
+    """File, as the system, the refund of what debit ``request_id`` collected beyond what was owed."""
+    change = ChangeRequest(kind=KIND, entity_type="loan", entity_id=str(loan_id),
+                           params={"business_date": on.isoformat(), "amount": f"{amount:.2f}"}, state="pending",
+                           maker=SYSTEM_MAKER, reason=f"溢缴款自动退款申请：{request_id} 多扣 {amount:.2f}",
+                           created_at=(now or datetime.now(UTC)).astimezone(UTC))
+    session.add(change)
+    session.flush()
+    return change
 
 
 def refunded_debit(session: Session, loan_id: int, amount: Decimal) -> DebitInstruction:

@@ -10,6 +10,10 @@ failure is recorded with the channel's code; the next attempt is the planner's b
 (:mod:`core.debits.planning`). The final move is a ``debit`` state transition, which the webhooks carry as
 ``debit.succeeded``, ``debit.partial`` or ``debit.failed``.
 
+A success that leaves money in the overpayment suspense (the borrower paid the installment some other way
+meanwhile) files its refund for a person to decide when the product's ``debit.overpayment`` is ``refund``
+(:func:`core.debits.refunds.file_for_excess`).
+
 An answer that claims more than was asked is not booked: the instruction keeps waiting, flagged
 ``AMOUNT_MISMATCH`` and audited, for the reconciliation to settle (as a payout callback that disagrees
 with its order is, :mod:`core.origination.settlement`).
@@ -26,10 +30,13 @@ from sqlalchemy.orm import Session
 from core.backoffice import audit
 from core.debits.authorisations import of_loan
 from core.debits.models import OPEN, DebitInstruction
+from core.debits.policy import DebitPolicy
+from core.debits.refunds import file_for_excess
 from core.loans.models import Loan
 from core.loans.repayment import OVERPAYMENT_MULTIPLE, repay
 from core.messages.planning import debit_answered
 from core.plugins.types import PaymentResult
+from core.products.models import ProductVersion
 from core.states import DEBIT_STATES
 
 
@@ -73,6 +80,10 @@ def apply_result(session: Session, instruction: DebitInstruction, result: Paymen
                   channel=instruction.plugin, key=instruction.request_id, actor=actor,
                   overpayment_multiple=overpayment_multiple)
     instruction.collected, instruction.event_id = result.amount, event.id
+    excess = Decimal(str((event.result or {}).get("excess", "0")))
+    if excess > 0 and _policy(session, instruction).overpayment == "refund":
+        file_for_excess(session, loan_id=instruction.loan_id, amount=excess, on=today,
+                        request_id=instruction.request_id, now=now)
     instruction.failure_code = instruction.failure_message = ""
     outcome = "succeeded" if result.amount == instruction.amount else "partial"
     DEBIT_STATES.transition(session, instruction, outcome, actor=actor,
@@ -90,6 +101,12 @@ def _tell(session: Session, instruction: DebitInstruction, succeeded: bool, amou
     debit_answered(session, loan=loan, period=instruction.period, attempt=instruction.attempt, succeeded=succeeded,
                    amount=amount, reason=reason, account_tail=authorisation.account_tail if authorisation else "",
                    on=today, now=now)
+
+
+def _policy(session: Session, instruction: DebitInstruction) -> DebitPolicy:
+    document = session.scalar(select(ProductVersion.document).where(
+        ProductVersion.id == instruction.product_version_id))
+    return DebitPolicy.of(document or {})
 
 
 def _about(instruction: DebitInstruction) -> str:

@@ -72,3 +72,27 @@ def test_a_role_without_the_repay_permission_cannot_retry(app, login):
     assert auditor.get(f"/admin/debits/loan/{loan_id}").status_code == 200
     assert auditor.post(f"/admin/debits/loan/{loan_id}/retry", data={"period": "1"}).status_code == 403
     assert _instructions(app, loan_id) == []
+
+
+def test_the_cockpit_shows_the_days_debit_success_rates(app, login):
+    loan_id = _authorised(app)
+    with app.app_context():
+        db = db_session()
+        for attempt, state in ((1, "failed"), (2, "succeeded")):
+            db.add(DebitInstruction(loan_id=loan_id, period=1, attempt=attempt, request_id=f"R-{attempt}",
+                                    plugin="sandbox_bank", product_version_id=1, scheduled_on=clock_today(app),
+                                    amount=Decimal("100.00"), collected=Decimal("100.00") if attempt == 2 else 0,
+                                    state=state, failure_code="", failure_message="", channel_reference=""))
+        db.commit()
+    page = login("operations").get("/admin/")
+    assert page.status_code == 200
+    rate = page.text.split('data-kpi="debit_success_rate"')[1].split("</a>")[0]
+    first = page.text.split('data-kpi="first_attempt_success"')[1].split("</a>")[0]
+    assert "代扣成功率" in rate and "50.00%" in rate  # one of two answered attempts collected
+    assert "0.00%" in first  # the only first attempt failed
+
+
+def clock_today(app):
+    from admin.kpis import today
+
+    return today()

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from core.backoffice.audit import ChangeRequest
 from core.backoffice.users import FourEyesError, PermissionDeniedError, User
 from core.debits.refunds import decide_refund, file_refund
 from core.loans.context import suspense_of
@@ -22,7 +23,17 @@ from plugins.sandbox_bank.bank import open_bank
 from plugins.sandbox_bank.models import BankOrder
 from plugins.sandbox_bank.reconcile import reconcile_with_ledger
 from plugins.sandbox_bank.statement import read_statement
-from tests.api.conftest import Channel, application_body, book_loan, new_key, selling
+from tests.api.conftest import (
+    PAYMENT_PLUGINS,
+    Channel,
+    application_body,
+    book_loan,
+    make_api_app,
+    new_key,
+    publish_sample,
+    sample,
+    selling,
+)
 
 DUE = date(2026, 4, 2)
 
@@ -74,3 +85,37 @@ def test_an_overpayment_is_refunded_to_the_card_after_a_second_person_approves(a
         references = {d.reference for d in result.differences}
         assert f"LF-REFUND-{change.id}" not in references and debit.request_id not in references
         assert result.matched >= 2  # the debit in, the refund out (the app's repayment moved no bank money)
+
+
+@pytest.fixture
+def refunding_app(tmp_path: Path) -> Iterator[Flask]:
+    """The consumer product with ``debit.overpayment`` ``refund``."""
+    app = make_api_app(f"sqlite:///{tmp_path}/refunding.sqlite3", **PAYMENT_PLUGINS)
+    document = sample("consumer_installment")
+    document["debit"]["overpayment"] = "refund"
+    publish_sample(app, "consumer_installment", document)
+    yield app
+    get_db(app).engine.dispose()
+
+
+def test_a_debit_that_overpays_files_its_refund_when_the_product_says_refund(refunding_app):
+    app = refunding_app
+    seed_years(app, date(2026, 1, 1), date(2027, 12, 31))
+    channel = Channel(app.test_client(), new_key(app))
+    loan_id = book_loan(app, channel, application_body("12000.00", 12))
+    delivered(app)
+    due_run(app, DUE, 9)
+    (debit,) = instructions(app, loan_id)
+    assert channel.post(f"/api/v1/loans/{loan_id}/repayments", {"amount": f"{debit.amount:.2f}"}).status_code == 201
+    assert settle_and_call_back(app, DUE, 9) == [200]  # the debit lands after the borrower paid in the app
+    with app.app_context():
+        session = get_db(app).session()
+        (change,) = session.scalars(select(ChangeRequest)).all()
+        assert (change.kind, change.maker, change.state, change.entity_id, change.params["amount"]) == (
+            "suspense_refund", "system:debits", "pending", str(loan_id), f"{debit.amount:.2f}")
+        finance = _person("fin1", "finance")
+        session.add(finance)
+        session.flush()
+        decide_refund(session, get_plugins(app), change, checker=finance, approve=True, today=DUE)
+        session.commit()
+        assert suspense_of(session, loan_id) == Decimal(0)
