@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "core.businessday.closes",
     "core.finance.models",
     "core.ledger.models",
+    "core.ledger.periods",
     "core.loans.models",
     "core.origination.approval",
     "core.origination.booking",

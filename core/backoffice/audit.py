@@ -107,6 +107,8 @@ def events_for(session: Session, entity_type: str, entity_id: object) -> list[Au
 CHANGE_KINDS: dict[str, tuple[str, str]] = {
     "penalty_waiver": ("loan.waive.request", "loan.waive.approve"),
     "write_off": ("loan.writeoff.request", "loan.writeoff.approve"),
+    "period_close": ("period.close.request", "period.close.approve"),
+    "period_reopen": ("period.reopen.request", "period.reopen.approve"),
 }
 
 

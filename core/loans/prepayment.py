@@ -64,6 +64,7 @@ from core.loans.errors import (
 from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
 from core.loans.models import Loan, LoanInstallment
+from core.loans.nonaccrual import release_lines
 from core.loans.repayment import OVERPAYMENT_MULTIPLE, check_overpayment, fen, positive_fen, settle
 from core.rounding import round_money
 from core.schedule import Installment, RescheduleMode, Schedule, reschedule
@@ -228,6 +229,8 @@ def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, sinc
     excess = event.amount - quote.total
     if excess:
         lines.append(Line.cr(OVERPAYMENT_SUSPENSE, excess))
+    if quote.full:  # the loan closes here, not in a reclassification: release its suspended income now
+        lines += release_lines(session, loan.id)
     post_lines(session, event, "prepayment", "prepayment", on, lines)
     if quote.full:
         _close_schedule(session, loan, current, quote, on, event.actor)

@@ -36,6 +36,7 @@ COMMANDS: Mapping[str, str] = {
     "api-keys": "loanfactory.cli.serve:api_keys",
     "db": "loanfactory.cli.db:db",
     "eod": "loanfactory.cli.eod:eod",
+    "finance": "loanfactory.cli.finance:finance",
     "ledger": "loanfactory.cli.ledger:ledger",
     "pii": "loanfactory.cli.pii:pii",
     "plugins": "loanfactory.cli.plugins:plugins",
