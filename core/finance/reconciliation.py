@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core.finance.chart import Chart
@@ -34,6 +34,8 @@ from core.products.models import ProductVersion
 
 ZERO = Decimal(0)
 #: loan balance bucket -> the kernel account it is the balance of
+#: the buckets the installments give, in the order :func:`_owed` sums them
+BUCKETS = ("principal", "interest", "fee", "penalty")
 CONTROL = {"principal": acc.PRINCIPAL_RECEIVABLE, "interest": acc.INTEREST_RECEIVABLE, "fee": acc.FEE_RECEIVABLE,
            "penalty": acc.PENALTY_RECEIVABLE, "suspense": acc.OVERPAYMENT_SUSPENSE}
 
@@ -71,22 +73,37 @@ class Reconciliation:
         return not self.differences
 
 
-def _owed(session: Session) -> dict[int, dict[str, Decimal]]:
-    """Each loan's owed amounts by bucket from its installments (module docstring)."""
-    owed: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    i = LoanInstallment
-    for row in session.execute(select(
-            i.loan_id, i.status, i.principal, i.paid_principal, i.interest_accrued, i.paid_interest, i.fee,
-            i.paid_fee, i.penalty, i.paid_penalty, i.waived_penalty).where(i.status != "written_off")):
-        (loan, status, principal, paid_principal, accrued, paid_interest, fee, paid_fee, penalty, paid_penalty,
-         waived) = row
-        mine = owed[loan]
+def _owed(session: Session) -> dict[tuple[str, int], dict[str, Decimal]]:
+    """What the loans of each (product code, product version) owe by bucket, from their installments
+    (module docstring): summed in SQL on PostgreSQL; on SQLite, which stores amounts as text (arithmetic on
+    them in SQL would be floating point), the rows are read and summed exactly in Python."""
+    owed: dict[tuple[str, int], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    i, group = LoanInstallment, (Loan.product_code, Loan.product_version_id)
+    unsettled = i.status != "written_off"
+    if session.get_bind().dialect.name == "postgresql":
+        sums = select(*group, func.sum(i.principal - i.paid_principal), func.sum(i.interest_accrued - i.paid_interest),
+                      func.sum(case((i.status != "pending", i.fee), else_=0) - i.paid_fee),
+                      func.sum(i.penalty - i.paid_penalty - i.waived_penalty))
+        for product, version, *values in session.execute(
+                sums.join(Loan, Loan.id == i.loan_id).where(unsettled).group_by(*group)):
+            for bucket, value in zip(BUCKETS, values, strict=True):
+                owed[(product, version)][bucket] += value or ZERO
+        held = select(*group, func.sum(LoanBalance.suspense)).join(Loan, Loan.id == LoanBalance.loan_id)
+        for product, version, suspense in session.execute(held.group_by(*group)):
+            owed[(product, version)]["suspense"] += suspense or ZERO
+        return owed
+    rows = select(*group, i.status, i.principal, i.paid_principal, i.interest_accrued, i.paid_interest, i.fee,
+                  i.paid_fee, i.penalty, i.paid_penalty, i.waived_penalty).join(Loan, Loan.id == i.loan_id)
+    for (product, version, status, principal, paid_principal, accrued, paid_interest, fee, paid_fee, penalty,
+         paid_penalty, waived) in session.execute(rows.where(unsettled)):
+        mine = owed[(product, version)]
         mine["principal"] += principal - paid_principal
         mine["interest"] += accrued - paid_interest
         mine["fee"] += (fee if status != "pending" else ZERO) - paid_fee
         mine["penalty"] += penalty - paid_penalty - waived
-    for loan, suspense in session.execute(select(LoanBalance.loan_id, LoanBalance.suspense)):
-        owed[loan]["suspense"] += suspense
+    for product, version, suspense in session.execute(
+            select(*group, LoanBalance.suspense).join(Loan, Loan.id == LoanBalance.loan_id)):
+        owed[(product, version)]["suspense"] += suspense
     return owed
 
 
@@ -94,13 +111,12 @@ def reconcile(session: Session, *, chart: Chart | None = None) -> Reconciliation
     """The sub-ledger as it stands against the journal's control accounts (module docstring)."""
     ledger = general_ledger(session, chart=chart)
     mapped = ledger.chart
-    loans: dict[int, tuple[str, int]] = {loan_id: (code, version) for loan_id, code, version in session.execute(
-        select(Loan.id, Loan.product_code, Loan.product_version_id))}
+    owed = _owed(session)
+    versions = {version for _, version in owed}
     documents: dict[int, Any] = dict(session.execute(select(ProductVersion.id, ProductVersion.document).where(
-        ProductVersion.id.in_({version for _, version in loans.values()}))).tuples().all()) if loans else {}
+        ProductVersion.id.in_(versions))).tuples().all()) if versions else {}
     sub: dict[tuple[str | None, str, str], Decimal] = defaultdict(lambda: ZERO)
-    for loan_id, buckets in _owed(session).items():
-        product, version = loans[loan_id]
+    for (product, version), buckets in owed.items():
         document = documents.get(version)
         roles = document.get("gl_accounts") if isinstance(document, dict) else None
         for bucket, amount in buckets.items():

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.finance.chart import Chart
@@ -80,11 +80,13 @@ def vouchers(session: Session, first: date, last: date, *, chart: Chart | None =
     """The vouchers of the entries dated ``first`` .. ``last`` (module docstring)."""
     session.flush()
     chart = chart or chart_in_force(session, last)
-    rows = session.execute(
-        select(JournalEntry.business_date, Loan.product_code, Loan.product_version_id, Posting.account, Posting.debit,
-               Posting.credit)
-        .join(JournalEntry, JournalEntry.id == Posting.entry_id).outerjoin(Loan, Loan.id == Posting.loan_id)
-        .where(JournalEntry.business_date.between(first, last)))
+    group = (JournalEntry.business_date, Loan.product_code, Loan.product_version_id, Posting.account)
+    postgres = session.get_bind().dialect.name == "postgresql"  # sums in SQL; SQLite's text amounts in Python
+    query = (select(*group, func.sum(Posting.debit), func.sum(Posting.credit)) if postgres
+             else select(*group, Posting.debit, Posting.credit))
+    query = (query.select_from(Posting).join(JournalEntry, JournalEntry.id == Posting.entry_id)
+             .outerjoin(Loan, Loan.id == Posting.loan_id).where(JournalEntry.business_date.between(first, last)))
+    rows = session.execute(query.group_by(*group) if postgres else query)
     sums: dict[tuple[date, str | None, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     by_version: dict[tuple[date, str | None, int | None, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for day, product, version, account, debit, credit in rows:
