@@ -4,7 +4,8 @@
 allowance the journal holds and the coverage ratios; with ``--post`` it books the change the policy's method
 requires (``core.finance.provision_posting``) and commits. ``vouchers`` writes a month's vouchers as CSV or
 XLSX in an import layout; ``statements`` prints the balance sheet and income statement; ``reconcile`` lists
-every difference between the loan sub-ledger and the GL control accounts (exit 1 if any). Each works on
+every difference between the loan sub-ledger and the GL control accounts (exit 1 if any); ``period`` files and
+decides the close or reopening of a month under dual control. Each works on
 ``DATABASE_URL`` (or ``--database-url``).
 """
 
@@ -16,9 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from core.backoffice.audit import ChangeRequest
+from core.backoffice.users import User
 from core.errors import InvalidArgumentError
-from core.finance.period_close import month_bounds
+from core.finance.period_close import decide_period_change, month_bounds, request_close, request_reopen
 from core.finance.provision_posting import book_provision, provision_report
 from core.finance.provisions import Estimate
 from core.finance.reconciliation import reconcile
@@ -30,7 +35,7 @@ from loanfactory.cli.ledger import _money, _session, database_option
 
 @click.group()
 def finance() -> None:
-    """Finance's month end: provisions, vouchers, statements, reconciliation."""
+    """Finance's month end: provisions, vouchers, statements, reconciliation, closing the period."""
 
 
 def _estimate_json(estimate: Estimate) -> dict[str, object]:
@@ -165,3 +170,58 @@ def reconcile_command(database_url: str | None, as_json: bool) -> None:
         click.echo(f"{len(found)} differences" if found else "the sub-ledger reconciles to the general ledger")
     if found:
         sys.exit(1)
+
+
+def _user(session: Session, username: str) -> User:
+    found = session.scalar(select(User).where(User.username == username))
+    if found is None or not found.is_active:
+        raise click.BadParameter(f"no active user {username!r}", param_hint="--user")
+    return found
+
+
+@finance.group("period")
+def period() -> None:
+    """Close or reopen an accounting month: one finance user files, a second decides (audited)."""
+
+
+@period.command("request-close")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--user", "username", required=True, help="The finance user filing the close.")
+@click.option("--reason", default="")
+@database_option
+def request_close_command(month: str, username: str, reason: str, database_url: str | None) -> None:
+    """File the close of --month (end-of-day must have closed its last day)."""
+    with _session(database_url) as session:
+        change = request_close(session, maker=_user(session, username), month=month, reason=reason)
+        session.commit()
+        click.echo(f"request {change.id}: close {month}, filed by {username}; a second finance user decides it")
+
+
+@period.command("request-reopen")
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--user", "username", required=True, help="The finance user filing the reopening.")
+@click.option("--reason", required=True, help="Why the closed month must be reopened.")
+@database_option
+def request_reopen_command(month: str, username: str, reason: str, database_url: str | None) -> None:
+    """File the reopening of closed --month, with its reason."""
+    with _session(database_url) as session:
+        change = request_reopen(session, maker=_user(session, username), month=month, reason=reason)
+        session.commit()
+        click.echo(f"request {change.id}: reopen {month}, filed by {username}; a second user decides it")
+
+
+@period.command("decide")
+@click.argument("request_id", type=int)
+@click.option("--user", "username", required=True, help="The deciding user (not the one who filed it).")
+@click.option("--approve/--reject", required=True)
+@click.option("--comment", default="")
+@database_option
+def decide_command(request_id: int, username: str, approve: bool, comment: str, database_url: str | None) -> None:
+    """Approve (carrying it out) or reject a filed close or reopening."""
+    with _session(database_url) as session:
+        change = session.get(ChangeRequest, request_id)
+        if change is None:
+            raise click.BadParameter(f"no request {request_id}", param_hint="REQUEST_ID")
+        decide_period_change(session, change, checker=_user(session, username), approve=approve, comment=comment)
+        session.commit()
+        click.echo(f"request {request_id} {change.state} by {username}")

@@ -11,8 +11,10 @@ from books.factories import three_loans
 from click.testing import CliRunner
 from servicing.helpers import book, seed_calendar
 
+from core.backoffice.users import create_user
 from core.eod import run_eod
 from core.finance.chart import shipped_chart
+from core.ledger.periods import closed_period_of
 from loanfactory.cli import main
 
 
@@ -87,3 +89,25 @@ def test_the_month_end_commands_write_vouchers_statements_and_reconcile(db_sessi
     assert reconciled.exit_code == 0 and "reconciles" in reconciled.output
     bad_month = CliRunner().invoke(main, ["finance", "statements", "--month", "2026-13", "--database-url", db_url])
     assert bad_month.exit_code == 2 and "month" in bad_month.output
+
+
+def test_a_month_is_closed_from_the_command_line_by_two_finance_users(db_session, db_url):
+    seed_calendar(db_session)
+    for name in ("wang", "zhao"):
+        create_user(db_session, username=name, password="long enough pw", roles=["finance"])
+    book(db_session, start=date(2026, 1, 5), key="cli-close")
+    run_eod(db_session, date(2026, 1, 31))
+    db_session.commit()
+
+    def finance(*args: str):
+        return CliRunner().invoke(main, ["finance", "period", *args, "--database-url", db_url])
+
+    filed = finance("request-close", "--month", "2026-01", "--user", "wang")
+    assert filed.exit_code == 0, filed.output
+    request_id = filed.output.split()[1].rstrip(":")
+    own = finance("decide", request_id, "--user", "wang", "--approve")
+    assert own.exit_code == 2 and "wang" in own.output
+    approved = finance("decide", request_id, "--user", "zhao", "--approve")
+    assert approved.exit_code == 0 and "approved" in approved.output
+    db_session.expire_all()
+    assert closed_period_of(db_session, date(2026, 1, 15)) is not None
