@@ -10,8 +10,9 @@ Applications, so a risk manager can check them:
 The book is :func:`core.portfolio.measures.book_on` at the end of the day shown (today in Asia/Shanghai
 unless asked): disbursed (count and principal, all time), outstanding principal, the coincident
 delinquency rate (M1+: the principal of loans past due / outstanding principal, both now), outstanding by
-bucket (the chart's M3+ gathers M3 and later) and by five-tier class. The monthly statistics report reads
-the same measures; no figure is defined here.
+bucket (the chart's M3+ gathers M3 and later) and by five-tier class, the NPL ratio (不良率), provision
+coverage (拨备覆盖率) and allowance to loans (拨贷比), and income by product for the day's month and the five
+before it (a chart). The monthly statistics report reads the same measures; no figure is defined here.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from core.applications.models import Application
 from core.origination.approval import ApprovalTask
-from core.portfolio.measures import BUCKETS, Portfolio, book_on, disbursed, ratio
+from core.portfolio.measures import BUCKETS, Portfolio, book_on, coverage, disbursed, income_by_product_month, ratio
 from loanfactory import clock
 
 APPROVED_STATES = ("approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed", "line_granted")
 #: the chart's buckets: M3+ gathers M3 and every later one
 BUCKET_GROUPS = {"M0": BUCKETS[:1], "M1": BUCKETS[1:2], "M2": BUCKETS[2:3], "M3+": BUCKETS[3:]}
+#: the months before the day's own the income chart shows
+INCOME_MONTHS = 5
 
 
 class minutes_between(FunctionElement[float]):
@@ -73,6 +76,10 @@ class Kpis:
     delinquency_rate: Decimal | None = None
     buckets: dict[str, Decimal] = field(default_factory=dict)
     five_tier: dict[str, Decimal] = field(default_factory=dict)
+    npl_ratio: Decimal | None = None
+    coverage_ratio: Decimal | None = None
+    allowance_ratio: Decimal | None = None
+    income: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
     @property
     def approval_rate(self) -> Decimal | None:
@@ -84,8 +91,13 @@ class Kpis:
 
     def chart_data(self) -> dict[str, Any]:
         """The two charts' series in display order, as ``[label, exact amount text]`` pairs."""
+        months = sorted({month for _, month in self.income})
+        products = sorted({product for product, _ in self.income})
         return {"buckets": [[k, format(v, "f")] for k, v in self.buckets.items()],
-                "five_tier": [[k, format(v, "f")] for k, v in self.five_tier.items()]}
+                "five_tier": [[k, format(v, "f")] for k, v in self.five_tier.items()],
+                "income": {"months": months, "products": [
+                    [product or "-", [format(self.income.get((product, month), Decimal(0)), "f") for month in months]]
+                    for product in products]}}
 
 
 def _count(condition: Any) -> Any:
@@ -113,6 +125,12 @@ def _book(session: Session, kpis: Kpis) -> None:
     kpis.delinquency_rate = book.m1_plus_ratio
     kpis.buckets = {group: book.where(buckets=members).principal for group, members in BUCKET_GROUPS.items()}
     kpis.five_tier = {tier.value: part.principal for tier, part in book.five_tier.items()}
+    cover = coverage(session, book)
+    kpis.npl_ratio, kpis.coverage_ratio, kpis.allowance_ratio = (book.npl_ratio, cover.coverage_ratio,
+                                                                 cover.allowance_ratio)
+    months = kpis.day.year * 12 + kpis.day.month - 1 - INCOME_MONTHS
+    first = date(months // 12, months % 12 + 1, 1)
+    kpis.income = income_by_product_month(session, first, kpis.day)
 
 
 def today() -> date:

@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "core.eod.runs",
     "core.finance.models",
     "core.ledger.models",
+    "core.ledger.periods",
     "core.loans.models",
     "core.origination.approval",
     "core.origination.booking",

@@ -41,6 +41,7 @@ from core.loans.adjustments import decide_adjustment
 from core.loans.context import suspense_of
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
+from core.loans.nonaccrual import suspended_balances
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import refund_suspense, repay
 from core.schedule import RescheduleMode
@@ -113,7 +114,9 @@ class LoansView(SecureView):
         requests = list(db.scalars(select(ChangeRequest).where(ChangeRequest.entity_type == "loan",
                                                                ChangeRequest.entity_id == str(loan_id))
                                    .order_by(ChangeRequest.id)))
+        suspended = {component.name: held for _, component, held in suspended_balances(db, [loan_id])}
         return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
+                           suspended=suspended,
                            events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
                            customer=masked(db.get(Customer, loan.customer_id)), today=clock.today().isoformat(),
                            held=suspense_of(db, loan_id),

@@ -111,6 +111,8 @@ CHANGE_KINDS: dict[str, tuple[str, str]] = {
     "credit_line_unfreeze": ("credit_line.change.request", "credit_line.change.approve"),
     "credit_line_adjust": ("credit_line.change.request", "credit_line.change.approve"),
     "suspense_refund": ("loan.refund.request", "loan.refund.approve"),
+    "period_close": ("period.close.request", "period.close.approve"),
+    "period_reopen": ("period.reopen.request", "period.reopen.approve"),
 }
 
 

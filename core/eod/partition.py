@@ -20,15 +20,16 @@ from sqlalchemy.schema import DropTable
 from core.eod.setbased import accrue_quiet_loans
 from core.loans.daily import DayResult, InstallmentRow, KeyMaker, LoanRow, close_day, eod_keys
 from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, policy_on
+from core.loans.nonaccrual import DEFAULT_NON_ACCRUAL, NonAccrualPolicy, non_accrual_on
 from core.loans.rows import load_loans, write_results
 
 DEFAULT_CHUNK = 20_000
 
 
 #: the sub-steps of closing a day (:func:`core.loans.daily.close_day`), in order
-SUB_STEPS = ("fall_due", "accrual", "suspense", "penalty", "classify")
+SUB_STEPS = ("fall_due", "accrual", "suspense", "penalty", "classify", "non_accrual")
 _STEP_OF_EVENT = {"eod_fee": "fall_due", "eod_accrual": "accrual", "suspense_applied": "suspense",
-                  "eod_penalty": "penalty"}
+                  "eod_penalty": "penalty", "non_accrual": "non_accrual"}
 
 
 @dataclass(frozen=True)
@@ -57,38 +58,42 @@ class CloseResult:
 def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | None = None,
                 loan_ids: Sequence[int] | None = None,
                 policies: Sequence[ClassificationPolicy] = DEFAULT_CLASSIFICATION,
+                non_accrual: Sequence[NonAccrualPolicy] = DEFAULT_NON_ACCRUAL,
                 chunk: int = DEFAULT_CHUNK, keys: KeyMaker | None = None, actor: str = "eod",
                 set_based: bool | None = None) -> CloseResult:
     """Close ``on`` for the open loans with ids ``lo..hi`` (or in ``loan_ids``).
 
     Args:
         keys: the key maker for every loan (servicing passes its own); default :func:`eod_keys`.
+        non_accrual: the dated non-accrual policies (:mod:`core.loans.nonaccrual`); the one in force on ``on``.
         set_based: close the quiet loans of ``lo..hi`` in SQL (:mod:`core.eod.setbased`); default: on
             PostgreSQL for an id range with the default keys. ``False`` runs the Python rule for every loan
             (same results; the comparison tests use it).
     """
-    policy = policy_on(policies, on)
+    policy, suspend = policy_on(policies, on), non_accrual_on(non_accrual, on)
     total = CloseResult()
     if set_based is None:
         set_based = loan_ids is None and keys is None and session.get_bind().dialect.name == "postgresql"
     skip: Table | None = None
     if set_based:
         assert lo is not None and hi is not None, "the SQL path closes an id range"
-        quiet = accrue_quiet_loans(session, on, lo, hi, policy)
-        overdue = quiet.overdue
-        total += CloseResult(quiet.loans + overdue.loans, quiet.accruals + quiet.fees + overdue.penalties,
+        quiet = accrue_quiet_loans(session, on, lo, hi, policy, suspend)
+        overdue, suspended = quiet.overdue, quiet.non_accrual
+        total += CloseResult(quiet.loans + overdue.loans,
+                             quiet.accruals + quiet.fees + overdue.penalties + suspended.entries,
                              {"accrual": (quiet.accrued, quiet.accruals), "fall_due": (quiet.fallen_due, quiet.fees),
-                              "penalty": (overdue.charged, overdue.penalties), "classify": (overdue.reclassified, 0)})
+                              "penalty": (overdue.charged, overdue.penalties), "classify": (overdue.reclassified, 0),
+                              "non_accrual": (suspended.moved, suspended.entries)})
         skip = quiet.table
     if loan_ids is not None:
         for begin in range(0, len(loan_ids), chunk):
             total += _close_chunk(session, on, load_loans(session, on, loan_ids=loan_ids[begin:begin + chunk]),
-                                  policy, keys, actor)
+                                  policy, suspend, keys, actor)
         return total
     assert lo is not None and hi is not None
     while True:
         loaded = load_loans(session, on, lo=lo, hi=hi, limit=chunk, skip=skip)
-        total += _close_chunk(session, on, loaded, policy, keys, actor)
+        total += _close_chunk(session, on, loaded, policy, suspend, keys, actor)
         if len(loaded) < chunk:
             break
         lo = loaded[-1][0].id + 1
@@ -98,8 +103,9 @@ def close_loans(session: Session, on: date, *, lo: int | None = None, hi: int | 
 
 
 def _close_chunk(session: Session, on: date, loaded: list[tuple[LoanRow, int, list[InstallmentRow]]],
-                 policy: ClassificationPolicy, keys: KeyMaker | None, actor: str) -> CloseResult:
-    results = [(close_day(loan, rows, on, policy, keys or eod_keys(on, loan.id, generation)), rows)
+                 policy: ClassificationPolicy, suspend: NonAccrualPolicy, keys: KeyMaker | None,
+                 actor: str) -> CloseResult:
+    results = [(close_day(loan, rows, on, policy, keys or eod_keys(on, loan.id, generation), suspend), rows)
                for loan, generation, rows in loaded]
     steps = _step_counts(results)
     return CloseResult(len(loaded), write_results(session, on, results, actor=actor), steps)

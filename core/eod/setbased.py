@@ -12,7 +12,8 @@ those loans :func:`accrue_quiet_loans` does in a few set-based statements on Pos
    maturity after the date, no suspense, a known rounding mode (``loans.rounding``, copied from the terms
    when they are set), no unsettled installment due before the date (an installment due or overdue has
    such a date, and so has a degenerate period ending before it starts), and none due on the date but
-   ``pending`` — everything else keeps the Python rule. Their ``loans`` rows are read, never locked nor
+   ``pending``, and on accrual (a loan on non-accrual at 0 days past due cures today) — everything else keeps
+   the Python rule. Their ``loans`` rows are read, never locked nor
    written: a row lock writes the row's page, and the 838-byte rows of a million loans are 100,000 pages
    the WAL would carry whole after each checkpoint and the checkpointer write back every night;
 2. bring each started period to its cumulative target ``round(I × elapsed / days)`` (:mod:`core.loans.accrual`)
@@ -24,6 +25,8 @@ those loans :func:`accrue_quiet_loans` does in a few set-based statements on Pos
 4. the installments due on the date become ``due``, and each loan's per-period fees of them are
    recognised as one ``eod_fee`` entry (``eod:<date>:fee:<loan>[:g<generation>]``; none when they are 0).
    Their loans stay ``active`` and 0 days past due: an installment is late from the day after its date.
+
+Then the non-accrual of the steadily overdue ones (:mod:`core.eod.nonaccrual`).
 
 The steadily overdue loans of the range (:mod:`core.eod.overdue`) are picked before step 2 and join the
 quiet loans' table, so their running period accrues in the same statement (and an overdue installment not
@@ -41,12 +44,14 @@ from itertools import count
 from sqlalchemy import Column, Integer, MetaData, Table, text
 from sqlalchemy.orm import Session
 
+from core.eod.nonaccrual import NonAccrualResult, close_non_accrual_in_sql
 from core.eod.overdue import OverdueResult, charge_steady_overdue
 from core.eod.sql_keys import entry_key, generation_of
 from core.ledger.accounts import FEE_INCOME, FEE_RECEIVABLE, INTEREST_INCOME, INTEREST_RECEIVABLE
 from core.ledger.set_posting import post_pairs
 from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, bucket
 from core.loans.models import FiveTier
+from core.loans.nonaccrual import DEFAULT_NON_ACCRUAL, NonAccrualPolicy
 from core.rounding import Rounding
 
 _NAMES = count(1)
@@ -69,7 +74,7 @@ LEFT JOIN (SELECT DISTINCT loan_id FROM loan_installments
              AND (due_date < :on OR status <> 'pending')) busy
        ON busy.loan_id = l.id
 WHERE l.id BETWEEN :lo AND :hi AND l.state = 'active' AND l.disbursed_on < :on AND l.maturity_date > :on
-  AND l.days_past_due = 0 AND l.bucket = :bucket AND l.five_tier = :tier
+  AND l.days_past_due = 0 AND l.bucket = :bucket AND l.five_tier = :tier AND l.non_accrual_since IS NULL
   AND k.suspense <= 0
   AND busy.loan_id IS NULL AND l.rounding IN ({modes})
 ORDER BY l.id
@@ -131,6 +136,7 @@ class QuietResult:
     fallen_due: int
     fees: int
     overdue: OverdueResult
+    non_accrual: NonAccrualResult
 
 
 def quiet_table(name: str) -> Table:
@@ -160,9 +166,11 @@ def compress_full_page_images(session: Session) -> str | None:
 
 
 def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int,
-                       policy: ClassificationPolicy = DEFAULT_CLASSIFICATION[0]) -> QuietResult:
+                       policy: ClassificationPolicy = DEFAULT_CLASSIFICATION[0],
+                       non_accrual: NonAccrualPolicy = DEFAULT_NON_ACCRUAL[0]) -> QuietResult:
     """Close ``on`` in SQL for the quiet loans with ids ``lo..hi``, and the steadily overdue ones
-    (:mod:`core.eod.overdue`, classified by ``policy``); PostgreSQL only (module docstring)."""
+    (:mod:`core.eod.overdue`, classified by ``policy``, then their non-accrual by ``non_accrual``,
+    :mod:`core.eod.nonaccrual`); PostgreSQL only (module docstring)."""
     number = next(_NAMES)
     locked, quiet = f"eod_locked_{number}", f"eod_quiet_{number}"
     amounts, fallen = f"eod_accrual_{number}", f"eod_fees_{number}"
@@ -186,6 +194,8 @@ def accrue_quiet_loans(session: Session, on: date, lo: int, hi: int,
     due = session.execute(text(_FALL_DUE.format(quiet=quiet, fallen=fallen)), params)
     session.execute(text(f"DELETE FROM {fallen} WHERE amount = 0"))
     fees = post_pairs(session, fallen, event=FEE_EVENT, business_date=on, debit=FEE_RECEIVABLE, credit=FEE_INCOME)
+    suspended = close_non_accrual_in_sql(session, on, lo, hi, loans=quiet, policy=non_accrual, number=number)
     session.execute(text(f"DROP TABLE {locked}, {amounts}, {fallen}"))
     return QuietResult(quiet_table(quiet), int(selected.rowcount), accrued.wanted,  # type: ignore[attr-defined]
-                       accrued.inserted, int(due.rowcount), fees.inserted, overdue)  # type: ignore[attr-defined]
+                       accrued.inserted, int(due.rowcount), fees.inserted, overdue,  # type: ignore[attr-defined]
+                       suspended)

@@ -26,6 +26,7 @@ class Kind(StrEnum):
     LIABILITY = "liability"
     INCOME = "income"
     EXPENSE = "expense"
+    MEMO = "memo"  # off-balance (表外): in no statement, balanced among themselves
 
 
 class Side(StrEnum):
@@ -57,6 +58,16 @@ FEE_INCOME = "6021"
 PENALTY_INCOME = "6012"
 WRITE_OFF_EXPENSE = "6702"
 CASH_CLEARING_PREFIX = "1002"
+#: the loan-loss allowance (贷款损失准备, contra-asset): provisions credit it, write-offs consume it, recoveries
+#: post back to it (core.finance.provision_posting, core.loans.adjustments, core.loans.recovery)
+LOAN_LOSS_ALLOWANCE = "1304"
+#: contra-assets holding the interest and penalty of non-accrual loans out of income (core.loans.nonaccrual)
+INTEREST_SUSPENDED = "1137"
+PENALTY_SUSPENDED = "1138"
+#: the off-balance memo (表外) of the same amounts, against their memo contra
+MEMO_INTEREST = "7001"
+MEMO_PENALTY = "7002"
+MEMO_CONTRA = "7009"
 
 CHART: dict[str, Account] = {a.code: a for a in (
     Account(PRINCIPAL_RECEIVABLE, "贷款本金", "Principal receivable", Kind.ASSET, Side.DEBIT, "principal"),
@@ -67,7 +78,13 @@ CHART: dict[str, Account] = {a.code: a for a in (
     Account(INTEREST_INCOME, "利息收入", "Interest income", Kind.INCOME, Side.CREDIT),
     Account(PENALTY_INCOME, "罚息收入", "Penalty income", Kind.INCOME, Side.CREDIT),
     Account(FEE_INCOME, "手续费收入", "Fee income", Kind.INCOME, Side.CREDIT),
-    Account(WRITE_OFF_EXPENSE, "贷款核销损失", "Loan loss (write-off)", Kind.EXPENSE, Side.DEBIT),
+    Account(WRITE_OFF_EXPENSE, "信用减值损失", "Credit impairment loss (provisions)", Kind.EXPENSE, Side.DEBIT),
+    Account(LOAN_LOSS_ALLOWANCE, "贷款损失准备", "Loan loss allowance", Kind.ASSET, Side.CREDIT),
+    Account(INTEREST_SUSPENDED, "非应计利息调整", "Interest in suspense (non-accrual)", Kind.ASSET, Side.CREDIT),
+    Account(PENALTY_SUSPENDED, "非应计罚息调整", "Penalty in suspense (non-accrual)", Kind.ASSET, Side.CREDIT),
+    Account(MEMO_INTEREST, "表外应收未收利息", "Off-balance: interest not recognised", Kind.MEMO, Side.DEBIT),
+    Account(MEMO_PENALTY, "表外应收未收罚息", "Off-balance: penalty not recognised", Kind.MEMO, Side.DEBIT),
+    Account(MEMO_CONTRA, "表外科目对转", "Off-balance contra", Kind.MEMO, Side.CREDIT),
 )}
 
 #: the per-loan balances, in the order they are reported

@@ -81,6 +81,9 @@ class JournalEntry(Base):
     postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.id")
 
 
+#: the partial index of the loan-loss allowance's postings (account 1304, core.ledger.accounts.LOAN_LOSS_ALLOWANCE)
+ALLOWANCE_INDEX, ALLOWANCE_LINES = "ix_ledger_postings_allowance", "account = '1304'"
+
 _NUM_DEBIT = "CAST(debit AS NUMERIC)"
 _NUM_CREDIT = "CAST(credit AS NUMERIC)"
 
@@ -94,6 +97,8 @@ class Posting(Base):
         CheckConstraint(f"{_NUM_DEBIT} = 0 OR {_NUM_CREDIT} = 0", name="one_side"),
         CheckConstraint(f"{_NUM_DEBIT} + {_NUM_CREDIT} > 0", name="not_empty"),
         Index("ix_ledger_postings_loan_account", "loan_id", "account"),
+        # the loan-loss allowance's few lines (provisions, write-offs, recoveries), read whole at each provision run
+        Index(ALLOWANCE_INDEX, "entry_id", postgresql_where=text(ALLOWANCE_LINES), sqlite_where=text(ALLOWANCE_LINES)),
         only_on(ForeignKeyConstraint(["entry_id"], ["ledger_entries.id"]), REFERENCES_CHECKED_AT_COMMIT_EXCEPT_ON),
     )
 

@@ -28,6 +28,7 @@ from core.ledger import pg_bulk
 from core.ledger.accounts import BUCKET_OF, account
 from core.ledger.errors import IdempotencyConflictError, ReversalError, UnbalancedEntryError
 from core.ledger.models import JournalEntry, Posting
+from core.ledger.periods import refuse_closed
 from core.ledger.projection import Deltas, apply_deltas, line_deltas
 from core.money import to_decimal
 
@@ -159,6 +160,7 @@ def _check_existing(session: Session, entries: Sequence[NewEntry]) -> None:
 
 def _write(session: Session, entries: Sequence[NewEntry], reverses: int | None = None) -> dict[str, int]:
     """Insert ``entries`` (unique keys) with their postings and projection deltas; key -> id of new ones."""
+    refuse_closed(session, {entry.business_date for entry in entries})
     rows = [{"idempotency_key": e.key, "event": e.event, "loan_id": e.loan_id, "business_date": e.business_date,
              "reverses_entry_id": reverses, "fingerprint": e.fingerprint, "memo": e.memo} for e in entries]
     rows.sort(key=lambda row: str(row["idempotency_key"]))  # one lock order for concurrent batches

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from core.errors import InvalidArgumentError
 from core.ledger.accounts import BUCKET_OF, CHART, LOAN_BUCKETS, Side
 from core.ledger.errors import IdempotencyConflictError
+from core.ledger.periods import refuse_closed
 from core.ledger.pg_bulk import ADD_EXCLUDED
 
 _IDENTIFIER = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -79,6 +80,7 @@ def post_pairs(session: Session, source: str, *, event: str, business_date: date
         InvalidArgumentError: an amount is not positive, has more than 4 places or is 10^16 or more;
             an account is not in the chart; ``source`` is not an identifier.
         IdempotencyConflictError: a key already posted a different entry.
+        PeriodClosedError: ``business_date`` is in a closed accounting period.
     """
     if not source or not set(source) <= _IDENTIFIER:
         raise InvalidArgumentError(f"source: {source!r} is not a table name", field="source", value=source)
@@ -86,6 +88,7 @@ def post_pairs(session: Session, source: str, *, event: str, business_date: date
         if code not in CHART:
             raise InvalidArgumentError(f"account: {code!r} is not in the chart of accounts", field="account",
                                        value=code)
+    refuse_closed(session, [business_date])
     params = {"event": event, "day": business_date.isoformat(), "on": business_date, "debit": debit,
               "credit": credit}
     bad = session.execute(text(

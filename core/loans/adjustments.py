@@ -3,7 +3,10 @@
 A waiver forgives penalty interest: it reduces the penalty receivable and the penalty income (Dr 6012 /
 Cr 1134) and the installments' penalty (``waived_penalty``) — of one installment when a ``period`` is
 named, else spread over the installments oldest first. A write-off takes everything
-the borrower still owes off the books as a loss (Dr 6702 / Cr each receivable), marks the unsettled
+the borrower still owes off the books against the loan-loss allowance (Dr 1304 / Cr each receivable: the
+write-off consumes the allowance the provisions built, :mod:`core.finance.provision_posting`; on a non-accrual
+loan the interest and penalty held in suspense are released against it too, so only what was recognised is
+consumed), marks the unsettled
 installments ``written_off`` and closes the loan as ``written_off``, a final state. Money held in suspense
 stays the borrower's and can still be refunded.
 
@@ -26,10 +29,10 @@ from core.ledger import loan_balances
 from core.ledger.accounts import (
     FEE_RECEIVABLE,
     INTEREST_RECEIVABLE,
+    LOAN_LOSS_ALLOWANCE,
     PENALTY_INCOME,
     PENALTY_RECEIVABLE,
     PRINCIPAL_RECEIVABLE,
-    WRITE_OFF_EXPENSE,
 )
 from core.ledger.posting import Line
 from core.loans.context import (
@@ -46,6 +49,7 @@ from core.loans.context import (
 from core.loans.errors import AmountExceedsOutstandingError
 from core.loans.events import ServicingEvent
 from core.loans.models import Loan
+from core.loans.nonaccrual import release_lines
 from core.loans.repayment import fen, positive_fen
 from core.states import LOAN_STATES
 
@@ -115,7 +119,9 @@ def execute_write_off(session: Session, loan: Loan, event: ServicingEvent, since
     total = sum((amount for _, amount in credits), ZERO)
     if total > 0:
         post_lines(session, event, "write_off", "write_off", on,
-                   [Line.dr(WRITE_OFF_EXPENSE, total), *(Line.cr(code, amount) for code, amount in credits if amount)])
+                   [Line.dr(LOAN_LOSS_ALLOWANCE, total),
+                    *(Line.cr(code, amount) for code, amount in credits if amount),
+                    *release_lines(session, loan.id, into=LOAN_LOSS_ALLOWANCE)])
     rows = installment_rows(session, loan.id)
     for row in rows:
         if row.status != "paid":

@@ -284,6 +284,7 @@ def snapshot(session: Session, loan: Loan) -> dict[str, Any]:
     return {
         "loan": {"state": loan.state, "days_past_due": loan.days_past_due, "bucket": loan.bucket,
                  "five_tier": loan.five_tier, "closed_on": _iso(loan.closed_on),
+                 "non_accrual_since": _iso(loan.non_accrual_since),
                  "maturity_date": loan.maturity_date.isoformat()},
         "installments": [_row_json(row) for row in installment_rows(session, loan.id)],
         "servicing": None if state is None else {"penalty_through": _iso(state.penalty_through)},
@@ -324,6 +325,8 @@ def restore(session: Session, loan: Loan, saved: Mapping[str, Any]) -> None:
     values = saved["loan"]
     loan.days_past_due, loan.bucket, loan.five_tier = values["days_past_due"], values["bucket"], values["five_tier"]
     loan.closed_on = date.fromisoformat(values["closed_on"]) if values["closed_on"] else None
+    since = values.get("non_accrual_since")  # absent from snapshots taken before non-accrual existed
+    loan.non_accrual_since = date.fromisoformat(since) if since else None
     loan.maturity_date = date.fromisoformat(values["maturity_date"])
     through = (saved.get("servicing") or {}).get("penalty_through")
     upsert_servicing_states(session, [{"loan_id": loan.id,

@@ -12,7 +12,9 @@
    (:func:`core.loans.penalty.charge_penalties`); charged at most once per loan per date
    (``penalty_through``);
 5. classification: days past due from the oldest unsettled due date, bucket, five-tier class, and the
-   loan's state ``active`` ⇄ ``overdue`` (``paid_off`` when the suspense settled everything).
+   loan's state ``active`` ⇄ ``overdue`` (``paid_off`` when the suspense settled everything);
+6. non-accrual: the loan's status by the days past due, and its interest and penalty held in suspense
+   accordingly (:mod:`core.loans.nonaccrual`).
 
 Every step is idempotent: running the same date twice changes nothing the second time. The bulk
 end-of-day (:mod:`core.eod.partition`) and the servicing operations (which bring a loan to date before
@@ -40,6 +42,13 @@ from core.loans.accrual import accrued_target
 from core.loans.allocation import AllocationOrder, Due, allocate
 from core.loans.delinquency import ClassificationPolicy, bucket
 from core.loans.ledger_lines import settlement_lines
+from core.loans.nonaccrual import (
+    DEFAULT_NON_ACCRUAL,
+    AccrualState,
+    NonAccrualPolicy,
+    close_non_accrual,
+    non_accrual_on,
+)
 from core.loans.penalty import PenaltyPolicy, charge_penalties
 from core.rounding import Rounding
 
@@ -130,6 +139,7 @@ class LoanRow:
     maturity_date: date
     penalty_through: date | None = None
     suspense: Decimal = ZERO
+    accrual: AccrualState = field(default_factory=AccrualState)
 
 
 @dataclass
@@ -151,7 +161,7 @@ def _entry(loan_id: int, key: str, event: str, on: date, lines: list[Line]) -> N
 
 
 def close_day(loan: LoanRow, rows: list[InstallmentRow], on: date, policy: ClassificationPolicy,
-              key: KeyMaker) -> DayResult:
+              key: KeyMaker, non_accrual: NonAccrualPolicy | None = None) -> DayResult:
     """Apply the end-of-day rule (module docstring) to ``loan`` and its ``rows`` (changed in place).
 
     Args:
@@ -160,6 +170,7 @@ def close_day(loan: LoanRow, rows: list[InstallmentRow], on: date, policy: Class
         on: the business date being closed.
         policy: the classification thresholds in force on ``on``.
         key: makes the idempotency key of this day's entry for a step name.
+        non_accrual: the non-accrual policy in force on ``on`` (default: the dated default's).
     """
     result = DayResult(loan.id)
     rows = sorted(rows, key=lambda r: r.period)
@@ -168,6 +179,11 @@ def close_day(loan: LoanRow, rows: list[InstallmentRow], on: date, policy: Class
     _apply_suspense(loan, rows, on, key, result)
     _charge_penalty(loan, rows, on, key, result)
     _classify(loan, rows, on, policy, result)
+    since = loan.accrual.since
+    result.entries += close_non_accrual(loan.id, on, non_accrual or non_accrual_on(DEFAULT_NON_ACCRUAL, on), key,
+                                        loan.days_past_due, loan.accrual, result.entries)
+    if loan.accrual.since != since:
+        result.loan_changes["non_accrual_since"] = loan.accrual.since
     return result
 
 

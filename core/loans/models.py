@@ -7,7 +7,8 @@ rules) in ``terms``, so that servicing never reads a product table again. ``prin
 they are written from it whenever it is set and refused when set to anything else, so the contract is their
 one source. ``state`` moves only through
 :data:`core.states.LOAN_STATES`; ``days_past_due``, ``bucket`` (M0..M4+) and ``five_tier`` (五级分类) are
-maintained by end-of-day. Money lives in the ledger: the amounts on :class:`LoanInstallment` are the
+maintained by end-of-day, and so is ``non_accrual_since`` (:mod:`core.loans.nonaccrual`).
+Money lives in the ledger: the amounts on :class:`LoanInstallment` are the
 contractual split and what has been allocated to it, the receivable balances come from
 :func:`core.ledger.loan_balances` or the ``loan_balances`` projection.
 """
@@ -103,6 +104,8 @@ class Loan(Base):
     days_past_due: Mapped[int] = mapped_column(Integer, default=0)
     bucket: Mapped[str] = mapped_column(String(8), default="M0")
     five_tier: Mapped[str] = mapped_column(String(20), default=FiveTier.NORMAL.value)
+    #: the date the loan went on non-accrual (``None``: on accrual), kept by end-of-day (core.loans.nonaccrual)
+    non_accrual_since: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     @property

@@ -73,6 +73,7 @@ from core.loans.errors import (
 from core.loans.events import ServicingEvent
 from core.loans.ledger_lines import settlement_lines
 from core.loans.models import Loan, LoanInstallment
+from core.loans.nonaccrual import release_lines
 from core.loans.repayment import OVERPAYMENT_MULTIPLE, check_overpayment, fen, positive_fen, settle
 from core.money import parse_money
 from core.rounding import round_money
@@ -256,6 +257,8 @@ def execute_prepayment(session: Session, loan: Loan, event: ServicingEvent, sinc
     excess = event.amount - quote.payable
     lines = _prepayment_lines(quote, settled, cash=event.amount, channel=event.channel or "",
                               suspense_change=excess - quote.from_held)
+    if quote.full:  # the loan closes here, not in a reclassification: release its suspended income now
+        lines += release_lines(session, loan.id)
     post_lines(session, event, "prepayment", "prepayment", on, lines)
     if quote.full:
         _close_schedule(session, loan, current, quote, on, event.actor)

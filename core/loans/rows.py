@@ -29,6 +29,7 @@ from core.loans.contract import DailySettingsReader
 from core.loans.daily import OPEN_STATES, DayResult, InstallmentRow, LoanRow
 from core.loans.events import LoanServicingState
 from core.loans.models import Loan, LoanInstallment
+from core.loans.nonaccrual import INTEREST, PENALTY, AccrualState, suspended_balances
 from core.states import LOAN_STATES, StateTransition
 
 ZERO = Decimal(0)
@@ -47,7 +48,8 @@ MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "waived_penalty"
 def _loan_query(on: date) -> Select[Any]:
     return (select(Loan.id, Loan.terms, Loan.state, Loan.days_past_due, Loan.bucket,
                    Loan.five_tier, Loan.maturity_date, LoanServicingState.penalty_through,
-                   LoanServicingState.generation, LoanBalance.suspense)
+                   LoanServicingState.generation, LoanBalance.suspense, Loan.non_accrual_since,
+                   LoanBalance.interest, LoanBalance.penalty)
             .outerjoin(LoanServicingState, LoanServicingState.loan_id == Loan.id)
             .outerjoin(LoanBalance, LoanBalance.loan_id == Loan.id)
             .where(Loan.state.in_(OPEN_STATES), Loan.disbursed_on < on)
@@ -76,13 +78,18 @@ def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | N
     settings = DailySettingsReader()
     loans: dict[int, tuple[LoanRow, int, list[InstallmentRow]]] = {}
     for (loan_id, terms, state, dpd, bucket_name, tier, maturity, through, generation,
-         suspense) in session.execute(query):
+         suspense, since, interest, penalty) in session.execute(query):
         read = settings.read(terms)
+        accrual = AccrualState(since, {INTEREST: interest or ZERO, PENALTY: penalty or ZERO})
         row = LoanRow(loan_id, read.annual_rate, read.basis, read.rounding, read.penalty, read.allocation, state, dpd,
-                      bucket_name, tier, maturity, through, suspense or ZERO)
+                      bucket_name, tier, maturity, through, suspense or ZERO, accrual)
         loans[loan_id] = (row, generation or 0, [])
     if not loans:
         return []
+    flagged = {loan_id: found[0].accrual for loan_id, found in loans.items() if found[0].accrual.since is not None}
+    if flagged:
+        for loan_id, component, held in suspended_balances(session, list(flagged)):
+            flagged[loan_id].suspended[component] = held
     table = INSTALLMENTS
     wanted = [table.c[name] for name in INSTALLMENT_COLUMNS]
     started = and_(table.c.start < on, table.c.status.in_(("pending", "due", "overdue")))

@@ -38,6 +38,7 @@ COMMANDS: Mapping[str, str] = {
     "early-warning": "loanfactory.cli.early_warning:early_warning",
     "debits": "loanfactory.cli.debits:debits",
     "eod": "loanfactory.cli.eod:eod",
+    "finance": "loanfactory.cli.finance:finance",
     "ledger": "loanfactory.cli.ledger:ledger",
     "pii": "loanfactory.cli.pii:pii",
     "plugins": "loanfactory.cli.plugins:plugins",

@@ -1,4 +1,5 @@
-"""Monthly business statistics (月度业务统计): lending, balances, delinquency, classification, approvals.
+"""Monthly business statistics (月度业务统计): lending, balances, delinquency, classification, provisions,
+income, approvals.
 
 For the month ``start``..``end`` (whole calendar month; positions at the end of ``end``):
 
@@ -10,6 +11,8 @@ outstanding     loans open at month end: count and principal balance (journal, a
 bucket          M0..M7 at month end: count, balance, share of the total balance
 overdue         M1 and worse together: count, balance, overdue ratio (逾期率, by balance)
 five_tier       正常..损失 at month end: count, balance, share; then 不良 (次级+可疑+损失) and the NPL ratio
+provisions      the loan-loss allowance held at month end, 拨备覆盖率 (/ 不良) and 拨贷比 (/ balance)
+income          income recognised in the month per product (interest, penalty, fees; net of non-accrual)
 applications    applications approved and rejected in the month (their decision's state change),
                 and the approval rate approved / (approved + rejected)
 =============== ===============================================================================
@@ -30,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from core.businessday.clock import start_of
 from core.loans.delinquency import LABELS_ZH, ClassificationPolicy
-from core.portfolio.measures import Tally, disbursed, ratio
+from core.portfolio.measures import Coverage, Tally, allowance, disbursed, income_by_product_month, ratio
 from core.portfolio.positions import position
 from core.states import StateTransition
 from plugins.reports.books import iter_loans, principal_balances
@@ -78,6 +81,14 @@ def monthly_statistics(session: Session, start: date, end: date,
     bad = book.non_performing
     rows.append(("five_tier", "non_performing", "不良 (次级+可疑+损失, 不良率)", bad.loans, bad.principal,
                  book.npl_ratio))
+    cover = Coverage(allowance(session, end), bad.principal, total.principal)
+    rows += [
+        ("provisions", "allowance", "贷款损失准备余额", None, cover.allowance, None),
+        ("provisions", "coverage", "拨备覆盖率 (准备 / 不良贷款)", None, None, cover.coverage_ratio),
+        ("provisions", "allowance_ratio", "拨贷比 (准备 / 贷款余额)", None, None, cover.allowance_ratio),
+    ]
+    for (product, _month), amount in income_by_product_month(session, start, end).items():
+        rows.append(("income", product or "-", f"本月收入 {product or '公共'}", None, amount, None))
     decided = decisions(session, start, end)
     approved, rejected = decided["approved"], decided["rejected"]
     rows += [

@@ -221,11 +221,13 @@ def _journal_triggers(url: str) -> list[tuple[str, str, str]]:
 
 @pytest.mark.postgres
 def test_migrated_and_created_databases_check_the_journal_with_the_same_triggers(postgres_url):
-    """Revision 0007: one noted row per inserting statement, checked at commit (no row trigger on postings)."""
+    """Revision 0007: one noted row per inserting statement, checked at commit (no row trigger on postings);
+    revision 0017: a statement trigger refusing entries dated in a closed period."""
     upgrade(postgres_url)
     migrated = _journal_triggers(postgres_url)
     assert [(table, name) for table, name, _ in migrated] == [
         ("ledger_entries", "ledger_entries_immutable"),
+        ("ledger_entries", "ledger_entries_outside_closed_periods"),
         ("ledger_posting_checks", "ledger_posting_checks_balanced"),
         ("ledger_postings", "ledger_postings_immutable"),
         ("ledger_postings", "ledger_postings_noted"),

@@ -1,7 +1,9 @@
-"""Finance fixtures: the servicing ones (every kernel table, a seeded business calendar), finance's tables too."""
+"""Finance fixtures: the servicing ones (a seeded business calendar), with every table of the app registered."""
 
 from servicing.conftest import books
 
-import core.finance.models  # noqa: F401  (registers gl_chart_versions for the fixtures' create_all)
+from loanfactory.models import load_models
+
+load_models()  # finance reads and writes tables of every room (the chart's versions, the audit log)
 
 __all__ = ["books"]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from books.factories import three_loans
 from click.testing import CliRunner
+from servicing.helpers import book, seed_calendar
 
+from core.backoffice.users import create_user
+from core.eod import run_eod
 from core.finance.chart import shipped_chart
+from core.ledger.periods import closed_period_of
 from loanfactory.cli import main
 
 
@@ -47,3 +53,61 @@ def test_the_trial_balance_by_gl_code_maps_the_kernels_accounts_and_balances(db_
     assert got == expected
     text = ledger("trial-balance", "--by", "product", "--database-url", db_url)
     assert text.exit_code == 0 and "balanced" in text.output
+
+
+def test_the_provisions_command_shows_both_methods_and_posts_the_change(db_session, db_url):
+    three_loans(db_session)
+    db_session.commit()
+    shown = json.loads(CliRunner().invoke(main, ["finance", "provisions", "--on", "2026-06-30", "--json",
+                                                 "--database-url", db_url]).output)
+    assert {shown["five_tier"]["method"], shown["ecl"]["method"]} == {"five_tier", "ecl"}
+    assert shown["posted"] is None and Decimal(shown["held"]) == 0
+    posted = json.loads(CliRunner().invoke(main, ["finance", "provisions", "--on", "2026-06-30", "--post", "--json",
+                                                  "--database-url", db_url]).output)
+    assert Decimal(posted["posted"]) == Decimal(shown["five_tier"]["total"])
+    again = json.loads(CliRunner().invoke(main, ["finance", "provisions", "--on", "2026-06-30", "--post", "--json",
+                                                 "--database-url", db_url]).output)
+    assert Decimal(again["posted"]) == 0 and Decimal(again["held"]) == Decimal(shown["five_tier"]["total"])
+
+
+def test_the_month_end_commands_write_vouchers_statements_and_reconcile(db_session, db_url, tmp_path):
+    seed_calendar(db_session)
+    book(db_session, start=date(2026, 1, 5), key="cli-loan")
+    run_eod(db_session, date(2026, 1, 31))
+    db_session.commit()
+    layout = str(Path(__file__).resolve().parents[2] / "product_configs" / "vouchers" / "yonyou.json")
+    for file_format in ("csv", "xlsx"):
+        out = tmp_path / f"v.{file_format}"
+        written = CliRunner().invoke(main, ["finance", "vouchers", "--month", "2026-01", "--layout", layout,
+                                            "--format", file_format, "--output", str(out), "--database-url", db_url])
+        assert written.exit_code == 0, written.output
+        assert out.stat().st_size > 0
+    statements = CliRunner().invoke(main, ["finance", "statements", "--month", "2026-01", "--json",
+                                           "--database-url", db_url])
+    assert statements.exit_code == 0 and json.loads(statements.output)["balance_sheet"]["balanced"]
+    reconciled = CliRunner().invoke(main, ["finance", "reconcile", "--database-url", db_url])
+    assert reconciled.exit_code == 0 and "reconciles" in reconciled.output
+    bad_month = CliRunner().invoke(main, ["finance", "statements", "--month", "2026-13", "--database-url", db_url])
+    assert bad_month.exit_code == 2 and "month" in bad_month.output
+
+
+def test_a_month_is_closed_from_the_command_line_by_two_finance_users(db_session, db_url):
+    seed_calendar(db_session)
+    for name in ("wang", "zhao"):
+        create_user(db_session, username=name, password="long enough pw", roles=["finance"])
+    book(db_session, start=date(2026, 1, 5), key="cli-close")
+    run_eod(db_session, date(2026, 1, 31))
+    db_session.commit()
+
+    def finance(*args: str):
+        return CliRunner().invoke(main, ["finance", "period", *args, "--database-url", db_url])
+
+    filed = finance("request-close", "--month", "2026-01", "--user", "wang")
+    assert filed.exit_code == 0, filed.output
+    request_id = filed.output.split()[1].rstrip(":")
+    own = finance("decide", request_id, "--user", "wang", "--approve")
+    assert own.exit_code == 2 and "wang" in own.output
+    approved = finance("decide", request_id, "--user", "zhao", "--approve")
+    assert approved.exit_code == 0 and "approved" in approved.output
+    db_session.expire_all()
+    assert closed_period_of(db_session, date(2026, 1, 15)) is not None

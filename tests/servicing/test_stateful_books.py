@@ -6,8 +6,9 @@ partial prepayments under both re-scheduling modes, skipped payments while end-o
 spans of days, reversal of a repayment or a prepayment (with the replay of what followed), penalty
 waivers on the whole loan or on one installment, suspense applied or refunded, and write-offs. A
 prepayment is quoted first and paid with exactly the quote, which must be accepted with nothing over.
-After every step: the trial balance is zero, every loan's balances from the journal equal the
-projection, nothing is negative, the installments agree with the ledger, and the books of the last
+After every step: the trial balance is zero, the loan sub-ledger reconciles to the GL control accounts,
+every loan's balances from the journal equal the projection, nothing is negative, the installments agree
+with the ledger, and the books of the last
 closed business date are what they were when it closed (a reversal books on its own date). On SQLite
 and on PostgreSQL; the PostgreSQL database is emptied between examples.
 """
@@ -27,6 +28,7 @@ from core.businessday.closes import last_closed
 from core.db.base import Base, make_engine, make_session_factory
 from core.eod import run_eod
 from core.errors import LoanFactoryError
+from core.finance.reconciliation import reconcile
 from core.ledger import loan_balances
 from core.loans.adjustments import waive_penalty, write_off
 from core.loans.contract import ServicingRules
@@ -188,6 +190,11 @@ def machine_for(engine):
         def books_are_right(self):
             if hasattr(self, "session"):
                 check_books(self.session)
+
+        @invariant()
+        def the_sub_ledger_reconciles_to_the_general_ledger(self):
+            if hasattr(self, "session"):
+                assert reconcile(self.session).differences == []
 
         @invariant()
         def closed_days_keep_their_books(self):
