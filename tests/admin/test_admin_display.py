@@ -96,3 +96,20 @@ def test_the_review_shows_a_semantic_diff_with_field_titles_and_values_in_words(
         ("removed", "期限 › 可选期限", "3", ""), ("added", "期限 › 可选期限", "", "36"),
         ("changed", "利率 › 年利率区间 › 默认年利率", "14%", "15%")])
     assert "$schema" not in review.text and "<code>/term" not in review.text
+
+
+def test_a_kernel_refusal_reads_in_the_users_language_with_its_figures(app):
+    from admin.refusals import refusal_text
+    from core.errors import LoanFactoryError
+    from core.loans.errors import MoneyLeftHeldError, PrepaymentTooEarlyError, QuoteChangedError
+
+    with app.test_request_context():
+        assert refusal_text(MoneyLeftHeldError("keep_for_refund: ...", field="keep_for_refund", value="14.10")) == (
+            "操作被拒绝：贷款结清后仍将留存 14.10 元溢缴款：请只收取应收合计，或勾选“留存待退还借款人”。")
+        early = PrepaymentTooEarlyError("on: this loan's contract accepts prepayment from 2026-04-15", field="on",
+                                        value="2026-02-15")
+        assert refusal_text(early) == "操作被拒绝：本贷款合同自 2026-04-15 起方可提前还款。"
+        changed = QuoteChangedError("quoted_total: the quote is now 10116.67, not 9000.00; quote again",
+                                    field="quoted_total", value="9000.00")
+        assert refusal_text(changed) == "操作被拒绝：报价已变为 10116.67：请重新报价。"
+        assert refusal_text(LoanFactoryError("a rule not in the table")) == "操作被拒绝：a rule not in the table"
