@@ -113,3 +113,20 @@ def test_a_kernel_refusal_reads_in_the_users_language_with_its_figures(app):
                                     field="quoted_total", value="9000.00")
         assert refusal_text(changed) == "操作被拒绝：报价已变为 10116.67：请重新报价。"
         assert refusal_text(LoanFactoryError("a rule not in the table")) == "操作被拒绝：a rule not in the table"
+
+
+def test_an_approval_task_shows_reason_codes_with_their_meaning_and_the_facts_as_a_table(app, login):
+    from admin_helpers import queue_application
+    from sqlalchemy import select
+
+    from core.applications.models import Application
+    from core.origination.approval import ApprovalTask
+
+    application_id = queue_application(app)
+    with app.app_context():
+        task_id = db_session().scalar(select(ApprovalTask.id).where(ApprovalTask.application_id == application_id))
+        codes = db_session().get(Application, application_id).reason_codes
+    page = login("risk_officer").get(f"/admin/approvals/{task_id}").text
+    assert codes and all(re.search(rf'data-code="{c}"><code>{c}</code> [^<\s]+', page) for c in codes)
+    assert "<th>负债收入比</th><td>" in page and re.search(r"<th>负债收入比</th><td>[0-9.]+%</td>", page)
+    assert "<th>还款方式</th><td>等额本息</td>" in page and '"dti"' not in page
