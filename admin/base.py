@@ -17,13 +17,13 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, BaseView
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from admin.labels import role_label
+from admin.refusals import refusal_text
 from core.backoffice import audit
 from core.backoffice.users import PERMISSIONS, can
 from core.errors import LoanFactoryError
@@ -81,7 +81,7 @@ class Guarded:
     def refuse(error: LoanFactoryError) -> None:
         """Roll back the request's transaction and show the kernel's refusal to the user."""
         db_session().rollback()
-        flash(_("Refused: %(reason)s", reason=str(error)), "error")
+        flash(refusal_text(error), "error")
 
 
 class SecureView(Guarded, BaseView):

@@ -102,6 +102,47 @@ CODE_LABELS = {
 }
 
 
+#: the facts the eligibility rules and approval conditions read (core.origination.pipeline), and the
+#: members of an application's collateral -> English label
+FACT_LABELS = {
+    "amount": _l("Amount asked"), "term": _l("Term"), "method": _l("Repayment method"), "age": _l("Age"),
+    "dti": _l("Debt-to-income ratio"), "monthly_income": _l("Monthly income"), "region": _l("Region code"),
+    "customer_type": _l("Customer type"), "channel": _l("Channel"), "collateral_type": _l("Collateral type"),
+    "collateral_value": _l("Collateral value"), "ltv": _l("Loan-to-value ratio"),
+    "existing_loans": _l("Loans held"), "outstanding": _l("Outstanding principal held"),
+    "bureau_inquiries_3m": _l("Bureau inquiries in 3 months"), "bureau_overdue": _l("Overdue at the bureau"),
+    "blacklisted": _l("On a blacklist"), "score": _l("Score"), "grade": _l("Grade"),
+    "type": _l("Collateral type"), "value": _l("Appraised value"), "description": _l("Description"),
+    "reference": _l("Reference"), "owner": _l("Owner"),
+}
+#: facts that are fractions, shown as percentages
+FRACTION_FACTS = frozenset({"dti", "ltv"})
+#: facts whose value is an identifier, shown as it is (as code)
+LITERAL_FACTS = frozenset({"channel", "region", "reference"})
+
+
+def fact_rows(facts: object) -> list[tuple[str, str, bool]]:
+    """A mapping of facts (a decision's context, an application's collateral) as ``(label, value, literal)``
+    rows in the user's language: codes in words, ratios as percentages, identifiers (``literal``) as they
+    are; a member without a label keeps its name."""
+    if not isinstance(facts, dict):
+        return []
+    rows = []
+    for name, value in facts.items():
+        label = FACT_LABELS.get(name)
+        if name in FRACTION_FACTS:
+            shown = percent_label(value)
+        elif isinstance(value, bool):
+            shown = code_label("true" if value else "false")
+        elif isinstance(value, (dict, list)):
+            shown = "；".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else "、".join(
+                map(str, value))
+        else:
+            shown = code_label(value) if isinstance(value, str) else str(value)
+        rows.append((str(label) if label is not None else name, shown, name in LITERAL_FACTS))
+    return rows
+
+
 def code_label(code: object) -> str:
     """The label of ``code`` in the user's language, or the code itself when it has none."""
     label = CODE_LABELS.get(str(code)) if isinstance(code, str) else None
@@ -201,6 +242,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["lf_reason"] = _per_request(reason_label)
     app.jinja_env.filters["lf_subject"] = _per_request(subject_label)
     app.jinja_env.filters["lf_percent"] = percent_label
+    app.jinja_env.filters["lf_facts"] = _per_request(fact_rows)  # type: ignore[arg-type]
 
     @pass_context
     def moment(_context: Any, value: datetime | None, seconds: bool = False) -> str:

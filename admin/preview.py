@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from admin.labels import percent_label
+from admin.labels import code_label, percent_label
 from core.errors import LoanFactoryError
 from core.products import Product, check_product
 from core.products.problems import Problem
@@ -63,7 +63,7 @@ def preview(document: Any, *, locale: str, plugins: Mapping[str, Collection[str]
     result["schedule"] = {
         "amount": format(schedule.terms.principal, "f"),
         "term": product.term_default,
-        "method": method.value,
+        "method": code_label(method.value),
         "annual_rate": percent_label(schedule.terms.annual_rate),
         "apr": percent_label(apr.apr),
         "effective_annual_rate": percent_label(apr.effective_annual_rate),

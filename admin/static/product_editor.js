@@ -149,7 +149,12 @@
   const spot = "lf-editor-scroll:" + location.pathname;
   form.addEventListener("submit", () => sessionStorage.setItem(spot, String(window.scrollY)));
   const saved = sessionStorage.getItem(spot);
-  if (saved !== null) { sessionStorage.removeItem(spot); window.scrollTo(0, Number(saved)); }
+  if (saved !== null) {
+    sessionStorage.removeItem(spot);
+    if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+    window.scrollTo(0, Number(saved));
+    window.addEventListener("load", () => window.scrollTo(0, Number(saved)));
+  }
 
   function later() { clearTimeout(timer); timer = setTimeout(refresh, 500); }
   form.addEventListener("input", later);

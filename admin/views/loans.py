@@ -28,6 +28,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from admin.base import SecureView
+from admin.labels import code_label
 from admin.pii import masked, reveal
 from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, pending_changes, request_change
 from core.backoffice.users import can
@@ -147,7 +148,7 @@ class LoansView(SecureView):
                        after={**_snapshot(loan), "event": event.id, "amount": event.amount, "result": event.result},
                        comment=request.form.get("comment", ""))
             db.commit()
-            flash(_("Done: %(action)s.", action=action), "success")
+            flash(_("Done: %(action)s.", action=code_label(action)), "success")
         except LoanFactoryError as error:
             self.refuse(error)
         return redirect(url_for(".detail", loan_id=loan_id))
@@ -243,7 +244,7 @@ class LoansView(SecureView):
             else:
                 decide_adjustment(db, change, checker=current_user, approve=approve, comment=comment)
             db.commit()
-            flash(_("Request %(id)s %(state)s.", id=change.id, state=change.state), "success")
+            flash(_("Request %(id)s %(state)s.", id=change.id, state=code_label(change.state)), "success")
         except LoanFactoryError as error:
             self.refuse(error)
         return redirect(url_for(".requests"))

@@ -232,7 +232,7 @@ class ProductsView(SecureView):
             self.audit(action, "product_version", version.id, before=before,
                        after={"status": version.status, "label": target.label}, comment=reason)
             db.commit()
-            flash(_("%(label)s: %(status)s.", label=target.label, status=target.status), "success")
+            flash(_("%(label)s: %(status)s.", label=target.label, status=code_label(target.status)), "success")
         except LoanFactoryError as error:
             self.refuse(error)
             return redirect(url_for(".review", version_id=version_id))

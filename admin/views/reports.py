@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import flash, redirect, request, send_file, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
 
 from admin.base import SecureView
+from admin.refusals import refusal_text
 from core.errors import InvalidArgumentError, LoanFactoryError
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
@@ -60,7 +60,7 @@ class ReportsView(SecureView):
             db.commit()
         except LoanFactoryError as error:
             db.rollback()
-            flash(_("Refused: %(reason)s", reason=str(error)), "error")
+            flash(refusal_text(error), "error")
             return redirect(url_for(".index"))
         if len(files) == 1:
             only = files[0]

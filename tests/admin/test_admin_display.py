@@ -96,3 +96,37 @@ def test_the_review_shows_a_semantic_diff_with_field_titles_and_values_in_words(
         ("removed", "期限 › 可选期限", "3", ""), ("added", "期限 › 可选期限", "", "36"),
         ("changed", "利率 › 年利率区间 › 默认年利率", "14%", "15%")])
     assert "$schema" not in review.text and "<code>/term" not in review.text
+
+
+def test_a_kernel_refusal_reads_in_the_users_language_with_its_figures(app):
+    from admin.refusals import refusal_text
+    from core.errors import LoanFactoryError
+    from core.loans.errors import MoneyLeftHeldError, PrepaymentTooEarlyError, QuoteChangedError
+
+    with app.test_request_context():
+        assert refusal_text(MoneyLeftHeldError("keep_for_refund: ...", field="keep_for_refund", value="14.10")) == (
+            "操作被拒绝：贷款结清后仍将留存 14.10 元溢缴款：请只收取应收合计，或勾选“留存待退还借款人”。")
+        early = PrepaymentTooEarlyError("on: this loan's contract accepts prepayment from 2026-04-15", field="on",
+                                        value="2026-02-15")
+        assert refusal_text(early) == "操作被拒绝：本贷款合同自 2026-04-15 起方可提前还款。"
+        changed = QuoteChangedError("quoted_total: the quote is now 10116.67, not 9000.00; quote again",
+                                    field="quoted_total", value="9000.00")
+        assert refusal_text(changed) == "操作被拒绝：报价已变为 10116.67：请重新报价。"
+        assert refusal_text(LoanFactoryError("a rule not in the table")) == "操作被拒绝：a rule not in the table"
+
+
+def test_an_approval_task_shows_reason_codes_with_their_meaning_and_the_facts_as_a_table(app, login):
+    from admin_helpers import queue_application
+    from sqlalchemy import select
+
+    from core.applications.models import Application
+    from core.origination.approval import ApprovalTask
+
+    application_id = queue_application(app)
+    with app.app_context():
+        task_id = db_session().scalar(select(ApprovalTask.id).where(ApprovalTask.application_id == application_id))
+        codes = db_session().get(Application, application_id).reason_codes
+    page = login("risk_officer").get(f"/admin/approvals/{task_id}").text
+    assert codes and all(re.search(rf'data-code="{c}"><code>{c}</code> [^<\s]+', page) for c in codes)
+    assert "<th>负债收入比</th><td>" in page and re.search(r"<th>负债收入比</th><td>[0-9.]+%</td>", page)
+    assert "<th>还款方式</th><td>等额本息</td>" in page and '"dti"' not in page
