@@ -35,6 +35,7 @@ COMMANDS: Mapping[str, str] = {
     "applications": "loanfactory.cli.applications:applications",
     "api-keys": "loanfactory.cli.serve:api_keys",
     "db": "loanfactory.cli.db:db",
+    "disbursements": "loanfactory.cli.disbursements:disbursements",
     "early-warning": "loanfactory.cli.early_warning:early_warning",
     "eod": "loanfactory.cli.eod:eod",
     "ledger": "loanfactory.cli.ledger:ledger",
