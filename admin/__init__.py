@@ -22,6 +22,7 @@ from admin.views.approvals import ApprovalsView
 from admin.views.audit_log import AuditLogView
 from admin.views.calendar import CalendarView
 from admin.views.cockpit import CockpitView
+from admin.views.credit_lines import CreditLinesView
 from admin.views.debits import DebitsView
 from admin.views.loans import LoansView
 from admin.views.plugins import PluginsView
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ApprovalsView(name=_l("Approval inbox"), endpoint="approvals"))
     admin.add_view(LoansView(name=_l("Loans"), endpoint="loans"))
     admin.add_view(DebitsView(name=_l("Automatic debits"), endpoint="debits"))
+    admin.add_view(CreditLinesView(name=_l("Credit lines"), endpoint="credit_lines"))
     admin.add_view(ReportsView(name=_l("Reports"), endpoint="reports"))
     admin.add_view(CalendarView(name=_l("Business calendar"), endpoint="calendar", category=_l("System")))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))

@@ -7,6 +7,10 @@ Applications, so a risk manager can check them:
 - share decided automatically: decided applications that never had a manual approval task / decided.
 - average time to decision: mean of decided_at − created_at over decided applications, in minutes.
 
+A drawdown on a credit line is recorded as an application of its own, approved under the line: it is not an
+application anyone decided, and these figures leave it out. The early-warning coverage (预警覆盖率) is
+:func:`core.early_warning.scan.coverage`.
+
 The book is :func:`core.portfolio.measures.book_on` at the end of the day shown (today in Asia/Shanghai
 unless asked): disbursed (count and principal, all time), outstanding principal, the coincident
 delinquency rate (M1+: the principal of loans past due / outstanding principal, both now), outstanding by
@@ -29,6 +33,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from core.applications.models import Application
+from core.credit_lines.models import Drawdown
+from core.early_warning.scan import Coverage
+from core.early_warning.scan import coverage as warning_coverage
 from core.origination.approval import ApprovalTask
 from core.portfolio.measures import BUCKETS, Portfolio, book_on, coverage, disbursed, income_by_product_month, ratio
 from loanfactory import clock
@@ -80,6 +87,7 @@ class Kpis:
     coverage_ratio: Decimal | None = None
     allowance_ratio: Decimal | None = None
     income: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    warning_coverage: Coverage | None = None
 
     @property
     def approval_rate(self) -> Decimal | None:
@@ -111,7 +119,7 @@ def _applications(session: Session, kpis: Kpis) -> None:
         _count(Application.state != "draft"), _count(decided),
         _count(decided & Application.state.in_(APPROVED_STATES)), _count(decided & ~manual),
         func.avg(case((decided, minutes_between(Application.decided_at, Application.created_at)))),
-    )).one()
+    ).where(~exists().where(Drawdown.application_id == Application.id))).one()
     kpis.applications, kpis.decided, kpis.approved, kpis.automatic = (int(v) for v in row[:4])
     if row[4] is not None:
         kpis.average_minutes_to_decision = Decimal(str(row[4])).quantize(Decimal("0.1"))
@@ -143,4 +151,5 @@ def compute(session: Session, day: date | None = None) -> Kpis:
     kpis = Kpis(day=day or today())
     _applications(session, kpis)
     _book(session, kpis)
+    kpis.warning_coverage = warning_coverage(session)
     return kpis

@@ -14,7 +14,7 @@ by two places, never a float).
 
 Reading back is deliberately lossless rather than clever: an integer field holding ``"12a"`` stays the
 string ``"12a"`` so the server-side validator (the only authority) reports it at that field. Empty inputs
-are left out; an optional object or array whose inputs are all empty is left out too.
+are left out; an optional object or array whose inputs are all empty, however deep, is left out too.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def parse(schema: Mapping[str, Any], form: Mapping[str, str], *, root: Mapping[s
                           required=key in set(resolved.get("required", ())))
             if value is not MISSING:
                 result[key] = value
-        return result if result or required else MISSING
+        return result if required or not _hollow(result) else MISSING
     if "array" in kinds:
         count = _count(form, at)
         item_schema = resolve(resolved.get("items", {}), root)
@@ -203,6 +203,16 @@ def parse(schema: Mapping[str, Any], form: Mapping[str, str], *, root: Mapping[s
         text = form.get(at, "")
         return _scalar(kinds, fraction_of(text) if text.strip() else text)
     return _scalar(kinds, form.get(at, ""))
+
+
+def _hollow(value: Any) -> bool:
+    """Whether ``value`` holds no input at all: only objects and arrays, every one of them empty or hollow (the
+    required parts of an optional section left blank, such as a loan product's empty ``credit_line``)."""
+    if isinstance(value, dict):
+        return all(_hollow(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_hollow(v) for v in value)
+    return False
 
 
 def _count(form: Mapping[str, str], at: str) -> int:

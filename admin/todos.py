@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from core.backoffice.audit import CHANGE_KINDS, count_pending
 from core.backoffice.users import can
+from core.credit_lines.changes import KINDS as LINE_KINDS
+from core.early_warning.models import EarlyWarning
 from core.origination.approval import ApprovalTask
 from core.products.models import ProductVersion
 
@@ -42,6 +44,10 @@ def _products_in_review(session: Session) -> int:
     return session.scalar(select(func.count(ProductVersion.id)).where(ProductVersion.status == "in_review")) or 0
 
 
+def _open_warnings(session: Session) -> int:
+    return session.scalar(select(func.count(EarlyWarning.id)).where(EarlyWarning.state == "open")) or 0
+
+
 def _tasks_for_my_roles(session: Session) -> int:
     roles = [role.value for role in current_user.roles]
     return session.scalar(select(func.count(ApprovalTask.id)).where(ApprovalTask.state == "open",
@@ -56,6 +62,9 @@ QUEUES: list[Queue] = [
           lambda s: count_pending(s, ("penalty_waiver",)), "loans.requests"),
     Queue("write_offs", _l("Write-offs to approve"), CHANGE_KINDS["write_off"][1],
           lambda s: count_pending(s, ("write_off",)), "loans.requests"),
+    Queue("line_changes", _l("Credit-line changes to approve"), "credit_line.change.approve",
+          lambda s: count_pending(s, LINE_KINDS), "credit_lines.requests"),
+    Queue("warnings", _l("Early warnings to handle"), "warning.handle", _open_warnings, "credit_lines.warnings"),
 ]
 
 

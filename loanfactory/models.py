@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "core.loans.models",
     "core.origination.approval",
     "core.origination.booking",
+    "core.origination.batches",
     "core.origination.bureau_reports",
     "core.channels.keys",
     "core.channels.idempotency",

@@ -34,7 +34,9 @@ from core.plugins.manager import PluginLoadError
 COMMANDS: Mapping[str, str] = {
     "applications": "loanfactory.cli.applications:applications",
     "api-keys": "loanfactory.cli.serve:api_keys",
+    "credit-lines": "loanfactory.cli.credit_lines:credit_lines",
     "db": "loanfactory.cli.db:db",
+    "disbursements": "loanfactory.cli.disbursements:disbursements",
     "early-warning": "loanfactory.cli.early_warning:early_warning",
     "debits": "loanfactory.cli.debits:debits",
     "eod": "loanfactory.cli.eod:eod",

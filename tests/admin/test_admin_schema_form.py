@@ -30,6 +30,17 @@ def test_the_sample_product_survives_a_round_trip_through_the_form():
     assert normalised(parse(schema, form)) == normalised(document)
 
 
+def test_a_credit_line_product_survives_a_round_trip_and_a_loan_gets_no_empty_line_section():
+    schema = product_schema()
+    line = load_json((SAMPLE.parent / "revolving_credit_line.json").read_text(encoding="utf-8"))
+    line.pop("$schema", None)
+    form = flatten(build(schema, line))
+    assert form["/credit_line/limit/max"] == "100000.00" and form["/kind"] == "credit_line"
+    assert normalised(parse(schema, form)) == normalised(line)
+    loan = parse(schema, flatten(build(schema, sample())))
+    assert "credit_line" not in loan and "kind" not in loan
+
+
 def test_every_leaf_of_the_sample_has_exactly_one_input_named_by_its_pointer():
     form = flatten(build(product_schema(), sample()))
     assert form["/code"] == sample()["code"]
