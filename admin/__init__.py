@@ -22,6 +22,7 @@ from admin.views.approvals import ApprovalsView
 from admin.views.audit_log import AuditLogView
 from admin.views.calendar import CalendarView
 from admin.views.cockpit import CockpitView
+from admin.views.customers import CustomersView
 from admin.views.loans import LoansView
 from admin.views.plugins import PluginsView
 from admin.views.products import ProductsView
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> Admin:
                   index_view=CockpitView(name=_l("Cockpit"), url="/admin", endpoint="admin"))
     admin.add_view(ProductsView(name=_l("Product factory"), endpoint="products"))
     admin.add_view(ApprovalsView(name=_l("Approval inbox"), endpoint="approvals"))
+    admin.add_view(CustomersView(name=_l("Customers"), endpoint="customers"))
     admin.add_view(LoansView(name=_l("Loans"), endpoint="loans"))
     admin.add_view(ReportsView(name=_l("Reports"), endpoint="reports"))
     admin.add_view(CalendarView(name=_l("Business calendar"), endpoint="calendar", category=_l("System")))

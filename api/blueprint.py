@@ -19,10 +19,20 @@ PUBLIC_ENDPOINTS = frozenset({"api.openapi_all", "api.openapi_product", "api.dis
 
 def make_blueprint() -> Blueprint:
     """A new blueprint with every API route."""
-    from api.views import applications, contracts, loans, plugins, products, resubmissions, spec, subscriptions
+    from api.views import (
+        applications,
+        contracts,
+        customers,
+        loans,
+        plugins,
+        products,
+        resubmissions,
+        spec,
+        subscriptions,
+    )
 
     bp = Blueprint("api", __name__)
-    for module in (products, spec, applications, contracts, loans, subscriptions, plugins, resubmissions):
+    for module in (products, spec, applications, contracts, loans, subscriptions, plugins, resubmissions, customers):
         module.register(bp)
     bp.url_value_preprocessor(_refuse_huge_ids)
     return bp

@@ -22,6 +22,7 @@ from api.openapi_common import (
     PROBLEM_RESPONSES,
     json_response,
 )
+from api.openapi_customers import CUSTOMER_PATHS, CUSTOMER_SCHEMAS, enterprise_property
 from core.money import MONEY_PATTERN
 from core.origination.catalog import REQUIRED_CONSENTS, Offer
 
@@ -111,7 +112,8 @@ def application_request_schema(offer: Offer) -> dict[str, Any]:
             "properties": {name: {"$ref": "#/components/schemas/Consent"} for name in REQUIRED_CONSENTS},
         },
     }
-    required = ["amount", "term", "method", "applicant", "consents"]
+    required = ["amount", "term", "method", "applicant", "consents", *enterprise_property(offer.product.customer_type)]
+    properties.update(enterprise_property(offer.product.customer_type))
     if offer.collateral_types:
         properties["collateral"] = {
             "type": "object",
@@ -175,12 +177,13 @@ def product_paths(offer: Offer) -> tuple[dict[str, Any], dict[str, Any]]:
 def build_document(offers: list[Offer], *, only: str | None = None) -> dict[str, Any]:
     """The OpenAPI document for ``offers`` (one product's when ``only`` names it)."""
     paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **APPLICATION_SCHEMAS}
+    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **APPLICATION_SCHEMAS, **CUSTOMER_SCHEMAS}
     for offer in offers:
         product_path_items, product_schemas = product_paths(offer)
         paths.update(product_path_items)
         schemas.update(product_schemas)
     paths.update(COMMON_PATHS)
+    paths.update(CUSTOMER_PATHS)
     title = "Loan Product Factory channel API" + (f": {only}" if only else "")
     return {
         "openapi": OPENAPI_VERSION,

@@ -2,7 +2,10 @@
 
 :func:`submit_application` takes a checked :class:`~core.origination.requests.ApplicationRequest`, finds or
 creates the customer, records the application (draft -> submitted -> under_review through
-:data:`core.states.APPLICATION_STATES`, each move recorded) and decides it in the caller's transaction:
+:data:`core.states.APPLICATION_STATES`, each move recorded) and decides it in the caller's transaction. For a
+product that lends to enterprises the request names the enterprise too: its file is created or brought up to
+date (:func:`core.customers.enterprises.register_enterprise`) with the applicant as its legal representative,
+and the application names it. The decision:
 
 1. eligibility that needs no outside party: age, regions, debt-to-income, credit limits (live loans and
    outstanding principal with this lender, applications on their way included: :mod:`core.origination.limits`,
@@ -31,7 +34,8 @@ from sqlalchemy import Integer, Table, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from core.applications.models import Application
-from core.customers.parties import Customer, new_customer_values
+from core.customers.enterprises import register_enterprise
+from core.customers.parties import Customer, InvalidCustomerError, new_customer_values
 from core.db.direct import batched_inserts, insert_now, insert_now_after, update_now
 from core.errors import LoanFactoryError, WrongStateError
 from core.origination.approval import (
@@ -277,10 +281,27 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
         new_customer = bool(APPLICATION_STATES.start_written(
             session, application, actor=actor, then=(("submitted", actor), ("under_review", SYSTEM)),
             insert=partial(_insert_with_customer, customer)))
+        if request.enterprise is not None:
+            application.enterprise_id = _borrowing_enterprise(session, request, application.customer_id)
         decided = _decide(session, plugins, offer, request, application, application.customer_id, new_customer,
                           now)
         update_now(session, decided)
     return decided
+
+
+def _borrowing_enterprise(session: Session, request: ApplicationRequest, representative_id: int) -> int:
+    """The id of the enterprise an application is for, its file created or brought up to date, the applicant
+    its legal representative.
+
+    Raises:
+        RequestProblems: the enterprise has another legal representative on file (``enterprise.*``).
+    """
+    assert request.enterprise is not None
+    try:
+        enterprise, _new = register_enterprise(session, representative_id, **request.enterprise.columns())
+    except InvalidCustomerError as error:
+        raise RequestProblems([(f"enterprise.{error.field}", str(error).removeprefix(f"{error.field}: "))]) from None
+    return enterprise.id
 
 
 def _decide(session: Session, plugins: PluginManager, offer: Offer, request: ApplicationRequest,

@@ -33,6 +33,7 @@ from core.plugins.manager import PluginLoadError
 #: the shell's own commands: name -> ``module:attribute``
 COMMANDS: Mapping[str, str] = {
     "applications": "loanfactory.cli.applications:applications",
+    "customers": "loanfactory.cli.customers:customers",
     "api-keys": "loanfactory.cli.serve:api_keys",
     "db": "loanfactory.cli.db:db",
     "eod": "loanfactory.cli.eod:eod",
