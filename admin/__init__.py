@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -29,6 +29,7 @@ from admin.views.products import ProductsView
 from admin.views.reports import ReportsView
 from admin.views.users import UsersView
 from core.backoffice.users import can
+from loanfactory.documents import FORM_OVERHEAD, max_document_bytes
 
 EXTENSION = "loanfactory.admin"
 
@@ -40,9 +41,16 @@ def _can(_context: Any, permission: str) -> bool:
     return can(current_user, permission)
 
 
+def _document_uploads() -> None:
+    """Let a document upload's body be as large as a document (the app's ``MAX_CONTENT_LENGTH`` is for forms)."""
+    if request.endpoint == "customers.upload_document":
+        request.max_content_length = max_document_bytes() + FORM_OVERHEAD
+
+
 def init_app(app: Flask) -> Admin:
     """Attach the admin to ``app`` at ``/admin/``."""
     i18n.init_app(app)
+    app.before_request(_document_uploads)  # before the CSRF check reads the form with the app's limit
     auth.init_app(app)
     app.jinja_env.filters["lf_can"] = _can
     admin = Admin(app, name=_l("Loan Product Factory"), theme=Bootstrap4Theme(base_template="lf/master.html",

@@ -23,6 +23,7 @@ def make_blueprint() -> Blueprint:
         applications,
         contracts,
         customers,
+        documents,
         loans,
         plugins,
         products,
@@ -32,7 +33,8 @@ def make_blueprint() -> Blueprint:
     )
 
     bp = Blueprint("api", __name__)
-    for module in (products, spec, applications, contracts, loans, subscriptions, plugins, resubmissions, customers):
+    for module in (products, spec, applications, contracts, loans, subscriptions, plugins, resubmissions, customers,
+                   documents):
         module.register(bp)
     bp.url_value_preprocessor(_refuse_huge_ids)
     return bp

@@ -115,6 +115,33 @@ CUSTOMER_PATHS: dict[str, Any] = {
         params=[ENTERPRISE_ID],
         idempotent=True, tag="customers")},
 }
+_DOCUMENT_KINDS = ["id_card_front", "id_card_back", "business_licence", "bank_statement", "proof_of_use"]
+CUSTOMER_SCHEMAS["DocumentUpload"] = {
+    "type": "object", "required": ["file", "kind"], "properties": {
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": "The document; its type is told by its content (JPEG, PNG or PDF as the kind takes)."},
+        "kind": {"type": "string", "enum": _DOCUMENT_KINDS},
+        "application_id": {"type": "integer", "minimum": 1, "description": "An application of this customer."},
+        "loan_id": {"type": "integer", "minimum": 1, "description": "A loan of this customer."}}}
+CUSTOMER_SCHEMAS["Document"] = {
+    "type": "object", "required": ["id", "kind", "media_type", "size", "sha256", "retention_class"], "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string"}, "media_type": {"type": "string"},
+        "size": {"type": "integer"}, "sha256": {"type": "string"}, "retention_class": {"type": "string"},
+        "application_id": {"type": ["integer", "null"]}, "loan_id": {"type": ["integer", "null"]},
+        "uploaded_at": {"anyOf": [DATETIME, {"type": "null"}]}}}
+CUSTOMER_SCHEMAS["DocumentList"] = {"type": "object", "required": ["items"],
+                                    "properties": {"items": {"type": "array", "items": ref("Document")}}}
+for _path, _parameter, _whose in (("/customers/{customer_id}/documents", CUSTOMER_ID, "an individual"),
+                                  ("/enterprises/{enterprise_id}/documents", ENTERPRISE_ID, "an enterprise")):
+    _name = "Customer" if _parameter is CUSTOMER_ID else "Enterprise"
+    _upload = _op(f"upload{_name}Document", f"Upload a document of {_whose} (multipart/form-data)",
+                  ("201", "Document", "Checked and stored."), params=[_parameter], idempotent=True, tag="customers")
+    _upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref("DocumentUpload")}}}
+    _upload["responses"]["413"] = {"description": "Larger than DOCUMENTS_MAX_BYTES."}
+    CUSTOMER_PATHS[_path] = {"post": _upload, "get": _op(
+        f"list{_name}Documents", f"The documents of {_whose}", ("200", "DocumentList", "Newest first."),
+        params=[_parameter], tag="customers")}
+
 for _path, _schema in (("/customers", "Customer"), ("/enterprises", "Enterprise")):
     CUSTOMER_PATHS[_path]["post"]["responses"]["200"] = json_response(_schema, "Known already: brought up to date.")
 

@@ -38,6 +38,7 @@ MODEL_MODULES = (
     "core.customers.relations",
     "core.customers.tags",
     "core.origination.customers",
+    "core.documents.files",
     "core.plugins.manager",
     "core.products.models",
     "core.loans.events",

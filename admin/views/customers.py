@@ -10,10 +10,11 @@ representative (``customer.edit``); each change is audited in its transaction by
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -30,11 +31,14 @@ from core.customers.pii import mask_id_number, mask_name, mask_phone
 from core.customers.relations import relations_of, represented_enterprises
 from core.customers.search import find_customers
 from core.customers.tags import remove_staff_tag, set_staff_tag, tags_of
+from core.documents.files import Document, add_document, documents_of, read_document
+from core.documents.kinds import KINDS as DOCUMENT_KINDS
 from core.errors import LoanFactoryError
 from core.portfolio.customer_profile import CustomerProfile, applications_of, customer_profile, loans_of
 from core.portfolio.customer_tags import apply_tag_rules, rule_set_on
 from loanfactory import clock
 from loanfactory.database import db_session
+from loanfactory.documents import document_store, max_document_bytes
 
 KINDS = {"individual": INDIVIDUAL, "enterprise": ENTERPRISE}
 
@@ -60,6 +64,12 @@ def _warnings(profile: CustomerProfile, tags: list[Any]) -> list[str]:
     if staff:
         warnings.append(_("Staff tags: %(tags)s", tags=", ".join(staff)))
     return warnings
+
+
+def document_kinds() -> dict[str, str]:
+    """Kind code -> its name in the page's language."""
+    language = str(get_locale() or "zh")[:2]
+    return {code: kind.label.get(language, code) for code, kind in DOCUMENT_KINDS.items()}
 
 
 class CustomersView(SecureView):
@@ -100,6 +110,7 @@ class CustomersView(SecureView):
         else:
             file = masked_enterprise(row)  # type: ignore[arg-type]
             represented = []
+        documents = documents_of(db, subject)
         rule_set = rule_set_on(today)
         relation_labels = {"legal_representative": _("Legal representative"), "guarantor": _("Guarantor"),
                            "spouse": _("Spouse"), "emergency_contact": _("Emergency contact")}
@@ -107,7 +118,8 @@ class CustomersView(SecureView):
                            tags=tags, relations=relations, people=people, applications=applications, loans=loans,
                            represented=represented, warnings=_warnings(profile, tags), today=today,
                            labels={rule.tag: rule.label for rule in rule_set.rules} if rule_set else {},
-                           relation_labels=relation_labels, language=str(get_locale() or "zh")[:2])
+                           relation_labels=relation_labels, language=str(get_locale() or "zh")[:2],
+                           documents=documents, kinds=document_kinds())
 
     def _back(self, kind: str, subject_id: int) -> Response:
         return redirect(url_for(".detail", kind=kind, subject_id=subject_id))
@@ -167,6 +179,39 @@ class CustomersView(SecureView):
         except ValueError:
             flash(_("Refused: %(reason)s", reason=_("give the customer number, such as C12")), "error")
         return self._back(ENTERPRISE, subject_id)
+
+    @expose("/<kind>/<int:subject_id>/documents", methods=["POST"])
+    def upload_document(self, kind: str, subject_id: int) -> Any:
+        """A document handed in at the counter or by post, scanned by staff."""
+        self.require("customer.documents")
+        subject, _row = self._subject(kind, subject_id)
+        file = request.files.get("file")
+        try:
+            add_document(db_session(), document_store(), subject, request.form.get("kind", ""),
+                         file.read() if file else b"", actor=current_user.username, now=datetime.now(UTC),
+                         filename=file.filename if file else None, max_bytes=max_document_bytes())
+            db_session().commit()
+            flash(_("Document stored."), "success")
+        except LoanFactoryError as error:
+            self.refuse(error)
+        return self._back(kind, subject_id)
+
+    @expose("/documents/<int:document_id>/open", methods=["POST"])
+    def open_document(self, document_id: int) -> Any:
+        """The document's bytes, for a person who says why (audited as ``document.read``)."""
+        self.require("pii.reveal")
+        db = db_session()
+        document = db.get(Document, document_id) or abort(404)
+        try:
+            data = read_document(db, document_store(), document, actor=current_user.username,
+                                 reason=request.form.get("reason", ""))
+        except LoanFactoryError as error:
+            self.refuse(error)
+            return self._back(document.subject.kind, document.subject.id)
+        db.commit()
+        extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(document.media_type, "bin")
+        return send_file(io.BytesIO(data), mimetype=document.media_type, as_attachment=True,
+                         download_name=f"document-{document.id}.{extension}")
 
     @expose("/individual/<int:subject_id>/reveal", methods=["POST"])
     def reveal_customer(self, subject_id: int) -> Any:

@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "customer.view": _VIEW_ALL,
     "customer.tag": frozenset({Role.RISK_OFFICER, Role.RISK_MANAGER, Role.OPERATIONS}),
     "customer.edit": frozenset({Role.RISK_MANAGER, Role.OPERATIONS}),
+    "customer.documents": frozenset({Role.RISK_OFFICER, Role.RISK_MANAGER, Role.OPERATIONS}),
     "loan.repay": frozenset({Role.OPERATIONS, Role.FINANCE}),
     "loan.prepay": frozenset({Role.OPERATIONS, Role.FINANCE}),
     "loan.waive.request": frozenset({Role.OPERATIONS}),

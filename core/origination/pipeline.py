@@ -14,7 +14,9 @@ and the application names it. The decision:
 2. the credit bureau plugin the product names, under the applicant's consent; the blacklists the product
    checks are read from the report;
 3. the scoring plugin; then the minimum score and the remaining rules;
-4. the approval chain (:mod:`core.origination.approval`).
+4. the approval chain (:mod:`core.origination.approval`); an application the chain would approve while the
+   product's required documents (``documents.before_approval``) are missing waits in manual review instead,
+   and no person can approve it until they are in.
 
 The outcome is ``approved`` (an offer priced at the rate of the applicant's risk band, with the schedule's
 APR: :mod:`core.origination.approved`), ``rejected`` with reason codes, or ``under_review`` with a task in
@@ -56,6 +58,7 @@ from core.origination.errors import RequestProblems
 from core.origination.limits import Exposure, exposure, limit_reasons
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
+from core.origination.required_documents import awaiting_documents, missing_documents
 from core.plugins.manager import PluginManager
 from core.plugins.types import (
     ApplicantProfile,
@@ -374,6 +377,9 @@ def _finish_chain(session: Session, application: Application, offer: Offer, deci
                   context: Mapping[str, object], start: int, now: datetime) -> Application:
     outcome = run_chain(session, application.id, offer.approval_steps, context, start=start, now=now)
     if outcome.outcome == "approve":
+        missing = missing_documents(session, offer, application)
+        if missing:
+            return awaiting_documents(session, application, decision, missing, now)
         return approve(session, application, offer, decision, now, SYSTEM)
     if outcome.outcome == "reject":
         return _reject(session, application, [outcome.reason_code or "AUTO_REJECT"], decision, now, SYSTEM)
@@ -386,14 +392,18 @@ def decide_task(session: Session, task: ApprovalTask, offer: Offer, *, actor: st
     """A person decides a queued task; an approved manual step lets the rest of the chain run.
 
     Raises:
-        WrongStateError: the task is decided already, the same person decides twice, or the application
-            is no longer under review.
+        WrongStateError: the task is decided already, the same person decides twice, the application is no
+            longer under review, or (approving) documents the product requires are missing (``documents``).
     """
     now = now or datetime.now(UTC)
     application = session.get(Application, task.application_id, with_for_update=True)
     if application is None or application.state != "under_review":
         raise WrongStateError(f"task: application of task {task.id} is not under review", field="task",
                               value=task.id)
+    missing = missing_documents(session, offer, application) if approve_it else []
+    if missing:
+        raise WrongStateError(f"documents: the product requires {', '.join(missing)} before approval",
+                              field="documents", value=missing)
     state = record_decision(task, actor=actor, approve=approve_it, note=note, now=now)
     decision = dict(application.decision or {})
     decision["manual"] = [*decision.get("manual", []), {"task_id": task.id, "actor": actor,

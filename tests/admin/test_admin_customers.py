@@ -121,3 +121,88 @@ def test_changing_the_legal_representative_needs_the_permission_and_a_reason(app
                  {"customer_id": f"C{other_id}", "reason": "工商变更"})
     page = manager.get(f"/admin/customers/enterprise/{enterprise}")
     assert f"/admin/customers/individual/{other_id}" in page.text
+
+
+def test_staff_upload_documents_checked_by_content_and_open_them_with_a_reason(app, login, tmp_path):
+    from io import BytesIO
+
+    from tests.customers.test_documents import WINDOWS_EXE, png
+
+    app.config["DOCUMENTS_DIR"] = tmp_path / "documents"
+    book_loan(app)
+    person = customer_id(app)
+    auditor = login("auditor")
+    auditor.get(f"/admin/customers/individual/{person}")
+    assert auditor.post(f"/admin/customers/individual/{person}/documents",
+                        {"kind": "id_card_front", "file": (BytesIO(png()), "id.png")},
+                        content_type="multipart/form-data").status_code == 403
+    officer = login("risk_officer")
+    officer.get(f"/admin/customers/individual/{person}")
+    refused = officer.post(f"/admin/customers/individual/{person}/documents",
+                           {"kind": "id_card_front", "file": (BytesIO(WINDOWS_EXE), "id.jpg")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert "application/x-msdownload" in refused.text and "没有资料" in refused.text
+    officer.get(f"/admin/customers/individual/{person}")
+    officer.post(f"/admin/customers/individual/{person}/documents",
+                 {"kind": "id_card_front", "file": (BytesIO(png()), "id.png")}, content_type="multipart/form-data")
+    page = officer.get(f"/admin/customers/individual/{person}")
+    assert "身份证人像面" in page.text and "image/png" in page.text
+    with app.app_context():
+        from core.documents.files import Document
+
+        document_id = db_session().scalar(select(Document.id))
+    silent = officer.post(f"/admin/customers/documents/{document_id}/open", {"reason": ""}, follow_redirects=True)
+    assert silent.mimetype == "text/html"
+    opened = officer.post(f"/admin/customers/documents/{document_id}/open", {"reason": "核对身份证"})
+    assert opened.status_code == 200 and opened.mimetype == "image/png" and opened.data == png()
+    with app.app_context():
+        actions = db_session().scalars(select(AuditEvent.action).where(AuditEvent.action.like("document.%"))
+                                       .order_by(AuditEvent.id)).all()
+    assert actions == ["document.upload", "document.read"]
+
+
+def test_the_review_inbox_shows_the_applicants_documents(app, login, tmp_path):
+    from io import BytesIO
+
+    from admin_helpers import queue_application
+
+    from core.origination.approval import ApprovalTask
+    from tests.customers.test_documents import PDF
+
+    app.config["DOCUMENTS_DIR"] = tmp_path / "documents"
+    application_id = queue_application(app)
+    with app.app_context():
+        from core.applications.models import Application
+
+        db = db_session()
+        applicant = db.get(Application, application_id).customer_id
+        task_id = db.scalar(select(ApprovalTask.id).where(ApprovalTask.application_id == application_id))
+    officer = login("risk_officer")
+    officer.get(f"/admin/customers/individual/{applicant}")
+    officer.post(f"/admin/customers/individual/{applicant}/documents",
+                 {"kind": "bank_statement", "file": (BytesIO(PDF), "statement.pdf")},
+                 content_type="multipart/form-data")
+    page = officer.get(f"/admin/approvals/{task_id}")
+    assert page.status_code == 200 and 'id="application-documents"' in page.text
+    assert "银行流水" in page.text and "application/pdf" in page.text
+
+
+def test_an_admin_upload_may_be_larger_than_a_form_but_not_than_a_document(app, login, tmp_path):
+    from io import BytesIO
+
+    from tests.customers.test_documents import PDF
+
+    app.config.update(DOCUMENTS_DIR=tmp_path / "documents", DOCUMENTS_MAX_BYTES=3 * 1024 * 1024)
+    book_loan(app)
+    person = customer_id(app)
+    officer = login("operations")
+    officer.get(f"/admin/customers/individual/{person}")
+    statement = PDF + b"0" * (2 * 1024 * 1024)  # over the app's 1 MiB form limit, under the document limit
+    officer.post(f"/admin/customers/individual/{person}/documents",
+                 {"kind": "bank_statement", "file": (BytesIO(statement), "statement.pdf")},
+                 content_type="multipart/form-data")
+    assert "application/pdf" in officer.get(f"/admin/customers/individual/{person}").text
+    too_big = officer.post(f"/admin/customers/individual/{person}/documents",
+                           {"kind": "bank_statement", "file": (BytesIO(PDF + b"0" * (4 * 1024 * 1024)), "s.pdf")},
+                           content_type="multipart/form-data")
+    assert too_big.status_code == 413

@@ -178,7 +178,8 @@ def test_the_openapi_document_carries_the_customer_endpoints_and_the_enterprise_
     document = channel.get("/api/v1/openapi.json").get_json()
     validate(document)
     assert {"/customers", "/customers/{customer_id}", "/enterprises", "/enterprises/{enterprise_id}",
-            "/customers/{customer_id}/relations", "/enterprises/{enterprise_id}/relations"} <= set(document["paths"])
+            "/customers/{customer_id}/relations", "/enterprises/{enterprise_id}/relations",
+            "/customers/{customer_id}/documents", "/enterprises/{enterprise_id}/documents"} <= set(document["paths"])
     schemas = document["components"]["schemas"]
     assert "enterprise" in schemas["ApplicationRequest_SME_BUSINESS"]["required"]
     assert "enterprise" not in schemas["ApplicationRequest_CONSUMER_INSTALLMENT"]["properties"]
@@ -196,7 +197,7 @@ def test_schemathesis_over_the_customer_endpoints(tmp_path):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     mine = [operation for operation in operations if "customers" in (operation.definition.raw.get("tags") or [])]
-    assert len(mine) == 6
+    assert len(mine) == 10
     for operation in mine:
 
         @given(case=operation.as_strategy())

@@ -244,7 +244,8 @@ def test_every_field_of_every_body_refuses_every_hostile_value_naming_the_field(
     document = served.client.get("/api/v1/openapi.json").get_json()
     failures, probed = [], set()
     for method, path, operation_id, operation in operations(served):
-        if "requestBody" not in operation or operation_id == "paymentCallback":
+        if ("application/json" not in operation.get("requestBody", {}).get("content", {})
+                or operation_id == "paymentCallback"):
             continue
         base = VALID[operation_id]
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
