@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -23,6 +23,7 @@ from admin.views.audit_log import AuditLogView
 from admin.views.calendar import CalendarView
 from admin.views.cockpit import CockpitView
 from admin.views.credit_lines import CreditLinesView
+from admin.views.customers import CustomersView
 from admin.views.debits import DebitsView
 from admin.views.loans import LoansView
 from admin.views.plugins import PluginsView
@@ -30,6 +31,7 @@ from admin.views.products import ProductsView
 from admin.views.reports import ReportsView
 from admin.views.users import UsersView
 from core.backoffice.users import can
+from loanfactory.documents import FORM_OVERHEAD, max_document_bytes
 
 EXTENSION = "loanfactory.admin"
 
@@ -41,9 +43,16 @@ def _can(_context: Any, permission: str) -> bool:
     return can(current_user, permission)
 
 
+def _document_uploads() -> None:
+    """Let a document upload's body be as large as a document (the app's ``MAX_CONTENT_LENGTH`` is for forms)."""
+    if request.endpoint == "customers.upload_document":
+        request.max_content_length = max_document_bytes() + FORM_OVERHEAD
+
+
 def init_app(app: Flask) -> Admin:
     """Attach the admin to ``app`` at ``/admin/``."""
     i18n.init_app(app)
+    app.before_request(_document_uploads)  # before the CSRF check reads the form with the app's limit
     auth.init_app(app)
     app.jinja_env.filters["lf_can"] = _can
     labels.init_app(app)
@@ -53,6 +62,7 @@ def init_app(app: Flask) -> Admin:
                   index_view=CockpitView(name=_l("Cockpit"), url="/admin", endpoint="admin"))
     admin.add_view(ProductsView(name=_l("Product factory"), endpoint="products"))
     admin.add_view(ApprovalsView(name=_l("Approval inbox"), endpoint="approvals"))
+    admin.add_view(CustomersView(name=_l("Customers"), endpoint="customers"))
     admin.add_view(LoansView(name=_l("Loans"), endpoint="loans"))
     admin.add_view(DebitsView(name=_l("Automatic debits"), endpoint="debits"))
     admin.add_view(CreditLinesView(name=_l("Credit lines"), endpoint="credit_lines"))

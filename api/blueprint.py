@@ -23,7 +23,9 @@ def make_blueprint() -> Blueprint:
         applications,
         contracts,
         credit_lines,
+        customers,
         debits,
+        documents,
         loans,
         plugins,
         products,
@@ -34,7 +36,7 @@ def make_blueprint() -> Blueprint:
 
     bp = Blueprint("api", __name__)
     for module in (products, spec, applications, contracts, loans, debits, subscriptions, plugins, resubmissions,
-                   credit_lines):
+                   credit_lines, customers, documents):
         module.register(bp)
     bp.url_value_preprocessor(_refuse_huge_ids)
     return bp

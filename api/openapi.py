@@ -23,6 +23,7 @@ from api.openapi_common import (
     json_response,
 )
 from api.openapi_credit_lines import line_paths, shared_line_paths
+from api.openapi_customers import CUSTOMER_PATHS, CUSTOMER_SCHEMAS, enterprise_property
 from api.openapi_debits import DEBIT_PATHS, DEBIT_SCHEMAS
 from core.money import MONEY_PATTERN
 from core.origination.catalog import REQUIRED_CONSENTS, Offer
@@ -114,7 +115,8 @@ def application_request_schema(offer: Offer) -> dict[str, Any]:
             "properties": {name: {"$ref": "#/components/schemas/Consent"} for name in REQUIRED_CONSENTS},
         },
     }
-    required = ["amount", "term", "method", "applicant", "consents"]
+    required = ["amount", "term", "method", "applicant", "consents", *enterprise_property(offer.product.customer_type)]
+    properties.update(enterprise_property(offer.product.customer_type))
     if offer.collateral_types:
         properties["collateral"] = {
             "type": "object",
@@ -178,7 +180,7 @@ def product_paths(offer: Offer) -> tuple[dict[str, Any], dict[str, Any]]:
 def build_document(offers: list[Offer], *, only: str | None = None) -> dict[str, Any]:
     """The OpenAPI document for ``offers`` (one product's when ``only`` names it)."""
     paths: dict[str, Any] = {}
-    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **APPLICATION_SCHEMAS, **DEBIT_SCHEMAS}
+    schemas: dict[str, Any] = {**COMMON_SCHEMAS, **APPLICATION_SCHEMAS, **DEBIT_SCHEMAS, **CUSTOMER_SCHEMAS}
     for offer in offers:
         product_path_items, product_schemas = product_paths(offer)
         if is_credit_line(offer.document):  # a line is applied for, not a loan
@@ -194,6 +196,7 @@ def build_document(offers: list[Offer], *, only: str | None = None) -> dict[str,
     schemas.update(shared_schemas)
     paths.update(COMMON_PATHS)
     paths.update(DEBIT_PATHS)
+    paths.update(CUSTOMER_PATHS)
     title = "Loan Product Factory channel API" + (f": {only}" if only else "")
     return {
         "openapi": OPENAPI_VERSION,

@@ -28,12 +28,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from core.db.outage import unavailable
-from core.errors import InvalidArgumentError, LoanFactoryError, StoredRecordError, WrongStateError
+from core.errors import FieldProblems, InvalidArgumentError, LoanFactoryError, StoredRecordError, WrongStateError
 from core.origination.errors import (
     ChannelAuthError,
     ChannelScopeError,
     NotFoundError,
-    RequestProblems,
     UnknownProductError,
 )
 from core.plugins.types import PluginNotFoundError
@@ -107,7 +106,7 @@ def invalid(errors: list[tuple[str, str]]) -> ApiProblem:
 
 def from_kernel(error: LoanFactoryError) -> ApiProblem:
     """Translate a kernel refusal into a problem with the right status and the field's pointer."""
-    if isinstance(error, RequestProblems):
+    if isinstance(error, FieldProblems):
         return invalid([(pointer_for(field), message) for field, message in error.problems])
     pointer = pointer_for(error.field)
     errors = [(pointer, error.message)]

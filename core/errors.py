@@ -43,6 +43,17 @@ class InvalidArgumentError(LoanFactoryError, ValueError):
     """An input is outside what the rule accepts (zero term, negative amount, unknown method...)."""
 
 
+class FieldProblems(InvalidArgumentError):
+    """A request has one or more bad fields; ``problems`` lists every one as ``(field, message)`` with the field
+    dotted (``enterprise.credit_code``), so a face can point at each. ``field`` is the first one's."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        first_field, first_message = problems[0]
+        super().__init__(f"{first_field}: {first_message}" + (f" (and {len(problems) - 1} more)"
+                                                               if len(problems) > 1 else ""), field=first_field)
+        self.problems = list(problems)
+
+
 class WrongStateError(LoanFactoryError):
     """The operation does not apply in the entity's current state (accepting a rejected offer, prepaying a
     loan before its contract allows it...); the API answers it with 409 Conflict."""

@@ -16,11 +16,13 @@ schedule or calendar computed from it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from core.errors import InputError
+from core.errors import FieldProblems, InputError
+from core.money import MoneyInputError, parse_money
 
 #: the first and the last date a request may name
 FIRST_DATE = date(2000, 1, 1)
@@ -125,3 +127,58 @@ def parse_datetime(value: object, field: str) -> datetime:
         raise InputError(f"{field}: {value} is not a time that exists", field=field, value=value) from None
     _in_range(moment.date(), field, value)
     return moment
+
+
+class FieldChecker:
+    """Collects every problem of a request document as ``(dotted field, message)`` rather than stopping at the
+    first: each reader returns the checked value or ``None`` after noting why. :meth:`raise_problems` raises
+    :class:`~core.errors.FieldProblems` (or the subclass given) when any was found."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+
+    def raise_problems(self, error: type[FieldProblems] = FieldProblems) -> None:
+        """Raise ``error`` listing every problem noted, if any."""
+        if self.problems:
+            raise error(self.problems)
+
+    def bad(self, name: str, message: str) -> None:
+        self.problems.append((name, message))
+
+    def unknown(self, data: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                self.bad(f"{prefix}{key}", "unknown field")
+
+    def text(self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool, max_length: int) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.bad(prefix + key, "is required")
+            return None
+        try:
+            return parse_text(value, key, max_length)
+        except InputError as error:
+            self.bad(prefix + key, error.reason)
+            return None
+
+    def money(self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool,
+              allow_zero: bool = True) -> Decimal | None:
+        if key not in data or data[key] is None:
+            if required:
+                self.bad(prefix + key, "is required")
+            return None
+        try:
+            return parse_money(data[key], key, positive=not allow_zero)
+        except MoneyInputError as error:
+            self.bad(prefix + key, error.reason)
+            return None
+
+    def choice(self, data: Mapping[str, Any], key: str, prefix: str, options: tuple[str, ...]) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if value not in options:
+            self.bad(prefix + key, f"must be one of {', '.join(options)}")
+            return None
+        return str(value)

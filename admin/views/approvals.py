@@ -33,8 +33,10 @@ from admin.base import SecureView
 from admin.bureau import report_view, reveal_report
 from admin.labels import moment_label
 from admin.pii import masked, reveal
+from admin.views.customers import document_kinds
 from core.applications.models import Application
-from core.customers.parties import Customer
+from core.customers.parties import ENTERPRISE, INDIVIDUAL, Customer, PartyRef
+from core.documents.files import documents_of
 from core.errors import LoanFactoryError
 from core.origination.approval import ApprovalTask, awaiting, current_round, open_tasks, send_back, task_by_id
 from core.origination.bureau_reports import bureau_report_for
@@ -51,6 +53,13 @@ def _mine(task: ApprovalTask) -> bool:
 
 def _snapshot(task: ApprovalTask, application: Application) -> dict[str, Any]:
     return {"task": task.state, "application": application.state, "approvals": len(current_round(task))}
+
+
+def _subject_of(application: Application) -> PartyRef:
+    """Whose documents an application's reviewer sees: its enterprise's, or its applicant's."""
+    if application.enterprise_id is not None:
+        return PartyRef(ENTERPRISE, application.enterprise_id)
+    return PartyRef(INDIVIDUAL, application.customer_id)
 
 
 class ApprovalsView(SecureView):
@@ -77,6 +86,7 @@ class ApprovalsView(SecureView):
         application = db.get(Application, task.application_id) or abort(404)
         report = bureau_report_for(db, application.id)
         waiting_for = awaiting(task)
+        kinds = document_kinds()
         first_approvers = [e["actor"] for e in current_round(task) if e["approve"]]
         return self.render(
             "lf/approvals/detail.html", task=task, application=application, decision=application.decision or {},
@@ -87,7 +97,9 @@ class ApprovalsView(SecureView):
             may_act=(task.state == "open" and _mine(task) and waiting_for in (None, current_user.username)),
             already=any(e["actor"] == current_user.username for e in current_round(task)),
             may_send_back=bool(task.four_eyes and first_approvers and current_user.username not in first_approvers),
-            history=history(db, application.id),
+            history=history(db, application.id), documents=documents_of(db, _subject_of(application), application.id),
+            kinds=kinds, missing_documents=[kinds.get(k, k) for k in (application.decision or {}).get(
+                "missing_documents", [])],
             resubmit_days=self._resubmit_days())
 
     @staticmethod

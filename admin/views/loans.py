@@ -32,8 +32,9 @@ from admin.labels import code_label
 from admin.pii import masked, reveal
 from core.backoffice.audit import CHANGE_KINDS, ChangeRequest, pending_changes, request_change
 from core.backoffice.users import can
-from core.customers.parties import Customer, find_by_id_number, find_by_phone
+from core.customers.parties import Customer
 from core.customers.pii import mask_id_number, mask_phone
+from core.customers.search import find_customers
 from core.debits.refunds import KIND as REFUND
 from core.debits.refunds import decide_refund
 from core.errors import InvalidArgumentError, LoanFactoryError
@@ -135,7 +136,8 @@ class LoansView(SecureView):
             return redirect(url_for(".detail", loan_id=loan_id))
         clear = reveal(db, customer, actor=current_user.username, reason=reason, context=f"loan {loan_id}")
         db.commit()
-        return self.render("lf/loans/revealed.html", loan=loan, customer=clear)
+        return self.render("lf/revealed_person.html", customer=clear, back_label=_("Back to the loan"),
+                           back_url=url_for(".detail", loan_id=loan_id))
 
     def _operate(self, loan_id: int, permission: str, action: str, run: Any) -> Any:
         self.require(permission)
@@ -252,11 +254,4 @@ class LoansView(SecureView):
 
 def _customers_matching(db: Any, text: str) -> list[int]:
     """Customers whose phone or ID number is ``text`` (through the blind indexes; junk matches nobody)."""
-    found: list[int] = []
-    for finder in (find_by_phone, find_by_id_number):
-        try:
-            result = finder(db, text)
-        except LoanFactoryError:
-            continue
-        found += [c.id for c in (result if isinstance(result, list) else [result] if result else [])]
-    return found
+    return [customer.id for customer in find_customers(db, text).customers]

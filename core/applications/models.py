@@ -1,6 +1,8 @@
 """The application table: a request for a loan, from draft to disbursed.
 
-An :class:`Application` names the product by code and by the id of the product version it was priced
+An :class:`Application` is made by an individual customer (``customer_id``); for a product that lends to
+enterprises it also names the borrowing enterprise (``enterprise_id``) and the individual is its legal
+representative. It names the product by code and by the id of the product version it was priced
 under (``product_version_id`` is a plain integer: the product tables belong to the products module and
 a version, once published, never changes). Its ``state`` moves only through
 :data:`core.states.APPLICATION_STATES`; ``review_step`` says where an application under review is
@@ -20,11 +22,12 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.customers.enterprises import Enterprise
 from core.customers.parties import Customer
 from core.db.base import Amount, Base
 
-#: the table an application refers to, imported so that creating the metadata creates it too
-REFERENCED = (Customer,)
+#: the tables an application refers to, imported so that creating the metadata creates them too
+REFERENCED = (Customer, Enterprise)
 
 
 class Application(Base):
@@ -39,6 +42,8 @@ class Application(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    #: the borrowing enterprise of an enterprise product (``customer_id`` is then its legal representative)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
     channel: Mapped[str] = mapped_column(String(60))
     external_id: Mapped[str | None] = mapped_column(String(120))
     product_code: Mapped[str] = mapped_column(String(60))

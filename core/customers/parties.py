@@ -11,6 +11,8 @@ region are derived from a valid ID number when not given.
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -38,6 +40,39 @@ from core.money import to_decimal
 
 ID_NUMBER_PURPOSE = "customers.id_number"
 PHONE_PURPOSE = "customers.phone"
+#: one purpose for every address (a customer's home, an enterprise's registered or operating address): the
+#: link analysis matches them across tables
+ADDRESS_PURPOSE = "parties.address"
+MAX_ADDRESS = 200
+MAX_NAME = 50
+
+
+INDIVIDUAL = "individual"
+ENTERPRISE = "enterprise"
+#: the kinds of customer, as products declare them (``customer_type``)
+CUSTOMER_KINDS = (INDIVIDUAL, ENTERPRISE)
+
+
+@dataclass(frozen=True)
+class PartyRef:
+    """Which customer a record is about: an individual (``customers.id``) or an enterprise (``enterprises.id``).
+    Tables that hold either carry two nullable keys, exactly one set: :meth:`columns` gives their values."""
+
+    kind: str
+    id: int
+
+    def __post_init__(self) -> None:
+        if self.kind not in CUSTOMER_KINDS:
+            raise InvalidCustomerError(f"kind: must be one of {', '.join(CUSTOMER_KINDS)}", field="kind",
+                                       value=self.kind)
+
+    def columns(self) -> dict[str, int | None]:
+        """``{"customer_id": ..., "enterprise_id": ...}`` with the other key ``None``."""
+        return {"customer_id": self.id if self.kind == INDIVIDUAL else None,
+                "enterprise_id": self.id if self.kind == ENTERPRISE else None}
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
 
 
 class InvalidCustomerError(InvalidArgumentError):
@@ -96,7 +131,7 @@ def normalise_id_number(value: str) -> str:
 
 def normalise_phone(value: str) -> str:
     """The national form of a valid Chinese mobile number (``+86 138-1234-5678`` -> ``13812345678``)."""
-    national = _national_phone(value) if isinstance(value, str) else _national_phone.__wrapped__(value)
+    national = _national_phone(value) if isinstance(value, str) else None
     if national is None:
         raise InvalidCustomerError(f"phone: {value!r} is not a valid Chinese mobile number", field="phone",
                                    value=value)
@@ -130,6 +165,8 @@ class Customer(Base):
     birth_date: Mapped[date | None] = mapped_column(Date)
     region: Mapped[str | None] = mapped_column(String(80))
     monthly_income: Mapped[Decimal | None] = mapped_column(Amount)
+    address: Mapped[str | None] = mapped_column(EncryptedString("customers.address"))
+    address_index: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     def __init__(self, **kwargs: Any) -> None:
@@ -154,6 +191,11 @@ class Customer(Base):
     def _check_phone(self, _key: str, value: str) -> str:
         phone, self.phone_index = _indexed_phone(value)
         return phone
+
+    @validates("address")
+    def _check_address(self, _key: str, value: str | None) -> str | None:
+        address, self.address_index = indexed_address(value, "address")
+        return address
 
     @validates("monthly_income")
     def _check_income(self, _key: str, value: object) -> Decimal | None:
@@ -188,14 +230,40 @@ def _indexed_phone(value: str) -> tuple[str, str]:
     return phone, blind_index(phone, PHONE_PURPOSE)
 
 
+def normalise_address(value: object, field: str) -> str:
+    """An address as compared: NFKC (full-width digits and letters made plain), runs of white space made one
+    space, trimmed; at most :data:`MAX_ADDRESS` characters, or :class:`InvalidCustomerError` on ``field``."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidCustomerError(f"{field}: must not be empty", field=field, value=value)
+    address = " ".join(unicodedata.normalize("NFKC", value).split())
+    if len(address) > MAX_ADDRESS:
+        raise InvalidCustomerError(f"{field}: at most {MAX_ADDRESS} characters", field=field, value=value)
+    return address
+
+
+def indexed_address(value: str | None, field: str) -> tuple[str | None, str | None]:
+    """The normalised address and its blind index (``None`` twice for no address)."""
+    if value is None:
+        return None, None
+    address = normalise_address(value, field)
+    return address, blind_index(address, ADDRESS_PURPOSE)
+
+
 def _born(id_number: str) -> tuple[date, str]:
     """The birth date and birth place a valid, normalised ID number carries."""
     return birth_date_of(id_number), region_of(id_number)
 
 
 def _checked_name(value: str) -> str:
+    return checked_name(value, "name", MAX_NAME)
+
+
+def checked_name(value: object, field: str, max_length: int) -> str:
+    """A name trimmed, not empty and at most ``max_length`` characters, or :class:`InvalidCustomerError`."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidCustomerError("name: must not be empty", field="name", value=value)
+        raise InvalidCustomerError(f"{field}: must not be empty", field=field, value=value)
+    if len(value.strip()) > max_length:
+        raise InvalidCustomerError(f"{field}: at most {max_length} characters", field=field, value=value)
     return value.strip()
 
 

@@ -6,7 +6,7 @@ Each error names the field at fault (``field``, dotted for nested request fields
 
 from __future__ import annotations
 
-from core.errors import InvalidArgumentError, LoanFactoryError, RecordedRefusal, StoredRecordError
+from core.errors import FieldProblems, InvalidArgumentError, LoanFactoryError, RecordedRefusal, StoredRecordError
 
 
 class UnknownProductError(LoanFactoryError):
@@ -48,14 +48,8 @@ class CallbackMismatchError(InvalidArgumentError, RecordedRefusal):
     order is flagged for reconciliation (its ``failure`` and an audit event) and nothing is booked."""
 
 
-class RequestProblems(InvalidArgumentError):
-    """A request has one or more bad fields; ``problems`` lists every one as ``(field, message)``."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        first_field, first_message = problems[0]
-        super().__init__(f"{first_field}: {first_message}" + (f" (and {len(problems) - 1} more)"
-                                                               if len(problems) > 1 else ""), field=first_field)
-        self.problems = list(problems)
+class RequestProblems(FieldProblems):
+    """An application or quote request has one or more bad fields (:class:`~core.errors.FieldProblems`)."""
 
 
 class StoredOfferError(StoredRecordError):

@@ -2,7 +2,10 @@
 
 :func:`submit_application` takes a checked :class:`~core.origination.requests.ApplicationRequest`, finds or
 creates the customer, records the application (draft -> submitted -> under_review through
-:data:`core.states.APPLICATION_STATES`, each move recorded) and decides it in the caller's transaction:
+:data:`core.states.APPLICATION_STATES`, each move recorded) and decides it in the caller's transaction. For a
+product that lends to enterprises the request names the enterprise too: its file is created or brought up to
+date (:func:`core.customers.enterprises.register_enterprise`) with the applicant as its legal representative,
+and the application names it. The decision:
 
 1. eligibility that needs no outside party: age, regions, debt-to-income, credit limits (live loans and
    outstanding principal with this lender, applications on their way included: :mod:`core.origination.limits`,
@@ -11,7 +14,9 @@ creates the customer, records the application (draft -> submitted -> under_revie
 2. the credit bureau plugin the product names, under the applicant's consent; the blacklists the product
    checks are read from the report;
 3. the scoring plugin; then the minimum score and the remaining rules;
-4. the approval chain (:mod:`core.origination.approval`).
+4. the approval chain (:mod:`core.origination.approval`); an application the chain would approve while the
+   product's required documents (``documents.before_approval``) are missing waits in manual review instead,
+   and no person can approve it until they are in.
 
 The outcome is ``approved`` (an offer priced at the rate of the applicant's risk band, with the schedule's
 APR: :mod:`core.origination.approved`), ``rejected`` with reason codes, or ``under_review`` with a task in
@@ -32,7 +37,8 @@ from sqlalchemy.orm import Session
 
 from core.applications.models import Application
 from core.businessday.clock import local_date
-from core.customers.parties import Customer, new_customer_values
+from core.customers.enterprises import register_enterprise
+from core.customers.parties import Customer, InvalidCustomerError, new_customer_values
 from core.db.direct import batched_inserts, insert_now, insert_now_after, update_now
 from core.errors import LoanFactoryError, WrongStateError
 from core.origination.approval import (
@@ -53,6 +59,7 @@ from core.origination.errors import RequestProblems
 from core.origination.limits import Exposure, exposure, limit_reasons
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
+from core.origination.required_documents import awaiting_documents, missing_documents
 from core.plugins.manager import PluginManager
 from core.plugins.types import (
     ApplicantProfile,
@@ -297,10 +304,27 @@ def submit_application(session: Session, plugins: PluginManager, offer: Offer, r
         new_customer = bool(APPLICATION_STATES.start_written(
             session, application, actor=actor, then=(("submitted", actor), ("under_review", SYSTEM)),
             insert=partial(_insert_with_customer, customer)))
+        if request.enterprise is not None:
+            application.enterprise_id = _borrowing_enterprise(session, request, application.customer_id)
         decided = _decide(session, plugins, offer, request, application, application.customer_id, new_customer,
                           now)
         update_now(session, decided)
     return decided
+
+
+def _borrowing_enterprise(session: Session, request: ApplicationRequest, representative_id: int) -> int:
+    """The id of the enterprise an application is for, its file created or brought up to date, the applicant
+    its legal representative.
+
+    Raises:
+        RequestProblems: the enterprise has another legal representative on file (``enterprise.*``).
+    """
+    assert request.enterprise is not None
+    try:
+        enterprise, _new = register_enterprise(session, representative_id, **request.enterprise.columns())
+    except InvalidCustomerError as error:
+        raise RequestProblems([(f"enterprise.{error.field}", str(error).removeprefix(f"{error.field}: "))]) from None
+    return enterprise.id
 
 
 def _decide(session: Session, plugins: PluginManager, offer: Offer, request: ApplicationRequest,
@@ -375,6 +399,9 @@ def _finish_chain(session: Session, application: Application, offer: Offer, deci
                   context: Mapping[str, object], start: int, now: datetime) -> Application:
     outcome = run_chain(session, application.id, offer.approval_steps, context, start=start, now=now)
     if outcome.outcome == "approve":
+        missing = missing_documents(session, offer, application)
+        if missing:
+            return awaiting_documents(session, application, decision, missing, now)
         return approve(session, application, offer, decision, now, SYSTEM)
     if outcome.outcome == "reject":
         return _reject(session, application, [outcome.reason_code or "AUTO_REJECT"], decision, now, SYSTEM)
@@ -387,14 +414,18 @@ def decide_task(session: Session, task: ApprovalTask, offer: Offer, *, actor: st
     """A person decides a queued task; an approved manual step lets the rest of the chain run.
 
     Raises:
-        WrongStateError: the task is decided already, the same person decides twice, or the application
-            is no longer under review.
+        WrongStateError: the task is decided already, the same person decides twice, the application is no
+            longer under review, or (approving) documents the product requires are missing (``documents``).
     """
     now = now or datetime.now(UTC)
     application = session.get(Application, task.application_id, with_for_update=True)
     if application is None or application.state != "under_review":
         raise WrongStateError(f"task: application of task {task.id} is not under review", field="task",
                               value=task.id)
+    missing = missing_documents(session, offer, application) if approve_it else []
+    if missing:
+        raise WrongStateError(f"documents: the product requires {', '.join(missing)} before approval",
+                              field="documents", value=missing)
     state = record_decision(task, actor=actor, approve=approve_it, note=note, now=now)
     decision = dict(application.decision or {})
     decision["manual"] = [*decision.get("manual", []), {"task_id": task.id, "actor": actor,

@@ -19,20 +19,20 @@ from decimal import Decimal
 from typing import Any
 
 from core.businessday.clock import local_date
-from core.customers.parties import birth_date_of, normalise_id_number, normalise_phone
+from core.customers.inputs import EnterpriseFile, bank_account, parse_enterprise
+from core.customers.parties import ENTERPRISE, birth_date_of, normalise_id_number, normalise_phone
 from core.errors import InputError, InvalidArgumentError
-from core.inputs import parse_datetime, parse_text
-from core.money import MoneyInputError, parse_money
+from core.inputs import FieldChecker, parse_datetime
+from core.money import parse_money
 from core.origination.catalog import REQUIRED_CONSENTS, Offer
 from core.origination.errors import RequestProblems
 from core.products.credit_line import is_credit_line
 
-TOP_FIELDS = {"external_id", "amount", "term", "method", "purpose", "applicant", "collateral", "consents"}
+TOP_FIELDS = {"external_id", "amount", "term", "method", "purpose", "applicant", "enterprise", "collateral", "consents"}
 APPLICANT_FIELDS = {"name", "id_number", "phone", "monthly_income", "monthly_debt_payments", "employment_years",
                     "housing", "occupation", "dependants", "bank_account"}
 HOUSING = ("own", "rent", "free")
 OCCUPATIONS = ("unemployed", "unskilled", "skilled", "management")
-BANK_FIELDS = ("bank_code", "account_number", "holder_name")
 CONSENT_FIELDS = {"granted_at", "reference", "purpose"}
 COLLATERAL_FIELDS = {"type", "appraised_value", "description"}
 #: how far ahead of the lender's clock a consent's time may be
@@ -73,59 +73,16 @@ class ApplicationRequest:
     collateral: dict[str, Any] | None = None
     external_id: str | None = None
     purpose: str | None = None
+    #: the borrowing enterprise, for a product whose ``customer_type`` is ``enterprise`` (the applicant is then
+    #: its legal representative)
+    enterprise: EnterpriseFile | None = None
 
     @property
     def collateral_value(self) -> Decimal:
         return Decimal(self.collateral["appraised_value"]) if self.collateral else Decimal(0)
 
 
-class _Checker:
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
-
-    def bad(self, name: str, message: str) -> None:
-        self.problems.append((name, message))
-
-    def unknown(self, data: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.bad(f"{prefix}{key}", "unknown field")
-
-    def text(self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool, max_length: int) -> str | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.bad(prefix + key, "is required")
-            return None
-        try:
-            return parse_text(value, key, max_length)
-        except InputError as error:
-            self.bad(prefix + key, error.reason)
-            return None
-
-    def money(self, data: Mapping[str, Any], key: str, prefix: str, *, required: bool,
-              allow_zero: bool = True) -> Decimal | None:
-        if key not in data or data[key] is None:
-            if required:
-                self.bad(prefix + key, "is required")
-            return None
-        try:
-            return parse_money(data[key], key, positive=not allow_zero)
-        except MoneyInputError as error:
-            self.bad(prefix + key, error.reason)
-            return None
-
-    def choice(self, data: Mapping[str, Any], key: str, prefix: str, options: tuple[str, ...]) -> str | None:
-        value = data.get(key)
-        if value is None:
-            return None
-        if value not in options:
-            self.bad(prefix + key, f"must be one of {', '.join(options)}")
-            return None
-        return str(value)
-
-
-def _applicant(check: _Checker, data: Any, offer: Offer, today: date) -> Applicant | None:
+def _applicant(check: FieldChecker, data: Any, offer: Offer, today: date) -> Applicant | None:
     prefix = "applicant."
     if not isinstance(data, Mapping):
         check.bad("applicant", "is required and must be an object")
@@ -167,7 +124,7 @@ def _applicant(check: _Checker, data: Any, offer: Offer, today: date) -> Applica
     if dependants is not None and (isinstance(dependants, bool) or not isinstance(dependants, int)
                                    or not 0 <= dependants <= 20):
         check.bad(prefix + "dependants", "must be a whole number from 0 to 20")
-    account = _bank_account(check, data.get("bank_account"))
+    account = bank_account(check, data.get("bank_account"), "applicant.bank_account")
     if len(check.problems) > before or None in (name, id_number, phone, birth, income, account):
         return None
     assert name and id_number and phone and birth and income is not None and account
@@ -177,29 +134,7 @@ def _applicant(check: _Checker, data: Any, offer: Offer, today: date) -> Applica
                      occupation=occupation, dependants=dependants)
 
 
-def _bank_account(check: _Checker, data: Any) -> dict[str, str] | None:
-    prefix = "applicant.bank_account."
-    if data is None:
-        return None
-    if not isinstance(data, Mapping):
-        check.bad("applicant.bank_account", "must be an object")
-        return None
-    check.unknown(data, set(BANK_FIELDS), prefix)
-    values = {}
-    for key in BANK_FIELDS:
-        value = check.text(data, key, prefix, required=True, max_length=50)
-        if value is None:
-            continue
-        if key == "account_number" and not (value.isdigit() and 8 <= len(value) <= 30):
-            check.bad(prefix + key, "must be 8 to 30 digits")
-        elif key == "bank_code" and not ((value.isalnum() and value.isupper()) or value.isdigit()):
-            check.bad(prefix + key, "must be upper-case letters and digits")
-        else:
-            values[key] = value
-    return values if len(values) == len(BANK_FIELDS) else None
-
-
-def _consents(check: _Checker, data: Any, now: datetime) -> dict[str, dict[str, str]]:
+def _consents(check: FieldChecker, data: Any, now: datetime) -> dict[str, dict[str, str]]:
     if not isinstance(data, Mapping):
         check.bad("consents", "is required and must be an object")
         return {}
@@ -228,7 +163,7 @@ def _consents(check: _Checker, data: Any, now: datetime) -> dict[str, dict[str, 
     return consents
 
 
-def _collateral(check: _Checker, data: Any, offer: Offer, amount: Decimal | None) -> dict[str, Any] | None:
+def _collateral(check: FieldChecker, data: Any, offer: Offer, amount: Decimal | None) -> dict[str, Any] | None:
     if data is None:
         if offer.collateral_required:
             check.bad("collateral", "is required by this product")
@@ -272,7 +207,7 @@ def parse_application(offer: Offer, data: Mapping[str, Any], now: datetime, *,
     if is_credit_line(offer.document) != line:
         raise RequestProblems([("product", f"{offer.code} is a credit-line product: apply for a line, not a loan"
                                 if not line else f"{offer.code} is a loan product, not a credit line")])
-    check = _Checker()
+    check = FieldChecker()
     check.unknown(data, TOP_FIELDS, "")
     asked = ("amount", "term", "method")
     check.problems.extend((name, "is required") for name in asked if name not in data)
@@ -286,8 +221,22 @@ def parse_application(offer: Offer, data: Mapping[str, Any], now: datetime, *,
     applicant = _applicant(check, data.get("applicant"), offer, local_date(now))
     consents = _consents(check, data.get("consents"), now)
     collateral = _collateral(check, data.get("collateral"), offer, amount)
-    if check.problems:
-        raise RequestProblems(check.problems)
+    enterprise = _enterprise(check, data.get("enterprise"), offer)
+    check.raise_problems(RequestProblems)
     assert applicant is not None and amount is not None
     return ApplicationRequest(amount=amount, term=int(data["term"]), method=str(data["method"]), applicant=applicant,
-                              consents=consents, collateral=collateral, external_id=external_id, purpose=purpose)
+                              consents=consents, collateral=collateral, external_id=external_id, purpose=purpose,
+                              enterprise=enterprise)
+
+
+def _enterprise(check: FieldChecker, data: Any, offer: Offer) -> EnterpriseFile | None:
+    """The borrowing enterprise: required by an enterprise product, refused by an individual one."""
+    if offer.product.customer_type != ENTERPRISE:
+        if data is not None:
+            check.bad("enterprise", "this product lends to individuals: send the applicant only")
+        return None
+    if data is None:
+        check.bad("enterprise", "is required: this product lends to enterprises (the applicant is the legal "
+                                "representative)")
+        return None
+    return parse_enterprise(check, data, "enterprise", with_representative=False)

@@ -33,6 +33,7 @@ from core.plugins.manager import PluginLoadError
 #: the shell's own commands: name -> ``module:attribute``
 COMMANDS: Mapping[str, str] = {
     "applications": "loanfactory.cli.applications:applications",
+    "customers": "loanfactory.cli.customers:customers",
     "api-keys": "loanfactory.cli.serve:api_keys",
     "credit-lines": "loanfactory.cli.credit_lines:credit_lines",
     "db": "loanfactory.cli.db:db",

@@ -30,6 +30,7 @@ def test_every_operation_answers_within_its_document(tmp_path: Path) -> None:
                        **PAYMENT_PLUGINS)
     publish_sample(app, "consumer_installment")
     publish_sample(app, "short_term_bridge")
+    publish_sample(app, "sme_business")
     headers = {"X-API-Key": new_key(app)}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
