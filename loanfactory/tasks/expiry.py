@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from celery import shared_task
 from flask import Flask
 
+from core.businessday.clock import local_date
 from core.credit_lines.lifecycle import expire_lines
 from core.db.base import make_session_factory
 from core.origination.expiry import ACTOR
 from core.origination.expiry import expire_applications as expire
-from core.origination.settlement import SHANGHAI
 from loanfactory.database import get_db
 
 TASK = "loanfactory.expire_applications"
@@ -35,7 +35,7 @@ def expire_applications() -> dict[str, list[int]]:
     now = datetime.now(UTC)
     try:
         result = expire(session, now)
-        lines = expire_lines(session, now.astimezone(SHANGHAI).date(), actor=ACTOR, now=now)
+        lines = expire_lines(session, local_date(now), actor=ACTOR, now=now)
         session.commit()
     finally:
         session.close()
