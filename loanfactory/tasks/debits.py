@@ -203,14 +203,15 @@ def send_batch_task(plugin: str, version_id: int, today: str, now: str) -> dict[
 
 
 @shared_task(name=RUN_TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
-def due_run_task(today: str | None = None) -> dict[str, Any]:
+def due_run_task(today: str | None = None, hour: int | None = None) -> dict[str, Any]:
     """Plan, fan the batches out to the workers (two tasks per channel and version), then ask after silent
-    instructions; the business date is the app's (``API_BUSINESS_DATE`` or today in Asia/Shanghai)."""
+    instructions and send the messages; the business date is the app's (``API_BUSINESS_DATE`` or today in
+    Asia/Shanghai), the hour now's unless given (an operator re-running a missed hour)."""
     from loanfactory.clock import today as business_today
 
     now = datetime.now(SHANGHAI)
     on = date.fromisoformat(today) if today else business_today()
-    created, skipped = plan(on, now.hour, now)
+    created, skipped = plan(on, now.hour if hour is None else hour, now)
     pairs = _pending_pairs()
     if pairs:
         group(send_batch_task.si(p, v, on.isoformat(), now.isoformat()) for p, v in pairs for _ in range(2))()

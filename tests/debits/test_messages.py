@@ -19,7 +19,7 @@ from core.loans.models import Loan
 from core.messages.models import LoanMessage
 from core.messages.planning import debit_answered, plan_day
 from core.messages.sending import send_due
-from debits.debit_helpers import delivered, due_run, moment, seed_years, settle_and_call_back
+from debits.debit_helpers import delivered, due_run, instructions, moment, seed_years, settle_and_call_back
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from plugins.notifications.models import OutboxMessage
@@ -114,3 +114,15 @@ def test_a_failing_provider_never_blocks_the_repayment(broken_app):
     assert set(messages) == {"due_today", "debit_succeeded"}
     assert all(m.state == "pending" and "notification_send" in (m.error or "") and m.attempts >= 1
                for m in messages.values())
+
+
+def test_the_celery_job_plans_sends_and_answers_like_the_command(app):
+    from loanfactory.tasks.debits import due_run_task
+
+    loan_id = _booked(app)
+    get_plugins(app).clock = lambda: moment(FIRST_DUE, 10)
+    with app.app_context():
+        outcome = due_run_task.apply(kwargs={"today": FIRST_DUE.isoformat(), "hour": 10}).get()
+    assert (outcome["created"], outcome["channels"]) == (1, 1)
+    (row,) = instructions(app, loan_id)
+    assert (row.state, row.attempt) == ("sent", 1)
