@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from core.businessday.clock import lender_zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,19 +29,19 @@ class MessagePolicy:
                    window_end=int(section.get("window_end", 21)))
 
     def in_window(self, moment: datetime) -> bool:
-        """Whether ``moment`` (any offset) falls in the sending hours, Asia/Shanghai."""
-        hour = moment.astimezone(SHANGHAI).hour
+        """Whether ``moment`` (any offset) falls in the sending hours, the lender's zone."""
+        hour = moment.astimezone(lender_zone()).hour
         return self.window_start <= hour < self.window_end
 
     def next_window(self, moment: datetime) -> datetime:
         """The first moment at or after ``moment`` inside the window (the next day's opening if past it)."""
-        local = moment.astimezone(SHANGHAI)
+        local = moment.astimezone(lender_zone())
         if self.in_window(local):
             return local
-        opening = datetime.combine(local.date(), time(self.window_start), SHANGHAI)
+        opening = datetime.combine(local.date(), time(self.window_start), lender_zone())
         return opening if local < opening else opening + timedelta(days=1)
 
     def next_day(self, moment: datetime) -> datetime:
         """The next day's opening of the window (a borrower over the day's cap waits for it)."""
-        local = moment.astimezone(SHANGHAI)
-        return datetime.combine(local.date() + timedelta(days=1), time(self.window_start), SHANGHAI)
+        local = moment.astimezone(lender_zone())
+        return datetime.combine(local.date() + timedelta(days=1), time(self.window_start), lender_zone())

@@ -1,7 +1,7 @@
 """Sending the messages that are due, within the product's hours and each borrower's daily cap.
 
 :func:`send_due` takes the ``pending`` messages whose ``send_after`` has come (``FOR UPDATE SKIP LOCKED``)
-and for each: outside the window (08:00–21:00 Asia/Shanghai by default) it moves ``send_after`` to the next
+and for each: outside the window (08:00–21:00 in the lender's zone by default) it moves ``send_after`` to the next
 opening; when the borrower already got ``daily_cap`` messages that local day it moves it to the next day's
 opening (both counted in ``deferrals``); otherwise it calls the product's ``notification_send`` with the
 message's key as the request id, the template of its event (the product's own text when it has one), the
@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.businessday.clock import lender_zone
 from core.customers.parties import Customer
 from core.loans.models import Loan
 from core.messages.models import TEMPLATES, LoanMessage
-from core.messages.policy import SHANGHAI, MessagePolicy
+from core.messages.policy import MessagePolicy
 from core.plugins.manager import PluginManager
 from core.plugins.types import NotificationRequest, PluginFailure, PluginNotFoundError
 from core.products.models import ProductVersion
@@ -48,8 +49,8 @@ def _product_text(document: dict[str, Any], template: str) -> str | None:
 
 
 def _sent_today(session: Session, customer_ids: set[int], now: datetime) -> Counter[int]:
-    local = now.astimezone(SHANGHAI)
-    start = datetime.combine(local.date(), time(0), SHANGHAI).astimezone(UTC)
+    local = now.astimezone(lender_zone())
+    start = datetime.combine(local.date(), time(0), lender_zone()).astimezone(UTC)
     counts = session.execute(select(LoanMessage.customer_id, func.count()).where(
         LoanMessage.customer_id.in_(customer_ids), LoanMessage.state == "sent", LoanMessage.sent_at >= start,
         LoanMessage.sent_at < start + timedelta(days=1)).group_by(LoanMessage.customer_id)).all()

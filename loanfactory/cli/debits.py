@@ -1,7 +1,7 @@
 """``loanfactory debits``: the due run of automatic debits, and revoking a borrower's authorisation.
 
 ``debits run`` makes one due run (:mod:`loanfactory.tasks.debits`) for ``--date`` (default: the business
-date) at ``--hour`` (default: the hour now in Asia/Shanghai): it writes the instructions whose time has come,
+date) at ``--hour`` (default: the hour now in the lender's zone): it writes the instructions whose time has come,
 sends them in batches (``--workers N`` local processes side by side) and asks after those left without an
 answer. Run it twice and the second run writes nothing new. With a broker configured, beat runs the same
 job hourly (``celery -A loanfactory.worker beat``). ``debits revoke --loan ID --reason TEXT`` records the
@@ -10,20 +10,16 @@ borrower's withdrawal of the authorisation (audited); no debit of the loan follo
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from core.debits import authorisations
+from loanfactory import clock
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.clock import today
 from loanfactory.database import db_session
 from loanfactory.tasks.debits import run_locally
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @click.group()
@@ -61,6 +57,6 @@ def revoke_command(loan_id: int, reason: str, actor: str) -> None:
     """Record that the borrower revoked the debit authorisation of a loan."""
     session = db_session()
     authorisation = authorisations.revoke(session, loan_id=loan_id, reason=reason, actor=actor,
-                                          now=datetime.now(SHANGHAI))
+                                          now=clock.now().astimezone(clock.zone()))
     session.commit()
     click.echo(f"loan {loan_id}: debit authorisation revoked at {authorisation.revoked_at}")

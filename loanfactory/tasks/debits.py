@@ -1,6 +1,6 @@
 """The due run (代扣日批) as a Celery job on beat, and in process for the embedded default.
 
-One run, for the business date and the local hour (Asia/Shanghai) it is made at:
+One run, for the business date and the local hour (the lender's zone) it is made at:
 
 1. plan: :func:`core.debits.planning.plan_instructions` writes the instructions whose time has come, and commits;
 2. send: batches are claimed and sent (:mod:`core.debits.dispatch`), each claim and each send committed on its
@@ -27,7 +27,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from celery import group, shared_task
 from flask import Flask
@@ -39,11 +38,11 @@ from core.debits.planning import debiting_versions, plan_instructions
 from core.messages.planning import plan_day
 from core.messages.sending import send_due
 from core.plugins.types import PluginFailure
+from loanfactory import clock
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from loanfactory.settings import overpayment_multiple
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 RUN_TASK = "loanfactory.debits.due_run"
 BATCH_TASK = "loanfactory.debits.send_batch"
 DEFAULT_RUN_SECONDS = 3600
@@ -163,8 +162,8 @@ def _forked() -> None:
 def run_locally(app: Flask, on: date, *, hour: int | None = None, now: datetime | None = None, workers: int = 1,
                 progress: Callable[[str], None] | None = None) -> DueRunReport:
     """One due run in this process, or with ``workers`` local processes sending batches side by side."""
-    now = now or datetime.now(SHANGHAI)
-    hour = now.astimezone(SHANGHAI).hour if hour is None else hour
+    now = now or clock.now().astimezone(clock.zone())
+    hour = now.astimezone(clock.zone()).hour if hour is None else hour
     report = DueRunReport()
     began = time.perf_counter()
     with app.app_context():
@@ -209,7 +208,7 @@ def due_run_task(today: str | None = None, hour: int | None = None) -> dict[str,
     Asia/Shanghai), the hour now's unless given (an operator re-running a missed hour)."""
     from loanfactory.clock import today as business_today
 
-    now = datetime.now(SHANGHAI)
+    now = clock.now().astimezone(clock.zone())
     on = date.fromisoformat(today) if today else business_today()
     created, skipped = plan(on, now.hour if hour is None else hour, now)
     pairs = _pending_pairs()
