@@ -1,7 +1,7 @@
 """documents handed in by customers
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-12-07 21:10:00
 
 ``documents``: the record of each document (kind, media type told by content, size, SHA-256 address of the
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0026"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

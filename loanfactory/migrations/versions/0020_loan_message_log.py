@@ -1,7 +1,7 @@
 """the borrower message log (reminders, due-day, debit receipts and failures, overdue, paid off)
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07 21:00:00
 
 ``loan_messages``: one row per message to a loan's borrower, unique by ``key`` (also the notification's
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """customer files: enterprises, relations, tags, channel onboarding, addresses
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-07 20:30:00
 
 Enterprise customers (``enterprises``: credit code, legal representative, registered capital, GB/T 4754
@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0025"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """closed accounting periods, refused by the database
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-07 21:40:00
 
 ``ledger_closed_periods`` holds the months finance has closed (``core.finance.period_close``). On PostgreSQL a
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """batch disbursement: the bank files of payouts and their lines
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07 21:20:00
 
 The tables of :mod:`core.origination.batches`: each batch (channel, maker, number of lines, total, the file's
@@ -15,8 +15,8 @@ from alembic import op
 
 import core.db.base
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

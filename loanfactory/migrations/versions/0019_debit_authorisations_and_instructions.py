@@ -1,7 +1,7 @@
 """debit authorisations (代扣授权) and debit instructions
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07 20:30:00
 
 ``debit_authorisations``: the borrower's authorisation captured at signing (the account encrypted at rest,
@@ -18,8 +18,8 @@ from alembic import op
 import core.customers.pii
 import core.db.base
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """the loan-loss allowance's postings indexed alone
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-07 21:20:00
 
 A provision run (``core.finance.provision_posting``) reads every posting on account 1304, the loan-loss
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """the versions of the lender's chart of accounts
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07 20:40:00
 
 ``gl_chart_versions`` holds each loaded version of the chart of accounts (``core.finance.charts``) as its
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

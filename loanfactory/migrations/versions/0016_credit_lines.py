@@ -1,7 +1,7 @@
 """credit lines: lines, customer total limits, channel sub-limits, drawdowns and line events
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 20:20:00
 
 The tables of :mod:`core.credit_lines.models`: a granted line per approved credit-line application, the
@@ -18,8 +18,8 @@ from alembic import op
 import core.db.base
 import core.loans.models
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

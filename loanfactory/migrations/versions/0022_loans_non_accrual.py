@@ -1,7 +1,7 @@
 """each loan's non-accrual status
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 21:00:00
 
 ``loans.non_accrual_since`` is the date end-of-day put the loan on non-accrual (``core.loans.nonaccrual``), or
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0022"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
