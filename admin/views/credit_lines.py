@@ -102,7 +102,8 @@ class CreditLinesView(SecureView):
         db = db_session()
         mine = pending_changes(db, KINDS)
         deciding = mine if can(current_user, "credit_line.change.approve") else []
-        return self.render("lf/credit_lines/requests.html", requests=deciding, mine=mine)
+        return self.render("lf/change_requests.html", requests=deciding, mine=mine, entity_label=_("Line"),
+                           detail_endpoint=".detail", id_arg="line_id")
 
     @expose("/requests/<int:request_id>", methods=["POST"])
     def decide(self, request_id: int) -> Any:

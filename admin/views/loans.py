@@ -227,8 +227,9 @@ class LoansView(SecureView):
     @expose("/requests")
     def requests(self) -> Any:
         kinds = tuple(k for k in LOAN_KINDS if can(current_user, CHANGE_KINDS[k][1]))
-        return self.render("lf/loans/requests.html", requests=pending_changes(db_session(), kinds),
-                           mine=pending_changes(db_session(), LOAN_KINDS))
+        return self.render("lf/change_requests.html", requests=pending_changes(db_session(), kinds),
+                           mine=pending_changes(db_session(), LOAN_KINDS), entity_label=_("Loan"),
+                           detail_endpoint=".detail", id_arg="loan_id")
 
     @expose("/requests/<int:request_id>", methods=["POST"])
     def decide(self, request_id: int) -> Any:

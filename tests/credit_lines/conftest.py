@@ -29,6 +29,7 @@ from tests.api.conftest import (
     bank_callbacks,
     make_api_app,
     publish_sample,
+    sample,
 )
 
 CODE = "REVOLVING_CREDIT_LINE"
@@ -53,6 +54,14 @@ def line_app(db_url: str, document: dict[str, Any] | None = None, **config: Any)
 @pytest.fixture
 def lines(db_url: str) -> Iterator[Flask]:
     yield from line_app(db_url)
+
+
+@pytest.fixture
+def non_revolving(db_url: str) -> Iterator[Flask]:
+    """The app selling the line sample made non-revolving."""
+    document = sample("revolving_credit_line")
+    document["credit_line"]["revolving"] = False
+    yield from line_app(db_url, document)
 
 
 def session_of(app: Flask) -> Any:
@@ -115,3 +124,19 @@ def used(app: Flask, line_id: int) -> Decimal:
 
     with app.app_context():
         return used_by_line(session_of(app), [line_id])[line_id]
+
+
+def prepay_in_full(app: Flask, application_id: int, on: date) -> None:
+    """Prepay the whole loan booked from ``application_id`` on ``on`` (the business date), as the channel would."""
+    from sqlalchemy import select
+
+    from core.loans.models import Loan
+    from core.loans.prepayment import prepay, prepayment_quote
+
+    with app.app_context():
+        session = session_of(app)
+        loan_id = session.scalar(select(Loan.id).where(Loan.application_id == application_id))
+        total = prepayment_quote(session, loan_id=loan_id, on=on, today=on).total
+        prepay(session, loan_id=loan_id, amount=total, on=on, today=on, channel="sandbox_bank",
+               key=f"prepay-{loan_id}", actor="channel:partner-app")
+        session.commit()

@@ -6,15 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
 from core.credit_lines.bureau import grid_symbol, line_account_events, report_line
 from core.errors import InvalidArgumentError
-from core.loans.models import Loan
-from core.loans.prepayment import prepay, prepayment_quote
 from loanfactory.plugins_host import get_plugins
-from tests.api.conftest import sample
-from tests.credit_lines.conftest import TODAY, draw, grant, line_app, session_of, settle
+from tests.credit_lines.conftest import TODAY, draw, grant, prepay_in_full, session_of, settle
 
 
 def test_the_grid_symbol_is_the_30_day_band_of_days_past_due():
@@ -40,14 +36,9 @@ def test_a_line_and_its_loans_are_reported_open_monthly_and_closed(lines):
         session.commit()
         assert all(a.accepted for a in acks) and [a.reference for a in again] == [a.reference for a in acks]
     # the daily-interest drawdown is prepaid the next day: its R4 account closes, the line's balance falls
+    prepay_in_full(lines, daily.application.id, date(2026, 3, 3))
     with lines.app_context():
         session = session_of(lines)
-        loan_id = session.scalar(select(Loan.id).where(Loan.application_id == daily.application.id))
-        on = date(2026, 3, 3)
-        total = prepayment_quote(session, loan_id=loan_id, on=on, today=on).total
-        prepay(session, loan_id=loan_id, amount=total, on=on, today=on, channel="sandbox_bank", key="p-1",
-               actor="channel:partner-app")
-        session.commit()
         later = line_account_events(session, line_id, date(2026, 3, 31))
         assert [(e.account_type, e.kind, e.balance, e.status_symbol) for e in later] == [
             ("R1", "monthly", Decimal("5000.00"), "N"), ("R4", "close", Decimal(0), "C"),
@@ -55,17 +46,10 @@ def test_a_line_and_its_loans_are_reported_open_monthly_and_closed(lines):
         assert all(a.accepted for a in report_line(session, get_plugins(lines), line_id, date(2026, 3, 31)))
 
 
-def test_a_non_revolving_line_is_not_an_r1_account(db_url):
-    document = sample("revolving_credit_line")
-    document["credit_line"]["revolving"] = False
-    app_iter = line_app(db_url, document)
-    app = next(app_iter)
-    try:
-        line_id = grant(app, "20000.00")
-        with app.app_context(), pytest.raises(InvalidArgumentError, match="R1"):
-            line_account_events(session_of(app), line_id, TODAY)
-    finally:
-        next(app_iter, None)
+def test_a_non_revolving_line_is_not_an_r1_account(non_revolving):
+    line_id = grant(non_revolving, "20000.00")
+    with non_revolving.app_context(), pytest.raises(InvalidArgumentError, match="R1"):
+        line_account_events(session_of(non_revolving), line_id, TODAY)
 
 
 def test_the_bureau_command_reports_every_revolving_line(lines, monkeypatch):

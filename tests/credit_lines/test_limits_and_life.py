@@ -14,13 +14,23 @@ from core.credit_lines.limits import LimitExceededError
 from core.credit_lines.models import CreditLine, CustomerLimit, Drawdown, LineEvent
 from core.credit_lines.policy import Cap
 from core.errors import InvalidArgumentError, WrongStateError
-from core.loans.prepayment import prepay, prepayment_quote
 from core.origination.errors import NotFoundError, RequestProblems
 from core.origination.published import published_offer
 from core.origination.requests import parse_application
 from core.states import StateTransition
-from tests.api.conftest import application_body, sample
-from tests.credit_lines.conftest import CODE, NOW, TODAY, draw, grant, line_app, line_of, session_of, settle, used
+from tests.api.conftest import application_body
+from tests.credit_lines.conftest import (
+    CODE,
+    NOW,
+    TODAY,
+    draw,
+    grant,
+    line_of,
+    prepay_in_full,
+    session_of,
+    settle,
+    used,
+)
 
 
 def change(app, line_id, do):
@@ -114,47 +124,24 @@ def test_a_channel_draws_within_its_sub_limit_and_a_stranger_finds_no_line(lines
         draw(lines, line_id, "500.00", channel="stranger")
 
 
-def _prepay_in_full(app, loan_id, on):
-    with app.app_context():
-        session = session_of(app)
-        total = prepayment_quote(session, loan_id=loan_id, on=on, today=on).total
-        prepay(session, loan_id=loan_id, amount=total, on=on, today=on, channel="sandbox_bank",
-               key=f"prepay-{loan_id}", actor="channel:partner-app")
-        session.commit()
-
-
-def _loan_of(app, application_id):
-    from core.loans.models import Loan
-
-    with app.app_context():
-        return session_of(app).scalar(select(Loan.id).where(Loan.application_id == application_id))
-
-
 def test_repaid_principal_comes_back_to_a_revolving_line(lines):
     line_id = grant(lines, "20000.00")
     drawn = draw(lines, line_id, "3000.00", "daily_interest", 30)
     assert settle(lines) == 1
     assert used(lines, line_id) == Decimal("3000.00")
-    _prepay_in_full(lines, _loan_of(lines, drawn.application.id), date(2026, 3, 3))
+    prepay_in_full(lines, drawn.application.id, date(2026, 3, 3))
     assert used(lines, line_id) == 0
     draw(lines, line_id, "20000.00", today=date(2026, 3, 3))
 
 
-def test_a_non_revolving_line_keeps_what_was_drawn_after_repayment(db_url):
-    document = sample("revolving_credit_line")
-    document["credit_line"]["revolving"] = False
-    app_iter = line_app(db_url, document)
-    app = next(app_iter)
-    try:
-        line_id = grant(app, "20000.00")
-        drawn = draw(app, line_id, "3000.00", "daily_interest", 30)
-        settle(app)
-        _prepay_in_full(app, _loan_of(app, drawn.application.id), date(2026, 3, 3))
-        assert used(app, line_id) == Decimal("3000.00")
-        with pytest.raises(LimitExceededError):
-            draw(app, line_id, "17100.00", today=date(2026, 3, 3))
-    finally:
-        next(app_iter, None)
+def test_a_non_revolving_line_keeps_what_was_drawn_after_repayment(non_revolving):
+    line_id = grant(non_revolving, "20000.00")
+    drawn = draw(non_revolving, line_id, "3000.00", "daily_interest", 30)
+    settle(non_revolving)
+    prepay_in_full(non_revolving, drawn.application.id, date(2026, 3, 3))
+    assert used(non_revolving, line_id) == Decimal("3000.00")
+    with pytest.raises(LimitExceededError):
+        draw(non_revolving, line_id, "17100.00", today=date(2026, 3, 3))
 
 
 def test_freeze_adjust_renew_expire_and_close_are_each_audited(lines):
