@@ -56,6 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("LOANFACTORY_NEW_PASSWORD", None,
       "the password `loanfactory users create` / `users set-password` take instead of prompting", OPTIONAL,
       "Secrets", env=True),
+    S("LOANFACTORY_PASSWORD", None, "the signing-in user's password for the commands that take `--user` "
+      "(`loanfactory products ...`) instead of prompting", OPTIONAL, "Secrets", env=True),
     S("DATABASE_URL", Computed("a SQLite file under the instance folder"),
       "the database (plain `DATABASE_URL` works too); production runs PostgreSQL "
       "(`postgresql://...`)", REQUIRED, "Database"),

@@ -144,16 +144,16 @@ def _wait_for(celery, name: str, attempts: int = 300) -> None:
 @pytest.mark.postgres
 def test_a_worker_killed_mid_run_leaves_the_run_to_finish_within_a_minute_of_the_restart(postgres_url,
                                                                                         second_postgres_url):
-    """A worker (its whole process group) is killed with SIGKILL after three partitions of the first date, with
+    """A worker (its whole process group) is killed with SIGKILL early in the first date's ten partitions, with
     no result backend and Redis's visibility timeout at its default (900 s). The ``eod run`` that started the
     run keeps watching; once a new worker is up, the stalled run's missing partitions are resent and the run
     finishes within a minute, with the books of an uninterrupted run."""
     broker = redis_url()
     require_service(broker is not None, "Redis is not reachable at 127.0.0.1:6379")
     queue = f"eod-kill-{uuid.uuid4().hex[:8]}"
-    settings = {"DATABASE_URL": postgres_url, "EOD_PARTITION_SIZE": 2, "EOD_STALL_SECONDS": 5,
+    settings = {"DATABASE_URL": postgres_url, "EOD_PARTITION_SIZE": 6, "EOD_STALL_SECONDS": 5,
                 "CELERY": {"broker_url": broker, "task_always_eager": False, "task_default_queue": queue}}
-    env = {**os.environ, "DATABASE_URL": postgres_url, "LOANFACTORY_EOD_PARTITION_SIZE": "2",
+    env = {**os.environ, "DATABASE_URL": postgres_url, "LOANFACTORY_EOD_PARTITION_SIZE": "6",
            "LOANFACTORY_EOD_STALL_SECONDS": "5", "LOANFACTORY_CELERY__broker_url": broker,
            "LOANFACTORY_CELERY__task_always_eager": "false", "LOANFACTORY_CELERY__task_default_queue": queue,
            "PYTHONPATH": str(ROOT)}
