@@ -25,6 +25,16 @@
     const loose = [];
     for (const problem of problems) {
       const input = inputFor(problem.pointer);
+      const group = input || !problem.pointer ? null
+        : form.querySelector('fieldset[data-pointer="' + CSS.escape(problem.pointer) + '"]');
+      if (group && group.querySelector("legend")) {  // a list or an object as a whole: the note goes under its title
+        const note = document.createElement("div");
+        note.className = "lf-field-error lf-live-error";
+        note.dataset.pointer = problem.pointer;
+        note.textContent = problem.message;
+        group.querySelector("legend").after(note);
+        continue;
+      }
       if (!input) { loose.push(problem); continue; }
       if (!input.classList.contains("is-invalid")) input.classList.add("is-invalid", "lf-live");
       const note = document.createElement("div");
