@@ -7,6 +7,7 @@ from the code under test.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal as D
 from fractions import Fraction
@@ -21,9 +22,10 @@ from core.db.base import Base, make_engine, make_session_factory
 from core.ledger import JournalEntry
 from core.ledger.accounts import cash_clearing
 from core.loans.allocation import AllocationOrder
-from core.loans.contract import ServicingRules
+from core.loans.contract import Contract, ServicingRules
 from core.loans.daily import InstallmentRow, LoanRow, close_day
 from core.loans.delinquency import DEFAULT_CLASSIFICATION, ClassificationPolicy, policy_on
+from core.loans.disclosure import charge_clauses
 from core.loans.fees import ContractFee, LateFeeRule, PrepaymentRules
 from core.loans.models import FiveTier
 from core.loans.penalty import PenaltyPolicy, charge_penalties
@@ -242,3 +244,32 @@ def test_a_partial_payment_does_not_move_a_substandard_loan_to_special_mention()
     second.paid_penalty = second.penalty
     close_day(loan, [second], on + timedelta(days=1), policy, lambda step: step)
     assert (loan.days_past_due, loan.five_tier) == (0, "normal")
+
+
+# -- 2. the contract prints every charge servicing can levy, on the basis it is charged -------------------
+
+def _sample_contract(name: str, method: str) -> Contract:
+    offer = Offer.of(1, json.loads((SAMPLES / name).read_text(encoding="utf-8")))
+    terms = offer.product.loan_terms("100000.00" if name == "home_improvement.json" else "10000.00", 12, method,
+                                     date(2026, 1, 15))
+    return Contract(terms, servicing_rules(offer, method))
+
+
+def test_the_consumer_contract_prints_its_prepayment_fee_late_fee_and_whether_interest_compounds():
+    text = "\n".join(c.text for c in charge_clauses(_sample_contract("consumer_installment.json",
+                                                                     "equal_installment")))
+    assert "提前还款手续费提前偿还本金的0.5%" in text  # 0.0050 of the principal prepaid, as charged
+    assert "逾期管理费人民币20.00元，每期只收取一次" in text
+    assert "逾期未付的利息不计收复利" in text
+    compound = _sample_contract("consumer_installment.json", "equal_installment")
+    compound = Contract(compound.terms, replace(compound.rules, penalty=replace(compound.rules.penalty,
+                                                                                 compound=True)))
+    assert "逾期未付的利息按同一罚息利率计收复利" in "\n".join(c.text for c in charge_clauses(compound))
+
+
+def test_the_home_improvement_contract_annualises_its_daily_penalty_on_the_365_days_it_is_charged():
+    """0.05 % a day on ACT/365F: 0.0005 × 365 = 18.25 % a year, not 0.0005 × 360 = 18 %."""
+    text = "\n".join(c.text for c in charge_clauses(_sample_contract("home_improvement.json", "equal_principal")))
+    assert "日罚息率0.05%（按每个自然日计收，折合年利率18.25% = 日罚息率 × 365）" in text
+    assert "逾期费该期逾期本金及利息的0.1%" in text
+    assert "放款当日另行支付手续费人民币1,000.00元" in text  # 1 % of 100,000.00, paid at disbursement
