@@ -63,6 +63,13 @@ class RecordReader:
         """The object under ``key``."""
         return RecordReader(self.raw(key), self.where(key), self.error)
 
+    def sections(self, key: str) -> tuple[RecordReader, ...]:
+        """The objects of the list under ``key``, each read as ``key[i]``."""
+        value = self.raw(key)
+        if not isinstance(value, list):
+            raise self.refuse(key, f"expected a list of objects, found {value!r}", value)
+        return tuple(RecordReader(item, f"{self.where(key)}[{index}]", self.error) for index, item in enumerate(value))
+
     def text(self, key: str) -> str:
         value = self.raw(key)
         if not isinstance(value, str) or not value:

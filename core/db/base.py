@@ -143,13 +143,13 @@ class Amount(TypeDecorator[Decimal]):
 
 
 class Fraction(Amount):
-    """An exact amount with sub-fen precision: ``NUMERIC(30, 16)`` on PostgreSQL, decimal text elsewhere."""
+    """An exact amount with sub-fen precision: ``NUMERIC(40, 24)`` on PostgreSQL, decimal text elsewhere."""
 
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(Numeric(30, 16, asdecimal=True))
+            return dialect.type_descriptor(Numeric(40, 24, asdecimal=True))
         return super().load_dialect_impl(dialect)
 
 

@@ -2,24 +2,25 @@
 
 A loan *steadily overdue* on a date is ``overdue`` with nothing happening to it today but the passing of the
 day: no installment falls due or turns from ``due`` to ``overdue``, no money waits in suspense, no
-installment is written off, the penalty of the date is not charged yet, it matures after the date, and
-each overdue installment bears penalty at a rate the database can compute exactly as Python does (below).
+installment is written off, none is charged its late fees today (:mod:`core.loans.late_fees`), the penalty of
+the date is not charged yet, it matures after the date, and each overdue installment bears penalty at a rate
+the database can compute exactly as Python does (below).
 For those loans :func:`charge_steady_overdue` does what :func:`core.loans.daily.close_day` does loan by loan
 (the interest accrual of their running period is the quiet loans' statement, :mod:`core.eod.setbased`):
 
-1. each overdue installment's penalty (:func:`core.loans.penalty.charge_penalties`): its carried
-   fraction plus ``base × daily rate × chargeable days`` (base the unpaid principal, plus the unpaid interest
-   with 复利; the days by the grace rule), whole fen booked on the installment, the rest carried
-   (``NUMERIC(30, 16)``, as every path stores it); each loan's fen posted as one ``eod_penalty`` entry,
-   ``eod:<date>:penalty:<loan>[:g<generation>]``, and ``penalty_through`` set to the date;
+1. each overdue installment's penalty (:func:`core.loans.penalty.charge_penalties`): its carried remainder
+   plus ``base × rate numerator × chargeable days`` (base the unpaid principal, plus the unpaid interest with
+   复利; the days by the grace rule), the whole fen of that over the rate's divisor (``div``, exact integer
+   division) booked on the installment, the remainder carried; each loan's fen posted as one ``eod_penalty``
+   entry, ``eod:<date>:penalty:<loan>[:g<generation>]``, and ``penalty_through`` set to the date;
 2. days past due from the oldest unsettled overdue installment, the bucket and the five-tier class of the
-   policy in force (the loan stays ``overdue``).
+   policy in force (the loan stays ``overdue``; its days only grow, so the policy's upgrade rule never applies).
 
-Exactly as Python: the daily rate of each (annual rate, penalty setting, day count) is computed in Python
-by :meth:`~core.loans.penalty.PenaltyPolicy.rate_per_day`; a loan takes this path only when that rate
+Exactly as Python: the rate fraction of each (annual rate, penalty setting, day count) is computed in Python
+by :meth:`~core.loans.penalty.PenaltyPolicy.rate_fraction`; a loan takes this path only when that numerator
 came out exact with at most 10 significant digits and 12 decimals, and its overdue bases are under 10^9.
-Then no step of Python's arithmetic (28 significant digits) rounds, and PostgreSQL's exact ``numeric``
-gives the same digits. Other loans (such rates, huge bases) keep the Python rule.
+Then no step of Python's arithmetic (28 significant digits) rounds, and PostgreSQL's exact ``numeric`` gives
+the same digits. Other loans (such rates, huge bases) keep the Python rule.
 """
 
 from __future__ import annotations
@@ -34,14 +35,14 @@ from sqlalchemy.orm import Session
 from core.eod.sql_keys import entry_key, generation_of
 from core.ledger.accounts import PENALTY_INCOME, PENALTY_RECEIVABLE
 from core.ledger.set_posting import post_pairs
-from core.loans.contract import SQL_DAY_COUNT, SQL_PENALTY, day_count_of_text, penalty_of_text
+from core.loans.contract import SQL_DAY_COUNT, SQL_LATE_FEE_COUNT, SQL_PENALTY, day_count_of_text, penalty_of_text
 from core.loans.delinquency import ClassificationPolicy
 from core.loans.errors import StoredContractError
 from core.loans.models import FiveTier
 from core.loans.penalty import PenaltyPolicy
 
 PENALTY_STEP, PENALTY_EVENT = "penalty", "eod_penalty"
-#: the largest daily rate the SQL path takes: 10 significant digits, 12 decimals (module docstring)
+#: the largest rate numerator the SQL path takes: 10 significant digits, 12 decimals (module docstring)
 RATE_DIGITS, RATE_DECIMALS = 10, 12
 #: the largest overdue base (unpaid principal, plus interest with 复利) the SQL path takes
 BASE_LIMIT = 10**9
@@ -65,7 +66,7 @@ FROM loans l WHERE l.id BETWEEN :lo AND :hi AND l.state = 'overdue'
 
 _STEADY = f"""
 CREATE TEMP TABLE {{steady}} ON COMMIT DROP AS
-SELECT l.id, l.rounding, r.rate, r.compound, r.grace, r.retroactive
+SELECT l.id, l.rounding, r.rate, r.divisor, r.compound, r.grace, r.retroactive
 FROM {{locked}} k
 JOIN loans l ON l.id = k.loan_id
 JOIN {{rates}} r ON {_SETTING}
@@ -75,7 +76,9 @@ WHERE l.id BETWEEN :lo AND :hi AND l.state = 'overdue' AND l.disbursed_on < :on 
   AND (s.penalty_through IS NULL OR s.penalty_through < :on)
   AND NOT EXISTS (SELECT 1 FROM loan_installments i WHERE i.loan_id = l.id AND (
           (i.status IN ('pending', 'due') AND i.due_date <= :on) OR i.status = 'written_off'
-          OR (i.status = 'overdue' AND {_UNSETTLED} AND {_BASE} >= {BASE_LIMIT})))
+          OR (i.status = 'overdue' AND {_UNSETTLED} AND {_BASE} >= {BASE_LIMIT})
+          OR (i.status = 'overdue' AND {_UNSETTLED} AND i.late_fee = 0 AND :on - i.due_date > r.grace
+              AND {SQL_LATE_FEE_COUNT} > 0)))
   AND EXISTS (SELECT 1 FROM loan_installments i WHERE i.loan_id = l.id AND i.status = 'overdue'
               AND i.due_date < :on AND {_UNSETTLED})
 ORDER BY l.id
@@ -85,17 +88,18 @@ FOR UPDATE OF l
 _CHARGE = f"""
 CREATE TEMP TABLE {{charged}} ON COMMIT DROP AS
 WITH due AS (
-    SELECT i.tid, r.id AS loan_id,
+    SELECT i.tid, r.id AS loan_id, r.divisor,
            i.penalty_carry + ({_BASE}) * r.rate
                * CASE WHEN :on - i.due_date <= r.grace THEN 0
                       WHEN :on - i.due_date = r.grace + 1 AND r.retroactive THEN r.grace + 1
-                      ELSE 1 END AS exact
+                      ELSE 1 END AS total
     FROM {{steady}} r CROSS JOIN LATERAL ({_LATE_ROWS}) i
 ),
+split AS (SELECT d.*, div(d.total * 100, d.divisor) * 0.01 AS posted FROM due d),
 booked AS (
-    UPDATE loan_installments i SET penalty = i.penalty + trunc(d.exact, 2), penalty_carry = d.exact - trunc(d.exact, 2)
-    FROM due d WHERE i.ctid = d.tid
-    RETURNING d.loan_id, trunc(d.exact, 2) AS posted
+    UPDATE loan_installments i SET penalty = i.penalty + d.posted, penalty_carry = d.total - d.posted * d.divisor
+    FROM split d WHERE i.ctid = d.tid
+    RETURNING d.loan_id, d.posted
 )
 SELECT b.loan_id, {entry_key(PENALTY_STEP)}, sum(b.posted) AS amount
 FROM booked b
@@ -135,13 +139,13 @@ class OverdueResult:
     reclassified: int
 
 
-def exact_daily_rate(annual_rate: Decimal, penalty: str | None,
-                     day_count: str | None) -> tuple[Decimal, PenaltyPolicy] | None:
-    """The daily penalty rate of a loan's settings, as Python computes it, when the SQL path can take it.
+def exact_rate_fraction(annual_rate: Decimal, penalty: str | None,
+                        day_count: str | None) -> tuple[Decimal, int, PenaltyPolicy] | None:
+    """The penalty rate fraction of a loan's settings, as Python computes it, when the SQL path can take it.
 
     ``penalty`` and ``day_count`` are the contract's as :data:`~core.loans.contract.SQL_PENALTY` and
     :data:`~core.loans.contract.SQL_DAY_COUNT` read them, parsed by the contract's own parsers.
-    ``None`` when the rate's division is inexact in Python's 28 digits, has more than :data:`RATE_DIGITS`
+    ``None`` when the numerator is inexact in Python's 28 digits, has more than :data:`RATE_DIGITS`
     significant digits or :data:`RATE_DECIMALS` decimals, or the settings are missing or do not parse (the
     Python rule then refuses the loan's contract, naming the key).
     """
@@ -153,13 +157,13 @@ def exact_daily_rate(annual_rate: Decimal, penalty: str | None,
     with localcontext() as context:
         context.traps[Inexact] = True
         try:
-            rate = policy.rate_per_day(annual_rate, basis)
+            rate, divisor = policy.rate_fraction(annual_rate, basis)
         except Inexact:
             return None
     _sign, digits, exponent = rate.normalize().as_tuple()
     if len(digits) > RATE_DIGITS or not isinstance(exponent, int) or exponent < -RATE_DECIMALS:
         return None
-    return rate, policy
+    return rate, divisor, policy
 
 
 def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, locked: str, quiet: str,
@@ -175,18 +179,19 @@ def charge_steady_overdue(session: Session, on: date, lo: int, hi: int, *, locke
     params = {"on": on, "day": on.isoformat(), "lo": lo, "hi": hi}
     found = []
     for annual_rate, penalty, day_count in session.execute(text(_SETTINGS), params):
-        exact = exact_daily_rate(annual_rate, penalty, day_count)
+        exact = exact_rate_fraction(annual_rate, penalty, day_count)
         if exact is not None:
-            rate, penalties = exact
+            rate, divisor, penalties = exact
             found.append({"annual_rate": annual_rate, "penalty": penalty, "day_count": day_count, "rate": rate,
-                          "compound": penalties.compound, "grace": penalties.grace_days,
+                          "divisor": divisor, "compound": penalties.compound, "grace": penalties.grace_days,
                           "retroactive": penalties.grace_retroactive})
     if not found:
         return OverdueResult(0, 0, 0, 0)
     session.execute(text(f"CREATE TEMP TABLE {rates} (annual_rate numeric, penalty text, day_count text, "
-                         "rate numeric, compound boolean, grace integer, retroactive boolean) ON COMMIT DROP"))
-    session.execute(text(f"INSERT INTO {rates} VALUES (:annual_rate, :penalty, :day_count, :rate, :compound, "
-                         ":grace, :retroactive)"), found)
+                         "rate numeric, divisor integer, compound boolean, grace integer, retroactive boolean) "
+                         "ON COMMIT DROP"))
+    session.execute(text(f"INSERT INTO {rates} VALUES (:annual_rate, :penalty, :day_count, :rate, :divisor, "
+                         ":compound, :grace, :retroactive)"), found)
     selected = session.execute(text(_STEADY.format(locked=locked, steady=steady, rates=rates, modes=modes)), params)
     loans = int(selected.rowcount)  # type: ignore[attr-defined]
     if not loans:

@@ -27,9 +27,9 @@ DEFAULT_CHUNK = 20_000
 
 
 #: the sub-steps of closing a day (:func:`core.loans.daily.close_day`), in order
-SUB_STEPS = ("fall_due", "accrual", "suspense", "penalty", "classify", "non_accrual")
+SUB_STEPS = ("fall_due", "accrual", "suspense", "penalty", "late_fee", "classify", "non_accrual")
 _STEP_OF_EVENT = {"eod_fee": "fall_due", "eod_accrual": "accrual", "suspense_applied": "suspense",
-                  "eod_penalty": "penalty", "non_accrual": "non_accrual"}
+                  "eod_penalty": "penalty", "eod_late_fee": "late_fee", "non_accrual": "non_accrual"}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A business date is closed partition by partition. A partition is a fixed block o
 (``partition_size`` ids, aligned: 1–50000, 50001–100000, ...), so the plan does not depend on how many
 workers run it. :func:`close_partition` does one partition's work and records, in the caller's
 transaction, one row per sub-step of the day's rule (``fall_due``, ``accrual``, ``suspense``,
-``penalty``, ``classify``, ``non_accrual``: :data:`core.eod.partition.SUB_STEPS`) as ``(date, step, "<lo>-<hi>")`` in
+``penalty``, ``late_fee``, ``classify``, ``non_accrual``: :data:`core.eod.partition.SUB_STEPS`) as
+``(date, step, "<lo>-<hi>")`` in
 ``eod_step_runs``, each with the loans it changed and the entries it posted; the sub-steps of a loan run
 in order in one pass, so a partition's rows are claimed and committed together. :func:`finalize` checks
 every partition of the date is there and records ``(date, "finalize", "*")``, which closes the date.

@@ -313,7 +313,7 @@ def restore(session: Session, loan: Loan, saved: Mapping[str, Any]) -> None:
     for raw in saved["installments"]:
         row: dict[str, Any] = {"loan_id": loan.id}
         for name in (name for name in INSTALLMENT_COLUMNS if name != "id"):
-            value = raw[name]
+            value = raw.get(name, "0") if name == "late_fee" else raw[name]  # snapshots from before late fees
             if value is not None and name in _DATES:
                 value = date.fromisoformat(value)
             elif value is not None and name not in ("period", "status"):

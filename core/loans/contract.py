@@ -1,10 +1,12 @@
 """The contract a loan is serviced under: one typed value, one serialiser, one parser.
 
 A :class:`Contract` is the schedule's :class:`~core.schedule.LoanTerms` and the loan's :class:`ServicingRules`
-(penalty, allocation, prepayment). It is fixed when the application is approved (the approved offer carries
-it, :mod:`core.origination.approved`), printed on the contract document from the day that is drawn up, and
-booked at disbursement from the settlement date (:meth:`Contract.starting`). The loan keeps it in
-``Loan.terms``, so nothing later reads a product table (a version may be superseded; the contract may not).
+(penalty, allocation, prepayment, late fees): every charge the loan can bear, the one source the quote, the
+APR, the contract document (:mod:`core.loans.disclosure`) and servicing read. It is fixed when the
+application is approved (the approved offer carries it, :mod:`core.origination.approved`), printed on the
+contract document from the day that is drawn up, and booked at disbursement from the settlement date
+(:meth:`Contract.starting`). The loan keeps it in ``Loan.terms``, so nothing later reads a product table (a
+version may be superseded; the contract may not).
 
 :meth:`Contract.to_json` is the one serialiser of the stored form and :meth:`Contract.from_json` its one
 parser:
@@ -16,8 +18,10 @@ parser:
      "penalty": {"multiplier": "1.5", "daily_rate": null, "compound": false, "grace_days": 0,
                  "grace_retroactive": true},
      "allocation": {"order": ["penalty", "fee", "interest", "principal"], "basis": "installment"},
-     "prepayment": {"allowed": true, "fee_rate": "0.02", "min_fee": "0", "free_after_periods": null,
-                    "earliest_period": 3, "earliest_unit": "installment"}}
+     "prepayment": {"allowed": true, "fees": [{"code": "prepayment", "name": "提前还款手续费",
+                    "basis": "percent_of_outstanding", "value": "0.005"}], "min_fee": "0",
+                    "free_after_periods": null, "earliest_period": 3, "earliest_unit": "installment"},
+     "late_fees": [{"code": "late", "name": "逾期管理费", "basis": "fixed", "value": "20.00"}]}
 
 ``schedule`` holds every :class:`~core.schedule.LoanTerms` field (money and rates as strings, dates ISO,
 enums by value). Every key of every section is required (``null`` where a value is optional): a missing or
@@ -41,84 +45,26 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from core.daycount import DayCount
-from core.errors import InvalidArgumentError
 from core.loans.allocation import AllocationBasis, AllocationOrder, Component
 from core.loans.errors import StoredContractError
+from core.loans.fees import ContractFee, LateFeeRule, PrepaymentRules
 from core.loans.penalty import PenaltyPolicy
-from core.money import to_decimal
 from core.records import RecordReader
-from core.rounding import Rounding, round_money
+from core.rounding import Rounding
 from core.schedule import DueDayRule, FirstPeriod, Frequency, GraceType, LoanTerms, Method
 
 ZERO = Decimal(0)
-#: what a prepayment window counts: installments, or (a bullet loan) its product's term unit
-WINDOW_UNITS = ("installment", "day", "week", "month")
 E = TypeVar("E", bound=Enum)
 
 
 @dataclass(frozen=True)
-class PrepaymentRules:
-    """Whether prepayment is allowed, from when, and what it costs.
-
-    Args:
-        allowed: prepayment is the borrower's right (民法典 Art. 677) unless the contract says otherwise.
-        fee_rate: the fee as a fraction of the principal prepaid (0 to 0.1).
-        min_fee: the smallest fee charged on a prepayment with a fee.
-        free_after_periods: no fee once this many installments have fallen due (``None``: never free).
-        earliest_period, earliest_unit: the window (the product's ``prepayment.earliest_period``), read by
-            :func:`core.loans.prepayment.prepayment_opens_on`. Counted in installments, prepayment
-            is accepted from the due date of installment ``earliest_period`` on (from disbursement when it
-            is 1, the default: no window); a bullet loan counts it in its product's term unit (``day``,
-            ``week`` or ``month``) from disbursement.
-
-    Raises:
-        InvalidArgumentError: a value out of range (field ``prepayment.<name>``).
-    """
-
-    allowed: bool = True
-    fee_rate: Decimal = ZERO
-    min_fee: Decimal = ZERO
-    free_after_periods: int | None = None
-    earliest_period: int = 1
-    earliest_unit: str = "installment"
-
-    def __post_init__(self) -> None:
-        rate = to_decimal(self.fee_rate, "prepayment.fee_rate")
-        minimum = to_decimal(self.min_fee, "prepayment.min_fee")
-        if not 0 <= rate <= Decimal("0.1"):
-            raise InvalidArgumentError(f"prepayment.fee_rate: must be between 0 and 0.1 (got {rate})",
-                                       field="prepayment.fee_rate", value=rate)
-        if minimum < 0:
-            raise InvalidArgumentError(f"prepayment.min_fee: must not be negative (got {minimum})",
-                                       field="prepayment.min_fee", value=minimum)
-        if self.free_after_periods is not None and self.free_after_periods < 0:
-            raise InvalidArgumentError("prepayment.free_after_periods: must not be negative",
-                                       field="prepayment.free_after_periods", value=self.free_after_periods)
-        if self.earliest_period < 1:
-            raise InvalidArgumentError("prepayment.earliest_period: must be at least 1",
-                                       field="prepayment.earliest_period", value=self.earliest_period)
-        if self.earliest_unit not in WINDOW_UNITS:
-            raise InvalidArgumentError(f"prepayment.earliest_unit: must be one of {', '.join(WINDOW_UNITS)}",
-                                       field="prepayment.earliest_unit", value=self.earliest_unit)
-        object.__setattr__(self, "fee_rate", rate)
-        object.__setattr__(self, "min_fee", minimum)
-
-    def fee(self, principal_prepaid: Decimal, periods_fallen_due: int) -> Decimal:
-        """The fee for prepaying ``principal_prepaid`` after ``periods_fallen_due`` installments, in fen."""
-        if self.free_after_periods is not None and periods_fallen_due >= self.free_after_periods:
-            return ZERO
-        if self.fee_rate == 0:
-            return ZERO
-        return max(round_money(principal_prepaid * self.fee_rate), self.min_fee)
-
-
-@dataclass(frozen=True)
 class ServicingRules:
-    """Penalty, allocation and prepayment rules of one loan's contract."""
+    """Penalty, allocation, prepayment and late-fee rules of one loan's contract."""
 
     penalty: PenaltyPolicy = field(default_factory=PenaltyPolicy)
     allocation: AllocationOrder = field(default_factory=AllocationOrder)
     prepayment: PrepaymentRules = field(default_factory=PrepaymentRules)
+    late_fees: LateFeeRule = field(default_factory=LateFeeRule)
 
 
 @dataclass(frozen=True)
@@ -138,7 +84,8 @@ class Contract:
         """The stored form (module docstring)."""
         return {"schedule": _terms_json(self.terms), "penalty": _penalty_json(self.rules.penalty),
                 "allocation": _allocation_json(self.rules.allocation),
-                "prepayment": _prepayment_json(self.rules.prepayment)}
+                "prepayment": _prepayment_json(self.rules.prepayment),
+                "late_fees": _fees_json(self.rules.late_fees.fees)}
 
     @classmethod
     def from_json(cls, stored: object) -> Contract:
@@ -154,7 +101,8 @@ class Contract:
         """The contract stored as ``reader``'s object (inside another record: errors are that record's)."""
         return cls(_schedule(reader.section("schedule")),
                    ServicingRules(_penalty(reader.section("penalty")), _allocation(reader.section("allocation")),
-                                  _prepayment(reader.section("prepayment"))))
+                                  _prepayment(reader.section("prepayment")),
+                                  LateFeeRule(_fees(reader, "late_fees"))))
 
 
 # -- the sections, each written and read side by side -----------------------------------------------------
@@ -223,14 +171,27 @@ def _allocation(reader: RecordReader) -> AllocationOrder:
     return reader.build(lambda: AllocationOrder(order, basis), _ALLOCATION_KEYS)
 
 
+def _fees_json(fees: tuple[ContractFee, ...]) -> list[dict[str, Any]]:
+    return [{"code": fee.code, "name": fee.name, "basis": fee.basis, "value": str(fee.value)} for fee in fees]
+
+
+def _fee(reader: RecordReader) -> ContractFee:
+    values = (reader.text("code"), reader.text("name"), reader.text("basis"), reader.decimal("value"))
+    return reader.build(lambda: ContractFee(*values))
+
+
+def _fees(reader: RecordReader, key: str) -> tuple[ContractFee, ...]:
+    return tuple(_fee(item) for item in reader.sections(key))
+
+
 def _prepayment_json(rules: PrepaymentRules) -> dict[str, Any]:
-    return {"allowed": rules.allowed, "fee_rate": str(rules.fee_rate), "min_fee": str(rules.min_fee),
+    return {"allowed": rules.allowed, "fees": _fees_json(rules.fees), "min_fee": str(rules.min_fee),
             "free_after_periods": rules.free_after_periods, "earliest_period": rules.earliest_period,
             "earliest_unit": rules.earliest_unit}
 
 
 def _prepayment(reader: RecordReader) -> PrepaymentRules:
-    values = (reader.boolean("allowed"), reader.decimal("fee_rate"), reader.decimal("min_fee"),
+    values = (reader.boolean("allowed"), _fees(reader, "fees"), reader.decimal("min_fee"),
               reader.optional_integer("free_after_periods"), reader.integer("earliest_period"),
               reader.text("earliest_unit"))
     return reader.build(lambda: PrepaymentRules(*values))
@@ -247,6 +208,7 @@ class DailySettings:
     rounding: Rounding
     penalty: PenaltyPolicy
     allocation: AllocationOrder
+    late_fees: LateFeeRule
 
 
 class DailySettingsReader:
@@ -280,7 +242,7 @@ class DailySettingsReader:
 def _settings_key(stored: Any) -> Hashable:
     schedule, allocation = stored["schedule"], stored["allocation"]
     return (schedule["annual_rate"], schedule["day_count"], schedule["rounding"], tuple(stored["penalty"].items()),
-            tuple(allocation["order"]), allocation["basis"])
+            tuple(allocation["order"]), allocation["basis"], json.dumps(stored["late_fees"], sort_keys=True))
 
 
 def _daily(stored: object) -> DailySettings:
@@ -288,7 +250,7 @@ def _daily(stored: object) -> DailySettings:
     schedule = reader.section("schedule")
     return DailySettings(schedule.decimal("annual_rate"), _member(schedule, "day_count", DayCount).basis,
                          _member(schedule, "rounding", Rounding), _penalty(reader.section("penalty")),
-                         _allocation(reader.section("allocation")))
+                         _allocation(reader.section("allocation")), LateFeeRule(_fees(reader, "late_fees")))
 
 
 #: the stored penalty section and day count as PostgreSQL reads them from ``loans.terms`` of the loan aliased
@@ -296,6 +258,8 @@ def _daily(stored: object) -> DailySettings:
 #: text; a missing key reads NULL, which the parsers below refuse
 SQL_PENALTY = "CAST(l.terms -> 'penalty' AS text)"
 SQL_DAY_COUNT = "l.terms -> 'schedule' ->> 'day_count'"
+#: how many late fees the contract of the loan aliased ``l`` lists (:class:`~core.loans.fees.LateFeeRule`)
+SQL_LATE_FEE_COUNT = "json_array_length(l.terms -> 'late_fees')"
 
 
 def penalty_of_text(text: str | None) -> PenaltyPolicy:

@@ -11,9 +11,12 @@
    on that installment, whole fen booked on it and the fraction carried on it to its next day
    (:func:`core.loans.penalty.charge_penalties`); charged at most once per loan per date
    (``penalty_through``);
-5. classification: days past due from the oldest unsettled due date, bucket, five-tier class, and the
+5. late fees: each installment overdue past the grace is charged the contract's late fees once
+   (:func:`core.loans.late_fees.charge_late_fees`);
+6. classification: days past due from the oldest unsettled due date, bucket, five-tier class (upgraded by
+   the policy's rule, :meth:`~core.loans.delinquency.ClassificationPolicy.reclassify`), and the
    loan's state ``active`` ⇄ ``overdue`` (``paid_off`` when the suspense settled everything);
-6. non-accrual: the loan's status by the days past due, and its interest and penalty held in suspense
+7. non-accrual: the loan's status by the days past due, and its interest and penalty held in suspense
    accordingly (:mod:`core.loans.nonaccrual`).
 
 Every step is idempotent: running the same date twice changes nothing the second time. The bulk
@@ -41,7 +44,10 @@ from core.ledger.posting import Line, NewEntry
 from core.loans.accrual import accrued_target
 from core.loans.allocation import AllocationOrder, Due, allocate
 from core.loans.delinquency import ClassificationPolicy, bucket
+from core.loans.fees import LateFeeRule
+from core.loans.late_fees import charge_late_fees
 from core.loans.ledger_lines import settlement_lines
+from core.loans.models import FiveTier
 from core.loans.nonaccrual import (
     DEFAULT_NON_ACCRUAL,
     AccrualState,
@@ -77,6 +83,7 @@ class InstallmentRow:
     status: str
     paid_on: date | None = None
     penalty_carry: Decimal = ZERO
+    late_fee: Decimal = ZERO
     changed: set[str] = field(default_factory=set)
 
     def set(self, name: str, value: object) -> None:
@@ -140,6 +147,8 @@ class LoanRow:
     penalty_through: date | None = None
     suspense: Decimal = ZERO
     accrual: AccrualState = field(default_factory=AccrualState)
+    principal: Decimal = ZERO
+    late_fees: LateFeeRule = field(default_factory=LateFeeRule)
 
 
 @dataclass
@@ -178,6 +187,7 @@ def close_day(loan: LoanRow, rows: list[InstallmentRow], on: date, policy: Class
     _accrue(loan, rows, on, key, result)
     _apply_suspense(loan, rows, on, key, result)
     _charge_penalty(loan, rows, on, key, result)
+    _charge_late_fees(loan, rows, on, key, result)
     _classify(loan, rows, on, policy, result)
     since = loan.accrual.since
     result.entries += close_non_accrual(loan.id, on, non_accrual or non_accrual_on(DEFAULT_NON_ACCRUAL, on), key,
@@ -243,6 +253,15 @@ def _charge_penalty(loan: LoanRow, rows: list[InstallmentRow], on: date, key: Ke
                                      [Line.dr(PENALTY_RECEIVABLE, posted), Line.cr(PENALTY_INCOME, posted)]))
 
 
+def _charge_late_fees(loan: LoanRow, rows: list[InstallmentRow], on: date, key: KeyMaker,
+                      result: DayResult) -> None:
+    charged = charge_late_fees(loan.late_fees, rows, on, grace_days=loan.penalty.grace_days,
+                               principal=loan.principal, rounding=loan.rounding)
+    if charged:
+        result.entries.append(_entry(loan.id, key("late_fee"), "eod_late_fee", on,
+                                     [Line.dr(FEE_RECEIVABLE, charged), Line.cr(FEE_INCOME, charged)]))
+
+
 def days_past_due(rows: list[InstallmentRow], on: date) -> int:
     """Days from the oldest unsettled installment due before ``on`` to ``on`` (0 when none)."""
     late = [row.due_date for row in rows if row.due_date < on and row.status in ("due", "overdue", "pending")
@@ -253,7 +272,7 @@ def days_past_due(rows: list[InstallmentRow], on: date) -> int:
 def _classify(loan: LoanRow, rows: list[InstallmentRow], on: date, policy: ClassificationPolicy,
               result: DayResult) -> None:
     dpd = days_past_due(rows, on)
-    tier = policy.classify(dpd).value
+    tier = policy.reclassify(FiveTier(loan.five_tier), dpd).value
     for name, value in (("days_past_due", dpd), ("bucket", bucket(dpd)), ("five_tier", tier)):
         if getattr(loan, name) != value:
             setattr(loan, name, value)

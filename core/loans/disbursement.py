@@ -3,7 +3,10 @@
 The principal receivable is exactly the amount paid out to the borrower (民法典 Art. 670: interest may
 not be deducted from the principal in advance, 砍头息). An upfront fee is never netted off the payout:
 it becomes a fee receivable (and fee income) at once, owed as an installment "period 0" (no principal,
-no interest, the fee) that falls due with the first installment and is collected like any other debt.
+no interest, the fee) due on the disbursement date itself: the borrower pays it at disbursement, separately
+from the payout, which is the cash flow the APR and its proof discount at time 0
+(:func:`core.schedule.apr.schedule_cash_flows`) and the contract prints (放款当日支付). Unpaid, it is overdue
+from the next day and collected like any other debt.
 
 Entry (event ``disbursement``): Dr 1303 principal receivable P / Cr 1002.<channel> cash clearing P, and
 with an upfront fee F: Dr 1133 fee receivable F / Cr 6021 fee income F.
@@ -67,8 +70,7 @@ def disburse(session: Session, *, key: str, customer_id: int, terms: LoanTerms, 
                                     principal=row.principal, interest=row.interest, fee=row.fee)
                     for row in schedule.installments)
     if terms.upfront_fee:
-        first = schedule.installments[0]
-        session.add(LoanInstallment(loan_id=loan.id, period=0, start=on, due_date=first.due_date,
+        session.add(LoanInstallment(loan_id=loan.id, period=0, start=on, due_date=on,
                                     principal=Decimal(0), interest=Decimal(0), fee=terms.upfront_fee, status="due"))
     session.flush()
     event, _ = open_event(session, loan=loan, kind="disbursement", key=key, on=on, actor=actor,

@@ -174,6 +174,8 @@ class LoanInstallment(Base):
     status: Mapped[str] = mapped_column(String(20), default=InstallmentStatus.PENDING.value)
     paid_on: Mapped[date | None] = mapped_column(Date)
     penalty_carry: Mapped[Decimal] = mapped_column(Fraction, default=Decimal(0), server_default="0")
+    #: the late fees charged on this installment (part of ``fee``; non-zero once charged, :mod:`core.loans.late_fees`)
+    late_fee: Mapped[Decimal] = mapped_column(Amount, default=Decimal(0), server_default="0")
 
 
 #: the end-of-day rewrites each loan's current installment every day, one row of the loan's several: 30% of

@@ -13,10 +13,14 @@ still unpaid after the grace, ``grace_retroactive`` (the default) charges the gr
 day after it (the usual contract wording "逾期超过宽限期的, 自应还款日起计收罚息"); otherwise the
 penalty runs only from the day after the grace.
 
-The daily amount is unrounded: :func:`charge_penalties` adds it to the fraction of a fen the installment
-carries (``penalty_carry``), books the whole fen on the installment (``penalty``) and carries the rest to its
-next day, so each installment's penalty posted by a date is its exact cumulative penalty rounded down to
-the fen, and nothing is lost to rounding over the life of the delinquency.
+The penalty is kept exact without dividing: a rate is a fraction ``numerator / divisor``
+(:meth:`PenaltyPolicy.rate_fraction`: ``annual_rate × multiplier`` over the day-count basis, or
+``daily_rate`` over 1), and each installment carries its remainder as a numerator, ``penalty_carry`` (the
+fraction of a fen left, times the divisor). :func:`charge_penalties` adds ``base × numerator × days`` to it,
+books the whole fen of that sum over the divisor on the installment (``penalty``, by integer division) and
+carries the rest: each installment's penalty posted by a date is its exact cumulative penalty rounded down to
+the fen, the carried remainder is exact and always under one fen × divisor, and the set-based SQL path
+(:mod:`core.eod.overdue`) computes the same integers on PostgreSQL.
 
 These are the settings of the product's ``penalty`` section (``mode`` ``multiplier`` with ``multiplier``, or
 ``mode`` ``daily_rate`` with ``daily_rate``; ``compound``) and of its ``overdue_grace_days``, copied into the
@@ -28,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from core.errors import InvalidArgumentError
@@ -82,17 +86,24 @@ class PenaltyPolicy:
                                        f"(got {self.grace_days!r})", field="penalty.grace_days",
                                        value=self.grace_days)
 
-    def annual_equivalent(self, annual_rate: Decimal) -> Decimal:
-        """The annual penalty rate a contract prints: ``daily_rate`` × 360, else ``annual_rate × multiplier``."""
+    def annual_equivalent(self, annual_rate: Decimal, basis: int) -> Decimal:
+        """The annual penalty rate a contract prints, on the day basis the penalty is charged with:
+        ``daily_rate × basis``, else ``annual_rate × multiplier`` (charged at that over ``basis`` a day)."""
         if self.daily_rate is not None:
-            return self.daily_rate * 360
+            return self.daily_rate * basis
         return annual_rate * self.multiplier
 
-    def rate_per_day(self, annual_rate: Decimal, basis: int) -> Decimal:
-        """The daily penalty rate: ``daily_rate``, else ``annual_rate × multiplier / basis`` (unrounded)."""
+    def rate_fraction(self, annual_rate: Decimal, basis: int) -> tuple[Decimal, int]:
+        """The daily penalty rate as ``(numerator, divisor)``: ``(daily_rate, 1)``, else
+        ``(annual_rate × multiplier, basis)``; the numerator is exact (a product of decimals)."""
         if self.daily_rate is not None:
-            return self.daily_rate
-        return annual_rate * self.multiplier / Decimal(basis)
+            return self.daily_rate, 1
+        return annual_rate * self.multiplier, basis
+
+    def rate_per_day(self, annual_rate: Decimal, basis: int) -> Decimal:
+        """The daily penalty rate as a decimal, for display (charging uses :meth:`rate_fraction`)."""
+        numerator, divisor = self.rate_fraction(annual_rate, basis)
+        return numerator / divisor
 
     def chargeable_days(self, days_past_due: int) -> int:
         """How many days of penalty the end-of-day of a loan ``days_past_due`` days overdue charges.
@@ -109,44 +120,52 @@ class PenaltyPolicy:
 
 def daily_penalty(policy: PenaltyPolicy, *, annual_rate: Decimal, basis: int, overdue_principal: Decimal,
                   overdue_interest: Decimal, days_past_due: int) -> Decimal:
-    """The unrounded penalty one end-of-day charges on one overdue installment.
-
-    Args:
-        policy: the product's penalty policy.
-        annual_rate: the contract annual rate.
-        basis: the day-count basis (360 or 365).
-        overdue_principal: the installment's principal still unpaid.
-        overdue_interest: the installment's interest still unpaid (charged only when compounding).
-        days_past_due: days since the installment's due date.
+    """The penalty one end-of-day charges on one overdue installment, as a decimal (display and checks; the
+    books use :func:`charge_penalties`, which never divides before rounding).
 
     >>> daily_penalty(PenaltyPolicy(), annual_rate=Decimal("0.12"), basis=360,
     ...               overdue_principal=Decimal("10000"), overdue_interest=Decimal("100"), days_past_due=3)
-    Decimal('5.0000')
+    Decimal('5')
     """
+    numerator, divisor = policy.rate_fraction(annual_rate, basis)
+    return penalty_numerator(policy, numerator, overdue_principal, overdue_interest, days_past_due) / divisor
+
+
+def penalty_numerator(policy: PenaltyPolicy, numerator: Decimal, overdue_principal: Decimal,
+                      overdue_interest: Decimal, days_past_due: int) -> Decimal:
+    """``base × numerator × chargeable days``: the day's penalty times the rate's divisor, exact."""
     days = policy.chargeable_days(days_past_due)
     if days == 0:
         return ZERO
     base = overdue_principal + (overdue_interest if policy.compound else ZERO)
-    return base * policy.rate_per_day(annual_rate, basis) * days
+    return base * numerator * days
+
+
+def split_fen(total: Decimal, divisor: int) -> tuple[Decimal, Decimal]:
+    """``total / divisor`` split exactly into whole fen and the remainder numerator (``0 <= rest < divisor/100``).
+
+    >>> split_fen(Decimal("443793.6"), 360)  # 38,523.75 × 0.48 × 24 days / 360
+    (Decimal('1232.76'), Decimal('0.00'))
+    """
+    fen = (total * 100) // divisor
+    posted = (fen * FEN).quantize(FEN)
+    return posted, total - posted * divisor
 
 
 @dataclass(frozen=True)
 class PenaltyCharge:
     """The penalty one end-of-day charged on one installment.
 
-    ``exact`` is the day's unrounded penalty plus the fraction carried from the day before; ``posted`` is
-    its whole fen (booked on the installment), ``carry`` the rest, carried to the installment's next day.
+    ``posted`` is the whole fen booked on the installment; ``carry`` the remainder numerator carried to its
+    next day (the fraction of a fen left × ``divisor``).
     """
 
     period: int
     days_past_due: int
     base: Decimal
-    exact: Decimal
     posted: Decimal
-
-    @property
-    def carry(self) -> Decimal:
-        return self.exact - self.posted
+    carry: Decimal
+    divisor: int
 
 
 def is_overdue(row: InstallmentRow, on: date) -> bool:
@@ -158,27 +177,27 @@ def charge_penalties(policy: PenaltyPolicy, rows: Iterable[InstallmentRow], on: 
                      basis: int) -> list[PenaltyCharge]:
     """Charge the penalty of business date ``on`` on each overdue installment of ``rows`` (changed in place).
 
-    Each overdue installment (:func:`is_overdue`) gets :func:`daily_penalty` on its own unpaid principal
-    (and interest, with 复利) for its own days past due, plus its carried fraction; the whole fen are added
-    to its ``penalty`` and the rest kept in its ``penalty_carry``. The caller charges a date once
-    (end-of-day keeps ``penalty_through``) and posts the sum of ``posted`` (Dr penalty receivable / Cr
-    penalty income).
+    Each overdue installment (:func:`is_overdue`) adds :func:`penalty_numerator` on its own unpaid principal
+    (and interest, with 复利) for its own days past due to its carried remainder; the whole fen of that over
+    the rate's divisor are added to its ``penalty`` and the remainder kept in its ``penalty_carry``
+    (:func:`split_fen`). The caller charges a date once (end-of-day keeps ``penalty_through``) and posts the sum
+    of ``posted`` (Dr penalty receivable / Cr penalty income).
 
     Returns:
         One :class:`PenaltyCharge` per overdue installment, oldest first; empty when none is overdue.
     """
+    numerator, divisor = policy.rate_fraction(annual_rate, basis)
     charges = []
     for row in sorted(rows, key=lambda r: r.period):
         if not is_overdue(row, on):
             continue
         days = (on - row.due_date).days
         base = row.unpaid_principal + (row.unpaid_interest if policy.compound else ZERO)
-        exact = row.penalty_carry + daily_penalty(policy, annual_rate=annual_rate, basis=basis,
-                                                  overdue_principal=row.unpaid_principal,
-                                                  overdue_interest=row.unpaid_interest, days_past_due=days)
-        posted = exact.quantize(FEN, ROUND_DOWN)
-        row.set("penalty_carry", exact - posted)
+        total = row.penalty_carry + penalty_numerator(policy, numerator, row.unpaid_principal, row.unpaid_interest,
+                                                      days)
+        posted, carry = split_fen(total, divisor)
+        row.set("penalty_carry", carry)
         if posted:
             row.set("penalty", row.penalty + posted)
-        charges.append(PenaltyCharge(row.period, days, base, exact, posted))
+        charges.append(PenaltyCharge(row.period, days, base, posted, carry, divisor))
     return charges

@@ -181,7 +181,8 @@ def _quote(loan: Loan, rows: list[InstallmentRow], held: Decimal, on: date,
                              terms.rounding)
     fallen_due = sum(1 for row in rows if row.period > 0 and row.due_date <= on)
     if principal is None:
-        fee = rules.prepayment.fee(outstanding, fallen_due)
+        fee = rules.prepayment.fee(principal=terms.principal, prepaid=outstanding, periods_fallen_due=fallen_due,
+                                   rounding=terms.rounding)
         return PrepaymentQuote(on, outstanding, broken, fee, owed_now, True, held)
     if owed_now:
         raise PrepaymentNotAllowedError(f"principal: {owed_now} is due or overdue; pay it before a partial "
@@ -190,7 +191,9 @@ def _quote(loan: Loan, rows: list[InstallmentRow], held: Decimal, on: date,
         raise AmountExceedsOutstandingError(f"principal: {principal} is not less than the outstanding "
                                             f"{outstanding}; prepay in full instead", field="principal",
                                             value=principal)
-    return PrepaymentQuote(on, principal, broken, rules.prepayment.fee(principal, fallen_due), ZERO, False, held)
+    fee = rules.prepayment.fee(principal=terms.principal, prepaid=principal, periods_fallen_due=fallen_due,
+                               rounding=terms.rounding)
+    return PrepaymentQuote(on, principal, broken, fee, ZERO, False, held)
 
 
 def prepayment_quote(session: Session, *, loan_id: int, on: date, today: date,
@@ -330,7 +333,8 @@ def _reschedule(session: Session, loan: Loan, current: InstallmentRow, quote: Pr
         {"loan_id": loan.id, "period": row.period, "start": row.start, "due_date": row.due_date,
          "principal": row.principal, "interest": row.interest, "fee": row.fee, "penalty": ZERO,
          "interest_accrued": ZERO, "paid_principal": ZERO, "paid_interest": ZERO, "paid_fee": ZERO,
-         "paid_penalty": ZERO, "waived_penalty": ZERO, "penalty_carry": ZERO, "status": "pending"}
+         "paid_penalty": ZERO, "waived_penalty": ZERO, "penalty_carry": ZERO, "late_fee": ZERO,
+         "status": "pending"}
         for row in ahead])
     loan.maturity_date = rebuilt.maturity_date
     session.flush()

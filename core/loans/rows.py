@@ -40,16 +40,16 @@ SERVICING_STATES = cast(Table, LoanServicingState.__table__)
 
 INSTALLMENT_COLUMNS = ("id", "period", "start", "due_date", "principal", "interest", "fee", "penalty",
                        "interest_accrued", "paid_principal", "paid_interest", "paid_fee", "paid_penalty",
-                       "waived_penalty", "status", "paid_on", "penalty_carry")
-MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "waived_penalty", "paid_principal", "paid_interest",
-                       "paid_fee", "paid_penalty", "paid_on", "penalty_carry")
+                       "waived_penalty", "status", "paid_on", "penalty_carry", "late_fee")
+MUTABLE_INSTALLMENT = ("status", "interest_accrued", "penalty", "fee", "late_fee", "waived_penalty", "paid_principal",
+                       "paid_interest", "paid_fee", "paid_penalty", "paid_on", "penalty_carry")
 
 
 def _loan_query(on: date) -> Select[Any]:
     return (select(Loan.id, Loan.terms, Loan.state, Loan.days_past_due, Loan.bucket,
                    Loan.five_tier, Loan.maturity_date, LoanServicingState.penalty_through,
                    LoanServicingState.generation, LoanBalance.suspense, Loan.non_accrual_since,
-                   LoanBalance.interest, LoanBalance.penalty)
+                   LoanBalance.interest, LoanBalance.penalty, Loan.principal)
             .outerjoin(LoanServicingState, LoanServicingState.loan_id == Loan.id)
             .outerjoin(LoanBalance, LoanBalance.loan_id == Loan.id)
             .where(Loan.state.in_(OPEN_STATES), Loan.disbursed_on < on)
@@ -78,11 +78,11 @@ def load_loans(session: Session, on: date, *, lo: int | None = None, hi: int | N
     settings = DailySettingsReader()
     loans: dict[int, tuple[LoanRow, int, list[InstallmentRow]]] = {}
     for (loan_id, terms, state, dpd, bucket_name, tier, maturity, through, generation,
-         suspense, since, interest, penalty) in session.execute(query):
+         suspense, since, interest, penalty, principal) in session.execute(query):
         read = settings.read(terms)
         accrual = AccrualState(since, {INTEREST: interest or ZERO, PENALTY: penalty or ZERO})
         row = LoanRow(loan_id, read.annual_rate, read.basis, read.rounding, read.penalty, read.allocation, state, dpd,
-                      bucket_name, tier, maturity, through, suspense or ZERO, accrual)
+                      bucket_name, tier, maturity, through, suspense or ZERO, accrual, principal, read.late_fees)
         loans[loan_id] = (row, generation or 0, [])
     if not loans:
         return []

@@ -35,7 +35,8 @@ from typing import Any
 from core.applications.models import Application
 from core.errors import InvalidArgumentError
 from core.loans.allocation import AllocationOrder, Component
-from core.loans.contract import Contract, PrepaymentRules, ServicingRules
+from core.loans.contract import Contract, ServicingRules
+from core.loans.fees import ContractFee, LateFeeRule, PrepaymentRules
 from core.loans.penalty import PenaltyPolicy
 from core.origination.catalog import Offer
 from core.origination.errors import StoredOfferError
@@ -143,14 +144,17 @@ class ApprovedOffer:
                    reader.optional_text("accepted_by"))
 
 
+def contract_fees(offer: Offer, when: str) -> tuple[ContractFee, ...]:
+    """The product version's fees charged ``when`` (``on_prepayment``, ``late``), as the contract states them."""
+    return tuple(ContractFee(f.code, f.name_zh, f.basis, f.value) for f in offer.product.fees(when))
+
+
 def servicing_rules(offer: Offer, method: str) -> ServicingRules:
-    """The penalty, allocation and prepayment rules a loan of ``offer`` (a product version) repaid by ``method``
-    is serviced under (a bullet loan counts its prepayment window in the product's term unit)."""
+    """The penalty, allocation, prepayment and late-fee rules a loan of ``offer`` (a product version) repaid by
+    ``method`` is serviced under (a bullet loan counts its prepayment window in the product's term unit)."""
     document = offer.document
     penalty = document.get("penalty") or {}
     prepayment = document.get("prepayment") or {}
-    fee_rate = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis != "fixed"), Decimal(0))
-    fixed_fee = sum((f.value for f in offer.product.fees("on_prepayment") if f.basis == "fixed"), Decimal(0))
     return ServicingRules(
         penalty=PenaltyPolicy(multiplier=Decimal(str(penalty.get("multiplier", "1.5"))),
                               daily_rate=(Decimal(str(penalty["daily_rate"])) if penalty.get("mode") == "daily_rate"
@@ -158,9 +162,11 @@ def servicing_rules(offer: Offer, method: str) -> ServicingRules:
                               compound=bool(penalty.get("compound", False)),
                               grace_days=offer.product.overdue_grace_days),
         allocation=AllocationOrder(tuple(Component(name) for name in offer.product.allocation_order)),
-        prepayment=PrepaymentRules(allowed=bool(prepayment.get("allowed", True)), fee_rate=fee_rate,
-                                   min_fee=fixed_fee, earliest_period=int(prepayment.get("earliest_period", 1)),
+        prepayment=PrepaymentRules(allowed=bool(prepayment.get("allowed", True)),
+                                   fees=contract_fees(offer, "on_prepayment"),
+                                   earliest_period=int(prepayment.get("earliest_period", 1)),
                                    earliest_unit=offer.product.term_unit if method == "bullet" else "installment"),
+        late_fees=LateFeeRule(contract_fees(offer, "late")),
     )
 
 

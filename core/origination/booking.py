@@ -40,6 +40,7 @@ from core.debits.policy import DebitPolicy
 from core.errors import InputError, WrongStateError
 from core.inputs import parse_text
 from core.loans.disbursement import disburse
+from core.loans.disclosure import charge_clauses
 from core.loans.models import Loan
 from core.origination.approved import offer_if_any, offer_of, record_offer
 from core.origination.catalog import Offer
@@ -189,7 +190,8 @@ def accept_offer(application: Application, *, actor: str, now: datetime | None =
 
 
 def contract_terms(application: Application, offer: Offer, start: date) -> dict[str, Any]:
-    """The terms printed on the contract: the approved offer's contract, its schedule from ``start``.
+    """The terms printed on the contract: the approved offer's contract, its schedule from ``start``, and a
+    clause for every charge it lets servicing levy (:func:`core.loans.disclosure.charge_clauses`).
 
     Raises:
         StoredOfferError: the application has no offer, or its stored offer is damaged.
@@ -202,7 +204,8 @@ def contract_terms(application: Application, offer: Offer, start: date) -> dict[
             "term": approved.term, "term_unit": approved.term_unit, "method": terms.method.value,
             "start_date": start, "product_code": offer.code, "product_name": offer.product.name_zh,
             "maturity_date": schedule.maturity_date,
-            "penalty_rate": contract.rules.penalty.annual_equivalent(terms.annual_rate),
+            "penalty_rate": contract.rules.penalty.annual_equivalent(terms.annual_rate, terms.day_count.basis),
+            "charges": [{"code": c.code, "heading": c.heading, "text": c.text} for c in charge_clauses(contract)],
             "schedule": [{"period": i.period, "due_date": i.due_date, "principal": i.principal,
                           "interest": i.interest, "fee": i.fee, "total": i.total,
                           "remaining_principal": i.remaining_principal} for i in schedule.installments]}

@@ -4,8 +4,9 @@ Each check takes the document (already schema-valid in the sections it reads) an
 :class:`~core.products.problems.Problem` objects, never raising: ranges whose default lies outside them
 or off their step, terms that do not fit the frequency or a method (a term in days is for bullet loans;
 先息后本 needs at least two periods; grace periods must leave principal to repay), overlapping risk
-bands, fee percentages over 100%, penalty settings that do not match their mode, prepayment that can
-never happen, collateral and credit-limit settings that contradict the amount range.
+bands, fee percentages over 100%, fees the contract cannot charge as printed (a fee on the balance with
+every installment), penalty settings that do not match their mode, prepayment that can never happen,
+collateral and credit-limit settings that contradict the amount range.
 """
 
 from __future__ import annotations
@@ -202,6 +203,11 @@ def check_fees(document: Document) -> Iterator[Problem]:
             yield Problem(pointer("fees", i, "when"), "fee.prepayment_not_allowed",
                           "产品不允许提前还款，却设置了提前还款费用",
                           "a prepayment fee on a product that does not allow prepayment")
+        if fee["when"] == "per_installment" and fee["basis"] == "percent_of_outstanding":
+            yield Problem(pointer("fees", i, "basis"), "fee.installment_fee_on_balance",
+                          "每期费用须为固定金额或按原始本金的比例收取：合同按期收取的是固定的每期费用，无法按剩余本金逐期计收",
+                          "a fee with every installment must be fixed or a percentage of the original principal: the "
+                          "contract books one fixed fee per installment and cannot charge one on the balance")
 
 
 def check_penalty(document: Document) -> Iterator[Problem]:

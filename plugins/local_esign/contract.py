@@ -14,8 +14,10 @@ public and printed in full.
 ``date`` or ISO strings): ``amount``, ``annual_rate``, ``apr``, ``term``, ``method``, ``start_date``,
 ``schedule`` (a list of mappings with ``period``, ``due_date``, ``principal``, ``interest``, ``fee``,
 ``total``, ``remaining_principal``); optional ``maturity_date`` (default: the last due date),
-``penalty_rate`` (default: the annual rate × 1.5), ``purpose`` (default 个人消费), ``signed_on``
-(default: ``start_date``), ``term_unit`` (``month``, ``week`` or ``day``; default: the term counts
+``penalty_rate`` (default: the annual rate × 1.5), ``charges`` (a list of mappings with ``heading`` and ``text``:
+every charge the contract lets servicing levy, :func:`core.loans.disclosure.charge_clauses`; printed where the
+template has the clause ``{"insert": "charges"}``, else after its clauses), ``purpose`` (default 个人消费),
+``signed_on`` (default: ``start_date``), ``term_unit`` (``month``, ``week`` or ``day``; default: the term counts
 periods), ``product_name`` (printed among the key terms when given) and ``debit_authorisation`` (a mapping
 with ``bank``, the masked ``account`` and the consent ``text``: the account among the key terms and the
 authorisation as the last clause, 代扣授权).
@@ -198,6 +200,30 @@ def _fill(text: str, variables: Mapping[str, str], where: str) -> str:
         raise ContractTemplateError(f"{where}: {error}", field=where) from None
 
 
+def _charges(terms: Mapping[str, Any]) -> tuple[Clause, ...]:
+    found = terms.get("charges") or ()
+    if not isinstance(found, Sequence) or not all(isinstance(c, Mapping) and c.get("heading") and c.get("text")
+                                                  for c in found):
+        raise ContractTermsError("terms.charges: a list of clauses, each with a heading and a text",
+                                 field="terms.charges")
+    return tuple(Clause(heading=str(c["heading"]), text=str(c["text"])) for c in found)
+
+
+def _clauses(template: Sequence[Mapping[str, Any]], variables: Mapping[str, str],
+             charges: tuple[Clause, ...]) -> tuple[Clause, ...]:
+    """The template's clauses filled in, the charge clauses where it says ``{"insert": "charges"}`` (or last)."""
+    out: list[Clause] = []
+    placed = False
+    for i, c in enumerate(template):
+        if c.get("insert") == "charges":
+            out += charges
+            placed = True
+            continue
+        out.append(Clause(heading=str(c.get("heading", "")), text=_fill(str(c.get("text", "")), variables,
+                                                                        f"template.clauses[{i}]")))
+    return tuple(out) if placed else (*out, *charges)
+
+
 def _party_rows(borrower: Signer, lender: Signer) -> tuple[tuple[str, str], ...]:
     return (
         ("出借人（甲方）", lender.name),
@@ -255,11 +281,7 @@ def build_contract(request: ContractRequest) -> ContractContent:
         "total_interest": yuan(total_interest), "total_interest_words": capitals(total_interest),
         "total_fees": yuan(total_fees), "total_fees_words": capitals(total_fees),
     }
-    clauses = tuple(
-        Clause(heading=str(c.get("heading", "")), text=_fill(str(c.get("text", "")), variables,
-                                                               f"template.clauses[{i}]"))
-        for i, c in enumerate(template["clauses"])
-    )
+    clauses = _clauses(template["clauses"], variables, _charges(terms))
     debit = _debit_authorisation(terms.get("debit_authorisation"))
     if debit is not None:
         clauses += (Clause(heading="代扣授权", text=debit["text"]),)

@@ -39,8 +39,10 @@ EXAMPLE: dict[str, Any] = {
         "penalty": {"multiplier": "1.5", "daily_rate": None, "compound": False, "grace_days": 3,
                     "grace_retroactive": True},
         "allocation": {"order": ["penalty", "fee", "interest", "principal"], "basis": "installment"},
-        "prepayment": {"allowed": True, "fee_rate": "0.0050", "min_fee": "0", "free_after_periods": None,
-                       "earliest_period": 1, "earliest_unit": "installment"}},
+        "prepayment": {"allowed": True, "fees": [{"code": "prepayment", "name": "提前还款手续费",
+                       "basis": "percent_of_outstanding", "value": "0.0050"}], "min_fee": "0",
+                       "free_after_periods": None, "earliest_period": 1, "earliest_unit": "installment"},
+        "late_fees": [{"code": "late", "name": "逾期管理费", "basis": "fixed", "value": "20.00"}]},
     "term": 6, "term_unit": "month", "apr": "0.151234", "first_installment": "2088.65", "total_payable": "12531.90",
     "expires_at": "2026-11-30T10:00:00+00:00", "accepted_at": None, "accepted_by": None}
 

@@ -201,7 +201,10 @@ def test_upgrading_writes_each_loans_prepayment_window_into_its_contract(db_url)
     engine.dispose()
     assert [(t["prepayment"]["earliest_period"], t["prepayment"]["earliest_unit"]) for t in found] == [
         (3, "installment"), (7, "day"), (1, "installment")]
-    assert all(t["prepayment"]["fee_rate"] == "0.01" and t["schedule"] == {"periods": 12} for t in found)
+    # 0027 itemises the old fee rate (on the principal prepaid) as one fee and adds the (empty) late fees
+    legacy = [{"code": "prepayment", "name": "提前还款手续费", "basis": "percent_of_outstanding", "value": "0.01"}]
+    assert all(t["prepayment"]["fees"] == legacy and "fee_rate" not in t["prepayment"] and t["late_fees"] == []
+               and t["schedule"] == {"periods": 12} for t in found)
 
 
 def _triggers(url: str, where: str) -> list[tuple[str, str, str]]:

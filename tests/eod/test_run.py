@@ -177,9 +177,9 @@ def test_the_run_log_records_each_sub_step_of_a_partition_with_what_it_did(books
             .where(EodStepRun.business_date == day, EodStepRun.partition == "1-50000"))}
 
     assert log(date(2026, 2, 15)) == {"fall_due": (2, 0), "accrual": (2, 2), "suspense": (0, 0),
-                                      "penalty": (0, 0), "classify": (0, 0), "non_accrual": (0, 0)}
+                                      "penalty": (0, 0), "late_fee": (0, 0), "classify": (0, 0), "non_accrual": (0, 0)}
     assert log(date(2026, 2, 16)) == {"fall_due": (2, 0), "accrual": (2, 2), "suspense": (0, 0),
-                                      "penalty": (2, 2), "classify": (2, 0), "non_accrual": (0, 0)}
+                                      "penalty": (2, 2), "late_fee": (0, 0), "classify": (2, 0), "non_accrual": (0, 0)}
     books.expire_all()
     loans = books.scalars(select(Loan)).all()
     assert [loan_balances(books, loan.id).penalty for loan in loans] == [D("0.47"), D("0.47")]

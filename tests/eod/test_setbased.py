@@ -25,7 +25,7 @@ import core.eod.partition
 from core.daycount import DayCount
 from core.db.base import Base, make_engine, make_session_factory
 from core.eod import run_eod
-from core.eod.overdue import OverdueResult, exact_daily_rate
+from core.eod.overdue import OverdueResult, exact_rate_fraction
 from core.eod.partition import close_loans
 from core.eod.setbased import _TARGET, accrue_quiet_loans, compress_full_page_images
 from core.errors import InvalidArgumentError
@@ -293,13 +293,13 @@ def penalty_text(**settings: object) -> str:
 
 
 @pytest.mark.parametrize(("annual_rate", "penalty", "day_count", "expected"), [
-    ("0.12", penalty_text(), "ACT/360", D("0.0005")),  # 0.12 × 1.5 / 360: exact, short
-    ("0.0435", penalty_text(multiplier=D("1.5")), "ACT/360", D("0.00018125")),
-    ("0.18", penalty_text(daily_rate=D("0.0005")), "ACT/365F", D("0.0005")),  # a fixed daily rate ignores the day count
-    ("0.18", penalty_text(), "ACT/365F", None),  # 0.27 / 365 does not end: Python rounds it to 28 digits
-    ("0.1234567891", penalty_text(), "ACT/360", None),  # exact, but 0.000514403287916666... is not: inexact
-    ("0.123456789012", penalty_text(multiplier=D(1)), "30/360", None),  # 0.000342935525033... inexact
-    ("0.36", penalty_text(daily_rate=D("0.00012345678912")), "ACT/360", None),  # exact but 11 digits, 14 decimals
+    ("0.12", penalty_text(), "ACT/360", (D("0.180"), 360)),  # 0.12 × 1.5 over 360: exact, short
+    ("0.0435", penalty_text(multiplier=D("1.5")), "ACT/360", (D("0.06525"), 360)),
+    ("0.18", penalty_text(daily_rate=D("0.0005")), "ACT/365F", (D("0.0005"), 1)),  # a daily rate: over 1 day
+    ("0.18", penalty_text(), "ACT/365F", (D("0.270"), 365)),  # never divided, so 0.27 / 365 is exact too
+    ("0.1234567891", penalty_text(), "ACT/360", None),  # 0.18518518365: 11 significant digits
+    ("0.123456789012", penalty_text(multiplier=D(1)), "30/360", None),  # 12 significant digits
+    ("0.36", penalty_text(daily_rate=D("0.00012345678912")), "ACT/360", None),  # 11 digits, 14 decimals
     ("0.12", penalty_text().replace('"1.5"', '"3"'), "ACT/360", None),  # refused by the policy: Python names it
     ("0.12", '{"multiplier": "1.5"}', "ACT/360", None),  # keys missing: no default fills them, Python names them
     ("0.12", None, "ACT/360", None),  # no penalty section at all: the same
@@ -308,10 +308,10 @@ def penalty_text(**settings: object) -> str:
 ])
 def test_the_sql_path_takes_a_penalty_rate_only_when_python_computes_it_without_rounding(
         annual_rate, penalty, day_count, expected):
-    """Daily rates exact in Python's 28 digits with at most 10 significant digits and 12 decimals go to SQL
+    """Rate numerators exact in Python's 28 digits with at most 10 significant digits and 12 decimals go to SQL
     (whose exact ``numeric`` then gives Python's digits); the rest, and settings that do not parse, stay."""
-    found = exact_daily_rate(D(annual_rate), penalty, day_count)
-    assert (found[0] if found else None) == expected
+    found = exact_rate_fraction(D(annual_rate), penalty, day_count)
+    assert (found[:2] if found else None) == expected
 
 
 def test_a_loan_whose_stored_penalty_is_damaged_stops_the_night_naming_the_key(postgres_url):

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.loans.contract import Contract
+from core.loans.disclosure import charge_clauses
 from core.plugins.manager import PluginManager, PluginSettings
 from core.plugins.types import ContractRequest, Signer
 from core.schedule import LoanTerms, Method, build_schedule
@@ -52,5 +54,7 @@ def contract_request(contract_id: str = "LF-2026-000123") -> ContractRequest:
         contract_id=contract_id, template="personal_loan",
         terms={"amount": Decimal("12000"), "annual_rate": Decimal("0.18"), "apr": schedule_apr(schedule).apr,
                "term": 12, "term_unit": "month", "method": "equal_installment", "start_date": date(2026, 1, 15),
-               "product_name": "随借随还消费贷", "schedule": rows},
+               "product_name": "随借随还消费贷", "schedule": rows,
+               "charges": [{"code": c.code, "heading": c.heading, "text": c.text}
+                           for c in charge_clauses(Contract(terms))]},
         borrower=BORROWER, lender=LENDER)

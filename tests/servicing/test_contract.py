@@ -26,6 +26,7 @@ from core.loans.contract import (
     penalty_of_text,
 )
 from core.loans.errors import StoredContractError
+from core.loans.fees import ContractFee, LateFeeRule
 from core.loans.models import Loan
 from core.loans.penalty import PenaltyPolicy
 from core.loans.repayment import repay
@@ -43,7 +44,10 @@ CONTRACT = Contract(
                                  grace_retroactive=False),
                    AllocationOrder((Component.INTEREST, Component.PRINCIPAL, Component.FEE, Component.PENALTY),
                                    AllocationBasis.COMPONENT),
-                   PrepaymentRules(allowed=False, fee_rate=D("0.02"), min_fee=D("50"), free_after_periods=6)))
+                   PrepaymentRules(allowed=False, min_fee=D("50"), free_after_periods=6,
+                                   fees=(ContractFee("prepay", "提前还款手续费", "percent_of_outstanding",
+                                                     D("0.02")),)),
+                   LateFeeRule((ContractFee("late", "逾期费", "fixed", D("20.00")),))))
 
 
 def stored(**changes: Any) -> dict[str, Any]:
@@ -93,7 +97,9 @@ def test_a_contract_starting_on_another_day_changes_only_its_start():
     ({"allocation__order": ["penalty", "fee", "interest"]}, "terms.allocation.order"),
     ({"allocation__order": ["penalty", "fee", "interest", "tax"]}, "terms.allocation.order"),
     ({"allocation__basis": "random"}, "terms.allocation.basis"),
-    ({"prepayment__fee_rate": "0.5"}, "terms.prepayment.fee_rate"),
+    ({"prepayment__fees": [{"code": "p", "name": "p", "basis": "percent_of_outstanding", "value": "1.5"}]},
+     "terms.prepayment.fees[0].value"),
+    ({"prepayment__fees": "0.01"}, "terms.prepayment.fees"),
 ])
 def test_a_missing_or_unparsable_term_is_refused_naming_it_never_defaulted(changes, field):
     with pytest.raises(StoredContractError) as error:

@@ -43,7 +43,8 @@ def test_disbursement_pays_out_the_whole_principal_and_books_the_upfront_fee_as_
     balances = loan_balances(books, loan.id)
     assert (balances.principal, balances.fee) == (D("12000.00"), D("300.00"))
     rows = installments(books, loan.id)
-    assert (rows[0].period, rows[0].fee, rows[0].status, rows[0].due_date) == (0, D("300.00"), "due", FEB_15)
+    # due on the disbursement day: paid at disbursement, the time-0 flow the APR discounts
+    assert (rows[0].period, rows[0].fee, rows[0].status, rows[0].due_date) == (0, D("300.00"), "due", loan.disbursed_on)
     entry = books.scalar(select(JournalEntry).where(JournalEntry.loan_id == loan.id))
     credits = {p.account: p.credit for p in entry.postings if p.credit}
     assert credits[cash_clearing("sandbox_bank")] == D("12000.00")

@@ -75,7 +75,8 @@ def test_two_installments_each_with_its_own_grace_compound_and_carry():
     - 03-18: installment 1 is 3 days late, within its grace: 0; installment 2 falls due: 0.
     - 03-19: installment 1 exceeds its grace, its 4 days at once: 4 × 0.55 = 2.20; installment 2, 1 day: 0.
     - 03-22: installment 1: 0.55; installment 2 exceeds its grace: 4 × 1.025 = 4.10.
-    - 03-23: installment 1: 0.55; installment 2: 1.025 → 1.02 posted, 0.005 carried.
+    - 03-23: installment 1: 0.55; installment 2: 1.025 → 1.02 posted, 0.005 carried (as 0.005 × 360 = 1.8,
+      the remainder over the day divisor: exact, never a rounded 28-digit quotient).
     - 03-24: installment 1: 0.55; installment 2: 0.005 + 1.025 = 1.03 posted, nothing carried.
     """
     policy = PenaltyPolicy(grace_days=3, compound=True)
@@ -93,7 +94,7 @@ def test_two_installments_each_with_its_own_grace_compound_and_carry():
     assert day(18) == [(1, 3, 0, 0)]
     assert day(19) == [(1, 4, D("2.20"), 0), (2, 1, 0, 0)]
     assert day(22) == [(1, 7, D("0.55"), 0), (2, 4, D("4.10"), 0)]
-    assert day(23) == [(1, 8, D("0.55"), 0), (2, 5, D("1.02"), D("0.005"))]
+    assert day(23) == [(1, 8, D("0.55"), 0), (2, 5, D("1.02"), D("0.005") * 360)]
     assert day(24) == [(1, 9, D("0.55"), 0), (2, 6, D("1.03"), 0)]
     assert (first.penalty, second.penalty) == (D("3.85"), D("6.15"))
 

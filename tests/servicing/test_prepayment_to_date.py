@@ -25,14 +25,16 @@ import pytest
 from sqlalchemy import func, select
 
 from core.ledger import JournalEntry, loan_balances
-from core.loans.contract import PrepaymentRules, ServicingRules
+from core.loans.contract import ServicingRules
 from core.loans.errors import PrepaymentNotAllowedError
+from core.loans.fees import ContractFee, PrepaymentRules
 from core.loans.models import Loan
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import amount_due
 from servicing.helpers import book, check_books, close, installments
 
-RULES = ServicingRules(prepayment=PrepaymentRules(fee_rate=D("0.01")))
+RULES = ServicingRules(prepayment=PrepaymentRules(fees=(ContractFee("prepayment", "提前还款手续费",
+                                                                       "percent_of_outstanding", D("0.01")),)))
 JUNE_20 = date(2026, 6, 20)
 
 

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.ledger import loan_balances
-from core.loans.contract import PrepaymentRules, ServicingRules
+from core.loans.contract import ServicingRules
 from core.loans.errors import (
     AmountExceedsOutstandingError,
     MoneyLeftHeldError,
@@ -34,13 +34,15 @@ from core.loans.errors import (
     QuoteChangedError,
 )
 from core.loans.events import ServicingEvent
+from core.loans.fees import ContractFee, PrepaymentRules
 from core.loans.models import Loan
 from core.loans.prepayment import prepay, prepayment_opens_on, prepayment_quote
 from core.loans.repayment import repay
 from servicing.helpers import book, check_books, installments
 
 JUNE_1 = date(2026, 6, 1)
-RULES = ServicingRules(prepayment=PrepaymentRules(fee_rate=D("0.01")))
+RULES = ServicingRules(prepayment=PrepaymentRules(fees=(ContractFee("prepayment", "提前还款手续费",
+                                                                       "percent_of_outstanding", D("0.01")),)))
 
 
 def four_paid(session):
