@@ -88,9 +88,16 @@ SETTINGS: tuple[Setting, ...] = (
       OPTIONAL, "Jobs"),
     S("EOD_PARTITION_SIZE", 50_000, "loan ids per end-of-day partition (one task each)", OPTIONAL, "Jobs"),
     S("EXPIRY_SECONDS", 600, "how often beat expires lapsed offers and unanswered returns", OPTIONAL, "Jobs"),
+    S("DEBIT_RUN_SECONDS", 3600, "how often beat starts the due run of automatic debits (an attempt planned for an "
+      "hour leaves within this)", OPTIONAL, "Jobs"),
     S("PROJECTION_VERIFY_SECONDS", 86_400, "how often beat proves the balance projection (0: never)", OPTIONAL,
       "Jobs"),
     S("PROJECTION_VERIFY_RANGE_SIZE", 50_000, "loan ids per projection check task", OPTIONAL, "Jobs"),
+    # --- documents
+    S("DOCUMENTS_DIR", Computed("<instance>/documents"), "where uploaded documents are stored, encrypted, by "
+      "their SHA-256 (back it up with the database)", CHANGE, "Documents"),
+    S("DOCUMENTS_MAX_BYTES", Computed("10 MiB (core.documents.kinds.DEFAULT_MAX_BYTES)"),
+      "the largest document upload accepted", OPTIONAL, "Documents"),
     # --- plugins
     S("PLUGINS_DISABLED", None, "plugin names not to load (their tables stay)", OPTIONAL, "Plugins"),
     S("PLUGINS_TIMEOUT", Computed("10 seconds (core.plugins.manager.DEFAULT_TIMEOUT_SECONDS)"),
