@@ -22,6 +22,7 @@ from admin.views.approvals import ApprovalsView
 from admin.views.audit_log import AuditLogView
 from admin.views.calendar import CalendarView
 from admin.views.cockpit import CockpitView
+from admin.views.finance import FinanceView
 from admin.views.loans import LoansView
 from admin.views.plugins import PluginsView
 from admin.views.products import ProductsView
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(ApprovalsView(name=_l("Approval inbox"), endpoint="approvals"))
     admin.add_view(LoansView(name=_l("Loans"), endpoint="loans"))
     admin.add_view(ReportsView(name=_l("Reports"), endpoint="reports"))
+    admin.add_view(FinanceView(name=_l("Month-end close"), endpoint="finance"))
     admin.add_view(CalendarView(name=_l("Business calendar"), endpoint="calendar", category=_l("System")))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))
     admin.add_view(UsersView(name=_l("Users and roles"), endpoint="users", category=_l("System")))
