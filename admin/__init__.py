@@ -25,6 +25,7 @@ from admin.views.cockpit import CockpitView
 from admin.views.credit_lines import CreditLinesView
 from admin.views.customers import CustomersView
 from admin.views.debits import DebitsView
+from admin.views.finance import FinanceView
 from admin.views.loans import LoansView
 from admin.views.plugins import PluginsView
 from admin.views.products import ProductsView
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> Admin:
     admin.add_view(DebitsView(name=_l("Automatic debits"), endpoint="debits"))
     admin.add_view(CreditLinesView(name=_l("Credit lines"), endpoint="credit_lines"))
     admin.add_view(ReportsView(name=_l("Reports"), endpoint="reports"))
+    admin.add_view(FinanceView(name=_l("Month-end close"), endpoint="finance"))
     admin.add_view(CalendarView(name=_l("Business calendar"), endpoint="calendar", category=_l("System")))
     admin.add_view(PluginsView(name=_l("Plugins"), endpoint="plugins", category=_l("System")))
     admin.add_view(UsersView(name=_l("Users and roles"), endpoint="users", category=_l("System")))

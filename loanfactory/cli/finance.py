@@ -12,6 +12,7 @@ decides the close or reopening of a month under dual control. Each works on
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,7 +26,7 @@ from core.backoffice.users import User
 from core.errors import InvalidArgumentError
 from core.finance.period_close import decide_period_change, month_bounds, request_close, request_reopen
 from core.finance.provision_posting import book_provision, provision_report
-from core.finance.provisions import Estimate
+from core.finance.provisions import DEFAULT_PROVISIONING, METHODS, Estimate, provisioning_on
 from core.finance.reconciliation import reconcile
 from core.finance.statements import StatementRow, balance_sheet, income_statement
 from core.finance.vouchers import InvalidLayoutError, read_layout, vouchers, write_csv, write_xlsx
@@ -51,17 +52,22 @@ def _ratio(value: Decimal | None) -> str | None:
 @finance.command("provisions")
 @click.option("--on", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The date (a month end).")
 @click.option("--post", "post_it", is_flag=True, help="Book the change the policy's method requires.")
+@click.option("--method", type=click.Choice(METHODS), default=None,
+              help="Book this method instead of the one the provisioning policy in force names.")
 @database_option
 @json_option
-def provisions_command(day: datetime, post_it: bool, database_url: str | None, as_json: bool) -> None:
+def provisions_command(day: datetime, post_it: bool, method: str | None, database_url: str | None,
+                       as_json: bool) -> None:
     """Both methods' allowance on --on beside the allowance held (and, with --post, book the change)."""
+    policy = provisioning_on(DEFAULT_PROVISIONING, day.date())
+    policies = (replace(policy, method=method or policy.method),)
     with _session(database_url) as session:
         if post_it:
-            booked = book_provision(session, day.date())
+            booked = book_provision(session, day.date(), policies)
             session.commit()
             report, change = booked.report, booked.change
         else:
-            report, change = provision_report(session, day.date()), None
+            report, change = provision_report(session, day.date(), policies), None
     if as_json:
         echo_json({"day": report.day.isoformat(), "method": report.policy.method, "held": str(report.held),
                    "five_tier": _estimate_json(report.five_tier), "ecl": _estimate_json(report.ecl),

@@ -68,6 +68,10 @@ def test_the_provisions_command_shows_both_methods_and_posts_the_change(db_sessi
     again = json.loads(CliRunner().invoke(main, ["finance", "provisions", "--on", "2026-06-30", "--post", "--json",
                                                  "--database-url", db_url]).output)
     assert Decimal(again["posted"]) == 0 and Decimal(again["held"]) == Decimal(shown["five_tier"]["total"])
+    ecl = json.loads(CliRunner().invoke(main, ["finance", "provisions", "--on", "2026-06-30", "--post", "--method",
+                                               "ecl", "--json", "--database-url", db_url]).output)
+    assert ecl["method"] == "ecl"
+    assert Decimal(ecl["posted"]) == Decimal(shown["ecl"]["total"]) - Decimal(shown["five_tier"]["total"])
 
 
 def test_the_month_end_commands_write_vouchers_statements_and_reconcile(db_session, db_url, tmp_path):
