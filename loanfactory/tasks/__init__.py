@@ -3,7 +3,8 @@
 Configuration: ``EOD_PARTITION_SIZE`` (loan ids per partition, default 50,000), ``EXPIRY_SECONDS`` (how often
 beat sweeps lapsed offers and returns, default 600), ``PROJECTION_VERIFY_SECONDS`` and
 ``PROJECTION_VERIFY_RANGE_SIZE`` (how often beat proves the balance projection against the journal, default
-a day, 0 for never; loan ids per range, default 50,000). The end-of-day and
+a day, 0 for never; loan ids per range, default 50,000), ``CUSTOMER_RETAG_SECONDS`` (how often beat runs the
+customer tag rules, default a day, 0 for never). The end-of-day and
 servicing tables are part of :mod:`loanfactory.models`, so the database's ``init_app`` creates them.
 """
 
@@ -21,6 +22,7 @@ from loanfactory.database import get_db
 def init_app(app: Flask) -> None:
     """Register the task modules and the EOD defaults on ``app``."""
     from loanfactory.tasks import eod  # noqa: F401  (defines the shared tasks)
+    from loanfactory.tasks.customers import schedule_retag
     from loanfactory.tasks.expiry import schedule_expiry
     from loanfactory.tasks.ledger import schedule_verification
 
@@ -28,6 +30,7 @@ def init_app(app: Flask) -> None:
     if "celery" in app.extensions:
         schedule_expiry(app)
         schedule_verification(app)
+        schedule_retag(app)
     engine = get_db(app).engine
 
     def fresh_connections(**_: Any) -> None:
