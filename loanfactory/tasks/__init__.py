@@ -4,7 +4,8 @@ Configuration: ``EOD_PARTITION_SIZE`` (loan ids per partition, default 50,000), 
 beat sweeps lapsed offers and returns, default 600), ``PROJECTION_VERIFY_SECONDS`` and
 ``PROJECTION_VERIFY_RANGE_SIZE`` (how often beat proves the balance projection against the journal, default
 a day, 0 for never; loan ids per range, default 50,000), ``CUSTOMER_RETAG_SECONDS`` (how often beat runs the
-customer tag rules, default a day, 0 for never). The end-of-day and
+customer tag rules, default a day, 0 for never), ``RETENTION_PURGE_SECONDS`` (how often beat runs the
+retention purge, default a day, 0 for never). The end-of-day and
 servicing tables are part of :mod:`loanfactory.models`, so the database's ``init_app`` creates them.
 """
 
@@ -25,12 +26,14 @@ def init_app(app: Flask) -> None:
     from loanfactory.tasks.customers import schedule_retag
     from loanfactory.tasks.expiry import schedule_expiry
     from loanfactory.tasks.ledger import schedule_verification
+    from loanfactory.tasks.retention import schedule_purge
 
     app.config.setdefault("EOD_PARTITION_SIZE", DEFAULT_PARTITION_SIZE)
     if "celery" in app.extensions:
         schedule_expiry(app)
         schedule_verification(app)
         schedule_retag(app)
+        schedule_purge(app)
     engine = get_db(app).engine
 
     def fresh_connections(**_: Any) -> None:
