@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from core.applications.models import Application
 from core.documents.files import Document
 from core.errors import LoanFactoryError
-from core.origination.approval import DEFAULT_REVIEW_ROLE, FAILURE_REVIEW, open_task
 from core.origination.catalog import Offer
 from core.origination.requests import Applicant
+from core.origination.required_documents import hold_for_person
 from core.plugins.manager import PluginManager
 from core.plugins.types import IdentityQuery, IdentityResult, PluginFailure, PluginNotFoundError
 
@@ -95,10 +95,6 @@ def verify_identity(session: Session, plugins: PluginManager, offer: Offer, appl
 def awaiting_identity_review(session: Session, application: Application, decision: dict[str, Any],
                              reasons: list[str], now: datetime) -> Application:
     """Queue the application for a person: the machines would approve it, but identity is not verified."""
-    step = {"name": {"zh": "实名认证人工复核", "en": "Identity check review"}, "role": DEFAULT_REVIEW_ROLE}
-    task = open_task(session, application.id, FAILURE_REVIEW, step, four_eyes=False, now=now,
-                     reason=f"identity: {', '.join(reasons)}")
-    application.review_step = "manual_review"
-    application.decision = {**decision, "outcome": "manual_review", "identity_review": reasons,
-                            "task_id": task.id, "step": FAILURE_REVIEW}
-    return application
+    return hold_for_person(session, application, decision,
+                           name={"zh": "实名认证人工复核", "en": "Identity check review"}, key="identity_review",
+                           items=reasons, reason="identity", now=now)

@@ -18,6 +18,7 @@ from core.db.base import make_session_factory
 from core.portfolio.customer_tags import retag_in_pages
 from loanfactory import clock
 from loanfactory.database import get_db
+from loanfactory.tasks.beat import schedule_every
 
 TASK = "loanfactory.retag_customers"
 DEFAULT_RETAG_SECONDS = 24 * 3600
@@ -47,10 +48,4 @@ def retag_task() -> dict[str, object]:
 
 def schedule_retag(app: Flask) -> None:
     """Put :func:`retag_task` on Celery beat's schedule every ``CUSTOMER_RETAG_SECONDS`` (0: not)."""
-    seconds = float(app.config.get("CUSTOMER_RETAG_SECONDS", DEFAULT_RETAG_SECONDS))
-    if not seconds:
-        return
-    celery = app.extensions["celery"]
-    schedule = dict(celery.conf.beat_schedule or {})
-    schedule["loanfactory-retag-customers"] = {"task": TASK, "schedule": seconds}
-    celery.conf.beat_schedule = schedule
+    schedule_every(app, "loanfactory-retag-customers", TASK, "CUSTOMER_RETAG_SECONDS", DEFAULT_RETAG_SECONDS)

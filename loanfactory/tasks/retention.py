@@ -20,6 +20,7 @@ from core.documents.storage import DocumentStore
 from core.retention.purge import PurgePage, purge_in_pages, sweep_orphans
 from loanfactory import clock
 from loanfactory.database import get_db
+from loanfactory.tasks.beat import schedule_every
 
 TASK = "loanfactory.retention_purge"
 DEFAULT_PURGE_SECONDS = 24 * 3600
@@ -78,10 +79,4 @@ def purge_task() -> dict[str, object]:
 
 def schedule_purge(app: Flask) -> None:
     """Put :func:`purge_task` on Celery beat's schedule every ``RETENTION_PURGE_SECONDS`` (0: not)."""
-    seconds = float(app.config.get("RETENTION_PURGE_SECONDS", DEFAULT_PURGE_SECONDS))
-    if not seconds:
-        return
-    celery = app.extensions["celery"]
-    schedule = dict(celery.conf.beat_schedule or {})
-    schedule["loanfactory-retention-purge"] = {"task": TASK, "schedule": seconds}
-    celery.conf.beat_schedule = schedule
+    schedule_every(app, "loanfactory-retention-purge", TASK, "RETENTION_PURGE_SECONDS", DEFAULT_PURGE_SECONDS)
