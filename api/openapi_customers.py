@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.openapi_common import DATETIME, MONEY, _id_parameter, _op, json_response, ref
+from core.documents.kinds import KINDS
 
 CUSTOMER_ID = _id_parameter("customer_id")
 ENTERPRISE_ID = _id_parameter("enterprise_id")
@@ -115,7 +116,7 @@ CUSTOMER_PATHS: dict[str, Any] = {
         params=[ENTERPRISE_ID],
         idempotent=True, tag="customers")},
 }
-_DOCUMENT_KINDS = ["id_card_front", "id_card_back", "business_licence", "bank_statement", "proof_of_use"]
+_DOCUMENT_KINDS = list(KINDS)
 CUSTOMER_SCHEMAS["DocumentUpload"] = {
     "type": "object", "required": ["file", "kind"], "properties": {
         "file": {"type": "string", "contentMediaType": "application/octet-stream",

@@ -47,6 +47,7 @@ MODEL_MODULES = (
     "core.customers.tags",
     "core.origination.customers",
     "core.documents.files",
+    "core.retention.holds",
     "core.plugins.manager",
     "core.products.models",
     "core.loans.events",

@@ -88,6 +88,9 @@ SETTINGS: tuple[Setting, ...] = (
       OPTIONAL, "Jobs"),
     S("EOD_PARTITION_SIZE", 50_000, "loan ids per end-of-day partition (one task each)", OPTIONAL, "Jobs"),
     S("EXPIRY_SECONDS", 600, "how often beat expires lapsed offers and unanswered returns", OPTIONAL, "Jobs"),
+    S("CUSTOMER_RETAG_SECONDS", 86_400, "how often beat runs the customer tag rules (0: never)", OPTIONAL, "Jobs"),
+    S("RETENTION_PURGE_SECONDS", 86_400, "how often beat runs the retention purge of expired records (0: never)",
+      OPTIONAL, "Jobs"),
     S("DEBIT_RUN_SECONDS", 3600, "how often beat starts the due run of automatic debits (an attempt planned for an "
       "hour leaves within this)", OPTIONAL, "Jobs"),
     S("PROJECTION_VERIFY_SECONDS", 86_400, "how often beat proves the balance projection (0: never)", OPTIONAL,

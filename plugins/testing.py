@@ -52,6 +52,8 @@ from core.plugins.types import (
     ContractRequest,
     CourtRecord,
     DebitBatch,
+    IdentityQuery,
+    IdentityResult,
     LifecycleEvent,
     NotificationRequest,
     PaymentRequest,
@@ -365,6 +367,35 @@ class NotificationsContract(Contract):
         assert isinstance(error, TemplateNotFoundError)
 
 
+class IdentityContract(Contract):
+    """Any identity-verification provider: typed answers naming their check, the same question answered the
+    same, and no face match without the images."""
+
+    covers = ("identity_three_element", "identity_bank_card", "identity_liveness")
+    query = IdentityQuery(name="王小明", id_number="110101199001010053", phone="13812345678", bank_code="CMB",
+                          card_number="6225880212345678", id_photo_sha256=hashlib.sha256(b"id").hexdigest(),
+                          face_sha256=hashlib.sha256(b"face").hexdigest())
+    checks: ClassVar[dict[str, str]] = {"identity_three_element": "three_element",
+                                        "identity_bank_card": "bank_card", "identity_liveness": "liveness"}
+
+    def test_each_check_answers_typed_and_names_itself(self) -> None:
+        for hook, check in self.checks.items():
+            result = self.call(hook, query=self.query)
+            assert isinstance(result, IdentityResult) and result.check == check
+            assert result.outcome in ("match", "mismatch", "unverifiable") and result.reference and result.provider
+            if result.score is not None:
+                assert isinstance(result.score, Decimal) and Decimal(0) <= result.score <= Decimal(1)
+
+    def test_the_same_question_gets_the_same_answer(self) -> None:
+        for hook in self.checks:
+            assert self.call(hook, query=self.query) == self.call(hook, query=self.query)
+
+    def test_no_face_match_without_the_images(self) -> None:
+        for missing in ({"face_sha256": None}, {"id_photo_sha256": None}):
+            query = IdentityQuery(**{**{f: getattr(self.query, f) for f in self.query.__slots__}, **missing})
+            assert self.call("identity_liveness", query=query).outcome == "unverifiable"
+
+
 class LifecycleContract(Contract):
     """Any lifecycle listener: hears application and loan events and answers nothing."""
 
@@ -429,7 +460,7 @@ class SchemaContract(Contract):
         assert schema_problems(self.plugin_name, schema, f"sqlite:///{tmp_path}/schema.sqlite3") == []
 
 
-CONTRACTS: tuple[type[Contract], ...] = (ScoringContract, BureauContract, PaymentContract, EsignContract,
-                                         ReportingContract, NotificationsContract, LifecycleContract,
+CONTRACTS: tuple[type[Contract], ...] = (ScoringContract, BureauContract, IdentityContract, PaymentContract,
+                                         EsignContract, ReportingContract, NotificationsContract, LifecycleContract,
                                          ConfigurationContract,
                                          CommandsContract, SchemaContract)

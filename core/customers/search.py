@@ -12,11 +12,21 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from core.customers.enterprises import Enterprise, find_by_credit_code
-from core.customers.parties import Customer, find_by_id_number, find_by_phone
-from core.errors import LoanFactoryError
+from core.customers.parties import ENTERPRISE, INDIVIDUAL, Customer, PartyRef, find_by_id_number, find_by_phone
+from core.errors import InvalidArgumentError, LoanFactoryError
 
 #: customer numbers are typed with their kind's letter: ``C12`` an individual, ``E5`` an enterprise
 _PREFIXES = {"C": Customer, "E": Enterprise}
+
+
+def party_of_number(text: str) -> PartyRef:
+    """The party a customer number names (``C12`` an individual, ``E5`` an enterprise), or
+    :class:`InvalidArgumentError` on ``customer``; whether it exists is the caller's to check."""
+    text = (text or "").strip()
+    if text[:1].upper() not in _PREFIXES or not text[1:].isdigit() or len(text) > 11:
+        raise InvalidArgumentError(f"customer: {text!r} is not a customer number such as C12 or E5",
+                                   field="customer", value=text)
+    return PartyRef(INDIVIDUAL if text[0].upper() == "C" else ENTERPRISE, int(text[1:]))
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ KINDS: dict[str, DocumentKind] = {kind.code: kind for kind in (
                  {"zh": "身份证人像面", "en": "ID card, photo side"}),
     DocumentKind("id_card_back", (JPEG, PNG), "customer_identification",
                  {"zh": "身份证国徽面", "en": "ID card, emblem side"}),
+    DocumentKind("face_photo", (JPEG, PNG), "customer_identification",
+                 {"zh": "活体人脸照片", "en": "Live face capture"}),
     DocumentKind("business_licence", (JPEG, PNG, PDF), "customer_identification",
                  {"zh": "营业执照", "en": "Business licence"}),
     DocumentKind("bank_statement", (PDF, JPEG, PNG), "transaction", {"zh": "银行流水", "en": "Bank statement"}),

@@ -1,9 +1,9 @@
 """Where documents' bytes live: one small interface, content-addressed by SHA-256, encrypted at rest.
 
 :class:`DocumentStore` is what the rest of the system uses: ``put`` the bytes under their digest, ``get`` them
-back (checked against the digest), ``delete`` them. :class:`DirectoryStore` keeps each under a configured
-directory as ``ab/cd/<digest>``, sealed with the PII key ring (AES-GCM, the digest as associated data, so a
-file moved to another name does not open); a deployment can put an object store behind the same four methods.
+back (checked against the digest), ``delete`` them, list what is ``stored``. :class:`DirectoryStore` keeps each
+under a configured directory as ``ab/cd/<digest>``, sealed with the PII key ring (AES-GCM, the digest as associated
+data, so a file moved to another name does not open); a deployment can put an object store behind the same five methods.
 The same content is stored once: ``put`` of a known digest writes nothing.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -42,6 +44,9 @@ class DocumentStore(Protocol):
 
     def exists(self, digest: str) -> bool:
         """Whether bytes are kept under ``digest``."""
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        """Every digest kept, with when its bytes were written (for the retention sweep of orphans)."""
 
 
 class DirectoryStore:
@@ -89,3 +94,9 @@ class DirectoryStore:
 
     def exists(self, digest: str) -> bool:
         return self._path(digest).exists()
+
+    def stored(self) -> Iterator[tuple[str, datetime]]:
+        for path in sorted(self.root.glob("??/??/*")):
+            name = path.name
+            if len(name) == 64 and all(ch in "0123456789abcdef" for ch in name) and path.is_file():
+                yield name, datetime.fromtimestamp(path.stat().st_mtime, UTC)

@@ -11,10 +11,13 @@ and the application names it. The decision:
    outstanding principal with this lender, applications on their way included: :mod:`core.origination.limits`,
    counted with the customer's row locked) and the product's rules that use none of the bureau or score
    variables;
-2. the credit bureau plugin the product names, under the applicant's consent; the blacklists the product
+2. identity verification (:mod:`core.origination.identity`): the checks the product requires, through its
+   identity plugin, each answer kept as evidence in the decision; a mismatch refuses (or, if the product says
+   so, goes to a person), an unverifiable answer goes to a person once the machines would approve;
+3. the credit bureau plugin the product names, under the applicant's consent; the blacklists the product
    checks are read from the report;
-3. the scoring plugin; then the minimum score and the remaining rules;
-4. the approval chain (:mod:`core.origination.approval`); an application the chain would approve while the
+4. the scoring plugin; then the minimum score and the remaining rules;
+5. the approval chain (:mod:`core.origination.approval`); an application the chain would approve while the
    product's required documents (``documents.before_approval``) are missing waits in manual review instead,
    and no person can approve it until they are in.
 
@@ -56,6 +59,7 @@ from core.origination.booking import save_payout_account
 from core.origination.bureau_reports import record_bureau_report
 from core.origination.catalog import Offer
 from core.origination.errors import RequestProblems
+from core.origination.identity import awaiting_identity_review, verify_identity
 from core.origination.limits import Exposure, exposure, limit_reasons
 from core.origination.quotes import quote
 from core.origination.requests import ApplicationRequest
@@ -346,6 +350,16 @@ def _decide(session: Session, plugins: PluginManager, offer: Offer, request: App
     plugin_names = offer.plugins
     subject = f"application:{application.id}"
     applicant = request.applicant
+    identity = verify_identity(session, plugins, offer, applicant, customer_id, subject)
+    if identity.evidence:
+        decision["identity"] = identity.evidence
+    if identity.failure is not None:
+        check, error = identity.failure
+        return _failure_review(session, application, decision, f"identity.{check}", error, now)
+    if identity.refusals:
+        return _reject(session, application, identity.refusals, decision, now, SYSTEM)
+    if identity.review:
+        decision["identity_review"] = identity.review
     consent = request.consents["credit_bureau_query"]
     try:
         report: BureauReport = plugins.call(
@@ -402,6 +416,8 @@ def _finish_chain(session: Session, application: Application, offer: Offer, deci
         missing = missing_documents(session, offer, application)
         if missing:
             return awaiting_documents(session, application, decision, missing, now)
+        if decision.get("identity_review"):
+            return awaiting_identity_review(session, application, decision, decision["identity_review"], now)
         return approve(session, application, offer, decision, now, SYSTEM)
     if outcome.outcome == "reject":
         return _reject(session, application, [outcome.reason_code or "AUTO_REJECT"], decision, now, SYSTEM)

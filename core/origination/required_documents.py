@@ -30,13 +30,21 @@ def missing_documents(session: Session, offer: Offer, application: Application) 
     return missing_kinds(session, subject, kinds, application.id)
 
 
-def awaiting_documents(session: Session, application: Application, decision: dict[str, Any], missing: list[str],
-                        now: datetime) -> Application:
-    """Queue the application for a person: the machines would approve it, but documents are missing."""
-    step = {"name": {"zh": "资料待补齐", "en": "Documents missing"}, "role": DEFAULT_REVIEW_ROLE}
+def hold_for_person(session: Session, application: Application, decision: dict[str, Any], *,
+                    name: dict[str, str], key: str, items: list[str], reason: str, now: datetime) -> Application:
+    """Queue an application the machines would approve for a person instead: a review task named ``name``,
+    the decision saying why under ``key`` (``items``)."""
+    step = {"name": name, "role": DEFAULT_REVIEW_ROLE}
     task = open_task(session, application.id, FAILURE_REVIEW, step, four_eyes=False, now=now,
-                     reason=f"documents missing: {', '.join(missing)}")
+                     reason=f"{reason}: {', '.join(items)}")
     application.review_step = "manual_review"
-    application.decision = {**decision, "outcome": "manual_review", "missing_documents": missing,
-                            "task_id": task.id, "step": FAILURE_REVIEW}
+    application.decision = {**decision, "outcome": "manual_review", key: items, "task_id": task.id,
+                            "step": FAILURE_REVIEW}
     return application
+
+
+def awaiting_documents(session: Session, application: Application, decision: dict[str, Any], missing: list[str],
+                       now: datetime) -> Application:
+    """Queue the application for a person: the machines would approve it, but documents are missing."""
+    return hold_for_person(session, application, decision, name={"zh": "资料待补齐", "en": "Documents missing"},
+                           key="missing_documents", items=missing, reason="documents missing", now=now)

@@ -54,6 +54,8 @@ from core.plugins.types import (
     ContractDocument,
     ContractRequest,
     DebitBatch,
+    IdentityQuery,
+    IdentityResult,
     LifecycleEvent,
     NotificationReceipt,
     NotificationRequest,
@@ -86,10 +88,78 @@ HOOK_FAMILIES: Mapping[str, tuple[str, ...]] = {
     "esign": ("esign_render", "esign_sign", "esign_verify"),
     "reporting": ("report_types", "report_generate"),
     "notifications": ("notification_send",),
+    "identity": ("identity_three_element", "identity_bank_card", "identity_liveness"),
     "lifecycle": ("lifecycle_event",),
     "configuration": ("config_problems",),
     "setup": ("register_commands", "plugin_schema"),
 }
+
+
+# --- identity verification (实名认证) ---------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def identity_three_element(context: PluginContext, query: IdentityQuery) -> IdentityResult:
+    """Check that name, resident ID number and mobile phone belong together (三要素: the phone is
+    registered to that ID under that name).
+
+    Args:
+        context: the call context.
+        query: name, ID number and phone.
+
+    Returns:
+        :class:`IdentityResult` with ``check="three_element"``.
+
+    firstresult: yes; called on the plugin the product names (``plugins.identity``) when the product
+    requires the check (``identity_checks.required``).
+
+    Raises:
+        Anything or a timeout: the application goes to manual review naming the check; a fault is never
+        read as a mismatch.
+    """
+
+
+@hookspec(firstresult=True)
+def identity_bank_card(context: PluginContext, query: IdentityQuery) -> IdentityResult:
+    """Check the bank card four elements (四要素): ``card_number`` at ``bank_code`` is held by that name and
+    ID number, with that phone on the card.
+
+    Args:
+        context: the call context.
+        query: name, ID number, phone, bank code and card number.
+
+    Returns:
+        :class:`IdentityResult` with ``check="bank_card"``.
+
+    firstresult: yes; called on the plugin the product names (``plugins.identity``) when the product
+    requires the check (``identity_checks.required``).
+
+    Raises:
+        Anything or a timeout: the application goes to manual review naming the check; a fault is never
+        read as a mismatch.
+    """
+
+
+@hookspec(firstresult=True)
+def identity_liveness(context: PluginContext, query: IdentityQuery) -> IdentityResult:
+    """Liveness and face match: the live capture ``face_sha256`` is a live person and the one on the ID
+    card's photo side ``id_photo_sha256`` (both documents in the store); ``unverifiable`` when either is
+    missing.
+
+    Args:
+        context: the call context.
+        query: name, ID number, and the digests of the ID photo and the live capture.
+
+    Returns:
+        :class:`IdentityResult` with ``check="liveness"`` and the similarity ``score``.
+
+    firstresult: yes; called on the plugin the product names (``plugins.identity``) when the product
+    requires the check (``identity_checks.required``).
+
+    Raises:
+        Anything or a timeout: the application goes to manual review naming the check; a fault is never
+        read as a mismatch.
+    """
 
 
 # --- scoring ------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "plugins.scorecard",
     "plugins.sandbox_bureau",
+    "plugins.sandbox_identity",
     "plugins.notifications",
     "plugins.local_esign",
     "plugins.sandbox_bank",

@@ -598,3 +598,36 @@ class TemplateVariableMissingError(LoanFactoryError):
 
 class TemplateNotFoundError(LoanFactoryError):
     """A notification names a template the plugin does not have."""
+
+
+# --- identity verification (实名认证) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityQuery:
+    """Whom to verify: name, resident ID number and mobile phone (the three elements); for a bank card check
+    also the card's bank code and number (the four elements); for liveness and face match the SHA-256 of
+    the ID card's photo side and of the live face capture, documents in the store (``None`` if not handed
+    in)."""
+
+    name: str
+    id_number: str
+    phone: str
+    bank_code: str | None = None
+    card_number: str | None = None
+    id_photo_sha256: str | None = None
+    face_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityResult:
+    """A provider's answer: ``match`` (verified), ``mismatch`` (the elements do not belong together, or the
+    face is not the ID's), or ``unverifiable`` (the provider could not tell: no record, material missing).
+    ``reference`` is the provider's own id of the check, ``score`` a face similarity in [0, 1]."""
+
+    check: Literal["three_element", "bank_card", "liveness"]
+    outcome: Literal["match", "mismatch", "unverifiable"]
+    provider: str
+    reference: str
+    reason: str = ""
+    score: Decimal | None = None

@@ -12,6 +12,7 @@ left alone. :func:`every_subject` walks the book for a scheduled run (``loanfact
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -148,3 +149,15 @@ def every_subject(session: Session) -> Iterator[PartyRef]:
                 break
             yield from (PartyRef(kind, subject_id) for subject_id in ids)
             last = ids[-1]
+
+
+def retag_in_pages(session: Session, *, as_of: date, now: datetime) -> Iterator[tuple[int, Counter[str]]]:
+    """Apply the rules to every subject (:func:`every_subject`), yielding ``(subjects, tags set)`` for each page
+    of :data:`PAGE` subjects once it is done, so the caller can commit page by page."""
+    subjects = list(every_subject(session))
+    for start in range(0, len(subjects), PAGE):
+        page = subjects[start:start + PAGE]
+        tally: Counter[str] = Counter()
+        for subject in page:
+            tally.update(apply_tag_rules(session, subject, as_of=as_of, now=now))
+        yield len(page), tally

@@ -30,6 +30,7 @@ JOB_FAMILIES = {
     "esign": "esign",
     "reports": "reporting",
     "notifications": "notifications",
+    "identity": "identity",
 }
 
 #: product job -> the hooks a plugin doing that job must implement
@@ -119,6 +120,15 @@ def check_plugins(document: Document, registry: Mapping[str, Collection[str]]) -
             if missing:
                 yield Problem(at, "plugin.missing_hook", f"插件 {name} 未实现 {job} 所需的钩子：{', '.join(missing)}",
                               f"plugin {name!r} does not implement the {job} hooks {', '.join(missing)}")
+
+
+def check_identity_plugin(document: Document) -> Iterator[Problem]:
+    """A product that requires identity checks names the plugin that answers them (``plugins.identity``)."""
+    required = (document.get("identity_checks") or {}).get("required") or []
+    if required and not document["plugins"].get("identity"):
+        yield Problem(pointer("plugins", "identity"), "plugin.required", "要求实名认证的产品须指定实名认证插件",
+                      f"the product requires identity checks ({', '.join(required)}): name the plugin that "
+                      "answers them")
 
 
 def check_gl_accounts(document: Document, chart: Collection[str] | None) -> Iterator[Problem]:

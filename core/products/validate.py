@@ -25,6 +25,7 @@ from core.products.references import (
     check_approval,
     check_eligibility_rules,
     check_gl_accounts,
+    check_identity_plugin,
     check_notifications,
     check_plugins,
 )
@@ -90,6 +91,8 @@ def check_product(document: object, *, roles: Collection[str] = DEFAULT_ROLES, p
         problems += list(check_approval(document, roles))
     if usable("plugins") and plugins is not None:
         problems += list(check_plugins(document, plugins))
+    if usable("plugins", "identity_checks"):
+        problems += list(check_identity_plugin(document))
     if usable("gl_accounts", "fees"):
         problems += list(check_gl_accounts(document, chart))
     if usable("notifications"):

@@ -46,6 +46,7 @@ COMMANDS: Mapping[str, str] = {
     "pii": "loanfactory.cli.pii:pii",
     "plugins": "loanfactory.cli.plugins:plugins",
     "products": "loanfactory.cli.products:products",
+    "retention": "loanfactory.cli.retention:retention",
     "schedule": "loanfactory.cli.schedule:schedule",
     "serve": "loanfactory.cli.serve:serve",
     "users": "admin.cli:users",

@@ -8,16 +8,13 @@ end-of-day close.
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import UTC, datetime
-
 import click
 from flask.cli import with_appcontext
 
-from core.portfolio.customer_tags import PAGE, apply_tag_rules, every_subject
 from loanfactory import clock
 from loanfactory.cli.common import echo_json, json_option, parse_date
 from loanfactory.database import db_session
+from loanfactory.tasks.customers import retag_customers
 
 
 @click.group()
@@ -32,15 +29,7 @@ def customers() -> None:
 def retag_command(as_of: str | None, as_json: bool) -> None:
     """Apply the tag rules in force to every customer and enterprise."""
     day = parse_date(as_of, "--as-of") if as_of else clock.today()
-    session = db_session()
-    counts: Counter[str] = Counter()
-    done = 0
-    for subject in list(every_subject(session)):
-        counts.update(apply_tag_rules(session, subject, as_of=day, now=datetime.now(UTC)))
-        done += 1
-        if done % PAGE == 0:
-            session.commit()
-    session.commit()
+    done, counts = retag_customers(db_session(), day)
     if as_json:
         echo_json({"as_of": day.isoformat(), "customers": done, "tags": dict(sorted(counts.items()))})
         return

@@ -42,6 +42,7 @@ from loanfactory import clock
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from loanfactory.settings import overpayment_multiple
+from loanfactory.tasks.beat import schedule_every
 
 RUN_TASK = "loanfactory.debits.due_run"
 BATCH_TASK = "loanfactory.debits.send_batch"
@@ -221,9 +222,5 @@ def due_run_task(today: str | None = None, hour: int | None = None) -> dict[str,
 
 
 def schedule_due_run(app: Flask) -> None:
-    """Put the due run on Celery beat's schedule every ``DEBIT_RUN_SECONDS``."""
-    celery = app.extensions["celery"]
-    schedule = dict(celery.conf.beat_schedule or {})
-    schedule["loanfactory-debit-due-run"] = {
-        "task": RUN_TASK, "schedule": float(app.config.get("DEBIT_RUN_SECONDS", DEFAULT_RUN_SECONDS))}
-    celery.conf.beat_schedule = schedule
+    """Put the due run on Celery beat's schedule every ``DEBIT_RUN_SECONDS`` (0: not)."""
+    schedule_every(app, "loanfactory-debit-due-run", RUN_TASK, "DEBIT_RUN_SECONDS", DEFAULT_RUN_SECONDS)

@@ -23,6 +23,7 @@ from core.db.base import make_session_factory
 from core.ledger import LoanRange, compare_projection, projection_ranges
 from core.ledger.projection import DEFAULT_RANGE_SIZE
 from loanfactory.database import get_db
+from loanfactory.tasks.beat import schedule_every
 
 VERIFY_TASK = "loanfactory.ledger.verify_projection"
 RANGE_TASK = "loanfactory.ledger.verify_projection_range"
@@ -87,10 +88,5 @@ def verify_projection(size: int | None = None) -> dict[str, Any]:
 
 def schedule_verification(app: Flask) -> None:
     """Put :func:`verify_projection` on Celery beat's schedule every ``PROJECTION_VERIFY_SECONDS`` (0: not)."""
-    seconds = float(app.config.get("PROJECTION_VERIFY_SECONDS", DEFAULT_VERIFY_SECONDS))
-    if not seconds:
-        return
-    celery = app.extensions["celery"]
-    schedule = dict(celery.conf.beat_schedule or {})
-    schedule["loanfactory-verify-projection"] = {"task": VERIFY_TASK, "schedule": seconds}
-    celery.conf.beat_schedule = schedule
+    schedule_every(app, "loanfactory-verify-projection", VERIFY_TASK, "PROJECTION_VERIFY_SECONDS",
+                   DEFAULT_VERIFY_SECONDS)

@@ -171,3 +171,26 @@ def test_the_retag_command_runs_the_rules_over_every_customer(tmp_path, monkeypa
     assert bad.exit_code == 2 and "--as-of" in bad.output
     session.close()
     engine.dispose()
+
+
+def test_celery_beat_runs_the_tag_rules_daily_and_the_task_tags_the_book(tmp_path):
+    from loanfactory.app import create_app
+    from loanfactory.database import get_db
+    from loanfactory.tasks.customers import TASK, retag_task
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/beat.sqlite3", "TESTING": True,
+                      "API_BUSINESS_DATE": "2026-06-10"})
+    assert app.extensions["celery"].conf.beat_schedule["loanfactory-retag-customers"] == {
+        "task": TASK, "schedule": 86_400.0}
+    with app.app_context():
+        session = make_session_factory(get_db(app).engine)()
+        book.__wrapped__(session)
+        session.commit()
+        session.close()
+        assert retag_task.delay().get() == {"customers": 2, "tags": {
+            "EVER_M2": 1, "OVERDUE_NOW": 1, "REPEAT_BORROWER": 1, "SCORE_FALLING": 1}}
+    off = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/off.sqlite3", "TESTING": True,
+                      "CUSTOMER_RETAG_SECONDS": 0})
+    assert "loanfactory-retag-customers" not in off.extensions["celery"].conf.beat_schedule
+    for made in (app, off):
+        get_db(made).engine.dispose()

@@ -64,8 +64,8 @@ def read_by_code() -> dict[str, list[object]]:
             if isinstance(node, ast.Call):
                 func = ast.unparse(node.func)
                 config_call = func.endswith(("config.get", "config.setdefault")) or func in (
-                    "os.environ.get", "_minutes")
-                args = node.args[1:] if func == "_minutes" else node.args
+                    "os.environ.get", "_minutes", "schedule_every")
+                args = node.args[1:] if func == "_minutes" else node.args[3:] if func == "schedule_every" else node.args
                 if config_call and args and (key := _key(args[0], module)):
                     reads[key].extend(_default(args[1], module) if len(args) > 1 else [])
                 for keyword in node.keywords:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from plugins.testing import (
     BureauContract,
     CommandsContract,
+    IdentityContract,
     LifecycleContract,
     NotificationsContract,
     SchemaContract,
@@ -23,6 +24,10 @@ class TestScorecardIsAScoringPlugin(ScoringContract):
 
 class TestSandboxBureauIsABureau(BureauContract):
     plugin_name = "sandbox_bureau"
+
+
+class TestSandboxIdentityIsAnIdentityProvider(IdentityContract):
+    plugin_name = "sandbox_identity"
 
 
 class TestNotificationsIsANotificationsPlugin(NotificationsContract):
