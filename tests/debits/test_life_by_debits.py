@@ -12,8 +12,10 @@ The product's debit plan: D+0 at 09:00, D+0 at 15:00, D+1, D+3, D+7, then every 
 * installment 2: the 09:00 debit fails (余额不足), the 15:00 retry collects it;
 * installment 5 (due 2026-08-02): six attempts fail (D+0 twice, D+1, D+3, D+7, D+14); after the three
   grace days it is overdue and bears penalty interest from its due date (the grace charged back, the
-  product's rule): principal × 0.14 × 1.5 / 360 a day, rounded down to the fen. The seventh attempt, on
-  D+21 (2026-08-23), collects installment, fee and 21 days of penalty, and the loan is current again;
+  product's rule): principal × 0.14 × 1.5 / 360 a day, rounded down to the fen. Past the grace (D+4) the
+  day's close also charges it the product's fixed 逾期管理费 of 20.00, once. The seventh attempt, on
+  D+21 (2026-08-23), collects installment, fee, late fee and 21 days of penalty, and the loan is current
+  again;
 * every other installment is collected by its first attempt, and the last one pays the loan off.
 
 Messages: a reminder three days before each due date, the due-day notice, a receipt or a failure notice
@@ -64,6 +66,7 @@ FEN = D("0.01")
 RATE = D("0.14")
 PRINCIPAL = D("12000.00")
 FEE = D("24.00")
+LATE_FEE = D("20.00")  # the product's fixed late fee, charged once past the three grace days
 DUE = [date(2026, 3, 2) + relativedelta(months=k) for k in range(1, 13)]
 
 
@@ -156,7 +159,7 @@ def test_a_12_month_loan_lives_by_debits_alone(app):
         principal, interest = rows[row.period - 1]
         owed = principal + interest + FEE
         if row.period == 5 and row.state == "succeeded":
-            owed += late_penalty
+            owed += late_penalty + LATE_FEE
         if row.period == 5 and row.state == "failed":
             continue  # the amount asked grows with the penalty each time; the collected one is checked
         assert (row.amount, row.collected if row.state == "succeeded" else D(0)) == (
@@ -189,7 +192,7 @@ def test_a_12_month_loan_lives_by_debits_alone(app):
                         ("1132", D(0), interest)}
             if row.period == 5:
                 expected.add(("1134", D(0), late_penalty))
-            expected.add(("1133", D(0), FEE))
+            expected.add(("1133", D(0), FEE + (LATE_FEE if row.period == 5 else D(0))))
             assert lines == expected, row.period
 
         log = session.scalars(select(LoanMessage).where(LoanMessage.loan_id == loan_id)).all()
