@@ -4,9 +4,10 @@ Balance reads serve the projection (:func:`core.ledger.loan_balances`); this job
 :func:`verify_projection` (on Celery beat's schedule every ``PROJECTION_VERIFY_SECONDS``, default a day;
 ``0`` leaves it off the schedule) plans the ranges of ``PROJECTION_VERIFY_RANGE_SIZE`` loan ids (default
 50,000) and sends one :func:`verify_range` per range, each comparing its range in a read-only
-transaction of its own, so the workers share a large book. Each range logs what it found (:func:`report`):
-every difference at ERROR on the ``loanfactory.ledger`` logger (where the operators' alerting listens), or
-that the range is proven at INFO; nothing waits for a result, so no result backend is needed. Nothing is
+transaction of its own, so the workers share a large book; it logs (INFO) how many ranges it sent. Each
+range logs what it found (:func:`report`): every difference and the range's count at ERROR on the
+``loanfactory.ledger`` logger (where the operators' alerting listens), or that the range is proven at INFO;
+nothing waits for a result, so no result backend is needed. Nothing is
 repaired here: a difference means something wrote the projection outside the ledger, which someone should
 understand before ``loanfactory ledger rebuild-projection --loan-ids`` rewrites the rows from the journal.
 """
@@ -48,32 +49,28 @@ def verify_range(first: int, last: int) -> dict[str, Any]:
     result = {"range": f"{first}-{last}", "count": len(found),
               "differences": [{"loan_id": d.loan_id, "bucket": d.bucket, "journal": str(d.journal),
                                "projection": str(d.projection)} for d in found[:SHOWN]]}
-    report([result])
+    report(result)
     return result
 
 
-def report(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Log every difference the ranges found (ERROR) or that the projection is proven (INFO)."""
-    count = sum(result["count"] for result in results)
-    for result in results:
-        for d in result["differences"]:
-            log.error("loan balance projection differs from the journal: loan %s %s: journal %s projection %s",
-                      d["loan_id"], d["bucket"], d["journal"], d["projection"])
-        if result["count"] > len(result["differences"]):
-            log.error("loan ids %s: %d more differences not shown", result["range"],
-                      result["count"] - len(result["differences"]))
-    if count:
-        log.error("loan balance projection: %d difference(s) from the journal in %d range(s) of loan ids",
-                  count, len(results))
+def report(result: dict[str, Any]) -> None:
+    """Log what one range found: every difference and the range's count (ERROR), or that it is proven (INFO)."""
+    for d in result["differences"]:
+        log.error("loan balance projection differs from the journal: loan %s %s: journal %s projection %s",
+                  d["loan_id"], d["bucket"], d["journal"], d["projection"])
+    if result["count"] > len(result["differences"]):
+        log.error("loan ids %s: %d more differences not shown", result["range"],
+                  result["count"] - len(result["differences"]))
+    if result["count"]:
+        log.error("loan balance projection: %d difference(s) from the journal in loan ids %s",
+                  result["count"], result["range"])
     else:
-        log.info("loan balance projection proven against the journal (%d range(s) of loan ids)", len(results))
-    return {"ranges": len(results), "differences": count,
-            "loan_ids": sorted({d["loan_id"] for result in results for d in result["differences"]})}
+        log.info("loan balance projection proven against the journal for loan ids %s", result["range"])
 
 
 @shared_task(name=VERIFY_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
 def verify_projection(size: int | None = None) -> dict[str, Any]:
-    """Send one :func:`verify_range` per range of the book."""
+    """Send one :func:`verify_range` per range of the book, having logged (INFO) how many ranges it sends."""
     size = int(size or current_app.config.get("PROJECTION_VERIFY_RANGE_SIZE", DEFAULT_RANGE_SIZE))
     session = make_session_factory(get_db().engine)()
     try:
@@ -81,6 +78,7 @@ def verify_projection(size: int | None = None) -> dict[str, Any]:
     finally:
         session.rollback()
         session.close()
+    log.info("loan balance projection: verifying %d range(s) of %d loan ids", len(ranges), size)
     for part in ranges:
         verify_range.apply_async((part.first, part.last))
     return {"ranges": len(ranges)}

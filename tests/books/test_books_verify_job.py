@@ -1,5 +1,5 @@
-"""The compare job on Celery: beat runs it daily, it logs a tampered projection row at ERROR, and once the
-rebuild repaired the row it logs that the projection is proven."""
+"""The compare job on Celery: beat runs it daily, each range of loan ids logs a tampered projection row at
+ERROR, and once the rebuild repaired the row every range logs that it is proven."""
 
 from __future__ import annotations
 
@@ -33,16 +33,22 @@ def test_the_celery_job_logs_a_tampered_row_and_is_silent_once_the_rebuild_repai
         tamper_projection(session, loans[2], interest=D("9.9900"))
         caplog.set_level(logging.INFO, logger="loanfactory.ledger")
         assert verify_projection.delay().get() == {"ranges": 2}
+        # ranges of two ids aligned on multiples of two: the tampered loan's range is the one that reports it
+        tampered = f"{(loans[2] - 1) // 2 * 2 + 1}-{(loans[2] - 1) // 2 * 2 + 2}"
         errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
         assert errors == [f"loan balance projection differs from the journal: loan {loans[2]} interest: "
                           "journal 4.3500 projection 9.9900",
-                          "loan balance projection: 1 difference(s) from the journal in 2 range(s) of loan ids"]
+                          f"loan balance projection: 1 difference(s) from the journal in loan ids {tampered}"]
         rebuild_projection(session)
         session.commit()
         caplog.clear()
         verify_projection.delay().get()
-        assert [r.levelno for r in caplog.records] == [logging.INFO]
-        assert "proven against the journal (2 range(s)" in caplog.records[0].getMessage()
+        assert [r.levelno for r in caplog.records] == [logging.INFO] * 3
+        messages = [r.getMessage() for r in caplog.records]
+        assert messages[0] == "loan balance projection: verifying 2 range(s) of 2 loan ids"
+        assert [m.rsplit(" ", 1)[0] for m in messages[1:]] == [
+            "loan balance projection proven against the journal for loan ids"] * 2
+        assert messages[2].endswith(f" {tampered}")
         session.close()
 
 
