@@ -32,7 +32,7 @@ from core.applications.models import Application
 from core.origination.approval import ApprovalTask
 from core.portfolio.measures import BUCKETS, Portfolio, book_on, disbursed, ratio
 
-APPROVED_STATES = ("approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed")
+APPROVED_STATES = ("approved", "accepted", "contract_signed", "disbursing", "disbursed", "disbursement_failed")
 #: the chart's buckets: M3+ gathers M3 and every later one
 BUCKET_GROUPS = {"M0": BUCKETS[:1], "M1": BUCKETS[1:2], "M2": BUCKETS[2:3], "M3+": BUCKETS[3:]}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
