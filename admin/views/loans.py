@@ -37,6 +37,7 @@ from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import repay
+from core.origination.published import version_number
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
@@ -105,6 +106,7 @@ class LoansView(SecureView):
                                                                ChangeRequest.entity_id == str(loan_id))
                                    .order_by(ChangeRequest.id)))
         return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
+                           product_version=version_number(db, loan.product_version_id),
                            events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
                            customer=masked(db.get(Customer, loan.customer_id)), today=clock.today().isoformat(),
                            form_key=uuid.uuid4().hex, revealed=None)

@@ -37,6 +37,8 @@ PARAMETERS: dict[str, Any] = {
                                       "with `Idempotent-Replayed: true`; the same key with another request gets "
                                       "409.", "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
 }
+#: what moving money on a loan can be refused with: its state, or a rule (a date, the overpayment bound)
+SERVICING = ("not-found", "wrong-state", "refused", "damaged-record")
 #: the states of an application a follow-up operation may find it in when it is refused with ``wrong-state``
 STATEFUL = ("not-found", "wrong-state", "damaged-record")
 
@@ -102,7 +104,7 @@ def register_all() -> None:
                   parameters=(APPLICATION_ID, {"name": "format", "in": "query", "required": False,
                                                "description": "`pdf` for the document itself.",
                                                "schema": {"type": "string", "enum": ["json", "pdf"]}}),
-                  problems=(*STATEFUL, "refused", "plugin-unavailable")),
+                  problems=(*STATEFUL, "invalid-request", "refused", "plugin-unavailable")),
         Operation("signContract", "post", "/applications/{application_id}/contract/signature",
                   "The borrower signs the contract they were shown",
                   "The hash must be the contract's and the name the borrower's; the lender countersigns and both "
@@ -151,17 +153,16 @@ def _register_servicing() -> None:
                   "Allocated to what is due now by the product's order; money before a due date (or beyond what is "
                   "due) is held as overpayment and applied at the close of each due date (`allocated.excess`). "
                   "To pay principal off early, prepay.", "loans", Success("201", "Posted.", "Repayment"),
-                  parameters=loan, problems=("not-found", "wrong-state", "damaged-record"), body="RepaymentRequest",
+                  parameters=loan, problems=SERVICING, body="RepaymentRequest",
                   body_example={"amount": "862.89"}, idempotent=True),
         Operation("quotePrepayment", "post", "/loans/{loan_id}/prepayment-quotes",
                   "What prepaying all or part would cost on a date", "Nothing is stored.", "loans",
                   Success("200", "The quote.", "PrepaymentQuote"), parameters=loan,
-                  problems=("not-found", "wrong-state", "damaged-record"), body="PrepaymentRequest",
+                  problems=SERVICING, body="PrepaymentRequest",
                   body_example={"amount": "2000.00", "mode": "keep_term"}),
         Operation("prepay", "post", "/loans/{loan_id}/prepayments", "Prepay all or part of the loan",
                   "Pays the quoted total on `on` (today by default).", "loans", Success("201", "Posted.", "Prepayment"),
-                  parameters=loan, problems=("not-found", "wrong-state", "damaged-record"), body="PrepaymentRequest",
-                  body_example={}, idempotent=True),
+                  parameters=loan, problems=SERVICING, body="PrepaymentRequest", body_example={}, idempotent=True),
         Operation("listWebhooks", "get", "/webhooks", "This channel's webhook subscriptions", "Oldest first.",
                   "webhooks", Success("200", "A page of subscriptions.", "WebhookList"), parameters=PAGE,
                   problems=("invalid-request",)),

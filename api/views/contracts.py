@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify, request
 from api import clock
 from api.auth import current_client
 from api.body import all_problems, json_body, unknown_fields
-from api.problems import ApiProblem
+from api.problems import ApiProblem, invalid
 from api.serialize import iso_text
 from api.transactions import idempotent, transactional
 from api.views.applications import application_json, channel_application, loan_of
@@ -62,14 +62,18 @@ def register(bp: Blueprint) -> None:
     @bp.get("/applications/<int:application_id>/contract")
     @transactional
     def get_contract(application_id: int) -> Response:
-        """The contract to show the borrower; rendered once, then the same document every time."""
+        """The contract to show the borrower; rendered once, then the same document every time (``?format=pdf``:
+        the PDF itself)."""
+        shown_as = request.args.get("format", "json")
+        if shown_as not in ("json", "pdf"):
+            raise invalid([("query:format", "must be json or pdf")])
         application = channel_application(application_id, lock=True)
         offer = offer_of_version(db_session(), application.product_version_id)
         try:
             record = booking.contract_for(db_session(), get_plugins(), application, offer, today=clock.today())
         except PluginFailure as failure:
             raise plugin_unavailable(failure) from None
-        if request.args.get("format") == "pdf":
+        if shown_as == "pdf":
             return Response(record.content, mimetype=record.media_type,
                             headers={"Content-Disposition": f'inline; filename="{record.contract_id}.pdf"'})
         return jsonify(contract_json(application.id, record, with_content=True))

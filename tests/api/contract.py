@@ -20,21 +20,15 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from api.openapi import document_for
 from api.openapi.registry import HEADERS
-from core.origination import published
-from loanfactory.database import get_db
 
 PREFIX = "/api/v1"
 
 
-def api_document(app: Flask) -> dict[str, Any]:
-    """The app's whole document, the internal operations included."""
-    with app.app_context():
-        session = get_db(app).session()
-        try:
-            return document_for(published.published_offers(session), scope=str(get_db(app).engine.url),
-                                internal=True)
-        finally:
-            session.rollback()
+def api_document(_app: Flask) -> dict[str, Any]:
+    """The whole document, the internal operations included. Its operations and schemas do not depend on what
+    is published (only ``x-products`` does), so it is built without the app's database: the checks add no
+    statement to what a test counts."""
+    return document_for([], internal=True)
 
 
 def closed(schema: Any) -> Any:
