@@ -17,7 +17,7 @@ from sqlalchemy import select
 from api import clock
 from api.auth import current_client
 from api.body import json_body, unknown_fields
-from api.pagination import paginate
+from api.pagination import page_args, paginate
 from api.problems import invalid
 from api.serialize import iso, money
 from api.transactions import idempotent, transactional
@@ -193,7 +193,8 @@ def register(bp: Blueprint) -> None:
 
     @bp.get("/loans/<int:loan_id>/repayments")
     def list_repayments(loan_id: int) -> Response:
-        """The loan's repayments, newest first (posted and reversed)."""
+        """The loan's repayments, newest first (posted and reversed); the paging is checked first."""
+        page_args()
         loan = channel_loan(loan_id)
         query = (select(ServicingEvent).where(ServicingEvent.loan_id == loan.id, ServicingEvent.kind == "repayment")
                  .order_by(ServicingEvent.id.desc()))

@@ -251,17 +251,17 @@ def signature_request(signer_name: object, sha256: object) -> tuple[str, str]:
     Raises:
         RequestProblems: each bad one, by name.
     """
-    problems, values = [], []
+    problems, values = [], {}
     for field, value, max_length in (("signer_name", signer_name, MAX_SIGNER_NAME), ("sha256", sha256, 64)):
         try:
-            values.append(parse_text(value, field, max_length))
+            values[field] = parse_text(value, field, max_length)
         except InputError as error:
             problems.append((field, "is required" if value is None else error.reason))
-    if not problems and not SHA256_HEX.fullmatch(values[1]):
+    if "sha256" in values and not SHA256_HEX.fullmatch(values["sha256"]):
         problems.append(("sha256", "must be 64 lower-case hexadecimal digits"))
     if problems:
         raise RequestProblems(problems)
-    return values[0], values[1]
+    return values["signer_name"], values["sha256"]
 
 
 def sign_contract(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
