@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from api.openapi.registry import PRODUCT, Operation, Success, register
-from api.openapi.requests import APPLICATION_EXAMPLE, EXAMPLE_ID, QUOTE_EXAMPLE
+from api.openapi.requests import (
+    APPLICATION_ANSWER_EXAMPLE,
+    APPLICATION_EXAMPLE,
+    EXAMPLE_ID,
+    QUOTE_EXAMPLE,
+    REPAYMENT_ANSWER_EXAMPLE,
+)
 from api.openapi.schemas import MAX_ID
 
 PAGE = ({"$ref": "#/components/parameters/page"}, {"$ref": "#/components/parameters/per_page"})
@@ -77,7 +83,8 @@ def register_all() -> None:
                   "bureau, scoring and the approval chain. The answer is `approved` (an offer to accept), `rejected` "
                   "(with reasons) or `under_review`. A rejection is a 201 too. The applicant's ID number must carry "
                   f"a valid check digit ({EXAMPLE_ID}).", "applications",
-                  Success("201", "The application and its decision.", "Application", headers=("Location",)),
+                  Success("201", "The application and its decision.", "Application", headers=("Location",),
+                          example=APPLICATION_ANSWER_EXAMPLE),
                   parameters=(CODE,), problems=(*PRODUCT, "damaged-record"), body="ApplicationRequest",
                   body_example=APPLICATION_EXAMPLE, idempotent=True),
         Operation("listApplications", "get", "/applications", "This channel's applications",
@@ -152,7 +159,8 @@ def _register_servicing() -> None:
         Operation("repay", "post", "/loans/{loan_id}/repayments", "Record a repayment",
                   "Allocated to what is due now by the product's order; money before a due date (or beyond what is "
                   "due) is held as overpayment and applied at the close of each due date (`allocated.excess`). "
-                  "To pay principal off early, prepay.", "loans", Success("201", "Posted.", "Repayment"),
+                  "To pay principal off early, prepay.", "loans",
+                  Success("201", "Posted.", "Repayment", example=REPAYMENT_ANSWER_EXAMPLE),
                   parameters=loan, problems=SERVICING, body="RepaymentRequest",
                   body_example={"amount": "862.89"}, idempotent=True),
         Operation("quotePrepayment", "post", "/loans/{loan_id}/prepayment-quotes",

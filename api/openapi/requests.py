@@ -175,3 +175,21 @@ FOLLOW_UP_SCHEMAS: dict[str, Any] = {
                                   "description": "An event type or a pattern: application.*, loan.overdue, *."}}},
                              required=["url"]), "additionalProperties": False},
 }
+
+
+#: what the examples' application is answered with (the README's walk-through: grade A, the 8% band)
+APPLICATION_ANSWER_EXAMPLE = {
+    "id": 1, "external_id": "order-123", "product_code": "CONSUMER_INSTALLMENT", "product_version": 1,
+    "state": "approved", "review_step": None, "amount": "5000.00", "term": 6, "method": "equal_installment",
+    "score": 615, "grade": "A", "reason_codes": ["SC01"],
+    "decision": {"outcome": "approved", "reasons": [], "approved_amount": "5000.00", "annual_rate": "0.0800",
+                 "apr": "0.1206", "term": 6, "method": "equal_installment", "first_installment": "862.89",
+                 "total_payable": "5177.34", "offer_expires_at": "2026-11-30T18:00:00+08:00"},
+    "loan_id": None, "created_at": "2026-11-23T18:00:00+08:00", "decided_at": "2026-11-23T18:00:00+08:00",
+    "links": {"self": "/api/v1/applications/1", "acceptance": "/api/v1/applications/1/acceptance"}}
+REPAYMENT_ANSWER_EXAMPLE = {
+    "id": 7, "loan_id": 1, "amount": "862.89", "paid_on": "2026-12-23", "state": "posted",
+    "allocated": {"lines": [{"period": 1, "component": "fee", "amount": "10.00"},
+                            {"period": 1, "component": "interest", "amount": "33.33"},
+                            {"period": 1, "component": "principal", "amount": "819.56"}], "excess": "0.00"},
+    "loan_state": "active"}

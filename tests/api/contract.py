@@ -104,3 +104,10 @@ class CheckedClient(FlaskClient):
                                response.mimetype, dict(response.headers), body)
         assert not problems, "the response breaks the API's document:\n" + "\n".join(problems)
         return response
+
+
+def component_problems(name: str, instance: Any) -> list[str]:
+    """What is wrong with ``instance`` as the component schema ``name`` (closed, formats checked)."""
+    document = document_for([], internal=True)
+    validator = _validator(document, {"$ref": f"#/components/schemas/{name}"}, "component", name)
+    return [f"{name}: {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]

@@ -133,6 +133,26 @@ def test_the_contract_declares_security_webhooks_tags_descriptions_and_examples(
     assert ric.is_valid(example["applicant"]["id_number"])
 
 
+def test_every_example_is_valid_against_its_own_schema() -> None:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    from api.openapi import build_document
+    from tests.api.contract import closed
+
+    doc = build_document([], internal=True)
+    components = closed(doc["components"])
+    examples = [(media["schema"], media["example"]) for item in doc["paths"].values() for op in item.values()
+                for media in [*op.get("requestBody", {}).get("content", {}).values(),
+                              *(m for r in op["responses"].values() for m in r.get("content", {}).values())]
+                if "example" in media]
+    examples += [({"$ref": f"#/components/schemas/{name}"}, example) for name, schema in
+                 doc["components"]["schemas"].items() for example in schema.get("examples", [])]
+    assert len(examples) > 12
+    for schema, example in examples:
+        validator = Draft202012Validator({**closed(schema), "components": components}, format_checker=FormatChecker())
+        assert list(validator.iter_errors(example)) == [], (schema, example)
+
+
 def test_the_product_document_narrows_the_same_schemas_to_the_product(api_app: Flask, consumer: int) -> None:
     doc = document(api_app, "/api/v1/products/CONSUMER_INSTALLMENT/openapi.json")
     application = schema(doc, "ApplicationRequest")

@@ -43,6 +43,7 @@ from tests.api.conftest import (
     publish_sample,
     webhooks_sent,
 )
+from tests.api.contract import component_problems
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DISBURSED = date(2026, 3, 2)
@@ -245,7 +246,9 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
         "application.draft", "application.submitted", "application.under_review", "application.approved",
         "application.accepted", "application.contract_signed", "application.disbursing", "loan.active",
         "application.disbursed", "loan.overdue", "loan.active", "loan.prepaid_closed"]
-    # every delivery is signed with the subscription's secret and names its delivery id
+    # every delivery is signed with the subscription's secret, names its delivery id, and is the document's
+    # WebhookPayload (the ``webhooks`` section)
+    assert [p for event in receiver.events() for p in component_problems("WebhookPayload", event)] == []
     for headers, body in receiver.deliveries:
         assert verify_signature(hook["secret"], headers["loanfactory-signature"], body)
         assert headers["loanfactory-event"] == json.loads(body)["type"]
