@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -61,19 +60,28 @@ def selling_sqlite(tmp_path: Path) -> Iterator[Flask]:
     app = make_api_app(f"sqlite:///{tmp_path}/sdk.sqlite3", **PAYMENT_PLUGINS)
     publish_sample(app, "consumer_installment")
     yield app
+    forget_generated(tmp_path)
+
+
+def forget_generated(where: Path) -> None:
+    """Take a generated package off ``sys.path`` and out of the imported modules."""
+    if str(where) in sys.path:
+        sys.path.remove(str(where))
+    for name in [m for m in sys.modules if m == "channel_sdk" or m.startswith("channel_sdk.")]:
+        del sys.modules[name]
 
 
 def generated_python_client(app: Flask, where: Path) -> Any:
-    """The package openapi-python-client generates from the served document, imported."""
+    """The package openapi-python-client generates from the served document, imported (``where`` stays on
+    ``sys.path`` for the test: :func:`forget_generated` takes it off)."""
     document = app.test_client().get(PREFIX + "/openapi.json").get_json()
     (where / "openapi.json").write_text(json.dumps(document, ensure_ascii=False))
     generator = _tool(VENV_BIN / "openapi-python-client", "pip install -e '.[dev]'")
     output = _run(generator, "generate", "--path", "openapi.json", "--output-path", "channel_sdk", "--meta", "none",
                   cwd=where)
     assert "Warning" not in output, output
+    forget_generated(where)
     sys.path.insert(0, str(where))
-    for name in [m for m in sys.modules if m == "channel_sdk" or m.startswith("channel_sdk.")]:
-        del sys.modules[name]
     return importlib.import_module("channel_sdk")
 
 
@@ -217,4 +225,3 @@ def test_typescript_types_of_both_documents_compile_under_tsc_strict(selling_sql
         "strict": True, "noEmit": True, "target": "ES2022", "module": "ES2022", "moduleResolution": "bundler"},
         "files": files}))
     _run(tsc, "-p", "tsconfig.json", cwd=tmp_path)
-    shutil.rmtree(tmp_path / "node_modules", ignore_errors=True)
