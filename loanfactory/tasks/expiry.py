@@ -20,7 +20,7 @@ from core.credit_lines.lifecycle import expire_lines
 from core.db.base import make_session_factory
 from core.origination.expiry import ACTOR
 from core.origination.expiry import expire_applications as expire
-from core.origination.settlement import SHANGHAI
+from loanfactory.clock import SHANGHAI
 from loanfactory.database import get_db
 
 TASK = "loanfactory.expire_applications"
