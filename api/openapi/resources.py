@@ -39,6 +39,10 @@ DECISION = obj({
         "resubmitted_at": nullable(DATETIME)})},
     "approved_amount": MONEY, "annual_rate": RATE, "apr": RATE, "term": INTEGER, "method": METHOD,
     "first_installment": MONEY, "total_payable": MONEY,
+    "missing_documents": {"type": "array", "items": STRING,
+                          "description": "The document kinds the product needs before approval (under_review)."},
+    "approved_limit": {**MONEY, "description": "A credit line's approved limit (with annual_rate and "
+                                               "offer_expires_at): take the line before then."},
     "offer_expires_at": {**DATETIME, "description": "Accept before this time."},
     "accepted_at": DATETIME, "accepted_by": STRING,
 }, required=[], description="The decision and, once approved, the offer's terms (the approved offer).")

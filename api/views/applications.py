@@ -25,7 +25,8 @@ from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
 
 #: the keys of the kernel's decision a channel sees (the evaluation context and the reviewers' notes stay inside)
-DECISION_KEYS = ("outcome", "reasons", "errors", "task_id", "step", "bureau", "model_version", "returns")
+DECISION_KEYS = ("outcome", "reasons", "errors", "task_id", "step", "bureau", "model_version", "returns",
+                 "missing_documents", "approved_limit", "annual_rate", "offer_expires_at")
 
 
 def decision_json(application: Application) -> dict[str, Any] | None:

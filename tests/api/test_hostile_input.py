@@ -238,6 +238,8 @@ def operations(served: Served) -> Iterator[tuple[str, str, str, dict[str, Any], 
             path = "/api/v1" + template.replace("{code}", code or "")
             for placeholder, value in ids.items():
                 path = path.replace(placeholder, str(value))
+            if "{" in path:  # a credit line's: this fixture sells loans only (tests/credit_lines probe them)
+                continue
             for method, operation in document["paths"][template].items():
                 yield (method.upper(), path, operation["operationId"] + (f"_{code}" if code else ""), operation,
                        document)

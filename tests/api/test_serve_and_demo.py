@@ -23,11 +23,12 @@ def test_the_demo_publishes_the_samples_adds_a_user_per_role_and_a_working_key(t
     app = make_api_app(f"sqlite:///{tmp_path}/demo.sqlite3")
     seed = seed_demo(app)
     assert seed.problems == []
-    assert sorted(seed.products) == ["CONSUMER_INSTALLMENT", "HOME_IMPROVEMENT", "SHORT_TERM_BRIDGE", "SME_BUSINESS"]
+    assert sorted(seed.products) == ["CONSUMER_INSTALLMENT", "HOME_IMPROVEMENT", "REVOLVING_CREDIT_LINE",
+                                    "SHORT_TERM_BRIDGE", "SME_BUSINESS"]
     assert {role for _user, _password, role in seed.users} == {r.value for r in Role}
     channel = Channel(app.test_client(), seed.api_key)
     listed = channel.get("/api/v1/products").get_json()["items"]
-    assert len(listed) == 4
+    assert len(listed) == len(seed.products)
     again = seed_demo(app)
     assert again.products == seed.products and again.api_key != seed.api_key
     with app.app_context():
