@@ -40,7 +40,8 @@ from core.origination.approval import ApprovalTask
 from core.portfolio.measures import BUCKETS, Portfolio, book_on, coverage, disbursed, income_by_product_month, ratio
 from loanfactory import clock
 
-APPROVED_STATES = ("approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed", "line_granted")
+APPROVED_STATES = ("approved", "accepted", "contract_signed", "disbursing", "disbursed", "disbursement_failed",
+                   "line_granted")
 #: the chart's buckets: M3+ gathers M3 and every later one
 BUCKET_GROUPS = {"M0": BUCKETS[:1], "M1": BUCKETS[1:2], "M2": BUCKETS[2:3], "M3+": BUCKETS[3:]}
 #: the months before the day's own the income chart shows

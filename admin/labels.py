@@ -36,7 +36,8 @@ CODE_LABELS = {
     # applications
     "submitted": _l("Submitted"), "under_review": _l("Under review"), "approved": _l("Approved"),
     "rejected": _l("Rejected"), "returned": _l("Returned for supplement"), "cancelled": _l("Cancelled"),
-    "expired": _l("Expired"), "contract_signed": _l("Contract signed"), "disbursing": _l("Disbursing"),
+    "expired": _l("Expired"), "accepted": _l("Offer accepted"), "line_granted": _l("Line granted"),
+    "contract_signed": _l("Contract signed"), "disbursing": _l("Disbursing"),
     "disbursed": _l("Disbursed"), "disbursement_failed": _l("Disbursement failed"),
     # loans and installments
     "active": _l("Performing"), "overdue": _l("Overdue"), "paid_off": _l("Paid off"),

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort
 
-from api.openapi_common import MAX_ID
+from api.openapi.schemas import MAX_ID
 
 #: endpoints reachable without an API key: the OpenAPI documents and the payment channel's callback
 #: (which carries its own HMAC signature instead)

@@ -9,13 +9,17 @@ store (a NUL, a lone surrogate: :func:`core.inputs.document_problems`). Its size
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
 
-from api.problems import ApiProblem, invalid, pointer_for_path
+from api.problems import ApiProblem, invalid, pointer_for, pointer_for_path
 from core.inputs import document_problems
+from core.origination.errors import RequestProblems
+
+Parsed = TypeVar("Parsed")
 
 
 def json_body() -> dict[str, Any]:
@@ -46,3 +50,15 @@ def json_body() -> dict[str, Any]:
 def unknown_fields(data: dict[str, Any], allowed: set[str], prefix: str = "") -> list[tuple[str, str]]:
     """A problem for every key of ``data`` that is not in ``allowed``."""
     return [(f"{prefix}/{key}", "unknown field") for key in data if key not in allowed]
+
+
+def all_problems(problems: list[tuple[str, str]], parse: Callable[[], Parsed]) -> Parsed:
+    """``parse()``, its field problems reported in one 422 together with ``problems`` already found (unknown
+    fields, say), so that no problem hides another."""
+    try:
+        parsed = parse()
+    except RequestProblems as error:
+        raise invalid([*problems, *((pointer_for(field), message) for field, message in error.problems)]) from None
+    if problems:
+        raise invalid(problems)
+    return parsed

@@ -1,24 +1,29 @@
-"""The OpenAPI paths and schemas of the customer endpoints (:mod:`api.views.customers`) and the enterprise part
-of an application to an enterprise product, kept apart from the product documents' builder: it adds
-:data:`CUSTOMER_PATHS` and :data:`CUSTOMER_SCHEMAS` to every document."""
+"""The contract of customers, enterprises, their relations and documents (:mod:`api.views.customers`,
+:mod:`api.views.documents`), and the enterprise part of an application: registered in the API's registry.
+
+The whole document's ``ApplicationRequest`` takes an optional ``enterprise`` (the borrowing enterprise, whose
+legal representative is the applicant); an enterprise product's own document requires it, an individual
+product's has none (:func:`tailor`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from api.openapi_common import DATETIME, MONEY, _id_parameter, _op, json_response, ref
+from api.openapi.registry import Operation, Success, register, register_schemas
+from api.openapi.schemas import DATETIME, INTEGER, MONEY, STRING, _links, enum, nullable, obj, path_id, ref
 from core.documents.kinds import KINDS
+from core.origination.catalog import Offer
 
-CUSTOMER_ID = _id_parameter("customer_id")
-ENTERPRISE_ID = _id_parameter("enterprise_id")
+CUSTOMER_ID = path_id("customer_id", "customer")
+ENTERPRISE_ID = path_id("enterprise_id", "enterprise")
+TAG = "customers"
 _MASKED = {"type": "string", "description": "Masked: personal data is not read back in clear."}
 _NAME = {"type": "string", "minLength": 1, "maxLength": 50}
 _PHONE = {"type": "string", "pattern": r"^1[3-9][0-9]{9}$", "description": "Mainland mobile number."}
 _ADDRESS = {"type": "string", "minLength": 1, "maxLength": 200}
-_RELATION = {"type": "object", "required": ["kind", "customer_id", "contact"], "properties": {
-    "kind": {"type": "string", "enum": ["legal_representative", "guarantor", "spouse", "emergency_contact"]},
-    "customer_id": {"type": ["integer", "null"]},
-    "contact": {"type": ["object", "null"], "properties": {"name": _MASKED, "phone": _MASKED}}}}
+_CONTACT = {**obj({"name": _NAME, "phone": _PHONE}), "additionalProperties": False}
+DOCUMENT_KINDS = list(KINDS)
 
 PERSON_PROPERTIES: dict[str, Any] = {
     "name": {**_NAME, "description": "Legal name."},
@@ -28,7 +33,6 @@ PERSON_PROPERTIES: dict[str, Any] = {
     "monthly_income": ref("MoneyInput"),
     "address": {**_ADDRESS, "description": "Home address."},
 }
-
 ENTERPRISE_PROPERTIES: dict[str, Any] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 100, "description": "Registered name."},
     "credit_code": {"type": "string", "pattern": r"^[0-9]{8}[0-9A-HJ-NP-RTUW-Y]{10}$",
@@ -43,111 +47,121 @@ ENTERPRISE_PROPERTIES: dict[str, Any] = {
     "bank_account": {**ref("BankAccount"), "description": "The corporate account; held by the enterprise."},
 }
 ENTERPRISE_REQUIRED = ["name", "credit_code", "industry_code", "registered_address", "bank_account"]
+RELATION = obj({"kind": enum(["legal_representative", "guarantor", "spouse", "emergency_contact"]),
+                "customer_id": nullable(INTEGER),
+                "contact": nullable(obj({"name": _MASKED, "phone": _MASKED}))},
+               description="A related party: a customer, or a contact who is not one (masked).")
 
 CUSTOMER_SCHEMAS: dict[str, Any] = {
-    "PersonRequest": {"type": "object", "additionalProperties": False, "required": ["name", "id_number", "phone"],
-                      "properties": {**PERSON_PROPERTIES, "emergency_contacts": {
-                          "type": "array", "maxItems": 5, "items": {
-                              "type": "object", "additionalProperties": False, "required": ["name", "phone"],
-                              "properties": {"name": _NAME, "phone": _PHONE}}}}},
-    "EnterpriseFile": {"type": "object", "additionalProperties": False, "required": ENTERPRISE_REQUIRED,
-                       "properties": ENTERPRISE_PROPERTIES,
-                       "description": "The borrowing enterprise; the applicant is its legal representative."},
-    "EnterpriseRequest": {"type": "object", "additionalProperties": False,
-                          "required": [*ENTERPRISE_REQUIRED, "legal_representative"],
-                          "properties": {**ENTERPRISE_PROPERTIES, "legal_representative": {
-                              "type": "object", "additionalProperties": False,
-                              "required": ["name", "id_number", "phone"], "properties": PERSON_PROPERTIES}}},
-    "RelationRequest": {"type": "object", "additionalProperties": False, "required": ["kind"], "properties": {
-        "kind": {"type": "string", "enum": ["guarantor", "spouse", "emergency_contact"]},
+    "PersonRequest": {**obj({**PERSON_PROPERTIES, "emergency_contacts": {
+        "type": "array", "maxItems": 5, "items": _CONTACT}}, required=["name", "id_number", "phone"],
+        description="An individual to onboard."), "additionalProperties": False},
+    "EnterpriseFile": {**obj(ENTERPRISE_PROPERTIES, required=ENTERPRISE_REQUIRED,
+                             description="The borrowing enterprise; the applicant is its legal representative."),
+                       "additionalProperties": False},
+    "EnterpriseRequest": {**obj({**ENTERPRISE_PROPERTIES, "legal_representative": {
+        **obj(PERSON_PROPERTIES, required=["name", "id_number", "phone"]), "additionalProperties": False}},
+        required=[*ENTERPRISE_REQUIRED, "legal_representative"], description="An enterprise to onboard."),
+        "additionalProperties": False},
+    "RelationRequest": {**obj({
+        "kind": enum(["guarantor", "spouse", "emergency_contact"]),
         "related_customer_id": {"type": "integer", "minimum": 1,
                                 "description": "A customer this channel onboarded or who applied through it."},
-        "contact": {"type": "object", "additionalProperties": False, "required": ["name", "phone"],
-                    "properties": {"name": _NAME, "phone": _PHONE},
-                    "description": "An emergency contact who is not a customer."}}},
-    "EnterpriseRelationRequest": {
-        "type": "object", "additionalProperties": False, "required": ["kind", "related_customer_id"], "properties": {
-            "kind": {"type": "string", "enum": ["guarantor"]},
-            "related_customer_id": {"type": "integer", "minimum": 1,
-                                    "description": "A customer this channel onboarded or who applied through it."}}},
-    "Customer": {"type": "object", "required": ["id", "kind", "name", "id_number", "phone", "relations", "links"],
-                 "properties": {"id": {"type": "integer"}, "kind": {"const": "individual"}, "name": _MASKED,
-                                "id_number": _MASKED, "phone": _MASKED, "region": {"type": ["string", "null"]},
-                                "monthly_income": {"anyOf": [MONEY, {"type": "null"}]},
-                                "has_address": {"type": "boolean"},
-                                "relations": {"type": "array", "items": _RELATION},
-                                "created_at": {"anyOf": [DATETIME, {"type": "null"}]},
-                                "links": {"type": "object"}}},
-    "Enterprise": {"type": "object", "required": ["id", "kind", "name", "credit_code", "legal_representative_id",
-                                                  "industry_code", "bank_account", "relations", "links"],
-                   "properties": {"id": {"type": "integer"}, "kind": {"const": "enterprise"},
-                                  "name": {"type": "string"}, "credit_code": {"type": "string"},
-                                  "legal_representative_id": {"type": "integer"},
-                                  "registered_capital": {"anyOf": [MONEY, {"type": "null"}]},
-                                  "industry_code": {"type": "string"},
-                                  "bank_account": {"type": "object", "properties": {
-                                      "bank_code": {"type": "string"}, "account_number": _MASKED}},
-                                  "relations": {"type": "array", "items": _RELATION},
-                                  "created_at": {"anyOf": [DATETIME, {"type": "null"}]},
-                                  "links": {"type": "object"}}},
-}
-
-CUSTOMER_PATHS: dict[str, Any] = {
-    "/customers": {"post": _op(
-        "createCustomer", "Onboard an individual (a known ID number is brought up to date: 200)",
-        ("201", "Customer", "Onboarded."), body="PersonRequest", idempotent=True, tag="customers")},
-    "/customers/{customer_id}": {"get": _op(
-        "getCustomer", "An individual this channel onboarded or who applied through it",
-        ("200", "Customer", "The customer, masked."), params=[CUSTOMER_ID], tag="customers")},
-    "/customers/{customer_id}/relations": {"post": _op(
-        "addCustomerRelation", "Record a guarantor, spouse or emergency contact",
-        ("201", "Customer", "The customer with the relation."), body="RelationRequest", params=[CUSTOMER_ID],
-        idempotent=True, tag="customers")},
-    "/enterprises": {"post": _op(
-        "createEnterprise", "Onboard an enterprise with its legal representative (a known credit code is brought "
-                            "up to date: 200)",
-        ("201", "Enterprise", "Onboarded."), body="EnterpriseRequest", idempotent=True, tag="customers")},
-    "/enterprises/{enterprise_id}": {"get": _op(
-        "getEnterprise", "An enterprise this channel onboarded or that applied through it",
-        ("200", "Enterprise", "The enterprise."), params=[ENTERPRISE_ID], tag="customers")},
-    "/enterprises/{enterprise_id}/relations": {"post": _op(
-        "addEnterpriseRelation", "Record a guarantor of the enterprise",
-        ("201", "Enterprise", "The enterprise with the relation."), body="EnterpriseRelationRequest",
-        params=[ENTERPRISE_ID],
-        idempotent=True, tag="customers")},
-}
-_DOCUMENT_KINDS = list(KINDS)
-CUSTOMER_SCHEMAS["DocumentUpload"] = {
-    "type": "object", "required": ["file", "kind"], "properties": {
+        "contact": {**_CONTACT, "description": "An emergency contact who is not a customer."}}, required=["kind"]),
+        "additionalProperties": False},
+    "EnterpriseRelationRequest": {**obj({
+        "kind": enum(["guarantor"]),
+        "related_customer_id": {"type": "integer", "minimum": 1,
+                                "description": "A customer this channel onboarded or who applied through it."}}),
+        "additionalProperties": False},
+    "Relation": RELATION,
+    "Customer": obj({
+        "id": INTEGER, "kind": enum(["individual"]), "name": _MASKED, "id_number": _MASKED, "phone": _MASKED,
+        "region": nullable(STRING), "monthly_income": nullable(MONEY), "has_address": {"type": "boolean"},
+        "relations": {"type": "array", "items": ref("Relation")}, "created_at": nullable(DATETIME),
+        "links": _links("self"),
+    }, description="An individual customer, masked."),
+    "EnterpriseAccount": obj({"bank_code": STRING, "account_number": _MASKED}),
+    "Enterprise": obj({
+        "id": INTEGER, "kind": enum(["enterprise"]), "name": STRING, "credit_code": STRING,
+        "legal_representative_id": INTEGER, "registered_capital": nullable(MONEY), "industry_code": STRING,
+        "bank_account": ref("EnterpriseAccount"), "relations": {"type": "array", "items": ref("Relation")},
+        "created_at": nullable(DATETIME), "links": _links("self", "legal_representative"),
+    }, description="An enterprise customer: the registry facts, the account number masked."),
+    "DocumentUpload": obj({
         "file": {"type": "string", "contentMediaType": "application/octet-stream",
                  "description": "The document; its type is told by its content (JPEG, PNG or PDF as the kind takes)."},
-        "kind": {"type": "string", "enum": _DOCUMENT_KINDS},
+        "kind": enum(DOCUMENT_KINDS),
         "application_id": {"type": "integer", "minimum": 1, "description": "An application of this customer."},
-        "loan_id": {"type": "integer", "minimum": 1, "description": "A loan of this customer."}}}
-CUSTOMER_SCHEMAS["Document"] = {
-    "type": "object", "required": ["id", "kind", "media_type", "size", "sha256", "retention_class"], "properties": {
-        "id": {"type": "integer"}, "kind": {"type": "string"}, "media_type": {"type": "string"},
-        "size": {"type": "integer"}, "sha256": {"type": "string"}, "retention_class": {"type": "string"},
-        "application_id": {"type": ["integer", "null"]}, "loan_id": {"type": ["integer", "null"]},
-        "uploaded_at": {"anyOf": [DATETIME, {"type": "null"}]}}}
-CUSTOMER_SCHEMAS["DocumentList"] = {"type": "object", "required": ["items"],
-                                    "properties": {"items": {"type": "array", "items": ref("Document")}}}
-for _path, _parameter, _whose in (("/customers/{customer_id}/documents", CUSTOMER_ID, "an individual"),
-                                  ("/enterprises/{enterprise_id}/documents", ENTERPRISE_ID, "an enterprise")):
-    _name = "Customer" if _parameter is CUSTOMER_ID else "Enterprise"
-    _upload = _op(f"upload{_name}Document", f"Upload a document of {_whose} (multipart/form-data)",
-                  ("201", "Document", "Checked and stored."), params=[_parameter], idempotent=True, tag="customers")
-    _upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": ref("DocumentUpload")}}}
-    _upload["responses"]["413"] = {"description": "Larger than DOCUMENTS_MAX_BYTES."}
-    CUSTOMER_PATHS[_path] = {"post": _upload, "get": _op(
-        f"list{_name}Documents", f"The documents of {_whose}", ("200", "DocumentList", "Newest first."),
-        params=[_parameter], tag="customers")}
-
-for _path, _schema in (("/customers", "Customer"), ("/enterprises", "Enterprise")):
-    CUSTOMER_PATHS[_path]["post"]["responses"]["200"] = json_response(_schema, "Known already: brought up to date.")
+        "loan_id": {"type": "integer", "minimum": 1, "description": "A loan of this customer."},
+    }, required=["file", "kind"], description="A document upload (multipart/form-data)."),
+    "Document": obj({"id": INTEGER, "kind": enum(DOCUMENT_KINDS), "media_type": STRING, "size": INTEGER,
+                     "sha256": STRING, "retention_class": STRING, "application_id": nullable(INTEGER),
+                     "loan_id": nullable(INTEGER), "uploaded_at": nullable(DATETIME)},
+                    description="A stored document, checked by its content."),
+    "DocumentList": obj({"items": {"type": "array", "items": ref("Document")}}, description="Newest first."),
+}
 
 
-def enterprise_property(customer_type: str) -> dict[str, Any]:
-    """The ``enterprise`` property of an application to a product lending to ``customer_type`` (none for
-    individuals)."""
-    return {"enterprise": ref("EnterpriseFile")} if customer_type == "enterprise" else {}
+def tailor(offer: Offer | None, schemas: dict[str, Any]) -> None:
+    """Give the application requests in ``schemas`` their ``enterprise``: optional in the whole document,
+    required by an enterprise product's, absent from an individual product's."""
+    enterprise = offer is not None and offer.product.customer_type == "enterprise"
+    for name in ("ApplicationRequest", "CreditLineApplicationRequest"):
+        request = schemas.get(name)
+        if request is None:
+            continue
+        if offer is None or enterprise:
+            request["properties"]["enterprise"] = ref("EnterpriseFile")
+        if enterprise:
+            request["required"] = [*request["required"], "enterprise"]
+
+
+def _onboarding(operation_id: str, path: str, what: str, schema: str, body: str) -> Operation:
+    return Operation(operation_id, "post", path, f"Onboard {what}",
+                     f"A known one (same {'ID number' if schema == 'Customer' else 'credit code'}) is brought up to "
+                     "date and answered 200.", TAG, Success("201", "Onboarded.", schema, headers=("Location",)),
+                     problems=("refused",), body=body, idempotent=True,
+                     also=(Success("200", "Known already: brought up to date.", schema, headers=("Location",)),))
+
+
+def _documents(name: str, path: str, parameter: dict[str, Any], whose: str) -> tuple[Operation, Operation]:
+    return (Operation(f"upload{name}Document", "post", path, f"Upload a document of {whose}",
+                      "multipart/form-data; checked by its content, stored only when everything passes. At most "
+                      "DOCUMENTS_MAX_BYTES.", TAG, Success("201", "Checked and stored.", "Document"),
+                      parameters=(parameter,), problems=("not-found",), body="DocumentUpload",
+                      body_media="multipart/form-data", idempotent=True),
+            Operation(f"list{name}Documents", "get", path, f"The documents of {whose}", "Newest first.", TAG,
+                      Success("200", "The documents.", "DocumentList"), parameters=(parameter,),
+                      problems=("not-found",)))
+
+
+def register_operations() -> None:
+    """Register the customer operations and schemas (once, when the registry is assembled)."""
+    register_schemas(CUSTOMER_SCHEMAS, tailor)
+    for operation in (
+        _onboarding("createCustomer", "/customers", "an individual", "Customer", "PersonRequest"),
+        Operation("getCustomer", "get", "/customers/{customer_id}",
+                  "An individual this channel onboarded or who applied through it", "Masked.", TAG,
+                  Success("200", "The customer, masked.", "Customer"), parameters=(CUSTOMER_ID,),
+                  problems=("not-found",)),
+        Operation("addCustomerRelation", "post", "/customers/{customer_id}/relations",
+                  "Record a guarantor, spouse or emergency contact",
+                  "A related customer must be one this channel may see.", TAG,
+                  Success("201", "The customer with the relation.", "Customer"), parameters=(CUSTOMER_ID,),
+                  problems=("not-found",), body="RelationRequest", idempotent=True),
+        _onboarding("createEnterprise", "/enterprises", "an enterprise with its legal representative", "Enterprise",
+                    "EnterpriseRequest"),
+        Operation("getEnterprise", "get", "/enterprises/{enterprise_id}",
+                  "An enterprise this channel onboarded or that applied through it", "The account number masked.",
+                  TAG, Success("200", "The enterprise.", "Enterprise"), parameters=(ENTERPRISE_ID,),
+                  problems=("not-found",)),
+        Operation("addEnterpriseRelation", "post", "/enterprises/{enterprise_id}/relations",
+                  "Record a guarantor of the enterprise", "A related customer must be one this channel may see.",
+                  TAG, Success("201", "The enterprise with the relation.", "Enterprise"),
+                  parameters=(ENTERPRISE_ID,), problems=("not-found",), body="EnterpriseRelationRequest",
+                  idempotent=True),
+        *_documents("Customer", "/customers/{customer_id}/documents", CUSTOMER_ID, "an individual"),
+        *_documents("Enterprise", "/enterprises/{enterprise_id}/documents", ENTERPRISE_ID, "an enterprise"),
+    ):
+        register(operation)

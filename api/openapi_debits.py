@@ -1,47 +1,70 @@
-"""The OpenAPI description of a loan's debits (:mod:`api.views.debits`), merged into the common document."""
+"""The contract of a loan's debits (代扣, :mod:`api.views.debits`): its operations and schemas, registered in
+the API's registry (:mod:`api.openapi.registry`) when the document is assembled."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from api.openapi_common import DATE, LOAN_ID, MONEY, NULLABLE_DATETIME, _op, ref
+from api.openapi.registry import Operation, Success, register, register_schemas
+from api.openapi.schemas import DATE, DATETIME, INTEGER, MONEY, STRING, enum, nullable, obj, path_id, ref
+from core.origination.catalog import Offer
+from core.states import DEBIT_STATES
 
-_NULLABLE_TEXT = {"type": ["string", "null"]}
+LOAN_ID = path_id("loan_id", "loan")
 
 DEBIT_SCHEMAS: dict[str, Any] = {
-    "DebitAuthorisation": {
-        "type": "object", "required": ["bank_code", "account", "granted_at", "live"],
-        "description": "The borrower's debit authorisation (代扣授权), captured when the contract stating it was "
-                       "signed.",
-        "properties": {"bank_code": {"type": "string"}, "account": {"type": "string", "description": "Masked."},
-                       "granted_at": {"type": "string", "format": "date-time"}, "channel": {"type": "string"},
-                       "contract_sha256": {"type": "string"}, "live": {"type": "boolean"},
-                       "revoked_at": NULLABLE_DATETIME, "revoke_reason": _NULLABLE_TEXT}},
-    "DebitInstruction": {
-        "type": "object", "required": ["request_id", "period", "attempt", "amount", "collected", "state"],
-        "properties": {"request_id": {"type": "string"}, "period": {"type": "integer"},
-                       "attempt": {"type": "integer"}, "scheduled_on": DATE, "amount": MONEY, "collected": MONEY,
-                       "state": {"type": "string", "enum": ["created", "sending", "sent", "succeeded", "partial",
-                                                            "failed", "cancelled", "skipped", "stopped"]},
-                       "failure_code": _NULLABLE_TEXT, "failure_message": _NULLABLE_TEXT,
-                       "batch_id": _NULLABLE_TEXT, "sent_at": NULLABLE_DATETIME, "answered_at": NULLABLE_DATETIME}},
-    "LoanDebits": {
-        "type": "object", "required": ["loan_id", "authorisation", "instructions"],
-        "properties": {"loan_id": {"type": "integer"},
-                       "authorisation": {"oneOf": [ref("DebitAuthorisation"), {"type": "null"}]},
-                       "instructions": {"type": "array", "items": ref("DebitInstruction")}}},
-    "RevocationRequest": {"type": "object", "additionalProperties": False, "required": ["reason"],
-                          "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}},
-    "Revocation": {"type": "object", "required": ["loan_id", "authorisation"],
-                   "properties": {"loan_id": {"type": "integer"}, "authorisation": ref("DebitAuthorisation")}},
+    "DebitAuthorisation": obj({
+        "bank_code": STRING, "account": {"type": "string", "description": "Masked: the account's last digits."},
+        "granted_at": DATETIME, "channel": nullable(STRING), "contract_sha256": nullable(STRING),
+        "live": {"type": "boolean", "description": "False once revoked."},
+        "revoked_at": nullable(DATETIME), "revoke_reason": nullable(STRING),
+    }, description="The borrower's debit authorisation (代扣授权), captured when the contract stating it was "
+                   "signed."),
+    "DebitInstruction": obj({
+        "request_id": STRING, "period": INTEGER, "attempt": INTEGER, "scheduled_on": nullable(DATE),
+        "amount": MONEY, "collected": MONEY,
+        "state": enum(DEBIT_STATES.states, "Where the debit stands (core.states.DEBIT_STATES)."),
+        "failure_code": nullable(STRING), "failure_message": nullable(STRING), "batch_id": nullable(STRING),
+        "sent_at": nullable(DATETIME), "answered_at": nullable(DATETIME),
+    }, description="One attempt to collect an installment from the borrower's account."),
+    "LoanDebits": obj({"loan_id": INTEGER, "authorisation": nullable(ref("DebitAuthorisation")),
+                       "instructions": {"type": "array", "items": ref("DebitInstruction")}},
+                      description="The loan's authorisation (null when none was captured) and every instruction, "
+                                  "oldest first."),
+    "RevocationRequest": {**obj({"reason": {"type": "string", "minLength": 1, "maxLength": 500,
+                                            "description": "Why the borrower withdraws it."}}),
+                          "additionalProperties": False},
+    "DebitCallbackReceipt": obj({
+        "received": {"type": "boolean"}, "request_id": STRING,
+        "state": enum(DEBIT_STATES.states, "The debit's state after the answer."),
+        "changed": {"type": "boolean", "description": "False when the answer was known already (a replay)."},
+        "loan_id": INTEGER}, description="The payment channel's answer to a debit, received."),
+    "Revocation": obj({"loan_id": INTEGER, "authorisation": ref("DebitAuthorisation")},
+                      description="The withdrawn authorisation."),
 }
 
-DEBIT_PATHS: dict[str, Any] = {
-    "/loans/{loan_id}/debits": {"get": _op(
-        "getDebits", "The loan's debit authorisation and every debit instruction (代扣)",
-        ("200", "LoanDebits", "The authorisation and the instructions."), params=[LOAN_ID])},
-    "/loans/{loan_id}/debit-authorisation/revocation": {"post": _op(
-        "revokeDebitAuthorisation", "The borrower withdraws the debit authorisation",
-        ("200", "Revocation", "Revoked; no debit follows."), body="RevocationRequest", params=[LOAN_ID],
-        idempotent=True)},
-}
+
+def tailor(_offer: Offer | None, schemas: dict[str, Any]) -> None:
+    """The payment callback's receipt in ``schemas``: of a payout, or of a debit's answer."""
+    schemas["PaymentCallbackReceipt"] = {"anyOf": [schemas["PaymentCallbackReceipt"], ref("DebitCallbackReceipt")],
+                                         "description": "What the payment callback received: a payout's "
+                                                        "settlement, or a debit's answer."}
+
+
+def register_operations() -> None:
+    """Register the debit operations and schemas (once, when the registry is assembled)."""
+    register_schemas(DEBIT_SCHEMAS, tailor)
+    for operation in (
+        Operation("getDebits", "get", "/loans/{loan_id}/debits",
+                  "The loan's debit authorisation and every debit instruction (代扣)",
+                  "Each installment's collection attempts from the borrower's account, and the authorisation they "
+                  "rest on.", "loans", Success("200", "The authorisation and the instructions.", "LoanDebits"),
+                  parameters=(LOAN_ID,), problems=("not-found",)),
+        Operation("revokeDebitAuthorisation", "post", "/loans/{loan_id}/debit-authorisation/revocation",
+                  "The borrower withdraws the debit authorisation",
+                  "No debit of the loan follows; the borrower repays by other means. Refused (409) when the loan "
+                  "has no authorisation.", "loans", Success("200", "Revoked; no debit follows.", "Revocation"),
+                  parameters=(LOAN_ID,), problems=("not-found", "wrong-state"), body="RevocationRequest",
+                  body_example={"reason": "the borrower repays by bank transfer"}, idempotent=True),
+    ):
+        register(operation)

@@ -32,12 +32,40 @@ from core.errors import FieldProblems, InvalidArgumentError, LoanFactoryError, S
 from core.origination.errors import (
     ChannelAuthError,
     ChannelScopeError,
+    ContractMismatchError,
     NotFoundError,
+    ProductPausedError,
     UnknownProductError,
 )
 from core.plugins.types import PluginNotFoundError
 
 PROBLEM_BASE = "https://loanfactory.example/problems/"
+
+#: every problem ``type`` the API answers with (its last path segment), its status and what it means; the
+#: OpenAPI document enumerates, per operation, the ones that operation can answer with
+PROBLEM_TYPES: dict[str, tuple[int, str]] = {
+    "malformed-json": (400, "the body is not valid JSON (or not UTF-8, or nested too deep to read)"),
+    "unauthorized": (401, "no API key, or an unknown, malformed or revoked one"),
+    "bad-signature": (401, "the payment channel's callback signature does not match"),
+    "forbidden": (403, "this key may not sell the product"),
+    "not-found": (404, "no such resource for this channel (or the product was never published or is retired)"),
+    "product-paused": (409, "the product is paused: it sells again when it is resumed"),
+    "wrong-state": (409, "the resource is not in a state that allows this (the detail says which)"),
+    "idempotency-key-reused": (409, "this Idempotency-Key was used with another request"),
+    "idempotency-in-progress": (409, "a request with this Idempotency-Key is still running: send it again"),
+    "request-entity-too-large": (413, "the body is larger than the server accepts (1 MiB by default)"),
+    "unsupported-media-type": (415, "the body is not application/json"),
+    "invalid-request": (422, "invalid fields, headers or parameters, every one named in `errors`"),
+    "contract-mismatch": (422, "the signature names another document (sha256) or another signer than the contract's"),
+    "refused": (422, "refused by the rules (a plugin refused on purpose, a limit reached); the detail says why"),
+    "too-many-requests": (429, "the key's rate limit, or too many failed authentications from this address"),
+    "internal-server-error": (500, "a fault of the server; nothing was done"),
+    "damaged-record": (500, "a record the factory stored lacks a term or holds one that does not parse"),
+    "plugin-unavailable": (503, "a plugin (e-signature, payment channel) is unavailable: send the same request "
+                                "again, with the same Idempotency-Key, after Retry-After seconds"),
+    "database-unavailable": (503, "the database is unavailable: send the same request again, with the same "
+                                  "Idempotency-Key, after Retry-After seconds"),
+}
 MEDIA_TYPE = "application/problem+json"
 #: seconds a client is asked to wait before sending a request again while the database is away
 DATABASE_RETRY_AFTER = 2
@@ -106,6 +134,9 @@ def invalid(errors: list[tuple[str, str]]) -> ApiProblem:
 
 def from_kernel(error: LoanFactoryError) -> ApiProblem:
     """Translate a kernel refusal into a problem with the right status and the field's pointer."""
+    if isinstance(error, ContractMismatchError):
+        return ApiProblem(422, "Contract mismatch", error.message, slug="contract-mismatch",
+                          errors=[(pointer_for(field), message) for field, message in error.problems])
     if isinstance(error, FieldProblems):
         return invalid([(pointer_for(field), message) for field, message in error.problems])
     pointer = pointer_for(error.field)
@@ -119,6 +150,8 @@ def from_kernel(error: LoanFactoryError) -> ApiProblem:
         return ApiProblem(500, "Damaged record", error.message, slug="damaged-record")
     if isinstance(error, (UnknownProductError, NotFoundError, PluginNotFoundError)):
         return ApiProblem(404, "Not found", error.message, slug="not-found")
+    if isinstance(error, ProductPausedError):
+        return ApiProblem(409, "Product paused", error.message, slug="product-paused", errors=errors)
     if isinstance(error, WrongStateError):
         return ApiProblem(409, "Conflict", error.message, slug="wrong-state", errors=errors)
     if isinstance(error, InvalidArgumentError):

@@ -15,11 +15,13 @@ The application machine is the issue's line plus what a Fineract user expects: a
 cancelled (withdrawn by the applicant or by operations) at any step before money moves, drafts and
 pending offers expire, and a failed disbursement can be retried or given up. A reviewer may return an
 application for supplement (退回补件, Mambu's "set incomplete"): ``returned`` goes back to
-``under_review`` when the channel resubmits, and expires when it does not in time. An approved application
-for a credit-line product ends ``line_granted`` when the borrower accepts the line
-(:mod:`core.credit_lines`); each drawdown on the line is an application of its own that becomes a loan.
-The loan machine lets a paid-off or prepaid loan reopen (a reversed closing repayment puts it back to
-active or overdue, as Fineract's "undo transaction" does); a written-off loan is final.
+``under_review`` when the channel resubmits, and expires when it does not in time. The borrower's acceptance
+of the approved offer is a state of its own (``accepted``): an offer accepted before its deadline no longer
+lapses, and only an accepted application has a contract to sign. An approved application for a credit-line
+product ends ``line_granted`` when the borrower accepts the line instead (:mod:`core.credit_lines`); each
+drawdown on the line is an application of its own that goes through ``accepted`` and becomes a loan. The loan
+machine lets a paid-off or prepaid loan reopen (a reversed closing repayment puts it back to active or
+overdue, as Fineract's "undo transaction" does); a written-off loan is final.
 """
 
 from __future__ import annotations
@@ -242,7 +244,8 @@ APPLICATION_STATES = StateMachine("application", "draft", _table({
     "submitted": ("under_review", "cancelled", "expired"),
     "under_review": ("approved", "rejected", "returned", "cancelled", "expired"),
     "returned": ("under_review", "cancelled", "expired"),
-    "approved": ("contract_signed", "line_granted", "cancelled", "expired"),
+    "approved": ("accepted", "line_granted", "cancelled", "expired"),
+    "accepted": ("contract_signed", "cancelled"),
     "contract_signed": ("disbursing", "cancelled"),
     "disbursing": ("disbursed", "disbursement_failed"),
     "disbursement_failed": ("disbursing", "cancelled"),

@@ -41,7 +41,7 @@ from core.errors import LoanFactoryError
 from core.origination.approval import ApprovalTask, awaiting, current_round, open_tasks, send_back, task_by_id
 from core.origination.bureau_reports import bureau_report_for
 from core.origination.pipeline import decide_task
-from core.origination.published import offer_of_version
+from core.origination.published import offer_of_version, version_number
 from core.origination.returns import DEFAULT_RESUBMIT_DAYS, aware, return_for_supplement
 from loanfactory.database import db_session
 
@@ -91,6 +91,7 @@ class ApprovalsView(SecureView):
         return self.render(
             "lf/approvals/detail.html", task=task, application=application, decision=application.decision or {},
             reason_meanings=reason_meanings(application.decision or {}),
+            product_version=version_number(db, application.product_version_id),
             customer=customer or masked(db.get(Customer, application.customer_id)),
             bureau=bureau or (report_view(report) if report else None), revealed=revealed,
             seconds_left=seconds_until(task.due_at), mine=_mine(task), awaiting=waiting_for,

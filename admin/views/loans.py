@@ -46,6 +46,7 @@ from core.loans.models import Loan, LoanInstallment
 from core.loans.nonaccrual import suspended_balances
 from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import refund_suspense, repay
+from core.origination.published import version_number
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
 from core.states import LOAN_STATES
@@ -119,6 +120,7 @@ class LoansView(SecureView):
         suspended = {component.name: held for _, component, held in suspended_balances(db, [loan_id])}
         return self.render("lf/loans/detail.html", loan=loan, installments=installments, entries=entries,
                            suspended=suspended,
+                           product_version=version_number(db, loan.product_version_id),
                            events=events, transitions=LOAN_STATES.history(db, loan_id), requests=requests,
                            customer=masked(db.get(Customer, loan.customer_id)), today=clock.today().isoformat(),
                            held=suspense_of(db, loan_id),

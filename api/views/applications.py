@@ -11,7 +11,7 @@ from sqlalchemy import select
 from api.auth import current_client
 from api.body import json_body
 from api.pagination import paginate
-from api.serialize import iso, money
+from api.serialize import iso, iso_text, money
 from api.transactions import idempotent
 from api.views.products import offer_for_channel
 from core.applications.models import Application
@@ -19,32 +19,55 @@ from core.loans.models import Loan
 from core.origination.approved import offer_if_any
 from core.origination.errors import NotFoundError
 from core.origination.pipeline import submit_application
+from core.origination.published import version_number
 from core.origination.requests import parse_application
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
 
+#: the keys of the kernel's decision a channel sees (the evaluation context and the reviewers' notes stay inside)
+DECISION_KEYS = ("outcome", "reasons", "errors", "task_id", "step", "bureau", "model_version", "returns",
+                 "missing_documents", "approved_limit", "annual_rate", "offer_expires_at")
 
-def application_json(application: Application, loan_id: int | None = None) -> dict[str, Any]:
-    """An application as the channel sees it: the decision without the internal evaluation context, and the
-    approved offer among the decision's keys."""
-    decision = {k: v for k, v in (application.decision or {}).items() if k not in ("context", "manual")}
+
+def decision_json(application: Application) -> dict[str, Any] | None:
+    """The decision as the document's ``Decision`` declares it: the kernel's outcome, and the approved offer's
+    terms (times in the zone :func:`api.serialize.iso` shows)."""
+    decision = {k: v for k, v in (application.decision or {}).items() if k in DECISION_KEYS}
     offer = offer_if_any(application)
     if offer is not None:
         decision.update(offer.decision_fields())
+        for name in ("offer_expires_at", "accepted_at"):
+            if decision.get(name):
+                decision[name] = iso_text(decision[name])
+    if "step" in decision and decision["step"] is not None:
+        decision["step"] = str(decision["step"])
+    return decision or None
+
+
+def application_links(application: Application, loan_id: int | None) -> dict[str, str]:
+    """Where the channel goes next from this application's state."""
     links = {"self": url_for("api.get_application", application_id=application.id)}
     if application.state == "approved":
         links["acceptance"] = url_for("api.accept_offer", application_id=application.id)
     if application.state == "returned":
         links["resubmission"] = url_for("api.resubmit_application", application_id=application.id)
-    if application.state in ("approved", "contract_signed"):
+    if application.state in ("accepted", "contract_signed", "disbursing", "disbursed", "disbursement_failed"):
         links["contract"] = url_for("api.get_contract", application_id=application.id)
+    if application.state in ("contract_signed", "disbursement_failed"):
+        links["disbursement"] = url_for("api.disburse", application_id=application.id)
     if loan_id is not None:
         links["loan"] = url_for("api.get_loan", loan_id=loan_id)
+    return links
+
+
+def application_json(application: Application, loan_id: int | None = None) -> dict[str, Any]:
+    """An application as the channel sees it: its one ``state``, its decision with the approved offer, and the
+    links to what it may do next."""
     return {
         "id": application.id,
         "external_id": application.external_id,
         "product_code": application.product_code,
-        "product_version": application.product_version_id,
+        "product_version": version_number(db_session(), application.product_version_id),
         "state": application.state,
         "review_step": application.review_step,
         "amount": money(application.amount),
@@ -53,11 +76,11 @@ def application_json(application: Application, loan_id: int | None = None) -> di
         "score": application.score,
         "grade": application.grade,
         "reason_codes": list(application.reason_codes or []),
-        "decision": decision or None,
+        "decision": decision_json(application),
         "loan_id": loan_id,
         "created_at": iso(application.created_at),
         "decided_at": iso(application.decided_at),
-        "links": links,
+        "links": application_links(application, loan_id),
     }
 
 
@@ -93,7 +116,9 @@ def register(bp: Blueprint) -> None:
         query = (select(Application).where(Application.channel == current_client().channel)
                  .order_by(Application.id.desc()))
         rows, page = paginate(db_session(), query, "api.list_applications")
-        return jsonify({"items": [application_json(a) for a in rows], "page": page})
+        loans = dict(db_session().execute(select(Loan.application_id, Loan.id).where(
+            Loan.application_id.in_([a.id for a in rows]))).tuples()) if rows else {}
+        return jsonify({"items": [application_json(a, loans.get(a.id)) for a in rows], "page": page})
 
     @bp.get("/applications/<int:application_id>")
     def get_application(application_id: int) -> Response:

@@ -9,8 +9,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from api import clock
 from api.auth import current_client
-from api.body import json_body, unknown_fields
+from api.body import all_problems, json_body, unknown_fields
 from api.problems import ApiProblem, invalid
+from api.serialize import iso_text
 from api.transactions import idempotent, transactional
 from api.views.applications import application_json, channel_application, loan_of
 from core.applications.models import Application
@@ -29,7 +30,7 @@ def contract_json(application_id: int, record: ContractRecord, *, with_content: 
                             "sha256": record.sha256, "media_type": record.media_type,
                             "signed": record.signed_at is not None,
                             "signatures": [{"role": s["signer"]["role"], "name": s["signer"]["name"],
-                                            "signed_at": s["signed_at"], "sha256": s["sha256"],
+                                            "signed_at": iso_text(s["signed_at"]), "sha256": s["sha256"],
                                             "algorithm": s.get("algorithm", "Ed25519")} for s in record.signatures]}
     if with_content:
         data["content_base64"] = base64.b64encode(record.content).decode()
@@ -37,8 +38,10 @@ def contract_json(application_id: int, record: ContractRecord, *, with_content: 
 
 
 def disbursement_json(order: DisbursementOrder, state: str) -> dict[str, Any]:
+    """The payout: ``state`` is the application's (disbursing until the payment channel calls back, then disbursed
+    or disbursement_failed with the ``failure``)."""
     return {"application_id": order.application_id, "state": state, "request_id": order.request_id,
-            "status": order.status, "failure": order.failure, "loan_id": order.loan_id}
+            "failure": order.failure, "loan_id": order.loan_id}
 
 
 def plugin_unavailable(failure: PluginFailure) -> ApiProblem:
@@ -54,20 +57,24 @@ def register(bp: Blueprint) -> None:
     @idempotent
     def accept_offer(application_id: int) -> Response:
         application = channel_application(application_id, lock=True)
-        booking.accept_offer(application, actor=f"channel:{current_client().channel}", now=clock.now())
+        booking.accept_offer(db_session(), application, actor=f"channel:{current_client().channel}", now=clock.now())
         return jsonify(application_json(application))
 
     @bp.get("/applications/<int:application_id>/contract")
     @transactional
     def get_contract(application_id: int) -> Response:
-        """The contract to show the borrower; rendered once, then the same document every time."""
+        """The contract to show the borrower; rendered once, then the same document every time (``?format=pdf``:
+        the PDF itself)."""
+        shown_as = request.args.get("format", "json")
+        if shown_as not in ("json", "pdf"):
+            raise invalid([("query:format", "must be json or pdf")])
         application = channel_application(application_id, lock=True)
         offer = offer_of_version(db_session(), application.product_version_id)
         try:
             record = booking.contract_for(db_session(), get_plugins(), application, offer, today=clock.today())
         except PluginFailure as failure:
             raise plugin_unavailable(failure) from None
-        if request.args.get("format") == "pdf":
+        if shown_as == "pdf":
             return Response(record.content, mimetype=record.media_type,
                             headers={"Content-Disposition": f'inline; filename="{record.contract_id}.pdf"'})
         return jsonify(contract_json(application.id, record, with_content=True))
@@ -76,10 +83,8 @@ def register(bp: Blueprint) -> None:
     @idempotent
     def sign_contract(application_id: int) -> Response:
         data = json_body()
-        problems = unknown_fields(data, {"signer_name", "sha256"})
-        if problems:
-            raise invalid(problems)
-        signer_name, sha256 = booking.signature_request(data.get("signer_name"), data.get("sha256"))
+        signer_name, sha256 = all_problems(unknown_fields(data, {"signer_name", "sha256"}), lambda: (
+            booking.signature_request(data.get("signer_name"), data.get("sha256"))))
         application = channel_application(application_id, lock=True)
         offer = offer_of_version(db_session(), application.product_version_id)
         client = current_client()

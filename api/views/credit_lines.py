@@ -28,7 +28,7 @@ from core.credit_lines.models import ChannelSubLimit, CreditLine, Drawdown
 from core.loans.models import Loan
 from core.origination.booking import DisbursementOrder
 from core.origination.errors import NotFoundError
-from core.origination.published import offer_of_version
+from core.origination.published import offer_of_version, version_number
 from core.plugins.types import PluginFailure
 from loanfactory.database import db_session
 from loanfactory.plugins_host import get_plugins
@@ -41,7 +41,8 @@ def line_json(line: CreditLine, channel: str) -> dict[str, Any]:
     available = min(level.available for level in found)
     usable = line.state == "active" and clock.today() <= line.expires_on
     return {
-        "id": line.id, "product_code": line.product_code, "product_version": line.product_version_id,
+        "id": line.id, "product_code": line.product_code,
+        "product_version": version_number(db_session(), line.product_version_id),
         "state": line.state, "revolving": line.revolving, "annual_rate": f"{line.annual_rate:f}",
         "limit": money(line.limit), "used": money(next(lv.used for lv in found if lv.name == "line")),
         "available": money(available if usable else ZERO),

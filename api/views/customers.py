@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, url_for
 
 from api.auth import current_client
 from api.body import json_body
-from api.openapi_common import MAX_ID
+from api.openapi.schemas import MAX_ID
 from api.serialize import iso, money
 from api.transactions import idempotent
 from core.customers.enterprises import Enterprise

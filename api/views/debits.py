@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from api import clock
 from api.auth import current_client
-from api.body import json_body, unknown_fields
-from api.problems import invalid
+from api.body import json_body
 from api.serialize import iso, money
 from api.transactions import idempotent
 from api.views.loans import channel_loan
 from core.debits import authorisations
 from core.debits.models import DebitAuthorisation, DebitInstruction, aware
+from core.inputs import FieldChecker
 from loanfactory.database import db_session
 
 
@@ -64,10 +64,11 @@ def register(bp: Blueprint) -> None:
     def revoke_debit_authorisation(loan_id: int) -> Response:
         """The borrower withdraws the debit authorisation; no debit of the loan follows."""
         data = json_body()
-        problems = unknown_fields(data, {"reason"})
-        if problems:
-            raise invalid(problems)
+        check = FieldChecker()
+        check.unknown(data, {"reason"}, "")
+        reason = check.text(data, "reason", "", required=True, max_length=authorisations.MAX_REASON)
+        check.raise_problems()
         loan = channel_loan(loan_id)
-        authorisation = authorisations.revoke(db_session(), loan_id=loan.id, reason=data.get("reason"),
+        authorisation = authorisations.revoke(db_session(), loan_id=loan.id, reason=reason,
                                               actor=f"channel:{current_client().channel}", now=clock.now())
         return jsonify({"loan_id": loan.id, "authorisation": authorisation_json(authorisation)})

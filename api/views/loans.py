@@ -17,7 +17,7 @@ from sqlalchemy import select
 from api import clock
 from api.auth import current_client
 from api.body import json_body, unknown_fields
-from api.pagination import paginate
+from api.pagination import page_args, paginate
 from api.problems import invalid
 from api.serialize import iso, money
 from api.transactions import idempotent, transactional
@@ -31,6 +31,7 @@ from core.loans.prepayment import prepay, prepayment_quote
 from core.loans.repayment import repay
 from core.money import parse_money
 from core.origination.errors import NotFoundError
+from core.origination.published import version_number
 from loanfactory.database import db_session
 from loanfactory.settings import overpayment_multiple
 
@@ -41,7 +42,8 @@ MAX_REFERENCE = 120
 def loan_json(loan: Loan) -> dict[str, Any]:
     return {
         "id": loan.id, "application_id": loan.application_id, "product_code": loan.product_code,
-        "product_version": loan.product_version_id, "state": loan.state, "principal": money(loan.principal),
+        "product_version": version_number(db_session(), loan.product_version_id), "state": loan.state,
+        "principal": money(loan.principal),
         "annual_rate": f"{loan.annual_rate.normalize():f}", "method": loan.method,
         "disbursed_on": iso(loan.disbursed_on), "maturity_date": iso(loan.maturity_date),
         "closed_on": iso(loan.closed_on), "days_past_due": loan.days_past_due, "bucket": loan.bucket,
@@ -49,16 +51,25 @@ def loan_json(loan: Loan) -> dict[str, Any]:
         "links": {"self": url_for("api.get_loan", loan_id=loan.id),
                   "schedule": url_for("api.get_schedule", loan_id=loan.id),
                   "balances": url_for("api.get_balances", loan_id=loan.id),
-                  "repayments": url_for("api.repay_loan", loan_id=loan.id)},
+                  "repayments": url_for("api.list_repayments", loan_id=loan.id),
+                  "prepayment_quotes": url_for("api.quote_prepayment", loan_id=loan.id)},
     }
 
 
 def installment_json(row: LoanInstallment) -> dict[str, Any]:
-    return {"period": row.period, "due_date": iso(row.due_date), "status": row.status,
+    """One installment: what it asks for (``total``: principal, interest, fee and penalty, as a quote's
+    installment), what was paid of each, and ``outstanding``, what is still owed of it (the waived penalty
+    is not)."""
+    total = row.principal + row.interest + row.fee + row.penalty
+    paid = row.paid_principal + row.paid_interest + row.paid_fee + row.paid_penalty + row.waived_penalty
+    return {"period": row.period, "due_date": iso(row.due_date), "state": row.status,
             "principal": money(row.principal), "interest": money(row.interest), "fee": money(row.fee),
-            "penalty": money(row.penalty), "paid_principal": money(row.paid_principal),
+            "penalty": money(row.penalty),
+            "total": money(total),
+            "paid_principal": money(row.paid_principal),
             "paid_interest": money(row.paid_interest), "paid_fee": money(row.paid_fee),
-            "paid_penalty": money(row.paid_penalty), "paid_on": iso(row.paid_on)}
+            "paid_penalty": money(row.paid_penalty), "outstanding": money(total - paid),
+            "paid_on": iso(row.paid_on)}
 
 
 def channel_loan(loan_id: int) -> Loan:
@@ -99,9 +110,19 @@ def _key(name: str) -> str:
     return f"api:{current_client().id}:{name}:{request.headers.get('Idempotency-Key', '')}"
 
 
-def event_json(event: ServicingEvent, loan: Loan) -> dict[str, Any]:
-    return {"id": event.id, "loan_id": loan.id, "amount": money(event.amount), "paid_on": iso(event.business_date),
-            "kind": event.kind, "allocated": event.result, "loan_state": loan.state}
+def allocation_json(result: dict[str, Any]) -> dict[str, Any]:
+    """The kernel's allocation (``lines`` of ``[period, component, amount]``, ``excess``) as named fields."""
+    return {"lines": [{"period": period, "component": component, "amount": money(Decimal(amount))}
+                      for period, component, amount in result.get("lines", [])],
+            "excess": money(Decimal(result.get("excess", "0")))}
+
+
+def event_json(event: ServicingEvent, loan_state: str | None) -> dict[str, Any]:
+    """A repayment: how much, on which day, where it went (``allocated``; ``excess`` is kept as overpayment),
+    and the loan's state after it (``None`` in a list, where the loan's own ``state`` says it)."""
+    return {"id": event.id, "loan_id": event.loan_id, "amount": money(event.amount),
+            "paid_on": iso(event.business_date), "state": event.status, "allocated": allocation_json(event.result),
+            "loan_state": loan_state}
 
 
 def prepayment_request(data: dict[str, Any]) -> tuple[Decimal | None, date, str]:
@@ -168,7 +189,17 @@ def register(bp: Blueprint) -> None:
                       channel=loan.payment_channel or "api", key=_key("repayment"),
                       actor=f"channel:{current_client().channel}", overpayment_multiple=overpayment_multiple())
         db_session().refresh(loan)
-        return jsonify(event_json(event, loan)), 201
+        return jsonify(event_json(event, loan.state)), 201
+
+    @bp.get("/loans/<int:loan_id>/repayments")
+    def list_repayments(loan_id: int) -> Response:
+        """The loan's repayments, newest first (posted and reversed); the paging is checked first."""
+        page_args()
+        loan = channel_loan(loan_id)
+        query = (select(ServicingEvent).where(ServicingEvent.loan_id == loan.id, ServicingEvent.kind == "repayment")
+                 .order_by(ServicingEvent.id.desc()))
+        rows, page = paginate(db_session(), query, "api.list_repayments", loan_id=loan.id)
+        return jsonify({"items": [event_json(e, None) for e in rows], "page": page})
 
     @bp.post("/loans/<int:loan_id>/prepayment-quotes")
     @transactional

@@ -7,16 +7,17 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, url_for
 
+from api import clock
 from api.auth import current_client, published_version_read, reads_only
-from api.body import json_body, unknown_fields
+from api.body import all_problems, json_body, unknown_fields
 from api.pagination import paginate_list
 from api.problems import invalid
 from api.serialize import offer_detail, offer_summary
+from core.errors import InputError
 from core.inputs import parse_date
 from core.origination import published
 from core.origination.catalog import Offer
 from core.origination.quotes import quote
-from loanfactory import clock
 from loanfactory.database import db_session
 
 QUOTE_FIELDS = {"amount", "term", "method", "start_date"}
@@ -65,12 +66,15 @@ def register(bp: Blueprint) -> None:
         offer = offer_for_channel(code)
         data = json_body()
         problems = unknown_fields(data, QUOTE_FIELDS)
-        for name in ("amount", "term", "method"):
-            if name not in data:
-                problems.append((f"/{name}", "is required"))
-        if problems:
+        missing = [name for name in ("amount", "term", "method") if name not in data]
+        problems += [(f"/{name}", "is required") for name in missing]
+        start = clock.today()
+        try:
+            start = parse_start_date(data)
+        except InputError as error:
+            problems.append(("/start_date", error.reason))
+        if missing:
             raise invalid(problems)
-        start = parse_start_date(data)
-        result = quote(offer, data["amount"], data["term"], data["method"], start)
+        result = all_problems(problems, lambda: quote(offer, data["amount"], data["term"], data["method"], start))
         return jsonify(result.as_dict())
 

@@ -14,7 +14,7 @@ from api.auth import current_client
 from api.body import json_body, unknown_fields
 from api.pagination import paginate
 from api.problems import invalid
-from api.serialize import iso
+from api.serialize import iso, iso_text
 from api.transactions import idempotent, transactional
 from api.webhooks import target_policy
 from core.channels import webhooks
@@ -32,7 +32,8 @@ def subscription_json(subscription: WebhookSubscription, *, with_secret: bool = 
 
 def event_json(event: WebhookEvent) -> dict[str, Any]:
     return {"id": event.id, "type": event.event_type, "status": event.status, "attempts": event.attempts,
-            "last_error": webhooks.shown_error(event), "data": event.payload, "delivered_at": iso(event.delivered_at)}
+            "last_error": webhooks.shown_error(event), "data": {**event.payload, "at": iso_text(event.payload["at"])},
+            "delivered_at": iso(event.delivered_at)}
 
 
 def register(bp: Blueprint) -> None:

@@ -191,7 +191,12 @@ def _channels_of(session: Session, transitions: list[StateTransition]) -> dict[t
 def event_payload(transition: StateTransition) -> dict[str, Any]:
     """The ``data`` of the event a transition makes (the envelope adds id, type and time)."""
     return {"entity": transition.entity_type, "id": transition.entity_id, "from": transition.from_state,
-            "to": transition.to_state, "at": transition.at.isoformat(), "reason": transition.reason}
+            "to": transition.to_state, "at": _aware(transition.at).isoformat(), "reason": transition.reason}
+
+
+def _aware(at: datetime) -> datetime:
+    """A stored time with its offset: a database without zones (SQLite) gives back UTC without it."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def collect_events(session: Session, now: datetime | None = None) -> list[WebhookEvent]:
@@ -343,7 +348,7 @@ def shown_error(event: WebhookEvent) -> str | None:
 
 def envelope(event: WebhookEvent) -> dict[str, Any]:
     """The JSON body a receiver gets."""
-    return {"id": event.id, "type": event.event_type, "created_at": event.created_at.isoformat(),
+    return {"id": event.id, "type": event.event_type, "created_at": _aware(event.created_at).isoformat(),
             "data": event.payload}
 
 

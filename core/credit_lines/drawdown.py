@@ -177,7 +177,7 @@ def _drawdown_application(session: Session, line: CreditLine, priced: PricedDraw
     record_offer(application, offered.accept(at=now, by=actor))
     APPLICATION_STATES.start(session, application, actor=actor, reason=f"drawdown on credit line {line.id}",
                              then=(("submitted", actor), ("under_review", SYSTEM), ("approved", SYSTEM),
-                                   ("contract_signed", actor)))
+                                   ("accepted", actor), ("contract_signed", actor)))
     session.add(PayoutAccount(application_id=application.id, bank_code=payout.bank_code,
                               account_number=payout.account_number, holder_name=payout.holder_name))
     return application

@@ -1,9 +1,9 @@
 """From an approved application to a booked loan: acceptance, the contract, signing, disbursement.
 
-The borrower accepts the offer (:func:`accept_offer`, before it expires); the contract is rendered once by
-the product's e-signature plugin from the approved terms and kept (:func:`contract_for`); the borrower
-signs the exact document they were shown (the SHA-256 must match), the lender countersigns and the
-signatures are verified (:func:`sign_contract`; approved -> contract_signed). Disbursement
+The borrower accepts the offer (:func:`accept_offer`, before it expires; approved -> accepted); the
+contract is rendered once by the product's e-signature plugin from the approved terms and kept
+(:func:`contract_for`); the borrower signs the exact document they were shown (the SHA-256 must match), the
+lender countersigns and the signatures are verified (:func:`sign_contract`; accepted -> contract_signed). Disbursement
 (:func:`start_disbursement`; -> disbursing) sends a payout order to the product's payment plugin under a
 request id of its own; the channel's signed callback (:func:`complete_disbursement`) books the loan with
 :func:`core.loans.disbursement.disburse` on the settlement date (-> disbursed) or records the failure
@@ -44,7 +44,7 @@ from core.loans.disclosure import charge_clauses
 from core.loans.models import Loan
 from core.origination.approved import offer_if_any, offer_of, record_offer
 from core.origination.catalog import Offer
-from core.origination.errors import NotFoundError, RequestProblems
+from core.origination.errors import ContractMismatchError, NotFoundError, RequestProblems
 from core.origination.limits import check_before_payout
 from core.origination.requests import Applicant
 from core.origination.settlement import CALLBACK_TOLERANCE_DAYS, check_callback
@@ -165,27 +165,32 @@ def _require(application: Application, *states: str, doing: str) -> None:
                               field="state", value=application.state)
 
 
-def accept_offer(application: Application, *, actor: str, now: datetime | None = None) -> Application:
-    """The borrower accepts the approved offer (again: no change).
+#: the states of an application whose offer the borrower has accepted
+ACCEPTED_STATES = ("accepted", "contract_signed", "disbursing", "disbursed", "disbursement_failed")
+
+
+def accept_offer(session: Session, application: Application, *, actor: str,
+                 now: datetime | None = None) -> Application:
+    """The borrower accepts the approved offer: approved -> accepted, the acceptance written on the offer
+    (accepting again changes nothing).
 
     Raises:
         WrongStateError: not approved, or the offer has expired.
         StoredOfferError: the application's stored offer is damaged.
     """
     now = now or _now()
-    offer = offer_if_any(application)
-    if offer is not None and offer.accepted_at and application.state in (
-            "approved", "contract_signed", "disbursing", "disbursed", "disbursement_failed"):
+    if application.state in ACCEPTED_STATES:
         return application
     _require(application, "approved", doing="accept the offer of")
-    if offer is None and "approved_limit" in (application.decision or {}):
+    if offer_if_any(application) is None and "approved_limit" in (application.decision or {}):
         raise WrongStateError("state: this application is for a credit line: accept it by taking the line",
                               field="state", value=application.state)
-    offer = offer or offer_of(application)
+    offer = offer_of(application)
     if offer.expired(now):
         raise WrongStateError("state: the offer expired at " + offer.expires_at.isoformat(), field="state",
                               value="expired")
     record_offer(application, offer.accept(at=now, by=actor))
+    APPLICATION_STATES.transition(session, application, "accepted", actor=actor, at=now)
     return application
 
 
@@ -235,11 +240,10 @@ def contract_for(session: Session, plugins: PluginManager, application: Applicat
     record = session.get(ContractRecord, application.id)
     if record is not None:
         return record
-    offer_made = offer_if_any(application)
-    if offer_made is None or offer_made.accepted_at is None:
+    if application.state == "approved":
         raise WrongStateError("state: accept the offer before asking for its contract", field="state",
                               value=application.state)
-    _require(application, "approved", doing="draw up the contract of")
+    _require(application, "accepted", doing="draw up the contract of")
     customer = session.get(Customer, application.customer_id)
     assert customer is not None
     terms = contract_terms(application, offer, today)
@@ -268,17 +272,17 @@ def signature_request(signer_name: object, sha256: object) -> tuple[str, str]:
     Raises:
         RequestProblems: each bad one, by name.
     """
-    problems, values = [], []
+    problems, values = [], {}
     for field, value, max_length in (("signer_name", signer_name, MAX_SIGNER_NAME), ("sha256", sha256, 64)):
         try:
-            values.append(parse_text(value, field, max_length))
+            values[field] = parse_text(value, field, max_length)
         except InputError as error:
             problems.append((field, "is required" if value is None else error.reason))
-    if not problems and not SHA256_HEX.fullmatch(values[1]):
+    if "sha256" in values and not SHA256_HEX.fullmatch(values["sha256"]):
         problems.append(("sha256", "must be 64 lower-case hexadecimal digits"))
     if problems:
         raise RequestProblems(problems)
-    return values[0], values[1]
+    return values["signer_name"], values["sha256"]
 
 
 def sign_contract(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,
@@ -297,17 +301,12 @@ def sign_contract(session: Session, plugins: PluginManager, application: Applica
     record = session.get(ContractRecord, application.id)
     if record is None:
         raise WrongStateError("state: fetch the contract before signing it", field="state", value=application.state)
-    if record.signed_at is not None:
-        return record
-    _require(application, "approved", doing="sign the contract of")
     customer = session.get(Customer, application.customer_id)
     assert customer is not None
-    if sha256 != record.sha256:
-        raise ContractMismatchError("sha256: this is not the contract the borrower was shown", field="sha256",
-                                    value=sha256)
-    if signer_name.strip() != customer.name:
-        raise ContractMismatchError("signer_name: must be the borrower's name as on the application",
-                                    field="signer_name", value=signer_name)
+    _check_signature_request(record, customer, signer_name, sha256)
+    if record.signed_at is not None:
+        return record
+    _require(application, "accepted", doing="sign the contract of")
     esign = offer.plugins["esign"]
     subject = f"application:{application.id}"
     signed = record.signed_document()
@@ -317,8 +316,7 @@ def sign_contract(session: Session, plugins: PluginManager, application: Applica
                           channel="system")
     verdict = plugins.call(esign, "esign_verify", session=session, subject=subject, document=signed)
     if not verdict.valid:
-        raise ContractMismatchError("sha256: the signed contract does not verify: " + "; ".join(verdict.problems),
-                                    field="sha256", value=record.sha256)
+        raise ContractMismatchError([("sha256", "the signed contract does not verify: " + "; ".join(verdict.problems))])
     record.signatures = [_evidence_json(e) for e in signed.signatures]
     record.signed_at = _now()
     payout = session.get(PayoutAccount, application.id)
@@ -331,8 +329,15 @@ def sign_contract(session: Session, plugins: PluginManager, application: Applica
     return record
 
 
-class ContractMismatchError(WrongStateError):
-    """The borrower signs a document other than the one rendered, or under another name."""
+def _check_signature_request(record: ContractRecord, customer: Customer, signer_name: str, sha256: str) -> None:
+    """Refuse, naming each, a hash that is not the contract's and a name that is not the borrower's."""
+    problems = []
+    if sha256 != record.sha256:
+        problems.append(("sha256", "this is not the contract the borrower was shown"))
+    if signer_name.strip() != customer.name:
+        problems.append(("signer_name", "must be the borrower's name as on the application"))
+    if problems:
+        raise ContractMismatchError(problems)
 
 
 def start_disbursement(session: Session, plugins: PluginManager, application: Application, offer: Offer, *,

@@ -29,14 +29,19 @@ REQUIRED_CONSENTS = ("credit_bureau_query", "personal_information")
 
 @dataclass(frozen=True, eq=False)
 class Offer:
-    """One published product version, ready to quote and sell; ``product`` reads its document."""
+    """One published product version, ready to quote and sell; ``product`` reads its document.
+
+    ``version_id`` is the version's row; ``number`` the version number every face shows (the code's 1, 2, ...),
+    ``None`` only for an offer made outside the catalogue (a migration's, a test's) that has none.
+    """
 
     version_id: int
     product: Product
+    number: int | None = None
 
     @classmethod
-    def of(cls, version_id: int, document: Mapping[str, Any]) -> Offer:
-        return cls(version_id=version_id, product=Product(document))
+    def of(cls, version_id: int, document: Mapping[str, Any], number: int | None = None) -> Offer:
+        return cls(version_id=version_id, product=Product(document), number=number)
 
     @property
     def code(self) -> str:

@@ -6,11 +6,22 @@ Each error names the field at fault (``field``, dotted for nested request fields
 
 from __future__ import annotations
 
-from core.errors import FieldProblems, InvalidArgumentError, LoanFactoryError, RecordedRefusal, StoredRecordError
+from core.errors import (
+    FieldProblems,
+    InvalidArgumentError,
+    LoanFactoryError,
+    RecordedRefusal,
+    StoredRecordError,
+    WrongStateError,
+)
 
 
 class UnknownProductError(LoanFactoryError):
     """No published version exists for the product code asked for (unknown, draft, paused or retired)."""
+
+
+class ProductPausedError(WrongStateError):
+    """The product asked for is paused: it was published and sells again once resumed (field ``code``)."""
 
 
 class ProductLimitError(InvalidArgumentError):
@@ -56,3 +67,8 @@ class StoredOfferError(StoredRecordError):
     """An application's stored approved offer (``Application.offer``) is missing where the application must
     have one, lacks a key, or holds a value that does not parse; ``field`` names it
     (``offer.contract.schedule.annual_rate``). Raised by :func:`core.origination.approved.offer_of`."""
+
+
+class ContractMismatchError(RequestProblems):
+    """The borrower signs a document other than the one rendered, or under another name (each named); a
+    signed contract refuses a second signature that differs from the first in the same way."""

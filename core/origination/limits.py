@@ -36,7 +36,8 @@ from core.origination.errors import CreditLimitError
 
 LIVE_LOAN_STATES = ("active", "overdue")
 #: applications on their way to a loan
-PIPELINE_STATES = ("under_review", "returned", "approved", "contract_signed", "disbursing", "disbursement_failed")
+PIPELINE_STATES = ("under_review", "returned", "approved", "accepted", "contract_signed", "disbursing",
+                   "disbursement_failed")
 ZERO = Decimal(0)
 
 
@@ -53,8 +54,9 @@ def lock_customer(session: Session, customer_id: int) -> None:
     session.execute(select(Customer.id).where(Customer.id == customer_id).with_for_update())
 
 
-def _lapsed(state: str, accepted: str | None, expires: str | None, now: datetime) -> bool:
-    return state == "approved" and not accepted and bool(expires) and datetime.fromisoformat(str(expires)) < now
+def _lapsed(state: str, expires: str | None, now: datetime) -> bool:
+    """An approved offer past its deadline (an accepted one is in the ``accepted`` state and no longer lapses)."""
+    return state == "approved" and bool(expires) and datetime.fromisoformat(str(expires)) < now
 
 
 def exposure(session: Session, customer_id: int, *, now: datetime, excluding: int | None = None) -> Exposure:
@@ -64,14 +66,12 @@ def exposure(session: Session, customer_id: int, *, now: datetime, excluding: in
                             .where(Loan.customer_id == customer_id, Loan.state.in_(LIVE_LOAN_STATES))).all()
     outstanding = sum((principal - paid for _, principal, paid in loans), ZERO)
     count = len({loan_id for loan_id, _, _ in loans})
-    decision = Application.decision
-    query = select(Application.state, Application.amount, decision["accepted_at"].as_string(),
-                   decision["offer_expires_at"].as_string()).where(
+    query = select(Application.state, Application.amount, Application.offer["expires_at"].as_string()).where(
         Application.customer_id == customer_id, Application.state.in_(PIPELINE_STATES))
     if excluding is not None:
         query = query.where(Application.id != excluding)
-    for state, amount, accepted, expires in session.execute(query):
-        if not _lapsed(state, accepted, expires, now):
+    for state, amount, expires in session.execute(query):
+        if not _lapsed(state, expires, now):
             count += 1
             outstanding += amount
     return Exposure(count, outstanding)

@@ -11,14 +11,13 @@ work would cost more than the query); the API reads it in the statement that rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.origination.catalog import Offer
-from core.origination.errors import UnknownProductError
+from core.origination.errors import ProductPausedError, UnknownProductError
 from core.products.models import ProductVersion
 
 _OFFERS: dict[tuple[str, int], Offer] = {}
@@ -26,23 +25,24 @@ CACHE_SIZE = 256
 _VERSIONS = cast(Table, ProductVersion.__table__)
 _PUBLISHED_ID = select(_VERSIONS.c.id).where(_VERSIONS.c.code == bindparam("code"),
                                              _VERSIONS.c.status == "published")
+_PAUSED = select(_VERSIONS.c.id).where(_VERSIONS.c.code == bindparam("code"), _VERSIONS.c.status == "paused")
 #: the published version id of the product ``:code``, to read along with another row in one statement
 PUBLISHED_ID_OF_CODE = _PUBLISHED_ID.scalar_subquery()
 
 
-def _offer(session: Session, version_id: int, document: Mapping[str, Any] | None = None) -> Offer:
-    """The offer of ``version_id``, parsed once per database; the document is read only on a miss."""
+def _offer(session: Session, version_id: int) -> Offer:
+    """The offer of ``version_id``, parsed once per database; the version is read only on a miss."""
     key = (_scope(session), version_id)
     offer = _OFFERS.get(key)
     if offer is None:
-        if document is None:
-            document = session.scalar(select(ProductVersion.document).where(ProductVersion.id == version_id))
-            if document is None:
-                raise UnknownProductError(f"product version {version_id} does not exist", field="product_version",
-                                          value=version_id)
+        row = session.execute(select(ProductVersion.document, ProductVersion.version)
+                              .where(ProductVersion.id == version_id)).first()
+        if row is None:
+            raise UnknownProductError(f"product version {version_id} does not exist", field="product_version",
+                                      value=version_id)
         if len(_OFFERS) >= CACHE_SIZE:
             _OFFERS.clear()
-        offer = _OFFERS[key] = Offer.of(version_id, document)
+        offer = _OFFERS[key] = Offer.of(version_id, row.document, row.version)
     return offer
 
 
@@ -61,7 +61,8 @@ def published_offer(session: Session, code: str) -> Offer:
     """The published version of ``code``.
 
     Raises:
-        UnknownProductError: ``code`` has no published version (unknown, draft, paused or retired).
+        ProductPausedError: ``code``'s published version is paused.
+        UnknownProductError: ``code`` has no published version (unknown, draft or retired).
     """
     return published_offer_of(session, code, session.execute(_PUBLISHED_ID, {"code": code}).scalar())
 
@@ -71,11 +72,21 @@ def published_offer_of(session: Session, code: str, version_id: int | None) -> O
     :data:`PUBLISHED_ID_OF_CODE` in the same transaction (``None``: none is published).
 
     Raises:
+        ProductPausedError: ``code``'s published version is paused.
         UnknownProductError: ``code`` has no published version.
     """
     if version_id is None:
+        if session.execute(_PAUSED, {"code": code}).first() is not None:
+            raise ProductPausedError(f"code: product {code!r} is paused", field="code", value=code)
         raise UnknownProductError(f"product {code!r} is not published", field="code", value=code)
     return _offer(session, version_id)
+
+
+def version_number(session: Session, version_id: int) -> int:
+    """The number the admin, the CLI and the API show for the version ``version_id`` (its code's 1, 2, ...)."""
+    number = _offer(session, version_id).number
+    assert number is not None  # the catalogue's offers carry their number
+    return number
 
 
 def offer_of_version(session: Session, version_id: int) -> Offer:

@@ -33,7 +33,7 @@ class Quote:
         terms = self.schedule.terms
         return {
             "product_code": self.offer.code,
-            "product_version": self.offer.version_id,
+            "product_version": self.offer.number,
             "amount": str(terms.principal),
             "term": terms.periods,
             "term_unit": self.offer.product.term_unit,

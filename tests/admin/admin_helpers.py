@@ -131,7 +131,13 @@ DISBURSED_ON = date(2026, 1, 15)
 def book_loan(app: Flask, key: str = "loan-1", rules: ServicingRules | None = None,
               start: date = DISBURSED_ON) -> int:
     """A customer and a 10,000 CNY, 12-month, 14% equal-installment loan disbursed on ``start`` (2026-01-15)
-    under ``rules`` (default: no prepayment window, no fees)."""
+    under ``rules`` (default: no prepayment window, no fees), booked under the consumer sample's published
+    version (published first when it is not)."""
+    from tests.api.conftest import publish_sample
+
+    with app.app_context():
+        published = published_version(db_session(), "CONSUMER_INSTALLMENT")
+    version_id = published.id if published is not None else publish_sample(app, "consumer_installment")
     with app.app_context():
         db = db_session()
         customer = find_by_id_number(db, ID_NUMBER)
@@ -142,7 +148,7 @@ def book_loan(app: Flask, key: str = "loan-1", rules: ServicingRules | None = No
         terms = LoanTerms(principal=Decimal("10000"), annual_rate=Decimal("0.14"), periods=12,
                           start_date=start)
         loan = disburse(db, key=key, customer_id=customer.id, terms=terms, channel="offline", actor="system",
-                        product_code="CONSUMER_INSTALLMENT", product_version_id=1, rules=rules)
+                        product_code="CONSUMER_INSTALLMENT", product_version_id=version_id, rules=rules)
         db.commit()
         return loan.id
 

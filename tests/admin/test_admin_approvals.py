@@ -80,3 +80,14 @@ def test_revealing_the_applicant_is_audited(app, login):
     with app.app_context():
         event = db_session().scalar(select(AuditEvent).where(AuditEvent.action == "pii.reveal"))
     assert event.actor == "risk_officer" and event.after["context"] == f"application {application_id}"
+
+
+def test_the_task_shows_the_products_version_number_as_every_face_does(app, login):
+    """The version's number (v1), never its row id (2 here, a bridge product published first), as the product
+    list, the CLI and the API show it."""
+    from tests.api.conftest import publish_sample
+
+    assert publish_sample(app, "short_term_bridge") == 1
+    application_id = queue_application(app)
+    page = login("risk_officer").get(f"/admin/approvals/{task_of(app, application_id)}")
+    assert "CONSUMER_INSTALLMENT (v1)" in page.text and "(v2)" not in page.text

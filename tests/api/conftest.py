@@ -21,6 +21,7 @@ from loanfactory.app import create_app
 from loanfactory.database import get_db
 from loanfactory.plugins_host import get_plugins
 from plugins.sandbox_bank.bank import open_bank
+from tests.api.contract import CheckedClient
 
 SAMPLES = Path(__file__).resolve().parents[2] / "product_configs"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -62,9 +63,12 @@ class Channel:
 
 def make_api_app(db_url: str, **config: Any) -> Flask:
     """An app on ``db_url``; webhooks may go to receivers on this machine (``API_WEBHOOKS_ALLOW_LOOPBACK``),
-    where the tests run theirs."""
-    return create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "local://",
-                       "API_WEBHOOKS_ALLOW_LOOPBACK": True, **config})
+    where the tests run theirs; its test client checks every response against the OpenAPI document
+    (:class:`tests.api.contract.CheckedClient`)."""
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "RATELIMIT_STORAGE_URI": "local://",
+                      "API_WEBHOOKS_ALLOW_LOOPBACK": True, **config})
+    app.test_client_class = CheckedClient  # every response checked against the API's document
+    return app
 
 
 def webhooks_sent(app: Flask) -> None:

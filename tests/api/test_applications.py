@@ -286,7 +286,7 @@ def test_an_offer_not_accepted_in_time_expires_and_an_accepted_one_does_not(sell
                                .order_by(StateTransition.id.desc())).first()
         assert (move.from_state, move.to_state, move.actor) == ("approved", "expired", "system:expiry")
     assert seller.get(f"/api/v1/applications/{lapsing['id']}").get_json()["state"] == "expired"
-    assert seller.get(f"/api/v1/applications/{kept['id']}").get_json()["state"] == "approved"
+    assert seller.get(f"/api/v1/applications/{kept['id']}").get_json()["state"] == "accepted"
     refused = seller.post(f"/api/v1/applications/{lapsing['id']}/acceptance")
     assert refused.status_code == 409, refused.get_json()
 

@@ -23,7 +23,7 @@ from core.origination import booking
 from core.origination.approved import ApprovedOffer, offer_of, servicing_rules
 from core.origination.booking import DisbursementOrder
 from core.origination.errors import StoredOfferError
-from core.origination.published import offer_of_version
+from core.origination.published import published_offer
 from core.plugins.types import PaymentResult
 from loanfactory.database import get_db
 from tests.api.conftest import APPLY, Channel, application_body
@@ -84,13 +84,17 @@ def test_the_offer_is_written_once_at_approval_and_the_channel_reads_its_old_key
         Decimal("12000.00"), Decimal("0.1100"), 6, "equal_installment")
     with selling_app.app_context():
         session = get_db(selling_app).session()
-        product = offer_of_version(session, body["product_version"])
+        product = published_offer(session, body["product_code"])
+        assert product.number == body["product_version"], "the API shows the version's number"
         assert offer.contract.rules == servicing_rules(product, terms.method.value)
         assert "annual_rate" not in session.get(Application, body["id"]).decision, "the decision keeps no terms"
-    assert {k: body["decision"][k] for k in offer.decision_fields()} == offer.decision_fields() == {
+    shown = {k: body["decision"][k] for k in offer.decision_fields()}
+    assert shown["offer_expires_at"].endswith("+08:00"), "times are shown in Beijing time with the offset"
+    shown["offer_expires_at"] = datetime.fromisoformat(shown["offer_expires_at"]).astimezone(UTC).isoformat()
+    assert shown == offer.decision_fields() == {
         "approved_amount": "12000.00", "annual_rate": "0.1100", "apr": str(offer.apr), "term": 6,
         "method": "equal_installment", "first_installment": "2088.65", "total_payable": str(offer.total_payable),
-        "offer_expires_at": offer.expires_at.isoformat()}
+        "offer_expires_at": offer.expires_at.astimezone(UTC).isoformat()}
     accepted = seller.post(f"/api/v1/applications/{body['id']}/acceptance").get_json()["decision"]
     assert accepted["accepted_by"] == "channel:partner-app"
     assert datetime.fromisoformat(accepted["accepted_at"]) == offer_of_app(selling_app, body["id"]).accepted_at

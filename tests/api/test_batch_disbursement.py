@@ -69,7 +69,7 @@ def test_one_bank_file_pays_out_many_loans_and_each_line_gets_its_result(bank_ap
         assert [(r.outcome, r.application_id) for r in built.results] == [
             ("included", ids[0]), ("included", ids[1]), ("included", ids[2]), ("refused", unsigned),
             ("refused", 999999)]
-        assert "approved, not signed" in built.results[3].detail
+        assert "accepted, not signed" in built.results[3].detail
         rows = list(csv.reader(io.StringIO(built.content.decode())))
         assert rows[0] == ["line", "request_id", "bank_code", "account_number", "holder_name", "amount", "memo"]
         assert [(r[0], r[5]) for r in rows[1:]] == [("1", "5000.00"), ("2", "8000.00"), ("3", "3000.00")]

@@ -180,9 +180,15 @@ def test_the_openapi_document_carries_the_customer_endpoints_and_the_enterprise_
     assert {"/customers", "/customers/{customer_id}", "/enterprises", "/enterprises/{enterprise_id}",
             "/customers/{customer_id}/relations", "/enterprises/{enterprise_id}/relations",
             "/customers/{customer_id}/documents", "/enterprises/{enterprise_id}/documents"} <= set(document["paths"])
-    schemas = document["components"]["schemas"]
-    assert "enterprise" in schemas["ApplicationRequest_SME_BUSINESS"]["required"]
-    assert "enterprise" not in schemas["ApplicationRequest_CONSUMER_INSTALLMENT"]["properties"]
+    generic = document["components"]["schemas"]["ApplicationRequest"]
+    assert "enterprise" in generic["properties"] and "enterprise" not in generic["required"]
+
+    def request_of(code: str) -> dict:
+        return channel.get(f"/api/v1/products/{code}/openapi.json").get_json()["components"]["schemas"][
+            "ApplicationRequest"]
+
+    assert "enterprise" in request_of("SME_BUSINESS")["required"]
+    assert "enterprise" not in request_of("CONSUMER_INSTALLMENT")["properties"]
 
 
 def test_schemathesis_over_the_customer_endpoints(tmp_path):

@@ -136,7 +136,7 @@ def test_a_scope_narrowed_elsewhere_is_seen(pg_app, db_channel, elsewhere):
 
 
 @on_postgres
-def test_a_product_paused_elsewhere_becomes_unknown_and_its_next_version_is_seen(pg_app, db_channel, monkeypatch):
+def test_a_product_paused_elsewhere_is_refused_as_paused_and_its_next_version_is_seen(pg_app, db_channel, monkeypatch):
     from core.products.models import ProductVersion
     from core.products.versions import create_draft, pause, publish, submit
 
@@ -147,7 +147,7 @@ def test_a_product_paused_elsewhere_becomes_unknown_and_its_next_version_is_seen
         first = session.scalars(select(ProductVersion)).one()
         pause(session, first, actor="checker", reason="rates")
         session.commit()
-    wait_until(lambda: quote(db_channel) == 404)
+    wait_until(lambda: quote(db_channel) == 409)  # product-paused
     assert cache.published_id("CONSUMER_INSTALLMENT") is None  # "none published" is kept too
     with pg_app.app_context():
         session = get_db(pg_app).session()
@@ -155,9 +155,9 @@ def test_a_product_paused_elsewhere_becomes_unknown_and_its_next_version_is_seen
         submit(session, second, actor="maker")
         publish(session, second, actor="checker")
         session.commit()
-        second_id = second.id
+        second_number = second.version
     wait_until(lambda: quote(db_channel) == 200)
-    assert db_channel.post(QUOTE, BODY, idempotency_key=None).get_json()["product_version"] == second_id
+    assert db_channel.post(QUOTE, BODY, idempotency_key=None).get_json()["product_version"] == second_number == 2
 
 
 @on_postgres

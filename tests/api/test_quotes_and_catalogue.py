@@ -134,10 +134,10 @@ def test_a_quote_reads_outside_a_transaction_and_still_sees_a_revoked_key_and_a_
         session = get_db(db_app).session()
         pause(session, session.scalars(select(ProductVersion)).one(), actor="checker", reason="rates")
         session.commit()
-    assert db_channel.post(QUOTE, body, idempotency_key=None).status_code == 404
+    assert db_channel.post(QUOTE, body, idempotency_key=None).status_code == 409  # product-paused
     with db_app.app_context():
         session = get_db(db_app).session()
         revoke(session.scalars(select(ApiClient).where(ApiClient.channel == "partner-app")).one())
         session.commit()
     assert db_channel.post(QUOTE, body, idempotency_key=None).status_code == 401
-    assert Channel(db_channel.client, other).post(QUOTE, body, idempotency_key=None).status_code == 404
+    assert Channel(db_channel.client, other).post(QUOTE, body, idempotency_key=None).status_code == 409

@@ -190,7 +190,7 @@ def test_the_operation_is_in_the_openapi_document_and_expiry_is_scheduled(tmp_pa
     document = app.test_client().get("/api/v1/openapi.json").get_json()
     operation = document["paths"]["/applications/{application_id}/resubmission"]["post"]
     assert operation["operationId"] == "resubmitApplication"
-    assert "Idempotency-Key" in [p["name"] for p in operation["parameters"]]
+    assert {"$ref": "#/components/parameters/IdempotencyKey"} in operation["parameters"]
     schema = document["components"]["schemas"]["ResubmissionRequest"]
     assert set(schema["properties"]) == {"comment", "documents", "applicant"}
     beat = app.extensions["celery"].conf.beat_schedule["loanfactory-expire-applications"]

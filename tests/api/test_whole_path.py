@@ -43,6 +43,7 @@ from tests.api.conftest import (
     publish_sample,
     webhooks_sent,
 )
+from tests.api.contract import component_problems
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DISBURSED = date(2026, 3, 2)
@@ -196,7 +197,7 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
     first = channel.post(loan_url + "/repayments", {"amount": "2088.65", "paid_on": "2026-04-02"})
     assert first.status_code == 201, first.get_json()
     close_days(bank_app, date(2026, 5, 1))
-    assert channel.get(loan_url + "/schedule").get_json()["installments"][0]["status"] == "paid"
+    assert channel.get(loan_url + "/schedule").get_json()["installments"][0]["state"] == "paid"
 
     # month 2: installment 2 (due 2026-05-02) is paid 18 days late, after the 3 grace days
     close_days(bank_app, date(2026, 5, 20))
@@ -243,9 +244,11 @@ def test_a_loan_from_quote_to_pay_off_as_a_channel_sees_it(bank_app: Flask, rece
 
     assert receiver.types() == [
         "application.draft", "application.submitted", "application.under_review", "application.approved",
-        "application.contract_signed", "application.disbursing", "loan.active", "application.disbursed",
-        "loan.overdue", "loan.active", "loan.prepaid_closed"]
-    # every delivery is signed with the subscription's secret and names its delivery id
+        "application.accepted", "application.contract_signed", "application.disbursing", "loan.active",
+        "application.disbursed", "loan.overdue", "loan.active", "loan.prepaid_closed"]
+    # every delivery is signed with the subscription's secret, names its delivery id, and is the document's
+    # WebhookPayload (the ``webhooks`` section)
+    assert [p for event in receiver.events() for p in component_problems("WebhookPayload", event)] == []
     for headers, body in receiver.deliveries:
         assert verify_signature(hook["secret"], headers["loanfactory-signature"], body)
         assert headers["loanfactory-event"] == json.loads(body)["type"]

@@ -456,3 +456,35 @@ def test_the_operations_revisions_go_down_and_up_again_keeping_the_payout_dates(
     assert "eod_runs" in sa.inspect(engine).get_table_names()
     assert {"value_date", "booked_on"} <= {c["name"] for c in sa.inspect(engine).get_columns("disbursement_orders")}
     engine.dispose()
+
+
+def test_upgrading_moves_each_accepted_offer_to_the_accepted_state(db_url):
+    """Revision 0014: an application left ``approved`` with an accepted offer becomes ``accepted``, with the
+    move recorded at the acceptance's time; an offer not accepted stays ``approved``. Downgrading moves back."""
+    upgrade(db_url, "0013")
+    engine = make_engine(db_url)
+    applications = sa.Table("applications", sa.MetaData(), autoload_with=engine)
+    with engine.begin() as conn:
+        customer = conn.execute(text(
+            "INSERT INTO customers (name, id_number, id_number_index, phone, phone_index, created_at) "
+            "VALUES ('x', 'x', 'i1', 'x', 'p1', CURRENT_TIMESTAMP) RETURNING id")).scalar_one()
+        for number, accepted_at in ((1, "2026-01-11T09:30:00+08:00"), (2, None)):
+            conn.execute(applications.insert(), {
+                "id": number, "customer_id": customer, "channel": "partner-app", "product_code": "X",
+                "product_version_id": 1, "amount": "12000.00", "term": 6, "method": "equal_installment",
+                "state": "approved", "offer": {"accepted_at": accepted_at, "accepted_by": "channel:p"},
+                "created_at": datetime(2026, 1, 10, tzinfo=UTC)})
+    upgrade(db_url)
+    states = sa.select(sa.column("state")).select_from(sa.table("applications")).order_by(sa.column("id"))
+    moves = sa.select(sa.column("entity_id"), sa.column("from_state"), sa.column("to_state"),
+                      sa.column("at", sa.DateTime(timezone=True))).select_from(sa.table("state_transitions"))
+    with engine.connect() as conn:
+        assert conn.execute(states).scalars().all() == ["accepted", "approved"]
+        ((entity, before, after, at),) = conn.execute(moves).all()
+    assert (entity, before, after) == (1, "approved", "accepted")
+    assert at.replace(tzinfo=at.tzinfo or UTC) == datetime(2026, 1, 11, 1, 30, tzinfo=UTC)
+    command.downgrade(alembic_config(db_url), "0013")
+    with engine.connect() as conn:
+        assert conn.execute(states).scalars().all() == ["approved", "approved"]
+        assert conn.execute(moves).all() == []
+    engine.dispose()

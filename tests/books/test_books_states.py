@@ -27,7 +27,8 @@ MACHINES = {"application": APPLICATION_STATES, "loan": LOAN_STATES, "credit_line
 EXPECTED = {
     "application": {
         ("draft", "submitted"), ("submitted", "under_review"), ("under_review", "approved"),
-        ("under_review", "rejected"), ("approved", "contract_signed"), ("contract_signed", "disbursing"),
+        ("under_review", "rejected"), ("approved", "accepted"), ("accepted", "contract_signed"),
+        ("accepted", "cancelled"), ("contract_signed", "disbursing"),
         ("disbursing", "disbursed"), ("disbursing", "disbursement_failed"), ("disbursement_failed", "disbursing"),
         ("draft", "cancelled"), ("submitted", "cancelled"), ("under_review", "cancelled"), ("approved", "cancelled"),
         ("contract_signed", "cancelled"), ("disbursement_failed", "cancelled"),

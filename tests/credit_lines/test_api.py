@@ -29,25 +29,34 @@ def take_line(channel: Channel, limit: str = "20000.00") -> dict:
     return channel.post(applied["links"]["credit_line"]).get_json()
 
 
-def test_the_openapi_document_describes_each_line_products_own_limits(api: Flask) -> None:
+def test_the_openapi_documents_narrow_the_line_operations_to_each_line_product(api: Flask) -> None:
     publish_sample(api, "consumer_installment")
-    doc = api.test_client().get("/api/v1/openapi.json").get_json()
-    validate(doc)
-    paths, schemas = doc["paths"], doc["components"]["schemas"]
-    assert "/products/REVOLVING_CREDIT_LINE/applications" not in paths
-    assert "/products/CONSUMER_INSTALLMENT/applications" in paths
-    for path in ("/products/REVOLVING_CREDIT_LINE/credit-line-applications", "/credit-lines/{line_id}/drawdowns",
-                 "/applications/{application_id}/credit-line", "/credit-lines/{line_id}/loans"):
-        assert path in paths, path
-    line_application = schemas["CreditLineApplication_REVOLVING_CREDIT_LINE"]
-    assert "term" not in line_application["required"]
-    limit = line_application["properties"]["amount"]["anyOf"][0]
-    assert (limit["minimum"], limit["maximum"], limit["multipleOf"]) == (1000, 100000, 1000)
-    drawdown = schemas["DrawdownRequest_REVOLVING_CREDIT_LINE"]
+    client = api.test_client()
+    whole = client.get("/api/v1/openapi.json").get_json()
+    validate(whole)
+    operations = {op["operationId"]: (path, method) for path, item in whole["paths"].items()
+                  for method, op in item.items()}
+    assert operations["applyForCreditLine"] == ("/products/{code}/credit-line-applications", "post")
+    assert operations["requestDrawdown"] == ("/credit-lines/{line_id}/drawdowns", "post")
+    assert {"takeCreditLine", "listCreditLines", "getCreditLine", "quoteDrawdown", "listLineLoans"} <= set(operations)
+    generic = whole["components"]["schemas"]["DrawdownRequest"]
+    assert "daily_interest" in generic["properties"]["method"]["enum"]
+    line = client.get("/api/v1/products/REVOLVING_CREDIT_LINE/openapi.json").get_json()
+    validate(line)
+    assert line["paths"].keys() == whole["paths"].keys()
+    schemas = line["components"]["schemas"]
+    application = schemas["CreditLineApplicationRequest"]
+    assert {"term", "method"}.isdisjoint(application["required"])
+    limit = application["properties"]["amount"]
+    assert (limit["x-minimum"], limit["x-maximum"], limit["x-multipleOf"]) == ("1000.00", "100000.00", "1000.00")
+    drawdown = schemas["DrawdownRequest"]
     assert drawdown["properties"]["method"]["enum"] == ["equal_installment", "equal_principal", "interest_only",
                                                         "daily_interest"]
-    amount = drawdown["properties"]["amount"]["anyOf"][0]
-    assert (amount["minimum"], amount["maximum"]) == (500, 50000)
+    amount = drawdown["properties"]["amount"]
+    assert (amount["x-minimum"], amount["x-maximum"]) == ("500.00", "50000.00")
+    loans = client.get("/api/v1/products/CONSUMER_INSTALLMENT/openapi.json").get_json()["components"]["schemas"]
+    assert loans["DrawdownRequest"] == generic
+    assert "x-minimum" not in loans["CreditLineApplicationRequest"]["properties"]["amount"]
 
 
 def test_a_channel_sees_its_own_lines_only_and_bad_drawdowns_name_their_field(api: Flask) -> None:

@@ -59,7 +59,7 @@ def test_a_large_limit_waits_for_a_person_and_is_granted_after_approval(lines):
         (rate,) = [r for (low, high), r in bands.items() if low <= application.score <= high]
         assert (application.decision["approved_limit"], application.decision["annual_rate"]) == ("40000.00", rate)
         with pytest.raises(WrongStateError, match="credit line"):
-            accept_offer(application, actor="channel:partner-app", now=NOW)
+            accept_offer(session, application, actor="channel:partner-app", now=NOW)
         line = accept_line(session, application, offer, actor="channel:partner-app", today=NOW.date(), now=NOW)
         assert accept_line(session, application, offer, actor="channel:partner-app", today=NOW.date(), now=NOW) is line
         session.commit()

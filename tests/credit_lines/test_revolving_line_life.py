@@ -144,7 +144,7 @@ def test_a_revolving_line_from_grant_to_expiry(api: Flask) -> None:
         lifecycle.unfreeze(session, lifecycle.line_for_update(session, line["id"]), actor="risk:li",
                            reason="warning handled")
         session.commit()
-    assert channel.get(f"/api/v1/loans/{loan_ids[1]}/schedule").get_json()["installments"][0]["status"] == "paid"
+    assert channel.get(f"/api/v1/loans/{loan_ids[1]}/schedule").get_json()["installments"][0]["state"] == "paid"
     assert channel.post(url + "/drawdowns", {"amount": "500.00", "term": 3, "method": "equal_installment"}
                         ).status_code == 202
     assert books_balanced(api, loan_ids) == [Decimal("6000.00") - principal_back, Decimal("4000.00"), 0]
