@@ -459,7 +459,7 @@ def test_the_operations_revisions_go_down_and_up_again_keeping_the_payout_dates(
 
 
 def test_upgrading_moves_each_accepted_offer_to_the_accepted_state(db_url):
-    """Revision 0014: an application left ``approved`` with an accepted offer becomes ``accepted``, with the
+    """Revision 0029: an application left ``approved`` with an accepted offer becomes ``accepted``, with the
     move recorded at the acceptance's time; an offer not accepted stays ``approved``. Downgrading moves back."""
     upgrade(db_url, "0013")
     engine = make_engine(db_url)
@@ -483,7 +483,7 @@ def test_upgrading_moves_each_accepted_offer_to_the_accepted_state(db_url):
         ((entity, before, after, at),) = conn.execute(moves).all()
     assert (entity, before, after) == (1, "approved", "accepted")
     assert at.replace(tzinfo=at.tzinfo or UTC) == datetime(2026, 1, 11, 1, 30, tzinfo=UTC)
-    command.downgrade(alembic_config(db_url), "0013")
+    command.downgrade(alembic_config(db_url), "0028")
     with engine.connect() as conn:
         assert conn.execute(states).scalars().all() == ["approved", "approved"]
         assert conn.execute(moves).all() == []

@@ -1,7 +1,7 @@
 """an accepted offer is a state of its own
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-07 20:30:00
 
 Acceptance used to leave an application ``approved`` with ``accepted_at`` in its offer; it now moves the
@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0029"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
