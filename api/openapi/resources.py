@@ -41,6 +41,14 @@ DECISION = obj({
     "first_installment": MONEY, "total_payable": MONEY,
     "missing_documents": {"type": "array", "items": STRING,
                           "description": "The document kinds the product needs before approval (under_review)."},
+    "identity": {"type": "array", "description": "The identity checks (实名认证) the product requires, one entry each "
+                                               "as the provider answered: the evidence kept.",
+                 "items": obj({"check": enum(["three_element", "bank_card", "liveness"]),
+                               "outcome": enum(["match", "mismatch", "unverifiable", "failed"]),
+                               "provider": STRING, "reference": STRING, "reason": nullable(STRING),
+                               "score": nullable(STRING)}, required=["check", "outcome"])},
+    "identity_review": {"type": "array", "items": STRING,
+                        "description": "Why a person must look at the identity checks (reason codes)."},
     "approved_limit": {**MONEY, "description": "A credit line's approved limit (with annual_rate and "
                                                "offer_expires_at): take the line before then."},
     "offer_expires_at": {**DATETIME, "description": "Accept before this time."},

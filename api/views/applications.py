@@ -26,7 +26,8 @@ from loanfactory.plugins_host import get_plugins
 
 #: the keys of the kernel's decision a channel sees (the evaluation context and the reviewers' notes stay inside)
 DECISION_KEYS = ("outcome", "reasons", "errors", "task_id", "step", "bureau", "model_version", "returns",
-                 "missing_documents", "approved_limit", "annual_rate", "offer_expires_at")
+                 "missing_documents", "approved_limit", "annual_rate", "offer_expires_at", "identity",
+                 "identity_review")
 
 
 def decision_json(application: Application) -> dict[str, Any] | None:
