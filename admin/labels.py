@@ -108,7 +108,6 @@ CODE_LABELS = {
     "prepayment_fee": _l("Prepayment fee"), "prepayment_accrual": _l("Interest to the prepayment date"),
     # servicing actions taken in the admin
     "loan.repay_offline": _l("offline repayment"), "loan.prepay": _l("prepayment"),
-    "loan.refund_suspense": _l("overpayment refund"),
 }
 
 
