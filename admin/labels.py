@@ -94,6 +94,11 @@ CODE_LABELS = {
     "face_photo": _l("Live face photo"), "business_licence": _l("Business licence"),
     "bank_statement": _l("Bank statement"), "proof_of_use": _l("Proof of the use of funds"),
     "chosen_days": _l("Days the borrower chooses"),
+    # debit instructions, borrower messages, credit lines and their warnings, provisions
+    "created": _l("Created"), "sending": _l("Sending"), "sent": _l("Sent"), "succeeded": _l("Succeeded"),
+    "partial": _l("Partly collected"), "failed": _l("Failed"), "skipped": _l("Skipped"), "stopped": _l("Stopped"),
+    "frozen": _l("Frozen"), "closed": _l("Closed"), "dismissed": _l("Dismissed"), "handled": _l("Handled"),
+    "general": _l("General provision"),
     # product changes under review
     "added": _l("Added"), "removed": _l("Removed"), "changed": _l("Changed"),
     # plugins, their calls and what the audit log records
