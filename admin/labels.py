@@ -85,6 +85,21 @@ CODE_LABELS = {
     "application_received": _l("Application received"), "repayment_due": _l("Repayment due"),
     "repayment_received": _l("Repayment received"), "settled": _l("Settled"), "receivable": _l("Receivable"),
     "true": _l("Yes"), "false": _l("No"),
+    "credit_line": _l("Credit line"), "due_today": _l("Due today"), "debit_failed": _l("Debit failed"),
+    # automatic debits, identity checks, required documents and credit-line drawdowns
+    "skip": _l("Skip the attempt"), "stop": _l("Stop debiting the installment"),
+    "apply_to_next": _l("Apply to the next installment"), "refund": _l("Refund to the card"),
+    "three_element": _l("Name, ID number and phone match"), "bank_card": _l("Bank card four elements"),
+    "liveness": _l("Liveness and face match"), "review": _l("Manual review"), "none": _l("None"),
+    "id_card_front": _l("ID card, portrait side"), "id_card_back": _l("ID card, emblem side"),
+    "face_photo": _l("Live face photo"), "business_licence": _l("Business licence"),
+    "bank_statement": _l("Bank statement"), "proof_of_use": _l("Proof of the use of funds"),
+    "chosen_days": _l("Days the borrower chooses"),
+    # debit instructions, borrower messages, credit lines and their warnings, provisions
+    "created": _l("Created"), "sending": _l("Sending"), "sent": _l("Sent"), "succeeded": _l("Succeeded"),
+    "partial": _l("Partly collected"), "failed": _l("Failed"), "skipped": _l("Skipped"), "stopped": _l("Stopped"),
+    "frozen": _l("Frozen"), "closed": _l("Closed"), "dismissed": _l("Dismissed"), "handled": _l("Handled"),
+    "general": _l("General provision"),
     # product changes under review
     "added": _l("Added"), "removed": _l("Removed"), "changed": _l("Changed"),
     # plugins, their calls and what the audit log records
@@ -99,7 +114,6 @@ CODE_LABELS = {
     "prepayment_fee": _l("Prepayment fee"), "prepayment_accrual": _l("Interest to the prepayment date"),
     # servicing actions taken in the admin
     "loan.repay_offline": _l("offline repayment"), "loan.prepay": _l("prepayment"),
-    "loan.refund_suspense": _l("overpayment refund"),
 }
 
 

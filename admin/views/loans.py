@@ -8,11 +8,13 @@ confirmation if the quote changed in between (an end-of-day ran, a repayment arr
 quotes again, and refuses both before the contract's prepayment window opens.
 
 The quote nets the overpayment suspense already held for the loan; when a full prepayment would still leave
-money held, the operator must tick "keep it for a refund", and the loan page then offers the refund.
+money held, the operator must tick "keep it for a refund", and the loan page then offers the refund request.
 
-Penalty waivers and write-offs are dual control: one user files the request here, a second user holding
-the approving permission decides it on the requests page, and the kernel carries an approval out in the
-same transaction (:func:`core.loans.adjustments.decide_adjustment`).
+Penalty waivers, write-offs and refunds of money held are dual control: one user files the request here, a
+second user holding the approving permission decides it on the requests page, and the kernel carries an
+approval out in the same transaction (:func:`core.loans.adjustments.decide_adjustment`; a refund through
+:func:`core.debits.refunds.decide_refund`, the only refund path: back to the card a debit collected it from,
+or paid out offline). The loan page offers the refund request only while money is held.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from core.customers.parties import Customer
 from core.customers.pii import mask_id_number, mask_phone
 from core.customers.search import find_customers
 from core.debits.refunds import KIND as REFUND
-from core.debits.refunds import decide_refund
+from core.debits.refunds import decide_refund, file_refund
 from core.errors import InvalidArgumentError, LoanFactoryError
 from core.ledger.models import JournalEntry
 from core.loans.adjustments import decide_adjustment
@@ -45,7 +47,7 @@ from core.loans.events import ServicingEvent
 from core.loans.models import Loan, LoanInstallment
 from core.loans.nonaccrual import suspended_balances
 from core.loans.prepayment import prepay, prepayment_quote
-from core.loans.repayment import refund_suspense, repay
+from core.loans.repayment import repay
 from core.origination.published import version_number
 from core.schedule import RescheduleMode
 from core.schedule.terms import parse_enum
@@ -58,7 +60,7 @@ from loanfactory.settings import overpayment_multiple
 PAGE_SIZE = 50
 OFFLINE_CHANNEL = "offline"
 #: the dual-control requests a loan's page files and decides (credit lines have their own page)
-LOAN_KINDS = ("penalty_waiver", "write_off")
+LOAN_KINDS = ("penalty_waiver", "write_off", REFUND)
 
 
 def _business_date(text: str | None) -> date:
@@ -197,16 +199,6 @@ class LoansView(SecureView):
                           mode=request.form.get("mode") or "keep_term", overpayment_multiple=overpayment_multiple())
         return self._operate(loan_id, "loan.prepay", "loan.prepay", run)
 
-    @expose("/<int:loan_id>/refund", methods=["POST"])
-    def refund(self, loan_id: int) -> Any:
-        """Pay the overpayment suspense held for the loan back to the borrower (closed loans included)."""
-        def run(db: Any, loan: Loan) -> ServicingEvent:
-            return refund_suspense(db, loan_id=loan.id, amount=request.form.get("amount", ""),
-                                   on=_business_date(request.form.get("business_date")), today=clock.today(),
-                                   channel=OFFLINE_CHANNEL, key=f"admin:refund:{request.form.get('key', '')}",
-                                   actor=current_user.username)
-        return self._operate(loan_id, "loan.repay", "loan.refund_suspense", run)
-
     @expose("/<int:loan_id>/request/<kind>", methods=["POST"])
     def file_request(self, loan_id: int, kind: str) -> Any:
         if kind not in LOAN_KINDS:
@@ -215,11 +207,17 @@ class LoansView(SecureView):
         db = db_session()
         db.get(Loan, loan_id) or abort(404)
         try:
-            params: dict[str, Any] = {"business_date": _business_date(request.form.get("business_date"))}
-            if kind in ("penalty_waiver", "suspense_refund"):
-                params["amount"] = request.form.get("amount", "")
-            request_change(db, maker=current_user, kind=kind, entity_type="loan", entity_id=loan_id, params=params,
-                           reason=request.form.get("reason", ""))
+            on = _business_date(request.form.get("business_date"))
+            reason = request.form.get("reason", "")
+            if kind == REFUND:
+                file_refund(db, maker=current_user, loan_id=loan_id, amount=request.form.get("amount", ""), on=on,
+                            reason=reason)
+            else:
+                params: dict[str, Any] = {"business_date": on}
+                if kind == "penalty_waiver":
+                    params["amount"] = request.form.get("amount", "")
+                request_change(db, maker=current_user, kind=kind, entity_type="loan", entity_id=loan_id,
+                               params=params, reason=reason)
             db.commit()
             flash(_("Request filed; a second person must approve it."), "success")
         except LoanFactoryError as error:

@@ -7,8 +7,11 @@ date); a second person holding ``loan.refund.approve`` decides it (:func:`decide
 least the amount (the channel refunds to the card the money came from), under the request id
 ``LF-REFUND-<request id>``, and posts the refund (:func:`core.loans.repayment.refund_suspense`: Dr 2241
 suspense / Cr 1002.<channel>) under the same key, so the bank's reconciliation file and the ledger agree line
-by line. A channel that refuses or fails raises and leaves everything to the caller's rollback: the request
-stays pending. The refund is the borrower's money going back: any loan state.
+by line. Money no debit of the loan collected (an offline repayment, a channel's repayment) goes back the way
+finance pays out: the approval posts the refund through the ``offline`` channel (Cr 1002.offline) and finance
+transfers it. A channel that refuses or fails raises and leaves everything to the caller's rollback: the
+request stays pending. The refund is the borrower's money going back: any loan state. This is the only way
+money held for a borrower is refunded.
 
 A product whose ``debit.overpayment`` is ``refund`` has the debit that left money in suspense file the
 refund itself (:func:`file_for_excess`, maker ``system:debits``, in the transaction that posted the debit);
@@ -50,6 +53,8 @@ def file_refund(session: Session, *, maker: User, loan_id: int, amount: object, 
 
 
 SYSTEM_MAKER = "system:debits"
+#: the channel a refund is posted through when no debit of the loan collected the amount (a bank transfer)
+OFFLINE_CHANNEL = "offline"
 
 
 def file_for_excess(session: Session, *, loan_id: int, amount: Decimal, on: date, request_id: str,
@@ -64,19 +69,12 @@ def file_for_excess(session: Session, *, loan_id: int, amount: Decimal, on: date
     return change
 
 
-def refunded_debit(session: Session, loan_id: int, amount: Decimal) -> DebitInstruction:
-    """The loan's latest successful debit that collected at least ``amount`` (what the refund goes back through).
-
-    Raises:
-        WrongStateError: no debit of the loan collected that much (field ``amount``).
-    """
-    found = session.scalar(select(DebitInstruction).where(
+def refunded_debit(session: Session, loan_id: int, amount: Decimal) -> DebitInstruction | None:
+    """The loan's latest successful debit that collected at least ``amount`` (what the refund goes back
+    through), or ``None`` when no debit did (the refund is then paid out offline)."""
+    return session.scalar(select(DebitInstruction).where(
         DebitInstruction.loan_id == loan_id, DebitInstruction.state.in_(("succeeded", "partial")),
         DebitInstruction.collected >= amount).order_by(DebitInstruction.id.desc()).limit(1))
-    if found is None:
-        raise WrongStateError(f"amount: no debit of loan {loan_id} collected {amount:.2f} to refund through",
-                              field="amount", value=amount)
-    return found
 
 
 def decide_refund(session: Session, plugins: PluginManager, change: ChangeRequest, *, checker: User, approve: bool,
@@ -87,7 +85,7 @@ def decide_refund(session: Session, plugins: PluginManager, change: ChangeReques
         InvalidArgumentError: the request is not a refund (field ``kind``).
         PermissionDeniedError, FourEyesError, ChangeRequestClosedError: as
             :func:`core.backoffice.audit.decide_change`.
-        WrongStateError: no debit to refund through, or the channel refused the refund (field ``amount``).
+        WrongStateError: the channel refused the refund (field ``amount``).
         AmountExceedsOutstandingError: more than the suspense held (field ``amount``).
         PluginFailure: the channel failed; nothing is posted (retry the approval).
     """
@@ -99,13 +97,17 @@ def decide_refund(session: Session, plugins: PluginManager, change: ChangeReques
     loan_id, amount = int(change.entity_id), Decimal(change.params["amount"])
     debit = refunded_debit(session, loan_id, amount)
     key = f"LF-REFUND-{change.id}"
-    result: PaymentResult = plugins.call(debit.plugin, "payment_refund", session=session, subject=f"loan:{loan_id}",
-                                         request=RefundRequest(request_id=key, original_request_id=debit.request_id,
-                                                               amount=amount, reason=change.reason))
-    if result.status == "failed":
-        raise WrongStateError(f"amount: the channel refused the refund: {result.failure_code} "
-                              f"{result.failure_message}", field="amount", value=amount)
+    channel = OFFLINE_CHANNEL
+    if debit is not None:
+        result: PaymentResult = plugins.call(
+            debit.plugin, "payment_refund", session=session, subject=f"loan:{loan_id}",
+            request=RefundRequest(request_id=key, original_request_id=debit.request_id, amount=amount,
+                                  reason=change.reason))
+        if result.status == "failed":
+            raise WrongStateError(f"amount: the channel refused the refund: {result.failure_code} "
+                                  f"{result.failure_message}", field="amount", value=amount)
+        channel = debit.plugin
     refund_suspense(session, loan_id=loan_id, amount=amount, on=date.fromisoformat(change.params["business_date"]),
-                    today=today, channel=debit.plugin, key=key, actor=change.checker or checker.username)
+                    today=today, channel=channel, key=key, actor=change.checker or checker.username)
     change.state = "executed"
     return change

@@ -224,7 +224,8 @@ def test_a_prepayment_that_would_strand_money_needs_the_refund_choice_and_the_lo
         app, login, loan_id):
     """12,000.00 paid early is more than the 10,108.89 payoff of 2026-02-12: the quote collects nothing, and
     closing would strand 1,891.11. Refused until the operator ticks "keep it for a refund"; the closed loan
-    then shows the money held and refunds it."""
+    then shows the money held and offers its refund request, which finance approves: no debit collected the
+    money, so it is paid out offline and nothing stays held."""
     ops = login("operations")
     ops.get(f"/admin/loans/{loan_id}")
     ops.post(f"/admin/loans/{loan_id}/repay", {"amount": "12000.00", "business_date": "2026-02-10", "key": "big"})
@@ -241,7 +242,18 @@ def test_a_prepayment_that_would_strand_money_needs_the_refund_choice_and_the_lo
     ops.post(f"/admin/loans/{loan_id}/prepay", {**form, "key": "k1", "keep_for_refund": "yes"})
     detail = ops.get(f"/admin/loans/{loan_id}")
     assert 'id="form-refund"' in detail.text and f'id="loan-held">{left:,.2f}' in detail.text
-    ops.post(f"/admin/loans/{loan_id}/refund", {"amount": f"{left}", "business_date": "2026-02-12", "key": "r1"})
+    assert 'id="refund-overpayment"' not in detail.text  # one refund control: the request
+    ops.post(f"/admin/loans/{loan_id}/request/suspense_refund",
+             {"amount": f"{left}", "business_date": "2026-02-12", "reason": "借款人申请退还"})
+    with app.app_context():
+        assert loan_balances(db_session(), loan_id).suspense == left  # filed, not yet decided
+        change = db_session().scalars(select(ChangeRequest).where(ChangeRequest.kind == "suspense_refund")).one()
+    finance = login("finance")
+    finance.get("/admin/loans/requests")
+    finance.post(f"/admin/loans/requests/{change.id}", {"decision": "approve", "comment": "已核对"})
     with app.app_context():
         assert db_session().get(Loan, loan_id).state == "prepaid_closed"
         assert loan_balances(db_session(), loan_id).suspense == 0
+        refund = db_session().scalars(select(ServicingEvent).where(ServicingEvent.kind == "suspense_refund")).one()
+        assert (refund.channel, refund.amount) == ("offline", left)
+    assert 'id="form-refund"' not in ops.get(f"/admin/loans/{loan_id}").text
