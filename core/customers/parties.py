@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 from stdnum.cn import ric
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.util import isdigits
 
 from core.businessday.clock import BusinessClock
@@ -104,8 +104,12 @@ def _valid_id_number(value: str) -> str:
 @lru_cache(maxsize=CHECKED_VALUES)
 def _birth_place(region_code: str, birth_year: str) -> dict[str, str]:
     """The birth place of the numbers starting with ``region_code`` and ``birth_year``; raises
-    ``InvalidComponent`` when the table has none for that year."""
-    return dict(ric.get_birth_place(f"{region_code}{birth_year}0101000"))
+    ``InvalidComponent`` when the table has none for that year (or only a province-level entry, which
+    stdnum's table lookup fails on with a ``KeyError``)."""
+    try:
+        return dict(ric.get_birth_place(f"{region_code}{birth_year}0101000"))
+    except KeyError:
+        raise InvalidComponent() from None
 
 
 @lru_cache(maxsize=CHECKED_VALUES)
