@@ -32,6 +32,7 @@ from core.finance.statements import StatementRow, balance_sheet, income_statemen
 from core.finance.vouchers import InvalidLayoutError, read_layout, vouchers, write_csv, write_xlsx
 from loanfactory.cli.common import echo_json, json_option
 from loanfactory.cli.ledger import _money, _session, database_option
+from loanfactory.cli.people import signed_in, user_options
 
 
 @click.group()
@@ -178,11 +179,12 @@ def reconcile_command(database_url: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _user(session: Session, username: str) -> User:
-    found = session.scalar(select(User).where(User.username == username))
-    if found is None or not found.is_active:
-        raise click.BadParameter(f"no active user {username!r}", param_hint="--user")
-    return found
+def _acting(session: Session, signed: User) -> User:
+    """The signed-in user (:func:`loanfactory.cli.people.signed_in`, which commits its own sign-in record
+    before this command's transaction opens) as a row of ``session``."""
+    user = session.get(User, signed.id)
+    assert user is not None
+    return user
 
 
 @finance.group("period")
@@ -192,42 +194,50 @@ def period() -> None:
 
 @period.command("request-close")
 @click.option("--month", required=True, metavar="YYYY-MM")
-@click.option("--user", "username", required=True, help="The finance user filing the close.")
+@user_options
 @click.option("--reason", default="")
 @database_option
-def request_close_command(month: str, username: str, reason: str, database_url: str | None) -> None:
-    """File the close of --month (end-of-day must have closed its last day)."""
+def request_close_command(month: str, username: str, password: str, reason: str, database_url: str | None) -> None:
+    """File the close of --month as the signed-in finance user (end-of-day must have closed its last day)."""
+    signed = signed_in(database_url, username, password, "period.close.request")
     with _session(database_url) as session:
-        change = request_close(session, maker=_user(session, username), month=month, reason=reason)
+        change = request_close(session, maker=_acting(session, signed), month=month, reason=reason)
         session.commit()
         click.echo(f"request {change.id}: close {month}, filed by {username}; a second finance user decides it")
 
 
 @period.command("request-reopen")
 @click.option("--month", required=True, metavar="YYYY-MM")
-@click.option("--user", "username", required=True, help="The finance user filing the reopening.")
+@user_options
 @click.option("--reason", required=True, help="Why the closed month must be reopened.")
 @database_option
-def request_reopen_command(month: str, username: str, reason: str, database_url: str | None) -> None:
-    """File the reopening of closed --month, with its reason."""
+def request_reopen_command(month: str, username: str, password: str, reason: str, database_url: str | None) -> None:
+    """File the reopening of closed --month, with its reason, as the signed-in user."""
+    signed = signed_in(database_url, username, password, "period.reopen.request")
     with _session(database_url) as session:
-        change = request_reopen(session, maker=_user(session, username), month=month, reason=reason)
+        change = request_reopen(session, maker=_acting(session, signed), month=month, reason=reason)
         session.commit()
         click.echo(f"request {change.id}: reopen {month}, filed by {username}; a second user decides it")
 
 
 @period.command("decide")
 @click.argument("request_id", type=int)
-@click.option("--user", "username", required=True, help="The deciding user (not the one who filed it).")
+@user_options
 @click.option("--approve/--reject", required=True)
 @click.option("--comment", default="")
 @database_option
-def decide_command(request_id: int, username: str, approve: bool, comment: str, database_url: str | None) -> None:
-    """Approve (carrying it out) or reject a filed close or reopening."""
+def decide_command(request_id: int, username: str, password: str, approve: bool, comment: str,
+                   database_url: str | None) -> None:
+    """Approve (carrying it out) or reject a filed close or reopening, as the signed-in user (never its maker)."""
+    with _session(database_url) as session:
+        kind = session.scalar(select(ChangeRequest.kind).where(ChangeRequest.id == request_id))
+    if kind is None:
+        raise click.BadParameter(f"no request {request_id}", param_hint="REQUEST_ID")
+    signed = signed_in(database_url, username, password,
+                       "period.close.approve" if kind == "period_close" else "period.reopen.approve")
     with _session(database_url) as session:
         change = session.get(ChangeRequest, request_id)
-        if change is None:
-            raise click.BadParameter(f"no request {request_id}", param_hint="REQUEST_ID")
-        decide_period_change(session, change, checker=_user(session, username), approve=approve, comment=comment)
+        assert change is not None
+        decide_period_change(session, change, checker=_acting(session, signed), approve=approve, comment=comment)
         session.commit()
         click.echo(f"request {request_id} {change.state} by {username}")

@@ -10,7 +10,9 @@ from pathlib import Path
 from books.factories import three_loans
 from click.testing import CliRunner
 from servicing.helpers import book, seed_calendar
+from sqlalchemy import func, select
 
+from core.backoffice.audit import ChangeRequest
 from core.backoffice.users import create_user
 from core.eod import run_eod
 from core.finance.chart import shipped_chart
@@ -106,12 +108,17 @@ def test_a_month_is_closed_from_the_command_line_by_two_finance_users(db_session
     def finance(*args: str):
         return CliRunner().invoke(main, ["finance", "period", *args, "--database-url", db_url])
 
-    filed = finance("request-close", "--month", "2026-01", "--user", "wang")
+    password = ("--password", "long enough pw")
+    impostor = finance("request-close", "--month", "2026-01", "--user", "wang", "--password", "a guess")
+    assert impostor.exit_code == 2 and "--user" in impostor.output
+    assert db_session.scalar(select(func.count()).select_from(ChangeRequest)) == 0
+    db_session.rollback()  # SQLite: let the commands below take the write lock
+    filed = finance("request-close", "--month", "2026-01", "--user", "wang", *password)
     assert filed.exit_code == 0, filed.output
     request_id = filed.output.split()[1].rstrip(":")
-    own = finance("decide", request_id, "--user", "wang", "--approve")
+    own = finance("decide", request_id, "--user", "wang", *password, "--approve")
     assert own.exit_code == 2 and "wang" in own.output
-    approved = finance("decide", request_id, "--user", "zhao", "--approve")
+    approved = finance("decide", request_id, "--user", "zhao", *password, "--approve")
     assert approved.exit_code == 0 and "approved" in approved.output
     db_session.expire_all()
     assert closed_period_of(db_session, date(2026, 1, 15)) is not None
